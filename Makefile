@@ -1,0 +1,60 @@
+# MiniShop Open Platform. Quick start: `make run`, then `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+PORT   ?= 8000
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: install run serve worker migrate seed test test-pg lint format openapi openapi-check lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --frozen --inexact --quiet
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install from the lock file
+
+migrate: install ## Apply migrations (SQLite under var/ unless MINISHOP_DATABASE_URL is set)
+	$(BIN)/minishop migrate
+
+seed: migrate
+	$(BIN)/minishop seed-demo
+
+run: seed ## Migrate, load demo data and serve API + docs on 127.0.0.1:$(PORT)
+	@$(BIN)/python -m app.banner --port $(PORT)
+	$(BIN)/minishop serve --host 127.0.0.1 --port $(PORT) --with-worker
+
+worker: install
+	$(BIN)/minishop worker
+
+test: install ## The whole suite (SQLite; set MINISHOP_TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/pytest -n 2 --dist loadfile -q
+
+test-pg: install ## The whole suite on the local PostgreSQL
+	MINISHOP_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest -n 2 --dist loadfile -q
+
+lint: install ## ruff, ruff format --check, mypy strict, import-linter
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+openapi: install ## Write openapi/openapi.json
+	$(BIN)/minishop export-openapi
+
+openapi-check: install ## Fail when openapi/openapi.json is out of date
+	$(BIN)/minishop export-openapi --check
+
+lock: ## Re-resolve uv.lock after changing pyproject.toml
+	$(BIN)/uv lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

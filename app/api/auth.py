@@ -1,0 +1,102 @@
+"""Accounts: register, log in (JSON), log out, who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from app.api.deps import SESSION_COOKIE, ContainerDep, CurrentAccount, MerchantSession, UoW
+from app.api.errors import problem_responses
+from app.api.v1.schemas.accounts import Account, AccountCreate, LoginRequest, LoginResponse
+from app.container import Container
+from app.domain.accounts import services as accounts
+from app.domain.accounts.services import LoginLimits, LoginResult
+
+router = APIRouter(prefix="/auth", tags=["Accounts"])
+
+
+def login_limits(container: Container) -> LoginLimits:
+    s = container.settings
+    return LoginLimits(per_account=s.login_attempts_per_account, per_ip=s.login_attempts_per_ip)
+
+
+def set_session_cookie(response: Response, container: Container, result: LoginResult) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=container.settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=container.settings.is_production,
+        path="/",
+    )
+
+
+@router.post(
+    "/register",
+    operation_id="registerAccount",
+    summary="Register an account",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Account,
+    responses=problem_responses(400, 409, 413, 415, 422),
+)
+async def register(body: AccountCreate, uow: UoW, container: ContainerDep) -> Account:
+    account = await accounts.register(
+        uow, container.hasher, username=body.username, password=body.password,
+        display_name=body.display_name, email=body.email,
+    )
+    await uow.commit()
+    return Account.model_validate(account)
+
+
+@router.post(
+    "/login",
+    operation_id="login",
+    summary="Log in",
+    description="Sets the `minishop_session` cookie (HttpOnly, SameSite=Lax) and returns the "
+    "CSRF token to send as `X-CSRF-Token` on every state change. Throttled per account and IP.",
+    response_model=LoginResponse,
+    responses=problem_responses(400, 401, 413, 415, 422, 429),
+)
+async def login(
+    body: LoginRequest, request: Request, response: Response, uow: UoW, container: ContainerDep
+) -> LoginResponse:
+    result = await accounts.login(
+        uow, container.hasher, container.throttle, login_limits(container),
+        username=body.username, password=body.password,
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        session_ttl_seconds=container.settings.session_ttl_seconds,
+    )
+    await uow.commit()
+    set_session_cookie(response, container, result)
+    return LoginResponse(
+        account=Account.model_validate(result.account),
+        csrf_token=result.session.csrf_token,
+        expires_at=result.session.expires_at,
+    )
+
+
+@router.post(
+    "/logout",
+    operation_id="logout",
+    summary="Log out",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403),
+)
+async def logout(ctx: MerchantSession, uow: UoW) -> Response:
+    accounts.logout(ctx.session)
+    await uow.commit()
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get(
+    "/me",
+    operation_id="getCurrentAccount",
+    summary="The logged-in account",
+    response_model=Account,
+    responses=problem_responses(401),
+)
+async def me(ctx: CurrentAccount) -> Account:
+    return Account.model_validate(ctx.account)

@@ -1,0 +1,167 @@
+"""Dependencies: the unit of work, session authentication with CSRF, actors, preconditions.
+
+Auth is expressed as typed aliases (`CurrentAccount`, `MerchantSession`, `OperatorSession`);
+a route without one is public on purpose.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.security import APIKeyCookie, APIKeyHeader
+
+from app.container import Container
+from app.domain.accounts.model import Account, Session
+from app.domain.accounts.services import authenticate
+from app.domain.audit.model import Actor, ActorType, Surface
+from app.domain.errors import Forbidden, PreconditionFailed
+from app.domain.shops.services import require_operator
+from app.infra.context import request_id_var
+from app.infra.db.uow import SqlUnitOfWork
+
+SESSION_COOKIE = "minishop_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="sessionCookie",
+    description="The session cookie set by `POST /auth/login` or the HTML login page.",
+)
+csrf_header = APIKeyHeader(
+    name=CSRF_HEADER,
+    auto_error=False,
+    scheme_name="csrfToken",
+    description="The `csrf_token` returned at login; required on every state change.",
+)
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    title = "Missing or wrong CSRF token"
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def get_uow(container: ContainerDep) -> AsyncIterator[SqlUnitOfWork]:
+    """One unit of work per request; the route commits it, anything else rolls back."""
+    async with container.uow() as uow:
+        yield uow
+
+
+UoW = Annotated[SqlUnitOfWork, Depends(get_uow)]
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    account: Account
+    session: Session
+    surface: Surface
+    ip: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            type=ActorType.ACCOUNT,
+            id=self.account.id,
+            surface=self.surface,
+            request_id=request_id_var.get(),
+            ip=self.ip,
+        )
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _surface(request: Request) -> Surface:
+    path = request.url.path
+    if path.startswith("/v1/platform"):
+        return Surface.PLATFORM
+    if path.startswith("/v1/apps"):
+        return Surface.DEVELOPER
+    return Surface.MERCHANT
+
+
+async def current_account(
+    request: Request,
+    uow: UoW,
+    token: Annotated[str | None, Depends(session_cookie)],
+) -> AuthContext:
+    account, session = await authenticate(uow, token)
+    return AuthContext(account, session, _surface(request), _ip(request))
+
+
+def check_csrf(ctx: AuthContext, presented: str | None) -> None:
+    if not presented or not hmac.compare_digest(presented, ctx.session.csrf_token):
+        raise CsrfFailed(f"Send the session's csrf_token in the {CSRF_HEADER} header.")
+
+
+async def csrf_protected_account(
+    ctx: Annotated[AuthContext, Depends(current_account)],
+    csrf: Annotated[str | None, Depends(csrf_header)],
+) -> AuthContext:
+    check_csrf(ctx, csrf)
+    return ctx
+
+
+async def operator_account(
+    ctx: Annotated[AuthContext, Depends(current_account)],
+) -> AuthContext:
+    require_operator(ctx.account)
+    return ctx
+
+
+async def operator_csrf_account(
+    ctx: Annotated[AuthContext, Depends(csrf_protected_account)],
+) -> AuthContext:
+    require_operator(ctx.account)
+    return ctx
+
+
+#: Any logged-in account, for reads.
+CurrentAccount = Annotated[AuthContext, Depends(current_account)]
+#: A logged-in account making a state change: CSRF token required.
+MerchantSession = Annotated[AuthContext, Depends(csrf_protected_account)]
+#: A platform operator reading.
+OperatorRead = Annotated[AuthContext, Depends(operator_account)]
+#: A platform operator changing something: CSRF token required.
+OperatorWrite = Annotated[AuthContext, Depends(operator_csrf_account)]
+
+
+_ETAG_RE = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='The `ETag` you read (e.g. `"3"`); the change fails with 412 if it moved on.',
+        ),
+    ] = None,
+) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    match = _ETAG_RE.match(value)
+    if not match:
+        raise PreconditionFailed('If-Match must be an ETag such as "3".')
+    return int(match.group(1))
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'

@@ -1,0 +1,166 @@
+"""RFC 9457 problem details for every error the service returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from app.infra.context import request_id_var
+from app.domain.errors import DomainError
+
+log = logging.getLogger("minishop.errors")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://minishop.dev/problems/"
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(
+        description="Where the error is: `body`, `query`, `path` or `header`, then the field.",
+        examples=[["body", "name"]],
+    )
+    msg: str = Field(description="What is wrong, for a person.", examples=["Field required"])
+    type: str = Field(description="A machine-readable error type.", examples=["missing"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document. `code` is stable; branch on it, not on `title`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(
+        description="A URI naming the problem type.",
+        examples=["https://minishop.dev/problems/validation_error"],
+    )
+    title: str = Field(description="A short summary of the problem type.", examples=["Not valid"])
+    status: int = Field(description="The HTTP status code.", examples=[422])
+    detail: str = Field(description="What went wrong this time.", examples=["name: too short"])
+    code: str = Field(description="A stable machine code.", examples=["validation_error"])
+    request_id: str | None = Field(
+        default=None, description="Quote it when you contact support.", examples=["req_01j..."]
+    )
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Per-field errors, when there are any."
+    )
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Sequence[Mapping[str, Any]] = (),
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id_var.get(),
+        "errors": [dict(e) for e in errors],
+    }
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON)
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not_found", "Resource not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "The request body is too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
+    return [x if isinstance(x, int) else str(x) for x in loc]
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        out.append({"loc": _clean_loc(err.get("loc", ())), "msg": str(err.get("msg", "")),
+                    "type": str(err.get("type", "invalid"))})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(
+            status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+            errors=exc.errors, extra=exc.extra, headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem_response(
+                status=400, code="malformed_json", title="The body is not valid JSON",
+                detail="The request body could not be parsed as JSON.", errors=errors,
+            )
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors[:5]
+        )
+        return problem_response(
+            status=422, code="validation_error", title="The request is not valid",
+            detail=summary or "The request is not valid.", errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _HTTP_CODES.get(exc.status_code, ("error", "Request failed"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "No such route."
+        return problem_response(
+            status=exc.status_code, code=code, title=title, detail=detail,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem_response(
+            status=500, code="internal_error", title="Internal server error",
+            detail="Something went wrong on our side; quote the request_id to support.",
+        )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` a route declares so its errors appear in the docs."""
+    descriptions = {
+        400: "Malformed request",
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflicts with the current state",
+        412: "`If-Match` does not match the current version",
+        413: "Body too large",
+        415: "Body is not JSON",
+        422: "Validation failed",
+        429: "Rate limited",
+    }
+    return {
+        s: {"model": Problem, "description": descriptions.get(s, "Error"),
+            "content": {PROBLEM_JSON: {}}}
+        for s in statuses
+    }

@@ -1,0 +1,119 @@
+"""Merchant surface: shop members and their roles, ownership transfer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from app.api.deps import CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
+from app.api.errors import problem_responses
+from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.v1.schemas.shops import (
+    Member,
+    MemberCreate,
+    MemberUpdate,
+    OwnershipTransfer,
+    OwnershipTransferResult,
+)
+from app.domain.shops import members
+from app.domain.shops import model as shop_model
+from app.domain.uow import UnitOfWork
+
+router = APIRouter(prefix="/merchant/shops/{shop_id}", tags=["Merchant: members"])
+
+
+async def members_out(uow: UnitOfWork, items: list[shop_model.Member]) -> list[Member]:
+    accounts = await uow.accounts.get_many([m.account_id for m in items])
+    out = []
+    for m in items:
+        a = accounts[m.account_id]
+        out.append(
+            Member(
+                account_id=m.account_id, username=a.username, display_name=a.display_name,
+                role=m.role, created_at=m.created_at, version=m.version,
+            )
+        )
+    return out
+
+
+@router.get(
+    "/members",
+    operation_id="listShopMembers",
+    summary="Members of the shop",
+    response_model=ListResponse[Member],
+    responses=problem_responses(400, 401, 403, 404),
+)
+async def list_members(
+    shop_id: str, ctx: CurrentAccount, uow: UoW, page: PageParams
+) -> ListResponse[Member]:
+    result = await members.list_members(uow, ctx.actor, shop_id, page)
+    return ListResponse[Member](
+        data=await members_out(uow, result.items), next_cursor=encode_cursor(result.next_after)
+    )
+
+
+@router.post(
+    "/members",
+    operation_id="addShopMember",
+    summary="Add an existing account as a member",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Member,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+)
+async def add_member(
+    shop_id: str, body: MemberCreate, ctx: MerchantSession, uow: UoW, response: Response
+) -> Member:
+    member = await members.add_member(uow, ctx.actor, shop_id, username=body.username,
+                                      role=body.role)
+    await uow.commit()
+    set_etag(response, member.version)
+    return (await members_out(uow, [member]))[0]
+
+
+@router.patch(
+    "/members/{account_id}",
+    operation_id="changeShopMemberRole",
+    summary="Change a member's role",
+    description="Only owners grant, change or remove the owner role; the last owner stays.",
+    response_model=Member,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+)
+async def change_role(
+    shop_id: str, account_id: str, body: MemberUpdate, ctx: MerchantSession, uow: UoW,
+    response: Response, expected: IfMatch,
+) -> Member:
+    member = await members.change_role(uow, ctx.actor, shop_id, account_id, role=body.role,
+                                       expected_version=expected)
+    await uow.commit()
+    set_etag(response, member.version)
+    return (await members_out(uow, [member]))[0]
+
+
+@router.delete(
+    "/members/{account_id}",
+    operation_id="removeShopMember",
+    summary="Remove a member",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def remove_member(shop_id: str, account_id: str, ctx: MerchantSession, uow: UoW) -> Response:
+    await members.remove_member(uow, ctx.actor, shop_id, account_id)
+    await uow.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/ownership-transfer",
+    operation_id="transferShopOwnership",
+    summary="Hand ownership to another member",
+    response_model=OwnershipTransferResult,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+)
+async def transfer(
+    shop_id: str, body: OwnershipTransfer, ctx: MerchantSession, uow: UoW
+) -> OwnershipTransferResult:
+    previous, new = await members.transfer_ownership(
+        uow, ctx.actor, shop_id, to_account_id=body.to_account_id
+    )
+    await uow.commit()
+    out = await members_out(uow, [previous, new])
+    return OwnershipTransferResult(previous_owner=out[0], new_owner=out[1])

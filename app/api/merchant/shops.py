@@ -1,0 +1,227 @@
+"""Merchant surface: open and manage shops, submit qualifications, read the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
+
+from app.api.deps import ContainerDep, CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
+from app.api.errors import problem_responses
+from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.v1.schemas.shops import (
+    AuditEntry,
+    MyShop,
+    Qualification,
+    QualificationSubmit,
+    RolePermissions,
+    Shop,
+    ShopCreate,
+    ShopUpdate,
+)
+from app.domain.ports import Cipher
+from app.domain.shops import model, services
+from app.domain.shops.permissions import MATRIX, Permission, Role
+from app.domain.shops.validation import mask_tail
+
+router = APIRouter(prefix="/merchant", tags=["Merchant: shops"])
+
+
+def shop_out(shop: model.Shop) -> Shop:
+    return Shop.model_validate(_shop_fields(shop))
+
+
+def _shop_fields(shop: model.Shop) -> dict[str, object]:
+    return {
+        "id": shop.id, "name": shop.name, "subject_type": shop.subject_type,
+        "status": shop.status, "logo_url": shop.logo_url,
+        "rejection_reason": shop.rejection_reason, "suspended": shop.suspended,
+        "suspension_reason": shop.suspension_reason, "can_sell": shop.can_sell,
+        "submitted_at": shop.submitted_at, "opened_at": shop.opened_at,
+        "created_at": shop.created_at, "updated_at": shop.updated_at, "version": shop.version,
+    }
+
+
+def my_shop_out(shop: model.Shop, role: Role) -> MyShop:
+    return MyShop.model_validate(
+        {**_shop_fields(shop), "role": role, "permissions": sorted(MATRIX[role])}
+    )
+
+
+def qualification_out(
+    shop: model.Shop, q: model.Qualification, cipher: Cipher
+) -> Qualification:
+    return Qualification(
+        shop_id=q.shop_id,
+        licence_number=q.licence_number,
+        registered_name=q.registered_name,
+        licence_image_url=q.licence_image_url,
+        operator_name=q.operator_name,
+        operator_id_number=mask_tail(cipher.decrypt(q.operator_id_number_encrypted)),
+        bank_account_name=q.bank_account_name,
+        bank_name=q.bank_name,
+        bank_account_number=mask_tail(cipher.decrypt(q.bank_account_number_encrypted)),
+        submitted_at=q.submitted_at,
+        shop_status=shop.status,
+    )
+
+
+@router.get(
+    "/roles",
+    operation_id="listMemberRoles",
+    summary="The permission matrix of member roles",
+    response_model=list[RolePermissions],
+)
+async def list_roles() -> list[RolePermissions]:
+    return [RolePermissions(role=r, permissions=sorted(p)) for r, p in MATRIX.items()]
+
+
+@router.post(
+    "/shops",
+    operation_id="openShop",
+    summary="Open a shop",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MyShop,
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+)
+async def open_shop(body: ShopCreate, ctx: MerchantSession, uow: UoW, response: Response) -> MyShop:
+    shop, member = await services.open_shop(
+        uow, ctx.actor, name=body.name, subject_type=body.subject_type,
+        logo_url=str(body.logo_url) if body.logo_url else None,
+    )
+    await uow.commit()
+    set_etag(response, shop.version)
+    response.headers["Location"] = f"/merchant/shops/{shop.id}"
+    return my_shop_out(shop, member.role)
+
+
+@router.get(
+    "/shops",
+    operation_id="listMyShops",
+    summary="Shops where you are a member",
+    response_model=ListResponse[MyShop],
+    responses=problem_responses(400, 401),
+)
+async def list_my_shops(ctx: CurrentAccount, uow: UoW, page: PageParams) -> ListResponse[MyShop]:
+    result = await uow.shops.list_for_account(ctx.account.id, page)
+    return ListResponse[MyShop](
+        data=[my_shop_out(s, m.role) for s, m in result.items],
+        next_cursor=encode_cursor(result.next_after),
+    )
+
+
+@router.get(
+    "/shops/{shop_id}",
+    operation_id="getMyShop",
+    summary="A shop you are a member of",
+    response_model=MyShop,
+    responses=problem_responses(401, 404),
+)
+async def get_my_shop(shop_id: str, ctx: CurrentAccount, uow: UoW, response: Response) -> MyShop:
+    acc = await services.access(uow, ctx.account.id, shop_id, Permission.SHOP_READ)
+    set_etag(response, acc.shop.version)
+    return my_shop_out(acc.shop, acc.member.role)
+
+
+@router.patch(
+    "/shops/{shop_id}",
+    operation_id="updateMyShop",
+    summary="Change the shop's name or logo",
+    response_model=MyShop,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+)
+async def update_my_shop(
+    shop_id: str, body: ShopUpdate, ctx: MerchantSession, uow: UoW, response: Response,
+    expected: IfMatch,
+) -> MyShop:
+    acc = await services.update_shop(
+        uow, ctx.actor, shop_id,
+        name=body.name,
+        logo_url=str(body.logo_url) if body.logo_url else None,
+        logo_given="logo_url" in body.model_fields_set,
+        expected_version=expected,
+    )
+    await uow.commit()
+    set_etag(response, acc.shop.version)
+    return my_shop_out(acc.shop, acc.member.role)
+
+
+@router.put(
+    "/shops/{shop_id}/qualification",
+    operation_id="submitShopQualification",
+    summary="Submit qualifications for review",
+    description="Moves an individual or enterprise shop from `pending_qualification` or "
+    "`rejected` to `in_review`. Identity and bank numbers are encrypted at rest and masked on "
+    "every read.",
+    response_model=Qualification,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+)
+async def submit_qualification(
+    shop_id: str, body: QualificationSubmit, ctx: MerchantSession, uow: UoW,
+    container: ContainerDep,
+) -> Qualification:
+    shop, q = await services.submit_qualification(
+        uow, container.cipher, ctx.actor, shop_id,
+        services.QualificationInput(
+            licence_number=body.licence_number,
+            registered_name=body.registered_name,
+            licence_image_url=str(body.licence_image_url),
+            operator_name=body.operator_name,
+            operator_id_number=body.operator_id_number,
+            bank_account_name=body.bank_account_name,
+            bank_name=body.bank_name,
+            bank_account_number=body.bank_account_number,
+        ),
+        auto_approve=container.settings.auto_approve_reviews,
+    )
+    await uow.commit()
+    return qualification_out(shop, q, container.cipher)
+
+
+@router.get(
+    "/shops/{shop_id}/qualification",
+    operation_id="getShopQualification",
+    summary="The submitted qualification, masked",
+    response_model=Qualification,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_qualification(
+    shop_id: str, ctx: CurrentAccount, uow: UoW, container: ContainerDep
+) -> Qualification:
+    shop, q = await services.get_qualification(uow, ctx.actor, shop_id)
+    return qualification_out(shop, q, container.cipher)
+
+
+@router.get(
+    "/shops/{shop_id}/audit-log",
+    operation_id="listShopAuditLog",
+    summary="The shop's audit log, newest first",
+    response_model=ListResponse[AuditEntry],
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+async def list_audit_log(
+    shop_id: str,
+    ctx: CurrentAccount,
+    uow: UoW,
+    page: PageParams,
+    action: Annotated[str | None, Query(max_length=64, description="e.g. `shop.updated`.",
+                                        examples=["shop.updated"])] = None,
+    actor_id: Annotated[str | None, Query(max_length=40, description="Account or app id.",
+                                          examples=["acct_01jd8m3k2x9v7q4w5e6r7t8y9z"])] = None,
+    target_id: Annotated[str | None, Query(max_length=40, description="Target id.",
+                                           examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"])] = None,
+    since: Annotated[AwareDatetime | None, Query(description="From this time (inclusive).",
+                                            examples=["2026-11-01T00:00:00Z"])] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Before this time.",
+                                            examples=["2026-12-01T00:00:00Z"])] = None,
+) -> ListResponse[AuditEntry]:
+    await services.access(uow, ctx.account.id, shop_id, Permission.AUDIT_READ)
+    result = await uow.audit.list(
+        shop_id, page, action=action, actor_id=actor_id, target_id=target_id,
+        since=since, until=until,
+    )
+    return ListResponse[AuditEntry](
+        data=[AuditEntry.model_validate(e) for e in result.items],
+        next_cursor=encode_cursor(result.next_after),
+    )

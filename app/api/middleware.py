@@ -1,0 +1,188 @@
+"""Pure ASGI middleware: request ids, access logs, metrics, body limits and media types."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.infra.context import request_id_var
+from app.api.errors import problem_response
+from app.domain.ids import new_id
+from app.infra import metrics
+
+log = logging.getLogger("minishop.access")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class RequestContextMiddleware:
+    """Outermost: assigns the request id, logs, measures, and turns crashes into a 500 problem."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        rid = incoming if incoming and _REQUEST_ID_RE.fullmatch(incoming) else new_id("req")
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        metrics.IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error", extra={"path": scope.get("path")})
+            if not response_started:
+                response = problem_response(
+                    status=500,
+                    code="internal_error",
+                    title="Internal server error",
+                    detail="Something went wrong on our side; quote the request_id to support.",
+                )
+                await response(scope, receive, send_wrapper)
+        finally:
+            metrics.IN_FLIGHT.dec()
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            method = scope.get("method", "")
+            metrics.observe(method, route, status, elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": method,
+                    "path": scope.get("path"),
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over the limit with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                too_big = False
+            if too_big:
+                await self._reject(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            status=413,
+            code="payload_too_large",
+            title="The request body is too large",
+            detail=f"Bodies are limited to {self.max_bytes} bytes.",
+        )
+        await response(scope, receive, send)
+
+
+class JsonOnlyMiddleware:
+    """Bodies sent to the JSON API must be JSON; form posts are allowed on the HTML pages."""
+
+    def __init__(self, app: ASGIApp, form_paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.form_paths = form_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("POST", "PUT", "PATCH")
+            and not scope["path"].startswith(self.form_paths)
+            and self._has_body(scope)
+        ):
+            ctype = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+            if not (ctype == "application/json" or ctype.endswith("+json")):
+                response = problem_response(
+                    status=415,
+                    code="unsupported_media_type",
+                    title="Unsupported media type",
+                    detail="Send the body as application/json.",
+                    extra={"received": ctype or None},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _has_body(scope: Scope) -> bool:
+        length = _header(scope, b"content-length")
+        if length is not None:
+            return length.strip() not in ("", "0")
+        return _header(scope, b"transfer-encoding") is not None
+
+
+def client_ip(scope: dict[str, Any]) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None

@@ -1,0 +1,65 @@
+"""Opaque cursors over keyset pagination, and the list envelope every list returns."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+from app.domain.errors import ValidationFailed
+from app.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+
+T = TypeVar("T")
+
+
+class InvalidCursor(ValidationFailed):
+    code = "invalid_cursor"
+    status = 400
+    title = "The cursor is not valid"
+
+
+def encode_cursor(after: tuple[str, ...] | None) -> str | None:
+    if after is None:
+        return None
+    raw = json.dumps(list(after), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as e:
+        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.") from e
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.")
+    return tuple(values)
+
+
+def page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100).", examples=[20])
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=512, description="`next_cursor` of the previous page.",
+              examples=["WyJzaG9wXzAxIl0"]),
+    ] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+PageParams = Annotated[PageRequest, Depends(page_params)]
+
+
+class ListResponse(BaseModel, Generic[T]):
+    """A page of results. Pass `next_cursor` back as `cursor` for the next page."""
+
+    data: list[T] = Field(description="The items of this page.")
+    next_cursor: str | None = Field(
+        description="Cursor of the next page; null on the last page.", examples=[None]
+    )

@@ -1,0 +1,75 @@
+"""Platform operator surface: the review queue, approvals, suspensions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import OperatorRead, OperatorWrite, UoW
+from app.api.errors import problem_responses
+from app.api.merchant.shops import shop_out
+from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.v1.schemas.shops import ReasonInput, Shop
+from app.domain.shops import services
+
+router = APIRouter(prefix="/v1/platform", tags=["Platform: review"])
+
+_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+
+
+@router.get(
+    "/review-queue/shops",
+    operation_id="listShopReviewQueue",
+    summary="Shops waiting for qualification review, oldest first",
+    response_model=ListResponse[Shop],
+    responses=problem_responses(400, 401, 403),
+)
+async def shop_queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListResponse[Shop]:
+    result = await services.review_queue(uow, page)
+    return ListResponse[Shop](
+        data=[shop_out(s) for s in result.items], next_cursor=encode_cursor(result.next_after)
+    )
+
+
+@router.get(
+    "/shops/{shop_id}",
+    operation_id="platformGetShop",
+    summary="Any shop, as the platform sees it",
+    response_model=Shop,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_shop(shop_id: str, ctx: OperatorRead, uow: UoW) -> Shop:
+    shop = await services.shop_or_404(uow, shop_id)
+    return shop_out(shop)
+
+
+@router.post("/shops/{shop_id}/approve", operation_id="approveShop",
+             summary="Approve a shop's qualifications", response_model=Shop, responses=_ERRORS)
+async def approve(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
+    shop = await services.operator_action(uow, ctx.actor, shop_id, "approve")
+    await uow.commit()
+    return shop_out(shop)
+
+
+@router.post("/shops/{shop_id}/reject", operation_id="rejectShop",
+             summary="Reject a shop's qualifications with a reason", response_model=Shop,
+             responses=_ERRORS)
+async def reject(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
+    shop = await services.operator_action(uow, ctx.actor, shop_id, "reject", reason=body.reason)
+    await uow.commit()
+    return shop_out(shop)
+
+
+@router.post("/shops/{shop_id}/suspend", operation_id="suspendShop",
+             summary="Suspend a shop", response_model=Shop, responses=_ERRORS)
+async def suspend(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
+    shop = await services.operator_action(uow, ctx.actor, shop_id, "suspend", reason=body.reason)
+    await uow.commit()
+    return shop_out(shop)
+
+
+@router.post("/shops/{shop_id}/reinstate", operation_id="reinstateShop",
+             summary="Lift a suspension", response_model=Shop, responses=_ERRORS)
+async def reinstate(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
+    shop = await services.operator_action(uow, ctx.actor, shop_id, "reinstate")
+    await uow.commit()
+    return shop_out(shop)

@@ -1,0 +1,1 @@
+"""The business rules: no framework, no driver, no settings."""

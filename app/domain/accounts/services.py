@@ -1,0 +1,162 @@
+"""Use cases: register, log in, authenticate a session, log out."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from app.domain.accounts.model import (
+    Account,
+    Session,
+    check_password_strength,
+    normalize_username,
+)
+from app.domain.clock import utcnow
+from app.domain.errors import Conflict, TooManyRequests, Unauthenticated
+from app.domain.ports import PasswordHasher, Throttle
+from app.domain.uow import UnitOfWork
+
+SESSION_TOKEN_PREFIX = "mss_"
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    title = "The username is taken"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    title = "Wrong username or password"
+
+
+class LoginThrottled(TooManyRequests):
+    code = "login_throttled"
+    title = "Too many login attempts"
+
+
+class SessionRequired(Unauthenticated):
+    code = "session_required"
+    title = "Log in first"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def register(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    *,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    email: str | None = None,
+    is_operator: bool = False,
+) -> Account:
+    username = normalize_username(username)
+    check_password_strength(password, username)
+    if await uow.accounts.get_by_username(username) is not None:
+        raise UsernameTaken(f"The username '{username}' is taken.")
+    account = Account(
+        username=username,
+        display_name=(display_name or username).strip() or username,
+        email=email,
+        password_hash=await hasher.hash(password),
+        is_operator=is_operator,
+    )
+    uow.accounts.add(account)
+    await uow.flush()
+    return account
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    per_account: int
+    per_ip: int
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    account: Account
+    session: Session
+    token: str
+
+
+async def login(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    throttle: Throttle,
+    limits: LoginLimits,
+    *,
+    username: str,
+    password: str,
+    ip: str | None,
+    user_agent: str | None,
+    session_ttl_seconds: int,
+) -> LoginResult:
+    username = username.strip().lower()
+    account_key, ip_key = f"login:acct:{username}", f"login:ip:{ip or '-'}"
+    for key, limit in ((account_key, limits.per_account), (ip_key, limits.per_ip)):
+        retry_after = await throttle.blocked(key, limit)
+        if retry_after is not None:
+            raise LoginThrottled(
+                f"Too many failed logins; try again in {retry_after} s.",
+                headers={"Retry-After": str(retry_after)},
+            )
+    account = await uow.accounts.get_by_username(username)
+    # Verify against a dummy hash when the account does not exist so timing tells nothing.
+    ok = await hasher.verify(
+        account.password_hash if account else await _DUMMY.get(hasher), password
+    )
+    if account is None or not ok:
+        await throttle.hit(account_key, limits.per_account)
+        await throttle.hit(ip_key, limits.per_ip)
+        raise InvalidCredentials()
+    await throttle.clear(account_key, limits.per_account)
+    if hasher.needs_rehash(account.password_hash):
+        account.password_hash = await hasher.hash(password)
+    token = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session = Session(
+        account_id=account.id,
+        token_hash=hash_token(token),
+        csrf_token=secrets.token_urlsafe(24),
+        expires_at=Session.expiry(session_ttl_seconds),
+        ip=ip,
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    uow.accounts.add_session(session)
+    await uow.flush()
+    return LoginResult(account=account, session=session, token=token)
+
+
+async def authenticate(uow: UnitOfWork, token: str | None) -> tuple[Account, Session]:
+    if not token:
+        raise SessionRequired()
+    session = await uow.accounts.get_session(hash_token(token))
+    if session is None or not session.is_active(utcnow()):
+        raise SessionRequired("The session has expired or was ended; log in again.")
+    account = await uow.accounts.get(session.account_id)
+    if account is None:
+        raise SessionRequired()
+    return account, session
+
+
+def logout(session: Session) -> None:
+    session.revoked_at = utcnow()
+
+
+class _DummyHash:
+    """One real hash per hasher instance, made lazily, to burn equal time for unknown users."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, str] = {}
+
+    async def get(self, hasher: PasswordHasher) -> str:
+        key = id(hasher)
+        if key not in self._cache:
+            self._cache[key] = await hasher.hash(secrets.token_urlsafe(16))
+        return self._cache[key]
+
+
+_DUMMY = _DummyHash()

@@ -1,0 +1,81 @@
+"""The audit log: who changed what, from which surface, with a before/after summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from app.domain.clock import utcnow
+from app.domain.ids import new_id
+
+
+class ActorType(StrEnum):
+    ACCOUNT = "account"
+    APP = "app"
+    SYSTEM = "system"
+
+
+class Surface(StrEnum):
+    MERCHANT = "merchant"
+    PLATFORM = "platform"
+    OPEN_API = "open_api"
+    DEVELOPER = "developer"
+    STOREFRONT = "storefront"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an account through a session, or an app through a grant."""
+
+    type: ActorType
+    id: str
+    surface: Surface
+    grant_id: str | None = None
+    request_id: str | None = None
+    ip: str | None = None
+
+
+@dataclass(eq=False)
+class AuditEntry:
+    actor_type: ActorType
+    actor_id: str
+    surface: Surface
+    action: str
+    target_type: str
+    target_id: str
+    shop_id: str | None = None
+    grant_id: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    request_id: str | None = None
+    id: str = field(default_factory=lambda: new_id("aud"))
+    created_at: datetime = field(default_factory=utcnow)
+
+    @classmethod
+    def record(
+        cls,
+        actor: Actor,
+        action: str,
+        *,
+        target_type: str,
+        target_id: str,
+        shop_id: str | None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        return cls(
+            actor_type=actor.type,
+            actor_id=actor.id,
+            surface=actor.surface,
+            grant_id=actor.grant_id,
+            request_id=actor.request_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            shop_id=shop_id,
+            before=before,
+            after=after,
+        )

@@ -1,0 +1,285 @@
+"""Use cases of shops: open, change, qualify, review, suspend — each recorded in the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.domain.accounts.model import Account
+from app.domain.audit.model import Actor, AuditEntry
+from app.domain.errors import Forbidden, LimitExceeded, NotFound, PreconditionFailed
+from app.domain.pagination import Page, PageRequest
+from app.domain.ports import Cipher
+from app.domain.shops.model import (
+    MAX_BUSINESS_SHOPS,
+    MAX_PERSONAL_SHOPS,
+    Member,
+    Qualification,
+    Shop,
+    ShopStatus,
+    SubjectType,
+)
+from app.domain.shops.permissions import Permission, Role, allows
+from app.domain.shops.validation import (
+    mask_tail,
+    normalize_shop_name,
+    validate_bank_account,
+    validate_id_number,
+    validate_licence_number,
+)
+from app.domain.uow import UnitOfWork
+
+
+class ShopNotFound(NotFound):
+    code = "shop_not_found"
+    title = "Shop not found"
+
+
+class PermissionDenied(Forbidden):
+    code = "permission_denied"
+    title = "Your role does not allow this"
+
+
+class OperatorRequired(Forbidden):
+    code = "operator_required"
+    title = "Platform operators only"
+
+
+class ShopLimitReached(LimitExceeded):
+    code = "shop_limit_reached"
+    title = "The account owns the maximum number of shops of this kind"
+
+
+@dataclass(frozen=True)
+class MemberAccess:
+    shop: Shop
+    member: Member
+
+    def require(self, permission: Permission) -> None:
+        if not allows(self.member.role, permission):
+            raise PermissionDenied(
+                f"The role '{self.member.role}' does not have '{permission}'.",
+                extra={"role": str(self.member.role), "permission": str(permission)},
+            )
+
+
+def check_version(current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f"The resource is at version {current}, not {expected}.",
+            extra={"current_version": current},
+        )
+
+
+async def access(
+    uow: UnitOfWork, account_id: str, shop_id: str, permission: Permission
+) -> MemberAccess:
+    """Resolve-or-404: a shop the account is not a member of does not exist for it."""
+    member = await uow.members.get(shop_id, account_id)
+    shop = await uow.shops.get(shop_id) if member else None
+    if member is None or shop is None:
+        raise ShopNotFound(f"No shop {shop_id} among your shops.")
+    result = MemberAccess(shop, member)
+    result.require(permission)
+    return result
+
+
+async def _ensure_can_own(uow: UnitOfWork, account_id: str, subject_type: SubjectType) -> None:
+    await uow.accounts.lock(account_id)
+    if subject_type is SubjectType.PERSONAL:
+        kinds, limit = (SubjectType.PERSONAL,), MAX_PERSONAL_SHOPS
+    else:
+        kinds, limit = (SubjectType.INDIVIDUAL, SubjectType.ENTERPRISE), MAX_BUSINESS_SHOPS
+    if await uow.shops.count_owned(account_id, kinds) >= limit:
+        label = "personal" if subject_type is SubjectType.PERSONAL else "individual or enterprise"
+        raise ShopLimitReached(
+            f"An account may own at most {limit} {label} shop(s).",
+            extra={"subject_type": str(subject_type), "limit": limit},
+        )
+
+
+async def open_shop(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    name: str,
+    subject_type: SubjectType,
+    logo_url: str | None = None,
+) -> tuple[Shop, Member]:
+    name = normalize_shop_name(name)
+    await _ensure_can_own(uow, actor.id, subject_type)
+    shop = Shop.open_new(name=name, subject_type=subject_type, created_by=actor.id)
+    shop.logo_url = logo_url
+    member = Member(shop_id=shop.id, account_id=actor.id, role=Role.OWNER, added_by=actor.id)
+    uow.shops.add(shop)
+    await uow.flush()
+    uow.members.add(member)
+    uow.audit.add(
+        AuditEntry.record(
+            actor, "shop.opened", target_type="shop", target_id=shop.id, shop_id=shop.id,
+            after={**shop.summary(), "subject_type": str(subject_type)},
+        )
+    )
+    await uow.flush()
+    return shop, member
+
+
+async def update_shop(
+    uow: UnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    *,
+    name: str | None = None,
+    logo_url: str | None = None,
+    logo_given: bool = False,
+    expected_version: int | None = None,
+) -> MemberAccess:
+    acc = await access(uow, actor.id, shop_id, Permission.SHOP_UPDATE)
+    shop = acc.shop
+    check_version(shop.version, expected_version)
+    before = shop.summary()
+    if name is not None:
+        shop.rename(normalize_shop_name(name))
+    if logo_given:
+        shop.change_logo(logo_url)
+    if before != shop.summary():
+        uow.audit.add(
+            AuditEntry.record(
+                actor, "shop.updated", target_type="shop", target_id=shop.id, shop_id=shop.id,
+                before=before, after=shop.summary(),
+            )
+        )
+    await uow.flush()
+    return acc
+
+
+@dataclass(frozen=True)
+class QualificationInput:
+    licence_number: str
+    registered_name: str
+    licence_image_url: str
+    operator_name: str
+    operator_id_number: str
+    bank_account_name: str
+    bank_name: str
+    bank_account_number: str
+
+
+async def submit_qualification(
+    uow: UnitOfWork,
+    cipher: Cipher,
+    actor: Actor,
+    shop_id: str,
+    data: QualificationInput,
+    *,
+    auto_approve: bool = False,
+) -> tuple[Shop, Qualification]:
+    acc = await access(uow, actor.id, shop_id, Permission.QUALIFICATION_SUBMIT)
+    licence = validate_licence_number(data.licence_number)
+    id_number = validate_id_number(data.operator_id_number)
+    bank_number = validate_bank_account(data.bank_account_number)
+    shop = acc.shop
+    before = shop.summary()
+    shop.submit_qualification()
+    q = await uow.shops.get_qualification(shop.id)
+    fields = {
+        "licence_number": licence,
+        "registered_name": data.registered_name.strip(),
+        "licence_image_url": data.licence_image_url,
+        "operator_name": data.operator_name.strip(),
+        "operator_id_number_encrypted": cipher.encrypt(id_number),
+        "operator_id_number_last4": id_number[-4:],
+        "bank_account_name": data.bank_account_name.strip(),
+        "bank_name": data.bank_name.strip(),
+        "bank_account_number_encrypted": cipher.encrypt(bank_number),
+        "bank_account_number_last4": bank_number[-4:],
+        "submitted_by": actor.id,
+    }
+    if q is None:
+        q = Qualification(shop_id=shop.id, **fields)
+        uow.shops.add_qualification(q)
+    else:
+        for key, value in fields.items():
+            setattr(q, key, value)
+        q.submitted_at = shop.submitted_at or q.submitted_at
+    uow.audit.add(
+        AuditEntry.record(
+            actor, "shop.qualification_submitted", target_type="shop", target_id=shop.id,
+            shop_id=shop.id, before=before,
+            after={**shop.summary(), "licence_number": licence,
+                   "bank_account_number": mask_tail(bank_number)},
+        )
+    )
+    if auto_approve:
+        shop.approve()
+        uow.audit.add(
+            AuditEntry.record(
+                actor, "shop.approved", target_type="shop", target_id=shop.id, shop_id=shop.id,
+                after={**shop.summary(), "auto_approved": True},
+            )
+        )
+    await uow.flush()
+    return shop, q
+
+
+async def get_qualification(
+    uow: UnitOfWork, actor: Actor, shop_id: str
+) -> tuple[Shop, Qualification]:
+    acc = await access(uow, actor.id, shop_id, Permission.QUALIFICATION_READ)
+    q = await uow.shops.get_qualification(shop_id)
+    if q is None:
+        raise NotFound("No qualification has been submitted for this shop.")
+    return acc.shop, q
+
+
+# --- platform operator -------------------------------------------------------------------
+
+
+def require_operator(account: Account) -> None:
+    if not account.is_operator:
+        raise OperatorRequired()
+
+
+async def shop_or_404(uow: UnitOfWork, shop_id: str) -> Shop:
+    shop = await uow.shops.get(shop_id)
+    if shop is None:
+        raise ShopNotFound(f"No shop {shop_id}.")
+    return shop
+
+
+async def review_queue(uow: UnitOfWork, page: PageRequest) -> Page[Shop]:
+    return await uow.shops.list_by_status(ShopStatus.IN_REVIEW, page)
+
+
+async def operator_action(
+    uow: UnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    action: str,
+    *,
+    reason: str | None = None,
+) -> Shop:
+    shop = await shop_or_404(uow, shop_id)
+    before = shop.summary()
+    if action == "approve":
+        shop.approve()
+    elif action == "reject":
+        shop.reject(reason or "")
+    elif action == "suspend":
+        shop.suspend(reason or "")
+    elif action == "reinstate":
+        shop.reinstate()
+    else:  # pragma: no cover - the API exposes only the four actions
+        raise ValueError(action)
+    after = shop.summary()
+    if reason:
+        after["reason"] = reason
+    past = {"approve": "approved", "reject": "rejected", "suspend": "suspended",
+            "reinstate": "reinstated"}[action]
+    uow.audit.add(
+        AuditEntry.record(
+            actor, f"shop.{past}", target_type="shop", target_id=shop.id, shop_id=shop.id,
+            before=before, after=after,
+        )
+    )
+    await uow.flush()
+    return shop

@@ -1,0 +1,32 @@
+"""Imperative mapping: the domain's plain classes are persisted without knowing it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import registry
+
+from app.domain.accounts.model import Account, Session
+from app.domain.audit.model import AuditEntry
+from app.domain.shops.model import Member, Qualification, Shop
+from app.infra.db import tables
+
+mapper_registry = registry(metadata=tables.metadata)
+_mapped = False
+
+
+def map_domain() -> None:
+    """Idempotent: safe to call from every entry point."""
+    global _mapped
+    if _mapped:
+        return
+    _mapped = True
+    mr = mapper_registry
+    mr.map_imperatively(Account, tables.accounts, version_id_col=tables.accounts.c.version)
+    mr.map_imperatively(Session, tables.sessions)
+    mr.map_imperatively(Shop, tables.shops, version_id_col=tables.shops.c.version)
+    mr.map_imperatively(
+        Qualification,
+        tables.shop_qualifications,
+        version_id_col=tables.shop_qualifications.c.version,
+    )
+    mr.map_imperatively(Member, tables.shop_members, version_id_col=tables.shop_members.c.version)
+    mr.map_imperatively(AuditEntry, tables.audit_log)

@@ -1,0 +1,145 @@
+"""Storage: SQLAlchemy Core tables. The domain classes are mapped onto them in `mapping.py`."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.domain.audit.model import ActorType, Surface
+from app.domain.shops.model import ShopStatus, SubjectType
+from app.domain.shops.permissions import Role
+from app.infra.db.types import JSONType, UTCDateTime, str_enum
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(40)
+
+
+def _timestamps() -> list[sa.Column[object]]:
+    return [
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    ]
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("username", sa.String(32), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(64), nullable=False),
+    sa.Column("email", sa.String(254)),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("is_operator", sa.Boolean, nullable=False, server_default=sa.false()),
+    *_timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("user_agent", sa.String(255)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime()),
+    sa.Index(None, "account_id"),
+)
+
+shops = sa.Table(
+    "shops",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("subject_type", str_enum(SubjectType, 16), nullable=False),
+    sa.Column("status", str_enum(ShopStatus, 32), nullable=False),
+    sa.Column("logo_url", sa.String(2048)),
+    sa.Column("rejection_reason", sa.String(500)),
+    sa.Column("suspended_at", UTCDateTime()),
+    sa.Column("suspension_reason", sa.String(500)),
+    sa.Column("submitted_at", UTCDateTime()),
+    sa.Column("reviewed_at", UTCDateTime()),
+    sa.Column("opened_at", UTCDateTime()),
+    sa.Column("created_by", ID, sa.ForeignKey("accounts.id"), nullable=False),
+    *_timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index(None, "status", "submitted_at", "id"),
+)
+
+shop_qualifications = sa.Table(
+    "shop_qualifications",
+    metadata,
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("licence_number", sa.String(18), nullable=False),
+    sa.Column("registered_name", sa.String(128), nullable=False),
+    sa.Column("licence_image_url", sa.String(2048), nullable=False),
+    sa.Column("operator_name", sa.String(64), nullable=False),
+    sa.Column("operator_id_number_encrypted", sa.Text, nullable=False),
+    sa.Column("operator_id_number_last4", sa.String(4), nullable=False),
+    sa.Column("bank_account_name", sa.String(128), nullable=False),
+    sa.Column("bank_name", sa.String(128), nullable=False),
+    sa.Column("bank_account_number_encrypted", sa.Text, nullable=False),
+    sa.Column("bank_account_number_last4", sa.String(4), nullable=False),
+    sa.Column("submitted_by", ID, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("submitted_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+shop_members = sa.Table(
+    "shop_members",
+    metadata,
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("role", str_enum(Role, 32), nullable=False),
+    sa.Column("added_by", ID, sa.ForeignKey("accounts.id")),
+    *_timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index(None, "account_id", "role"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE")),
+    sa.Column("actor_type", str_enum(ActorType, 16), nullable=False),
+    sa.Column("actor_id", ID, nullable=False),
+    sa.Column("grant_id", ID),
+    sa.Column("surface", str_enum(Surface, 16), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target_type", sa.String(32), nullable=False),
+    sa.Column("target_id", ID, nullable=False),
+    sa.Column("before", JSONType),
+    sa.Column("after", JSONType),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "shop_id", "id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope_key", sa.String(64), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("response_headers", JSONType),
+    sa.Column("response_body", sa.LargeBinary),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("locked_until", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "expires_at"),
+)

@@ -1,0 +1,68 @@
+"""Key material: from settings in production, generated into the var dir in development."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet, MultiFernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from app.settings import MissingSecretError, Settings
+
+log = logging.getLogger("minishop.keys")
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    fernet_keys: list[str]
+    jwt_private_pem: str
+
+
+def _read_or_create(path: Path, make: bytes) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(make)
+    log.warning("generated a development key at %s; set it through settings in production", path)
+    return make.decode().strip()
+
+
+def load_keys(settings: Settings) -> KeyMaterial:
+    if settings.is_production and not (settings.encryption_keys and settings.jwt_private_key):
+        raise MissingSecretError(
+            "MINISHOP_ENV=production needs MINISHOP_ENCRYPTION_KEYS and MINISHOP_JWT_PRIVATE_KEY"
+        )
+    keys_dir = settings.var_dir / "keys"
+    if settings.encryption_keys:
+        fernet = [k.strip() for k in settings.encryption_keys.split(",") if k.strip()]
+    else:
+        fernet = [_read_or_create(keys_dir / "fernet.key", Fernet.generate_key())]
+    if settings.jwt_private_key:
+        jwt_pem = settings.jwt_private_key
+    else:
+        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        jwt_pem = _read_or_create(keys_dir / "jwt-es256.pem", pem)
+    return KeyMaterial(fernet_keys=fernet, jwt_private_pem=jwt_pem)
+
+
+class FernetCipher:
+    """MultiFernet: encrypts with the first key, decrypts with any (key rotation)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self._f = MultiFernet([Fernet(k.encode()) for k in keys])
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._f.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        return self._f.decrypt(token.encode()).decode()

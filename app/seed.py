@@ -1,0 +1,152 @@
+"""Demo data, loaded idempotently, with every credential written to `demo.json`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from app.container import Container, build_container
+from app.domain.accounts import services as accounts
+from app.domain.accounts.model import Account
+from app.domain.audit.model import Actor, ActorType, Surface
+from app.domain.pagination import PageRequest
+from app.domain.shops import members as member_services
+from app.domain.shops import services as shop_services
+from app.domain.shops.model import ShopStatus, SubjectType
+from app.domain.shops.permissions import Role
+from app.domain.shops.validation import id_check_char, uscc_check_char
+from app.settings import Settings
+
+DEMO_ACCOUNTS = {
+    "operator": ("operator", "Platform Operator"),
+    "merchant": ("merchant", "Li Wei (merchant)"),
+    "admin": ("shop.admin", "Chen Jing (admin)"),
+    "shop_operator": ("shop.operator", "Zhao Lei (operator)"),
+    "customer_service": ("shop.cs", "Sun Li (customer service)"),
+    "finance": ("shop.finance", "Zhou Min (finance)"),
+    "buyer": ("buyer", "Wang Fang (buyer)"),
+    "developer": ("developer", "Liu Yang (developer)"),
+}
+MEMBER_ROLES = {
+    "admin": Role.ADMIN,
+    "shop_operator": Role.OPERATOR,
+    "customer_service": Role.CUSTOMER_SERVICE,
+    "finance": Role.FINANCE,
+}
+PERSONAL_SHOP = "Li's Corner Store"
+ENTERPRISE_SHOP = "Mountain Tea House"
+DEMO_LICENCE = "91350100M000100Y4" + uscc_check_char("91350100M000100Y4")
+DEMO_ID_NUMBER = "11010519491231002" + id_check_char("11010519491231002")
+
+
+def _password() -> str:
+    return "demo-" + secrets.token_urlsafe(12)
+
+
+def _actor(account: Account, surface: Surface = Surface.MERCHANT) -> Actor:
+    return Actor(type=ActorType.ACCOUNT, id=account.id, surface=surface, request_id="seed-demo")
+
+
+async def _ensure_account(
+    c: Container, username: str, display: str, password: str, *, operator: bool = False
+) -> Account:
+    async with c.uow() as uow:
+        account = await uow.accounts.get_by_username(username)
+        if account is None:
+            account = await accounts.register(
+                uow, c.hasher, username=username, password=password, display_name=display,
+                is_operator=operator,
+            )
+        elif not await c.hasher.verify(account.password_hash, password):
+            account.password_hash = await c.hasher.hash(password)
+        if operator and not account.is_operator:
+            account.is_operator = True
+        await uow.commit()
+        return account
+
+
+async def ensure_operator(settings: Settings, username: str, password: str) -> str:
+    c = build_container(settings)
+    try:
+        account = await _ensure_account(c, username, username, password, operator=True)
+        return account.id
+    finally:
+        await c.close()
+
+
+async def seed(settings: Settings) -> Path:
+    path = settings.var_dir / "demo.json"
+    previous: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    c = build_container(settings)
+    try:
+        out: dict[str, Any] = {}
+        accts: dict[str, Account] = {}
+        for key, (username, display) in DEMO_ACCOUNTS.items():
+            password = (previous.get(key) or {}).get("password") or _password()
+            accts[key] = await _ensure_account(
+                c, username, display, password, operator=key == "operator"
+            )
+            out[key] = {"username": username, "password": password, "account_id": accts[key].id}
+
+        merchant = accts["merchant"]
+        shops: dict[str, str] = {}
+        async with c.uow() as uow:
+            page = await uow.shops.list_for_account(merchant.id, PageRequest(100))
+            existing = {s.name: s for s, m in page.items if m.role is Role.OWNER}
+            for name, kind in ((PERSONAL_SHOP, SubjectType.PERSONAL),
+                               (ENTERPRISE_SHOP, SubjectType.ENTERPRISE)):
+                shop = existing.get(name)
+                if shop is None:
+                    shop, _ = await shop_services.open_shop(
+                        uow, _actor(merchant), name=name, subject_type=kind
+                    )
+                shops[kind.value] = shop.id
+            await uow.commit()
+
+        enterprise_id = shops[SubjectType.ENTERPRISE.value]
+        async with c.uow() as uow:
+            shop = await uow.shops.get(enterprise_id)
+            assert shop is not None
+            if shop.status in (ShopStatus.PENDING_QUALIFICATION, ShopStatus.REJECTED):
+                await shop_services.submit_qualification(
+                    uow, c.cipher, _actor(merchant), enterprise_id,
+                    shop_services.QualificationInput(
+                        licence_number=DEMO_LICENCE,
+                        registered_name="Fuzhou Mountain Tea Co., Ltd.",
+                        licence_image_url="https://cdn.example.com/demo/licence.jpg",
+                        operator_name="Li Wei",
+                        operator_id_number=DEMO_ID_NUMBER,
+                        bank_account_name="Fuzhou Mountain Tea Co., Ltd.",
+                        bank_name="China Merchants Bank Fuzhou Branch",
+                        bank_account_number="6225880137004321",
+                    ),
+                )
+            if shop.status is ShopStatus.IN_REVIEW:
+                await shop_services.operator_action(
+                    uow, _actor(accts["operator"], Surface.PLATFORM), enterprise_id, "approve"
+                )
+            for key, role in MEMBER_ROLES.items():
+                for shop_id in shops.values():
+                    if await uow.members.get(shop_id, accts[key].id) is None:
+                        await member_services.add_member(
+                            uow, _actor(merchant), shop_id, username=accts[key].username,
+                            role=role,
+                        )
+            await uow.commit()
+
+        out["shops"] = {
+            "personal": {"id": shops["personal"], "name": PERSONAL_SHOP},
+            "enterprise": {"id": shops["enterprise"], "name": ENTERPRISE_SHOP},
+        }
+        out["members"] = {k: out.pop(k) for k in list(MEMBER_ROLES)}
+        # Filled in when provider apps land (issue 4): the developer's published app.
+        out["app"] = previous.get("app")
+        out["base_url"] = settings.public_base_url
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=2) + "\n")
+        path.chmod(0o600)
+        return path
+    finally:
+        await c.close()

@@ -1,0 +1,64 @@
+"""Typed settings, read from `MINISHOP_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("minishop.settings")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MINISHOP_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+
+    #: Fernet keys (comma separated, newest first). Generated into the var dir in development.
+    encryption_keys: str | None = None
+    #: PEM of the EC P-256 key that signs access tokens. Generated into the var dir in development.
+    jwt_private_key: str | None = None
+
+    session_ttl_seconds: int = 14 * 24 * 3600
+    max_body_bytes: int = 1_048_576
+    idempotency_ttl_seconds: int = 24 * 3600
+    login_attempts_per_account: int = 10
+    login_attempts_per_ip: int = 50
+    login_window_seconds: int = 300
+    db_pool_size: int = 10
+    db_echo: bool = False
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:8000"
+    auto_approve_reviews: bool = Field(
+        default=False, description="Development helper: approve submitted reviews at once."
+    )
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'minishop.db').resolve()}"
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class MissingSecretError(RuntimeError):
+    pass
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
