@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,10 +26,25 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.", envvar="PORT")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+    with_worker: Annotated[
+        bool, typer.Option(help="Also start a background worker process (development).")
+    ] = False,
 ) -> None:
     """Serve the HTTP API and the docs."""
+    import subprocess
+
     import uvicorn
 
+    worker_proc = subprocess.Popen([sys.executable, "-m", "app", "worker"]) if with_worker else None
+    try:
+        _serve(uvicorn, host, port, workers, reload)
+    finally:
+        if worker_proc is not None:
+            worker_proc.terminate()
+            worker_proc.wait(timeout=10)
+
+
+def _serve(uvicorn: Any, host: str, port: int, workers: int, reload: bool) -> None:
     uvicorn.run(
         "app.main:app_factory",
         factory=True,
@@ -83,8 +97,13 @@ def seed_demo() -> None:
 def create_operator(
     username: Annotated[str, typer.Argument(help="Username of the operator.")],
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                          help="Password (prompted when omitted).")
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Password (prompted when omitted).",
+        ),
     ],
 ) -> None:
     """Create a platform operator, or grant the operator role to an existing account."""
@@ -126,6 +145,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
 
-__all__ = ["cli", "json", "main"]
+__all__ = ["cli", "main"]

@@ -36,8 +36,9 @@ class Container:
 def build_container(settings: Settings) -> Container:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     keys = load_keys(settings)
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                         echo=settings.db_echo)
+    engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
+    )
     return Container(
         settings=settings,
         engine=engine,

@@ -46,8 +46,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.container = container
     metrics.watch_pool(container.engine.sync_engine.pool)
     install_error_handlers(app)
-    for router in (ops.router, auth.router, login.router, shops.router, members.router,
-                   review.router):
+    for router in (
+        ops.router,
+        auth.router,
+        login.router,
+        shops.router,
+        members.router,
+        review.router,
+    ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 

@@ -56,7 +56,11 @@ async def _ensure_account(
         account = await uow.accounts.get_by_username(username)
         if account is None:
             account = await accounts.register(
-                uow, c.hasher, username=username, password=password, display_name=display,
+                uow,
+                c.hasher,
+                username=username,
+                password=password,
+                display_name=display,
                 is_operator=operator,
             )
         elif not await c.hasher.verify(account.password_hash, password):
@@ -95,8 +99,10 @@ async def seed(settings: Settings) -> Path:
         async with c.uow() as uow:
             page = await uow.shops.list_for_account(merchant.id, PageRequest(100))
             existing = {s.name: s for s, m in page.items if m.role is Role.OWNER}
-            for name, kind in ((PERSONAL_SHOP, SubjectType.PERSONAL),
-                               (ENTERPRISE_SHOP, SubjectType.ENTERPRISE)):
+            for name, kind in (
+                (PERSONAL_SHOP, SubjectType.PERSONAL),
+                (ENTERPRISE_SHOP, SubjectType.ENTERPRISE),
+            ):
                 shop = existing.get(name)
                 if shop is None:
                     shop, _ = await shop_services.open_shop(
@@ -111,7 +117,10 @@ async def seed(settings: Settings) -> Path:
             assert shop is not None
             if shop.status in (ShopStatus.PENDING_QUALIFICATION, ShopStatus.REJECTED):
                 await shop_services.submit_qualification(
-                    uow, c.cipher, _actor(merchant), enterprise_id,
+                    uow,
+                    c.cipher,
+                    _actor(merchant),
+                    enterprise_id,
                     shop_services.QualificationInput(
                         licence_number=DEMO_LICENCE,
                         registered_name="Fuzhou Mountain Tea Co., Ltd.",
@@ -131,7 +140,10 @@ async def seed(settings: Settings) -> Path:
                 for shop_id in shops.values():
                     if await uow.members.get(shop_id, accts[key].id) is None:
                         await member_services.add_member(
-                            uow, _actor(merchant), shop_id, username=accts[key].username,
+                            uow,
+                            _actor(merchant),
+                            shop_id,
+                            username=accts[key].username,
                             role=role,
                         )
             await uow.commit()

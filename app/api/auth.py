@@ -41,8 +41,12 @@ def set_session_cookie(response: Response, container: Container, result: LoginRe
 )
 async def register(body: AccountCreate, uow: UoW, container: ContainerDep) -> Account:
     account = await accounts.register(
-        uow, container.hasher, username=body.username, password=body.password,
-        display_name=body.display_name, email=body.email,
+        uow,
+        container.hasher,
+        username=body.username,
+        password=body.password,
+        display_name=body.display_name,
+        email=body.email,
     )
     await uow.commit()
     return Account.model_validate(account)
@@ -61,8 +65,12 @@ async def login(
     body: LoginRequest, request: Request, response: Response, uow: UoW, container: ContainerDep
 ) -> LoginResponse:
     result = await accounts.login(
-        uow, container.hasher, container.throttle, login_limits(container),
-        username=body.username, password=body.password,
+        uow,
+        container.hasher,
+        container.throttle,
+        login_limits(container),
+        username=body.username,
+        password=body.password,
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
         session_ttl_seconds=container.settings.session_ttl_seconds,

@@ -148,7 +148,7 @@ def if_match(
         str | None,
         Header(
             alias="If-Match",
-            description='The `ETag` you read (e.g. `"3"`); the change fails with 412 if it moved on.',
+            description='The `ETag` you read (e.g. `"3"`); 412 if the resource moved on.',
         ),
     ] = None,
 ) -> int | None:

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from app.infra.context import request_id_var
 from app.domain.errors import DomainError
+from app.infra.context import request_id_var
 
 log = logging.getLogger("minishop.errors")
 
@@ -72,7 +72,9 @@ def problem_response(
     }
     if extra:
         body.update({k: v for k, v in extra.items() if k not in body})
-    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON
+    )
 
 
 _HTTP_CODES = {
@@ -96,8 +98,13 @@ def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
-        out.append({"loc": _clean_loc(err.get("loc", ())), "msg": str(err.get("msg", "")),
-                    "type": str(err.get("type", "invalid"))})
+        out.append(
+            {
+                "loc": _clean_loc(err.get("loc", ())),
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "invalid")),
+            }
+        )
     return out
 
 
@@ -105,8 +112,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         return problem_response(
-            status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
-            errors=exc.errors, extra=exc.extra, headers=exc.headers,
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            errors=exc.errors,
+            extra=exc.extra,
+            headers=exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -114,15 +126,22 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = _validation_errors(exc)
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(
-                status=400, code="malformed_json", title="The body is not valid JSON",
-                detail="The request body could not be parsed as JSON.", errors=errors,
+                status=400,
+                code="malformed_json",
+                title="The body is not valid JSON",
+                detail="The request body could not be parsed as JSON.",
+                errors=errors,
             )
         summary = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors[:5]
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+            for e in errors[:5]
         )
         return problem_response(
-            status=422, code="validation_error", title="The request is not valid",
-            detail=summary or "The request is not valid.", errors=errors,
+            status=422,
+            code="validation_error",
+            title="The request is not valid",
+            detail=summary or "The request is not valid.",
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -132,7 +151,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such route."
         return problem_response(
-            status=exc.status_code, code=code, title=title, detail=detail,
+            status=exc.status_code,
+            code=code,
+            title=title,
+            detail=detail,
             headers=getattr(exc, "headers", None),
         )
 
@@ -140,7 +162,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return problem_response(
-            status=500, code="internal_error", title="Internal server error",
+            status=500,
+            code="internal_error",
+            title="Internal server error",
             detail="Something went wrong on our side; quote the request_id to support.",
         )
 
@@ -160,7 +184,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Rate limited",
     }
     return {
-        s: {"model": Problem, "description": descriptions.get(s, "Error"),
-            "content": {PROBLEM_JSON: {}}}
+        s: {
+            "model": Problem,
+            "description": descriptions.get(s, "Error"),
+            "content": {PROBLEM_JSON: {}},
+        }
         for s in statuses
     }

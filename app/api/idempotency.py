@@ -53,7 +53,9 @@ class IdempotencyMiddleware:
         key = raw_key.decode("latin-1")
         if not _KEY_RE.fullmatch(key):
             await problem_response(
-                status=400, code="invalid_idempotency_key", title="Invalid Idempotency-Key",
+                status=400,
+                code="invalid_idempotency_key",
+                title="Invalid Idempotency-Key",
                 detail="Use 1 to 255 visible ASCII characters, such as a UUID.",
             )(scope, receive, send)
             return
@@ -70,8 +72,12 @@ class IdempotencyMiddleware:
         body = b"".join(chunks)
 
         digest = hashlib.sha256()
-        for part in (scope["method"].encode(), scope["path"].encode(),
-                     scope.get("query_string", b""), body):
+        for part in (
+            scope["method"].encode(),
+            scope["path"].encode(),
+            scope.get("query_string", b""),
+            body,
+        ):
             digest.update(len(part).to_bytes(8, "big") + part)
         request_hash = digest.hexdigest()
         scope_key = hashlib.sha256(_caller(headers, scope) + b"\x00" + raw_key).hexdigest()
@@ -79,14 +85,16 @@ class IdempotencyMiddleware:
         claim = await self.store.claim(scope_key, request_hash, scope["method"], scope["path"])
         if claim.outcome == "mismatch":
             await problem_response(
-                status=422, code="idempotency_key_reused",
+                status=422,
+                code="idempotency_key_reused",
                 title="Idempotency-Key reused with a different request",
                 detail="This key was used with another method, path or body; use a new key.",
             )(scope, receive, send)
             return
         if claim.outcome == "in_progress":
             await problem_response(
-                status=409, code="idempotency_key_in_use",
+                status=409,
+                code="idempotency_key_in_use",
                 title="A request with this Idempotency-Key is in progress",
                 detail="Wait for the first request to finish, then retry.",
                 headers={"Retry-After": "1"},
@@ -94,10 +102,13 @@ class IdempotencyMiddleware:
             return
         if claim.outcome == "replay":
             out_headers = [(k.encode(), v.encode()) for k, v in claim.headers.items()]
-            out_headers += [(b"idempotent-replayed", b"true"),
-                            (b"content-length", str(len(claim.body)).encode())]
-            await send({"type": "http.response.start", "status": claim.status,
-                        "headers": out_headers})
+            out_headers += [
+                (b"idempotent-replayed", b"true"),
+                (b"content-length", str(len(claim.body)).encode()),
+            ]
+            await send(
+                {"type": "http.response.start", "status": claim.status, "headers": out_headers}
+            )
             await send({"type": "http.response.body", "body": claim.body})
             return
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.infra.context import request_id_var
 from app.api.errors import problem_response
 from app.domain.ids import new_id
 from app.infra import metrics
+from app.infra.context import request_id_var
 
 log = logging.getLogger("minishop.access")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

@@ -18,8 +18,7 @@ class Health(BaseModel):
     status: str = Field(description="`ok` when healthy.", examples=["ok"])
 
 
-@router.get("/healthz", operation_id="healthz", summary="Process liveness",
-            response_model=Health)
+@router.get("/healthz", operation_id="healthz", summary="Process liveness", response_model=Health)
 async def healthz() -> Health:
     return Health(status="ok")
 

@@ -46,8 +46,11 @@ def page_params(
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
-        Query(max_length=512, description="`next_cursor` of the previous page.",
-              examples=["WyJzaG9wXzAxIl0"]),
+        Query(
+            max_length=512,
+            description="`next_cursor` of the previous page.",
+            examples=["WyJzaG9wXzAxIl0"],
+        ),
     ] = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)

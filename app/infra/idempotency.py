@@ -59,8 +59,12 @@ class IdempotencyStore:
                         sa.and_(t.c.state == "in_progress", t.c.locked_until < now),
                     ),
                 )
-                .values(**{k: v for k, v in values.items() if k != "scope_key"},
-                        response_status=None, response_headers=None, response_body=None)
+                .values(
+                    **{k: v for k, v in values.items() if k != "scope_key"},
+                    response_status=None,
+                    response_headers=None,
+                    response_body=None,
+                )
             )
             if taken.rowcount == 1:
                 return Claim("new")
@@ -83,8 +87,12 @@ class IdempotencyStore:
             await conn.execute(
                 sa.update(t)
                 .where(t.c.scope_key == scope_key)
-                .values(state="completed", response_status=status,
-                        response_headers=headers, response_body=body)
+                .values(
+                    state="completed",
+                    response_status=status,
+                    response_headers=headers,
+                    response_body=body,
+                )
             )
 
     async def release(self, scope_key: str) -> None:

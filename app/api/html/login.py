@@ -41,20 +41,37 @@ def safe_next(value: str | None) -> str:
 
 
 def _render(
-    request: Request, *, next_url: str, username: str = "", error: str | None = None,
-    status_code: int = 200, secure: bool = False,
+    request: Request,
+    *,
+    next_url: str,
+    username: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+    secure: bool = False,
 ) -> Response:
     token = secrets.token_urlsafe(24)
     response = templates.TemplateResponse(
         request,
         "login.html",
-        {"csrf_token": token, "next": next_url, "username": username, "error": error,
-         "account": None},
+        {
+            "csrf_token": token,
+            "next": next_url,
+            "username": username,
+            "error": error,
+            "account": None,
+        },
         status_code=status_code,
         headers=SECURITY_HEADERS,
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=secure, path="/login", max_age=3600)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/login",
+        max_age=3600,
+    )
     return response
 
 
@@ -64,8 +81,7 @@ async def login_page(
     container: ContainerDep,
     next_url: Annotated[str | None, Query(alias="next")] = None,
 ) -> Response:
-    return _render(request, next_url=safe_next(next_url),
-                   secure=container.settings.is_production)
+    return _render(request, next_url=safe_next(next_url), secure=container.settings.is_production)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -82,20 +98,35 @@ async def login_submit(
     target = safe_next(next_url)
     secure = container.settings.is_production
     if not csrf_cookie or not hmac.compare_digest(csrf_cookie, csrf_token):
-        return _render(request, next_url=target, username=username, status_code=403,
-                       error="The form expired; please try again.", secure=secure)
+        return _render(
+            request,
+            next_url=target,
+            username=username,
+            status_code=403,
+            error="The form expired; please try again.",
+            secure=secure,
+        )
     try:
         result = await accounts.login(
-            uow, container.hasher, container.throttle, login_limits(container),
-            username=username, password=password,
+            uow,
+            container.hasher,
+            container.throttle,
+            login_limits(container),
+            username=username,
+            password=password,
             ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
             session_ttl_seconds=container.settings.session_ttl_seconds,
         )
     except DomainError as e:
-        return _render(request, next_url=target, username=username, status_code=e.status,
-                       error=e.detail if e.status == 429 else "Wrong username or password.",
-                       secure=secure)
+        return _render(
+            request,
+            next_url=target,
+            username=username,
+            status_code=e.status,
+            error=e.detail if e.status == 429 else "Wrong username or password.",
+            secure=secure,
+        )
     await uow.commit()
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     set_session_cookie(response, container, result)

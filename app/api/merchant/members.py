@@ -28,8 +28,12 @@ async def members_out(uow: UnitOfWork, items: list[shop_model.Member]) -> list[M
         a = accounts[m.account_id]
         out.append(
             Member(
-                account_id=m.account_id, username=a.username, display_name=a.display_name,
-                role=m.role, created_at=m.created_at, version=m.version,
+                account_id=m.account_id,
+                username=a.username,
+                display_name=a.display_name,
+                role=m.role,
+                created_at=m.created_at,
+                version=m.version,
             )
         )
     return out
@@ -62,8 +66,9 @@ async def list_members(
 async def add_member(
     shop_id: str, body: MemberCreate, ctx: MerchantSession, uow: UoW, response: Response
 ) -> Member:
-    member = await members.add_member(uow, ctx.actor, shop_id, username=body.username,
-                                      role=body.role)
+    member = await members.add_member(
+        uow, ctx.actor, shop_id, username=body.username, role=body.role
+    )
     await uow.commit()
     set_etag(response, member.version)
     return (await members_out(uow, [member]))[0]
@@ -78,11 +83,17 @@ async def add_member(
     responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
 )
 async def change_role(
-    shop_id: str, account_id: str, body: MemberUpdate, ctx: MerchantSession, uow: UoW,
-    response: Response, expected: IfMatch,
+    shop_id: str,
+    account_id: str,
+    body: MemberUpdate,
+    ctx: MerchantSession,
+    uow: UoW,
+    response: Response,
+    expected: IfMatch,
 ) -> Member:
-    member = await members.change_role(uow, ctx.actor, shop_id, account_id, role=body.role,
-                                       expected_version=expected)
+    member = await members.change_role(
+        uow, ctx.actor, shop_id, account_id, role=body.role, expected_version=expected
+    )
     await uow.commit()
     set_etag(response, member.version)
     return (await members_out(uow, [member]))[0]

@@ -34,12 +34,20 @@ def shop_out(shop: model.Shop) -> Shop:
 
 def _shop_fields(shop: model.Shop) -> dict[str, object]:
     return {
-        "id": shop.id, "name": shop.name, "subject_type": shop.subject_type,
-        "status": shop.status, "logo_url": shop.logo_url,
-        "rejection_reason": shop.rejection_reason, "suspended": shop.suspended,
-        "suspension_reason": shop.suspension_reason, "can_sell": shop.can_sell,
-        "submitted_at": shop.submitted_at, "opened_at": shop.opened_at,
-        "created_at": shop.created_at, "updated_at": shop.updated_at, "version": shop.version,
+        "id": shop.id,
+        "name": shop.name,
+        "subject_type": shop.subject_type,
+        "status": shop.status,
+        "logo_url": shop.logo_url,
+        "rejection_reason": shop.rejection_reason,
+        "suspended": shop.suspended,
+        "suspension_reason": shop.suspension_reason,
+        "can_sell": shop.can_sell,
+        "submitted_at": shop.submitted_at,
+        "opened_at": shop.opened_at,
+        "created_at": shop.created_at,
+        "updated_at": shop.updated_at,
+        "version": shop.version,
     }
 
 
@@ -49,9 +57,7 @@ def my_shop_out(shop: model.Shop, role: Role) -> MyShop:
     )
 
 
-def qualification_out(
-    shop: model.Shop, q: model.Qualification, cipher: Cipher
-) -> Qualification:
+def qualification_out(shop: model.Shop, q: model.Qualification, cipher: Cipher) -> Qualification:
     return Qualification(
         shop_id=q.shop_id,
         licence_number=q.licence_number,
@@ -87,7 +93,10 @@ async def list_roles() -> list[RolePermissions]:
 )
 async def open_shop(body: ShopCreate, ctx: MerchantSession, uow: UoW, response: Response) -> MyShop:
     shop, member = await services.open_shop(
-        uow, ctx.actor, name=body.name, subject_type=body.subject_type,
+        uow,
+        ctx.actor,
+        name=body.name,
+        subject_type=body.subject_type,
         logo_url=str(body.logo_url) if body.logo_url else None,
     )
     await uow.commit()
@@ -132,11 +141,17 @@ async def get_my_shop(shop_id: str, ctx: CurrentAccount, uow: UoW, response: Res
     responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
 )
 async def update_my_shop(
-    shop_id: str, body: ShopUpdate, ctx: MerchantSession, uow: UoW, response: Response,
+    shop_id: str,
+    body: ShopUpdate,
+    ctx: MerchantSession,
+    uow: UoW,
+    response: Response,
     expected: IfMatch,
 ) -> MyShop:
     acc = await services.update_shop(
-        uow, ctx.actor, shop_id,
+        uow,
+        ctx.actor,
+        shop_id,
         name=body.name,
         logo_url=str(body.logo_url) if body.logo_url else None,
         logo_given="logo_url" in body.model_fields_set,
@@ -158,11 +173,17 @@ async def update_my_shop(
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
 )
 async def submit_qualification(
-    shop_id: str, body: QualificationSubmit, ctx: MerchantSession, uow: UoW,
+    shop_id: str,
+    body: QualificationSubmit,
+    ctx: MerchantSession,
+    uow: UoW,
     container: ContainerDep,
 ) -> Qualification:
     shop, q = await services.submit_qualification(
-        uow, container.cipher, ctx.actor, shop_id,
+        uow,
+        container.cipher,
+        ctx.actor,
+        shop_id,
         services.QualificationInput(
             licence_number=body.licence_number,
             registered_name=body.registered_name,
@@ -205,21 +226,42 @@ async def list_audit_log(
     ctx: CurrentAccount,
     uow: UoW,
     page: PageParams,
-    action: Annotated[str | None, Query(max_length=64, description="e.g. `shop.updated`.",
-                                        examples=["shop.updated"])] = None,
-    actor_id: Annotated[str | None, Query(max_length=40, description="Account or app id.",
-                                          examples=["acct_01jd8m3k2x9v7q4w5e6r7t8y9z"])] = None,
-    target_id: Annotated[str | None, Query(max_length=40, description="Target id.",
-                                           examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"])] = None,
-    since: Annotated[AwareDatetime | None, Query(description="From this time (inclusive).",
-                                            examples=["2026-11-01T00:00:00Z"])] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Before this time.",
-                                            examples=["2026-12-01T00:00:00Z"])] = None,
+    action: Annotated[
+        str | None,
+        Query(max_length=64, description="e.g. `shop.updated`.", examples=["shop.updated"]),
+    ] = None,
+    actor_id: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="Account or app id.",
+            examples=["acct_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+        ),
+    ] = None,
+    target_id: Annotated[
+        str | None,
+        Query(
+            max_length=40, description="Target id.", examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+        ),
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None,
+        Query(description="From this time (inclusive).", examples=["2026-11-01T00:00:00Z"]),
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None,
+        Query(description="Before this time.", examples=["2026-12-01T00:00:00Z"]),
+    ] = None,
 ) -> ListResponse[AuditEntry]:
     await services.access(uow, ctx.account.id, shop_id, Permission.AUDIT_READ)
-    result = await uow.audit.list(
-        shop_id, page, action=action, actor_id=actor_id, target_id=target_id,
-        since=since, until=until,
+    result = await uow.audit.list_page(
+        shop_id,
+        page,
+        action=action,
+        actor_id=actor_id,
+        target_id=target_id,
+        since=since,
+        until=until,
     )
     return ListResponse[AuditEntry](
         data=[AuditEntry.model_validate(e) for e in result.items],

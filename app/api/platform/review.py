@@ -42,33 +42,52 @@ async def get_shop(shop_id: str, ctx: OperatorRead, uow: UoW) -> Shop:
     return shop_out(shop)
 
 
-@router.post("/shops/{shop_id}/approve", operation_id="approveShop",
-             summary="Approve a shop's qualifications", response_model=Shop, responses=_ERRORS)
+@router.post(
+    "/shops/{shop_id}/approve",
+    operation_id="approveShop",
+    summary="Approve a shop's qualifications",
+    response_model=Shop,
+    responses=_ERRORS,
+)
 async def approve(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "approve")
     await uow.commit()
     return shop_out(shop)
 
 
-@router.post("/shops/{shop_id}/reject", operation_id="rejectShop",
-             summary="Reject a shop's qualifications with a reason", response_model=Shop,
-             responses=_ERRORS)
+@router.post(
+    "/shops/{shop_id}/reject",
+    operation_id="rejectShop",
+    summary="Reject a shop's qualifications with a reason",
+    response_model=Shop,
+    responses=_ERRORS,
+)
 async def reject(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "reject", reason=body.reason)
     await uow.commit()
     return shop_out(shop)
 
 
-@router.post("/shops/{shop_id}/suspend", operation_id="suspendShop",
-             summary="Suspend a shop", response_model=Shop, responses=_ERRORS)
+@router.post(
+    "/shops/{shop_id}/suspend",
+    operation_id="suspendShop",
+    summary="Suspend a shop",
+    response_model=Shop,
+    responses=_ERRORS,
+)
 async def suspend(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "suspend", reason=body.reason)
     await uow.commit()
     return shop_out(shop)
 
 
-@router.post("/shops/{shop_id}/reinstate", operation_id="reinstateShop",
-             summary="Lift a suspension", response_model=Shop, responses=_ERRORS)
+@router.post(
+    "/shops/{shop_id}/reinstate",
+    operation_id="reinstateShop",
+    summary="Lift a suspension",
+    response_model=Shop,
+    responses=_ERRORS,
+)
 async def reinstate(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "reinstate")
     await uow.commit()

@@ -44,7 +44,7 @@ async def list_members(
     uow: UnitOfWork, actor: Actor, shop_id: str, page: PageRequest
 ) -> Page[Member]:
     await access(uow, actor.id, shop_id, Permission.MEMBERS_READ)
-    return await uow.members.list(shop_id, page)
+    return await uow.members.list_page(shop_id, page)
 
 
 async def add_member(
@@ -64,7 +64,11 @@ async def add_member(
     uow.members.add(member)
     uow.audit.add(
         AuditEntry.record(
-            actor, "member.added", target_type="account", target_id=account.id, shop_id=shop_id,
+            actor,
+            "member.added",
+            target_type="account",
+            target_id=account.id,
+            shop_id=shop_id,
             after=_member_summary(member),
         )
     )
@@ -105,8 +109,13 @@ async def change_role(
     target.change_role(role)
     uow.audit.add(
         AuditEntry.record(
-            actor, "member.role_changed", target_type="account", target_id=account_id,
-            shop_id=shop_id, before=before, after=_member_summary(target),
+            actor,
+            "member.role_changed",
+            target_type="account",
+            target_id=account_id,
+            shop_id=shop_id,
+            before=before,
+            after=_member_summary(target),
         )
     )
     await uow.flush()
@@ -125,8 +134,12 @@ async def remove_member(uow: UnitOfWork, actor: Actor, shop_id: str, account_id:
     await uow.members.delete(target)
     uow.audit.add(
         AuditEntry.record(
-            actor, "member.removed", target_type="account", target_id=account_id,
-            shop_id=shop_id, before=before,
+            actor,
+            "member.removed",
+            target_type="account",
+            target_id=account_id,
+            shop_id=shop_id,
+            before=before,
         )
     )
     await uow.flush()
@@ -149,8 +162,12 @@ async def transfer_ownership(
     acc.member.change_role(Role.ADMIN)
     uow.audit.add(
         AuditEntry.record(
-            actor, "shop.ownership_transferred", target_type="shop", target_id=shop_id,
-            shop_id=shop_id, before=before,
+            actor,
+            "shop.ownership_transferred",
+            target_type="shop",
+            target_id=shop_id,
+            shop_id=shop_id,
+            before=before,
             after={"from": _member_summary(acc.member), "to": _member_summary(target)},
         )
     )

@@ -85,6 +85,7 @@ async def access(
 
 async def _ensure_can_own(uow: UnitOfWork, account_id: str, subject_type: SubjectType) -> None:
     await uow.accounts.lock(account_id)
+    kinds: tuple[SubjectType, ...]
     if subject_type is SubjectType.PERSONAL:
         kinds, limit = (SubjectType.PERSONAL,), MAX_PERSONAL_SHOPS
     else:
@@ -115,7 +116,11 @@ async def open_shop(
     uow.members.add(member)
     uow.audit.add(
         AuditEntry.record(
-            actor, "shop.opened", target_type="shop", target_id=shop.id, shop_id=shop.id,
+            actor,
+            "shop.opened",
+            target_type="shop",
+            target_id=shop.id,
+            shop_id=shop.id,
             after={**shop.summary(), "subject_type": str(subject_type)},
         )
     )
@@ -144,8 +149,13 @@ async def update_shop(
     if before != shop.summary():
         uow.audit.add(
             AuditEntry.record(
-                actor, "shop.updated", target_type="shop", target_id=shop.id, shop_id=shop.id,
-                before=before, after=shop.summary(),
+                actor,
+                "shop.updated",
+                target_type="shop",
+                target_id=shop.id,
+                shop_id=shop.id,
+                before=before,
+                after=shop.summary(),
             )
         )
     await uow.flush()
@@ -181,7 +191,7 @@ async def submit_qualification(
     before = shop.summary()
     shop.submit_qualification()
     q = await uow.shops.get_qualification(shop.id)
-    fields = {
+    fields: dict[str, str] = {
         "licence_number": licence,
         "registered_name": data.registered_name.strip(),
         "licence_image_url": data.licence_image_url,
@@ -195,7 +205,7 @@ async def submit_qualification(
         "submitted_by": actor.id,
     }
     if q is None:
-        q = Qualification(shop_id=shop.id, **fields)
+        q = Qualification(shop_id=shop.id, **fields)  # type: ignore[arg-type]
         uow.shops.add_qualification(q)
     else:
         for key, value in fields.items():
@@ -203,17 +213,28 @@ async def submit_qualification(
         q.submitted_at = shop.submitted_at or q.submitted_at
     uow.audit.add(
         AuditEntry.record(
-            actor, "shop.qualification_submitted", target_type="shop", target_id=shop.id,
-            shop_id=shop.id, before=before,
-            after={**shop.summary(), "licence_number": licence,
-                   "bank_account_number": mask_tail(bank_number)},
+            actor,
+            "shop.qualification_submitted",
+            target_type="shop",
+            target_id=shop.id,
+            shop_id=shop.id,
+            before=before,
+            after={
+                **shop.summary(),
+                "licence_number": licence,
+                "bank_account_number": mask_tail(bank_number),
+            },
         )
     )
     if auto_approve:
         shop.approve()
         uow.audit.add(
             AuditEntry.record(
-                actor, "shop.approved", target_type="shop", target_id=shop.id, shop_id=shop.id,
+                actor,
+                "shop.approved",
+                target_type="shop",
+                target_id=shop.id,
+                shop_id=shop.id,
                 after={**shop.summary(), "auto_approved": True},
             )
         )
@@ -273,12 +294,21 @@ async def operator_action(
     after = shop.summary()
     if reason:
         after["reason"] = reason
-    past = {"approve": "approved", "reject": "rejected", "suspend": "suspended",
-            "reinstate": "reinstated"}[action]
+    past = {
+        "approve": "approved",
+        "reject": "rejected",
+        "suspend": "suspended",
+        "reinstate": "reinstated",
+    }[action]
     uow.audit.add(
         AuditEntry.record(
-            actor, f"shop.{past}", target_type="shop", target_id=shop.id, shop_id=shop.id,
-            before=before, after=after,
+            actor,
+            f"shop.{past}",
+            target_type="shop",
+            target_id=shop.id,
+            shop_id=shop.id,
+            before=before,
+            after=after,
         )
     )
     await uow.flush()

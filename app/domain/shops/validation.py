@@ -8,7 +8,8 @@ import unicodedata
 from app.domain.errors import ValidationFailed
 
 NAME_MIN, NAME_MAX = 2, 30
-_NAME_EXTRA = set(" -_·&()（）.'")
+# Full-width brackets are common in Chinese shop names.
+_NAME_EXTRA = set(" -_·&().'\uff08\uff09")
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -22,7 +23,9 @@ def normalize_shop_name(raw: str, loc: str = "body.name") -> str:
         raise ValidationFailed.field(loc, f"A shop name has {NAME_MIN} to {NAME_MAX} characters.")
     for ch in name:
         if not (ch.isalnum() or ch in _NAME_EXTRA):
-            raise ValidationFailed.field(loc, f"The character {ch!r} is not allowed in a shop name.")
+            raise ValidationFailed.field(
+                loc, f"The character {ch!r} is not allowed in a shop name."
+            )
     if name.isdigit():
         raise ValidationFailed.field(loc, "A shop name cannot be only digits.")
     return name

@@ -136,7 +136,7 @@ class SqlMemberRepository:
     async def delete(self, member: Member) -> None:
         await self.s.delete(member)
 
-    async def list(self, shop_id: str, page: PageRequest) -> Page[Member]:
+    async def list_page(self, shop_id: str, page: PageRequest) -> Page[Member]:
         m = tables.shop_members
         stmt = (
             sa.select(Member)
@@ -168,7 +168,7 @@ class SqlAuditRepository:
     def add(self, entry: AuditEntry) -> None:
         self.s.add(entry)
 
-    async def list(
+    async def list_page(
         self,
         shop_id: str,
         page: PageRequest,

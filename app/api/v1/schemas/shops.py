@@ -20,25 +20,39 @@ TIME_EXAMPLE = "2026-11-25T08:00:00Z"
 class ShopCreate(Input):
     """Open a shop. A personal shop opens at once; the others need a qualification review."""
 
-    name: str = Field(min_length=1, max_length=64,
-                      description="2-30 characters: letters, digits, spaces and - _ · & ( ).",
-                      examples=["Mountain Tea House"])
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        description="2-30 characters: letters, digits, spaces and - _ · & ( ).",
+        examples=["Mountain Tea House"],
+    )
     subject_type: SubjectType = Field(
         description="`personal`, `individual` (个体工商户) or `enterprise`. An account owns at "
         "most 1 personal and 3 individual-or-enterprise shops.",
         examples=["personal"],
     )
-    logo_url: AnyHttpUrl | None = Field(default=None, description="Square logo image URL.",
-                                        examples=["https://cdn.example.com/logo.png"])
+    logo_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="Square logo image URL.",
+        examples=["https://cdn.example.com/logo.png"],
+    )
 
 
 class ShopUpdate(Input):
     """Change the name (not while in review) or the logo. Send only what changes."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=64,
-                             description="New shop name.", examples=["Mountain Tea House"])
-    logo_url: AnyHttpUrl | None = Field(default=None, description="New logo URL, or null.",
-                                        examples=["https://cdn.example.com/logo2.png"])
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="New shop name.",
+        examples=["Mountain Tea House"],
+    )
+    logo_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="New logo URL, or null.",
+        examples=["https://cdn.example.com/logo2.png"],
+    )
 
 
 class Shop(Output):
@@ -51,18 +65,21 @@ class Shop(Output):
         description="`pending_qualification` → `in_review` → `open`, or `rejected`.",
         examples=["open"],
     )
-    logo_url: str | None = Field(description="Logo URL.",
-                                 examples=["https://cdn.example.com/logo.png"])
-    rejection_reason: str | None = Field(description="Why the last review was rejected.",
-                                         examples=[None])
-    suspended: bool = Field(description="Whether the platform suspended the shop.",
-                            examples=[False])
+    logo_url: str | None = Field(
+        description="Logo URL.", examples=["https://cdn.example.com/logo.png"]
+    )
+    rejection_reason: str | None = Field(
+        description="Why the last review was rejected.", examples=[None]
+    )
+    suspended: bool = Field(
+        description="Whether the platform suspended the shop.", examples=[False]
+    )
     suspension_reason: str | None = Field(description="Why it was suspended.", examples=[None])
     can_sell: bool = Field(description="Open and not suspended.", examples=[True])
-    submitted_at: datetime | None = Field(description="Last qualification submission.",
-                                          examples=[TIME_EXAMPLE])
-    opened_at: datetime | None = Field(description="When the shop opened.",
-                                       examples=[TIME_EXAMPLE])
+    submitted_at: datetime | None = Field(
+        description="Last qualification submission.", examples=[TIME_EXAMPLE]
+    )
+    opened_at: datetime | None = Field(description="When the shop opened.", examples=[TIME_EXAMPLE])
     created_at: datetime = Field(description="Creation time.", examples=[TIME_EXAMPLE])
     updated_at: datetime = Field(description="Last change.", examples=[TIME_EXAMPLE])
     version: int = Field(description="Increments on every change; also the ETag.", examples=[3])
@@ -72,37 +89,60 @@ class MyShop(Shop):
     """A shop with the caller's role in it."""
 
     role: Role = Field(description="Your role in this shop.", examples=["owner"])
-    permissions: list[Permission] = Field(description="What your role allows.",
-                                          examples=[["shop.read", "shop.update"]])
+    permissions: list[Permission] = Field(
+        description="What your role allows.", examples=[["shop.read", "shop.update"]]
+    )
 
 
 class QualificationSubmit(Input):
     """Documents for the platform's review of an individual or enterprise shop."""
 
     licence_number: str = Field(
-        min_length=15, max_length=18,
+        min_length=15,
+        max_length=18,
         description="Unified social credit code (18 characters) or legacy 15-digit number.",
         examples=["91350100M000100Y43"],
     )
-    registered_name: str = Field(min_length=2, max_length=128,
-                                 description="Name on the business licence.",
-                                 examples=["Fuzhou Mountain Tea Co., Ltd."])
-    licence_image_url: AnyHttpUrl = Field(description="Scan of the business licence.",
-                                          examples=["https://cdn.example.com/licence.jpg"])
-    operator_name: str = Field(min_length=2, max_length=64,
-                               description="Legal representative or operator.",
-                               examples=["Wang Fang"])
-    operator_id_number: str = Field(min_length=18, max_length=18,
-                                    description="Resident identity number (stored encrypted).",
-                                    examples=["11010519491231002X"])
-    bank_account_name: str = Field(min_length=2, max_length=128,
-                                   description="Settlement account holder.",
-                                   examples=["Fuzhou Mountain Tea Co., Ltd."])
-    bank_name: str = Field(min_length=2, max_length=128, description="Bank and branch.",
-                           examples=["China Merchants Bank Fuzhou Branch"])
-    bank_account_number: str = Field(min_length=8, max_length=40,
-                                     description="Settlement account (stored encrypted).",
-                                     examples=["6225880137000000"])
+    registered_name: str = Field(
+        min_length=2,
+        max_length=128,
+        description="Name on the business licence.",
+        examples=["Fuzhou Mountain Tea Co., Ltd."],
+    )
+    licence_image_url: AnyHttpUrl = Field(
+        description="Scan of the business licence.",
+        examples=["https://cdn.example.com/licence.jpg"],
+    )
+    operator_name: str = Field(
+        min_length=2,
+        max_length=64,
+        description="Legal representative or operator.",
+        examples=["Wang Fang"],
+    )
+    operator_id_number: str = Field(
+        min_length=18,
+        max_length=18,
+        description="Resident identity number (stored encrypted).",
+        examples=["11010519491231002X"],
+    )
+    bank_account_name: str = Field(
+        min_length=2,
+        max_length=128,
+        description="Settlement account holder.",
+        examples=["Fuzhou Mountain Tea Co., Ltd."],
+    )
+    bank_name: str = Field(
+        min_length=2,
+        max_length=128,
+        description="Bank and branch.",
+        examples=["China Merchants Bank Fuzhou Branch"],
+    )
+    bank_account_number: str = Field(
+        min_length=8,
+        max_length=40,
+        description="Settlement account (stored encrypted).",
+        examples=["6225880137000000"],
+    )
 
 
 class Qualification(Output):
@@ -110,28 +150,34 @@ class Qualification(Output):
 
     shop_id: str = Field(description="Shop id.", examples=[SHOP_ID_EXAMPLE])
     licence_number: str = Field(description="Credit code.", examples=["91350100M000100Y43"])
-    registered_name: str = Field(description="Name on the licence.",
-                                 examples=["Fuzhou Mountain Tea Co., Ltd."])
-    licence_image_url: str = Field(description="Licence scan.",
-                                   examples=["https://cdn.example.com/licence.jpg"])
+    registered_name: str = Field(
+        description="Name on the licence.", examples=["Fuzhou Mountain Tea Co., Ltd."]
+    )
+    licence_image_url: str = Field(
+        description="Licence scan.", examples=["https://cdn.example.com/licence.jpg"]
+    )
     operator_name: str = Field(description="Operator.", examples=["Wang Fang"])
-    operator_id_number: str = Field(description="Masked identity number.",
-                                    examples=["**************002X"])
-    bank_account_name: str = Field(description="Account holder.",
-                                   examples=["Fuzhou Mountain Tea Co., Ltd."])
+    operator_id_number: str = Field(
+        description="Masked identity number.", examples=["**************002X"]
+    )
+    bank_account_name: str = Field(
+        description="Account holder.", examples=["Fuzhou Mountain Tea Co., Ltd."]
+    )
     bank_name: str = Field(description="Bank.", examples=["China Merchants Bank Fuzhou Branch"])
-    bank_account_number: str = Field(description="Masked account number.",
-                                     examples=["************0000"])
+    bank_account_number: str = Field(
+        description="Masked account number.", examples=["************0000"]
+    )
     submitted_at: datetime = Field(description="Submission time.", examples=[TIME_EXAMPLE])
-    shop_status: ShopStatus = Field(description="The shop's review status.",
-                                    examples=["in_review"])
+    shop_status: ShopStatus = Field(description="The shop's review status.", examples=["in_review"])
 
 
 class MemberCreate(Input):
-    username: str = Field(min_length=3, max_length=32, description="An existing account.",
-                          examples=["zhang.min"])
-    role: Role = Field(description="Role to grant. Only owners grant `owner`.",
-                       examples=["operator"])
+    username: str = Field(
+        min_length=3, max_length=32, description="An existing account.", examples=["zhang.min"]
+    )
+    role: Role = Field(
+        description="Role to grant. Only owners grant `owner`.", examples=["operator"]
+    )
 
 
 class MemberUpdate(Input):
@@ -143,15 +189,17 @@ class Member(Output):
     username: str = Field(description="Member's username.", examples=["zhang.min"])
     display_name: str = Field(description="Member's display name.", examples=["Zhang Min"])
     role: Role = Field(description="Role in the shop.", examples=["operator"])
-    created_at: datetime = Field(description="When the member was added.",
-                                 examples=[TIME_EXAMPLE])
+    created_at: datetime = Field(description="When the member was added.", examples=[TIME_EXAMPLE])
     version: int = Field(description="ETag of the membership.", examples=[1])
 
 
 class OwnershipTransfer(Input):
-    to_account_id: str = Field(min_length=5, max_length=40,
-                               description="A current member who becomes an owner; you become "
-                               "an admin.", examples=[ACCOUNT_ID_EXAMPLE])
+    to_account_id: str = Field(
+        min_length=5,
+        max_length=40,
+        description="A current member who becomes an owner; you become an admin.",
+        examples=[ACCOUNT_ID_EXAMPLE],
+    )
 
 
 class OwnershipTransferResult(Output):
@@ -163,27 +211,34 @@ class AuditEntry(Output):
     id: str = Field(description="Entry id.", examples=["aud_01jd8m3k2x9v7q4w5e6r7t8y9z"])
     actor_type: ActorType = Field(description="Who acted.", examples=["account"])
     actor_id: str = Field(description="Account or app id.", examples=[ACCOUNT_ID_EXAMPLE])
-    grant_id: str | None = Field(description="The app's grant, when an app acted.",
-                                 examples=[None])
+    grant_id: str | None = Field(description="The app's grant, when an app acted.", examples=[None])
     surface: Surface = Field(description="Where the change came from.", examples=["merchant"])
     action: str = Field(description="What happened.", examples=["shop.updated"])
     target_type: str = Field(description="Kind of thing changed.", examples=["shop"])
     target_id: str = Field(description="Its id.", examples=[SHOP_ID_EXAMPLE])
-    before: dict[str, Any] | None = Field(description="Summary before.",
-                                          examples=[{"name": "Old name"}])
-    after: dict[str, Any] | None = Field(description="Summary after.",
-                                         examples=[{"name": "New name"}])
-    request_id: str | None = Field(description="Request that made the change.",
-                                   examples=["req_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    before: dict[str, Any] | None = Field(
+        description="Summary before.", examples=[{"name": "Old name"}]
+    )
+    after: dict[str, Any] | None = Field(
+        description="Summary after.", examples=[{"name": "New name"}]
+    )
+    request_id: str | None = Field(
+        description="Request that made the change.", examples=["req_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
     created_at: datetime = Field(description="When (UTC).", examples=[TIME_EXAMPLE])
 
 
 class RolePermissions(Output):
     role: Role = Field(description="A member role.", examples=["operator"])
-    permissions: list[Permission] = Field(description="What the role may do.",
-                                          examples=[["shop.read", "products.manage"]])
+    permissions: list[Permission] = Field(
+        description="What the role may do.", examples=[["shop.read", "products.manage"]]
+    )
 
 
 class ReasonInput(Input):
-    reason: str = Field(min_length=2, max_length=500, description="Shown to the merchant.",
-                        examples=["The licence scan is unreadable."])
+    reason: str = Field(
+        min_length=2,
+        max_length=500,
+        description="Shown to the merchant.",
+        examples=["The licence scan is unreadable."],
+    )

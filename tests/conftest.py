@@ -1,0 +1,121 @@
+"""Test fixtures: a real database per xdist worker, migrated by Alembic, and the real app.
+
+`MINISHOP_TEST_DATABASE_URL` picks PostgreSQL (a fresh database is created per worker and
+dropped at the end); without it each worker gets a fresh SQLite file. Tests never share
+rows: every test creates its own accounts and shops through the API (see `tests/factories.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.container import Container, build_container
+from app.infra.db.migrate import upgrade
+from app.main import create_app
+from app.settings import Settings
+
+PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+async def _admin_exec(url: str, sql: str) -> None:
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        host=u.host,
+        port=u.port or 5432,
+        user=u.username,
+        password=u.password,
+        database=u.database or "postgres",
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if PG_URL:
+        name = f"minishop_test_{uuid.uuid4().hex[:10]}_{_worker()}"
+        asyncio.run(_admin_exec(PG_URL, f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+        asyncio.run(_admin_exec(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    var_dir: Path = tmp_path_factory.mktemp("var")
+    return Settings(
+        env="test",
+        var_dir=var_dir,
+        database_url=database_url,
+        max_body_bytes=64 * 1024,
+        login_attempts_per_account=5,
+        login_attempts_per_ip=20,
+        login_window_seconds=60,
+    )
+
+
+@pytest.fixture(scope="session")
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    c = build_container(settings)
+    yield c
+    await c.close()
+
+
+@pytest.fixture(scope="session")
+def app(container: Container):  # type: ignore[no-untyped-def]
+    return create_app(container=container)
+
+
+def random_ip() -> str:
+    return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """A fresh browser-like client (own cookie jar, own IP)."""
+    transport = httpx.ASGITransport(app=app, client=(random_ip(), 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def new_client(app) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+    """Make more independent clients inside one test (several users at once)."""
+    made: list[httpx.AsyncClient] = []
+
+    def make(ip: str | None = None) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(ip or random_ip(), 50000))
+        c = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        await c.aclose()
