@@ -1,0 +1,98 @@
+"""The real processes, started as `make run` starts them: migrate, seed-demo, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def minishop(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    var = tmp_path_factory.mktemp("var")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINISHOP_")}
+    env["MINISHOP_VAR_DIR"] = str(var)
+    for step in (("migrate",), ("seed-demo",), ("seed-demo",)):
+        done = minishop(env, *step)
+        assert done.returncode == 0, done.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--with-worker"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "no output")
+        time.sleep(0.2)
+    yield base, var
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def test_health_docs_and_spec(served: tuple[str, Path]) -> None:
+    base, _ = served
+    assert httpx.get(base + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(base + "/readyz").json() == {"status": "ok"}
+    docs = httpx.get(base + "/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text.lower()
+    spec = httpx.get(base + "/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    assert "/merchant/shops" in spec["paths"]
+    metrics = httpx.get(base + "/metrics").text
+    assert "minishop_http_requests_total" in metrics
+
+
+def test_demo_data_is_complete_and_not_duplicated(served: tuple[str, Path]) -> None:
+    base, var = served
+    demo = json.loads((var / "demo.json").read_text())
+    for key in ("operator", "merchant", "buyer", "developer", "shops"):
+        assert key in demo
+    with httpx.Client(base_url=base) as c:
+        r = c.post("/auth/login", json={"username": demo["merchant"]["username"],
+                                        "password": demo["merchant"]["password"]})
+        assert r.status_code == 200, r.text
+        shops = c.get("/merchant/shops").json()["data"]
+    # seed-demo ran twice: still exactly the two demo shops, both open.
+    assert sorted(s["subject_type"] for s in shops) == ["enterprise", "personal"]
+    assert {s["id"] for s in shops} == {demo["shops"]["personal"]["id"],
+                                        demo["shops"]["enterprise"]["id"]}
+    assert all(s["status"] == "open" and s["role"] == "owner" for s in shops)
+    with httpx.Client(base_url=base) as c:
+        csrf = c.post("/auth/login", json={"username": demo["merchant"]["username"],
+                                           "password": demo["merchant"]["password"]}).json()
+        members = c.get(f"/merchant/shops/{demo['shops']['enterprise']['id']}/members").json()
+    roles = sorted(m["role"] for m in members["data"])
+    assert roles == ["admin", "customer_service", "finance", "operator", "owner"]
+    assert csrf["csrf_token"]
