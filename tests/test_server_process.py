@@ -26,8 +26,13 @@ def free_port() -> int:
 
 def minishop(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=120, check=False,
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -42,7 +47,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(port), "--with-worker"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -80,18 +88,30 @@ def test_demo_data_is_complete_and_not_duplicated(served: tuple[str, Path]) -> N
     for key in ("operator", "merchant", "buyer", "developer", "shops"):
         assert key in demo
     with httpx.Client(base_url=base) as c:
-        r = c.post("/auth/login", json={"username": demo["merchant"]["username"],
-                                        "password": demo["merchant"]["password"]})
+        r = c.post(
+            "/auth/login",
+            json={
+                "username": demo["merchant"]["username"],
+                "password": demo["merchant"]["password"],
+            },
+        )
         assert r.status_code == 200, r.text
         shops = c.get("/merchant/shops").json()["data"]
     # seed-demo ran twice: still exactly the two demo shops, both open.
     assert sorted(s["subject_type"] for s in shops) == ["enterprise", "personal"]
-    assert {s["id"] for s in shops} == {demo["shops"]["personal"]["id"],
-                                        demo["shops"]["enterprise"]["id"]}
+    assert {s["id"] for s in shops} == {
+        demo["shops"]["personal"]["id"],
+        demo["shops"]["enterprise"]["id"],
+    }
     assert all(s["status"] == "open" and s["role"] == "owner" for s in shops)
     with httpx.Client(base_url=base) as c:
-        csrf = c.post("/auth/login", json={"username": demo["merchant"]["username"],
-                                           "password": demo["merchant"]["password"]}).json()
+        csrf = c.post(
+            "/auth/login",
+            json={
+                "username": demo["merchant"]["username"],
+                "password": demo["merchant"]["password"],
+            },
+        ).json()
         members = c.get(f"/merchant/shops/{demo['shops']['enterprise']['id']}/members").json()
     roles = sorted(m["role"] for m in members["data"])
     assert roles == ["admin", "customer_service", "finance", "operator", "owner"]

@@ -22,6 +22,8 @@ TYPE_BASE = "https://minishop.dev/problems/"
 
 
 class FieldError(BaseModel):
+    """One invalid field of the request."""
+
     loc: list[str | int] = Field(
         description="Where the error is: `body`, `query`, `path` or `header`, then the field.",
         examples=[["body", "name"]],

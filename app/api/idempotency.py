@@ -18,7 +18,11 @@ from app.infra.idempotency import IdempotencyStore
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 _KEEP_HEADERS = {"content-type", "location", "etag", "deprecation", "sunset"}
-_NOT_STORED = {401, 429}
+# As Stripe: a request that failed before the operation ran (validation, authentication,
+# throttling) is not stored, so the corrected retry with the same key runs.
+_NOT_STORED = {400, 401, 403, 413, 415, 422, 429}
+# Logins create a session cookie that a replay could not give back; never replay them.
+_EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/")
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -42,7 +46,11 @@ class IdempotencyMiddleware:
         self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE")
+            or scope["path"].startswith(_EXCLUDED_PATHS)
+        ):
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)

@@ -116,21 +116,32 @@ class BodyLimitMiddleware:
                 return
         received = 0
         started = False
+        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise _BodyTooLarge()
             return message
 
+        swallow = False
+
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, swallow
             if message["type"] == "http.response.start":
+                if exceeded and not started:
+                    # The framework may catch our exception while reading the body and answer
+                    # with its own error (FastAPI sends a 400): answer 413 instead.
+                    started = swallow = True
+                    await self._reject(scope, receive, send)
+                    return
                 started = True
-            await send(message)
+            if not swallow:
+                await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)

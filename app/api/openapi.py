@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.api.errors import PROBLEM_JSON
+
 DESCRIPTION = """
 MiniShop Open Platform: merchants open free shops in minutes; authorized service providers
 run those shops' products, orders and logistics through the versioned open API.
@@ -43,8 +45,94 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         tags=TAGS,
     )
     schema["info"]["contact"] = {"name": "MiniShop platform team"}
+    _problem_documents(schema)
+    _nested_examples(schema)
+    _csrf_with_session(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _csrf_with_session(schema: dict[str, Any]) -> None:
+    """FastAPI lists each security dependency as its own requirement, which OpenAPI reads as
+    alternatives; the CSRF header is only ever required together with the session cookie."""
+    session: dict[str, list[str]] = {"sessionCookie": []}
+    csrf: dict[str, list[str]] = {"csrfToken": []}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            security = operation.get("security") or []
+            if session in security and csrf in security:
+                rest = [req for req in security if req not in (session, csrf)]
+                operation["security"] = [{**session, **csrf}, *rest]
+
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def _problem_documents(schema: dict[str, Any]) -> None:
+    """Document errors as the service sends them: `application/problem+json` with `Problem`.
+
+    FastAPI files a declared error model under `application/json`, and gives every route that
+    does not declare a 422 its own `HTTPValidationError` body, which the service never sends.
+    """
+    components = schema.get("components", {}).get("schemas", {})
+    if "Problem" not in components:
+        return
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                json_schema = content.get("application/json", {}).get("schema")
+                if status == "422" and json_schema == _FASTAPI_422:
+                    response["description"] = "Validation failed"
+                elif not (PROBLEM_JSON in content and json_schema == _PROBLEM_REF):
+                    continue
+                response["content"] = {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}}
+    text = json.dumps(schema.get("paths", {}))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{name}"' not in text:
+            components.pop(name, None)
+
+
+def _nested_examples(schema: dict[str, Any]) -> None:
+    """Give a field that holds another schema (or a list of them) an example built from the
+    examples of that schema's own fields, so every field shows a valid example."""
+    components = schema.get("components", {}).get("schemas", {})
+
+    def example(node: dict[str, Any], depth: int) -> tuple[bool, Any]:
+        if node.get("examples"):
+            return True, node["examples"][0]
+        if "example" in node:
+            return True, node["example"]
+        if depth > 6:
+            return False, None
+        if "$ref" in node:
+            target = components.get(node["$ref"].rsplit("/", 1)[-1], {})
+            if "enum" in target:
+                return True, target["enum"][0]
+            if "properties" not in target:
+                return example(target, depth + 1)
+            out = {}
+            for name, prop in target["properties"].items():
+                found, value = example(prop, depth + 1)
+                if not found:
+                    return False, None
+                out[name] = value
+            return True, out
+        if node.get("type") == "array" and isinstance(node.get("items"), dict):
+            found, value = example(node["items"], depth + 1)
+            return (True, [value]) if found else (False, None)
+        for option in node.get("anyOf", []):
+            if option.get("type") != "null":
+                return example(option, depth + 1)
+        return False, None
+
+    for component in components.values():
+        for prop in component.get("properties", {}).values():
+            if "examples" not in prop and "example" not in prop:
+                found, value = example(prop, 0)
+                if found:
+                    prop["examples"] = [value]
 
 
 def dump(schema: dict[str, Any]) -> str:

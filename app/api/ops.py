@@ -15,6 +15,8 @@ router = APIRouter(tags=["Operations"])
 
 
 class Health(BaseModel):
+    """A health or readiness answer."""
+
     status: str = Field(description="`ok` when healthy.", examples=["ok"])
 
 

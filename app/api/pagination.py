@@ -8,7 +8,7 @@ import json
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.errors import ValidationFailed
 from app.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
@@ -61,6 +61,14 @@ PageParams = Annotated[PageRequest, Depends(page_params)]
 
 class ListResponse(BaseModel, Generic[T]):
     """A page of results. Pass `next_cursor` back as `cursor` for the next page."""
+
+    # A parametrized generic (`ListResponse[Shop]`) does not inherit the docstring.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "A page of results. Pass `next_cursor` back as `cursor` for the next "
+            "page."
+        }
+    )
 
     data: list[T] = Field(description="The items of this page.")
     next_cursor: str | None = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -16,10 +17,31 @@ def _b32(value: int, length: int) -> str:
     return "".join(reversed(out))
 
 
+_RANDOM_BITS = 80
+_lock = threading.Lock()
+_last = (0, 0)  # (millis, random part) of the last id made in this process
+
+
 def new_id(prefix: str) -> str:
-    """`shop_01j9...`: sortable by creation time, not guessable (80 random bits)."""
+    """`shop_01j9...`: sortable by creation time, not guessable (80 random bits).
+
+    Monotonic within a process: ids made in the same millisecond (or while the clock steps
+    back) keep the previous timestamp and step the random part up by a random amount, so
+    "newest first" by id holds even for rows written in one transaction.
+    """
+    global _last
     millis = time.time_ns() // 1_000_000
-    return f"{prefix}_{_b32(millis, 10)}{_b32(secrets.randbits(80), 16)}"
+    with _lock:
+        last_millis, last_rand = _last
+        if millis > last_millis:
+            rand = secrets.randbits(_RANDOM_BITS)
+        else:
+            millis = last_millis
+            rand = last_rand + 1 + secrets.randbits(32)
+            if rand >= 1 << _RANDOM_BITS:
+                millis, rand = millis + 1, secrets.randbits(_RANDOM_BITS)
+        _last = (millis, rand)
+    return f"{prefix}_{_b32(millis, 10)}{_b32(rand, 16)}"
 
 
 PREFIXES = {

@@ -13,7 +13,10 @@ class LimitsThrottle:
     def __init__(self, window_seconds: int, redis_url: str | None = None) -> None:
         storage: Storage
         if redis_url:
-            storage = RedisStorage(redis_url.replace("redis://", "async+redis://", 1))
+            # limits' async storage wants an `async+redis(s)://` URI; its default client is
+            # coredis, so pick redis-py (the `redis` package), which is what we install.
+            uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+            storage = RedisStorage(uri, implementation="redispy")
         else:
             storage = MemoryStorage()
         self._storage = storage

@@ -37,6 +37,9 @@ def safe_next(value: str | None) -> str:
     """Only same-site relative paths: never an open redirect."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/auth/me"
+    # Browsers drop tabs and newlines when parsing a URL ("/\t/evil.com" is "//evil.com").
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return "/auth/me"
     return value
 
 

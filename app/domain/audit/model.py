@@ -12,12 +12,16 @@ from app.domain.ids import new_id
 
 
 class ActorType(StrEnum):
+    """Who made a change: an account, an authorized app, or the system."""
+
     ACCOUNT = "account"
     APP = "app"
     SYSTEM = "system"
 
 
 class Surface(StrEnum):
+    """Which API surface a change came through."""
+
     MERCHANT = "merchant"
     PLATFORM = "platform"
     OPEN_API = "open_api"

@@ -124,6 +124,7 @@ async def change_role(
 
 async def remove_member(uow: UnitOfWork, actor: Actor, shop_id: str, account_id: str) -> None:
     acc = await access(uow, actor.id, shop_id, Permission.MEMBERS_MANAGE)
+    acc.shop.ensure_active()
     target = await _target(uow, shop_id, account_id)
     _only_owner_touches_owner(acc.member.role, target.role)
     if target.role is Role.OWNER:

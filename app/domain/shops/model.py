@@ -14,12 +14,16 @@ from app.domain.shops.permissions import Role
 
 
 class SubjectType(StrEnum):
+    """Who runs the shop: a person, an individual business or a company."""
+
     PERSONAL = "personal"
     INDIVIDUAL = "individual"
     ENTERPRISE = "enterprise"
 
 
 class ShopStatus(StrEnum):
+    """Where the shop is in its qualification review."""
+
     PENDING_QUALIFICATION = "pending_qualification"
     IN_REVIEW = "in_review"
     OPEN = "open"

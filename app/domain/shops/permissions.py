@@ -9,6 +9,8 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
+    """A member's role in a shop."""
+
     OWNER = "owner"
     ADMIN = "admin"
     OPERATOR = "operator"
@@ -17,6 +19,8 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
+    """One thing a member role may do in a shop."""
+
     SHOP_READ = "shop.read"
     SHOP_UPDATE = "shop.update"
     QUALIFICATION_READ = "qualification.read"

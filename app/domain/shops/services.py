@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain.accounts.model import Account
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.errors import Forbidden, LimitExceeded, NotFound, PreconditionFailed
+from app.domain.errors import (
+    Forbidden,
+    LimitExceeded,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import Cipher
 from app.domain.shops.model import (
@@ -174,6 +182,28 @@ class QualificationInput:
     bank_account_number: str
 
 
+def _validate_qualification(data: QualificationInput) -> tuple[str, str, str]:
+    """All three checks at once, so the client sees every bad field in one 422.
+
+    The error locations name the request's own fields, so clients can point at them.
+    """
+    errors: list[Mapping[str, Any]] = []
+    values: list[str] = []
+    checks = (
+        (validate_licence_number, data.licence_number, "body.licence_number"),
+        (validate_id_number, data.operator_id_number, "body.operator_id_number"),
+        (validate_bank_account, data.bank_account_number, "body.bank_account_number"),
+    )
+    for check, raw, loc in checks:
+        try:
+            values.append(check(raw, loc))
+        except ValidationFailed as e:
+            errors.extend(e.errors)
+    if errors:
+        raise ValidationFailed("; ".join(str(e["msg"]) for e in errors), errors=errors)
+    return values[0], values[1], values[2]
+
+
 async def submit_qualification(
     uow: UnitOfWork,
     cipher: Cipher,
@@ -184,9 +214,7 @@ async def submit_qualification(
     auto_approve: bool = False,
 ) -> tuple[Shop, Qualification]:
     acc = await access(uow, actor.id, shop_id, Permission.QUALIFICATION_SUBMIT)
-    licence = validate_licence_number(data.licence_number)
-    id_number = validate_id_number(data.operator_id_number)
-    bank_number = validate_bank_account(data.bank_account_number)
+    licence, id_number, bank_number = _validate_qualification(data)
     shop = acc.shop
     before = shop.summary()
     shop.submit_qualification()

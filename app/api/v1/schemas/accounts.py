@@ -37,6 +37,8 @@ class AccountCreate(Input):
 
 
 class LoginRequest(Input):
+    """Credentials for `POST /auth/login`."""
+
     username: str = Field(
         min_length=1, max_length=64, description="Your username.", examples=["li.wei"]
     )

@@ -172,6 +172,8 @@ class Qualification(Output):
 
 
 class MemberCreate(Input):
+    """Add an existing account to the shop with a role."""
+
     username: str = Field(
         min_length=3, max_length=32, description="An existing account.", examples=["zhang.min"]
     )
@@ -181,10 +183,14 @@ class MemberCreate(Input):
 
 
 class MemberUpdate(Input):
+    """Change a member's role."""
+
     role: Role = Field(description="The new role.", examples=["customer_service"])
 
 
 class Member(Output):
+    """A member of a shop and their role."""
+
     account_id: str = Field(description="Member's account.", examples=[ACCOUNT_ID_EXAMPLE])
     username: str = Field(description="Member's username.", examples=["zhang.min"])
     display_name: str = Field(description="Member's display name.", examples=["Zhang Min"])
@@ -194,6 +200,8 @@ class Member(Output):
 
 
 class OwnershipTransfer(Input):
+    """Hand the owner role to another member."""
+
     to_account_id: str = Field(
         min_length=5,
         max_length=40,
@@ -203,11 +211,15 @@ class OwnershipTransfer(Input):
 
 
 class OwnershipTransferResult(Output):
+    """Both sides of an ownership transfer."""
+
     previous_owner: Member = Field(description="You, now an admin.")
     new_owner: Member = Field(description="The new owner.")
 
 
 class AuditEntry(Output):
+    """One recorded state change: who, where, what, before and after."""
+
     id: str = Field(description="Entry id.", examples=["aud_01jd8m3k2x9v7q4w5e6r7t8y9z"])
     actor_type: ActorType = Field(description="Who acted.", examples=["account"])
     actor_id: str = Field(description="Account or app id.", examples=[ACCOUNT_ID_EXAMPLE])
@@ -229,6 +241,8 @@ class AuditEntry(Output):
 
 
 class RolePermissions(Output):
+    """A member role and the permissions it grants."""
+
     role: Role = Field(description="A member role.", examples=["operator"])
     permissions: list[Permission] = Field(
         description="What the role may do.", examples=[["shop.read", "products.manage"]]
@@ -236,6 +250,8 @@ class RolePermissions(Output):
 
 
 class ReasonInput(Input):
+    """A reason for a review decision or an enforcement action."""
+
     reason: str = Field(
         min_length=2,
         max_length=500,

@@ -1,0 +1,559 @@
+"""`Idempotency-Key`: replays, conflicts, concurrency, caller scoping, expiry, what is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from starlette.responses import JSONResponse
+
+from app.container import Container
+from app.domain.clock import utcnow
+from app.infra.db import tables
+from app.main import create_app
+from tests import factories as f
+from tests.conftest import random_ip
+
+IK = "Idempotency-Key"
+
+
+def key() -> str:
+    return f"ik-{secrets.token_hex(12)}"
+
+
+def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["code"] == code, body
+    assert body["status"] == status
+    assert body["request_id"] == r.headers["x-request-id"]
+    return dict(body)
+
+
+async def scalar(container: Container, stmt: Any) -> Any:
+    async with container.engine.connect() as conn:
+        return (await conn.execute(stmt)).scalar_one()
+
+
+async def shops_owned(container: Container, account_id: str) -> int:
+    m = tables.shop_members
+    return int(
+        await scalar(
+            container,
+            sa.select(sa.func.count()).where(m.c.account_id == account_id, m.c.role == "owner"),
+        )
+    )
+
+
+async def accounts_named(container: Container, username: str) -> int:
+    a = tables.accounts
+    return int(await scalar(container, sa.select(sa.func.count()).where(a.c.username == username)))
+
+
+async def audit_rows(container: Container, shop_id: str) -> int:
+    a = tables.audit_log
+    return int(await scalar(container, sa.select(sa.func.count()).where(a.c.shop_id == shop_id)))
+
+
+async def scope_keys(container: Container) -> set[str]:
+    async with container.engine.connect() as conn:
+        rows = await conn.execute(sa.select(tables.idempotency_keys.c.scope_key))
+        return {r[0] for r in rows}
+
+
+async def update_key_row(container: Container, scope_key: str, **values: Any) -> None:
+    t = tables.idempotency_keys
+    async with container.engine.begin() as conn:
+        res = await conn.execute(sa.update(t).where(t.c.scope_key == scope_key).values(**values))
+        assert res.rowcount == 1
+
+
+async def run_and_find_row(container: Container, coro: Any) -> tuple[httpx.Response, str]:
+    """Send one request and return it with the idempotency row it created."""
+    before = await scope_keys(container)
+    r = await coro
+    new = await scope_keys(container) - before
+    assert len(new) == 1, new
+    return r, new.pop()
+
+
+def shop_body(subject_type: str = "personal") -> dict[str, str]:
+    return {"name": f"Shop {secrets.token_hex(3)}", "subject_type": subject_type}
+
+
+# --- replays ----------------------------------------------------------------------------------
+
+
+async def test_replay_returns_the_first_response_and_creates_nothing(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    u = await f.user(client)
+    k = key()
+    body = shop_body()
+    first = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert first.status_code == 201, first.text
+    assert "idempotent-replayed" not in first.headers
+    shop_id = first.json()["id"]
+    assert await shops_owned(container, u.id) == 1
+    audits = await audit_rows(container, shop_id)
+    keys_before = await scope_keys(container)
+
+    for _ in range(2):
+        again = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+        assert again.status_code == 201
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.content == first.content
+        assert again.json()["id"] == shop_id
+        assert again.headers["content-type"] == first.headers["content-type"]
+        assert (
+            again.headers["location"] == first.headers["location"] == f"/merchant/shops/{shop_id}"
+        )
+        assert again.headers["etag"] == first.headers["etag"]
+        assert again.headers["x-request-id"] != first.headers["x-request-id"]
+
+    assert await shops_owned(container, u.id) == 1
+    assert await audit_rows(container, shop_id) == audits
+    assert await scope_keys(container) == keys_before
+    # Without the key the same body is a new request (and the personal-shop limit applies).
+    r = await client.post("/merchant/shops", json=body, headers=u.h)
+    assert_problem(r, 409, "shop_limit_reached")
+
+
+async def test_register_replay_without_a_session(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    k = key()
+    body = {"username": f.unique(), "password": f.PASSWORD}
+    first = await client.post("/auth/register", json=body, headers={IK: k})
+    assert first.status_code == 201, first.text
+    again = await client.post("/auth/register", json=body, headers={IK: k})
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert await accounts_named(container, body["username"]) == 1
+    # The same body without the key runs and meets the uniqueness rule.
+    r = await client.post("/auth/register", json=body)
+    assert_problem(r, 409, "username_taken")
+
+
+async def test_same_key_with_another_body_or_path_is_a_422(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    u = await f.user(client)
+    k = key()
+    body = shop_body("enterprise")
+    first = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert first.status_code == 201, first.text
+
+    other = {**body, "name": "Another Name"}
+    r = await client.post("/merchant/shops", json=other, headers={**u.h, IK: k})
+    problem = assert_problem(r, 422, "idempotency_key_reused")
+    assert "idempotent-replayed" not in r.headers
+    assert problem["detail"]
+    # Same bytes, other route or method: also a different request.
+    r = await client.patch(
+        f"/merchant/shops/{first.json()['id']}", json=body, headers={**u.h, IK: k}
+    )
+    assert_problem(r, 422, "idempotency_key_reused")
+    r = await client.post("/merchant/shops?x=1", json=body, headers={**u.h, IK: k})
+    assert_problem(r, 422, "idempotency_key_reused")
+    assert await shops_owned(container, u.id) == 1
+    # The original request still replays.
+    r = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert r.status_code == 201
+    assert r.headers["idempotent-replayed"] == "true"
+
+
+# --- concurrency ------------------------------------------------------------------------------
+
+
+async def test_a_second_request_while_the_first_runs_gets_409(
+    client: httpx.AsyncClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hold the first request before it records its response: the key is still in progress."""
+    u = await f.user(client)
+    store = container.idempotency
+    original_complete = store.complete
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def held_complete(*args: Any, **kwargs: Any) -> None:
+        entered.set()
+        await release.wait()
+        await original_complete(*args, **kwargs)
+
+    monkeypatch.setattr(store, "complete", held_complete)
+    k = key()
+    body = shop_body()
+    first = asyncio.create_task(client.post("/merchant/shops", json=body, headers={**u.h, IK: k}))
+    try:
+        await asyncio.wait_for(entered.wait(), timeout=10)
+        second = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+        assert_problem(second, 409, "idempotency_key_in_use")
+        assert second.headers["retry-after"] == "1"
+        # Another body is still a misuse of the key, in progress or not.
+        other = await client.post("/merchant/shops", json=shop_body(), headers={**u.h, IK: k})
+        assert_problem(other, 422, "idempotency_key_reused")
+    finally:
+        release.set()
+        r1 = await asyncio.wait_for(first, timeout=10)
+    assert r1.status_code == 201, r1.text
+    assert "idempotent-replayed" not in r1.headers
+    monkeypatch.undo()
+
+    third = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert third.status_code == 201
+    assert third.headers["idempotent-replayed"] == "true"
+    assert third.json() == r1.json()
+    assert await shops_owned(container, u.id) == 1
+
+
+async def test_in_progress_claim_blocks_then_a_stale_one_is_taken_over(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A claim whose request never finished holds for its lock time, then can be taken over."""
+    u = await f.user(client)
+    k = key()
+    body = shop_body("enterprise")
+    first, row = await run_and_find_row(
+        container, client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    )
+    assert first.status_code == 201, first.text
+
+    # Pretend the first request is still running.
+    now = utcnow()
+    await update_key_row(
+        container,
+        row,
+        state="in_progress",
+        locked_until=now + timedelta(seconds=60),
+        response_status=None,
+        response_headers=None,
+        response_body=None,
+    )
+    r = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert_problem(r, 409, "idempotency_key_in_use")
+    assert await shops_owned(container, u.id) == 1
+
+    # Its lock ran out (the process died): the next request with the key runs.
+    await update_key_row(container, row, locked_until=now - timedelta(seconds=1))
+    r = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert r.status_code == 201, r.text
+    assert "idempotent-replayed" not in r.headers
+    assert r.json()["id"] != first.json()["id"]
+    assert await shops_owned(container, u.id) == 2
+    r2 = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert r2.headers["idempotent-replayed"] == "true"
+    assert r2.json() == r.json()
+
+
+async def test_concurrent_requests_with_one_key_run_once(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    u = await f.user(client)
+    k = key()
+    body = shop_body()
+    responses = await asyncio.gather(
+        *(client.post("/merchant/shops", json=body, headers={**u.h, IK: k}) for _ in range(6))
+    )
+    ran = [r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers]
+    assert len(ran) == 1, [(r.status_code, r.text) for r in responses]
+    for r in responses:
+        if r is ran[0]:
+            continue
+        if r.status_code == 409:
+            assert r.json()["code"] == "idempotency_key_in_use"
+        else:
+            assert r.status_code == 201
+            assert r.headers["idempotent-replayed"] == "true"
+            assert r.content == ran[0].content
+    assert await shops_owned(container, u.id) == 1
+
+
+# --- scope, key format ------------------------------------------------------------------------
+
+
+async def test_keys_are_scoped_per_caller(
+    client: httpx.AsyncClient, new_client: Any, container: Container
+) -> None:
+    a = await f.user(client)
+    b = await f.user(new_client())
+    k = key()
+    body = shop_body()
+    ra = await a.client.post("/merchant/shops", json=body, headers={**a.h, IK: k})
+    rb = await b.client.post("/merchant/shops", json=body, headers={**b.h, IK: k})
+    assert ra.status_code == rb.status_code == 201
+    assert "idempotent-replayed" not in rb.headers
+    assert ra.json()["id"] != rb.json()["id"]
+    assert await shops_owned(container, a.id) == 1
+    assert await shops_owned(container, b.id) == 1
+    # B never sees A's response, even with A's exact request.
+    rb2 = await b.client.post("/merchant/shops", json=body, headers={**b.h, IK: k})
+    assert rb2.json()["id"] == rb.json()["id"]
+
+    # Anonymous callers (registration) are kept apart too.
+    c1, c2 = new_client(), new_client()
+    u1 = {"username": f.unique(), "password": f.PASSWORD}
+    u2 = {"username": f.unique(), "password": f.PASSWORD}
+    r1 = await c1.post("/auth/register", json=u1, headers={IK: k})
+    r2 = await c2.post("/auth/register", json=u2, headers={IK: k})
+    assert r1.status_code == r2.status_code == 201, (r1.text, r2.text)
+    assert r1.json()["username"] == u1["username"]
+    assert r2.json()["username"] == u2["username"]
+
+
+async def test_a_new_session_is_a_new_caller(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    u = await f.user(client)
+    k = key()
+    body = shop_body("enterprise")
+    r = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert r.status_code == 201
+    csrf = await f.login(client, username=u.username)
+    r2 = await client.post("/merchant/shops", json=body, headers={"X-CSRF-Token": csrf, IK: k})
+    assert r2.status_code == 201
+    assert "idempotent-replayed" not in r2.headers
+    assert await shops_owned(container, u.id) == 2
+
+
+async def test_invalid_key_is_a_400_and_nothing_runs(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    u = await f.user(client)
+    before = await f.db_fingerprint(container)
+    for bad in (b"k" * 256, b"k" * 300, b"", b"has space", b"tab\tkey", "ключ".encode(), b"a\x7fb"):
+        r = await client.post("/merchant/shops", json=shop_body(), headers={**u.h, IK: bad})
+        assert_problem(r, 400, "invalid_idempotency_key")
+    assert await f.db_fingerprint(container) == before
+
+
+async def test_longest_valid_key_is_accepted(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    u = await f.user(client)
+    k = secrets.token_hex(127) + "~"
+    assert len(k) == 255
+    body = shop_body()
+    r = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert r.status_code == 201, r.text
+    r = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert r.headers["idempotent-replayed"] == "true"
+    assert await shops_owned(container, u.id) == 1
+
+
+async def test_reads_ignore_the_header(client: httpx.AsyncClient, container: Container) -> None:
+    await f.user(client)
+    before = await scope_keys(container)
+    for value in ("k" * 300, key()):
+        r = await client.get("/auth/me", headers={IK: value})
+        assert r.status_code == 200
+        assert "idempotent-replayed" not in r.headers
+    assert await scope_keys(container) == before
+
+
+# --- what is stored ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def flaky_client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """A separate app with routes that fail the first time and succeed afterwards."""
+    app = create_app(container=container)
+    calls = {"status": 0, "crash": 0}
+
+    async def fails_with_503() -> JSONResponse:
+        calls["status"] += 1
+        if calls["status"] == 1:
+            return JSONResponse({"error": "busy"}, status_code=503)
+        return JSONResponse({"call": calls["status"]}, status_code=201)
+
+    async def crashes() -> JSONResponse:
+        calls["crash"] += 1
+        if calls["crash"] == 1:
+            raise RuntimeError("boom")
+        return JSONResponse({"call": calls["crash"]}, status_code=201)
+
+    app.add_api_route("/__test__/status", fails_with_503, methods=["POST"])
+    app.add_api_route("/__test__/crash", crashes, methods=["POST"])
+    transport = httpx.ASGITransport(app=app, client=(random_ip(), 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.mark.parametrize("path", ["/__test__/status", "/__test__/crash"])
+async def test_server_errors_are_not_stored(
+    flaky_client: httpx.AsyncClient, container: Container, path: str
+) -> None:
+    k = key()
+    before = await scope_keys(container)
+    r = await flaky_client.post(path, json={"a": 1}, headers={IK: k})
+    assert r.status_code >= 500
+    assert await scope_keys(container) == before  # the claim was released
+    r = await flaky_client.post(path, json={"a": 1}, headers={IK: k})
+    assert r.status_code == 201, r.text
+    assert "idempotent-replayed" not in r.headers
+    assert r.json() == {"call": 2}
+    r = await flaky_client.post(path, json={"a": 1}, headers={IK: k})
+    assert r.headers["idempotent-replayed"] == "true"
+    assert r.json() == {"call": 2}
+
+
+async def test_refused_bodies_do_not_claim_the_key(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """413 and 415 are decided before the key is looked at: the key stays free."""
+    k = key()
+    before = await scope_keys(container)
+    limit = container.settings.max_body_bytes
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(limit // 8192 + 2):
+            yield b" " * 8192
+
+    r = await client.post(
+        "/auth/register",
+        content=chunks(),
+        headers={IK: k, "Content-Type": "application/json"},
+    )
+    assert_problem(r, 413, "payload_too_large")
+    r = await client.post(
+        "/auth/register",
+        content=b"x" * (limit + 1),
+        headers={IK: k, "Content-Type": "application/json"},
+    )
+    assert_problem(r, 413, "payload_too_large")
+    r = await client.post(
+        "/auth/register", content=b"{}", headers={IK: k, "Content-Type": "text/plain"}
+    )
+    assert_problem(r, 415, "unsupported_media_type")
+    assert await scope_keys(container) == before
+    body = {"username": f.unique(), "password": f.PASSWORD}
+    r = await client.post("/auth/register", json=body, headers={IK: k})
+    assert r.status_code == 201, r.text
+    assert "idempotent-replayed" not in r.headers
+
+
+async def test_unauthenticated_responses_are_not_stored(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    # No session: 401, and trying again is evaluated again.
+    k = key()
+    before = await scope_keys(container)
+    body = shop_body()
+    for _ in range(2):
+        r = await client.post("/merchant/shops", json=body, headers={IK: k})
+        assert_problem(r, 401, "session_required")
+        assert "idempotent-replayed" not in r.headers
+    assert await scope_keys(container) == before
+
+    # A failed login does not pin the key: the corrected attempt runs.
+    account = await f.register(client)
+    k = key()
+    wrong = {"username": account["username"], "password": "not-the-password-1"}
+    r = await client.post("/auth/login", json=wrong, headers={IK: k})
+    assert_problem(r, 401, "invalid_credentials")
+    right = {"username": account["username"], "password": f.PASSWORD}
+    r = await client.post("/auth/login", json=right, headers={IK: k})
+    assert r.status_code == 200, r.text
+    assert "idempotent-replayed" not in r.headers
+
+
+# --- expiry and the store itself --------------------------------------------------------------
+
+
+async def test_an_expired_key_is_taken_over(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    k = key()
+    first_body = {"username": f.unique(), "password": f.PASSWORD}
+    first, row = await run_and_find_row(
+        container, client.post("/auth/register", json=first_body, headers={IK: k})
+    )
+    assert first.status_code == 201, first.text
+    r = await client.post(
+        "/auth/register", json={**first_body, "username": f.unique()}, headers={IK: k}
+    )
+    assert_problem(r, 422, "idempotency_key_reused")
+
+    await update_key_row(container, row, expires_at=utcnow() - timedelta(seconds=1))
+    second_body = {"username": f.unique(), "password": f.PASSWORD}
+    r = await client.post("/auth/register", json=second_body, headers={IK: k})
+    assert r.status_code == 201, r.text
+    assert "idempotent-replayed" not in r.headers
+    assert r.json()["username"] == second_body["username"]
+    r2 = await client.post("/auth/register", json=second_body, headers={IK: k})
+    assert r2.headers["idempotent-replayed"] == "true"
+    assert r2.json() == r.json()
+    assert await accounts_named(container, second_body["username"]) == 1
+
+
+async def test_keys_are_kept_for_the_configured_ttl(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    assert container.settings.idempotency_ttl_seconds == 24 * 3600
+    t = tables.idempotency_keys
+    _, row = await run_and_find_row(
+        container,
+        client.post(
+            "/auth/register",
+            json={"username": f.unique(), "password": f.PASSWORD},
+            headers={IK: key()},
+        ),
+    )
+    async with container.engine.connect() as conn:
+        stored = (await conn.execute(sa.select(t).where(t.c.scope_key == row))).one()
+    assert stored.state == "completed"
+    assert stored.response_status == 201
+    lifetime = stored.expires_at - stored.created_at
+    assert timedelta(hours=23, minutes=59) < lifetime <= timedelta(hours=24, seconds=1)
+
+
+async def test_store_claim_lifecycle(container: Container) -> None:
+    store = container.idempotency
+    sk = secrets.token_hex(32)
+    assert (await store.claim(sk, "a" * 64, "POST", "/x")).outcome == "new"
+    assert (await store.claim(sk, "a" * 64, "POST", "/x")).outcome == "in_progress"
+    assert (await store.claim(sk, "b" * 64, "POST", "/x")).outcome == "mismatch"
+
+    await store.complete(sk, 201, {"content-type": "application/json"}, b'{"ok":true}')
+    replay = await store.claim(sk, "a" * 64, "POST", "/x")
+    assert replay.outcome == "replay"
+    assert (replay.status, replay.headers, replay.body) == (
+        201,
+        {"content-type": "application/json"},
+        b'{"ok":true}',
+    )
+    assert (await store.claim(sk, "b" * 64, "POST", "/x")).outcome == "mismatch"
+
+    # Expired: a new request takes the key over, whatever its body.
+    await update_key_row(container, sk, expires_at=utcnow() - timedelta(seconds=1))
+    assert (await store.claim(sk, "c" * 64, "POST", "/x")).outcome == "new"
+    assert (await store.claim(sk, "c" * 64, "POST", "/x")).outcome == "in_progress"
+    # A claim whose lock ran out (its request died) is taken over too.
+    await update_key_row(container, sk, locked_until=utcnow() - timedelta(seconds=1))
+    assert (await store.claim(sk, "c" * 64, "POST", "/x")).outcome == "new"
+    # Released (a 5xx): free again.
+    await store.release(sk)
+    assert (await store.claim(sk, "d" * 64, "POST", "/x")).outcome == "new"
+    # Pruning removes expired rows only.
+    await store.complete(sk, 200, {}, b"")
+    assert await store.prune() >= 0
+    assert sk in await scope_keys(container)
+    await update_key_row(container, sk, expires_at=utcnow() - timedelta(seconds=1))
+    assert await store.prune() >= 1
+    assert sk not in await scope_keys(container)
+
+
+async def test_store_claims_race_to_one_winner(container: Container) -> None:
+    store = container.idempotency
+    sk = secrets.token_hex(32)
+    outcomes = await asyncio.gather(*(store.claim(sk, "e" * 64, "POST", "/race") for _ in range(8)))
+    assert sorted(c.outcome for c in outcomes) == ["in_progress"] * 7 + ["new"]
+    await store.release(sk)

@@ -1,0 +1,349 @@
+"""The published contract: OpenAPI 3.1, hand-chosen operation ids, documented errors and
+security, a description and a valid example on every schema field, and the committed copy
+in `openapi/openapi.json` in step with the code."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.api.openapi import dump
+
+COMMITTED = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+METHODS = ("get", "post", "put", "patch", "delete")
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+@pytest.fixture
+def spec(app: FastAPI) -> dict[str, Any]:
+    return dict(app.openapi())
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    ]
+
+
+# --- a small JSON Schema checker for the examples ---------------------------------------------
+
+
+def schema_errors(value: Any, schema: dict[str, Any], spec: dict[str, Any], at: str) -> list[str]:
+    """Why `value` does not match `schema` (the subset of JSON Schema that pydantic emits)."""
+    components = spec["components"]["schemas"]
+    if "$ref" in schema:
+        target = components[schema["$ref"].rsplit("/", 1)[-1]]
+        return schema_errors(value, target, spec, at)
+    errors: list[str] = []
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [schema_errors(value, o, spec, at) for o in schema[key]]
+            if all(options):
+                errors.append(f"{at}: {value!r} matches none of {key}: {options}")
+    for sub in schema.get("allOf", []):
+        errors += schema_errors(value, sub, spec, at)
+    if "const" in schema and value != schema["const"]:
+        errors.append(f"{at}: {value!r} is not {schema['const']!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{at}: {value!r} not in {schema['enum']}")
+    kind = schema.get("type")
+    if kind is None:
+        return errors
+    kinds = kind if isinstance(kind, list) else [kind]
+    checks = {
+        "null": lambda v: v is None,
+        "boolean": lambda v: isinstance(v, bool),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "string": lambda v: isinstance(v, str),
+        "array": lambda v: isinstance(v, list),
+        "object": lambda v: isinstance(v, dict),
+    }
+    if not any(checks[k](value) for k in kinds):
+        return [*errors, f"{at}: {value!r} is not of type {kinds}"]
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            errors.append(f"{at}: {value!r} shorter than {schema['minLength']}")
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            errors.append(f"{at}: {value!r} longer than {schema['maxLength']}")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{at}: {value!r} does not match {schema['pattern']}")
+        fmt = schema.get("format")
+        if fmt == "date-time":
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                assert parsed.tzinfo is not None
+            except (ValueError, AssertionError):
+                errors.append(f"{at}: {value!r} is not an RFC 3339 date-time with a zone")
+        elif fmt == "uri":
+            url = urlparse(value)
+            if not (url.scheme and url.netloc):
+                errors.append(f"{at}: {value!r} is not an absolute URI")
+        elif fmt == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            errors.append(f"{at}: {value!r} is not an e-mail address")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        for key, ok in (
+            ("minimum", lambda v, b: v >= b),
+            ("maximum", lambda v, b: v <= b),
+            ("exclusiveMinimum", lambda v, b: v > b),
+            ("exclusiveMaximum", lambda v, b: v < b),
+        ):
+            if key in schema and not ok(value, schema[key]):
+                errors.append(f"{at}: {value!r} violates {key}={schema[key]}")
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            errors.append(f"{at}: fewer than {schema['minItems']} items")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(f"{at}: more than {schema['maxItems']} items")
+        if isinstance(schema.get("items"), dict):
+            for i, item in enumerate(value):
+                errors += schema_errors(item, schema["items"], spec, f"{at}[{i}]")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name in schema.get("required", []):
+            if name not in value:
+                errors.append(f"{at}: required {name!r} missing")
+        for name, item in value.items():
+            if name in props:
+                errors += schema_errors(item, props[name], spec, f"{at}.{name}")
+            elif schema.get("additionalProperties") is False:
+                errors.append(f"{at}: unknown field {name!r}")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                errors += schema_errors(item, schema["additionalProperties"], spec, f"{at}.{name}")
+    return errors
+
+
+def test_the_example_checker_catches_bad_examples(spec: dict[str, Any]) -> None:
+    shop_create = {"$ref": "#/components/schemas/ShopCreate"}
+    assert not schema_errors({"name": "Tea", "subject_type": "personal"}, shop_create, spec, "")
+    assert schema_errors({"name": "Tea", "subject_type": "pirate"}, shop_create, spec, "")
+    assert schema_errors({"name": "", "subject_type": "personal"}, shop_create, spec, "")
+    assert schema_errors({"name": "Tea"}, shop_create, spec, "")
+    assert schema_errors({"name": "Tea", "subject_type": "personal", "x": 1}, shop_create, spec, "")
+    account = {"$ref": "#/components/schemas/Account"}
+    good = {
+        "id": "acct_1",
+        "username": "li.wei",
+        "display_name": "Li Wei",
+        "email": None,
+        "is_operator": False,
+        "created_at": "2026-11-25T08:00:00Z",
+    }
+    assert not schema_errors(good, account, spec, "")
+    assert schema_errors({**good, "created_at": "yesterday"}, account, spec, "")
+    assert schema_errors({**good, "created_at": "2026-11-25T08:00:00"}, account, spec, "")
+    assert schema_errors({**good, "is_operator": "no"}, account, spec, "")
+    assert schema_errors({**good, "email": 5}, account, spec, "")
+
+
+# --- the document -----------------------------------------------------------------------------
+
+
+def test_spec_is_openapi_3_1_with_metadata(spec: dict[str, Any]) -> None:
+    assert spec["openapi"].startswith("3.1.")
+    info = spec["info"]
+    assert info["title"] and info["version"] and len(info["description"]) > 100
+
+
+async def test_served_spec_is_the_same_document(
+    client: httpx.AsyncClient, spec: dict[str, Any]
+) -> None:
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    assert r.json() == json.loads(json.dumps(spec))
+
+
+def test_operation_ids_are_hand_chosen_unique_camel_case(spec: dict[str, Any]) -> None:
+    ids = [op.get("operationId") for _, _, op in operations(spec)]
+    assert ids and all(ids), "every operation has an operationId"
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    assert not duplicates, duplicates
+    for method, path, op in operations(spec):
+        op_id = op["operationId"]
+        assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", op_id), f"{method} {path}: {op_id!r}"
+        # FastAPI's generated ids look like `open_shop_merchant_shops_post`.
+        assert not re.search(r"(_|^)(get|post|put|patch|delete)$", op_id), op_id
+
+
+def test_every_operation_has_a_summary_and_declared_tags(spec: dict[str, Any]) -> None:
+    declared = {t["name"]: t for t in spec.get("tags", [])}
+    for tag in declared.values():
+        assert tag.get("description"), f"tag {tag['name']!r} has no description"
+    for method, path, op in operations(spec):
+        where = f"{method} {path}"
+        assert isinstance(op.get("summary"), str) and op["summary"].strip(), where
+        assert op["summary"] != op["operationId"], where
+        assert op.get("tags"), f"{where} has no tag"
+        for tag in op["tags"]:
+            assert tag in declared, f"{where}: tag {tag!r} is not declared in the document"
+
+
+def test_every_operation_declares_its_error_responses(spec: dict[str, Any]) -> None:
+    problems: list[str] = []
+    for method, path, op in operations(spec):
+        where = f"{method} {path}"
+        responses = op.get("responses", {})
+        statuses = set(responses)
+        params = op.get("parameters", [])
+        needed: set[str] = set()
+        if "requestBody" in op:
+            needed |= {"400", "413", "415", "422"}
+        if params or "requestBody" in op:
+            needed.add("422")
+        if any(p["in"] == "path" for p in params):
+            needed.add("404")
+        requirements = op.get("security", [])
+        if requirements:
+            needed.add("401")
+        if any("csrfToken" in req for req in requirements):
+            needed.add("403")
+        if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in params):
+            needed.add("412")
+        if missing := needed - statuses:
+            problems.append(f"{where} does not declare {sorted(missing)}")
+        if not any(s.startswith("2") for s in statuses):
+            problems.append(f"{where} declares no success response")
+        for status, response in responses.items():
+            if not response.get("description"):
+                problems.append(f"{where} {status}: no description")
+            if status.startswith("4") and response.get("content") != PROBLEM:
+                problems.append(
+                    f"{where} {status}: documented as {response.get('content')}, "
+                    "not application/problem+json with the Problem schema"
+                )
+    assert not problems, "\n".join(problems)
+    components = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in components, "FastAPI's 422 body is never sent"
+    problem = components["Problem"]
+    for field in ("type", "title", "status", "detail", "code", "request_id", "errors"):
+        assert field in problem["properties"], field
+
+
+def test_security_schemes_are_declared_and_used_correctly(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["sessionCookie"] == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "minishop_session",
+        "description": schemes["sessionCookie"]["description"],
+    }
+    assert schemes["csrfToken"]["type"] == "apiKey"
+    assert schemes["csrfToken"]["in"] == "header"
+    assert schemes["csrfToken"]["name"] == "X-CSRF-Token"
+    for name, scheme in schemes.items():
+        assert scheme.get("description"), f"security scheme {name!r} has no description"
+    secured = 0
+    for method, path, op in operations(spec):
+        for requirement in op.get("security", []):
+            secured += 1
+            assert set(requirement) <= set(schemes), f"{method} {path}: {requirement}"
+            # The CSRF header means nothing alone: it goes with the session (AND, one object).
+            if "csrfToken" in requirement:
+                assert "sessionCookie" in requirement, f"{method} {path}: {op['security']}"
+            if "sessionCookie" in requirement and method != "GET":
+                assert "csrfToken" in requirement, f"{method} {path} changes state without CSRF"
+    assert secured >= 10
+
+
+def test_request_bodies_reject_unknown_fields(spec: dict[str, Any]) -> None:
+    components = spec["components"]["schemas"]
+    for method, path, op in operations(spec):
+        content = op.get("requestBody", {}).get("content", {})
+        if "application/json" not in content:
+            continue
+        ref = content["application/json"]["schema"].get("$ref", "")
+        assert ref, f"{method} {path}: the body is not a named schema"
+        schema = components[ref.rsplit("/", 1)[-1]]
+        assert schema.get("additionalProperties") is False, f"{method} {path}: {ref}"
+
+
+def test_every_schema_and_field_has_a_description_and_a_valid_example(
+    spec: dict[str, Any],
+) -> None:
+    problems: list[str] = []
+    components = spec["components"]["schemas"]
+    assert len(components) >= 10
+    for name, schema in components.items():
+        if not (schema.get("description") or "").strip():
+            problems.append(f"{name}: no description")
+        for field, prop in schema.get("properties", {}).items():
+            where = f"{name}.{field}"
+            if not (prop.get("description") or "").strip():
+                problems.append(f"{where}: no description")
+            examples = prop.get("examples", [prop["example"]] if "example" in prop else [])
+            if not examples:
+                problems.append(f"{where}: no example")
+            for example in examples:
+                problems += schema_errors(example, prop, spec, where)
+    assert not problems, "\n".join(problems)
+
+
+def test_composed_examples_of_every_schema_are_valid(spec: dict[str, Any]) -> None:
+    """The field examples put together make a valid object (as Swagger UI shows it)."""
+    components = spec["components"]["schemas"]
+    for name, schema in components.items():
+        if "properties" not in schema:
+            continue
+        example = {
+            field: (prop.get("examples") or [prop.get("example")])[0]
+            for field, prop in schema["properties"].items()
+        }
+        errors = schema_errors(example, {"$ref": f"#/components/schemas/{name}"}, spec, name)
+        assert not errors, errors
+
+
+def test_query_parameters_are_documented(spec: dict[str, Any]) -> None:
+    problems = []
+    for method, path, op in operations(spec):
+        for param in op.get("parameters", []):
+            where = f"{method} {path} {param['in']} {param['name']}"
+            if param["in"] in ("query", "header") and not param.get("description"):
+                problems.append(f"{where}: no description")
+            if param["in"] == "query":
+                examples = param["schema"].get("examples", [])
+                if not examples:
+                    problems.append(f"{where}: no example")
+                for example in examples:
+                    problems += schema_errors(example, param["schema"], spec, where)
+            if param["in"] == "query" and param["name"] == "limit":
+                assert param["schema"]["maximum"] == 100, where
+                assert param["schema"]["minimum"] == 1, where
+    assert not problems, "\n".join(problems)
+
+
+def test_list_operations_use_the_cursor_envelope(spec: dict[str, Any]) -> None:
+    components = spec["components"]["schemas"]
+    lists = 0
+    for method, path, op in operations(spec):
+        names = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+        if "cursor" not in names:
+            continue
+        lists += 1
+        assert "limit" in names, f"{method} {path}"
+        ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        envelope = components[ref.rsplit("/", 1)[-1]]
+        assert set(envelope["properties"]) == {"data", "next_cursor"}, f"{method} {path}"
+        assert envelope["properties"]["data"]["type"] == "array"
+    assert lists >= 4
+
+
+def test_committed_spec_matches_the_code(spec: dict[str, Any]) -> None:
+    if not COMMITTED.exists():
+        pytest.skip(f"{COMMITTED} has not been generated yet: run `make openapi`")
+    committed = COMMITTED.read_text(encoding="utf-8")
+    live = dump(spec)
+    assert json.loads(committed) == json.loads(live), (
+        "openapi/openapi.json is out of date: run `make openapi` and commit the result"
+    )
+    assert committed == live, "openapi/openapi.json is not in the export format: run `make openapi`"
