@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.domain.authz.oauth import OAuthConfig
 from app.infra.db.engine import make_engine, make_session_factory
 from app.infra.db.uow import SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
+from app.infra.ratelimit import RateLimiter, make_rate_limiter
+from app.infra.security.jwt import JwtCodec
 from app.infra.security.keys import FernetCipher, KeyMaterial, load_keys
 from app.infra.security.passwords import Argon2PasswordHasher
 from app.infra.throttle import LimitsThrottle
@@ -25,11 +29,15 @@ class Container:
     cipher: FernetCipher
     throttle: LimitsThrottle
     idempotency: IdempotencyStore
+    oauth: OAuthConfig
+    tokens: JwtCodec
+    rate_limiter: RateLimiter
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
 
     async def close(self) -> None:
+        await self.rate_limiter.close()
         await self.engine.dispose()
 
 
@@ -38,6 +46,14 @@ def build_container(settings: Settings) -> Container:
     keys = load_keys(settings)
     engine = make_engine(
         settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
+    )
+    issuer = settings.public_base_url.rstrip("/")
+    oauth = OAuthConfig(
+        issuer=issuer,
+        audience=f"{issuer}/v1",
+        access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        code_ttl=timedelta(seconds=settings.authorization_code_ttl_seconds),
     )
     return Container(
         settings=settings,
@@ -48,4 +64,12 @@ def build_container(settings: Settings) -> Container:
         cipher=FernetCipher(keys.fernet_keys),
         throttle=LimitsThrottle(settings.login_window_seconds, settings.redis_url),
         idempotency=IdempotencyStore(engine, settings.idempotency_ttl_seconds),
+        oauth=oauth,
+        tokens=JwtCodec(
+            keys.jwt_private_pem,
+            keys.jwt_retired_pems,
+            issuer=oauth.issuer,
+            audience=oauth.audience,
+        ),
+        rate_limiter=make_rate_limiter(settings.redis_url),
     )

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import auth, ops
+from app.api import auth, market, ops
+from app.api.developer import apps as developer_apps
 from app.api.errors import install_error_handlers
-from app.api.html import login
+from app.api.html import authorize, login
 from app.api.idempotency import IdempotencyMiddleware
-from app.api.merchant import members, shops
+from app.api.merchant import grants, members, shops
 from app.api.middleware import BodyLimitMiddleware, JsonOnlyMiddleware, RequestContextMiddleware
+from app.api.oauth import server as oauth_server
 from app.api.openapi import build_openapi
+from app.api.platform import apps as platform_apps
 from app.api.platform import review
+from app.api.v1 import shop as provider_shop
 from app.container import Container, build_container
 from app.infra import metrics
 from app.infra.logging import configure_logging
@@ -22,6 +27,21 @@ from app.settings import Settings, get_settings
 
 VERSION = "0.1.0"
 FORM_PATHS = ("/login", "/oauth/")
+
+
+def swagger_oauth(settings: Settings) -> dict[str, object]:
+    """The docs' Authorize button runs the code flow with PKCE; in development it is
+    pre-filled with the demo app's client id."""
+    config: dict[str, object] = {"usePkceWithAuthorizationCodeGrant": True}
+    demo = settings.var_dir / "demo.json"
+    if not settings.is_production and demo.exists():
+        try:
+            client_id = (json.loads(demo.read_text()).get("app") or {}).get("client_id")
+        except (OSError, ValueError):
+            client_id = None
+        if client_id:
+            config["clientId"] = client_id
+    return config
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -42,6 +62,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         docs_url="/docs",
         redoc_url="/redoc",
         swagger_ui_parameters={"persistAuthorization": True, "displayOperationId": True},
+        swagger_ui_init_oauth=swagger_oauth(settings),
     )
     app.state.container = container
     metrics.watch_pool(container.engine.sync_engine.pool)
@@ -52,7 +73,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         login.router,
         shops.router,
         members.router,
+        grants.router,
         review.router,
+        platform_apps.router,
+        developer_apps.router,
+        market.router,
+        provider_shop.router,
+        oauth_server.router,
+        authorize.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

@@ -11,6 +11,10 @@ from app.container import Container, build_container
 from app.domain.accounts import services as accounts
 from app.domain.accounts.model import Account
 from app.domain.audit.model import Actor, ActorType, Surface
+from app.domain.authz import apps as app_services
+from app.domain.authz.model import AppStatus
+from app.domain.authz.scopes import Scope
+from app.domain.authz.tokens import CLIENT_SECRET_PREFIX, hash_secret, new_secret, secret_matches
 from app.domain.pagination import PageRequest
 from app.domain.shops import members as member_services
 from app.domain.shops import services as shop_services
@@ -153,8 +157,7 @@ async def seed(settings: Settings) -> Path:
             "enterprise": {"id": shops["enterprise"], "name": ENTERPRISE_SHOP},
         }
         out["members"] = {k: out.pop(k) for k in list(MEMBER_ROLES)}
-        # Filled in when provider apps land (issue 4): the developer's published app.
-        out["app"] = previous.get("app")
+        out["app"] = await _ensure_demo_app(c, accts["developer"], previous.get("app") or {})
         out["base_url"] = settings.public_base_url
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(out, indent=2) + "\n")
@@ -162,3 +165,53 @@ async def seed(settings: Settings) -> Path:
         return path
     finally:
         await c.close()
+
+
+DEMO_APP = "Demo ERP Connector"
+DEMO_REDIRECT = "http://127.0.0.1:8765/callback"
+
+
+async def _ensure_demo_app(
+    c: Container, developer: Account, previous: dict[str, Any]
+) -> dict[str, Any]:
+    """The developer's published app, all scopes, redirect URIs on loopback and the docs."""
+    redirects = [DEMO_REDIRECT, f"{c.settings.public_base_url}/docs/oauth2-redirect"]
+    actor = _actor(developer, Surface.DEVELOPER)
+    async with c.uow() as uow:
+        page = await uow.apps.list_for_developer(developer.id, PageRequest(100))
+        app = next((a for a in page.items if a.name == DEMO_APP), None)
+        secret = previous.get("client_secret")
+        if app is None:
+            app, secret = await app_services.register_app(
+                uow,
+                actor,
+                app_services.AppFields(
+                    name=DEMO_APP,
+                    description="Syncs products and orders with an ERP; the demo provider app.",
+                    logo_url=None,
+                    homepage_url="https://erp.example.com",
+                    install_url=None,
+                    support_email="support@erp.example.com",
+                    service_types=["batch_product", "batch_order", "cross_platform_product"],
+                    redirect_uris=redirects,
+                    scopes=list(Scope),
+                ),
+            )
+        elif not secret or not secret_matches(secret, [app.secret_hash]):
+            secret = new_secret(CLIENT_SECRET_PREFIX)
+            app.secret_hash = hash_secret(secret)
+        missing = [r for r in redirects if r not in app.redirect_uris]
+        if missing:
+            app.redirect_uris = [*app.redirect_uris, *missing]
+        if app.status is AppStatus.DRAFT:
+            app.publish()
+        await uow.commit()
+        return {
+            "app_id": app.id,
+            "name": app.name,
+            "client_id": app.client_id,
+            "client_secret": secret,
+            "redirect_uri": DEMO_REDIRECT,
+            "redirect_uris": list(app.redirect_uris),
+            "scopes": list(app.scopes),
+        }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -26,6 +27,17 @@ class Settings(BaseSettings):
     #: PEM of the EC P-256 key that signs access tokens. Generated into the var dir in development.
     jwt_private_key: str | None = None
 
+    #: PEMs of retired JWT keys still accepted for verification (key rotation).
+    jwt_retired_keys: str | None = None
+
+    access_token_ttl_seconds: int = 2 * 3600
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    authorization_code_ttl_seconds: int = 600
+    client_secret_grace_seconds: int = 24 * 3600
+    #: Provider rate limit per (app, shop): a leaky bucket of this size, drained at this rate.
+    rate_limit_burst: int = 80
+    rate_limit_per_second: float = 4.0
+
     session_ttl_seconds: int = 14 * 24 * 3600
     max_body_bytes: int = 1_048_576
     idempotency_ttl_seconds: int = 24 * 3600
@@ -35,13 +47,17 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_echo: bool = False
     log_level: str = "INFO"
-    public_base_url: str = "http://127.0.0.1:8000"
+    #: The issuer and the links the service gives out; defaults to 127.0.0.1 on `PORT`.
+    public_base_url: str = ""
     auto_approve_reviews: bool = Field(
         default=False, description="Development helper: approve submitted reviews at once."
     )
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
+        if not self.public_base_url:
+            self.public_base_url = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+        self.public_base_url = self.public_base_url.rstrip("/")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'minishop.db').resolve()}"
         return self

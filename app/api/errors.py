@@ -18,6 +18,9 @@ from app.infra.context import request_id_var
 log = logging.getLogger("minishop.errors")
 
 PROBLEM_JSON = "application/problem+json"
+#: `request.state` attribute holding headers every response to the request carries, errors
+#: included (the provider rate-limit headers).
+STATE_HEADERS = "response_headers"
 TYPE_BASE = "https://minishop.dev/problems/"
 
 
@@ -111,8 +114,11 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    def carried(request: Request, own: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {**getattr(request.state, STATE_HEADERS, {}), **(own or {})}
+
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(
             status=exc.status,
             code=exc.code,
@@ -120,11 +126,11 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=exc.detail,
             errors=exc.errors,
             extra=exc.extra,
-            headers=exc.headers,
+            headers=carried(request, exc.headers),
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _validation_errors(exc)
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(
@@ -133,6 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 title="The body is not valid JSON",
                 detail="The request body could not be parsed as JSON.",
                 errors=errors,
+                headers=carried(request),
             )
         summary = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
@@ -144,6 +151,7 @@ def install_error_handlers(app: FastAPI) -> None:
             title="The request is not valid",
             detail=summary or "The request is not valid.",
             errors=errors,
+            headers=carried(request),
         )
 
     @app.exception_handler(StarletteHTTPException)

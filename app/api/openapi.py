@@ -29,6 +29,12 @@ TAGS = [
     {"name": "Merchant: shops", "description": "Open shops, qualifications, audit log."},
     {"name": "Merchant: members", "description": "Members, roles and ownership."},
     {"name": "Platform: review", "description": "Operator review queue and enforcement."},
+    {"name": "Platform: apps", "description": "Operator control of provider apps."},
+    {"name": "Developer: apps", "description": "Register and manage provider apps."},
+    {"name": "Service market", "description": "Published apps, public."},
+    {"name": "Merchant: authorized apps", "description": "Apps a shop authorized; revoke."},
+    {"name": "OAuth", "description": "Token, introspection, revocation, metadata, keys."},
+    {"name": "Open API: shop", "description": "The shop an access token is bound to."},
     {"name": "Operations", "description": "Health, readiness and metrics."},
 ]
 

@@ -341,3 +341,46 @@ async def operator_action(
     )
     await uow.flush()
     return shop
+
+
+async def provider_shop(uow: UnitOfWork, shop_id: str) -> Shop:
+    """The token's own shop. Tenancy comes from the grant, so no membership lookup."""
+    shop = await uow.shops.get(shop_id)
+    if shop is None:
+        raise ShopNotFound(f"No shop {shop_id}.")
+    return shop
+
+
+async def update_shop_as_app(
+    uow: UnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    *,
+    name: str | None,
+    logo_url: str | None,
+    logo_given: bool,
+    expected_version: int | None,
+) -> Shop:
+    """`PATCH /v1/shop`: the same rules as the merchant's change, by an authorized app."""
+    shop = await provider_shop(uow, shop_id)
+    shop.ensure_active()
+    check_version(shop.version, expected_version)
+    before = shop.summary()
+    if name is not None:
+        shop.rename(normalize_shop_name(name))
+    if logo_given:
+        shop.change_logo(logo_url)
+    if before != shop.summary():
+        uow.audit.add(
+            AuditEntry.record(
+                actor,
+                "shop.updated",
+                target_type="shop",
+                target_id=shop.id,
+                shop_id=shop.id,
+                before=before,
+                after=shop.summary(),
+            )
+        )
+    await uow.flush()
+    return shop

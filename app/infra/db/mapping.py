@@ -6,6 +6,8 @@ from sqlalchemy.orm import registry
 
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
+from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, TokenFamily
+from app.domain.events.model import Event
 from app.domain.shops.model import Member, Qualification, Shop
 from app.infra.db import tables
 
@@ -30,3 +32,9 @@ def map_domain() -> None:
     )
     mr.map_imperatively(Member, tables.shop_members, version_id_col=tables.shop_members.c.version)
     mr.map_imperatively(AuditEntry, tables.audit_log)
+    mr.map_imperatively(App, tables.apps, version_id_col=tables.apps.c.version)
+    mr.map_imperatively(Grant, tables.grants, version_id_col=tables.grants.c.version)
+    mr.map_imperatively(AuthorizationCode, tables.oauth_codes)
+    mr.map_imperatively(TokenFamily, tables.token_families)
+    mr.map_imperatively(RefreshToken, tables.refresh_tokens)
+    mr.map_imperatively(Event, tables.outbox_events)

@@ -42,3 +42,23 @@ def str_enum(enum_cls: Any, length: int = 32) -> sa.Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+class SpaceList(sa.types.TypeDecorator[list[str]]):
+    """A list of space-free tokens (scopes, service types) stored as " a b c ".
+
+    The padding lets `LIKE '% a %'` find one member on any database, without JSON operators.
+    """
+
+    impl = sa.String(400)
+    cache_ok = True
+
+    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return " " + " ".join(value) + " " if value else " "
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> list[str] | None:
+        if value is None:
+            return None
+        return value.split()

@@ -9,6 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.errors import Conflict
+from app.infra.db.authz_repositories import (
+    SqlAppRepository,
+    SqlGrantRepository,
+    SqlOAuthRepository,
+    SqlOutboxRepository,
+)
 from app.infra.db.repositories import (
     SqlAccountRepository,
     SqlAuditRepository,
@@ -33,6 +39,10 @@ class SqlUnitOfWork:
         self.shops = SqlShopRepository(self.session)
         self.members = SqlMemberRepository(self.session)
         self.audit = SqlAuditRepository(self.session)
+        self.apps = SqlAppRepository(self.session)
+        self.grants = SqlGrantRepository(self.session)
+        self.oauth = SqlOAuthRepository(self.session)
+        self.outbox = SqlOutboxRepository(self.session)
         return self
 
     async def __aexit__(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,12 +15,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from app.settings import MissingSecretError, Settings
 
 log = logging.getLogger("minishop.keys")
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----[^-]+-----END [A-Z ]+-----")
 
 
 @dataclass(frozen=True)
 class KeyMaterial:
     fernet_keys: list[str]
     jwt_private_pem: str
+    jwt_retired_pems: list[str]
 
 
 def _read_or_create(path: Path, make: bytes) -> str:
@@ -52,7 +55,8 @@ def load_keys(settings: Settings) -> KeyMaterial:
             serialization.NoEncryption(),
         )
         jwt_pem = _read_or_create(keys_dir / "jwt-es256.pem", pem)
-    return KeyMaterial(fernet_keys=fernet, jwt_private_pem=jwt_pem)
+    retired = _PEM_BLOCK.findall(settings.jwt_retired_keys or "")
+    return KeyMaterial(fernet_keys=fernet, jwt_private_pem=jwt_pem, jwt_retired_pems=retired)
 
 
 class FernetCipher:

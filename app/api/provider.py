@@ -1,0 +1,142 @@
+"""Provider authentication: a bearer access token bound to one (app, shop), with scopes.
+
+Each provider operation declares its one scope through a typed alias, which the OpenAPI
+document shows (`ShopRead = Annotated[ShopAccess, Security(..., scopes=["shop:read"])]`).
+The check, in order: signature/expiry/issuer/audience of the JWT, the live state of its
+token family, grant and app (one query), the (app, shop) rate limit, then the scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Response, Security
+from fastapi.security import OAuth2AuthorizationCodeBearer, SecurityScopes
+
+from app.api.deps import ContainerDep, UoW
+from app.api.errors import STATE_HEADERS
+from app.domain.audit.model import Actor, ActorType, Surface
+from app.domain.authz import oauth
+from app.domain.authz.errors import InsufficientScope, InvalidToken
+from app.domain.authz.scopes import DESCRIPTIONS, Scope
+from app.domain.clock import utcnow
+from app.domain.errors import TooManyRequests
+from app.infra.context import request_id_var
+
+OAUTH_SCHEME = "providerOAuth"
+REALM = "minishop"
+
+bearer = OAuth2AuthorizationCodeBearer(
+    authorizationUrl="/oauth/authorize",
+    tokenUrl="/oauth/token",
+    refreshUrl="/oauth/token",
+    scopes={s.value: DESCRIPTIONS[s] for s in Scope},
+    scheme_name=OAUTH_SCHEME,
+    description="Per-shop access tokens from the authorization-code flow with PKCE (S256). "
+    "In these docs, **Authorize** runs the flow against this server: use the demo app's "
+    "`client_id` and `client_secret` from `var/demo.json`.",
+    auto_error=False,
+)
+
+
+@dataclass(frozen=True)
+class ShopAccess:
+    """The caller of a provider operation: an app acting on one shop under a grant."""
+
+    app_id: str
+    client_id: str
+    shop_id: str
+    grant_id: str
+    scopes: frozenset[Scope]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            type=ActorType.APP,
+            id=self.app_id,
+            surface=Surface.OPEN_API,
+            grant_id=self.grant_id,
+            request_id=request_id_var.get(),
+        )
+
+
+def _challenge(error: str, description: str, scope: str | None = None) -> str:
+    value = f'Bearer realm="{REALM}", error="{error}", error_description="{description}"'
+    return value + (f', scope="{scope}"' if scope else "")
+
+
+async def provider_access(
+    security_scopes: SecurityScopes,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    container: ContainerDep,
+    token: Annotated[str | None, Depends(bearer)],
+) -> ShopAccess:
+    try:
+        if not token:
+            raise InvalidToken("Send an access token: `Authorization: Bearer <token>`.")
+        claims, state = await oauth.live_access_claims(uow, container.tokens, token)
+    except InvalidToken as e:
+        e.headers["WWW-Authenticate"] = _challenge("invalid_token", e.detail.replace('"', "'"))
+        raise
+
+    settings = container.settings
+    decision = await container.rate_limiter.hit(
+        f"{claims.app_id}:{claims.shop_id}",
+        state.rate_limit_burst or settings.rate_limit_burst,
+        state.rate_limit_per_second or settings.rate_limit_per_second,
+    )
+    headers = decision.headers()
+    setattr(request.state, STATE_HEADERS, headers)
+    if not decision.allowed:
+        raise TooManyRequests(
+            "The rate limit of this app for this shop is exhausted; retry after "
+            f"{headers['Retry-After']} s.",
+            headers=headers,
+        )
+    response.headers.update(headers)
+
+    missing = [s for s in security_scopes.scopes if s not in claims.scopes]
+    if missing:
+        needed = " ".join(security_scopes.scopes)
+        raise InsufficientScope(
+            f"This operation needs the scope {needed}; the token has "
+            f"'{' '.join(sorted(claims.scopes))}'.",
+            extra={"required_scope": needed},
+            headers={
+                **headers,
+                "WWW-Authenticate": _challenge(
+                    "insufficient_scope", "The token lacks a required scope.", needed
+                ),
+            },
+        )
+    if oauth.touch_due(state.grant_last_used_at):
+        await uow.grants.touch(claims.grant_id, utcnow())
+        await uow.commit()
+    return ShopAccess(
+        app_id=claims.app_id,
+        client_id=claims.client_id,
+        shop_id=claims.shop_id,
+        grant_id=claims.grant_id,
+        scopes=claims.scopes,
+    )
+
+
+def _scoped(scope: Scope) -> object:
+    return Security(provider_access, scopes=[scope.value])
+
+
+ShopRead = Annotated[ShopAccess, _scoped(Scope.SHOP_READ)]
+ShopWrite = Annotated[ShopAccess, _scoped(Scope.SHOP_WRITE)]
+ProductsRead = Annotated[ShopAccess, _scoped(Scope.PRODUCTS_READ)]
+ProductsWrite = Annotated[ShopAccess, _scoped(Scope.PRODUCTS_WRITE)]
+OrdersRead = Annotated[ShopAccess, _scoped(Scope.ORDERS_READ)]
+OrdersWrite = Annotated[ShopAccess, _scoped(Scope.ORDERS_WRITE)]
+LogisticsRead = Annotated[ShopAccess, _scoped(Scope.LOGISTICS_READ)]
+LogisticsWrite = Annotated[ShopAccess, _scoped(Scope.LOGISTICS_WRITE)]
+AftersalesRead = Annotated[ShopAccess, _scoped(Scope.AFTERSALES_READ)]
+AftersalesWrite = Annotated[ShopAccess, _scoped(Scope.AFTERSALES_WRITE)]
+MarketingRead = Annotated[ShopAccess, _scoped(Scope.MARKETING_READ)]
+MarketingWrite = Annotated[ShopAccess, _scoped(Scope.MARKETING_WRITE)]

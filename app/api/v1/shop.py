@@ -1,0 +1,54 @@
+"""Open API: the shop the access token is bound to."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from app.api.deps import IfMatch, UoW, set_etag
+from app.api.errors import problem_responses
+from app.api.merchant.shops import shop_out
+from app.api.provider import ShopRead, ShopWrite
+from app.api.v1.schemas.shops import Shop, ShopUpdate
+from app.domain.shops import services
+
+router = APIRouter(prefix="/v1", tags=["Open API: shop"])
+
+
+@router.get(
+    "/shop",
+    operation_id="getShop",
+    summary="The authorized shop",
+    description="The shop the access token is bound to. Scope `shop:read`.",
+    response_model=Shop,
+    responses=problem_responses(401, 403, 429),
+)
+async def get_shop(access: ShopRead, uow: UoW, response: Response) -> Shop:
+    shop = await services.provider_shop(uow, access.shop_id)
+    set_etag(response, shop.version)
+    return shop_out(shop)
+
+
+@router.patch(
+    "/shop",
+    operation_id="updateShop",
+    summary="Change the shop's name or logo",
+    description="Scope `shop:write`. Same rules as the merchant's own change: name length and "
+    "characters, not while in review, not while suspended. Honours `If-Match`.",
+    response_model=Shop,
+    responses=problem_responses(400, 401, 403, 409, 412, 413, 415, 422, 429),
+)
+async def update_shop(
+    body: ShopUpdate, access: ShopWrite, uow: UoW, response: Response, expected: IfMatch
+) -> Shop:
+    shop = await services.update_shop_as_app(
+        uow,
+        access.actor,
+        access.shop_id,
+        name=body.name,
+        logo_url=str(body.logo_url) if body.logo_url else None,
+        logo_given="logo_url" in body.model_fields_set,
+        expected_version=expected,
+    )
+    await uow.commit()
+    set_etag(response, shop.version)
+    return shop_out(shop)

@@ -1,0 +1,267 @@
+"""Use cases of provider apps: register, edit, publish, rotate the secret; operator suspension."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from ipaddress import ip_address
+from urllib.parse import urlsplit
+
+from app.domain.audit.model import Actor, AuditEntry
+from app.domain.authz.errors import AppNotFound
+from app.domain.authz.model import App, AppStatus
+from app.domain.authz.scopes import Scope
+from app.domain.authz.tokens import (
+    CLIENT_SECRET_PREFIX,
+    hash_secret,
+    new_client_id,
+    new_secret,
+)
+from app.domain.clock import utcnow
+from app.domain.errors import ValidationFailed
+from app.domain.pagination import Page, PageRequest
+from app.domain.shops.services import check_version
+from app.domain.uow import UnitOfWork
+
+MAX_REDIRECT_URIS = 10
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_redirect_uri(uri: str, loc: str) -> str:
+    """RFC 9700 §2.1: exact registered strings; https, or http on loopback only; no fragment."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValidationFailed.field(loc, "A redirect URI must be an absolute http(s) URL.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValidationFailed.field(loc, "Use https; plain http is allowed on loopback only.")
+    if parts.fragment or "#" in uri:
+        raise ValidationFailed.field(loc, "A redirect URI must not contain a fragment.")
+    if parts.username or parts.password:
+        raise ValidationFailed.field(loc, "A redirect URI must not carry credentials.")
+    return uri
+
+
+def _redirect_uris(uris: list[str]) -> list[str]:
+    if not uris:
+        raise ValidationFailed.field("body.redirect_uris", "Register at least one redirect URI.")
+    if len(uris) > MAX_REDIRECT_URIS:
+        raise ValidationFailed.field(
+            "body.redirect_uris", f"Register at most {MAX_REDIRECT_URIS} redirect URIs."
+        )
+    out: list[str] = []
+    for i, uri in enumerate(uris):
+        validate_redirect_uri(uri, f"body.redirect_uris.{i}")
+        if uri not in out:
+            out.append(uri)
+    return out
+
+
+def _scopes(scopes: list[Scope]) -> list[str]:
+    if not scopes:
+        raise ValidationFailed.field("body.scopes", "Request at least one scope.")
+    chosen = set(scopes)
+    return [s.value for s in Scope if s in chosen]
+
+
+@dataclass(frozen=True)
+class AppFields:
+    name: str
+    description: str
+    logo_url: str | None
+    homepage_url: str | None
+    install_url: str | None
+    support_email: str | None
+    service_types: list[str]
+    redirect_uris: list[str]
+    scopes: list[Scope]
+
+
+async def register_app(uow: UnitOfWork, actor: Actor, fields: AppFields) -> tuple[App, str]:
+    """Returns the app and its client secret, which is shown this once and stored hashed."""
+    secret = new_secret(CLIENT_SECRET_PREFIX)
+    app = App(
+        developer_id=actor.id,
+        name=fields.name,
+        client_id=new_client_id(),
+        secret_hash=hash_secret(secret),
+        description=fields.description,
+        logo_url=fields.logo_url,
+        homepage_url=fields.homepage_url,
+        install_url=fields.install_url,
+        support_email=fields.support_email,
+        service_types=sorted(set(fields.service_types)),
+        redirect_uris=_redirect_uris(fields.redirect_uris),
+        scopes=_scopes(fields.scopes),
+    )
+    uow.apps.add(app)
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "app.created",
+            target_type="app",
+            target_id=app.id,
+            shop_id=None,
+            after=app.summary(),
+        )
+    )
+    await uow.flush()
+    return app, secret
+
+
+async def own_app(uow: UnitOfWork, actor: Actor, app_id: str) -> App:
+    """Resolve-or-404: another developer's app does not exist for this one."""
+    app = await uow.apps.get(app_id)
+    if app is None or app.developer_id != actor.id:
+        raise AppNotFound(f"No app {app_id} among your apps.")
+    return app
+
+
+async def list_own_apps(uow: UnitOfWork, actor: Actor, page: PageRequest) -> Page[App]:
+    return await uow.apps.list_for_developer(actor.id, page)
+
+
+async def update_app(
+    uow: UnitOfWork,
+    actor: Actor,
+    app_id: str,
+    changes: dict[str, object],
+    *,
+    expected_version: int | None,
+) -> App:
+    app = await own_app(uow, actor, app_id)
+    check_version(app.version, expected_version)
+    before = app.summary()
+    for name, value in changes.items():
+        if name == "redirect_uris":
+            value = _redirect_uris(list(value))  # type: ignore[call-overload]
+        elif name == "scopes":
+            value = _scopes(list(value))  # type: ignore[call-overload]
+        elif name == "service_types":
+            value = sorted(set(value))  # type: ignore[call-overload]
+        setattr(app, name, value)
+    app.updated_at = utcnow()
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "app.updated",
+            target_type="app",
+            target_id=app.id,
+            shop_id=None,
+            before=before,
+            after=app.summary(),
+        )
+    )
+    await uow.flush()
+    return app
+
+
+async def publish_app(uow: UnitOfWork, actor: Actor, app_id: str) -> App:
+    app = await own_app(uow, actor, app_id)
+    before = app.summary()
+    app.publish()
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "app.published",
+            target_type="app",
+            target_id=app.id,
+            shop_id=None,
+            before=before,
+            after=app.summary(),
+        )
+    )
+    await uow.flush()
+    return app
+
+
+async def rotate_secret(
+    uow: UnitOfWork, actor: Actor, app_id: str, *, grace: timedelta
+) -> tuple[App, str]:
+    """The old secret keeps working for `grace`, so the provider can deploy the new one."""
+    app = await own_app(uow, actor, app_id)
+    secret = new_secret(CLIENT_SECRET_PREFIX)
+    app.rotate_secret(hash_secret(secret), grace)
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "app.secret_rotated",
+            target_type="app",
+            target_id=app.id,
+            shop_id=None,
+            after={"previous_secret_expires_at": str(app.previous_secret_expires_at)},
+        )
+    )
+    await uow.flush()
+    return app, secret
+
+
+async def operator_get_app(uow: UnitOfWork, app_id: str) -> App:
+    app = await uow.apps.get(app_id)
+    if app is None:
+        raise AppNotFound(f"No app {app_id}.")
+    return app
+
+
+async def operator_list_apps(
+    uow: UnitOfWork, page: PageRequest, status: AppStatus | None
+) -> Page[App]:
+    return await uow.apps.list_all(page, status=status)
+
+
+async def operator_action(
+    uow: UnitOfWork, actor: Actor, app_id: str, action: str, *, reason: str | None = None
+) -> App:
+    """Suspension takes effect at once: every token of the app fails on its next request."""
+    app = await operator_get_app(uow, app_id)
+    before = app.summary()
+    if action == "suspend":
+        app.suspend(reason or "Suspended by the platform.")
+    else:
+        app.reinstate()
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            f"app.{action}ed" if action == "suspend" else "app.reinstated",
+            target_type="app",
+            target_id=app.id,
+            shop_id=None,
+            before=before,
+            after={**app.summary(), "reason": reason},
+        )
+    )
+    await uow.flush()
+    return app
+
+
+async def set_rate_limit(
+    uow: UnitOfWork,
+    actor: Actor,
+    app_id: str,
+    *,
+    burst: int | None,
+    per_second: float | None,
+) -> App:
+    app = await operator_get_app(uow, app_id)
+    before = {"burst": app.rate_limit_burst, "per_second": app.rate_limit_per_second}
+    app.rate_limit_burst, app.rate_limit_per_second = burst, per_second
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "app.rate_limit_changed",
+            target_type="app",
+            target_id=app.id,
+            shop_id=None,
+            before=before,
+            after={"burst": burst, "per_second": per_second},
+        )
+    )
+    await uow.flush()
+    return app

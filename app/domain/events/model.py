@@ -1,0 +1,28 @@
+"""Domain events, written to the outbox in the same transaction as the change that caused them.
+
+The webhook worker (a later piece) turns outbox rows into signed deliveries; until then the
+rows are the durable record that something happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.domain.clock import utcnow
+from app.domain.ids import new_id
+
+
+@dataclass(eq=False)
+class Event:
+    """`type` is dotted (`app.authorized`); `data` is the JSON payload a subscriber receives."""
+
+    type: str
+    shop_id: str | None
+    data: dict[str, Any]
+    #: When set, the event concerns one app only (its own authorization changes).
+    app_id: str | None = None
+    resource_id: str | None = None
+    id: str = field(default_factory=lambda: new_id("evt"))
+    created_at: datetime = field(default_factory=utcnow)
