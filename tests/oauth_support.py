@@ -31,6 +31,9 @@ ALL_SCOPES = [
 ]
 
 
+_DEV_CLIENTS: list[httpx.AsyncClient] = []
+
+
 @dataclass
 class AppCreds:
     developer: User
@@ -56,6 +59,10 @@ async def make_app(
     name: str | None = None,
     service_types: list[str] | None = None,
 ) -> AppCreds:
+    # The developer gets a browser of its own, so the caller's cookies stay as they were.
+    own = httpx.AsyncClient(transport=client._transport, base_url=client.base_url)
+    _DEV_CLIENTS.append(own)
+    client = own
     dev = await user(client)
     r = await client.post(
         "/v1/apps",

@@ -52,9 +52,15 @@ def _headers(redirect_uri: str | None = None) -> dict[str, str]:
     return {**SECURITY_HEADERS, "Content-Security-Policy": csp}
 
 
-def _error_page(request: Request, message: str, status: int = 400) -> Response:
+def _error_page(
+    request: Request, message: str, status: int = 400, *, untrusted: bool = False
+) -> Response:
     return templates.TemplateResponse(
-        request, "oauth_error.html", {"message": message}, status_code=status, headers=_headers()
+        request,
+        "oauth_error.html",
+        {"message": message, "untrusted": untrusted},
+        status_code=status,
+        headers=_headers(),
     )
 
 
@@ -132,7 +138,7 @@ async def authorize_page(
     try:
         req = await _validate(uow, values)
     except oauth.AuthorizePageError as e:
-        return _error_page(request, e.detail)
+        return _error_page(request, e.detail, untrusted=True)
     except oauth.RedirectError as e:
         return _error_redirect(e, issuer, 302)
 
@@ -192,7 +198,7 @@ async def authorize_decision(
     try:
         req = await _validate(uow, values)
     except oauth.AuthorizePageError as e:
-        return _error_page(request, e.detail)
+        return _error_page(request, e.detail, untrusted=True)
     except oauth.RedirectError as e:
         return _error_redirect(e, issuer, 303)
 
