@@ -197,6 +197,18 @@ def test_every_operation_declares_its_error_responses(spec: dict[str, Any]) -> N
         statuses = set(responses)
         params = op.get("parameters", [])
         needed: set[str] = set()
+        if "OAuth" in op.get("tags", []):
+            # RFC 6749 endpoints: form bodies, errors as {"error", "error_description"}.
+            if "requestBody" in op:
+                needed |= {"400", "401"}
+            if missing := needed - statuses:
+                problems.append(f"{where} does not declare {sorted(missing)}")
+            for status in needed:
+                content = responses.get(status, {}).get("content", {})
+                schema = content.get("application/json", {}).get("schema", {})
+                if schema != {"$ref": "#/components/schemas/OAuthErrorBody"}:
+                    problems.append(f"{where} {status}: not documented as OAuthErrorBody")
+            continue
         if "requestBody" in op:
             needed |= {"400", "413", "415", "422"}
         if params or "requestBody" in op:

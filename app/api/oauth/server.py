@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ContainerDep, UoW
+from app.api.oauth.schemas import OAUTH_ERRORS, IntrospectionBody, TokenBody
 from app.container import Container
 from app.domain.authz import oauth
 from app.domain.authz.errors import InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType
@@ -163,6 +164,40 @@ _FORM_DOC = {
 }
 
 
+_CLIENT_PROPS = {
+    k: v
+    for k, v in _FORM_DOC["requestBody"]["content"][FORM]["schema"]["properties"].items()  # type: ignore[index]
+    if k in ("client_id", "client_secret")
+}
+_TOKEN_FORM_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "token": {
+                            "type": "string",
+                            "description": "An access or refresh token.",
+                            "examples": ["msr_3kT..."],
+                        },
+                        "token_type_hint": {
+                            "type": "string",
+                            "enum": ["access_token", "refresh_token"],
+                            "description": "What the token is (optional).",
+                            "examples": ["refresh_token"],
+                        },
+                        **_CLIENT_PROPS,
+                    },
+                    "required": ["token"],
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/oauth/token",
     operation_id="oauthToken",
@@ -172,7 +207,7 @@ _FORM_DOC = {
     "family). Client authentication by `client_secret_basic` or `client_secret_post`. Errors "
     "as RFC 6749 §5.2.",
     openapi_extra=_FORM_DOC,
-    responses={400: {"description": "RFC 6749 error"}, 401: {"description": "invalid_client"}},
+    responses={200: {"model": TokenBody, "description": "A token pair"}, **OAUTH_ERRORS},
 )
 async def token(request: Request, uow: UoW, container: ContainerDep) -> JSONResponse:
     try:
@@ -214,19 +249,12 @@ async def token(request: Request, uow: UoW, container: ContainerDep) -> JSONResp
     "/oauth/introspect",
     operation_id="oauthIntrospect",
     summary="Token introspection (RFC 7662)",
+    openapi_extra=_TOKEN_FORM_DOC,
     description="Client-authenticated. An inactive, unknown or other client's token gives "
     'only `{"active": false}`.',
-    responses={400: {"description": "RFC 6749 error"}, 401: {"description": "invalid_client"}},
+    responses={200: {"model": IntrospectionBody, "description": "Token state"}, **OAUTH_ERRORS},
 )
-async def introspect(
-    request: Request,
-    uow: UoW,
-    container: ContainerDep,
-    token: Annotated[str | None, Form(description="The token.", examples=["eyJhbGciOi..."])] = None,
-    token_type_hint: Annotated[
-        str | None, Form(description="access_token or refresh_token.", examples=["access_token"])
-    ] = None,
-) -> JSONResponse:
+async def introspect(request: Request, uow: UoW, container: ContainerDep) -> JSONResponse:
     try:
         form = await _form(request)
         app = await _client(request, form, uow)
@@ -242,19 +270,12 @@ async def introspect(
     "/oauth/revoke",
     operation_id="oauthRevoke",
     summary="Token revocation (RFC 7009)",
+    openapi_extra=_TOKEN_FORM_DOC,
     description="Client-authenticated. Revoking a refresh token revokes every access token "
     "minted from its family (and the reverse). 200 even for an unknown token.",
-    responses={400: {"description": "RFC 6749 error"}, 401: {"description": "invalid_client"}},
+    responses={200: {"description": "Revoked, or nothing to revoke"}, **OAUTH_ERRORS},
 )
-async def revoke(
-    request: Request,
-    uow: UoW,
-    container: ContainerDep,
-    token: Annotated[str | None, Form(description="The token.", examples=["msr_3kT..."])] = None,
-    token_type_hint: Annotated[
-        str | None, Form(description="access_token or refresh_token.", examples=["refresh_token"])
-    ] = None,
-) -> JSONResponse:
+async def revoke(request: Request, uow: UoW, container: ContainerDep) -> JSONResponse:
     try:
         form = await _form(request)
         app = await _client(request, form, uow)

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class Scope(StrEnum):
+    """An OAuth scope: what an app may read or change in a shop."""
+
     SHOP_READ = "shop:read"
     SHOP_WRITE = "shop:write"
     PRODUCTS_READ = "products:read"
