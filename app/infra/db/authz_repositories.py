@@ -66,7 +66,8 @@ class SqlAppRepository:
         a = tables.apps
         stmt = sa.select(App).where(a.c.status == AppStatus.PUBLISHED)
         if service_type:
-            stmt = stmt.where(a.c.service_types.like(f"% {service_type} %"))
+            as_text = sa.type_coerce(a.c.service_types, sa.String)
+            stmt = stmt.where(as_text.like(f"% {service_type} %"))
         if query:
             escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             stmt = stmt.where(sa.func.lower(a.c.name).like(f"%{escaped}%", escape="\\"))

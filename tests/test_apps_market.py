@@ -1,0 +1,150 @@
+"""The developer surface (apps), the operator's controls and the public service market."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+
+from tests.factories import operator, user
+from tests.oauth_support import REDIRECT, authorized, make_app
+
+
+async def test_developer_registers_edits_and_publishes_an_app(client: httpx.AsyncClient) -> None:
+    app = await make_app(client, publish=False, name="Waybill Printer")
+    dev = app.developer
+    assert app.body["status"] == "draft"
+    assert app.client_secret.startswith("mss_") and app.client_id.startswith("msc_")
+    r = await dev.client.get(f"/v1/apps/{app.id}")
+    assert r.status_code == 200 and "client_secret" not in r.json()
+    etag = r.headers["etag"]
+    listed = (await dev.client.get("/v1/apps")).json()["data"]
+    assert [a["id"] for a in listed] == [app.id]
+
+    r = await dev.client.patch(
+        f"/v1/apps/{app.id}",
+        json={"description": "Prints waybills in batches.", "scopes": ["logistics:write"]},
+        headers={**dev.h, "If-Match": etag},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["scopes"] == ["logistics:write"]
+    r = await dev.client.patch(
+        f"/v1/apps/{app.id}", json={"name": "Late"}, headers={**dev.h, "If-Match": etag}
+    )
+    assert r.status_code == 412
+
+    r = await dev.client.post(f"/v1/apps/{app.id}/publish", headers=dev.h)
+    assert r.status_code == 200 and r.json()["status"] == "published"
+    r = await dev.client.post(f"/v1/apps/{app.id}/publish", headers=dev.h)
+    assert r.status_code == 409 and r.json()["current_status"] == "published"
+
+
+async def test_redirect_uri_rules(client: httpx.AsyncClient) -> None:
+    dev = await user(client)
+    base = {"name": "Bad Redirects", "service_types": ["other"], "scopes": ["shop:read"]}
+    for uris in (
+        ["http://erp.example.com/cb"],  # http off loopback
+        ["https://erp.example.com/cb#frag"],
+        ["ftp://erp.example.com/cb"],
+        ["/relative"],
+        ["https://user:pw@erp.example.com/cb"],
+        [],
+    ):
+        r = await client.post("/v1/apps", json={**base, "redirect_uris": uris}, headers=dev.h)
+        assert r.status_code == 422, (uris, r.text)
+        assert r.json()["errors"]
+    for uris in (["https://erp.example.com/cb"], ["http://localhost:3000/cb", REDIRECT]):
+        r = await client.post("/v1/apps", json={**base, "redirect_uris": uris}, headers=dev.h)
+        assert r.status_code == 201, r.text
+    r = await client.post(
+        "/v1/apps",
+        json={**base, "redirect_uris": ["https://a.example.com"], "scopes": ["root"]},
+        headers=dev.h,
+    )
+    assert r.status_code == 422
+
+
+async def test_another_developers_app_does_not_exist(client: httpx.AsyncClient, new_client) -> None:  # type: ignore[no-untyped-def]
+    app = await make_app(client)
+    stranger = await user(new_client())
+    assert (await stranger.client.get(f"/v1/apps/{app.id}")).status_code == 404
+    r = await stranger.client.post(f"/v1/apps/{app.id}/secret", headers=stranger.h)
+    assert r.status_code == 404
+    r = await stranger.client.patch(
+        f"/v1/apps/{app.id}", json={"name": "Mine now"}, headers=stranger.h
+    )
+    assert r.status_code == 404
+    assert (await stranger.client.get("/v1/apps")).json()["data"] == []
+    # Writes need the CSRF token.
+    r = await app.developer.client.post(f"/v1/apps/{app.id}/secret")
+    assert r.status_code == 403 and r.json()["code"] == "csrf_failed"
+
+
+async def test_market_lists_published_apps_by_type_and_name(
+    client: httpx.AsyncClient,
+) -> None:
+    tag = "Zq" + secrets.token_hex(3)
+    listed = await make_app(
+        client, name=f"{tag} Mover", service_types=["migration"], scopes=["products:write"]
+    )
+    await make_app(client, name=f"{tag} Draft", service_types=["migration"], publish=False)
+    other = await make_app(client, name=f"{tag} Printer", service_types=["batch_waybill"])
+
+    r = await client.get("/v1/market/apps", params={"q": tag.lower(), "limit": 1})
+    assert r.status_code == 200
+    page1 = r.json()
+    assert len(page1["data"]) == 1 and page1["next_cursor"]
+    r = await client.get(
+        "/v1/market/apps", params={"q": tag, "limit": 1, "cursor": page1["next_cursor"]}
+    )
+    page2 = r.json()
+    names = {page1["data"][0]["name"], page2["data"][0]["name"]}
+    assert names == {f"{tag} Mover", f"{tag} Printer"} and page2["next_cursor"] is None
+
+    r = await client.get("/v1/market/apps", params={"q": tag, "service_type": "migration"})
+    assert [a["id"] for a in r.json()["data"]] == [listed.id]
+    assert r.json()["data"][0]["developer"]
+
+    detail = (await client.get(f"/v1/market/apps/{listed.id}")).json()
+    assert detail["scopes"] == [
+        {"scope": "products:write", "description": detail["scopes"][0]["description"]}
+    ]
+    assert detail["authorization_endpoint"].endswith("/oauth/authorize")
+    assert (await client.get(f"/v1/market/apps/{other.id}")).status_code == 200
+    r = await client.get("/v1/market/apps", params={"service_type": "teleport"})
+    assert r.status_code == 422
+    r = await client.get("/v1/market/apps", params={"q": "100%_"})
+    assert r.status_code == 200 and r.json()["data"] == []
+
+
+async def test_operator_suspends_an_app_everywhere_at_once(
+    client: httpx.AsyncClient, new_client, container
+) -> None:  # type: ignore[no-untyped-def]
+    auth = await authorized(client)
+    op = await operator(container, new_client())
+    r = await op.client.post(
+        f"/v1/platform/apps/{auth.app.id}/suspend", json={"reason": "abuse"}, headers=op.h
+    )
+    assert r.status_code == 200 and r.json()["status"] == "suspended"
+    r = await client.get("/v1/shop", headers=auth.bearer)
+    assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+    assert (await client.get(f"/v1/market/apps/{auth.app.id}")).status_code == 404
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": auth.tokens["refresh_token"]},
+        auth=(auth.app.client_id, auth.app.client_secret),
+    )
+    assert r.status_code in (400, 401) and r.json()["error"] in (
+        "unauthorized_client",
+        "invalid_client",
+    )
+    listed = (await op.client.get("/v1/platform/apps", params={"status": "suspended"})).json()
+    assert auth.app.id in {a["id"] for a in listed["data"]}
+    r = await op.client.post(f"/v1/platform/apps/{auth.app.id}/reinstate", headers=op.h)
+    assert r.status_code == 200 and r.json()["status"] == "published"
+    assert (await client.get("/v1/shop", headers=auth.bearer)).status_code == 200
+    # Only operators.
+    r = await auth.app.developer.client.post(
+        f"/v1/platform/apps/{auth.app.id}/reinstate", headers=auth.app.developer.h
+    )
+    assert r.status_code == 403
