@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app.api import auth, market, ops
 from app.api.developer import apps as developer_apps
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.html import authorize, login
 from app.api.idempotency import IdempotencyMiddleware
@@ -59,14 +60,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         title="MiniShop Open Platform API",
         version=VERSION,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
         swagger_ui_parameters={"persistAuthorization": True, "displayOperationId": True},
         swagger_ui_init_oauth=swagger_oauth(settings),
     )
     app.state.container = container
     metrics.watch_pool(container.engine.sync_engine.pool)
     install_error_handlers(app)
+    install_docs(app)
     for router in (
         ops.router,
         auth.router,
