@@ -123,20 +123,32 @@ def export_openapi(
     ),
 ) -> None:
     """Write the OpenAPI document (or check the committed one for drift)."""
-    from app.api.openapi import dump
+    from app.api.openapi import dump, with_scope_table
     from app.main import create_app
 
     logging.getLogger("minishop.keys").setLevel(logging.ERROR)
-    text = dump(create_app().openapi())
+    schema = create_app().openapi()
+    text = dump(schema)
+    readme_path = Path("README.md")
+    readme = readme_path.read_text() if readme_path.exists() else None
+    new_readme = with_scope_table(readme, schema) if readme else None
     if check:
         current = output.read_text() if output.exists() else ""
         if current != text:
             typer.echo(f"{output} is out of date: run `make openapi`", err=True)
             raise typer.Exit(1)
+        if readme != new_readme:
+            typer.echo(
+                "README.md's route → scope table is out of date: run `make openapi`", err=True
+            )
+            raise typer.Exit(1)
         typer.echo(f"{output} is up to date")
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
+    if new_readme is not None and new_readme != readme:
+        readme_path.write_text(new_readme)
+        typer.echo("updated the route → scope table in README.md")
     typer.echo(f"wrote {output}")
 
 

@@ -143,3 +143,27 @@ def _nested_examples(schema: dict[str, Any]) -> None:
 
 def dump(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+SCOPES_START = "<!-- provider-scopes:start -->"
+SCOPES_END = "<!-- provider-scopes:end -->"
+
+
+def scope_table(schema: dict[str, Any]) -> str:
+    """The README's route → scope table, generated from the spec's security requirements."""
+    rows = []
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            for requirement in operation.get("security", []):
+                if "providerOAuth" in requirement:
+                    scopes = " ".join(f"`{s}`" for s in requirement["providerOAuth"])
+                    rows.append(
+                        f"| `{method.upper()} {path}` | `{operation['operationId']}` | {scopes} |"
+                    )
+    return "\n".join(["| operation | operationId | scope |", "|---|---|---|", *sorted(rows)])
+
+
+def with_scope_table(readme: str, schema: dict[str, Any]) -> str:
+    start = readme.index(SCOPES_START) + len(SCOPES_START)
+    end = readme.index(SCOPES_END)
+    return readme[:start] + "\n" + scope_table(schema) + "\n" + readme[end:]
