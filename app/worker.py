@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,7 +26,22 @@ async def housekeeping(container_engine: AsyncEngine) -> dict[str, int]:
         sessions = await conn.execute(
             sa.delete(tables.sessions).where(tables.sessions.c.expires_at < now)
         )
-    return {"idempotency_keys": int(keys.rowcount or 0), "sessions": int(sessions.rowcount or 0)}
+        # Codes live minutes; keep a day of them so a late replay still finds (and revokes)
+        # the family it started.
+        codes = await conn.execute(
+            sa.delete(tables.oauth_codes).where(
+                tables.oauth_codes.c.expires_at < now - timedelta(days=1)
+            )
+        )
+        refresh = await conn.execute(
+            sa.delete(tables.refresh_tokens).where(tables.refresh_tokens.c.expires_at < now)
+        )
+    return {
+        "idempotency_keys": int(keys.rowcount or 0),
+        "sessions": int(sessions.rowcount or 0),
+        "oauth_codes": int(codes.rowcount or 0),
+        "refresh_tokens": int(refresh.rowcount or 0),
+    }
 
 
 async def run_worker(settings: Settings, *, once: bool = False, interval: float = 60.0) -> None:

@@ -1,0 +1,180 @@
+"""What token validation costs per provider request, in microseconds.
+
+    .venv/bin/python -m bench.auth_cost                      # SQLite under a temp dir
+    .venv/bin/python -m bench.auth_cost --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+Measures, on one core, the three steps every provider request pays before its handler runs:
+the ES256 signature and claims check (python-jose), the live-state query (token family, grant
+and app in one indexed join), and the rate-limit bucket (in memory) — then all three together
+as the `provider_access` dependency runs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from app.container import build_container
+from app.domain.audit.model import Actor, ActorType, Surface
+from app.domain.authz import apps as app_services
+from app.domain.authz import oauth
+from app.domain.authz.scopes import Scope
+from app.domain.shops import services as shop_services
+from app.domain.shops.model import SubjectType
+from app.infra.db.migrate import upgrade
+from app.settings import Settings
+
+
+async def _pg(url: str, sql: str) -> None:
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port or 5432, user=u.username, database=u.database or "postgres"
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _timed(fn: Any, n: int) -> float:
+    samples = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(n):
+            await fn()
+        samples.append((time.perf_counter() - start) / n * 1e6)
+    return statistics.median(samples)
+
+
+async def measure(database_url: str, var_dir: Path, n: int) -> dict[str, Any]:
+    settings = Settings(env="test", var_dir=var_dir, database_url=database_url)
+    c = build_container(settings)
+    try:
+        async with c.uow() as uow:
+            from app.domain.accounts import services as accounts
+
+            merchant = await accounts.register(
+                uow,
+                c.hasher,
+                username=f"b{uuid.uuid4().hex[:8]}",
+                password="bench-password-1",
+                display_name="B",
+            )
+            actor = Actor(type=ActorType.ACCOUNT, id=merchant.id, surface=Surface.MERCHANT)
+            shop, _ = await shop_services.open_shop(
+                uow, actor, name="Bench Shop", subject_type=SubjectType.PERSONAL
+            )
+            app, _ = await app_services.register_app(
+                uow,
+                actor,
+                app_services.AppFields(
+                    name="Bench",
+                    description="",
+                    logo_url=None,
+                    homepage_url=None,
+                    install_url=None,
+                    support_email=None,
+                    service_types=["other"],
+                    redirect_uris=["http://127.0.0.1:1/cb"],
+                    scopes=list(Scope),
+                ),
+            )
+            app.publish()
+            verifier = "v" * 43
+            import base64
+            import hashlib
+
+            challenge = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+                .decode()
+                .rstrip("=")
+            )
+            req = oauth.AuthorizationRequest(
+                app=app,
+                redirect_uri="http://127.0.0.1:1/cb",
+                scopes=frozenset(Scope),
+                state=None,
+                code_challenge=challenge,
+                shop_id=shop.id,
+            )
+            code = await oauth.approve(uow, actor, req, shop.id, c.oauth)
+            tokens = await oauth.exchange_code(
+                uow,
+                c.tokens,
+                c.oauth,
+                app,
+                code=code,
+                redirect_uri=req.redirect_uri,
+                code_verifier=verifier,
+            )
+            await uow.commit()
+        token = tokens.access_token
+
+        async def decode() -> None:
+            c.tokens.decode(token)
+
+        claims = oauth.claims_of(c.tokens.decode(token))
+
+        async def state() -> None:
+            async with c.uow() as uow:
+                await uow.oauth.token_state(claims.family_id)
+
+        async def limiter() -> None:
+            await c.rate_limiter.hit("bench", 10**9, 10**9)
+
+        async def everything() -> None:
+            async with c.uow() as uow:
+                await oauth.live_access_claims(uow, c.tokens, token)
+                await c.rate_limiter.hit("bench", 10**9, 10**9)
+
+        async def session_only() -> None:
+            async with c.uow() as uow:
+                uow.session  # noqa: B018 - the cost of opening a unit of work, for reference
+
+        return {
+            "database": make_url(database_url).get_backend_name(),
+            "jwt_verify_us": round(await _timed(decode, n), 1),
+            "state_query_us": round(await _timed(state, n), 1),
+            "rate_limit_us": round(await _timed(limiter, n), 1),
+            "token_validation_total_us": round(await _timed(everything, n), 1),
+            "empty_unit_of_work_us": round(await _timed(session_only, n), 1),
+        }
+    finally:
+        await c.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("-n", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        var = Path(tmp)
+        url = args.database_url
+        db = None
+        if url.startswith("postgresql"):
+            db = f"minishop_bench_{uuid.uuid4().hex[:8]}"
+            asyncio.run(_pg(url, f'CREATE DATABASE "{db}"'))
+            url = make_url(url).set(database=db).render_as_string(hide_password=False)
+        elif not url:
+            url = f"sqlite+aiosqlite:///{var / 'bench.db'}"
+        try:
+            upgrade(url)
+            print(json.dumps(asyncio.run(measure(url, var, args.n)), indent=2))
+        finally:
+            if db:
+                asyncio.run(_pg(args.database_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
