@@ -20,6 +20,11 @@ Money is integer fen. Times are RFC 3339 UTC. State-changing `POST`s accept
 `Idempotency-Key`; mutable resources carry an `ETag` and honour `If-Match` (412).
 Every response carries `X-Request-Id`.
 
+**Providers.** Register an app (`/v1/apps`), have a merchant authorize it through
+`/oauth/authorize` (authorization code + PKCE S256), exchange the code at `/oauth/token`, and
+call the open API with `Authorization: Bearer <access token>`. Each operation names its one
+scope; responses carry `RateLimit-*` headers. **Authorize** above runs the flow from here.
+
 **Merchant and operator sessions.** `POST /auth/login` sets an HttpOnly session cookie and
 returns a `csrf_token`; send it as `X-CSRF-Token` on every state change.
 """
