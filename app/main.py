@@ -19,7 +19,9 @@ from app.api.middleware import BodyLimitMiddleware, JsonOnlyMiddleware, RequestC
 from app.api.oauth import server as oauth_server
 from app.api.openapi import build_openapi
 from app.api.platform import apps as platform_apps
+from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
+from app.api.v1 import catalog as provider_catalog
 from app.api.v1 import shop as provider_shop
 from app.container import Container, build_container
 from app.infra import metrics
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         developer_apps.router,
         market.router,
         provider_shop.router,
+        provider_catalog.router,
+        platform_qualifications.router,
         oauth_server.router,
         authorize.router,
     ):

@@ -40,6 +40,7 @@ TAGS = [
     {"name": "Merchant: authorized apps", "description": "Apps a shop authorized; revoke."},
     {"name": "OAuth", "description": "Token, introspection, revocation, metadata, keys."},
     {"name": "Open API: shop", "description": "The shop an access token is bound to."},
+    {"name": "Open API: catalog", "description": "Categories and industry qualifications."},
     {"name": "Operations", "description": "Health, readiness and metrics."},
 ]
 

@@ -7,7 +7,7 @@ Every method that reads tenant data takes the shop id it is scoped to.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
@@ -21,6 +21,9 @@ from app.domain.authz.model import (
     TokenState,
 )
 from app.domain.events.model import Event
+
+if TYPE_CHECKING:
+    from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Member, Qualification, Shop, ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
@@ -120,6 +123,16 @@ class OAuthRepository(Protocol):
         """Family, grant and app state behind an access token, in one query."""
 
 
+class QualificationRepository(Protocol):
+    def add(self, qualification: IndustryQualification) -> None: ...
+    async def get(self, qualification_id: str) -> IndustryQualification | None: ...
+    async def list_for_shop(
+        self, shop_id: str, page: PageRequest, *, status: QualificationStatus | None
+    ) -> Page[IndustryQualification]: ...
+    async def approved_kinds(self, shop_id: str) -> frozenset[str]: ...
+    async def in_review(self, page: PageRequest) -> Page[IndustryQualification]: ...
+
+
 class OutboxRepository(Protocol):
     def add(self, event: Event) -> None: ...
 
@@ -141,6 +154,8 @@ class UnitOfWork(Protocol):
     def oauth(self) -> OAuthRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+    @property
+    def qualifications(self) -> QualificationRepository: ...
 
     async def flush(self) -> None: ...
     async def commit(self) -> None: ...

@@ -7,6 +7,7 @@ from sqlalchemy.orm import registry
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
 from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, TokenFamily
+from app.domain.catalog.qualifications import IndustryQualification
 from app.domain.events.model import Event
 from app.domain.shops.model import Member, Qualification, Shop
 from app.infra.db import tables
@@ -38,3 +39,8 @@ def map_domain() -> None:
     mr.map_imperatively(TokenFamily, tables.token_families)
     mr.map_imperatively(RefreshToken, tables.refresh_tokens)
     mr.map_imperatively(Event, tables.outbox_events)
+    mr.map_imperatively(
+        IndustryQualification,
+        tables.industry_qualifications,
+        version_id_col=tables.industry_qualifications.c.version,
+    )

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from app.domain.audit.model import ActorType, Surface
 from app.domain.authz.model import AppStatus
+from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.shops.model import ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
 from app.infra.db.types import JSONType, SpaceList, UTCDateTime, str_enum
@@ -259,4 +260,26 @@ outbox_events = sa.Table(
     sa.Column("data", JSONType, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Index(None, "shop_id", "id"),
+)
+
+industry_qualifications = sa.Table(
+    "industry_qualifications",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("category_id", sa.String(40)),
+    sa.Column("brand_id", sa.String(40)),
+    sa.Column("documents", JSONType, nullable=False),
+    sa.Column("note", sa.String(500)),
+    sa.Column("status", str_enum(QualificationStatus, 16), nullable=False),
+    sa.Column("rejection_reason", sa.String(500)),
+    sa.Column("submitted_by", ID, nullable=False),
+    sa.Column("submitted_at", UTCDateTime(), nullable=False),
+    sa.Column("reviewed_by", sa.String(64)),
+    sa.Column("reviewed_at", UTCDateTime()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index(None, "shop_id", "id"),
+    sa.Index(None, "status", "id"),
 )

@@ -15,6 +15,7 @@ from app.infra.db.authz_repositories import (
     SqlOAuthRepository,
     SqlOutboxRepository,
 )
+from app.infra.db.catalog_repositories import SqlQualificationRepository
 from app.infra.db.repositories import (
     SqlAccountRepository,
     SqlAuditRepository,
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
         self.grants = SqlGrantRepository(self.session)
         self.oauth = SqlOAuthRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
+        self.qualifications = SqlQualificationRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,60 @@
+"""Platform operator surface: the industry-qualification review queue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import OperatorRead, OperatorWrite, UoW
+from app.api.errors import problem_responses
+from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.v1.catalog import QualificationId, qualification_out
+from app.api.v1.schemas.catalog import Qualification
+from app.api.v1.schemas.shops import ReasonInput
+from app.domain.catalog import qualifications as services
+
+router = APIRouter(prefix="/v1/platform", tags=["Platform: review"])
+
+_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+
+
+@router.get(
+    "/review-queue/qualifications",
+    operation_id="listQualificationReviewQueue",
+    summary="Industry qualifications waiting for review, oldest first",
+    response_model=ListResponse[Qualification],
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListResponse[Qualification]:
+    result = await services.review_queue(uow, page)
+    return ListResponse[Qualification](
+        data=[qualification_out(q) for q in result.items],
+        next_cursor=encode_cursor(result.next_after),
+    )
+
+
+@router.post(
+    "/qualifications/{qualification_id}/approve",
+    operation_id="approveQualification",
+    summary="Approve an industry qualification",
+    response_model=Qualification,
+    responses=_ERRORS,
+)
+async def approve(qualification_id: QualificationId, ctx: OperatorWrite, uow: UoW) -> Qualification:
+    q = await services.review(uow, ctx.actor, qualification_id, "approve")
+    await uow.commit()
+    return qualification_out(q)
+
+
+@router.post(
+    "/qualifications/{qualification_id}/reject",
+    operation_id="rejectQualification",
+    summary="Reject an industry qualification with a reason",
+    response_model=Qualification,
+    responses=_ERRORS,
+)
+async def reject(
+    qualification_id: QualificationId, body: ReasonInput, ctx: OperatorWrite, uow: UoW
+) -> Qualification:
+    q = await services.review(uow, ctx.actor, qualification_id, "reject", reason=body.reason)
+    await uow.commit()
+    return qualification_out(q)

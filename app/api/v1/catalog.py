@@ -1,0 +1,199 @@
+"""Open API: the category tree for the calling shop, and its industry qualifications."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from app.api.deps import ContainerDep, UoW
+from app.api.errors import problem_responses
+from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.provider import ProductsRead, ProductsWrite
+from app.api.v1.schemas.catalog import (
+    CATEGORY_EXAMPLE,
+    CategoryNode,
+    Qualification,
+    QualificationKind,
+    QualificationSubmit,
+)
+from app.domain.catalog import qualifications as services
+from app.domain.catalog.categories import CategoryTree, category_tree
+from app.domain.catalog.qualifications import QualificationStatus
+from app.domain.errors import NotFound
+from app.domain.shops import services as shop_services
+
+router = APIRouter(prefix="/v1", tags=["Open API: catalog"])
+
+QualificationId = Annotated[
+    str,
+    Path(
+        max_length=40,
+        description="The qualification's id.",
+        examples=["iq_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    ),
+]
+CategoryId = Annotated[
+    str, Path(max_length=40, description="A category id.", examples=[CATEGORY_EXAMPLE])
+]
+
+
+class CategoryNotFound(NotFound):
+    code = "category_not_found"
+    title = "Category not found"
+
+
+def _node(
+    tree: CategoryTree, category_id: str, shop_type: str, held: frozenset[str], depth: int
+) -> CategoryNode:
+    c = tree.by_id[category_id]
+    u = tree.usability(c.id, shop_type, held)
+    return CategoryNode(
+        id=c.id,
+        name=c.name,
+        name_zh=c.name_zh,
+        level=c.level,
+        parent_id=c.parent_id,
+        is_leaf=c.is_leaf,
+        shop_types=sorted(c.shop_types),
+        conditions=list(c.conditions),
+        required_qualifications=list(c.qualifications),
+        usable=u.usable,
+        open_to_shop_type=u.open_to_shop_type,
+        missing_qualifications=list(u.missing_qualifications),
+        children=[_node(tree, k, shop_type, held, depth - 1) for k in c.children]
+        if depth > 0 and c.children
+        else None,
+    )
+
+
+@router.get(
+    "/categories",
+    operation_id="listCategories",
+    summary="Categories, and whether this shop can use them",
+    description="Top-level categories, or the children of `parent_id`; `tree=true` nests "
+    "every level below. Each node says whether the calling shop can list products there and "
+    "which qualifications it still lacks. Scope `products:read`.",
+    response_model=list[CategoryNode],
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+async def list_categories(
+    access: ProductsRead,
+    uow: UoW,
+    parent_id: Annotated[
+        str | None,
+        Query(max_length=40, description="Children of this category.", examples=["cat_food"]),
+    ] = None,
+    tree: Annotated[bool, Query(description="Nest every level below.", examples=[False])] = False,
+) -> list[CategoryNode]:
+    categories = category_tree()
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    held = await services.held(uow, access.shop_id)
+    if parent_id is None:
+        ids = list(categories.roots)
+    else:
+        parent = categories.get(parent_id)
+        if parent is None:
+            raise CategoryNotFound(f"No category {parent_id}.")
+        ids = list(parent.children)
+    depth = 3 if tree else 0
+    return [_node(categories, i, str(shop.subject_type), held, depth) for i in ids]
+
+
+@router.get(
+    "/categories/{category_id}",
+    operation_id="getCategory",
+    summary="One category, with its children",
+    response_model=CategoryNode,
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+async def get_category(category_id: CategoryId, access: ProductsRead, uow: UoW) -> CategoryNode:
+    categories = category_tree()
+    if categories.get(category_id) is None:
+        raise CategoryNotFound(f"No category {category_id}.")
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    held = await services.held(uow, access.shop_id)
+    return _node(categories, category_id, str(shop.subject_type), held, 1)
+
+
+@router.get(
+    "/qualification-kinds",
+    operation_id="listQualificationKinds",
+    summary="Kinds of industry qualification",
+    response_model=list[QualificationKind],
+    responses=problem_responses(401, 403, 429),
+)
+async def list_kinds(access: ProductsRead) -> list[QualificationKind]:
+    return [QualificationKind.model_validate(k) for k in category_tree().qualifications.values()]
+
+
+def qualification_out(q: services.IndustryQualification) -> Qualification:
+    return Qualification.model_validate(q)
+
+
+@router.post(
+    "/qualifications",
+    operation_id="submitQualification",
+    summary="Submit an industry qualification for review",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Qualification,
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 429),
+)
+async def submit_qualification(
+    body: QualificationSubmit,
+    access: ProductsWrite,
+    uow: UoW,
+    container: ContainerDep,
+    response: Response,
+) -> Qualification:
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop.ensure_active()
+    q = await services.submit(
+        uow,
+        access.actor,
+        access.shop_id,
+        kind=body.kind,
+        documents=[str(d) for d in body.documents],
+        category_id=body.category_id,
+        brand_id=body.brand_id,
+        note=body.note,
+        auto_approve=container.settings.auto_approve_reviews,
+    )
+    await uow.commit()
+    response.headers["Location"] = f"/v1/qualifications/{q.id}"
+    return qualification_out(q)
+
+
+@router.get(
+    "/qualifications",
+    operation_id="listQualifications",
+    summary="The shop's industry qualifications",
+    response_model=ListResponse[Qualification],
+    responses=problem_responses(400, 401, 403, 422, 429),
+)
+async def list_qualifications(
+    access: ProductsRead,
+    uow: UoW,
+    page: PageParams,
+    status: Annotated[
+        QualificationStatus | None, Query(description="Only in this status.", examples=["approved"])
+    ] = None,
+) -> ListResponse[Qualification]:
+    result = await services.list_for_shop(uow, access.shop_id, page, status)
+    return ListResponse[Qualification](
+        data=[qualification_out(q) for q in result.items],
+        next_cursor=encode_cursor(result.next_after),
+    )
+
+
+@router.get(
+    "/qualifications/{qualification_id}",
+    operation_id="getQualification",
+    summary="One of the shop's industry qualifications",
+    response_model=Qualification,
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+async def get_qualification(
+    qualification_id: QualificationId, access: ProductsRead, uow: UoW
+) -> Qualification:
+    return qualification_out(await services.get_for_shop(uow, access.shop_id, qualification_id))
