@@ -24,6 +24,8 @@ MAX_DOCUMENTS = 10
 
 
 class QualificationStatus(StrEnum):
+    """Where an industry qualification is in its platform review."""
+
     IN_REVIEW = "in_review"
     APPROVED = "approved"
     REJECTED = "rejected"
