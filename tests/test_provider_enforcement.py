@@ -487,6 +487,15 @@ def tampered_tokens(container: Container, auth: Authorized) -> dict[str, str]:
         "payload: other shop, old signature": f"{header_seg}.{other_shop}.{sig_seg}",
         "payload: wider scope, old signature": f"{header_seg}.{wider}.{sig_seg}",
         "signed, unknown token family": sign({**claims, "fam": "fam_does_not_exist"}),
+        "signed, unknown scope": sign({**claims, "scope": "shop:read admin:all"}),
+        "signed, scope not a string": sign({**claims, "scope": ["shop:read"]}),
+        "signed, exp not a number": sign({**claims, "exp": "tomorrow"}),
+        "signed, no shop_id": sign({k: v for k, v in claims.items() if k != "shop_id"}),
+        "header is a JSON list": f"{b64(b'[1]')}.{payload_seg}.{sig_seg}",
+        "payload is not JSON": f"{header_seg}.{b64(b'not json')}.{sig_seg}",
+        "payload is a JSON list": f"{header_seg}.{b64(b'[1]')}.{sig_seg}",
+        "non-ASCII": token[:-4] + "\u00e9\u00e9\u00e9\u00e9",
+        "huge": token + "A" * 20_000,
         "garbage": "garbage",
         "three garbage segments": "a.b.c",
         "refresh token as bearer": auth.tokens["refresh_token"],
@@ -507,7 +516,7 @@ async def test_tampered_tokens_are_invalid_token(
                 method,
                 path,
                 json={"name": "Hacked"} if method == "PATCH" else None,
-                headers={"Authorization": f"Bearer {token}"},
+                headers={"Authorization": f"Bearer {token}".encode()},  # bytes: may be UTF-8
             )
             try:
                 assert_invalid_token(r)
