@@ -34,17 +34,33 @@ class Decision:
         return out
 
 
-def _decide(now: float, tat: float, burst: int, per_second: float) -> tuple[Decision, float]:
-    interval = 1.0 / per_second
+#: Bucket arithmetic is in integer microseconds. In float seconds a burst at one instant lost
+#: a request and RateLimit-Remaining read one low whenever 1/per_second is not a binary
+#: fraction (3/s, 10/s, 0.3/s: k * interval - burst * interval != (k - burst) * interval), and
+#: Redis's `tostring` (14 significant digits) blurred the times to 0.1 ms.
+_US = 1_000_000
+
+
+def _interval_us(per_second: float) -> int:
+    return max(1, round(_US / per_second))
+
+
+def _decision(allowed: bool, now: int, tat: int, burst: int, interval: int) -> Decision:
+    """The decision for a request at `now` (µs); `tat` is the bucket's TAT after it."""
     tolerance = interval * burst
+    remaining = max(0, (now - (tat - tolerance)) // interval)
+    if allowed:
+        return Decision(True, burst, remaining, (tat - now) / _US, 0.0)
+    allow_at = tat + interval - tolerance
+    return Decision(False, burst, remaining, (tat - now) / _US, (allow_at - now) / _US)
+
+
+def _decide(now: int, tat: int, burst: int, interval: int) -> tuple[Decision, int]:
     tat = max(tat, now)
     new_tat = tat + interval
-    allow_at = new_tat - tolerance
-    if now < allow_at:
-        remaining = max(0, int((now - (tat - tolerance)) / interval))
-        return Decision(False, burst, remaining, tat - now, allow_at - now), tat
-    remaining = max(0, int((now - allow_at) / interval))
-    return Decision(True, burst, remaining, new_tat - now, 0.0), new_tat
+    if now < new_tat - interval * burst:
+        return _decision(False, now, tat, burst, interval), tat
+    return _decision(True, now, new_tat, burst, interval), new_tat
 
 
 class RateLimiter(Protocol):
@@ -56,13 +72,13 @@ class MemoryRateLimiter:
     """One process's buckets. Idle keys are dropped now and then to bound memory."""
 
     def __init__(self, clock: Any = time.monotonic) -> None:
-        self._tat: dict[str, float] = {}
+        self._tat: dict[str, int] = {}
         self._clock = clock
         self._hits = 0
 
     async def hit(self, key: str, burst: int, per_second: float) -> Decision:
-        now = self._clock()
-        decision, tat = _decide(now, self._tat.get(key, now), burst, per_second)
+        now = round(self._clock() * _US)
+        decision, tat = _decide(now, self._tat.get(key, now), burst, _interval_us(per_second))
         self._tat[key] = tat
         self._hits += 1
         if self._hits % 10_000 == 0:
@@ -73,22 +89,22 @@ class MemoryRateLimiter:
         return None
 
 
+# Microseconds since the epoch (~1.8e15) are exact in Lua's doubles (< 2^53) and come back
+# as integer replies; `%d` stores them without `tostring`'s rounding.
 _LUA = """
 local key = KEYS[1]
 local burst = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = tonumber(redis.call('GET', key) or now)
 if tat < now then tat = now end
-local tolerance = interval * burst
 local new_tat = tat + interval
-local allow_at = new_tat - tolerance
-if now < allow_at then
-  return {0, tostring(now), tostring(tat)}
+if now < new_tat - interval * burst then
+  return {0, now, tat}
 end
-redis.call('SET', key, tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
-return {1, tostring(now), tostring(new_tat)}
+redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+return {1, now, new_tat}
 """
 
 
@@ -103,18 +119,9 @@ class RedisRateLimiter:
         self._prefix = prefix
 
     async def hit(self, key: str, burst: int, per_second: float) -> Decision:
-        interval = 1.0 / per_second
-        allowed, now_s, tat_s = await self._script(
-            keys=[self._prefix + key], args=[burst, repr(interval)]
-        )
-        now, tat = float(now_s), float(tat_s)
-        tolerance = interval * burst
-        if int(allowed) == 1:
-            remaining = max(0, int((now - (tat - tolerance)) / interval))
-            return Decision(True, burst, remaining, tat - now, 0.0)
-        allow_at = tat + interval - tolerance
-        remaining = max(0, int((now - (tat - tolerance)) / interval))
-        return Decision(False, burst, remaining, tat - now, allow_at - now)
+        interval = _interval_us(per_second)
+        allowed, now, tat = await self._script(keys=[self._prefix + key], args=[burst, interval])
+        return _decision(int(allowed) == 1, int(now), int(tat), burst, interval)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -111,7 +111,15 @@ class JwtCodec:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require_exp": True, "require_iat": True, "require_jti": True},
+                # python-jose skips the audience check when the token has no `aud` at all:
+                # require it (and `iss`) so only tokens minted for this API pass.
+                options={
+                    "require_aud": True,
+                    "require_iss": True,
+                    "require_exp": True,
+                    "require_iat": True,
+                    "require_jti": True,
+                },
             )
         except ExpiredSignatureError as e:
             raise InvalidToken("The access token has expired.") from e
