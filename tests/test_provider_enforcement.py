@@ -56,10 +56,29 @@ class ShopContext:
 #: Creates a resource in the given shop and returns its id.
 PathIdFactory = Callable[[ShopContext], Awaitable[str]]
 
+
 #: Path parameter name → factory. Empty while `/v1/shop` is the only provider resource: the
 #: change that adds a provider route with an id (`/v1/products/{product_id}`, ...) adds the
 #: factory here, and the tenancy test then checks that shop A's token gets 404 on shop B's id.
-PATH_ID_FACTORIES: dict[str, PathIdFactory] = {}
+async def _qualification(shop: ShopContext) -> str:
+    r = await shop.client.post(
+        "/v1/qualifications",
+        json={"kind": "food_business_licence", "documents": ["https://cdn.example.com/l.jpg"]},
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
+    "qualification_id": _qualification,
+}
+
+#: Path parameters naming platform-wide resources that no shop owns (the category tree):
+#: every shop reaches the same id, so the tenancy check treats them as "no id".
+SHARED_PATH_IDS: dict[str, str] = {
+    "category_id": "cat_apparel_women_dresses",
+}
 
 #: operationId → a valid JSON body, where the one built from the schema's examples is not.
 BODY_OVERRIDES: dict[str, dict[str, Any]] = {}
@@ -154,10 +173,11 @@ def query_params(app: FastAPI, op: Operation) -> dict[str, Any]:
 
 
 def missing_factories(ops: list[Operation]) -> list[str]:
+    known = PATH_ID_FACTORIES.keys() | SHARED_PATH_IDS.keys()
     return [
-        f"{op}: {', '.join(p for p in op.path_params if p not in PATH_ID_FACTORIES)}"
+        f"{op}: {', '.join(p for p in op.path_params if p not in known)}"
         for op in ops
-        if any(p not in PATH_ID_FACTORIES for p in op.path_params)
+        if any(p not in known for p in op.path_params)
     ]
 
 
@@ -174,8 +194,8 @@ async def path_ids(ops: list[Operation], shop: ShopContext) -> dict[str, str]:
     missing = missing_factories(ops)
     if missing:
         pytest.fail(MISSING_FACTORY_HELP.format("\n  ".join(missing)))
-    names = sorted({p for op in ops for p in op.path_params})
-    return {name: await PATH_ID_FACTORIES[name](shop) for name in names}
+    names = sorted({p for op in ops for p in op.path_params if p not in SHARED_PATH_IDS})
+    return {**SHARED_PATH_IDS, **{name: await PATH_ID_FACTORIES[name](shop) for name in names}}
 
 
 async def call(
@@ -392,7 +412,7 @@ async def test_shop_a_token_never_reaches_shop_b(
     b_ids = await path_ids(t.ops, t.b)
     failures: list[str] = []
     for op in t.ops:
-        if op.path_params:
+        if any(p not in SHARED_PATH_IDS for p in op.path_params):
             # Shop A's token on shop B's resources: as if they did not exist.
             r = await call(app, client, op, b_ids, t.a.auth.bearer)
             collect(failures, op, _not_found_without_b, r, b_id, b_name)
@@ -401,7 +421,7 @@ async def test_shop_a_token_never_reaches_shop_b(
             collect(failures, op, _control_succeeds, r)
         else:
             # No id to aim at another shop: the operation acts on the token's own shop.
-            r = await call(app, client, op, {}, t.a.auth.bearer)
+            r = await call(app, client, op, dict(SHARED_PATH_IDS), t.a.auth.bearer)
             collect(failures, op, _own_shop_only, r, op, a_id, b_id, b_name)
     assert not failures, "\n".join(failures)
     after = (await b_merchant.client.get(f"/merchant/shops/{b_id}")).json()
