@@ -295,5 +295,5 @@ class RateLimitUpdate(Input):
         ge=1, le=100_000, description="Bucket size (requests).", examples=[80]
     )
     per_second: float | None = Field(
-        gt=0, le=100_000, description="Drain rate (requests/s).", examples=[4.0]
+        ge=0.01, le=100_000, description="Drain rate (requests/s).", examples=[4.0]
     )
