@@ -148,3 +148,23 @@ async def test_operator_suspends_an_app_everywhere_at_once(
         f"/v1/platform/apps/{auth.app.id}/reinstate", headers=auth.app.developer.h
     )
     assert r.status_code == 403
+
+
+async def test_rate_limit_override_is_bounded(
+    client: httpx.AsyncClient, new_client, container
+) -> None:  # type: ignore[no-untyped-def]
+    app = await make_app(client)
+    op = await operator(container, new_client())
+    for body in (
+        {"burst": 0, "per_second": 1},
+        {"burst": 5, "per_second": 1e-300},
+        {"burst": 5, "per_second": -1},
+    ):
+        r = await op.client.put(f"/v1/platform/apps/{app.id}/rate-limit", json=body, headers=op.h)
+        assert r.status_code == 422, (body, r.text)
+    r = await op.client.put(
+        f"/v1/platform/apps/{app.id}/rate-limit",
+        json={"burst": 500, "per_second": 50},
+        headers=op.h,
+    )
+    assert r.status_code == 200 and r.json()["rate_limit_burst"] == 500
