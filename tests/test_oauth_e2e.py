@@ -378,3 +378,22 @@ def test_access_token_verifies_with_the_published_jwks(
     forged = ".".join((head, payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB"), sig))
     with pytest.raises(BadSignatureError):
         jwt.decode(forged, keys, algorithms=["ES256"])
+
+
+def test_revoking_the_access_token_revokes_its_refresh_token(
+    server: LiveServer, metadata: dict[str, Any]
+) -> None:
+    flow = _code_flow(server, metadata, "client_secret_basic")
+    token = flow.token
+    revoked = flow.client.revoke_token(
+        metadata["revocation_endpoint"],
+        token=token["access_token"],
+        token_type_hint="access_token",
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.headers["cache-control"] == "no-store"
+    _assert_invalid_token(_get_shop(server, token["access_token"]))
+    assert _introspect(flow.client, metadata, token["refresh_token"]) == {"active": False}
+    with pytest.raises(OAuthError) as refused:
+        flow.client.refresh_token(metadata["token_endpoint"], refresh_token=token["refresh_token"])
+    assert refused.value.error == "invalid_grant"
