@@ -102,18 +102,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     var_dir = root / "var"
     log = root / "server.log"
     port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINISHOP_")}
     env.update(
         {
             "MINISHOP_VAR_DIR": str(var_dir),
             "MINISHOP_ENV": "development",
+            # Explicit, so that a developer's .env cannot point the processes elsewhere.
+            "MINISHOP_PUBLIC_BASE_URL": base_url,
             "PORT": str(port),
             "PYTHONUNBUFFERED": "1",
         }
     )
     with _database() as database_url:
-        if database_url:
-            env["MINISHOP_DATABASE_URL"] = database_url
+        env["MINISHOP_DATABASE_URL"] = (
+            database_url or f"sqlite+aiosqlite:///{(var_dir / 'minishop.db').resolve()}"
+        )
         for step in ("migrate", "seed-demo"):
             done = subprocess.run(
                 [_python(), "-m", "app", step],
@@ -137,7 +141,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        base_url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 30
             while True:
