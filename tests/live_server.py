@@ -46,7 +46,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _python() -> str:
+def venv_python() -> str:
     venv = REPO / ".venv" / "bin" / "python"
     return str(venv if venv.exists() else sys.executable)
 
@@ -120,7 +120,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         )
         for step in ("migrate", "seed-demo"):
             done = subprocess.run(
-                [_python(), "-m", "app", step],
+                [venv_python(), "-m", "app", step],
                 cwd=REPO,
                 env=env,
                 capture_output=True,
@@ -134,7 +134,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [_python(), "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [venv_python(), "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
                 cwd=REPO,
                 env=env,
                 stdout=out,
