@@ -31,11 +31,17 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API and the docs."""
+    import signal
     import subprocess
 
     import uvicorn
 
     worker_proc = subprocess.Popen([sys.executable, "-m", "app", "worker"]) if with_worker else None
+    if worker_proc is not None:
+        # uvicorn shuts down on SIGTERM, then re-raises it with the default handler, which
+        # would end this process at once and skip the `finally` below, orphaning the worker.
+        # Turn it into SystemExit instead, so that the worker is stopped too.
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         _serve(uvicorn, host, port, workers, reload)
     finally:

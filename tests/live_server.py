@@ -1,0 +1,167 @@
+"""The real server process for end-to-end tests, started as `make run` starts it.
+
+A fresh var dir (and, with `MINISHOP_TEST_DATABASE_URL`, a fresh PostgreSQL database), then
+`migrate`, `seed-demo` and `serve` on a free port. `PORT` is set for both seed-demo and serve,
+so the demo app's docs redirect URI and the token issuer name the port the server listens on.
+The server runs in its own process group; teardown stops the whole group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    var_dir: Path
+    log: Path
+    demo: dict[str, Any]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def venv_python() -> str:
+    venv = REPO / ".venv" / "bin" / "python"
+    return str(venv if venv.exists() else sys.executable)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, then SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+async def _admin_exec(sql: str) -> None:
+    u = make_url(PG_URL)
+    conn = await asyncpg.connect(
+        host=u.host,
+        port=u.port or 5432,
+        user=u.username,
+        password=u.password,
+        database=u.database or "postgres",
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def _database() -> Iterator[str | None]:
+    """None: SQLite in the var dir. With PostgreSQL, a database of its own, dropped after."""
+    if not PG_URL:
+        yield None
+        return
+    name = f"minishop_e2e_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin_exec(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp("live")
+    var_dir = root / "var"
+    log = root / "server.log"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINISHOP_")}
+    env.update(
+        {
+            "MINISHOP_VAR_DIR": str(var_dir),
+            "MINISHOP_ENV": "development",
+            # Explicit, so that a developer's .env cannot point the processes elsewhere.
+            "MINISHOP_PUBLIC_BASE_URL": base_url,
+            "PORT": str(port),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    with _database() as database_url:
+        env["MINISHOP_DATABASE_URL"] = (
+            database_url or f"sqlite+aiosqlite:///{(var_dir / 'minishop.db').resolve()}"
+        )
+        for step in ("migrate", "seed-demo"):
+            done = subprocess.run(
+                [venv_python(), "-m", "app", step],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if done.returncode != 0:
+                pytest.fail(f"`minishop {step}` failed:\n{done.stdout}\n{done.stderr}")
+        demo = json.loads((var_dir / "demo.json").read_text())
+
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [venv_python(), "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()}")
+                try:
+                    if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the server did not answer /healthz in 30 s:\n{log.read_text()}")
+                time.sleep(0.2)
+            yield LiveServer(base_url, var_dir, log, demo)
+        finally:
+            _stop(proc)
+
+
+def login_session(base_url: str, username: str, password: str) -> httpx.Client:
+    """A plain client holding the merchant's session cookie (POST /auth/login)."""
+    client = httpx.Client(base_url=base_url, timeout=10)
+    r = client.post("/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return client
