@@ -1,0 +1,154 @@
+"""Products (SPU) and their SKUs: the catalogue a provider runs for a shop.
+
+Lifecycle: draft → in_review → approved → listed ⇄ delisted; rejected (editable, resubmit);
+banned (by the platform, never listed again). Prices are integer fen; stock never negative.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from app.domain.clock import utcnow
+from app.domain.errors import Conflict, InvalidTransition, NotFound
+from app.domain.ids import new_id
+
+
+class ProductStatus(StrEnum):
+    """Where a product is in its review and sale lifecycle."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    LISTED = "listed"
+    DELISTED = "delisted"
+    REJECTED = "rejected"
+    BANNED = "banned"
+
+
+class Condition(StrEnum):
+    """New goods, or second-hand (only where the category and shop type allow)."""
+
+    NEW = "new"
+    SECOND_HAND = "second_hand"
+
+
+class ProductNotFound(NotFound):
+    code = "product_not_found"
+    title = "Product not found"
+
+
+class SkuNotFound(NotFound):
+    code = "sku_not_found"
+    title = "SKU not found"
+
+
+class OutOfStock(Conflict):
+    code = "insufficient_stock"
+    title = "Not enough stock"
+
+
+class NotListable(Conflict):
+    code = "not_listable"
+    title = "The product cannot be listed yet"
+
+
+def attrs_key(sale_attrs: dict[str, str]) -> str:
+    """Canonical form of a SKU's sale attributes: one SKU per combination."""
+    return json.dumps(sorted(sale_attrs.items()), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(eq=False)
+class Product:
+    shop_id: str
+    title: str
+    category_id: str
+    subtitle: str = ""
+    description: list[dict[str, Any]] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    brand: str | None = None
+    attributes: list[dict[str, str]] = field(default_factory=list)
+    condition: Condition = Condition.NEW
+    regions: list[str] = field(default_factory=list)
+    out_product_id: str | None = None
+    status: ProductStatus = ProductStatus.DRAFT
+    rejection_reason: str | None = None
+    ban_reason: str | None = None
+    submitted_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    listed_at: datetime | None = None
+    ever_listed: bool = False
+    id: str = field(default_factory=lambda: new_id("prod"))
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    version: int = 1
+
+    def _move(self, action: str, allowed: tuple[ProductStatus, ...], to: ProductStatus) -> None:
+        if self.status not in allowed:
+            raise InvalidTransition(action, self.status)
+        self.status = to
+        self.updated_at = utcnow()
+
+    def submit(self) -> None:
+        self._move(
+            "submit the product for review",
+            (ProductStatus.DRAFT, ProductStatus.REJECTED),
+            ProductStatus.IN_REVIEW,
+        )
+        self.submitted_at = self.updated_at
+        self.rejection_reason = None
+
+    def approve(self) -> None:
+        self._move("approve the product", (ProductStatus.IN_REVIEW,), ProductStatus.APPROVED)
+        self.reviewed_at = self.updated_at
+
+    def reject(self, reason: str) -> None:
+        self._move("reject the product", (ProductStatus.IN_REVIEW,), ProductStatus.REJECTED)
+        self.reviewed_at = self.updated_at
+        self.rejection_reason = reason
+
+    def list_for_sale(self) -> None:
+        self._move(
+            "list the product",
+            (ProductStatus.APPROVED, ProductStatus.DELISTED),
+            ProductStatus.LISTED,
+        )
+        self.listed_at = self.updated_at
+        self.ever_listed = True
+
+    def delist(self) -> None:
+        self._move("delist the product", (ProductStatus.LISTED,), ProductStatus.DELISTED)
+
+    def ban(self, reason: str) -> None:
+        if self.status is ProductStatus.BANNED:
+            raise InvalidTransition("ban the product", self.status)
+        self.status = ProductStatus.BANNED
+        self.ban_reason = reason
+        self.updated_at = utcnow()
+
+    def summary(self) -> dict[str, Any]:
+        return {"title": self.title, "status": str(self.status), "category_id": self.category_id}
+
+
+@dataclass(eq=False)
+class Sku:
+    shop_id: str
+    product_id: str
+    sale_attrs: dict[str, str]
+    price: int
+    stock: int = 0
+    market_price: int | None = None
+    out_sku_id: str | None = None
+    barcode: str | None = None
+    weight_g: int | None = None
+    attrs_key: str = ""
+    id: str = field(default_factory=lambda: new_id("sku"))
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        self.attrs_key = attrs_key(self.sale_attrs)
