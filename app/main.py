@@ -12,7 +12,12 @@ from app.api.errors import install_error_handlers
 from app.api.html import login
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.merchant import members, shops
-from app.api.middleware import BodyLimitMiddleware, JsonOnlyMiddleware, RequestContextMiddleware
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    InvalidCharactersMiddleware,
+    JsonOnlyMiddleware,
+    RequestContextMiddleware,
+)
 from app.api.openapi import build_openapi
 from app.api.platform import review
 from app.container import Container, build_container
@@ -61,6 +66,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(IdempotencyMiddleware, store=container.idempotency)
     app.add_middleware(JsonOnlyMiddleware, form_paths=FORM_PATHS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.api.auth import login_limits, set_session_cookie
 from app.api.deps import SESSION_COOKIE, ContainerDep, UoW
+from app.api.schemas_base import has_control_characters
 from app.domain.accounts import services as accounts
 from app.domain.errors import DomainError
 
@@ -107,6 +108,15 @@ async def login_submit(
             username=username,
             status_code=403,
             error="The form expired; please try again.",
+            secure=secure,
+        )
+    if has_control_characters(username) or has_control_characters(password):
+        # No account has such a name or password; PostgreSQL could not even compare a NUL.
+        return _render(
+            request,
+            next_url=target,
+            status_code=400,
+            error="Wrong username or password.",
             secure=secure,
         )
     try:

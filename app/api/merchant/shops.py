@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from app.api.deps import ContainerDep, CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.schemas_base import BoundedDatetime
 from app.api.v1.schemas.shops import (
     AuditEntry,
     MyShop,
@@ -245,11 +245,11 @@ async def list_audit_log(
         ),
     ] = None,
     since: Annotated[
-        AwareDatetime | None,
+        BoundedDatetime | None,
         Query(description="From this time (inclusive).", examples=["2026-11-01T00:00:00Z"]),
     ] = None,
     until: Annotated[
-        AwareDatetime | None,
+        BoundedDatetime | None,
         Query(description="Before this time.", examples=["2026-12-01T00:00:00Z"]),
     ] = None,
 ) -> ListResponse[AuditEntry]:

@@ -13,7 +13,7 @@ from app.domain.accounts.model import (
     normalize_username,
 )
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, TooManyRequests, Unauthenticated
+from app.domain.errors import Conflict, IntegrityConflict, TooManyRequests, Unauthenticated
 from app.domain.ports import PasswordHasher, Throttle
 from app.domain.uow import UnitOfWork
 
@@ -66,7 +66,11 @@ async def register(
         is_operator=is_operator,
     )
     uow.accounts.add(account)
-    await uow.flush()
+    try:
+        await uow.flush()
+    except IntegrityConflict as e:
+        # Another registration of the same name committed between our check and our insert.
+        raise UsernameTaken(f"The username '{username}' is taken.") from e
     return account
 
 
