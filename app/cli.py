@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,13 +37,42 @@ def serve(
 
     import uvicorn
 
-    worker_proc = subprocess.Popen([sys.executable, "-m", "app", "worker"]) if with_worker else None
+    _check_secrets()
+    worker_cmd = [sys.executable, "-m", "app", "worker", "--parent-pid", str(os.getpid())]
+    worker_proc = subprocess.Popen(worker_cmd) if with_worker else None  # noqa: S603
+    # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with the default
+    # handler that kills us before any `finally` runs. Turn it into SystemExit instead so the
+    # worker is stopped (the worker also exits by itself when it sees us gone).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_on_signal)
     try:
         _serve(uvicorn, host, port, workers, reload)
     finally:
         if worker_proc is not None:
             worker_proc.terminate()
-            worker_proc.wait(timeout=10)
+            try:
+                worker_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker_proc.kill()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _check_secrets() -> None:
+    """Fail fast in the supervisor: with several workers, each child would die on its own
+    while the supervisor kept running, serving nothing."""
+    from pydantic import ValidationError
+
+    from app.infra.security.keys import load_keys
+    from app.settings import MissingSecretError
+
+    try:
+        load_keys(get_settings())
+    except (MissingSecretError, ValidationError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
 
 
 def _serve(uvicorn: Any, host: str, port: int, workers: int, reload: bool) -> None:
@@ -62,6 +93,10 @@ def _serve(uvicorn: Any, host: str, port: int, workers: int, reload: bool) -> No
 def worker(
     once: Annotated[bool, typer.Option(help="Run one pass of every job, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between housekeeping passes.")] = 60.0,
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(help="Exit when this process (the one that started us) exits.", hidden=True),
+    ] = None,
 ) -> None:
     """Run background work: housekeeping now; webhook delivery and jobs as they land."""
     from app.infra.logging import configure_logging
@@ -69,7 +104,7 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings, once=once, interval=interval))
+    asyncio.run(run_worker(settings, once=once, interval=interval, parent_pid=parent_pid))
 
 
 @cli.command()

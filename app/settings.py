@@ -42,6 +42,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
+        if self.auto_approve_reviews and self.env == "production":
+            # It would open every business shop without anyone reading its documents.
+            raise ValueError(
+                "MINISHOP_AUTO_APPROVE_REVIEWS is a development helper; it must "
+                "not be set when MINISHOP_ENV=production"
+            )
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'minishop.db').resolve()}"
         return self
