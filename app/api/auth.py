@@ -6,12 +6,13 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import SESSION_COOKIE, ContainerDep, CurrentAccount, MerchantSession, UoW
 from app.api.errors import problem_responses
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.accounts import Account, AccountCreate, LoginRequest, LoginResponse
 from app.container import Container
 from app.domain.accounts import services as accounts
 from app.domain.accounts.services import LoginLimits, LoginResult
 
-router = APIRouter(prefix="/auth", tags=["Accounts"])
+router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
 
 
 def login_limits(container: Container) -> LoginLimits:

@@ -17,11 +17,12 @@ from fastapi.templating import Jinja2Templates
 
 from app.api.auth import login_limits, set_session_cookie
 from app.api.deps import SESSION_COOKIE, ContainerDep, UoW
+from app.api.routing import StrictRoute
 from app.api.schemas_base import has_control_characters
 from app.domain.accounts import services as accounts
 from app.domain.errors import DomainError
 
-router = APIRouter(tags=["Pages"], include_in_schema=False)
+router = APIRouter(route_class=StrictRoute, tags=["Pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LOGIN_CSRF_COOKIE = "minishop_login_csrf"
 SECURITY_HEADERS = {

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from app.api.deps import CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.shops import (
     Member,
     MemberCreate,
@@ -18,7 +19,9 @@ from app.domain.shops import members
 from app.domain.shops import model as shop_model
 from app.domain.uow import UnitOfWork
 
-router = APIRouter(prefix="/merchant/shops/{shop_id}", tags=["Merchant: members"])
+router = APIRouter(
+    route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: members"]
+)
 
 
 async def members_out(uow: UnitOfWork, items: list[shop_model.Member]) -> list[Member]:

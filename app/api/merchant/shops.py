@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import ContainerDep, CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.routing import StrictRoute
 from app.api.schemas_base import BoundedDatetime
 from app.api.v1.schemas.shops import (
     AuditEntry,
@@ -25,7 +26,7 @@ from app.domain.shops import model, services
 from app.domain.shops.permissions import MATRIX, Permission, Role
 from app.domain.shops.validation import mask_tail
 
-router = APIRouter(prefix="/merchant", tags=["Merchant: shops"])
+router = APIRouter(route_class=StrictRoute, prefix="/merchant", tags=["Merchant: shops"])
 
 
 def shop_out(shop: model.Shop) -> Shop:
