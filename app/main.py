@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import auth, ops
+from app.api.deps import CSRF_HEADER, SESSION_COOKIE, verified_session_account
 from app.api.errors import install_error_handlers
 from app.api.html import login
-from app.api.idempotency import IdempotencyMiddleware
+from app.api.idempotency import CallerResolver, IdempotencyMiddleware, caller_resolver
 from app.api.merchant import members, shops
 from app.api.middleware import (
     BodyLimitMiddleware,
@@ -63,12 +64,27 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     # Added innermost first: the last one added runs first.
-    app.add_middleware(IdempotencyMiddleware, store=container.idempotency)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        store=container.idempotency,
+        resolve_caller=idempotency_callers(container),
+        session_cookie=SESSION_COOKIE,
+        csrf_header=CSRF_HEADER,
+    )
     app.add_middleware(JsonOnlyMiddleware, form_paths=FORM_PATHS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def idempotency_callers(container: Container) -> CallerResolver:
+    """Whom an `Idempotency-Key` belongs to: sessions are checked against the database."""
+
+    async def session_account(token: str, csrf: str | None) -> str | None:
+        return await verified_session_account(container, token, csrf)
+
+    return caller_resolver(session_account)
 
 
 def app_factory() -> FastAPI:
