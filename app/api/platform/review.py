@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import OperatorRead, OperatorWrite, UoW
+from app.api.deps import ContainerDep, OperatorRead, OperatorWrite, UoW
 from app.api.errors import problem_responses
-from app.api.merchant.shops import shop_out
+from app.api.merchant.shops import qualification_out, shop_out
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.shops import ReasonInput, Shop
+from app.api.v1.schemas.shops import Qualification, ReasonInput, Shop
 from app.domain.shops import services
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
@@ -41,6 +41,22 @@ async def shop_queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListRespo
 async def get_shop(shop_id: str, ctx: OperatorRead, uow: UoW) -> Shop:
     shop = await services.shop_or_404(uow, shop_id)
     return shop_out(shop)
+
+
+@router.get(
+    "/shops/{shop_id}/qualification",
+    operation_id="platformGetShopQualification",
+    summary="A shop's submitted qualification, masked",
+    description="What the operator reviews before approving or rejecting. Identity and bank "
+    "numbers are masked as on the merchant's own read.",
+    response_model=Qualification,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_qualification(
+    shop_id: str, ctx: OperatorRead, uow: UoW, container: ContainerDep
+) -> Qualification:
+    shop, q = await services.qualification_for_review(uow, shop_id)
+    return qualification_out(shop, q, container.cipher)
 
 
 @router.post(
