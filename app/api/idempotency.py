@@ -30,7 +30,9 @@ _KEEP_HEADERS = {"content-type", "location", "etag", "deprecation", "sunset"}
 # throttling) is not stored, so the corrected retry with the same key runs.
 _NOT_STORED = {400, 401, 403, 413, 415, 422, 429}
 # Logins create a session cookie that a replay could not give back; never replay them.
-_EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/")
+EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/")
+#: The methods whose requests may carry an `Idempotency-Key`.
+METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -129,8 +131,8 @@ class IdempotencyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE")
-            or scope["path"].startswith(_EXCLUDED_PATHS)
+            or scope["method"] not in METHODS
+            or scope["path"].startswith(EXCLUDED_PATHS)
         ):
             await self.app(scope, receive, send)
             return

@@ -8,6 +8,7 @@ from app.api.deps import ContainerDep, OperatorRead, OperatorWrite, UoW
 from app.api.errors import problem_responses
 from app.api.merchant.shops import qualification_out, shop_out
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
 from app.api.v1.schemas.shops import Qualification, ReasonInput, Shop
 from app.domain.shops import services
@@ -38,7 +39,7 @@ async def shop_queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListRespo
     response_model=Shop,
     responses=problem_responses(401, 403, 404),
 )
-async def get_shop(shop_id: str, ctx: OperatorRead, uow: UoW) -> Shop:
+async def get_shop(shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW) -> Shop:
     shop = await services.shop_or_404(uow, shop_id)
     return shop_out(shop)
 
@@ -53,7 +54,7 @@ async def get_shop(shop_id: str, ctx: OperatorRead, uow: UoW) -> Shop:
     responses=problem_responses(401, 403, 404),
 )
 async def get_qualification(
-    shop_id: str, ctx: OperatorRead, uow: UoW, container: ContainerDep
+    shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW, container: ContainerDep
 ) -> Qualification:
     shop, q = await services.qualification_for_review(uow, shop_id)
     return qualification_out(shop, q, container.cipher)
@@ -66,7 +67,7 @@ async def get_qualification(
     response_model=Shop,
     responses=_ERRORS,
 )
-async def approve(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
+async def approve(shop_id: ShopIdPath, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "approve")
     await uow.commit()
     return shop_out(shop)
@@ -79,7 +80,7 @@ async def approve(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
     response_model=Shop,
     responses=_ERRORS,
 )
-async def reject(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
+async def reject(shop_id: ShopIdPath, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "reject", reason=body.reason)
     await uow.commit()
     return shop_out(shop)
@@ -92,7 +93,7 @@ async def reject(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) 
     response_model=Shop,
     responses=_ERRORS,
 )
-async def suspend(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
+async def suspend(shop_id: ShopIdPath, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "suspend", reason=body.reason)
     await uow.commit()
     return shop_out(shop)
@@ -105,7 +106,7 @@ async def suspend(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW)
     response_model=Shop,
     responses=_ERRORS,
 )
-async def reinstate(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
+async def reinstate(shop_id: ShopIdPath, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "reinstate")
     await uow.commit()
     return shop_out(shop)
