@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from typing import Any
 
 import httpx
@@ -317,3 +318,42 @@ async def test_concurrent_adds_of_one_member(
     assert await count(container, m, m.c.shop_id == shop["id"], m.c.account_id == other["id"]) == 1
     added = await count(container, a, a.c.shop_id == shop["id"], a.c.action == "member.added")
     assert added == 1
+
+
+# --- non-ASCII tokens -------------------------------------------------------------------------
+
+
+async def test_non_ascii_csrf_tokens_are_refused_not_a_500(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """`hmac.compare_digest` raises on non-ASCII text; a wrong token is just a wrong token."""
+    u = await f.user(client)
+    before = await f.db_fingerprint(container)
+    body = {"name": "Accent Shop", "subject_type": "personal"}
+    for headers in (
+        {"X-CSRF-Token": "é".encode()},
+        {"X-CSRF-Token": "é".encode(), "Idempotency-Key": "ik-accent-" + u.id},
+        {"X-CSRF-Token": ("ü" + u.csrf).encode()},
+    ):
+        r = await client.post("/merchant/shops", json=body, headers=headers)
+        assert_problem(r, 403, "csrf_failed")
+    assert await f.db_fingerprint(container) == before
+
+    page = await client.get("/login")
+    assert page.status_code == 200
+    r = await client.post(
+        "/login", data={"csrf_token": "é", "username": u.username, "password": f.PASSWORD}
+    )
+    assert r.status_code == 403, r.text
+    assert "text/html" in r.headers["content-type"]
+    for username, password in ((f"a{NUL}b", f.PASSWORD), (u.username, f.PASSWORD + NUL)):
+        page = await client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
+        assert token
+        r = await client.post(
+            "/login",
+            data={"csrf_token": token.group(1), "username": username, "password": password},
+        )
+        assert r.status_code == 400, r.text
+        assert "text/html" in r.headers["content-type"]
+        assert "Wrong username or password" in r.text

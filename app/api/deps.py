@@ -103,8 +103,16 @@ async def current_account(
     return AuthContext(account, session, _surface(request), _ip(request))
 
 
+def same_token(presented: str, expected: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (a header decoded as latin-1,
+    a form field): `hmac.compare_digest` raises TypeError on non-ASCII str, which was a 500."""
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
 def check_csrf(ctx: AuthContext, presented: str | None) -> None:
-    if not presented or not hmac.compare_digest(presented, ctx.session.csrf_token):
+    if not presented or not same_token(presented, ctx.session.csrf_token):
         raise CsrfFailed(f"Send the session's csrf_token in the {CSRF_HEADER} header.")
 
 
@@ -121,7 +129,7 @@ async def verified_session_account(
             account, session = await authenticate(uow, token)
         except SessionRequired:
             return None
-        if not csrf or not hmac.compare_digest(csrf, session.csrf_token):
+        if not csrf or not same_token(csrf, session.csrf_token):
             return None
         return account.id
 

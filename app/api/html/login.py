@@ -6,7 +6,6 @@ value in a SameSite=Strict cookie and the same value in a hidden field.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.api.auth import login_limits, set_session_cookie
-from app.api.deps import SESSION_COOKIE, ContainerDep, UoW
+from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, same_token
 from app.api.routing import StrictRoute
 from app.api.schemas_base import has_control_characters
 from app.domain.accounts import services as accounts
@@ -102,7 +101,7 @@ async def login_submit(
 ) -> Response:
     target = safe_next(next_url)
     secure = container.settings.is_production
-    if not csrf_cookie or not hmac.compare_digest(csrf_cookie, csrf_token):
+    if not csrf_cookie or not same_token(csrf_cookie, csrf_token):
         return _render(
             request,
             next_url=target,
