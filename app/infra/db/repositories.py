@@ -14,6 +14,7 @@ from app.domain.pagination import InvalidCursor, Page, PageRequest
 from app.domain.shops.model import Member, Qualification, Shop, ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
 from app.infra.db import tables
+from app.infra.db.types import UTCDateTime
 
 
 def _page(rows: list[Any], page: PageRequest, key: Any) -> tuple[list[Any], tuple[str, ...] | None]:
@@ -144,10 +145,12 @@ class SqlShopRepository:
         )
         if page.after:
             submitted_at, shop_id = _submitted_cursor(page.after)
+            # A row-value comparison, so PostgreSQL seeks the index instead of filtering
+            # every earlier row (SQLite supports row values too).
             stmt = stmt.where(
-                sa.or_(
-                    s.c.submitted_at > submitted_at,
-                    sa.and_(s.c.submitted_at == submitted_at, s.c.id > shop_id),
+                sa.tuple_(s.c.submitted_at, s.c.id)
+                > sa.tuple_(
+                    sa.literal(submitted_at, UTCDateTime()), sa.literal(shop_id, s.c.id.type)
                 )
             )
         rows = list((await self.s.execute(stmt)).scalars())
