@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 PORT   ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install run serve worker migrate seed test test-pg lint format openapi openapi-check lock clean
+.PHONY: install run serve worker migrate seed test test-pg browser lint format openapi openapi-check lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,13 @@ run: seed ## Migrate, load demo data and serve API + docs on 127.0.0.1:$(PORT)
 worker: install
 	$(BIN)/minishop worker
 
-test: install ## The whole suite (SQLite; set MINISHOP_TEST_DATABASE_URL for PostgreSQL)
+browser: ## Chromium for the browser test (installed with apt-get when root)
+	@scripts/ensure-chromium.sh
+
+test: install browser ## The whole suite (SQLite; set MINISHOP_TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
-test-pg: install ## The whole suite on the local PostgreSQL
+test-pg: install browser ## The whole suite on the local PostgreSQL
 	MINISHOP_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest -n 2 --dist loadfile -q
 
 lint: install ## ruff, ruff format --check, mypy strict, import-linter

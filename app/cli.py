@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,23 +33,46 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API and the docs."""
-    import signal
     import subprocess
 
     import uvicorn
 
-    worker_proc = subprocess.Popen([sys.executable, "-m", "app", "worker"]) if with_worker else None
-    if worker_proc is not None:
-        # uvicorn shuts down on SIGTERM, then re-raises it with the default handler, which
-        # would end this process at once and skip the `finally` below, orphaning the worker.
-        # Turn it into SystemExit instead, so that the worker is stopped too.
-        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    _check_secrets()
+    worker_cmd = [sys.executable, "-m", "app", "worker", "--parent-pid", str(os.getpid())]
+    worker_proc = subprocess.Popen(worker_cmd) if with_worker else None  # noqa: S603
+    # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with the default
+    # handler that kills us before any `finally` runs. Turn it into SystemExit instead so the
+    # worker is stopped (the worker also exits by itself when it sees us gone).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_on_signal)
     try:
         _serve(uvicorn, host, port, workers, reload)
     finally:
         if worker_proc is not None:
             worker_proc.terminate()
-            worker_proc.wait(timeout=10)
+            try:
+                worker_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker_proc.kill()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _check_secrets() -> None:
+    """Fail fast in the supervisor: with several workers, each child would die on its own
+    while the supervisor kept running, serving nothing."""
+    from pydantic import ValidationError
+
+    from app.infra.security.keys import load_keys
+    from app.settings import MissingSecretError
+
+    try:
+        load_keys(get_settings())
+    except (MissingSecretError, ValidationError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
 
 
 def _serve(uvicorn: Any, host: str, port: int, workers: int, reload: bool) -> None:
@@ -68,6 +93,10 @@ def _serve(uvicorn: Any, host: str, port: int, workers: int, reload: bool) -> No
 def worker(
     once: Annotated[bool, typer.Option(help="Run one pass of every job, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between housekeeping passes.")] = 60.0,
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(help="Exit when this process (the one that started us) exits.", hidden=True),
+    ] = None,
 ) -> None:
     """Run background work: housekeeping now; webhook delivery and jobs as they land."""
     from app.infra.logging import configure_logging
@@ -75,7 +104,7 @@ def worker(
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings, once=once, interval=interval))
+    asyncio.run(run_worker(settings, once=once, interval=interval, parent_pid=parent_pid))
 
 
 @cli.command()
@@ -129,32 +158,20 @@ def export_openapi(
     ),
 ) -> None:
     """Write the OpenAPI document (or check the committed one for drift)."""
-    from app.api.openapi import dump, with_scope_table
+    from app.api.openapi import dump
     from app.main import create_app
 
     logging.getLogger("minishop.keys").setLevel(logging.ERROR)
-    schema = create_app().openapi()
-    text = dump(schema)
-    readme_path = Path("README.md")
-    readme = readme_path.read_text() if readme_path.exists() else None
-    new_readme = with_scope_table(readme, schema) if readme else None
+    text = dump(create_app().openapi())
     if check:
         current = output.read_text() if output.exists() else ""
         if current != text:
             typer.echo(f"{output} is out of date: run `make openapi`", err=True)
             raise typer.Exit(1)
-        if readme != new_readme:
-            typer.echo(
-                "README.md's route → scope table is out of date: run `make openapi`", err=True
-            )
-            raise typer.Exit(1)
         typer.echo(f"{output} is up to date")
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
-    if new_readme is not None and new_readme != readme:
-        readme_path.write_text(new_readme)
-        typer.echo("updated the route → scope table in README.md")
     typer.echo(f"wrote {output}")
 
 

@@ -9,13 +9,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import auth, market, ops
+from app.api.deps import CSRF_HEADER, SESSION_COOKIE, verified_session_account
 from app.api.developer import apps as developer_apps
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.html import authorize, login
-from app.api.idempotency import IdempotencyMiddleware
+from app.api.idempotency import CallerResolver, IdempotencyMiddleware, caller_resolver
 from app.api.merchant import grants, members, shops
-from app.api.middleware import BodyLimitMiddleware, JsonOnlyMiddleware, RequestContextMiddleware
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    InvalidCharactersMiddleware,
+    JsonOnlyMiddleware,
+    RequestContextMiddleware,
+)
 from app.api.oauth import server as oauth_server
 from app.api.openapi import build_openapi
 from app.api.platform import apps as platform_apps
@@ -24,6 +30,8 @@ from app.api.platform import review
 from app.api.v1 import catalog as provider_catalog
 from app.api.v1 import shop as provider_shop
 from app.container import Container, build_container
+from app.domain.authz import oauth
+from app.domain.errors import DomainError
 from app.infra import metrics
 from app.infra.logging import configure_logging
 from app.settings import Settings, get_settings
@@ -92,11 +100,35 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     # Added innermost first: the last one added runs first.
-    app.add_middleware(IdempotencyMiddleware, store=container.idempotency)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        store=container.idempotency,
+        resolve_caller=idempotency_callers(container),
+        session_cookie=SESSION_COOKIE,
+        csrf_header=CSRF_HEADER,
+    )
     app.add_middleware(JsonOnlyMiddleware, form_paths=FORM_PATHS)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def idempotency_callers(container: Container) -> CallerResolver:
+    """Whom an `Idempotency-Key` belongs to: sessions are checked against the database."""
+
+    async def session_account(token: str, csrf: str | None) -> str | None:
+        return await verified_session_account(container, token, csrf)
+
+    async def bearer_grant(token: str) -> str | None:
+        async with container.uow() as uow:
+            try:
+                claims, _ = await oauth.live_access_claims(uow, container.tokens, token)
+            except DomainError:
+                return None
+        return claims.grant_id
+
+    return caller_resolver(session_account, bearer_grant)
 
 
 def app_factory() -> FastAPI:

@@ -15,12 +15,13 @@ from app.domain.authz import apps as app_services
 from app.domain.authz.model import AppStatus
 from app.domain.authz.scopes import Scope
 from app.domain.authz.tokens import CLIENT_SECRET_PREFIX, hash_secret, new_secret, secret_matches
-from app.domain.pagination import PageRequest
+from app.domain.pagination import MAX_LIMIT, PageRequest
 from app.domain.shops import members as member_services
 from app.domain.shops import services as shop_services
-from app.domain.shops.model import ShopStatus, SubjectType
+from app.domain.shops.model import Shop, ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
 from app.domain.shops.validation import id_check_char, uscc_check_char
+from app.domain.uow import UnitOfWork
 from app.settings import Settings
 
 DEMO_ACCOUNTS = {
@@ -53,8 +54,21 @@ def _actor(account: Account, surface: Surface = Surface.MERCHANT) -> Actor:
     return Actor(type=ActorType.ACCOUNT, id=account.id, surface=surface, request_id="seed-demo")
 
 
+def system_actor(command: str) -> Actor:
+    """Changes made by a maintenance command, not by a person through the API."""
+    return Actor(
+        type=ActorType.SYSTEM, id=f"system_{command}", surface=Surface.SYSTEM, request_id=command
+    )
+
+
 async def _ensure_account(
-    c: Container, username: str, display: str, password: str, *, operator: bool = False
+    c: Container,
+    username: str,
+    display: str,
+    password: str,
+    *,
+    operator: bool = False,
+    actor: Actor,
 ) -> Account:
     async with c.uow() as uow:
         account = await uow.accounts.get_by_username(username)
@@ -66,11 +80,12 @@ async def _ensure_account(
                 password=password,
                 display_name=display,
                 is_operator=operator,
+                registered_by=actor,
             )
         elif not await c.hasher.verify(account.password_hash, password):
             account.password_hash = await c.hasher.hash(password)
-        if operator and not account.is_operator:
-            account.is_operator = True
+        if operator:
+            accounts.grant_operator(uow, actor, account)
         await uow.commit()
         return account
 
@@ -78,10 +93,30 @@ async def _ensure_account(
 async def ensure_operator(settings: Settings, username: str, password: str) -> str:
     c = build_container(settings)
     try:
-        account = await _ensure_account(c, username, username, password, operator=True)
+        account = await _ensure_account(
+            c, username, username, password, operator=True, actor=system_actor("create_operator")
+        )
         return account.id
     finally:
         await c.close()
+
+
+async def _demo_shop(
+    uow: UnitOfWork, merchant_id: str, kind: SubjectType, known_id: str | None
+) -> Shop | None:
+    """The demo shop of this kind: the one demo.json names, else the merchant's own.
+
+    Never by name: the merchant may rename a demo shop, and opening a second one would then
+    run into the shop limit.
+    """
+    if known_id:
+        shop = await uow.shops.get(known_id)
+        member = await uow.members.get(known_id, merchant_id) if shop else None
+        if shop and member and member.role is Role.OWNER and shop.subject_type is kind:
+            return shop
+    page = await uow.shops.list_for_account(merchant_id, PageRequest(MAX_LIMIT))
+    owned = [s for s, m in page.items if m.role is Role.OWNER and s.subject_type is kind]
+    return owned[0] if owned else None
 
 
 async def seed(settings: Settings) -> Path:
@@ -94,25 +129,30 @@ async def seed(settings: Settings) -> Path:
         for key, (username, display) in DEMO_ACCOUNTS.items():
             password = (previous.get(key) or {}).get("password") or _password()
             accts[key] = await _ensure_account(
-                c, username, display, password, operator=key == "operator"
+                c,
+                username,
+                display,
+                password,
+                operator=key == "operator",
+                actor=system_actor("seed_demo"),
             )
             out[key] = {"username": username, "password": password, "account_id": accts[key].id}
 
         merchant = accts["merchant"]
         shops: dict[str, str] = {}
+        names: dict[str, str] = {}
         async with c.uow() as uow:
-            page = await uow.shops.list_for_account(merchant.id, PageRequest(100))
-            existing = {s.name: s for s, m in page.items if m.role is Role.OWNER}
             for name, kind in (
                 (PERSONAL_SHOP, SubjectType.PERSONAL),
                 (ENTERPRISE_SHOP, SubjectType.ENTERPRISE),
             ):
-                shop = existing.get(name)
+                known_id = ((previous.get("shops") or {}).get(kind.value) or {}).get("id")
+                shop = await _demo_shop(uow, merchant.id, kind, known_id)
                 if shop is None:
                     shop, _ = await shop_services.open_shop(
                         uow, _actor(merchant), name=name, subject_type=kind
                     )
-                shops[kind.value] = shop.id
+                shops[kind.value], names[kind.value] = shop.id, shop.name
             await uow.commit()
 
         enterprise_id = shops[SubjectType.ENTERPRISE.value]
@@ -153,8 +193,8 @@ async def seed(settings: Settings) -> Path:
             await uow.commit()
 
         out["shops"] = {
-            "personal": {"id": shops["personal"], "name": PERSONAL_SHOP},
-            "enterprise": {"id": shops["enterprise"], "name": ENTERPRISE_SHOP},
+            "personal": {"id": shops["personal"], "name": names["personal"]},
+            "enterprise": {"id": shops["enterprise"], "name": names["enterprise"]},
         }
         out["members"] = {k: out.pop(k) for k in list(MEMBER_ROLES)}
         out["app"] = await _ensure_demo_app(c, accts["developer"], previous.get("app") or {})

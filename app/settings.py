@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         if not self.public_base_url:
             self.public_base_url = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
         self.public_base_url = self.public_base_url.rstrip("/")
+        if self.auto_approve_reviews and self.env == "production":
+            # It would open every business shop without anyone reading its documents.
+            raise ValueError(
+                "MINISHOP_AUTO_APPROVE_REVIEWS is a development helper; it must "
+                "not be set when MINISHOP_ENV=production"
+            )
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'minishop.db').resolve()}"
         return self

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -44,7 +46,33 @@ async def housekeeping(container_engine: AsyncEngine) -> dict[str, int]:
     }
 
 
-async def run_worker(settings: Settings, *, once: bool = False, interval: float = 60.0) -> None:
+#: How often a worker started by `serve --with-worker` checks that its parent is still alive.
+PARENT_POLL_SECONDS = 0.5
+
+
+def parent_gone(parent_pid: int | None) -> bool:
+    """A worker started by `serve` is re-parented when `serve` dies, however it died."""
+    return parent_pid is not None and os.getppid() != parent_pid
+
+
+async def _sleep_unless_orphaned(seconds: float, parent_pid: int | None) -> bool:
+    """Sleep `seconds`; return False early when the parent process is gone."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if parent_gone(parent_pid):
+            return False
+        await asyncio.sleep(min(left, PARENT_POLL_SECONDS))
+    return not parent_gone(parent_pid)
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    once: bool = False,
+    interval: float = 60.0,
+    parent_pid: int | None = None,
+) -> None:
+    """Run housekeeping every `interval` seconds; with `parent_pid`, stop when it exits."""
     container = build_container(settings)
     try:
         while True:
@@ -52,6 +80,8 @@ async def run_worker(settings: Settings, *, once: bool = False, interval: float 
             log.info("housekeeping", extra={"pruned": pruned})
             if once:
                 return
-            await asyncio.sleep(interval)
+            if not await _sleep_unless_orphaned(interval, parent_pid):
+                log.info("the serving process is gone; stopping", extra={"parent": parent_pid})
+                return
     finally:
         await container.close()

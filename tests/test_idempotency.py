@@ -309,9 +309,11 @@ async def test_keys_are_scoped_per_caller(
     assert r2.json()["username"] == u2["username"]
 
 
-async def test_a_new_session_is_a_new_caller(
-    client: httpx.AsyncClient, container: Container
+async def test_a_new_session_of_the_same_account_replays(
+    client: httpx.AsyncClient, new_client: Any, container: Container
 ) -> None:
+    """Keys belong to the account, not to the cookie: a re-login (or another device) of the
+    same account gets the stored response instead of running the request twice."""
     u = await f.user(client)
     k = key()
     body = shop_body("enterprise")
@@ -320,8 +322,71 @@ async def test_a_new_session_is_a_new_caller(
     csrf = await f.login(client, username=u.username)
     r2 = await client.post("/merchant/shops", json=body, headers={"X-CSRF-Token": csrf, IK: k})
     assert r2.status_code == 201
-    assert "idempotent-replayed" not in r2.headers
-    assert await shops_owned(container, u.id) == 2
+    assert r2.headers["idempotent-replayed"] == "true"
+    assert r2.json() == r.json()
+    other_device = new_client()
+    csrf = await f.login(other_device, username=u.username)
+    r3 = await other_device.post(
+        "/merchant/shops", json=body, headers={"X-CSRF-Token": csrf, IK: k}
+    )
+    assert r3.headers["idempotent-replayed"] == "true"
+    assert await shops_owned(container, u.id) == 1
+
+
+async def test_only_a_verified_session_may_replay(
+    client: httpx.AsyncClient, new_client: Any, container: Container
+) -> None:
+    """The caller is checked before a replay: a revoked cookie, or a live cookie without its
+    CSRF token, gets the route's own 401/403, never the stored response."""
+    u = await f.user(client)
+    k = key()
+    body = shop_body()
+    first = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert first.status_code == 201
+    token = client.cookies.get("minishop_session")
+    assert token
+
+    # A live session without (or with a wrong) CSRF token: the route refuses it.
+    for headers in ({IK: k}, {IK: k, "X-CSRF-Token": "wrong"}):
+        r = await client.post("/merchant/shops", json=body, headers=headers)
+        assert_problem(r, 403, "csrf_failed")
+        assert "idempotent-replayed" not in r.headers
+
+    # After logout the old cookie is worth nothing, replay or not.
+    assert (await client.post("/auth/logout", headers=u.h)).status_code == 204
+    stolen = new_client()
+    stolen.cookies.set("minishop_session", token)
+    for headers in ({IK: k}, {IK: k, "X-CSRF-Token": u.csrf}):
+        r = await stolen.post("/merchant/shops", json=body, headers=headers)
+        assert_problem(r, 401, "session_required")
+        assert "idempotent-replayed" not in r.headers
+    # A made-up cookie neither.
+    forged = new_client()
+    forged.cookies.set("minishop_session", "mss_" + secrets.token_urlsafe(32))
+    r = await forged.post("/merchant/shops", json=body, headers={IK: k, "X-CSRF-Token": u.csrf})
+    assert_problem(r, 401, "session_required")
+    assert await shops_owned(container, u.id) == 1
+
+    # Logged in again, the account replays its own response.
+    csrf = await f.login(client, username=u.username)
+    r = await client.post("/merchant/shops", json=body, headers={"X-CSRF-Token": csrf, IK: k})
+    assert r.status_code == 201
+    assert r.headers["idempotent-replayed"] == "true"
+    assert r.json() == first.json()
+
+
+async def test_bearer_credentials_are_scoped_to_themselves(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """Until OAuth lands nothing accepts a bearer token: the request reaches the route (401)
+    and nothing is stored, whatever the key."""
+    before = await scope_keys(container)
+    for auth in ("Bearer abc", "Basic dXNlcjpwYXNz"):
+        r = await client.post(
+            "/merchant/shops", json=shop_body(), headers={IK: key(), "Authorization": auth}
+        )
+        assert_problem(r, 401, "session_required")
+    assert await scope_keys(container) == before
 
 
 async def test_invalid_key_is_a_400_and_nothing_runs(
@@ -557,3 +622,41 @@ async def test_store_claims_race_to_one_winner(container: Container) -> None:
     outcomes = await asyncio.gather(*(store.claim(sk, "e" * 64, "POST", "/race") for _ in range(8)))
     assert sorted(c.outcome for c in outcomes) == ["in_progress"] * 7 + ["new"]
     await store.release(sk)
+
+
+async def test_caller_resolver_branches() -> None:
+    from app.api.idempotency import Credentials, caller_resolver
+
+    seen: list[tuple[str, str | None]] = []
+
+    async def session_account(token: str, csrf: str | None) -> str | None:
+        seen.append((token, csrf))
+        return "acct_1" if (token, csrf) == ("good", "csrf") else None
+
+    async def bearer_grant(token: str) -> str | None:
+        return {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}.get(token)
+
+    resolve = caller_resolver(session_account, bearer_grant)
+
+    def creds(**kw: Any) -> Credentials:
+        base: dict[str, Any] = {
+            "authorization": None,
+            "session_token": None,
+            "csrf_token": None,
+            "client_ip": "10.0.0.1",
+        }
+        return Credentials(**{**base, **kw})
+
+    assert await resolve(creds(session_token="good", csrf_token="csrf")) == "account:acct_1"
+    assert await resolve(creds(session_token="good")) is None
+    assert await resolve(creds(session_token="revoked", csrf_token="csrf")) is None
+    bearer = await resolve(creds(authorization="Bearer t1", session_token="good"))
+    assert bearer == "grant:grant_1"
+    # A refreshed token of the same grant keeps the keys; another grant has its own.
+    assert await resolve(creds(authorization="Bearer t1-refreshed")) == bearer
+    assert await resolve(creds(authorization="Bearer t2")) == "grant:grant_2"
+    # A token that is not good gets no idempotency handling: the route answers 401.
+    assert await resolve(creds(authorization="Bearer revoked")) is None
+    assert await resolve(creds(authorization="Basic eDp5")) is None
+    assert await resolve(creds()) == "anon:10.0.0.1"
+    assert seen == [("good", "csrf"), ("good", None), ("revoked", "csrf")]

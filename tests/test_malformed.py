@@ -318,3 +318,92 @@ async def test_unknown_fields_on_every_operation(
         return json.dumps(example).encode(), check
 
     assert await _check_every_operation(spec, caller, container, make) >= 5
+
+
+def write_operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every state-changing operation, with or without a request body."""
+    return [
+        (method.upper(), path, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in ("post", "put", "patch", "delete")
+    ]
+
+
+UNWANTED_BODIES = [
+    (b"{bad json", "application/json"),
+    (b'{"reason": "because"}', "application/json"),
+    (b"[]", "application/json"),
+    (b"x=1", "application/x-www-form-urlencoded"),
+]
+
+
+async def test_every_write_refuses_a_bad_or_unexpected_body_and_changes_nothing(
+    spec: dict[str, Any], caller: Caller, container: Container
+) -> None:
+    """Operations that take no body used to ignore one: `{bad json` to reinstate reinstated."""
+    operations = write_operations(spec)
+    without_body = [op for op in operations if "requestBody" not in op[2]]
+    assert len(without_body) >= 4, "expected approve, reinstate, logout, remove member..."
+    failures: list[str] = []
+    for (method, path, op), (raw, ctype) in (
+        (op, body) for op in operations for body in UNWANTED_BODIES
+    ):
+        takes_body = "requestBody" in op
+        if takes_body and raw.startswith((b'{"', b"[")):
+            continue  # a well-formed body for an operation that takes one: covered above
+        before = await f.db_fingerprint(container)
+        r = await caller.user.client.request(
+            method,
+            caller.url(path),
+            content=raw,
+            headers={**caller.user.h, "Content-Type": ctype},
+        )
+        after = await f.db_fingerprint(container)
+        where = f"{method} {path} with {raw!r} ({ctype}): {r.status_code} {r.text[:200]}"
+        if not 400 <= r.status_code < 500:
+            failures.append(f"not a 4xx: {where}")
+            continue
+        if "OAuth" in op.get("tags", []):
+            # RFC 6749 endpoints answer {"error", "error_description"}, never problem+json.
+            if "error" not in r.json() or after != before:
+                failures.append(f"not an RFC 6749 error, or a change: {where}")
+            continue
+        if r.headers.get("content-type") != "application/problem+json":
+            failures.append(f"not problem+json: {where}")
+            continue
+        problem = r.json()
+        if problem.get("request_id") != r.headers.get("x-request-id"):
+            failures.append(f"problem without the request id: {where}")
+        if after != before:
+            changed = sorted(k for k in after if after[k] != before.get(k))
+            failures.append(f"database changed ({changed}): {where}")
+        if ctype != "application/json" and method != "DELETE":
+            expected = "unsupported_media_type"  # the media type is checked first
+        elif takes_body:
+            expected = "malformed_json"
+        else:
+            expected = "unexpected_body"
+        if problem.get("code") != expected:
+            failures.append(f"expected {expected}: {where}")
+    assert not failures, "\n".join(failures)
+
+
+async def test_operations_without_a_body_still_work_without_one(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    op = await f.operator(container, client)
+    shop = await f.open_shop(op)
+    url = f"/v1/platform/shops/{shop['id']}"
+    r = await client.post(f"{url}/suspend", json={"reason": "Fake goods"}, headers=op.h)
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"{url}/reinstate",
+        content=b"{bad json",
+        headers={**op.h, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["code"] == "unexpected_body", r.text
+    assert (await client.get(url)).json()["suspended"] is True
+    r = await client.post(f"{url}/reinstate", headers=op.h)
+    assert r.status_code == 200, r.text
+    assert r.json()["suspended"] is False

@@ -432,3 +432,30 @@ async def test_metadata_and_jwks(client: httpx.AsyncClient) -> None:
     }
     jwks = (await client.get("/.well-known/jwks.json")).json()
     assert jwks["keys"][0]["alg"] == "ES256" and jwks["keys"][0]["kid"]
+
+
+async def test_idempotency_keys_belong_to_the_grant(client: httpx.AsyncClient) -> None:
+    auth = await authorized(client)
+    key = {"Idempotency-Key": "rename-1"}
+    first = await client.patch(
+        "/v1/shop", json={"name": "Renamed Once"}, headers={**auth.bearer, **key}
+    )
+    assert first.status_code == 200, first.text
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": auth.tokens["refresh_token"]},
+        auth=(auth.app.client_id, auth.app.client_secret),
+    )
+    fresh = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    # The refreshed token replays the first response instead of running again.
+    again = await client.patch("/v1/shop", json={"name": "Renamed Once"}, headers={**fresh, **key})
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    # A revoked token gets no replay: 401.
+    await client.post(
+        "/oauth/revoke",
+        data={"token": r.json()["refresh_token"]},
+        auth=(auth.app.client_id, auth.app.client_secret),
+    )
+    r = await client.patch("/v1/shop", json={"name": "Renamed Once"}, headers={**fresh, **key})
+    assert r.status_code == 401

@@ -359,3 +359,109 @@ def test_committed_spec_matches_the_code(spec: dict[str, Any]) -> None:
         "openapi/openapi.json is out of date: run `make openapi` and commit the result"
     )
     assert committed == live, "openapi/openapi.json is not in the export format: run `make openapi`"
+
+
+def test_path_parameters_have_a_description_and_an_example(spec: dict[str, Any]) -> None:
+    problems = []
+    seen = 0
+    for method, path, op in operations(spec):
+        for param in op.get("parameters", []):
+            if param["in"] != "path":
+                continue
+            seen += 1
+            where = f"{method} {path} path {param['name']}"
+            if not param.get("description"):
+                problems.append(f"{where}: no description")
+            examples = param["schema"].get("examples", [])
+            if not examples:
+                problems.append(f"{where}: no example")
+            for example in examples:
+                problems += schema_errors(example, param["schema"], spec, where)
+                if f"{{{param['name']}}}" in path and param["name"].endswith("_id"):
+                    prefix = {"shop_id": "shop_", "account_id": "acct_"}.get(param["name"])
+                    if prefix and not example.startswith(prefix):
+                        problems.append(f"{where}: example {example!r} is not a {prefix} id")
+    assert seen >= 10
+    assert not problems, "\n".join(problems)
+
+
+#: Never replayed: login sets a cookie; the OAuth endpoints follow RFC 6749 (a code or
+#: refresh token is single use by itself).
+IDEMPOTENCY_EXEMPT = ("/auth/login", "/oauth/")
+
+
+def test_writes_declare_idempotency_key(spec: dict[str, Any]) -> None:
+    writes = 0
+    for method, path, op in operations(spec):
+        if method not in ("POST", "PUT", "PATCH", "DELETE"):
+            continue
+        params = {(p["in"], p["name"]): p for p in op.get("parameters", [])}
+        key = params.get(("header", "Idempotency-Key"))
+        success = [r for s, r in op["responses"].items() if s.startswith("2")]
+        assert success, f"{method} {path}: no success response"
+        replayed = [r for r in success if "Idempotent-Replayed" in r.get("headers", {})]
+        if path.startswith(IDEMPOTENCY_EXEMPT):
+            assert key is None, f"{method} {path} is never replayed (it sets a cookie)"
+            assert not replayed
+            continue
+        writes += 1
+        assert key is not None, f"{method} {path}: no Idempotency-Key parameter"
+        assert key["required"] is False
+        assert key.get("description")
+        assert key["schema"].get("examples"), f"{method} {path}: no example"
+        assert len(replayed) == len(success), f"{method} {path}: Idempotent-Replayed missing"
+    assert writes >= 10
+    # Reads never carry it.
+    for method, path, op in operations(spec):
+        if method == "GET":
+            names = {p["name"] for p in op.get("parameters", [])}
+            assert "Idempotency-Key" not in names, path
+
+
+def test_response_headers_are_documented(spec: dict[str, Any]) -> None:
+    headers = spec["components"]["headers"]
+    for name in ("X-Request-Id", "ETag", "Location", "Idempotent-Replayed"):
+        assert headers[name]["description"], name
+        assert headers[name]["schema"]["examples"], name
+    for method, path, op in operations(spec):
+        for status, response in op["responses"].items():
+            assert "X-Request-Id" in response.get("headers", {}), f"{method} {path} {status}"
+            for ref in response.get("headers", {}).values():
+                assert ref["$ref"].rsplit("/", 1)[-1] in headers
+
+    def success_headers(op_id: str) -> dict[str, set[str]]:
+        for _, _, op in operations(spec):
+            if op["operationId"] == op_id:
+                return {
+                    s: set(r.get("headers", {})) for s, r in op["responses"].items() if s < "300"
+                }
+        raise AssertionError(op_id)
+
+    assert {"ETag", "Location"} <= success_headers("openShop")["201"]
+    for op_id in ("getMyShop", "updateMyShop", "changeShopMemberRole"):
+        assert "ETag" in success_headers(op_id)["200"], op_id
+    assert "ETag" in success_headers("addShopMember")["201"]
+
+
+async def test_documented_response_headers_are_sent(
+    client: httpx.AsyncClient, spec: dict[str, Any]
+) -> None:
+    """What the document promises for openShop is what the server sends."""
+    from tests import factories as f
+
+    u = await f.user(client)
+    r = await client.post(
+        "/merchant/shops",
+        json={"name": "Header Check", "subject_type": "personal"},
+        headers={**u.h, "Idempotency-Key": "hdr-" + u.id},
+    )
+    assert r.status_code == 201
+    assert r.headers["etag"] == f'"{r.json()["version"]}"'
+    assert r.headers["location"] == f"/merchant/shops/{r.json()['id']}"
+    assert r.headers["x-request-id"]
+    again = await client.post(
+        "/merchant/shops",
+        json={"name": "Header Check", "subject_type": "personal"},
+        headers={**u.h, "Idempotency-Key": "hdr-" + u.id},
+    )
+    assert again.headers["idempotent-replayed"] == "true"

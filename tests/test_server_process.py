@@ -24,6 +24,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def minishop(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
@@ -64,9 +92,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             proc.kill()
             raise AssertionError(proc.stderr.read().decode() if proc.stderr else "no output")
         time.sleep(0.2)
+    workers = [p for p in children(proc.pid) if "app worker" in cmdline(p)]
+    assert len(workers) == 1, [cmdline(p) for p in children(proc.pid)]
     yield base, var
     proc.terminate()
     proc.wait(timeout=15)
+    # The background worker stops with the server: no stray `python -m app worker` left.
+    deadline = time.monotonic() + 10
+    while is_running(workers[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if is_running(workers[0]):
+        os.kill(workers[0], 9)
+        raise AssertionError("the worker outlived `serve --with-worker`")
 
 
 def test_health_docs_and_spec(served: tuple[str, Path]) -> None:

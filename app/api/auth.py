@@ -6,12 +6,20 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import SESSION_COOKIE, ContainerDep, CurrentAccount, MerchantSession, UoW
 from app.api.errors import problem_responses
-from app.api.v1.schemas.accounts import Account, AccountCreate, LoginRequest, LoginResponse
+from app.api.routing import StrictRoute
+from app.api.v1.schemas.accounts import (
+    Account,
+    AccountCreate,
+    LoginRequest,
+    LoginResponse,
+    SessionInfo,
+)
 from app.container import Container
 from app.domain.accounts import services as accounts
 from app.domain.accounts.services import LoginLimits, LoginResult
+from app.infra.context import request_id_var
 
-router = APIRouter(prefix="/auth", tags=["Accounts"])
+router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
 
 
 def login_limits(container: Container) -> LoginLimits:
@@ -47,6 +55,7 @@ async def register(body: AccountCreate, uow: UoW, container: ContainerDep) -> Ac
         password=body.password,
         display_name=body.display_name,
         email=body.email,
+        request_id=request_id_var.get(),
     )
     await uow.commit()
     return Account.model_validate(account)
@@ -92,7 +101,7 @@ async def login(
     responses=problem_responses(401, 403),
 )
 async def logout(ctx: MerchantSession, uow: UoW) -> Response:
-    accounts.logout(ctx.session)
+    accounts.logout(uow, ctx.actor, ctx.session)
     await uow.commit()
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -108,3 +117,22 @@ async def logout(ctx: MerchantSession, uow: UoW) -> Response:
 )
 async def me(ctx: CurrentAccount) -> Account:
     return Account.model_validate(ctx.account)
+
+
+@router.get(
+    "/session",
+    operation_id="getCurrentSession",
+    summary="The current session and its CSRF token",
+    description="For a browser that logged in through the HTML `/login` page, which cannot "
+    "return JSON: read the session's `csrf_token` here (same-origin, with the session cookie) "
+    "and send it as `X-CSRF-Token` on every state change. Not cached.",
+    response_model=SessionInfo,
+    responses=problem_responses(401),
+)
+async def current_session(ctx: CurrentAccount, response: Response) -> SessionInfo:
+    response.headers["Cache-Control"] = "no-store"
+    return SessionInfo(
+        account=Account.model_validate(ctx.account),
+        csrf_token=ctx.session.csrf_token,
+        expires_at=ctx.session.expires_at,
+    )

@@ -17,7 +17,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader
 
 from app.container import Container
 from app.domain.accounts.model import Account, Session
-from app.domain.accounts.services import authenticate
+from app.domain.accounts.services import SessionRequired, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
 from app.domain.shops.services import require_operator
@@ -103,9 +103,35 @@ async def current_account(
     return AuthContext(account, session, _surface(request), _ip(request))
 
 
+def same_token(presented: str, expected: str) -> bool:
+    """Constant-time comparison that also takes non-ASCII input (a header decoded as latin-1,
+    a form field): `hmac.compare_digest` raises TypeError on non-ASCII str, which was a 500."""
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
 def check_csrf(ctx: AuthContext, presented: str | None) -> None:
-    if not presented or not hmac.compare_digest(presented, ctx.session.csrf_token):
+    if not presented or not same_token(presented, ctx.session.csrf_token):
         raise CsrfFailed(f"Send the session's csrf_token in the {CSRF_HEADER} header.")
+
+
+async def verified_session_account(
+    container: Container, token: str, csrf: str | None
+) -> str | None:
+    """The account of an active session whose CSRF token was sent along, else None.
+
+    The idempotency middleware asks this before it may replay a stored response: the same
+    checks as `MerchantSession`, so only a caller the route itself would accept can replay.
+    """
+    async with container.uow() as uow:
+        try:
+            account, session = await authenticate(uow, token)
+        except SessionRequired:
+            return None
+        if not csrf or not same_token(csrf, session.csrf_token):
+            return None
+        return account.id
 
 
 async def csrf_protected_account(

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from app.domain.errors import DomainError
 from app.infra.context import request_id_var
+from app.infra.db.errors import DatabaseError, is_bad_data
 
 log = logging.getLogger("minishop.errors")
 
@@ -168,15 +169,35 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(DatabaseError)
+    async def _database(_: Request, exc: DatabaseError) -> JSONResponse:
+        # A safety net: input validation should refuse such values first, but a value the
+        # database cannot store is still the client's mistake, never a 500.
+        if is_bad_data(exc):
+            log.warning("the database refused a value", extra={"error": type(exc.orig).__name__})
+            return problem_response(
+                status=422,
+                code="invalid_data",
+                title="A value cannot be stored",
+                detail="A value in the request is not acceptable (for example a NUL character "
+                "or a number or time out of range).",
+            )
+        log.exception("database error", exc_info=exc)
+        return _internal_error()
+
     @app.exception_handler(Exception)
     async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem_response(
-            status=500,
-            code="internal_error",
-            title="Internal server error",
-            detail="Something went wrong on our side; quote the request_id to support.",
-        )
+        return _internal_error()
+
+
+def _internal_error() -> JSONResponse:
+    return problem_response(
+        status=500,
+        code="internal_error",
+        title="Internal server error",
+        detail="Something went wrong on our side; quote the request_id to support.",
+    )
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

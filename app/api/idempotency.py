@@ -2,14 +2,22 @@
 
 The first request with a key runs and its response is stored for 24 h; a replay with the same
 body gets that response again (`Idempotent-Replayed: true`); the same key with another body is
-a 422; a replay while the first is still running is a 409. Keys are scoped to the caller's
-credential, so two callers never see each other's responses.
+a 422; a replay while the first is still running is a 409.
+
+Keys are scoped to the caller, resolved *before* anything is replayed by a `CallerResolver`
+that the composition root supplies: a verified session is its account (a re-login keeps its
+keys), a session that is not valid gets no idempotency handling at all (the route answers
+401/403 as usual, so a revoked cookie can never fetch a stored response), a bearer credential
+is scoped to itself for now, and an anonymous caller to its IP address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,40 +30,122 @@ _KEEP_HEADERS = {"content-type", "location", "etag", "deprecation", "sunset"}
 # throttling) is not stored, so the corrected retry with the same key runs.
 _NOT_STORED = {400, 401, 403, 413, 415, 422, 429}
 # Logins create a session cookie that a replay could not give back; never replay them.
-_EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/")
+EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/")
+#: The methods whose requests may carry an `Idempotency-Key`.
+METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
     return {k.lower(): v for k, v in scope.get("headers", ())}
 
 
-def _caller(headers: dict[bytes, bytes], scope: Scope) -> bytes:
-    if auth := headers.get(b"authorization"):
-        return b"auth:" + auth
-    cookie = headers.get(b"cookie", b"")
-    match = re.search(rb"(?:^|;\s*)minishop_session=([^;]+)", cookie)
-    if match:
-        return b"session:" + match.group(1)
+# --- who is calling ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents, unverified: the resolver decides what it is worth."""
+
+    authorization: str | None
+    session_token: str | None
+    csrf_token: str | None
+    client_ip: str | None
+
+
+def credentials_of(scope: Scope, *, session_cookie: str, csrf_header: str) -> Credentials:
+    headers = _headers(scope)
+    cookie = headers.get(b"cookie", b"").decode("latin-1")
+    match = re.search(rf"(?:^|;\s*){re.escape(session_cookie)}=([^;]+)", cookie)
+    csrf = headers.get(csrf_header.lower().encode())
+    auth = headers.get(b"authorization")
     client = scope.get("client")
-    return b"anon:" + (client[0].encode() if client else b"-")
+    return Credentials(
+        authorization=auth.decode("latin-1") if auth is not None else None,
+        session_token=match.group(1).strip() if match else None,
+        csrf_token=csrf.decode("latin-1") if csrf is not None else None,
+        client_ip=str(client[0]) if client else None,
+    )
+
+
+class CallerResolver(Protocol):
+    async def __call__(self, credentials: Credentials) -> str | None:
+        """The caller a key is scoped to (`account:<id>`, ...), or None: the request gets no
+        idempotency handling and goes straight to the route."""
+        ...
+
+
+#: Resolves a session token and the CSRF token sent with it to the account id, or None when
+#: the session is missing, expired, revoked, or the CSRF token does not match it.
+SessionAccount = Callable[[str, str | None], Awaitable[str | None]]
+
+
+#: Resolves a bearer token to the grant it acts under, or None when the token is not good.
+BearerGrant = Callable[[str], Awaitable[str | None]]
+
+
+def anonymous_caller(client_ip: str | None) -> str:
+    """Callers without a credential (registration) are told apart by address only."""
+    return "anon:" + (client_ip or "-")
+
+
+def caller_resolver(session_account: SessionAccount, bearer_grant: BearerGrant) -> CallerResolver:
+    """The resolver the app uses; both lookups come from the composition root.
+
+    A provider's keys belong to its grant (app + shop), so a refreshed access token keeps
+    them; a token that is not good (expired, revoked) gets no replay: the route answers 401.
+    """
+
+    async def resolve(credentials: Credentials) -> str | None:
+        if credentials.authorization is not None:
+            scheme, _, token = credentials.authorization.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                grant_id = await bearer_grant(token.strip())
+                return f"grant:{grant_id}" if grant_id else None
+            return None
+        if credentials.session_token is not None:
+            account_id = await session_account(credentials.session_token, credentials.csrf_token)
+            return f"account:{account_id}" if account_id else None
+        return anonymous_caller(credentials.client_ip)
+
+    return resolve
+
+
+# --- the middleware ---------------------------------------------------------------------------
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, store: IdempotencyStore) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        store: IdempotencyStore,
+        resolve_caller: CallerResolver,
+        session_cookie: str,
+        csrf_header: str,
+    ) -> None:
         self.app = app
         self.store = store
+        self.resolve_caller = resolve_caller
+        self.session_cookie = session_cookie
+        self.csrf_header = csrf_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE")
-            or scope["path"].startswith(_EXCLUDED_PATHS)
+            or scope["method"] not in METHODS
+            or scope["path"].startswith(EXCLUDED_PATHS)
         ):
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
         raw_key = headers.get(b"idempotency-key")
         if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        credentials = credentials_of(
+            scope, session_cookie=self.session_cookie, csrf_header=self.csrf_header
+        )
+        caller = await self.resolve_caller(credentials)
+        if caller is None:
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1")
@@ -88,7 +178,7 @@ class IdempotencyMiddleware:
         ):
             digest.update(len(part).to_bytes(8, "big") + part)
         request_hash = digest.hexdigest()
-        scope_key = hashlib.sha256(_caller(headers, scope) + b"\x00" + raw_key).hexdigest()
+        scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
 
         claim = await self.store.claim(scope_key, request_hash, scope["method"], scope["path"])
         if claim.outcome == "mismatch":

@@ -10,13 +10,14 @@ from app.api.deps import ContainerDep, UoW
 from app.api.developer.apps import AppId
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.apps import MarketApp, MarketAppDetail, ScopeInfo
 from app.domain.authz import model
 from app.domain.authz.errors import AppNotFound
 from app.domain.authz.model import ServiceType
 from app.domain.authz.scopes import DESCRIPTIONS
 
-router = APIRouter(prefix="/v1/market", tags=["Service market"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1/market", tags=["Service market"])
 
 
 def _market_fields(app: model.App, developer: str) -> dict[str, object]:

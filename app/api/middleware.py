@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -197,3 +198,48 @@ class JsonOnlyMiddleware:
 def client_ip(scope: dict[str, Any]) -> str | None:
     client = scope.get("client")
     return str(client[0]) if client else None
+
+
+_CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+class InvalidCharactersMiddleware:
+    """Refuses control characters (NUL above all) in the path and the query string with 400.
+
+    Ids and filters reach the database as strings; PostgreSQL cannot store a NUL, so without
+    this check `/merchant/shops/ab%00c` would fail in the driver (a 500) instead of being
+    refused as the bad input it is. The HTML pages (`page_paths`) answer in HTML and clean
+    their own query parameters (a `next` with a tab becomes the default target), so only
+    their path is checked.
+    """
+
+    def __init__(self, app: ASGIApp, page_paths: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.page_paths = page_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._has_control_characters(scope, self.page_paths):
+            response = problem_response(
+                status=400,
+                code="invalid_characters",
+                title="The URL contains control characters",
+                detail="Control characters (such as %00) are not allowed in the path or query.",
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _has_control_characters(scope: Scope, page_paths: tuple[str, ...]) -> bool:
+        path: str = scope.get("path", "")
+        raw_path: bytes = scope.get("raw_path") or b""
+        query: bytes = b"" if path.startswith(page_paths) else scope.get("query_string", b"")
+        decoded_query = unquote_to_bytes(query.replace(b"+", b" "))
+        return any(
+            _CONTROL_BYTES.search(part) is not None
+            for part in (
+                path.encode("utf-8", "surrogateescape"),
+                unquote_to_bytes(raw_path),
+                decoded_query,
+            )
+        )

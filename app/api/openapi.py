@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.api.errors import PROBLEM_JSON
+from app.api.idempotency import EXCLUDED_PATHS as NOT_IDEMPOTENT_PATHS
+from app.api.idempotency import METHODS as IDEMPOTENT_METHODS
 
 DESCRIPTION = """
 MiniShop Open Platform: merchants open free shops in minutes; authorized service providers
@@ -16,9 +18,10 @@ run those shops' products, orders and logistics through the versioned open API.
 
 **Conventions.** Errors are RFC 9457 `application/problem+json` with a stable `code`.
 Lists use cursor pagination (`limit` ≤ 100, `cursor`, `{"data", "next_cursor"}`).
-Money is integer fen. Times are RFC 3339 UTC. State-changing `POST`s accept
-`Idempotency-Key`; mutable resources carry an `ETag` and honour `If-Match` (412).
-Every response carries `X-Request-Id`.
+Money is integer fen. Times are RFC 3339 UTC. Every `POST`, `PUT`, `PATCH` and `DELETE`
+(except logging in) accepts `Idempotency-Key`; mutable resources carry an `ETag` and honour
+`If-Match` (412). Every response carries `X-Request-Id`. An operation without a request body
+refuses one (400 `unexpected_body`).
 
 **Providers.** Register an app (`/v1/apps`), have a merchant authorize it through
 `/oauth/authorize` (authorization code + PKCE S256), exchange the code at `/oauth/token`, and
@@ -26,7 +29,8 @@ call the open API with `Authorization: Bearer <access token>`. Each operation na
 scope; responses carry `RateLimit-*` headers. **Authorize** above runs the flow from here.
 
 **Merchant and operator sessions.** `POST /auth/login` sets an HttpOnly session cookie and
-returns a `csrf_token`; send it as `X-CSRF-Token` on every state change.
+returns a `csrf_token`; send it as `X-CSRF-Token` on every state change. A browser that
+logged in through the HTML `/login` page reads its `csrf_token` from `GET /auth/session`.
 """
 
 TAGS = [
@@ -60,8 +64,128 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     _problem_documents(schema)
     _nested_examples(schema)
     _csrf_with_session(schema)
+    _response_headers(schema)
+    _idempotency(schema)
     app.openapi_schema = schema
     return schema
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-Id": {
+        "description": "The request's id (yours, if you sent a valid `X-Request-Id`); quote it "
+        "to support. Also in every problem document as `request_id`.",
+        "schema": {"type": "string", "examples": ["req_01jd8m3k2x9v7q4w5e6r7t8y9z"]},
+    },
+    "ETag": {
+        "description": 'The version of the resource, e.g. `"3"`; send it back as `If-Match` to '
+        "change the resource only if nobody else did (412 otherwise).",
+        "schema": {"type": "string", "examples": ['"3"']},
+    },
+    "Location": {
+        "description": "Where the created resource can be read.",
+        "schema": {
+            "type": "string",
+            "examples": ["/merchant/shops/shop_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+        },
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored response of an earlier request with the "
+        "same `Idempotency-Key`; absent when the request ran.",
+        "schema": {"type": "string", "enum": ["true"], "examples": ["true"]},
+    },
+}
+
+
+def _header_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def sets_headers(
+    status: int, *, etag: bool = False, location: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry of a route whose success response sets `ETag` / `Location`.
+
+    Merged by FastAPI into the route's own response for `status`.
+    """
+    headers = {}
+    if etag:
+        headers["ETag"] = _header_ref("ETag")
+    if location:
+        headers["Location"] = _header_ref("Location")
+    return {status: {"headers": headers}}
+
+
+def _response_headers(schema: dict[str, Any]) -> None:
+    """Every response carries `X-Request-Id` (the request-context middleware sets it)."""
+    schema.setdefault("components", {})["headers"] = HEADERS
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for response in operation.get("responses", {}).values():
+                headers = response.setdefault("headers", {})
+                headers["X-Request-Id"] = _header_ref("X-Request-Id")
+                response["headers"] = dict(sorted(headers.items()))
+
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: the first request with a key runs and its response is "
+    "kept (24 hours by default); a retry with the same key and the same request gets that response "
+    "again (`Idempotent-Replayed: true`), the same key with another request is a 422, and a "
+    "retry while the first still runs a 409. Keys belong to the caller (your account for a "
+    "session). Use a fresh UUID per operation.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[\\x21-\\x7e]+$",
+        "examples": ["5f0c6c1e-8a34-4b1e-9a55-3e0f3bb0a1c2"],
+    },
+}
+
+
+def _idempotency(schema: dict[str, Any]) -> None:
+    """Declare `Idempotency-Key` on every operation the idempotency middleware handles, and
+    `Idempotent-Replayed` on their success responses."""
+    methods = {m.lower() for m in IDEMPOTENT_METHODS}
+    for path, path_item in schema.get("paths", {}).items():
+        if path.startswith(NOT_IDEMPOTENT_PATHS):
+            continue
+        for method, operation in path_item.items():
+            if method not in methods:
+                continue
+            params = operation.setdefault("parameters", [])
+            if not any(p.get("name") == "Idempotency-Key" for p in params):
+                params.append(dict(IDEMPOTENCY_KEY_PARAMETER))
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status.startswith("2"):
+                    headers = response.setdefault("headers", {})
+                    headers["Idempotent-Replayed"] = _header_ref("Idempotent-Replayed")
+                    response["headers"] = dict(sorted(headers.items()))
+            # What the middleware itself may answer, before the operation runs.
+            for status, description in _IDEMPOTENCY_ERRORS.items():
+                responses.setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}},
+                        "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
+                    },
+                )
+            operation["responses"] = dict(sorted(responses.items()))
+
+
+_IDEMPOTENCY_ERRORS = {
+    "400": "Malformed request (such as an invalid `Idempotency-Key`, or a body sent to an "
+    "operation that takes none)",
+    "409": "Conflicts with the current state, or a request with this `Idempotency-Key` is "
+    "still running",
+    "422": "Validation failed, or the `Idempotency-Key` was used with another request",
+}
 
 
 def _csrf_with_session(schema: dict[str, Any]) -> None:

@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from app.api.deps import ContainerDep
+from app.api.routing import StrictRoute
 from app.infra import metrics
 
-router = APIRouter(tags=["Operations"])
+router = APIRouter(route_class=StrictRoute, tags=["Operations"])
 
 
 class Health(BaseModel):

@@ -10,16 +10,10 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.domain.errors import ValidationFailed
-from app.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from app.api.schemas_base import has_control_characters
+from app.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, PageRequest
 
 T = TypeVar("T")
-
-
-class InvalidCursor(ValidationFailed):
-    code = "invalid_cursor"
-    status = 400
-    title = "The cursor is not valid"
 
 
 def encode_cursor(after: tuple[str, ...] | None) -> str | None:
@@ -34,9 +28,12 @@ def decode_cursor(cursor: str) -> tuple[str, ...]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError) as e:
-        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.") from e
+        raise InvalidCursor() from e
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.")
+        raise InvalidCursor()
+    # Our cursors hold ids and timestamps only; a NUL would also fail in PostgreSQL (a 500).
+    if any(has_control_characters(v) or len(v) > 64 for v in values):
+        raise InvalidCursor()
     return tuple(values)
 
 

@@ -50,6 +50,17 @@ class Conflict(DomainError):
     title = "The request conflicts with the current state"
 
 
+class IntegrityConflict(Conflict):
+    """A write collided with a row another request stored first (a unique key, usually).
+
+    The unit of work raises it when the database refuses the write; a use case that knows
+    which rule the key stands for catches it and raises its own, specific error, so the loser
+    of a race gets the same answer as a sequential duplicate.
+    """
+
+    title = "The change conflicts with existing data"
+
+
 class InvalidTransition(Conflict):
     code = "invalid_state_transition"
     title = "The action is not allowed in the current state"

@@ -27,6 +27,7 @@ from app.domain.accounts.services import (
     authenticate,
     hash_token,
 )
+from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.errors import ValidationFailed
 
 # --------------------------------------------------------------------------- usernames
@@ -242,9 +243,18 @@ class FakeAccounts:
         return self.sessions.get(token_hash)
 
 
+class FakeAudit:
+    def __init__(self) -> None:
+        self.rows: list[AuditEntry] = []
+
+    def add(self, entry: AuditEntry) -> None:
+        self.rows.append(entry)
+
+
 class FakeUow:
     def __init__(self) -> None:
         self.accounts = FakeAccounts()
+        self.audit = FakeAudit()
         self.flushes = 0
 
     async def flush(self) -> None:
@@ -426,8 +436,12 @@ async def test_logout_revokes() -> None:
     uow, hasher, throttle = FakeUow(), FakeHasher(), FakeThrottle()
     await _registered(uow, hasher)
     result = await _login(uow, hasher, throttle)
-    services.logout(result.session)
+    actor = Actor(type=ActorType.ACCOUNT, id=result.account.id, surface=Surface.MERCHANT)
+    services.logout(uow, actor, result.session)  # type: ignore[arg-type]
     assert result.session.revoked_at is not None
+    assert [e.action for e in uow.audit.rows] == ["account.registered", "account.logged_out"]
+    assert uow.audit.rows[-1].shop_id is None
+    assert uow.audit.rows[-1].target_id == result.session.id
     with pytest.raises(SessionRequired):
         await authenticate(uow, result.token)  # type: ignore[arg-type]
 

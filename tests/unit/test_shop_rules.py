@@ -106,6 +106,16 @@ class MemShops:
         items = rows[: page.limit]
         return Page(items, (items[-1].id,) if len(rows) > page.limit else None)
 
+    async def review_queue(self, page: PageRequest) -> Page[Shop]:
+        def key(s: Shop) -> tuple[str, str]:
+            return (s.submitted_at.isoformat() if s.submitted_at else "", s.id)
+
+        rows = sorted((s for s in self.rows.values() if s.status is ShopStatus.IN_REVIEW), key=key)
+        if page.after:
+            rows = [s for s in rows if key(s) > tuple(page.after)]
+        items = rows[: page.limit]
+        return Page(items, key(items[-1]) if len(rows) > page.limit else None)
+
     async def get_qualification(self, shop_id: str) -> Qualification | None:
         return self.qualifications.get(shop_id)
 

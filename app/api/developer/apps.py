@@ -10,11 +10,12 @@ from fastapi import APIRouter, Path, Response, status
 from app.api.deps import ContainerDep, CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.apps import APP_ID_EXAMPLE, App, AppCreate, AppUpdate, AppWithSecret
 from app.domain.authz import apps as services
 from app.domain.authz import model
 
-router = APIRouter(prefix="/v1/apps", tags=["Developer: apps"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1/apps", tags=["Developer: apps"])
 
 AppId = Annotated[
     str,

@@ -6,7 +6,6 @@ value in a SameSite=Strict cookie and the same value in a hidden field.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -16,11 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.api.auth import login_limits, set_session_cookie
-from app.api.deps import SESSION_COOKIE, ContainerDep, UoW
+from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, same_token
+from app.api.routing import StrictRoute
+from app.api.schemas_base import has_control_characters
 from app.domain.accounts import services as accounts
 from app.domain.errors import DomainError
 
-router = APIRouter(tags=["Pages"], include_in_schema=False)
+router = APIRouter(route_class=StrictRoute, tags=["Pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LOGIN_CSRF_COOKIE = "minishop_login_csrf"
 SECURITY_HEADERS = {
@@ -100,13 +101,22 @@ async def login_submit(
 ) -> Response:
     target = safe_next(next_url)
     secure = container.settings.is_production
-    if not csrf_cookie or not hmac.compare_digest(csrf_cookie, csrf_token):
+    if not csrf_cookie or not same_token(csrf_cookie, csrf_token):
         return _render(
             request,
             next_url=target,
             username=username,
             status_code=403,
             error="The form expired; please try again.",
+            secure=secure,
+        )
+    if has_control_characters(username) or has_control_characters(password):
+        # No account has such a name or password; PostgreSQL could not even compare a NUL.
+        return _render(
+            request,
+            next_url=target,
+            status_code=400,
+            error="Wrong username or password.",
             secure=secure,
         )
     try:

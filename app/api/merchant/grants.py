@@ -10,13 +10,18 @@ from app.api.deps import CurrentAccount, MerchantSession, UoW
 from app.api.developer.apps import AppId
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.apps import AuthorizedApp
 from app.api.v1.schemas.shops import SHOP_ID_EXAMPLE
 from app.domain.authz import grants as services
 from app.domain.authz.model import App, Grant
 from app.domain.authz.scopes import Scope
 
-router = APIRouter(prefix="/merchant/shops/{shop_id}/apps", tags=["Merchant: authorized apps"])
+router = APIRouter(
+    route_class=StrictRoute,
+    prefix="/merchant/shops/{shop_id}/apps",
+    tags=["Merchant: authorized apps"],
+)
 
 ShopId = Annotated[
     str, Path(max_length=40, description="The shop's id.", examples=[SHOP_ID_EXAMPLE])

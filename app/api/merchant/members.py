@@ -6,7 +6,10 @@ from fastapi import APIRouter, Response, status
 
 from app.api.deps import CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
 from app.api.errors import problem_responses
+from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import AccountIdPath, ShopIdPath
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.shops import (
     Member,
     MemberCreate,
@@ -18,7 +21,9 @@ from app.domain.shops import members
 from app.domain.shops import model as shop_model
 from app.domain.uow import UnitOfWork
 
-router = APIRouter(prefix="/merchant/shops/{shop_id}", tags=["Merchant: members"])
+router = APIRouter(
+    route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: members"]
+)
 
 
 async def members_out(uow: UnitOfWork, items: list[shop_model.Member]) -> list[Member]:
@@ -47,7 +52,7 @@ async def members_out(uow: UnitOfWork, items: list[shop_model.Member]) -> list[M
     responses=problem_responses(400, 401, 403, 404),
 )
 async def list_members(
-    shop_id: str, ctx: CurrentAccount, uow: UoW, page: PageParams
+    shop_id: ShopIdPath, ctx: CurrentAccount, uow: UoW, page: PageParams
 ) -> ListResponse[Member]:
     result = await members.list_members(uow, ctx.actor, shop_id, page)
     return ListResponse[Member](
@@ -61,10 +66,13 @@ async def list_members(
     summary="Add an existing account as a member",
     status_code=status.HTTP_201_CREATED,
     response_model=Member,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    responses={
+        **sets_headers(201, etag=True),
+        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    },
 )
 async def add_member(
-    shop_id: str, body: MemberCreate, ctx: MerchantSession, uow: UoW, response: Response
+    shop_id: ShopIdPath, body: MemberCreate, ctx: MerchantSession, uow: UoW, response: Response
 ) -> Member:
     member = await members.add_member(
         uow, ctx.actor, shop_id, username=body.username, role=body.role
@@ -80,11 +88,14 @@ async def add_member(
     summary="Change a member's role",
     description="Only owners grant, change or remove the owner role; the last owner stays.",
     response_model=Member,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+    responses={
+        **sets_headers(200, etag=True),
+        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+    },
 )
 async def change_role(
-    shop_id: str,
-    account_id: str,
+    shop_id: ShopIdPath,
+    account_id: AccountIdPath,
     body: MemberUpdate,
     ctx: MerchantSession,
     uow: UoW,
@@ -106,7 +117,9 @@ async def change_role(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403, 404, 409),
 )
-async def remove_member(shop_id: str, account_id: str, ctx: MerchantSession, uow: UoW) -> Response:
+async def remove_member(
+    shop_id: ShopIdPath, account_id: AccountIdPath, ctx: MerchantSession, uow: UoW
+) -> Response:
     await members.remove_member(uow, ctx.actor, shop_id, account_id)
     await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -120,7 +133,7 @@ async def remove_member(shop_id: str, account_id: str, ctx: MerchantSession, uow
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
 )
 async def transfer(
-    shop_id: str, body: OwnershipTransfer, ctx: MerchantSession, uow: UoW
+    shop_id: ShopIdPath, body: OwnershipTransfer, ctx: MerchantSession, uow: UoW
 ) -> OwnershipTransferResult:
     previous, new = await members.transfer_ownership(
         uow, ctx.actor, shop_id, to_account_id=body.to_account_id

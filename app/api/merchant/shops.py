@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from app.api.deps import ContainerDep, CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
 from app.api.errors import problem_responses
+from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import ShopIdPath
+from app.api.routing import StrictRoute
+from app.api.schemas_base import BoundedDatetime
 from app.api.v1.schemas.shops import (
     AuditEntry,
     MyShop,
@@ -25,7 +28,7 @@ from app.domain.shops import model, services
 from app.domain.shops.permissions import MATRIX, Permission, Role
 from app.domain.shops.validation import mask_tail
 
-router = APIRouter(prefix="/merchant", tags=["Merchant: shops"])
+router = APIRouter(route_class=StrictRoute, prefix="/merchant", tags=["Merchant: shops"])
 
 
 def shop_out(shop: model.Shop) -> Shop:
@@ -89,7 +92,10 @@ async def list_roles() -> list[RolePermissions]:
     summary="Open a shop",
     status_code=status.HTTP_201_CREATED,
     response_model=MyShop,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+    responses={
+        **sets_headers(201, etag=True, location=True),
+        **problem_responses(400, 401, 403, 409, 413, 415, 422),
+    },
 )
 async def open_shop(body: ShopCreate, ctx: MerchantSession, uow: UoW, response: Response) -> MyShop:
     shop, member = await services.open_shop(
@@ -125,9 +131,11 @@ async def list_my_shops(ctx: CurrentAccount, uow: UoW, page: PageParams) -> List
     operation_id="getMyShop",
     summary="A shop you are a member of",
     response_model=MyShop,
-    responses=problem_responses(401, 404),
+    responses={**sets_headers(200, etag=True), **problem_responses(401, 404)},
 )
-async def get_my_shop(shop_id: str, ctx: CurrentAccount, uow: UoW, response: Response) -> MyShop:
+async def get_my_shop(
+    shop_id: ShopIdPath, ctx: CurrentAccount, uow: UoW, response: Response
+) -> MyShop:
     acc = await services.access(uow, ctx.account.id, shop_id, Permission.SHOP_READ)
     set_etag(response, acc.shop.version)
     return my_shop_out(acc.shop, acc.member.role)
@@ -138,10 +146,13 @@ async def get_my_shop(shop_id: str, ctx: CurrentAccount, uow: UoW, response: Res
     operation_id="updateMyShop",
     summary="Change the shop's name or logo",
     response_model=MyShop,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+    responses={
+        **sets_headers(200, etag=True),
+        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+    },
 )
 async def update_my_shop(
-    shop_id: str,
+    shop_id: ShopIdPath,
     body: ShopUpdate,
     ctx: MerchantSession,
     uow: UoW,
@@ -173,7 +184,7 @@ async def update_my_shop(
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
 )
 async def submit_qualification(
-    shop_id: str,
+    shop_id: ShopIdPath,
     body: QualificationSubmit,
     ctx: MerchantSession,
     uow: UoW,
@@ -208,7 +219,7 @@ async def submit_qualification(
     responses=problem_responses(401, 403, 404),
 )
 async def get_qualification(
-    shop_id: str, ctx: CurrentAccount, uow: UoW, container: ContainerDep
+    shop_id: ShopIdPath, ctx: CurrentAccount, uow: UoW, container: ContainerDep
 ) -> Qualification:
     shop, q = await services.get_qualification(uow, ctx.actor, shop_id)
     return qualification_out(shop, q, container.cipher)
@@ -222,7 +233,7 @@ async def get_qualification(
     responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def list_audit_log(
-    shop_id: str,
+    shop_id: ShopIdPath,
     ctx: CurrentAccount,
     uow: UoW,
     page: PageParams,
@@ -245,11 +256,11 @@ async def list_audit_log(
         ),
     ] = None,
     since: Annotated[
-        AwareDatetime | None,
+        BoundedDatetime | None,
         Query(description="From this time (inclusive).", examples=["2026-11-01T00:00:00Z"]),
     ] = None,
     until: Annotated[
-        AwareDatetime | None,
+        BoundedDatetime | None,
         Query(description="Before this time.", examples=["2026-12-01T00:00:00Z"]),
     ] = None,
 ) -> ListResponse[AuditEntry]:

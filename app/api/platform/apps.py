@@ -10,11 +10,12 @@ from app.api.deps import OperatorRead, OperatorWrite, UoW
 from app.api.developer.apps import AppId, app_out
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.apps import App, AppSuspend, RateLimitUpdate
 from app.domain.authz import apps as services
 from app.domain.authz.model import AppStatus
 
-router = APIRouter(prefix="/v1/platform/apps", tags=["Platform: apps"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1/platform/apps", tags=["Platform: apps"])
 
 _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
 

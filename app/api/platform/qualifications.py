@@ -7,12 +7,13 @@ from fastapi import APIRouter
 from app.api.deps import OperatorRead, OperatorWrite, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.routing import StrictRoute
 from app.api.v1.catalog import QualificationId, qualification_out
 from app.api.v1.schemas.catalog import Qualification
 from app.api.v1.schemas.shops import ReasonInput
 from app.domain.catalog import qualifications as services
 
-router = APIRouter(prefix="/v1/platform", tags=["Platform: review"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
 
 _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
 

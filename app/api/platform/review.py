@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import OperatorRead, OperatorWrite, UoW
+from app.api.deps import ContainerDep, OperatorRead, OperatorWrite, UoW
 from app.api.errors import problem_responses
-from app.api.merchant.shops import shop_out
+from app.api.merchant.shops import qualification_out, shop_out
 from app.api.pagination import ListResponse, PageParams, encode_cursor
-from app.api.v1.schemas.shops import ReasonInput, Shop
+from app.api.params import ShopIdPath
+from app.api.routing import StrictRoute
+from app.api.v1.schemas.shops import Qualification, ReasonInput, Shop
 from app.domain.shops import services
 
-router = APIRouter(prefix="/v1/platform", tags=["Platform: review"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
 
 _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
 
@@ -37,9 +39,25 @@ async def shop_queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListRespo
     response_model=Shop,
     responses=problem_responses(401, 403, 404),
 )
-async def get_shop(shop_id: str, ctx: OperatorRead, uow: UoW) -> Shop:
+async def get_shop(shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW) -> Shop:
     shop = await services.shop_or_404(uow, shop_id)
     return shop_out(shop)
+
+
+@router.get(
+    "/shops/{shop_id}/qualification",
+    operation_id="platformGetShopQualification",
+    summary="A shop's submitted qualification, masked",
+    description="What the operator reviews before approving or rejecting. Identity and bank "
+    "numbers are masked as on the merchant's own read.",
+    response_model=Qualification,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_qualification(
+    shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW, container: ContainerDep
+) -> Qualification:
+    shop, q = await services.qualification_for_review(uow, shop_id)
+    return qualification_out(shop, q, container.cipher)
 
 
 @router.post(
@@ -49,7 +67,7 @@ async def get_shop(shop_id: str, ctx: OperatorRead, uow: UoW) -> Shop:
     response_model=Shop,
     responses=_ERRORS,
 )
-async def approve(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
+async def approve(shop_id: ShopIdPath, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "approve")
     await uow.commit()
     return shop_out(shop)
@@ -62,7 +80,7 @@ async def approve(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
     response_model=Shop,
     responses=_ERRORS,
 )
-async def reject(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
+async def reject(shop_id: ShopIdPath, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "reject", reason=body.reason)
     await uow.commit()
     return shop_out(shop)
@@ -75,7 +93,7 @@ async def reject(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) 
     response_model=Shop,
     responses=_ERRORS,
 )
-async def suspend(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
+async def suspend(shop_id: ShopIdPath, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "suspend", reason=body.reason)
     await uow.commit()
     return shop_out(shop)
@@ -88,7 +106,7 @@ async def suspend(shop_id: str, body: ReasonInput, ctx: OperatorWrite, uow: UoW)
     response_model=Shop,
     responses=_ERRORS,
 )
-async def reinstate(shop_id: str, ctx: OperatorWrite, uow: UoW) -> Shop:
+async def reinstate(shop_id: ShopIdPath, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "reinstate")
     await uow.commit()
     return shop_out(shop)

@@ -10,6 +10,7 @@ from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.catalog import (
     CATEGORY_EXAMPLE,
     CategoryNode,
@@ -23,7 +24,7 @@ from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.errors import NotFound
 from app.domain.shops import services as shop_services
 
-router = APIRouter(prefix="/v1", tags=["Open API: catalog"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: catalog"])
 
 QualificationId = Annotated[
     str,

@@ -8,10 +8,11 @@ from app.api.deps import IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.merchant.shops import shop_out
 from app.api.provider import ShopRead, ShopWrite
+from app.api.routing import StrictRoute
 from app.api.v1.schemas.shops import Shop, ShopUpdate
 from app.domain.shops import services
 
-router = APIRouter(prefix="/v1", tags=["Open API: shop"])
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: shop"])
 
 
 @router.get(

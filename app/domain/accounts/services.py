@@ -12,8 +12,9 @@ from app.domain.accounts.model import (
     check_password_strength,
     normalize_username,
 )
+from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, TooManyRequests, Unauthenticated
+from app.domain.errors import Conflict, IntegrityConflict, TooManyRequests, Unauthenticated
 from app.domain.ports import PasswordHasher, Throttle
 from app.domain.uow import UnitOfWork
 
@@ -53,7 +54,11 @@ async def register(
     display_name: str | None = None,
     email: str | None = None,
     is_operator: bool = False,
+    registered_by: Actor | None = None,
+    request_id: str | None = None,
 ) -> Account:
+    """Create an account. Recorded in the audit log (no shop) as done by `registered_by`, or
+    by the new account itself when it signed up through the API."""
     username = normalize_username(username)
     check_password_strength(password, username)
     if await uow.accounts.get_by_username(username) is not None:
@@ -63,10 +68,28 @@ async def register(
         display_name=(display_name or username).strip() or username,
         email=email,
         password_hash=await hasher.hash(password),
-        is_operator=is_operator,
     )
     uow.accounts.add(account)
-    await uow.flush()
+    actor = registered_by or Actor(
+        type=ActorType.ACCOUNT, id=account.id, surface=Surface.MERCHANT, request_id=request_id
+    )
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "account.registered",
+            target_type="account",
+            target_id=account.id,
+            shop_id=None,
+            after={"username": account.username, "display_name": account.display_name},
+        )
+    )
+    if is_operator:
+        grant_operator(uow, actor, account)
+    try:
+        await uow.flush()
+    except IntegrityConflict as e:
+        # Another registration of the same name committed between our check and our insert.
+        raise UsernameTaken(f"The username '{username}' is taken.") from e
     return account
 
 
@@ -142,8 +165,35 @@ async def authenticate(uow: UnitOfWork, token: str | None) -> tuple[Account, Ses
     return account, session
 
 
-def logout(session: Session) -> None:
+def logout(uow: UnitOfWork, actor: Actor, session: Session) -> None:
     session.revoked_at = utcnow()
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "account.logged_out",
+            target_type="session",
+            target_id=session.id,
+            shop_id=None,
+        )
+    )
+
+
+def grant_operator(uow: UnitOfWork, actor: Actor, account: Account) -> None:
+    """Make the account a platform operator; a no-op (and no audit entry) if it is one."""
+    if account.is_operator:
+        return
+    account.is_operator = True
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "account.operator_granted",
+            target_type="account",
+            target_id=account.id,
+            shop_id=None,
+            before={"is_operator": False},
+            after={"is_operator": True},
+        )
+    )
 
 
 class _DummyHash:

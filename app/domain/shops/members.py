@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.errors import Conflict, NotFound
+from app.domain.errors import Conflict, IntegrityConflict, NotFound
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Member
 from app.domain.shops.permissions import Permission, Role
@@ -72,7 +72,11 @@ async def add_member(
             after=_member_summary(member),
         )
     )
-    await uow.flush()
+    try:
+        await uow.flush()
+    except IntegrityConflict as e:
+        # A concurrent request added the same account first.
+        raise AlreadyMember() from e
     return member
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.accounts.model import Account
-from app.domain.audit.model import Actor, AuditEntry
+from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.errors import (
     Forbidden,
     LimitExceeded,
@@ -23,7 +23,6 @@ from app.domain.shops.model import (
     Member,
     Qualification,
     Shop,
-    ShopStatus,
     SubjectType,
 )
 from app.domain.shops.permissions import Permission, Role, allows
@@ -148,6 +147,8 @@ async def update_shop(
 ) -> MemberAccess:
     acc = await access(uow, actor.id, shop_id, Permission.SHOP_UPDATE)
     shop = acc.shop
+    # First, so that even an empty change is refused rather than answered as a success.
+    shop.ensure_active()
     check_version(shop.version, expected_version)
     before = shop.summary()
     if name is not None:
@@ -168,6 +169,19 @@ async def update_shop(
         )
     await uow.flush()
     return acc
+
+
+def auto_approver(cause: Actor) -> Actor:
+    """The development auto-approve is the platform's decision, not the merchant's."""
+    return Actor(
+        type=ActorType.SYSTEM,
+        id=AUTO_APPROVE_ACTOR_ID,
+        surface=Surface.SYSTEM,
+        request_id=cause.request_id,
+    )
+
+
+AUTO_APPROVE_ACTOR_ID = "system_auto_approve"
 
 
 @dataclass(frozen=True)
@@ -258,7 +272,7 @@ async def submit_qualification(
         shop.approve()
         uow.audit.add(
             AuditEntry.record(
-                actor,
+                auto_approver(actor),
                 "shop.approved",
                 target_type="shop",
                 target_id=shop.id,
@@ -296,7 +310,17 @@ async def shop_or_404(uow: UnitOfWork, shop_id: str) -> Shop:
 
 
 async def review_queue(uow: UnitOfWork, page: PageRequest) -> Page[Shop]:
-    return await uow.shops.list_by_status(ShopStatus.IN_REVIEW, page)
+    """Shops in review, the longest-waiting first (by submission time, then id)."""
+    return await uow.shops.review_queue(page)
+
+
+async def qualification_for_review(uow: UnitOfWork, shop_id: str) -> tuple[Shop, Qualification]:
+    """What an operator approves: the shop's submitted qualification (masked by the API)."""
+    shop = await shop_or_404(uow, shop_id)
+    q = await uow.shops.get_qualification(shop_id)
+    if q is None:
+        raise NotFound(f"No qualification has been submitted for {shop_id}.")
+    return shop, q
 
 
 async def operator_action(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
-from app.domain.pagination import Page, PageRequest
+from app.domain.pagination import InvalidCursor, Page, PageRequest
 from app.domain.shops.model import Member, Qualification, Shop, ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
 from app.infra.db import tables
+from app.infra.db.types import UTCDateTime
 
 
 def _page(rows: list[Any], page: PageRequest, key: Any) -> tuple[list[Any], tuple[str, ...] | None]:
@@ -21,6 +22,23 @@ def _page(rows: list[Any], page: PageRequest, key: Any) -> tuple[list[Any], tupl
     has_more = len(rows) > page.limit
     rows = rows[: page.limit]
     return rows, (key(rows[-1]) if has_more and rows else None)
+
+
+def _submitted_key(shop: Shop) -> tuple[str, str]:
+    assert shop.submitted_at is not None  # every shop in review has been submitted
+    return (shop.submitted_at.astimezone(UTC).isoformat(), shop.id)
+
+
+def _submitted_cursor(after: tuple[str, ...]) -> tuple[datetime, str]:
+    if len(after) != 2:
+        raise InvalidCursor()
+    try:
+        submitted_at = datetime.fromisoformat(after[0])
+    except ValueError as e:
+        raise InvalidCursor() from e
+    if submitted_at.tzinfo is None:
+        raise InvalidCursor()
+    return submitted_at, after[1]
 
 
 class SqlAccountRepository:
@@ -114,6 +132,29 @@ class SqlShopRepository:
             stmt = stmt.where(s.c.id > page.after[0])
         rows = list((await self.s.execute(stmt)).scalars())
         items, nxt = _page(rows, page, lambda r: (r.id,))
+        return Page(items, nxt)
+
+    async def review_queue(self, page: PageRequest) -> Page[Shop]:
+        """Oldest submission first, on the (status, submitted_at, id) index."""
+        s = tables.shops
+        stmt = (
+            sa.select(Shop)
+            .where(s.c.status == ShopStatus.IN_REVIEW)
+            .order_by(s.c.submitted_at, s.c.id)
+            .limit(page.limit + 1)
+        )
+        if page.after:
+            submitted_at, shop_id = _submitted_cursor(page.after)
+            # A row-value comparison, so PostgreSQL seeks the index instead of filtering
+            # every earlier row (SQLite supports row values too).
+            stmt = stmt.where(
+                sa.tuple_(s.c.submitted_at, s.c.id)
+                > sa.tuple_(
+                    sa.literal(submitted_at, UTCDateTime()), sa.literal(shop_id, s.c.id.type)
+                )
+            )
+        rows = list((await self.s.execute(stmt)).scalars())
+        items, nxt = _page(rows, page, _submitted_key)
         return Page(items, nxt)
 
     async def get_qualification(self, shop_id: str) -> Qualification | None:

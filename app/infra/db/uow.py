@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain.errors import Conflict
+from app.domain.errors import Conflict, IntegrityConflict
 from app.infra.db.authz_repositories import (
     SqlAppRepository,
     SqlGrantRepository,
@@ -63,7 +63,12 @@ class SqlUnitOfWork:
         try:
             await self.session.flush()
         except StaleDataError as e:
+            await self.session.rollback()
             raise ConcurrentUpdate() from e
+        except IntegrityError as e:
+            # PostgreSQL has aborted the transaction; nothing more can run in it.
+            await self.session.rollback()
+            raise IntegrityConflict() from e
 
     async def commit(self) -> None:
         try:
@@ -73,7 +78,7 @@ class SqlUnitOfWork:
             raise ConcurrentUpdate() from e
         except IntegrityError as e:
             await self.session.rollback()
-            raise Conflict("The change conflicts with existing data.") from e
+            raise IntegrityConflict() from e
         self._committed = True
 
     async def rollback(self) -> None:

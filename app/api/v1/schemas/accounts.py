@@ -74,3 +74,16 @@ class LoginResponse(Output):
     expires_at: datetime = Field(
         description="When the session ends (UTC).", examples=["2026-12-09T08:00:00Z"]
     )
+
+
+class SessionInfo(Output):
+    """The current session: how a page logged in through the HTML form gets its CSRF token."""
+
+    account: Account = Field(description="The logged-in account.")
+    csrf_token: str = Field(
+        description="Send as the X-CSRF-Token header on every change.",
+        examples=["Jx0Yw3d2b0b4S1n1mU9y5c1iX2Fh8v7q"],
+    )
+    expires_at: datetime = Field(
+        description="When the session ends (UTC).", examples=["2026-12-09T08:00:00Z"]
+    )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import Field
 
-from app.api.schemas_base import Input, Output
+from app.api.schemas_base import HttpUrl, Input, Output
 from app.domain.audit.model import ActorType, Surface
 from app.domain.shops.model import ShopStatus, SubjectType
 from app.domain.shops.permissions import Permission, Role
@@ -31,7 +31,7 @@ class ShopCreate(Input):
         "most 1 personal and 3 individual-or-enterprise shops.",
         examples=["personal"],
     )
-    logo_url: AnyHttpUrl | None = Field(
+    logo_url: HttpUrl | None = Field(
         default=None,
         description="Square logo image URL.",
         examples=["https://cdn.example.com/logo.png"],
@@ -48,7 +48,7 @@ class ShopUpdate(Input):
         description="New shop name.",
         examples=["Mountain Tea House"],
     )
-    logo_url: AnyHttpUrl | None = Field(
+    logo_url: HttpUrl | None = Field(
         default=None,
         description="New logo URL, or null.",
         examples=["https://cdn.example.com/logo2.png"],
@@ -109,7 +109,7 @@ class QualificationSubmit(Input):
         description="Name on the business licence.",
         examples=["Fuzhou Mountain Tea Co., Ltd."],
     )
-    licence_image_url: AnyHttpUrl = Field(
+    licence_image_url: HttpUrl = Field(
         description="Scan of the business licence.",
         examples=["https://cdn.example.com/licence.jpg"],
     )
@@ -251,6 +251,8 @@ class RolePermissions(Output):
 
 class ReasonInput(Input):
     """A reason for a review decision or an enforcement action."""
+
+    free_text_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
 
     reason: str = Field(
         min_length=2,
