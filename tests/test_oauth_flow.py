@@ -459,3 +459,24 @@ async def test_idempotency_keys_belong_to_the_grant(client: httpx.AsyncClient) -
     )
     r = await client.patch("/v1/shop", json={"name": "Renamed Once"}, headers={**fresh, **key})
     assert r.status_code == 401
+
+
+async def test_switching_providers_in_one_consent(client: httpx.AsyncClient) -> None:
+    from tests.oauth_support import hidden_fields
+
+    old = await authorized(client)
+    new_app = await make_app(client)  # same service type (batch_order)
+    unrelated = await make_app(client, service_types=["migration"])
+    await authorized(client, app=unrelated, merchant=old.merchant, shop=old.shop)
+    _, challenge = pkce()
+    params = authorize_params(new_app, challenge)
+    page = await old.merchant.client.get("/oauth/authorize", params=params)
+    pair = f"{old.shop['id']}:{old.app.id}"
+    assert f'value="{pair}"' in page.text
+    assert unrelated.id not in page.text  # offers only apps of the same kind of service
+    fields = hidden_fields(page.text) | {"shop_id": old.shop["id"], "decision": "approve"}
+    r = await old.merchant.client.post("/oauth/authorize", data={**fields, "replace": [pair]})
+    assert "code" in redirect_query(r)
+    assert await _tokens_ok(client, old.tokens["access_token"]) == 401
+    listed = (await old.merchant.client.get(f"/merchant/shops/{old.shop['id']}/apps")).json()
+    assert {g["app_id"] for g in listed["data"]} == {new_app.id, unrelated.id}

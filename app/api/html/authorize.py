@@ -19,7 +19,7 @@ from app.api.html.login import SECURITY_HEADERS, templates
 from app.domain.accounts.model import Account, Session
 from app.domain.accounts.services import authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
-from app.domain.authz import oauth
+from app.domain.authz import grants, oauth
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.errors import DomainError
 from app.domain.pagination import PageRequest
@@ -158,6 +158,14 @@ async def authorize_page(
         if allows(member.role, Permission.APPS_AUTHORIZE) and not shop.suspended
     ]
     names = await uow.apps.developer_names([req.app.developer_id])
+    # Switching providers in one action: offer to revoke the apps the shop already
+    # authorized for the same kind of service.
+    replaceable = []
+    for shop, _ in shops:
+        granted = await uow.grants.list_active_for_shop(shop.id, PageRequest(limit=100))
+        for _, other in granted.items:
+            if other.id != req.app.id and set(other.service_types) & set(req.app.service_types):
+                replaceable.append((shop, other))
     params = {k: v for k in PARAMS if (v := values.get(k)) is not None}
     params["scope"] = " ".join(s.value for s in Scope if s in req.scopes)
     return templates.TemplateResponse(
@@ -172,6 +180,7 @@ async def authorize_page(
             "scopes": [(s.value, DESCRIPTIONS[s]) for s in Scope if s in req.scopes],
             "params": params,
             "csrf_token": session.csrf_token,
+            "replaceable": replaceable,
         },
         headers=_headers(req.redirect_uri),
     )
@@ -212,8 +221,18 @@ async def authorize_decision(
         return _error_redirect(oauth.deny(req), issuer, 303)
     if decision != "approve" or not shop_id:
         return _error_page(request, "Choose a shop, then Approve or Deny.")
+    # "shop:app" pairs: an app is revoked only on the shop the merchant approved for.
+    replace = [
+        v.partition(":")[2]
+        for v in form.getlist("replace")
+        if isinstance(v, str) and v.partition(":")[0] == shop_id
+    ]
     try:
-        code = await oauth.approve(uow, _actor(request, account), req, shop_id, container.oauth)
+        actor = _actor(request, account)
+        code = await oauth.approve(uow, actor, req, shop_id, container.oauth)
+        for app_id in replace[:20]:
+            if app_id != req.app.id and await uow.grants.get_active(app_id, shop_id):
+                await grants.revoke_grant(uow, actor, shop_id, app_id)
     except oauth.AuthorizePageError as e:
         return _error_page(request, e.detail, 403)
     except DomainError as e:
