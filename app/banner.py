@@ -33,6 +33,13 @@ def main() -> None:
             lines.append(f"    {role:<17} {cred['username']:<14} {cred['password']}")
         for kind, shop in (demo.get("shops") or {}).items():
             lines.append(f"    {kind} shop: {shop['id']} ({shop['name']})")
+        if app := demo.get("app"):
+            lines += [
+                f"  Demo provider app ({app['name']}), for /docs → Authorize:",
+                f"    client_id      {app['client_id']}",
+                f"    client_secret  {app['client_secret']}",
+                f"    redirect URIs  {' '.join(app['redirect_uris'])}",
+            ]
     print("\n".join(lines) + "\n", flush=True)
 
 
