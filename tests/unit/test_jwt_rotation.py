@@ -54,3 +54,26 @@ def test_retired_keys_verify_and_are_published(tmp_path: Path) -> None:
     with pytest.raises(InvalidToken):
         dropped.decode(token)
     assert dropped.decode(fresh)["sub"] == "app_1"
+
+
+def test_verified_tokens_are_remembered_until_they_expire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.infra.security import jwt as jwt_module
+
+    codec = JwtCodec(pem(), [], issuer=ISS, audience=AUD)
+    token = codec.encode(claims())
+    first = codec.decode(token)
+    first["sub"] = "changed by the caller"  # callers get a copy, the cache is untouched
+    assert codec.decode(token)["sub"] == "app_1"
+    assert token in codec._verified
+    # A tampered token is a different string: verified afresh, and refused.
+    with pytest.raises(InvalidToken):
+        codec.decode(token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+    # Past `exp` the remembered answer is dropped and the token refused.
+    later = time.time() + 3600
+    monkeypatch.setattr(jwt_module.time, "time", lambda: later)
+    monkeypatch.setattr("jose.jwt.timegm", lambda _t: int(later))
+    with pytest.raises(InvalidToken):
+        codec.decode(token)
+    assert token not in codec._verified

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from jose.exceptions import ExpiredSignatureError, JOSEError
 from app.domain.authz.errors import InvalidToken
 
 ALGORITHM = "ES256"
+#: Verified tokens remembered per process (a few MB at most).
+VERIFIED_CACHE_SIZE = 10_000
 
 
 def _b64(n: int) -> str:
@@ -84,6 +87,7 @@ class JwtCodec:
             self.keys.setdefault(key.kid, key)
         self.issuer = issuer
         self.audience = audience
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [k.jwk for k in self.keys.values()]}
@@ -94,6 +98,22 @@ class JwtCodec:
         )
 
     def decode(self, token: str) -> dict[str, Any]:
+        """Verified claims. A token verified before is answered from a bounded cache until
+        its `exp`: the signature check is the costliest step of every provider request, and
+        its result never changes. Revocation is not the codec's business: the caller checks
+        the token's live state on every request."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached["exp"] > time.time():
+                return dict(cached)
+            self._verified.pop(token, None)
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))  # oldest first: dicts keep order
+        self._verified[token] = claims
+        return dict(claims)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as e:
