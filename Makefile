@@ -24,6 +24,9 @@ migrate: install ## Apply migrations (SQLite under var/ unless MINISHOP_DATABASE
 seed: migrate
 	$(BIN)/minishop seed-demo
 
+# The demo approves submitted reviews at once (set MINISHOP_AUTO_APPROVE_REVIEWS=false to
+# try the operator's review queue instead); the setting is off by default everywhere else.
+run: export MINISHOP_AUTO_APPROVE_REVIEWS ?= true
 run: seed ## Migrate, load demo data and serve API + docs on 127.0.0.1:$(PORT)
 	@$(BIN)/python -m app.banner --port $(PORT)
 	$(BIN)/minishop serve --host 127.0.0.1 --port $(PORT) --with-worker
