@@ -15,7 +15,7 @@ from app.infra.db.authz_repositories import (
     SqlOAuthRepository,
     SqlOutboxRepository,
 )
-from app.infra.db.catalog_repositories import SqlQualificationRepository
+from app.infra.db.catalog_repositories import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories import (
     SqlAccountRepository,
     SqlAuditRepository,
@@ -45,6 +45,7 @@ class SqlUnitOfWork:
         self.oauth = SqlOAuthRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
         self.qualifications = SqlQualificationRepository(self.session)
+        self.products = SqlProductRepository(self.session)
         return self
 
     async def __aexit__(
@@ -64,6 +65,8 @@ class SqlUnitOfWork:
             await self.session.flush()
         except StaleDataError as e:
             raise ConcurrentUpdate() from e
+        except IntegrityError as e:
+            raise Conflict("The change conflicts with existing data.") from e
 
     async def commit(self) -> None:
         try:
