@@ -260,13 +260,12 @@ async def update_product(
     description="Scope `products:write`. Deletes its SKUs too. A product that was ever "
     "listed stays (409 `product_was_listed`): delist it instead.",
     status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
     responses=_ACTION_ERRORS,
 )
-async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW) -> Response:
+async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW) -> None:
+    # No Response of our own: the injected one carries the rate-limit headers.
     await services.delete(uow, access.actor, access.shop_id, product_id)
     await uow.commit()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
