@@ -123,9 +123,7 @@ async def _approved(shop: ShopContext, ids: dict[str, str]) -> None:
     from app.domain.audit.model import Actor, ActorType, Surface
     from app.domain.catalog import product_services
 
-    r = await shop.client.post(
-        f"/v1/products/{ids['product_id']}/submit", headers=shop.auth.bearer
-    )
+    r = await shop.client.post(f"/v1/products/{ids['product_id']}/submit", headers=shop.auth.bearer)
     assert r.status_code == 200, r.text
     async with shop.container.uow() as uow:
         actor = Actor(type=ActorType.SYSTEM, id="system:test", surface=Surface.SYSTEM)
@@ -452,9 +450,7 @@ async def test_every_provider_operation_enforces_its_declared_scope(
         collect(failures, op, _has_rate_headers, r)
         # Only the operation's scope, on the token's own shop: the declared scope suffices.
         token = await narrowed(client, t.a.auth, list(op.scopes))
-        r = await call(
-            app, client, op, await op_ids(op, t.a), {"Authorization": f"Bearer {token}"}
-        )
+        r = await call(app, client, op, await op_ids(op, t.a), {"Authorization": f"Bearer {token}"})
         collect(failures, op, _succeeds, r)
     assert not failures, "\n".join(failures)
 
