@@ -346,3 +346,72 @@ async def test_skus_add_and_price_changes(
     assert r.status_code == 200, r.text
     r = await client.patch(f"/v1/products/{pid}/skus/{sid}", json={"price": 1}, headers=p.h)
     assert r.status_code == 409 and r.json()["current_status"] == "banned"
+
+
+async def test_missing_qualifications_are_named_until_held(
+    client: httpx.AsyncClient, container: Container, new_client: NewClient
+) -> None:
+    merchant = await f.user(client)
+    shop = await f.business_shop_in_review(merchant, subject_type="individual")
+    p = await provider(client, merchant=merchant, shop=shop)
+    leaf = "cat_food_fruit_citrus"  # needs food_business_licence only
+    errors = field_errors(
+        await client.post("/v1/products", json=product_body(category_id=leaf), headers=p.h)
+    )
+    assert errors["body.category_id"]["type"] == "missing_qualifications"
+    assert "food_business_licence" in errors["body.category_id"]["msg"]
+
+    op = await f.operator(container, new_client())
+    r = await p.post(
+        "/v1/qualifications",
+        {"kind": "food_business_licence", "documents": ["https://cdn.example.com/l.jpg"]},
+    )
+    assert r.status_code == 201, r.text
+    r = await op.client.post(f"/v1/platform/qualifications/{r.json()['id']}/approve", headers=op.h)
+    assert r.status_code == 200, r.text
+    r = await client.post("/v1/products", json=product_body(category_id=leaf), headers=p.h)
+    assert r.status_code == 201, r.text
+
+
+async def test_a_replayed_stock_adjustment_counts_once(client: httpx.AsyncClient) -> None:
+    p = await provider(client)
+    product = await p.create(skus=[sku(stock=5)])
+    url = f"/v1/products/{product['id']}/skus/{product['skus'][0]['id']}/stock-adjustments"
+    headers = {**p.h, "Idempotency-Key": "adjust-1"}
+    first = await client.post(url, json={"delta": 4}, headers=headers)
+    again = await client.post(url, json={"delta": 4}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json() == {**again.json(), "stock": 9}
+    got = (await p.get(f"/v1/products/{product['id']}")).json()["skus"][0]["stock"]
+    assert got == 9
+
+
+async def test_a_page_loads_its_skus_in_one_query(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """No N+1: the statements a list runs do not grow with the page size."""
+    from sqlalchemy import event
+
+    p = await provider(client)
+    for _ in range(6):
+        await p.create()
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM skus" in statement:
+            statements.append(statement)
+
+    engine = container.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        small = await p.get("/v1/products", limit=1)
+        n_small = len(statements)
+        statements.clear()
+        big = await p.get("/v1/products", limit=6)
+        n_big = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert small.status_code == big.status_code == 200
+    assert len(big.json()["data"]) == 6
+    assert n_small == n_big == 1
