@@ -216,6 +216,8 @@ async def test_list_pages_filters_and_search(client: httpx.AsyncClient) -> None:
     assert await titles(status="draft", category_id=LEAF, limit=100) == [x["title"] for x in made]
     assert await titles(status="listed") == []
     assert await titles(category_id="cat_food") == []
+    assert len(await titles(category_id="cat_apparel")) == 5  # a branch: its leaves
+    assert await titles(category_id="cat_nope") == []
     later = made[-1]["updated_at"]
     assert await titles(updated_since=later) == ["Wool coat"]
     r = await p.get("/v1/products", updated_since="2026-11-25T08:00:00")

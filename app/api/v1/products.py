@@ -130,7 +130,11 @@ async def list_products(
     ] = None,
     category_id: Annotated[
         str | None,
-        Query(max_length=40, description="Only in this category.", examples=["cat_food"]),
+        Query(
+            max_length=40,
+            description="Only in this category, or in any leaf below it.",
+            examples=["cat_apparel"],
+        ),
     ] = None,
     updated_since: Annotated[
         datetime | None,

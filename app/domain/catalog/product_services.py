@@ -8,7 +8,7 @@ in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.domain.audit.model import Actor, AuditEntry
@@ -265,6 +265,12 @@ async def skus_of(uow: UnitOfWork, products: list[Product]) -> dict[str, list[Sk
 async def list_for_shop(
     uow: UnitOfWork, shop_id: str, page: PageRequest, f: ProductFilter
 ) -> Page[Product]:
+    """A branch category filters on every leaf beneath it."""
+    tree = category_tree()
+    if f.category_id is not None and tree.get(f.category_id) is not None:
+        f = replace(f, category_ids=tree.leaves_under(f.category_id))
+    elif f.category_id is not None:
+        f = replace(f, category_ids=(f.category_id,))
     return await uow.products.list_for_shop(shop_id, page, f)
 
 

@@ -103,6 +103,8 @@ class ProductFilter:
 
     status: ProductStatus | None = None
     category_id: str | None = None
+    #: The leaves `category_id` stands for (itself when it is a leaf), filled by the service.
+    category_ids: tuple[str, ...] | None = None
     updated_since: datetime | None = None
     out_product_id: str | None = None
     query: str | None = None

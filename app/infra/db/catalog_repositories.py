@@ -104,8 +104,8 @@ class SqlProductRepository:
         stmt = self._scoped(shop_id)
         if f.status is not None:
             stmt = stmt.where(_p.c.status == f.status)
-        if f.category_id is not None:
-            stmt = stmt.where(_p.c.category_id == f.category_id)
+        if f.category_ids is not None:
+            stmt = stmt.where(_p.c.category_id.in_(f.category_ids))
         if f.out_product_id is not None:
             stmt = stmt.where(_p.c.out_product_id == f.out_product_id)
         if f.updated_since is not None:
