@@ -15,7 +15,7 @@ from app.domain.authz import apps as app_services
 from app.domain.authz.model import AppStatus
 from app.domain.authz.scopes import Scope
 from app.domain.authz.tokens import CLIENT_SECRET_PREFIX, hash_secret, new_secret, secret_matches
-from app.domain.catalog import product_services
+from app.domain.catalog import product_lifecycle, product_services
 from app.domain.catalog.products import Condition, ProductStatus
 from app.domain.pagination import PageRequest
 from app.domain.shops import members as member_services
@@ -291,13 +291,13 @@ async def _ensure_demo_products(c: Container, shop_id: str, operator: Actor) -> 
                     ],
                 )
             if product.status in (ProductStatus.DRAFT, ProductStatus.REJECTED):
-                await product_services.submit(
+                await product_lifecycle.submit(
                     uow, SYSTEM_ACTOR, shop, product.id, auto_approve=False
                 )
             if product.status is ProductStatus.IN_REVIEW:
-                await product_services.review(uow, operator, product.id, "approve")
+                await product_lifecycle.review(uow, operator, product.id, "approve")
             if product.status in (ProductStatus.APPROVED, ProductStatus.DELISTED):
-                await product_services.list_for_sale(uow, SYSTEM_ACTOR, shop, product.id)
+                await product_lifecycle.list_for_sale(uow, SYSTEM_ACTOR, shop, product.id)
             await uow.commit()
             ids.append(product.id)
     return ids

@@ -9,7 +9,7 @@ import httpx
 
 from app.container import Container
 from app.domain.audit.model import Actor, ActorType, Surface
-from app.domain.catalog import product_services
+from app.domain.catalog import product_lifecycle
 from app.domain.shops import services as shop_services
 from tests import factories as f
 from tests.product_support import approved, audit, events, provider, sku
@@ -152,7 +152,7 @@ async def test_auto_approve_goes_straight_to_approved(
     actor = Actor(type=ActorType.SYSTEM, id="system:test", surface=Surface.SYSTEM)
     async with container.uow() as uow:
         shop = await shop_services.provider_shop(uow, p.shop_id)
-        done = await product_services.submit(uow, actor, shop, product["id"], auto_approve=True)
+        done = await product_lifecycle.submit(uow, actor, shop, product["id"], auto_approve=True)
         await uow.commit()
     assert done.status == "approved"
     assert [t for t, _ in await events(container, product["id"])] == ["product.review_passed"]

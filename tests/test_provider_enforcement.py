@@ -121,13 +121,13 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
 async def _approved(shop: ShopContext, ids: dict[str, str]) -> None:
     """Submit through the API, approve as the platform (a system actor, no operator login)."""
     from app.domain.audit.model import Actor, ActorType, Surface
-    from app.domain.catalog import product_services
+    from app.domain.catalog import product_lifecycle
 
     r = await shop.client.post(f"/v1/products/{ids['product_id']}/submit", headers=shop.auth.bearer)
     assert r.status_code == 200, r.text
     async with shop.container.uow() as uow:
         actor = Actor(type=ActorType.SYSTEM, id="system:test", surface=Surface.SYSTEM)
-        await product_services.review(uow, actor, ids["product_id"], "approve")
+        await product_lifecycle.review(uow, actor, ids["product_id"], "approve")
         await uow.commit()
 
 

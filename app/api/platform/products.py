@@ -10,6 +10,7 @@ from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.v1.products import ProductId, product_out
 from app.api.v1.schemas.products import Product
 from app.api.v1.schemas.shops import ReasonInput
+from app.domain.catalog import product_lifecycle as lifecycle
 from app.domain.catalog import product_services as services
 
 router = APIRouter(prefix="/v1/platform", tags=["Platform: review"])
@@ -25,7 +26,7 @@ _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
     responses=problem_responses(400, 401, 403, 422),
 )
 async def queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListResponse[Product]:
-    result = await services.review_queue(uow, page)
+    result = await lifecycle.review_queue(uow, page)
     skus = await services.skus_of(uow, result.items)
     return ListResponse[Product](
         data=[product_out(p, skus[p.id]) for p in result.items],
@@ -36,7 +37,7 @@ async def queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListResponse[P
 async def _decide(
     uow: UoW, ctx: OperatorWrite, product_id: str, action: str, reason: str | None
 ) -> Product:
-    product = await services.review(uow, ctx.actor, product_id, action, reason=reason)
+    product = await lifecycle.review(uow, ctx.actor, product_id, action, reason=reason)
     skus = await services.skus_of(uow, [product])
     await uow.commit()
     return product_out(product, skus[product.id])

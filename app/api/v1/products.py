@@ -24,6 +24,7 @@ from app.api.v1.schemas.products import (
     StockLevel,
     StockSet,
 )
+from app.domain.catalog import product_lifecycle as lifecycle
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model
 from app.domain.errors import ValidationFailed
@@ -363,7 +364,7 @@ async def submit_product(
     response: Response,
 ) -> Product:
     shop = await shop_services.provider_shop(uow, access.shop_id)
-    product = await services.submit(
+    product = await lifecycle.submit(
         uow,
         access.actor,
         shop,
@@ -389,7 +390,7 @@ async def list_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
     shop = await shop_services.provider_shop(uow, access.shop_id)
-    product = await services.list_for_sale(uow, access.actor, shop, product_id)
+    product = await lifecycle.list_for_sale(uow, access.actor, shop, product_id)
     out = await _full(uow, product)
     await uow.commit()
     set_etag(response, product.version)
@@ -406,7 +407,7 @@ async def list_product(
 async def delist_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    product = await services.delist(uow, access.actor, access.shop_id, product_id)
+    product = await lifecycle.delist(uow, access.actor, access.shop_id, product_id)
     out = await _full(uow, product)
     await uow.commit()
     set_etag(response, product.version)

@@ -1,4 +1,6 @@
-"""Use cases of products and SKUs, run through a unit of work that the edge commits.
+"""Use cases of products and SKUs — create, read, edit, delete, prices and stock — run
+through a unit of work that the edge commits. The review and sale lifecycle is in
+`product_lifecycle`.
 
 Tenancy: every provider use case takes the token's shop and looks products up through
 `uow.products.get(shop_id, ...)`, so another shop's product does not exist here (404).
@@ -17,7 +19,6 @@ from app.domain.catalog.categories import category_tree
 from app.domain.catalog.products import (
     REGION_CODES,
     Condition,
-    NotListable,
     OutOfStock,
     Product,
     ProductFilter,
@@ -183,7 +184,7 @@ def _sku_errors(skus: list[SkuFields]) -> list[dict[str, Any]]:
     return errors
 
 
-def _audit(
+def audit_entry(
     actor: Actor, action: str, p: Product, before: dict[str, Any] | None, **after: Any
 ) -> AuditEntry:
     return AuditEntry.record(
@@ -197,7 +198,7 @@ def _audit(
     )
 
 
-def _event(type_: str, p: Product, **data: Any) -> Event:
+def product_event(type_: str, p: Product, **data: Any) -> Event:
     return Event(
         type=type_,
         shop_id=p.shop_id,
@@ -239,7 +240,7 @@ async def create(
     made = [Sku(shop_id=shop.id, product_id=product.id, **vars(s)) for s in skus]
     for sku in made:
         uow.products.add_sku(sku)
-    uow.audit.add(_audit(actor, "product.created", product, None, skus=len(made)))
+    uow.audit.add(audit_entry(actor, "product.created", product, None, skus=len(made)))
     await uow.flush()
     return product, made
 
@@ -315,8 +316,8 @@ async def update(
         product.back_to_draft()
     else:
         product.updated_at = utcnow()
-    uow.audit.add(_audit(actor, "product.updated", product, before, changed=sorted(changed)))
-    uow.outbox.add(_event("product.updated", product, changed=sorted(changed)))
+    uow.audit.add(audit_entry(actor, "product.updated", product, before, changed=sorted(changed)))
+    uow.outbox.add(product_event("product.updated", product, changed=sorted(changed)))
     await uow.flush()
     return product
 
@@ -328,7 +329,7 @@ async def delete(uow: UnitOfWork, actor: Actor, shop_id: str, product_id: str) -
             "The product has been listed before; delist it instead of deleting it.",
             extra={"current_status": str(product.status)},
         )
-    uow.audit.add(_audit(actor, "product.deleted", product, product.summary()))
+    uow.audit.add(audit_entry(actor, "product.deleted", product, product.summary()))
     await uow.products.delete(product)
     await uow.flush()
 
@@ -358,8 +359,8 @@ async def add_sku(
     sku = Sku(shop_id=shop.id, product_id=product.id, **vars(fields))
     uow.products.add_sku(sku)
     product.updated_at = utcnow()
-    uow.audit.add(_audit(actor, "product.sku_added", product, None, sku_id=sku.id))
-    uow.outbox.add(_event("product.updated", product, changed=["skus"], sku_id=sku.id))
+    uow.audit.add(audit_entry(actor, "product.sku_added", product, None, sku_id=sku.id))
+    uow.outbox.add(product_event("product.updated", product, changed=["skus"], sku_id=sku.id))
     await uow.flush()
     return product, sku
 
@@ -409,7 +410,9 @@ async def update_sku(
             after={k: getattr(sku, k) for k in changed},
         )
     )
-    uow.outbox.add(_event("product.updated", product, changed=sorted(changed), sku_id=sku.id))
+    uow.outbox.add(
+        product_event("product.updated", product, changed=sorted(changed), sku_id=sku.id)
+    )
     await uow.flush()
     return sku
 
@@ -446,82 +449,3 @@ async def change_stock(
     )
     await uow.flush()
     return new
-
-
-async def submit(
-    uow: UnitOfWork, actor: Actor, shop: Shop, product_id: str, *, auto_approve: bool
-) -> Product:
-    shop.ensure_active()
-    product = await get_for_shop(uow, shop.id, product_id)
-    before = product.summary()
-    product.submit()
-    uow.audit.add(_audit(actor, "product.submitted", product, before))
-    if auto_approve:
-        before = product.summary()
-        product.approve()
-        uow.audit.add(_audit(actor, "product.review_passed", product, before, auto_approved=True))
-        uow.outbox.add(_event("product.review_passed", product))
-    await uow.flush()
-    return product
-
-
-async def list_for_sale(uow: UnitOfWork, actor: Actor, shop: Shop, product_id: str) -> Product:
-    shop.ensure_active()
-    product = await get_for_shop(uow, shop.id, product_id)
-    if product.status in (ProductStatus.APPROVED, ProductStatus.DELISTED):
-        reasons = []
-        if not await uow.products.has_stock(product.id):
-            reasons.append("No SKU has stock; set the stock of at least one SKU first.")
-        held = await qualifications.held(uow, shop.id)
-        usability = category_tree().usability(product.category_id, str(shop.subject_type), held)
-        if not usability.usable:
-            missing = ", ".join(usability.missing_qualifications) or "none"
-            reasons.append(
-                f"The shop can no longer use the category {product.category_id} "
-                f"(missing qualifications: {missing})."
-            )
-        if reasons:
-            raise NotListable(" ".join(reasons), extra={"reasons": reasons})
-    before = product.summary()
-    product.list_for_sale()
-    uow.audit.add(_audit(actor, "product.listed", product, before))
-    uow.outbox.add(_event("product.listed", product))
-    await uow.flush()
-    return product
-
-
-async def delist(uow: UnitOfWork, actor: Actor, shop_id: str, product_id: str) -> Product:
-    product = await get_for_shop(uow, shop_id, product_id)
-    before = product.summary()
-    product.delist()
-    uow.audit.add(_audit(actor, "product.delisted", product, before))
-    uow.outbox.add(_event("product.delisted", product))
-    await uow.flush()
-    return product
-
-
-async def review_queue(uow: UnitOfWork, page: PageRequest) -> Page[Product]:
-    return await uow.products.in_review(page)
-
-
-async def review(
-    uow: UnitOfWork, actor: Actor, product_id: str, action: str, reason: str | None = None
-) -> Product:
-    """The operator's decision: `approve`, `reject` or `ban` (banned is final)."""
-    product = await uow.products.get_any(product_id)
-    if product is None:
-        raise ProductNotFound(f"No product {product_id}.")
-    before = product.summary()
-    if action == "approve":
-        product.approve()
-        event, extra = "product.review_passed", {}
-    elif action == "reject":
-        product.reject(reason or "")
-        event, extra = "product.review_rejected", {"reason": reason}
-    else:
-        product.ban(reason or "")
-        event, extra = "product.banned", {"reason": reason}
-    uow.audit.add(_audit(actor, event, product, before, **extra))
-    uow.outbox.add(_event(event, product, **extra))
-    await uow.flush()
-    return product
