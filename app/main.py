@@ -25,9 +25,11 @@ from app.api.middleware import (
 from app.api.oauth import server as oauth_server
 from app.api.openapi import build_openapi
 from app.api.platform import apps as platform_apps
+from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
 from app.api.v1 import catalog as provider_catalog
+from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
 from app.container import Container, build_container
 from app.domain.authz import oauth
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         provider_shop.router,
         provider_catalog.router,
         platform_qualifications.router,
+        provider_products.router,
+        platform_products.router,
         oauth_server.router,
         authorize.router,
     ):

@@ -15,6 +15,8 @@ from app.domain.authz import apps as app_services
 from app.domain.authz.model import AppStatus
 from app.domain.authz.scopes import Scope
 from app.domain.authz.tokens import CLIENT_SECRET_PREFIX, hash_secret, new_secret, secret_matches
+from app.domain.catalog import product_lifecycle, product_services
+from app.domain.catalog.products import Condition, ProductStatus
 from app.domain.pagination import MAX_LIMIT, PageRequest
 from app.domain.shops import members as member_services
 from app.domain.shops import services as shop_services
@@ -197,6 +199,9 @@ async def seed(settings: Settings) -> Path:
             "enterprise": {"id": shops["enterprise"], "name": names["enterprise"]},
         }
         out["members"] = {k: out.pop(k) for k in list(MEMBER_ROLES)}
+        out["products"] = await _ensure_demo_products(
+            c, shops[SubjectType.PERSONAL.value], _actor(accts["operator"], Surface.PLATFORM)
+        )
         out["app"] = await _ensure_demo_app(c, accts["developer"], previous.get("app") or {})
         out["base_url"] = settings.public_base_url
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,3 +260,84 @@ async def _ensure_demo_app(
             "redirect_uris": list(app.redirect_uris),
             "scopes": list(app.scopes),
         }
+
+
+SYSTEM_ACTOR = Actor(
+    type=ActorType.SYSTEM, id="system:seed-demo", surface=Surface.SYSTEM, request_id="seed-demo"
+)
+_IMG = "https://cdn.example.com/demo"
+#: out_product_id → (title, leaf open to personal shops, condition, [(sale_attrs, fen, stock)])
+DEMO_PRODUCTS: dict[str, tuple[str, str, Condition, list[tuple[dict[str, str], int, int]]]] = {
+    "demo-1": (
+        "Linen summer dress",
+        "cat_apparel_women_dresses",
+        Condition.NEW,
+        [
+            ({"colour": "white", "size": "M"}, 19900, 12),
+            ({"colour": "white", "size": "L"}, 19900, 8),
+        ],
+    ),
+    "demo-2": (
+        "Cotton bath towel set",
+        "cat_home_textiles_towels",
+        Condition.NEW,
+        [({"colour": "grey"}, 5900, 40), ({"colour": "blue"}, 5900, 25)],
+    ),
+    "demo-3": (
+        "Dot-grid notebook A5",
+        "cat_books_stationery_notebooks",
+        Condition.NEW,
+        [({}, 1890, 100)],
+    ),
+    "demo-4": (
+        "Succulent trio in ceramic pots",
+        "cat_flowers_plants_succulents",
+        Condition.NEW,
+        [({"pot": "white"}, 3900, 15)],
+    ),
+    "demo-5": (
+        "Second-hand classic novels, box of 5",
+        "cat_secondhand_books_general",
+        Condition.SECOND_HAND,
+        [({}, 4500, 3)],
+    ),
+}
+
+
+async def _ensure_demo_products(c: Container, shop_id: str, operator: Actor) -> list[str]:
+    """A few listed products in the personal shop, found again by out_product_id."""
+    ids = []
+    for out_id, (title, category, condition, skus) in DEMO_PRODUCTS.items():
+        async with c.uow() as uow:
+            shop = await shop_services.provider_shop(uow, shop_id)
+            product = await uow.products.get_by_out_id(shop_id, out_id)
+            if product is None:
+                product, _ = await product_services.create(
+                    uow,
+                    SYSTEM_ACTOR,
+                    shop,
+                    product_services.ProductFields(
+                        title=title,
+                        category_id=category,
+                        subtitle="A demo product",
+                        description=[{"type": "text", "text": f"{title}, from the demo seed."}],
+                        images=[f"{_IMG}/{out_id}.jpg"],
+                        condition=condition,
+                        out_product_id=out_id,
+                    ),
+                    [
+                        product_services.SkuFields(sale_attrs=attrs, price=price, stock=stock)
+                        for attrs, price, stock in skus
+                    ],
+                )
+            if product.status in (ProductStatus.DRAFT, ProductStatus.REJECTED):
+                await product_lifecycle.submit(
+                    uow, SYSTEM_ACTOR, shop, product.id, auto_approve=False
+                )
+            if product.status is ProductStatus.IN_REVIEW:
+                await product_lifecycle.review(uow, operator, product.id, "approve")
+            if product.status in (ProductStatus.APPROVED, ProductStatus.DELISTED):
+                await product_lifecycle.list_for_sale(uow, SYSTEM_ACTOR, shop, product.id)
+            await uow.commit()
+            ids.append(product.id)
+    return ids

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -70,8 +71,79 @@ async def _qualification(shop: ShopContext) -> str:
     return str(r.json()["id"])
 
 
+def product_body(**overrides: Any) -> dict[str, Any]:
+    """A valid product for any shop (the category is open to personal shops)."""
+    body: dict[str, Any] = {
+        "title": f"Product {secrets.token_hex(3)}",
+        "images": ["https://cdn.example.com/p.jpg"],
+        "category_id": "cat_apparel_women_dresses",
+        "skus": [{"sale_attrs": {"size": "S"}, "price": 9900, "stock": 10}],
+    }
+    body.update(overrides)
+    return body
+
+
+async def _create_product(shop: ShopContext, **overrides: Any) -> dict[str, Any]:
+    r = await shop.client.post(
+        "/v1/products", json=product_body(**overrides), headers=shop.auth.bearer
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def _product(shop: ShopContext) -> str:
+    return str((await _create_product(shop))["id"])
+
+
+async def _out_product_id(shop: ShopContext) -> str:
+    out_id = f"erp-{secrets.token_hex(4)}"
+    await _create_product(shop, out_product_id=out_id)
+    return out_id
+
+
+async def _sku(shop: ShopContext, ids: dict[str, str] | None = None) -> str:
+    """The first SKU of the product already made for this call, or of a new one."""
+    if ids and "product_id" in ids:
+        r = await shop.client.get(f"/v1/products/{ids['product_id']}", headers=shop.auth.bearer)
+        assert r.status_code == 200, r.text
+        return str(r.json()["skus"][0]["id"])
+    return str((await _create_product(shop))["skus"][0]["id"])
+
+
 PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "qualification_id": _qualification,
+    "product_id": _product,
+    "out_product_id": _out_product_id,
+    "sku_id": _sku,
+}
+
+
+async def _approved(shop: ShopContext, ids: dict[str, str]) -> None:
+    """Submit through the API, approve as the platform (a system actor, no operator login)."""
+    from app.domain.audit.model import Actor, ActorType, Surface
+    from app.domain.catalog import product_lifecycle
+
+    r = await shop.client.post(f"/v1/products/{ids['product_id']}/submit", headers=shop.auth.bearer)
+    assert r.status_code == 200, r.text
+    async with shop.container.uow() as uow:
+        actor = Actor(type=ActorType.SYSTEM, id="system:test", surface=Surface.SYSTEM)
+        await product_lifecycle.review(uow, actor, ids["product_id"], "approve")
+        await uow.commit()
+
+
+async def _listed(shop: ShopContext, ids: dict[str, str]) -> None:
+    await _approved(shop, ids)
+    r = await shop.client.post(
+        f"/v1/products/{ids['product_id']}/listing", headers=shop.auth.bearer
+    )
+    assert r.status_code == 200, r.text
+
+
+#: operationId → brings the fresh resources of one call into the state the operation needs
+#: (a lifecycle step is only legal from some states).
+STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]] = {
+    "listProduct": _approved,
+    "delistProduct": _listed,
 }
 
 #: Path parameters naming platform-wide resources that no shop owns (the category tree):
@@ -81,7 +153,10 @@ SHARED_PATH_IDS: dict[str, str] = {
 }
 
 #: operationId → a valid JSON body, where the one built from the schema's examples is not.
-BODY_OVERRIDES: dict[str, dict[str, Any]] = {}
+BODY_OVERRIDES: dict[str, dict[str, Any]] = {
+    # The factory's product has a {"size": "S"} SKU: another combination, no out_sku_id.
+    "addSku": {"sale_attrs": {"size": "XL"}, "price": 9900, "stock": 5},
+}
 
 
 # --- The operations, from the OpenAPI document ---------------------------------------------
@@ -195,7 +270,20 @@ async def path_ids(ops: list[Operation], shop: ShopContext) -> dict[str, str]:
     if missing:
         pytest.fail(MISSING_FACTORY_HELP.format("\n  ".join(missing)))
     names = sorted({p for op in ops for p in op.path_params if p not in SHARED_PATH_IDS})
-    return {**SHARED_PATH_IDS, **{name: await PATH_ID_FACTORIES[name](shop) for name in names}}
+    ids = dict(SHARED_PATH_IDS)
+    for name in names:
+        factory: Any = PATH_ID_FACTORIES[name]
+        # A child resource (a SKU) belongs to the parent made for the same call.
+        ids[name] = await (factory(shop, ids) if name == "sku_id" else factory(shop))
+    return ids
+
+
+async def op_ids(op: Operation, shop: ShopContext) -> dict[str, str]:
+    """Fresh resources for one operation, in the state it needs."""
+    ids = await path_ids([op], shop)
+    if op.id in STATE_SETUP:
+        await STATE_SETUP[op.id](shop, ids)
+    return ids
 
 
 async def call(
@@ -362,9 +450,7 @@ async def test_every_provider_operation_enforces_its_declared_scope(
         collect(failures, op, _has_rate_headers, r)
         # Only the operation's scope, on the token's own shop: the declared scope suffices.
         token = await narrowed(client, t.a.auth, list(op.scopes))
-        r = await call(
-            app, client, op, await path_ids([op], t.a), {"Authorization": f"Bearer {token}"}
-        )
+        r = await call(app, client, op, await op_ids(op, t.a), {"Authorization": f"Bearer {token}"})
         collect(failures, op, _succeeds, r)
     assert not failures, "\n".join(failures)
 
@@ -409,10 +495,11 @@ async def test_shop_a_token_never_reaches_shop_b(
     b_name = t.b.auth.shop["name"]
     b_merchant = t.b.auth.merchant
     before = (await b_merchant.client.get(f"/merchant/shops/{b_id}")).json()
-    b_ids = await path_ids(t.ops, t.b)
     failures: list[str] = []
     for op in t.ops:
         if any(p not in SHARED_PATH_IDS for p in op.path_params):
+            # Fresh ids per operation: a lifecycle step changes the state the next one needs.
+            b_ids = await op_ids(op, t.b)
             # Shop A's token on shop B's resources: as if they did not exist.
             r = await call(app, client, op, b_ids, t.a.auth.bearer)
             collect(failures, op, _not_found_without_b, r, b_id, b_name)

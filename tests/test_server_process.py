@@ -122,8 +122,10 @@ def test_health_docs_and_spec(served: tuple[str, Path]) -> None:
 def test_demo_data_is_complete_and_not_duplicated(served: tuple[str, Path]) -> None:
     base, var = served
     demo = json.loads((var / "demo.json").read_text())
-    for key in ("operator", "merchant", "buyer", "developer", "shops"):
+    for key in ("operator", "merchant", "buyer", "developer", "shops", "products"):
         assert key in demo
+    # Five demo products, found again by out_product_id on the second run (no duplicates).
+    assert len(demo["products"]) == len(set(demo["products"])) == 5
     with httpx.Client(base_url=base) as c:
         r = c.post(
             "/auth/login",

@@ -45,6 +45,10 @@ TAGS = [
     {"name": "OAuth", "description": "Token, introspection, revocation, metadata, keys."},
     {"name": "Open API: shop", "description": "The shop an access token is bound to."},
     {"name": "Open API: catalog", "description": "Categories and industry qualifications."},
+    {
+        "name": "Open API: products",
+        "description": "Products and SKUs, stock, and the review and sale lifecycle.",
+    },
     {"name": "Operations", "description": "Health, readiness and metrics."},
 ]
 

@@ -56,6 +56,60 @@ class NotListable(Conflict):
     title = "The product cannot be listed yet"
 
 
+#: GB/T 2260 province-level codes (the first two digits of a division code).
+REGION_CODES: frozenset[str] = frozenset(
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    """The filters of the provider's product list (each optional)."""
+
+    status: ProductStatus | None = None
+    category_id: str | None = None
+    #: The leaves `category_id` stands for (itself when it is a leaf), filled by the service.
+    category_ids: tuple[str, ...] | None = None
+    updated_since: datetime | None = None
+    out_product_id: str | None = None
+    query: str | None = None
+
+
 def attrs_key(sale_attrs: dict[str, str]) -> str:
     """Canonical form of a SKU's sale attributes: one SKU per combination."""
     return json.dumps(sorted(sale_attrs.items()), ensure_ascii=False, separators=(",", ":"))
@@ -127,6 +181,12 @@ class Product:
             raise InvalidTransition("ban the product", self.status)
         self.status = ProductStatus.BANNED
         self.ban_reason = reason
+        self.updated_at = utcnow()
+
+    def back_to_draft(self) -> None:
+        """An edit of reviewed content: an approved or delisted product is reviewed again."""
+        if self.status in (ProductStatus.APPROVED, ProductStatus.DELISTED):
+            self.status = ProductStatus.DRAFT
         self.updated_at = utcnow()
 
     def summary(self) -> dict[str, Any]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.catalog.products import Product, ProductFilter, ProductStatus, Sku
 from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
+from app.domain.clock import utcnow
+from app.domain.errors import ValidationFailed
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.repositories import _page
@@ -51,3 +56,156 @@ class SqlQualificationRepository:
     async def in_review(self, page: PageRequest) -> Page[IndustryQualification]:
         stmt = sa.select(IndustryQualification).where(_q.c.status == QualificationStatus.IN_REVIEW)
         return await self._keyset(stmt, page)
+
+
+_p = tables.products
+_s = tables.skus
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern that matches `text` literally (escape `%`, `_` and the escape char)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class SqlProductRepository:
+    """Every provider query goes through `_scoped`: the shop is the tenancy boundary."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    def add(self, product: Product) -> None:
+        self.s.add(product)
+
+    def add_sku(self, sku: Sku) -> None:
+        self.s.add(sku)
+
+    @staticmethod
+    def _scoped(shop_id: str) -> sa.Select[Product]:
+        return sa.select(Product).where(_p.c.shop_id == shop_id)
+
+    async def get(self, shop_id: str, product_id: str) -> Product | None:
+        res = await self.s.execute(self._scoped(shop_id).where(_p.c.id == product_id))
+        return res.scalar_one_or_none()
+
+    async def get_any(self, product_id: str) -> Product | None:
+        """For the platform operator, who works across shops."""
+        return await self.s.get(Product, product_id)
+
+    async def get_by_out_id(self, shop_id: str, out_product_id: str) -> Product | None:
+        res = await self.s.execute(
+            self._scoped(shop_id).where(_p.c.out_product_id == out_product_id)
+        )
+        return res.scalar_one_or_none()
+
+    async def list_for_shop(
+        self, shop_id: str, page: PageRequest, f: ProductFilter
+    ) -> Page[Product]:
+        stmt = self._scoped(shop_id)
+        if f.status is not None:
+            stmt = stmt.where(_p.c.status == f.status)
+        if f.category_ids is not None:
+            stmt = stmt.where(_p.c.category_id.in_(f.category_ids))
+        if f.out_product_id is not None:
+            stmt = stmt.where(_p.c.out_product_id == f.out_product_id)
+        if f.updated_since is not None:
+            stmt = stmt.where(_p.c.updated_at >= f.updated_since)
+        if f.query:
+            stmt = stmt.where(sa.func.lower(_p.c.title).like(_like(f.query), escape="\\"))
+        if page.after:
+            at, last_id = _after_time(page.after)
+            stmt = stmt.where(
+                sa.or_(_p.c.updated_at > at, sa.and_(_p.c.updated_at == at, _p.c.id > last_id))
+            )
+        stmt = stmt.order_by(_p.c.updated_at, _p.c.id).limit(page.limit + 1)
+        rows = list((await self.s.execute(stmt)).scalars())
+        items, nxt = _page(rows, page, lambda r: (r.updated_at.isoformat(), r.id))
+        return Page(items, nxt)
+
+    async def in_review(self, page: PageRequest) -> Page[Product]:
+        stmt = sa.select(Product).where(_p.c.status == ProductStatus.IN_REVIEW)
+        if page.after:
+            at, last_id = _after_time(page.after)
+            stmt = stmt.where(
+                sa.or_(_p.c.submitted_at > at, sa.and_(_p.c.submitted_at == at, _p.c.id > last_id))
+            )
+        stmt = stmt.order_by(_p.c.submitted_at, _p.c.id).limit(page.limit + 1)
+        rows = list((await self.s.execute(stmt)).scalars())
+        items, nxt = _page(
+            rows, page, lambda r: ((r.submitted_at or r.updated_at).isoformat(), r.id)
+        )
+        return Page(items, nxt)
+
+    async def skus_of(self, product_ids: list[str]) -> dict[str, list[Sku]]:
+        """The SKUs of a page of products in one query."""
+        out: dict[str, list[Sku]] = {pid: [] for pid in product_ids}
+        if not product_ids:
+            return out
+        res = await self.s.execute(
+            sa.select(Sku).where(_s.c.product_id.in_(product_ids)).order_by(_s.c.id)
+        )
+        for sku in res.scalars():
+            out[sku.product_id].append(sku)
+        return out
+
+    async def get_sku(self, shop_id: str, product_id: str, sku_id: str) -> Sku | None:
+        res = await self.s.execute(
+            sa.select(Sku).where(
+                _s.c.shop_id == shop_id, _s.c.product_id == product_id, _s.c.id == sku_id
+            )
+        )
+        return res.scalar_one_or_none()
+
+    async def has_stock(self, product_id: str) -> bool:
+        res = await self.s.execute(
+            sa.select(sa.func.count())
+            .select_from(_s)
+            .where(_s.c.product_id == product_id, _s.c.stock > 0)
+        )
+        return bool(res.scalar_one())
+
+    async def delete(self, product: Product) -> None:
+        await self.s.execute(
+            sa.delete(_s).where(_s.c.shop_id == product.shop_id, _s.c.product_id == product.id)
+        )
+        await self.s.delete(product)
+
+    async def change_stock(
+        self, shop_id: str, product_id: str, sku_id: str, *, delta: int | None, absolute: int | None
+    ) -> int | None:
+        """One conditional UPDATE, never read-modify-write: the new stock, or None when the
+        SKU is not this shop's or the result would be negative."""
+        new = _s.c.stock + delta if delta is not None else sa.literal(absolute)
+        stmt = (
+            sa.update(_s)
+            .where(
+                _s.c.id == sku_id,
+                _s.c.shop_id == shop_id,
+                _s.c.product_id == product_id,
+                new >= 0,
+            )
+            .values(stock=new, version=_s.c.version + 1, updated_at=utcnow())
+            .returning(_s.c.stock)
+            .execution_options(synchronize_session=False)
+        )
+        res = await self.s.execute(stmt)
+        value = res.scalar_one_or_none()
+        return None if value is None else int(value)
+
+
+class InvalidCursor(ValidationFailed):
+    code = "invalid_cursor"
+    status = 400
+    title = "The cursor is not valid"
+
+
+def _after_time(after: tuple[str, ...]) -> tuple[datetime, str]:
+    if len(after) != 2:
+        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.")
+    try:
+        at = datetime.fromisoformat(after[0])
+    except ValueError as e:
+        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.") from e
+    if at.tzinfo is None:
+        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.")
+    return at, after[1]

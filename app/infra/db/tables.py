@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from app.domain.audit.model import ActorType, Surface
 from app.domain.authz.model import AppStatus
+from app.domain.catalog.products import Condition, ProductStatus
 from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.shops.model import ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
@@ -282,4 +283,56 @@ industry_qualifications = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index(None, "shop_id", "id"),
     sa.Index(None, "status", "id"),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("title", sa.String(60), nullable=False),
+    sa.Column("subtitle", sa.String(120), nullable=False),
+    sa.Column("description", JSONType, nullable=False),
+    sa.Column("images", JSONType, nullable=False),
+    sa.Column("category_id", sa.String(40), nullable=False),
+    sa.Column("brand", sa.String(60)),
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("condition", str_enum(Condition, 16), nullable=False),
+    sa.Column("regions", JSONType, nullable=False),
+    sa.Column("out_product_id", sa.String(64)),
+    sa.Column("status", str_enum(ProductStatus, 16), nullable=False),
+    sa.Column("rejection_reason", sa.String(500)),
+    sa.Column("ban_reason", sa.String(500)),
+    sa.Column("submitted_at", UTCDateTime()),
+    sa.Column("reviewed_at", UTCDateTime()),
+    sa.Column("listed_at", UTCDateTime()),
+    sa.Column("ever_listed", sa.Boolean, nullable=False, server_default=sa.false()),
+    *_timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    # NULLs never collide, so products without a provider id are not constrained.
+    sa.UniqueConstraint("shop_id", "out_product_id"),
+    sa.Index(None, "shop_id", "updated_at", "id"),
+    sa.Index(None, "status", "submitted_at", "id"),
+)
+
+skus = sa.Table(
+    "skus",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("product_id", ID, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("sale_attrs", JSONType, nullable=False),
+    sa.Column("attrs_key", sa.String(1000), nullable=False),
+    sa.Column("price", sa.BigInteger, nullable=False),
+    sa.Column("market_price", sa.BigInteger),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("out_sku_id", sa.String(64)),
+    sa.Column("barcode", sa.String(64)),
+    sa.Column("weight_g", sa.Integer),
+    *_timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("shop_id", "out_sku_id"),
+    sa.UniqueConstraint("product_id", "attrs_key"),
+    sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
+    sa.CheckConstraint("price >= 1", name="price_positive"),
 )

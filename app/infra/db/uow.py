@@ -15,7 +15,7 @@ from app.infra.db.authz_repositories import (
     SqlOAuthRepository,
     SqlOutboxRepository,
 )
-from app.infra.db.catalog_repositories import SqlQualificationRepository
+from app.infra.db.catalog_repositories import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories import (
     SqlAccountRepository,
     SqlAuditRepository,
@@ -45,6 +45,7 @@ class SqlUnitOfWork:
         self.oauth = SqlOAuthRepository(self.session)
         self.outbox = SqlOutboxRepository(self.session)
         self.qualifications = SqlQualificationRepository(self.session)
+        self.products = SqlProductRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,415 @@
+"""Open API: the shop's products and SKUs, their stock, and their review and sale lifecycle."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
+from app.api.errors import problem_responses
+from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.provider import ProductsRead, ProductsWrite
+from app.api.routing import StrictRoute
+from app.api.v1.schemas.products import (
+    PRODUCT_EXAMPLE,
+    SKU_EXAMPLE,
+    Product,
+    ProductCreate,
+    ProductUpdate,
+    Sku,
+    SkuCreate,
+    SkuUpdate,
+    StockAdjustment,
+    StockLevel,
+    StockSet,
+)
+from app.domain.catalog import product_lifecycle as lifecycle
+from app.domain.catalog import product_services as services
+from app.domain.catalog import products as model
+from app.domain.errors import ValidationFailed
+from app.domain.shops import services as shop_services
+from app.domain.uow import UnitOfWork
+
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
+
+ProductId = Annotated[
+    str, Path(max_length=40, description="The product's id.", examples=[PRODUCT_EXAMPLE])
+]
+SkuId = Annotated[str, Path(max_length=40, description="The SKU's id.", examples=[SKU_EXAMPLE])]
+OutProductId = Annotated[
+    str,
+    Path(min_length=1, max_length=64, description="Your own product id.", examples=["erp-10086"]),
+]
+
+_READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
+_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)
+_ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
+#: Fields of `ProductUpdate` that cannot be cleared with null.
+_REQUIRED_ON_PRODUCT = (
+    "title",
+    "subtitle",
+    "description",
+    "images",
+    "category_id",
+    "attributes",
+    "condition",
+    "regions",
+)
+
+
+def sku_out(sku: model.Sku) -> Sku:
+    return Sku.model_validate(sku)
+
+
+def product_out(product: model.Product, skus: list[model.Sku]) -> Product:
+    data = {k: getattr(product, k) for k in Product.model_fields if k != "skus"}
+    return Product.model_validate({**data, "skus": [sku_out(s) for s in skus]})
+
+
+async def _full(uow: UnitOfWork, product: model.Product) -> Product:
+    skus = await services.skus_of(uow, [product])
+    return product_out(product, skus[product.id])
+
+
+def _sku_fields(body: SkuCreate) -> services.SkuFields:
+    return services.SkuFields(**body.model_dump())
+
+
+@router.post(
+    "/products",
+    operation_id="createProduct",
+    summary="Create a draft product with its SKUs",
+    description="Scope `products:write`. The category must be a leaf the shop can use (open to "
+    "its type, every required qualification held); the condition must be one the category "
+    "allows; each SKU needs its own sale-attribute combination. Every rule answers a "
+    "field-level 422.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Product,
+    responses=_WRITE_ERRORS,
+)
+async def create_product(
+    body: ProductCreate, access: ProductsWrite, uow: UoW, response: Response
+) -> Product:
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    fields = services.ProductFields(
+        title=body.title,
+        category_id=body.category_id,
+        subtitle=body.subtitle,
+        description=[b.model_dump(mode="json", exclude_none=True) for b in body.description],
+        images=[str(i) for i in body.images],
+        brand=body.brand,
+        attributes=[a.model_dump() for a in body.attributes],
+        condition=body.condition,
+        regions=list(body.regions),
+        out_product_id=body.out_product_id,
+    )
+    product, skus = await services.create(
+        uow, access.actor, shop, fields, [_sku_fields(s) for s in body.skus]
+    )
+    await uow.commit()
+    response.headers["Location"] = f"/v1/products/{product.id}"
+    set_etag(response, product.version)
+    return product_out(product, skus)
+
+
+@router.get(
+    "/products",
+    operation_id="listProducts",
+    summary="The shop's products, oldest change first",
+    description="Scope `products:read`. Ordered by `(updated_at, id)`, so `updated_since` "
+    "plus the cursor is an incremental sync. Each product comes with its SKUs.",
+    response_model=ListResponse[Product],
+    responses=problem_responses(400, 401, 403, 422, 429),
+)
+async def list_products(
+    access: ProductsRead,
+    uow: UoW,
+    page: PageParams,
+    status: Annotated[
+        model.ProductStatus | None, Query(description="Only in this status.", examples=["listed"])
+    ] = None,
+    category_id: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="Only in this category, or in any leaf below it.",
+            examples=["cat_apparel"],
+        ),
+    ] = None,
+    updated_since: Annotated[
+        datetime | None,
+        Query(
+            description="Only changed at or after this time (RFC 3339 with a zone).",
+            examples=["2026-11-25T08:00:00Z"],
+        ),
+    ] = None,
+    out_product_id: Annotated[
+        str | None,
+        Query(max_length=64, description="Only the product with your id.", examples=["erp-1"]),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=60,
+            description="Title contains this text (case-insensitive).",
+            examples=["linen"],
+        ),
+    ] = None,
+) -> ListResponse[Product]:
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise ValidationFailed.field(
+            "query.updated_since", "Give a time zone, e.g. 2026-11-25T08:00:00Z."
+        )
+    result = await services.list_for_shop(
+        uow,
+        access.shop_id,
+        page,
+        model.ProductFilter(
+            status=status,
+            category_id=category_id,
+            updated_since=updated_since,
+            out_product_id=out_product_id,
+            query=q,
+        ),
+    )
+    skus = await services.skus_of(uow, result.items)
+    return ListResponse[Product](
+        data=[product_out(p, skus[p.id]) for p in result.items],
+        next_cursor=encode_cursor(result.next_after),
+    )
+
+
+@router.get(
+    "/products/by-out-id/{out_product_id}",
+    operation_id="getProductByOutId",
+    summary="One product, by your own id",
+    response_model=Product,
+    responses=_READ_ERRORS,
+)
+async def get_product_by_out_id(
+    out_product_id: OutProductId, access: ProductsRead, uow: UoW, response: Response
+) -> Product:
+    product = await services.get_by_out_id(uow, access.shop_id, out_product_id)
+    set_etag(response, product.version)
+    return await _full(uow, product)
+
+
+@router.get(
+    "/products/{product_id}",
+    operation_id="getProduct",
+    summary="One product with its SKUs",
+    response_model=Product,
+    responses=_READ_ERRORS,
+)
+async def get_product(
+    product_id: ProductId, access: ProductsRead, uow: UoW, response: Response
+) -> Product:
+    product = await services.get_for_shop(uow, access.shop_id, product_id)
+    set_etag(response, product.version)
+    return await _full(uow, product)
+
+
+@router.patch(
+    "/products/{product_id}",
+    operation_id="updateProduct",
+    summary="Edit a product that is not on sale or in review",
+    description="Scope `products:write`. Allowed in `draft`, `rejected`, `approved` and "
+    "`delisted`; a change of reviewed content sends an approved or delisted product back to "
+    "`draft`. A listed, in-review or banned product answers 409 with `current_status` "
+    "(edits of listed products through a pending revision come later). Honours `If-Match`.",
+    response_model=Product,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429),
+)
+async def update_product(
+    product_id: ProductId,
+    body: ProductUpdate,
+    access: ProductsWrite,
+    uow: UoW,
+    response: Response,
+    expected: IfMatch,
+) -> Product:
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    given = body.model_fields_set
+    errors: list[dict[str, Any]] = [
+        {"loc": ["body", name], "msg": "This field cannot be null.", "type": "null"}
+        for name in _REQUIRED_ON_PRODUCT
+        if name in given and getattr(body, name) is None
+    ]
+    if errors:
+        raise ValidationFailed("Only brand and out_product_id can be cleared.", errors=errors)
+    changes: dict[str, Any] = {}
+    for name in given:
+        value = getattr(body, name)
+        if name == "description":
+            value = [b.model_dump(mode="json", exclude_none=True) for b in value]
+        elif name == "attributes":
+            value = [a.model_dump() for a in value]
+        elif name == "images":
+            value = [str(i) for i in value]
+        elif name == "regions":
+            value = list(value)
+        changes[name] = value
+    product = await services.update(uow, access.actor, shop, product_id, changes, expected)
+    out = await _full(uow, product)
+    await uow.commit()
+    set_etag(response, product.version)
+    return out
+
+
+@router.delete(
+    "/products/{product_id}",
+    operation_id="deleteProduct",
+    summary="Delete a product that was never listed",
+    description="Scope `products:write`. Deletes its SKUs too. A product that was ever "
+    "listed stays (409 `product_was_listed`): delist it instead.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_ACTION_ERRORS,
+)
+async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW) -> None:
+    # No Response of our own: the injected one carries the rate-limit headers.
+    await services.delete(uow, access.actor, access.shop_id, product_id)
+    await uow.commit()
+
+
+@router.post(
+    "/products/{product_id}/skus",
+    operation_id="addSku",
+    summary="Add a SKU to a product",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Sku,
+    responses=_WRITE_ERRORS,
+)
+async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite, uow: UoW) -> Sku:
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    _, sku = await services.add_sku(uow, access.actor, shop, product_id, _sku_fields(body))
+    await uow.commit()
+    return sku_out(sku)
+
+
+@router.patch(
+    "/products/{product_id}/skus/{sku_id}",
+    operation_id="updateSku",
+    summary="Change a SKU's price or your ids for it",
+    description="Scope `products:write`. Applies at once in every state but `banned`: price "
+    "changes need no review.",
+    response_model=Sku,
+    responses=_WRITE_ERRORS,
+)
+async def update_sku(
+    product_id: ProductId, sku_id: SkuId, body: SkuUpdate, access: ProductsWrite, uow: UoW
+) -> Sku:
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    if "price" in body.model_fields_set and body.price is None:
+        raise ValidationFailed.field("body.price", "The price cannot be null.", type_="null")
+    changes = {k: getattr(body, k) for k in body.model_fields_set}
+    sku = await services.update_sku(uow, access.actor, shop, product_id, sku_id, changes)
+    await uow.commit()
+    return sku_out(sku)
+
+
+@router.put(
+    "/products/{product_id}/skus/{sku_id}/stock",
+    operation_id="setSkuStock",
+    summary="Set a SKU's stock",
+    response_model=StockLevel,
+    responses=_WRITE_ERRORS,
+)
+async def set_stock(
+    product_id: ProductId, sku_id: SkuId, body: StockSet, access: ProductsWrite, uow: UoW
+) -> StockLevel:
+    new = await services.change_stock(
+        uow, access.actor, access.shop_id, product_id, sku_id, absolute=body.stock
+    )
+    await uow.commit()
+    return StockLevel(product_id=product_id, sku_id=sku_id, stock=new)
+
+
+@router.post(
+    "/products/{product_id}/skus/{sku_id}/stock-adjustments",
+    operation_id="adjustSkuStock",
+    summary="Add to or take from a SKU's stock, atomically",
+    description="Scope `products:write`. One conditional update: concurrent adjustments all "
+    "count, and a result below zero is refused with 409 `insufficient_stock`.",
+    response_model=StockLevel,
+    responses=_WRITE_ERRORS,
+)
+async def adjust_stock(
+    product_id: ProductId,
+    sku_id: SkuId,
+    body: StockAdjustment,
+    access: ProductsWrite,
+    uow: UoW,
+) -> StockLevel:
+    new = await services.change_stock(
+        uow, access.actor, access.shop_id, product_id, sku_id, delta=body.delta
+    )
+    await uow.commit()
+    return StockLevel(product_id=product_id, sku_id=sku_id, stock=new)
+
+
+@router.post(
+    "/products/{product_id}/submit",
+    operation_id="submitProduct",
+    summary="Submit a draft or rejected product for review",
+    response_model=Product,
+    responses=_ACTION_ERRORS,
+)
+async def submit_product(
+    product_id: ProductId,
+    access: ProductsWrite,
+    uow: UoW,
+    container: ContainerDep,
+    response: Response,
+) -> Product:
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    product = await lifecycle.submit(
+        uow,
+        access.actor,
+        shop,
+        product_id,
+        auto_approve=container.settings.auto_approve_reviews,
+    )
+    out = await _full(uow, product)
+    await uow.commit()
+    set_etag(response, product.version)
+    return out
+
+
+@router.post(
+    "/products/{product_id}/listing",
+    operation_id="listProduct",
+    summary="Put an approved or delisted product on sale",
+    description="Scope `products:write`. Needs a SKU with stock and a category the shop can "
+    "still use, else 409 `not_listable` with the `reasons`.",
+    response_model=Product,
+    responses=_ACTION_ERRORS,
+)
+async def list_product(
+    product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
+) -> Product:
+    shop = await shop_services.provider_shop(uow, access.shop_id)
+    product = await lifecycle.list_for_sale(uow, access.actor, shop, product_id)
+    out = await _full(uow, product)
+    await uow.commit()
+    set_etag(response, product.version)
+    return out
+
+
+@router.post(
+    "/products/{product_id}/delisting",
+    operation_id="delistProduct",
+    summary="Take a listed product off sale",
+    response_model=Product,
+    responses=_ACTION_ERRORS,
+)
+async def delist_product(
+    product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
+) -> Product:
+    product = await lifecycle.delist(uow, access.actor, access.shop_id, product_id)
+    out = await _full(uow, product)
+    await uow.commit()
+    set_etag(response, product.version)
+    return out
