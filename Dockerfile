@@ -25,5 +25,6 @@ USER minishop
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import os,urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\",\"8000\")}/healthz', timeout=2)" || exit 1
-# Migrations first, then the server. Keys and the database come from MINISHOP_* variables.
+# Migrations first, then the server. Keys, the database and MINISHOP_PUBLIC_BASE_URL (the
+# OAuth issuer) come from MINISHOP_* variables; start-up refuses to run without them.
 CMD ["sh", "-c", "minishop migrate && exec minishop serve --host 0.0.0.0 --port ${PORT} --workers ${WEB_CONCURRENCY:-2}"]

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
         if not self.public_base_url:
+            if self.env == "production":
+                # It is the OAuth issuer and every link handed out: never guess it.
+                raise ValueError(
+                    "MINISHOP_PUBLIC_BASE_URL is required when MINISHOP_ENV=production"
+                )
             self.public_base_url = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
         self.public_base_url = self.public_base_url.rstrip("/")
         if self.auto_approve_reviews and self.env == "production":

@@ -351,7 +351,12 @@ async def test_login_validation_errors(client: httpx.AsyncClient) -> None:
 
 def test_set_session_cookie_is_secure_in_production(tmp_path: Path) -> None:
     for env, secure in (("production", True), ("development", False), ("test", False)):
-        settings = Settings(env=env, var_dir=tmp_path, session_ttl_seconds=3600)
+        settings = Settings(
+            env=env,
+            var_dir=tmp_path,
+            session_ttl_seconds=3600,
+            public_base_url="https://shop.example.com",
+        )
         response = Response()
         result = SimpleNamespace(token="mss_abc")
         set_session_cookie(response, SimpleNamespace(settings=settings), result)  # type: ignore[arg-type]
@@ -386,6 +391,7 @@ async def test_production_app_sets_secure_cookies(
 ) -> None:
     prod = Settings(
         env="production",
+        public_base_url="https://testserver",
         var_dir=tmp_path / "var",
         database_url=database_url,
         encryption_keys=Fernet.generate_key().decode(),
@@ -416,7 +422,12 @@ def test_production_without_keys_refuses_to_start(tmp_path: Path) -> None:
         {"encryption_keys": Fernet.generate_key().decode()},
         {"jwt_private_key": ec_pem()},
     ):
-        settings = Settings(env="production", var_dir=tmp_path, **missing)
+        settings = Settings(
+            env="production",
+            var_dir=tmp_path,
+            public_base_url="https://shop.example.com",
+            **missing,
+        )
         with pytest.raises(MissingSecretError, match="MINISHOP_ENCRYPTION_KEYS"):
             load_keys(settings)
         with pytest.raises(MissingSecretError):
@@ -428,7 +439,11 @@ def test_production_with_keys_uses_them(tmp_path: Path) -> None:
     k1, k2 = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     pem = ec_pem()
     settings = Settings(
-        env="production", var_dir=tmp_path, encryption_keys=f" {k1} , {k2} ,", jwt_private_key=pem
+        env="production",
+        var_dir=tmp_path,
+        public_base_url="https://shop.example.com",
+        encryption_keys=f" {k1} , {k2} ,",
+        jwt_private_key=pem,
     )
     keys = load_keys(settings)
     assert keys.fernet_keys == [k1, k2]

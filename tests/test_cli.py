@@ -141,7 +141,11 @@ async def test_worker_once_prunes_expired_keys_and_sessions(
 
 @pytest.mark.slow
 def test_production_without_keys_refuses_to_serve(tmp_path: Path) -> None:
-    env = {"MINISHOP_ENV": "production", "MINISHOP_VAR_DIR": str(tmp_path)}
+    env = {
+        "MINISHOP_ENV": "production",
+        "MINISHOP_VAR_DIR": str(tmp_path),
+        "MINISHOP_PUBLIC_BASE_URL": "https://shop.example.com",
+    }
     started = time.monotonic()
     done = run_cli(env, "serve", "--workers", "2", "--port", "0", timeout=30)
     assert done.returncode != 0
@@ -156,6 +160,7 @@ def test_production_with_auto_approve_refuses_to_serve(tmp_path: Path) -> None:
         "MINISHOP_ENV": "production",
         "MINISHOP_VAR_DIR": str(tmp_path),
         "MINISHOP_AUTO_APPROVE_REVIEWS": "true",
+        "MINISHOP_PUBLIC_BASE_URL": "https://shop.example.com",
     }
     done = run_cli(env, "serve", "--port", "0", timeout=30)
     assert done.returncode != 0
@@ -164,6 +169,20 @@ def test_production_with_auto_approve_refuses_to_serve(tmp_path: Path) -> None:
 
 def test_auto_approve_is_refused_in_production(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="MINISHOP_AUTO_APPROVE_REVIEWS"):
-        Settings(env="production", var_dir=tmp_path, auto_approve_reviews=True)
+        Settings(
+            env="production",
+            var_dir=tmp_path,
+            public_base_url="https://shop.example.com",
+            auto_approve_reviews=True,
+        )
     assert Settings(env="development", var_dir=tmp_path, auto_approve_reviews=True)
-    assert not Settings(env="production", var_dir=tmp_path).auto_approve_reviews
+    assert not Settings(
+        env="production", var_dir=tmp_path, public_base_url="https://shop.example.com"
+    ).auto_approve_reviews
+
+
+def test_production_needs_the_public_base_url(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="MINISHOP_PUBLIC_BASE_URL"):
+        Settings(env="production", var_dir=tmp_path)
+    dev = Settings(env="development", var_dir=tmp_path)
+    assert dev.public_base_url.startswith("http://127.0.0.1:")
