@@ -470,6 +470,8 @@ class Load:
         out = self.run(server.base, path, ids_file, token, self.duration)
         result = parse_wrk(out)
         result["rss_mb"] = server.peak_rss_mb()
+        # Other work on the machine skews every figure: keep what the load was.
+        result["loadavg_1m"] = round(os.getloadavg()[0], 2)
         result["raw"] = out
         return result
 
@@ -532,7 +534,12 @@ def _row(name: str, m: dict[str, Any], **extra: Any) -> Row:
         p99_ms=m["p99_ms"],
         rss_mb=m["rss_mb"],
         ratio_to_floor=None,
-        extra={"requests": m["requests"], "non_2xx": m["non_2xx"], **extra},
+        extra={
+            "requests": m["requests"],
+            "non_2xx": m["non_2xx"],
+            "loadavg_1m": m["loadavg_1m"],
+            **extra,
+        },
     )
 
 
@@ -773,6 +780,12 @@ def main() -> None:
         f"Python {platform.python_version()}"
     )
     print_table(rows)
+    loads = [r.extra["loadavg_1m"] for r in rows if "loadavg_1m" in r.extra]
+    if loads and max(loads) > (os.cpu_count() or 1):
+        print(
+            f"\nwarning: 1-minute load average up to {max(loads)} on {os.cpu_count()} CPUs during "
+            "the run: something else was busy, absolute figures are low; compare ratios."
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps([r.as_json() for r in rows], indent=2) + "\n")
     shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
