@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 PORT   ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install run serve worker migrate seed test test-pg browser lint format openapi openapi-check lock clean
+.PHONY: install run serve worker migrate seed test test-pg browser lint format openapi openapi-check lock clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ openapi: install ## Write openapi/openapi.json
 
 openapi-check: install ## Fail when openapi/openapi.json is out of date
 	$(BIN)/minishop export-openapi --check
+
+bench: install ## Catalog benchmark on the local PostgreSQL (wrk; writes bench/results/latest.json)
+	$(BIN)/python -m bench.run
 
 lock: ## Re-resolve uv.lock after changing pyproject.toml
 	$(BIN)/uv lock

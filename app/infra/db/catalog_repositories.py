@@ -114,9 +114,7 @@ class SqlProductRepository:
             stmt = stmt.where(sa.func.lower(_p.c.title).like(_like(f.query), escape="\\"))
         if page.after:
             at, last_id = _after_time(page.after)
-            stmt = stmt.where(
-                sa.or_(_p.c.updated_at > at, sa.and_(_p.c.updated_at == at, _p.c.id > last_id))
-            )
+            stmt = stmt.where(sa.tuple_(_p.c.updated_at, _p.c.id) > (at, last_id))
         stmt = stmt.order_by(_p.c.updated_at, _p.c.id).limit(page.limit + 1)
         rows = list((await self.s.execute(stmt)).scalars())
         items, nxt = _page(rows, page, lambda r: (r.updated_at.isoformat(), r.id))
@@ -126,9 +124,7 @@ class SqlProductRepository:
         stmt = sa.select(Product).where(_p.c.status == ProductStatus.IN_REVIEW)
         if page.after:
             at, last_id = _after_time(page.after)
-            stmt = stmt.where(
-                sa.or_(_p.c.submitted_at > at, sa.and_(_p.c.submitted_at == at, _p.c.id > last_id))
-            )
+            stmt = stmt.where(sa.tuple_(_p.c.submitted_at, _p.c.id) > (at, last_id))
         stmt = stmt.order_by(_p.c.submitted_at, _p.c.id).limit(page.limit + 1)
         rows = list((await self.s.execute(stmt)).scalars())
         items, nxt = _page(
