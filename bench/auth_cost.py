@@ -26,14 +26,10 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from app.container import build_container
-from app.domain.audit.model import Actor, ActorType, Surface
-from app.domain.authz import apps as app_services
 from app.domain.authz import oauth
-from app.domain.authz.scopes import Scope
-from app.domain.shops import services as shop_services
-from app.domain.shops.model import SubjectType
 from app.infra.db.migrate import upgrade
 from app.settings import Settings
+from bench.run import create_actors
 
 
 async def _pg(url: str, sql: str) -> None:
@@ -59,67 +55,9 @@ async def _timed(fn: Any, n: int) -> float:
 
 async def measure(database_url: str, var_dir: Path, n: int) -> dict[str, Any]:
     settings = Settings(env="test", var_dir=var_dir, database_url=database_url)
+    token = (await create_actors(settings)).token  # the same setup as `make bench`
     c = build_container(settings)
     try:
-        async with c.uow() as uow:
-            from app.domain.accounts import services as accounts
-
-            merchant = await accounts.register(
-                uow,
-                c.hasher,
-                username=f"b{uuid.uuid4().hex[:8]}",
-                password="bench-password-1",
-                display_name="B",
-            )
-            actor = Actor(type=ActorType.ACCOUNT, id=merchant.id, surface=Surface.MERCHANT)
-            shop, _ = await shop_services.open_shop(
-                uow, actor, name="Bench Shop", subject_type=SubjectType.PERSONAL
-            )
-            app, _ = await app_services.register_app(
-                uow,
-                actor,
-                app_services.AppFields(
-                    name="Bench",
-                    description="",
-                    logo_url=None,
-                    homepage_url=None,
-                    install_url=None,
-                    support_email=None,
-                    service_types=["other"],
-                    redirect_uris=["http://127.0.0.1:1/cb"],
-                    scopes=list(Scope),
-                ),
-            )
-            app.publish()
-            verifier = "v" * 43
-            import base64
-            import hashlib
-
-            challenge = (
-                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-                .decode()
-                .rstrip("=")
-            )
-            req = oauth.AuthorizationRequest(
-                app=app,
-                redirect_uri="http://127.0.0.1:1/cb",
-                scopes=frozenset(Scope),
-                state=None,
-                code_challenge=challenge,
-                shop_id=shop.id,
-            )
-            code = await oauth.approve(uow, actor, req, shop.id, c.oauth)
-            tokens = await oauth.exchange_code(
-                uow,
-                c.tokens,
-                c.oauth,
-                app,
-                code=code,
-                redirect_uri=req.redirect_uri,
-                code_verifier=verifier,
-            )
-            await uow.commit()
-        token = tokens.access_token
 
         async def decode() -> None:
             c.tokens.decode(token)

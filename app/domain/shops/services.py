@@ -146,7 +146,20 @@ async def update_shop(
     expected_version: int | None = None,
 ) -> MemberAccess:
     acc = await access(uow, actor.id, shop_id, Permission.SHOP_UPDATE)
-    shop = acc.shop
+    await _change_shop(uow, actor, acc.shop, name, logo_url, logo_given, expected_version)
+    return acc
+
+
+async def _change_shop(
+    uow: UnitOfWork,
+    actor: Actor,
+    shop: Shop,
+    name: str | None,
+    logo_url: str | None,
+    logo_given: bool,
+    expected_version: int | None,
+) -> None:
+    """Name and logo rules, whoever changes them (a member or an authorized app)."""
     # First, so that even an empty change is refused rather than answered as a success.
     shop.ensure_active()
     check_version(shop.version, expected_version)
@@ -168,7 +181,6 @@ async def update_shop(
             )
         )
     await uow.flush()
-    return acc
 
 
 def auto_approver(cause: Actor) -> Actor:
@@ -387,24 +399,5 @@ async def update_shop_as_app(
 ) -> Shop:
     """`PATCH /v1/shop`: the same rules as the merchant's change, by an authorized app."""
     shop = await provider_shop(uow, shop_id)
-    shop.ensure_active()
-    check_version(shop.version, expected_version)
-    before = shop.summary()
-    if name is not None:
-        shop.rename(normalize_shop_name(name))
-    if logo_given:
-        shop.change_logo(logo_url)
-    if before != shop.summary():
-        uow.audit.add(
-            AuditEntry.record(
-                actor,
-                "shop.updated",
-                target_type="shop",
-                target_id=shop.id,
-                shop_id=shop.id,
-                before=before,
-                after=shop.summary(),
-            )
-        )
-    await uow.flush()
+    await _change_shop(uow, actor, shop, name, logo_url, logo_given, expected_version)
     return shop
