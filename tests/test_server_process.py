@@ -122,8 +122,15 @@ def test_health_docs_and_spec(served: tuple[str, Path]) -> None:
 def test_demo_data_is_complete_and_not_duplicated(served: tuple[str, Path]) -> None:
     base, var = served
     demo = json.loads((var / "demo.json").read_text())
-    for key in ("operator", "merchant", "buyer", "developer", "shops", "products"):
+    for key in ("operator", "merchant", "buyer", "developer", "app", "shops", "products"):
         assert key in demo
+    app = demo["app"]
+    assert app["client_id"].startswith("msc_") and app["client_secret"].startswith("mss_")
+    assert app["redirect_uri"].startswith("http://127.0.0.1:")
+    market = httpx.get(base + "/v1/market/apps").json()["data"]
+    assert app["app_id"] in {a["id"] for a in market}  # published
+    categories = httpx.get(base + "/openapi.json").json()["paths"]
+    assert "/v1/categories" in categories
     # Five demo products, found again by out_product_id on the second run (no duplicates).
     assert len(demo["products"]) == len(set(demo["products"])) == 5
     with httpx.Client(base_url=base) as c:
