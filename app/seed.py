@@ -309,7 +309,7 @@ async def _ensure_demo_products(c: Container, shop_id: str, operator: Actor) -> 
     ids = []
     for out_id, (title, category, condition, skus) in DEMO_PRODUCTS.items():
         async with c.uow() as uow:
-            shop = await shop_services.provider_shop(uow, shop_id)
+            shop = await shop_services.shop_or_404(uow, shop_id)
             product = await uow.products.get_by_out_id(shop_id, out_id)
             if product is None:
                 product, _ = await product_services.create(

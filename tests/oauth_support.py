@@ -31,9 +31,6 @@ ALL_SCOPES = [
 ]
 
 
-_DEV_CLIENTS: list[httpx.AsyncClient] = []
-
-
 @dataclass
 class AppCreds:
     developer: User
@@ -60,9 +57,7 @@ async def make_app(
     service_types: list[str] | None = None,
 ) -> AppCreds:
     # The developer gets a browser of its own, so the caller's cookies stay as they were.
-    own = httpx.AsyncClient(transport=client._transport, base_url=client.base_url)
-    _DEV_CLIENTS.append(own)
-    client = own
+    client = httpx.AsyncClient(transport=client._transport, base_url=client.base_url)
     dev = await user(client)
     r = await client.post(
         "/v1/apps",

@@ -151,7 +151,7 @@ async def test_auto_approve_goes_straight_to_approved(
     product = await p.create()
     actor = Actor(type=ActorType.SYSTEM, id="system:test", surface=Surface.SYSTEM)
     async with container.uow() as uow:
-        shop = await shop_services.provider_shop(uow, p.shop_id)
+        shop = await shop_services.shop_or_404(uow, p.shop_id)
         done = await product_lifecycle.submit(uow, actor, shop, product["id"], auto_approve=True)
         await uow.commit()
     assert done.status == "approved"

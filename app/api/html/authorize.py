@@ -160,12 +160,12 @@ async def authorize_page(
     names = await uow.apps.developer_names([req.app.developer_id])
     # Switching providers in one action: offer to revoke the apps the shop already
     # authorized for the same kind of service.
-    replaceable = []
-    for shop, _ in shops:
-        granted = await uow.grants.list_active_for_shop(shop.id, PageRequest(limit=100))
-        for _, other in granted.items:
-            if other.id != req.app.id and set(other.service_types) & set(req.app.service_types):
-                replaceable.append((shop, other))
+    by_id = {shop.id: shop for shop, _ in shops}
+    replaceable = [
+        (by_id[grant.shop_id], other)
+        for grant, other in await uow.grants.active_for_shops(list(by_id))
+        if other.id != req.app.id and set(other.service_types) & set(req.app.service_types)
+    ]
     params = {k: v for k in PARAMS if (v := values.get(k)) is not None}
     params["scope"] = " ".join(s.value for s in Scope if s in req.scopes)
     return templates.TemplateResponse(

@@ -21,7 +21,6 @@ from app.api.v1.schemas.catalog import (
 from app.domain.catalog import qualifications as services
 from app.domain.catalog.categories import CategoryTree, category_tree
 from app.domain.catalog.qualifications import QualificationStatus
-from app.domain.errors import NotFound
 from app.domain.shops import services as shop_services
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: catalog"])
@@ -37,11 +36,6 @@ QualificationId = Annotated[
 CategoryId = Annotated[
     str, Path(max_length=40, description="A category id.", examples=[CATEGORY_EXAMPLE])
 ]
-
-
-class CategoryNotFound(NotFound):
-    code = "category_not_found"
-    title = "Category not found"
 
 
 def _node(
@@ -88,15 +82,12 @@ async def list_categories(
     tree: Annotated[bool, Query(description="Nest every level below.", examples=[False])] = False,
 ) -> list[CategoryNode]:
     categories = category_tree()
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     held = await services.held(uow, access.shop_id)
     if parent_id is None:
         ids = list(categories.roots)
     else:
-        parent = categories.get(parent_id)
-        if parent is None:
-            raise CategoryNotFound(f"No category {parent_id}.")
-        ids = list(parent.children)
+        ids = list(categories.require(parent_id).children)
     depth = 3 if tree else 0
     return [_node(categories, i, str(shop.subject_type), held, depth) for i in ids]
 
@@ -110,9 +101,8 @@ async def list_categories(
 )
 async def get_category(category_id: CategoryId, access: ProductsRead, uow: UoW) -> CategoryNode:
     categories = category_tree()
-    if categories.get(category_id) is None:
-        raise CategoryNotFound(f"No category {category_id}.")
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    categories.require(category_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     held = await services.held(uow, access.shop_id)
     return _node(categories, category_id, str(shop.subject_type), held, 1)
 
@@ -147,7 +137,7 @@ async def submit_qualification(
     container: ContainerDep,
     response: Response,
 ) -> Qualification:
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     shop.ensure_active()
     q = await services.submit(
         uow,

@@ -92,7 +92,7 @@ def _sku_fields(body: SkuCreate) -> services.SkuFields:
 async def create_product(
     body: ProductCreate, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     fields = services.ProductFields(
         title=body.title,
         category_id=body.category_id,
@@ -231,7 +231,7 @@ async def update_product(
     response: Response,
     expected: IfMatch,
 ) -> Product:
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     given = body.model_fields_set
     errors: list[dict[str, Any]] = [
         {"loc": ["body", name], "msg": "This field cannot be null.", "type": "null"}
@@ -283,7 +283,7 @@ async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW)
     responses=_WRITE_ERRORS,
 )
 async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite, uow: UoW) -> Sku:
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     _, sku = await services.add_sku(uow, access.actor, shop, product_id, _sku_fields(body))
     await uow.commit()
     return sku_out(sku)
@@ -301,7 +301,7 @@ async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite,
 async def update_sku(
     product_id: ProductId, sku_id: SkuId, body: SkuUpdate, access: ProductsWrite, uow: UoW
 ) -> Sku:
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     if "price" in body.model_fields_set and body.price is None:
         raise ValidationFailed.field("body.price", "The price cannot be null.", type_="null")
     changes = {k: getattr(body, k) for k in body.model_fields_set}
@@ -364,7 +364,7 @@ async def submit_product(
     container: ContainerDep,
     response: Response,
 ) -> Product:
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     product = await lifecycle.submit(
         uow,
         access.actor,
@@ -390,7 +390,7 @@ async def submit_product(
 async def list_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    shop = await shop_services.provider_shop(uow, access.shop_id)
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
     product = await lifecycle.list_for_sale(uow, access.actor, shop, product_id)
     out = await _full(uow, product)
     await uow.commit()

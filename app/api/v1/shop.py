@@ -24,7 +24,7 @@ router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: shop"
     responses=problem_responses(401, 403, 429),
 )
 async def get_shop(access: ShopRead, uow: UoW, response: Response) -> Shop:
-    shop = await services.provider_shop(uow, access.shop_id)
+    shop = await services.shop_or_404(uow, access.shop_id)
     set_etag(response, shop.version)
     return shop_out(shop)
 

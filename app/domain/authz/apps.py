@@ -229,7 +229,7 @@ async def operator_action(
     uow.audit.add(
         AuditEntry.record(
             actor,
-            f"app.{action}ed" if action == "suspend" else "app.reinstated",
+            "app.suspended" if action == "suspend" else "app.reinstated",
             target_type="app",
             target_id=app.id,
             shop_id=None,

@@ -12,6 +12,13 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from app.domain.errors import NotFound
+
+
+class CategoryNotFound(NotFound):
+    code = "category_not_found"
+    title = "Category not found"
+
 
 @dataclass(frozen=True)
 class QualificationKind:
@@ -71,6 +78,12 @@ class CategoryTree:
 
     def get(self, category_id: str) -> Category | None:
         return self.by_id.get(category_id)
+
+    def require(self, category_id: str) -> Category:
+        category = self.by_id.get(category_id)
+        if category is None:
+            raise CategoryNotFound(f"No category {category_id}.")
+        return category
 
     def leaves_under(self, category_id: str) -> tuple[str, ...]:
         if category_id not in self._leaves:

@@ -172,7 +172,7 @@ async def review(
     uow.audit.add(
         _audit(
             actor,
-            f"qualification.{action}d" if action == "approve" else "qualification.rejected",
+            "qualification.approved" if action == "approve" else "qualification.rejected",
             q,
             before,
         )

@@ -379,14 +379,6 @@ async def operator_action(
     return shop
 
 
-async def provider_shop(uow: UnitOfWork, shop_id: str) -> Shop:
-    """The token's own shop. Tenancy comes from the grant, so no membership lookup."""
-    shop = await uow.shops.get(shop_id)
-    if shop is None:
-        raise ShopNotFound(f"No shop {shop_id}.")
-    return shop
-
-
 async def update_shop_as_app(
     uow: UnitOfWork,
     actor: Actor,
@@ -398,6 +390,6 @@ async def update_shop_as_app(
     expected_version: int | None,
 ) -> Shop:
     """`PATCH /v1/shop`: the same rules as the merchant's change, by an authorized app."""
-    shop = await provider_shop(uow, shop_id)
+    shop = await shop_or_404(uow, shop_id)  # the token's own shop: tenancy from the grant
     await _change_shop(uow, actor, shop, name, logo_url, logo_given, expected_version)
     return shop

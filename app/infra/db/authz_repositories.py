@@ -20,7 +20,7 @@ from app.domain.clock import utcnow
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.repositories import _page
+from app.infra.db.repositories import _page, page_by_id
 
 
 def _rowcount(result: object) -> int:
@@ -41,24 +41,15 @@ class SqlAppRepository:
         res = await self.s.execute(sa.select(App).where(tables.apps.c.client_id == client_id))
         return res.scalar_one_or_none()
 
-    async def _keyset(self, stmt: sa.Select[App], page: PageRequest) -> Page[App]:
-        a = tables.apps
-        if page.after:
-            stmt = stmt.where(a.c.id > page.after[0])
-        rows = list((await self.s.execute(stmt.order_by(a.c.id).limit(page.limit + 1))).scalars())
-        items, nxt = _page(rows, page, lambda r: (r.id,))
-        return Page(items, nxt)
-
     async def list_for_developer(self, developer_id: str, page: PageRequest) -> Page[App]:
-        return await self._keyset(
-            sa.select(App).where(tables.apps.c.developer_id == developer_id), page
-        )
+        stmt = sa.select(App).where(tables.apps.c.developer_id == developer_id)
+        return await page_by_id(self.s, stmt, tables.apps.c.id, page)
 
     async def list_all(self, page: PageRequest, *, status: AppStatus | None) -> Page[App]:
         stmt = sa.select(App)
         if status is not None:
             stmt = stmt.where(tables.apps.c.status == status)
-        return await self._keyset(stmt, page)
+        return await page_by_id(self.s, stmt, tables.apps.c.id, page)
 
     async def list_published(
         self, page: PageRequest, *, service_type: str | None, query: str | None
@@ -71,7 +62,7 @@ class SqlAppRepository:
         if query:
             escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             stmt = stmt.where(sa.func.lower(a.c.name).like(f"%{escaped}%", escape="\\"))
-        return await self._keyset(stmt, page)
+        return await page_by_id(self.s, stmt, tables.apps.c.id, page)
 
     async def developer_names(self, developer_ids: list[str]) -> dict[str, str]:
         if not developer_ids:
@@ -118,6 +109,18 @@ class SqlGrantRepository:
         rows = [(r[0], r[1]) for r in (await self.s.execute(stmt)).all()]
         items, nxt = _page(rows, page, lambda r: (r[0].id,))
         return Page(items, nxt)
+
+    async def active_for_shops(self, shop_ids: list[str]) -> list[tuple[Grant, App]]:
+        if not shop_ids:
+            return []
+        g = tables.grants
+        stmt = (
+            sa.select(Grant, App)
+            .join(App, tables.apps.c.id == g.c.app_id)
+            .where(g.c.shop_id.in_(shop_ids), g.c.revoked_at.is_(None))
+            .order_by(g.c.shop_id, g.c.id)
+        )
+        return [(r[0], r[1]) for r in (await self.s.execute(stmt)).all()]
 
     async def touch(self, grant_id: str, when: datetime) -> None:
         g = tables.grants

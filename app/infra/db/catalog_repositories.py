@@ -13,7 +13,7 @@ from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.repositories import _page
+from app.infra.db.repositories import _page, page_by_id
 
 _q = tables.industry_qualifications
 
@@ -28,22 +28,13 @@ class SqlQualificationRepository:
     async def get(self, qualification_id: str) -> IndustryQualification | None:
         return await self.s.get(IndustryQualification, qualification_id)
 
-    async def _keyset(
-        self, stmt: sa.Select[IndustryQualification], page: PageRequest
-    ) -> Page[IndustryQualification]:
-        if page.after:
-            stmt = stmt.where(_q.c.id > page.after[0])
-        rows = list((await self.s.execute(stmt.order_by(_q.c.id).limit(page.limit + 1))).scalars())
-        items, nxt = _page(rows, page, lambda r: (r.id,))
-        return Page(items, nxt)
-
     async def list_for_shop(
         self, shop_id: str, page: PageRequest, *, status: QualificationStatus | None
     ) -> Page[IndustryQualification]:
         stmt = sa.select(IndustryQualification).where(_q.c.shop_id == shop_id)
         if status is not None:
             stmt = stmt.where(_q.c.status == status)
-        return await self._keyset(stmt, page)
+        return await page_by_id(self.s, stmt, _q.c.id, page)
 
     async def approved_kinds(self, shop_id: str) -> frozenset[str]:
         res = await self.s.execute(
@@ -55,7 +46,7 @@ class SqlQualificationRepository:
 
     async def in_review(self, page: PageRequest) -> Page[IndustryQualification]:
         stmt = sa.select(IndustryQualification).where(_q.c.status == QualificationStatus.IN_REVIEW)
-        return await self._keyset(stmt, page)
+        return await page_by_id(self.s, stmt, _q.c.id, page)
 
 
 _p = tables.products

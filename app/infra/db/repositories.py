@@ -24,6 +24,17 @@ def _page(rows: list[Any], page: PageRequest, key: Any) -> tuple[list[Any], tupl
     return rows, (key(rows[-1]) if has_more and rows else None)
 
 
+async def page_by_id(
+    session: AsyncSession, stmt: sa.Select[Any], id_column: Any, page: PageRequest
+) -> Page[Any]:
+    """The common list: entities ordered by their (time-ordered) id, keyset on it."""
+    if page.after:
+        stmt = stmt.where(id_column > page.after[0])
+    rows = list((await session.execute(stmt.order_by(id_column).limit(page.limit + 1))).scalars())
+    items, nxt = _page(rows, page, lambda r: (r.id,))
+    return Page(items, nxt)
+
+
 def _submitted_key(shop: Shop) -> tuple[str, str]:
     assert shop.submitted_at is not None  # every shop in review has been submitted
     return (shop.submitted_at.astimezone(UTC).isoformat(), shop.id)
@@ -123,16 +134,12 @@ class SqlShopRepository:
         self, status: ShopStatus, page: PageRequest, *, suspended: bool | None = None
     ) -> Page[Shop]:
         s = tables.shops
-        stmt = sa.select(Shop).where(s.c.status == status).order_by(s.c.id).limit(page.limit + 1)
+        stmt = sa.select(Shop).where(s.c.status == status)
         if suspended is not None:
             stmt = stmt.where(
                 s.c.suspended_at.is_not(None) if suspended else s.c.suspended_at.is_(None)
             )
-        if page.after:
-            stmt = stmt.where(s.c.id > page.after[0])
-        rows = list((await self.s.execute(stmt)).scalars())
-        items, nxt = _page(rows, page, lambda r: (r.id,))
-        return Page(items, nxt)
+        return await page_by_id(self.s, stmt, s.c.id, page)
 
     async def review_queue(self, page: PageRequest) -> Page[Shop]:
         """Oldest submission first, on the (status, submitted_at, id) index."""
