@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import ip_address
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.domain.audit.model import Actor, AuditEntry
@@ -24,6 +25,26 @@ from app.domain.shops.services import check_version
 from app.domain.uow import UnitOfWork
 
 MAX_REDIRECT_URIS = 10
+
+
+def _audit(
+    actor: Actor,
+    action: str,
+    app: App,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Apps belong to no shop: their audit entries carry the app as target and no shop."""
+    return AuditEntry.record(
+        actor,
+        action,
+        target_type="app",
+        target_id=app.id,
+        shop_id=None,
+        before=before,
+        after=after,
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -102,16 +123,7 @@ async def register_app(uow: UnitOfWork, actor: Actor, fields: AppFields) -> tupl
         scopes=_scopes(fields.scopes),
     )
     uow.apps.add(app)
-    uow.audit.add(
-        AuditEntry.record(
-            actor,
-            "app.created",
-            target_type="app",
-            target_id=app.id,
-            shop_id=None,
-            after=app.summary(),
-        )
-    )
+    uow.audit.add(_audit(actor, "app.created", app, after=app.summary()))
     await uow.flush()
     return app, secret
 
@@ -148,17 +160,7 @@ async def update_app(
             value = sorted(set(value))  # type: ignore[call-overload]
         setattr(app, name, value)
     app.updated_at = utcnow()
-    uow.audit.add(
-        AuditEntry.record(
-            actor,
-            "app.updated",
-            target_type="app",
-            target_id=app.id,
-            shop_id=None,
-            before=before,
-            after=app.summary(),
-        )
-    )
+    uow.audit.add(_audit(actor, "app.updated", app, before=before, after=app.summary()))
     await uow.flush()
     return app
 
@@ -167,17 +169,7 @@ async def publish_app(uow: UnitOfWork, actor: Actor, app_id: str) -> App:
     app = await own_app(uow, actor, app_id)
     before = app.summary()
     app.publish()
-    uow.audit.add(
-        AuditEntry.record(
-            actor,
-            "app.published",
-            target_type="app",
-            target_id=app.id,
-            shop_id=None,
-            before=before,
-            after=app.summary(),
-        )
-    )
+    uow.audit.add(_audit(actor, "app.published", app, before=before, after=app.summary()))
     await uow.flush()
     return app
 
@@ -190,12 +182,10 @@ async def rotate_secret(
     secret = new_secret(CLIENT_SECRET_PREFIX)
     app.rotate_secret(hash_secret(secret), grace)
     uow.audit.add(
-        AuditEntry.record(
+        _audit(
             actor,
             "app.secret_rotated",
-            target_type="app",
-            target_id=app.id,
-            shop_id=None,
+            app,
             after={"previous_secret_expires_at": str(app.previous_secret_expires_at)},
         )
     )
@@ -227,12 +217,10 @@ async def operator_action(
     else:
         app.reinstate()
     uow.audit.add(
-        AuditEntry.record(
+        _audit(
             actor,
             "app.suspended" if action == "suspend" else "app.reinstated",
-            target_type="app",
-            target_id=app.id,
-            shop_id=None,
+            app,
             before=before,
             after={**app.summary(), "reason": reason},
         )
@@ -253,12 +241,10 @@ async def set_rate_limit(
     before = {"burst": app.rate_limit_burst, "per_second": app.rate_limit_per_second}
     app.rate_limit_burst, app.rate_limit_per_second = burst, per_second
     uow.audit.add(
-        AuditEntry.record(
+        _audit(
             actor,
             "app.rate_limit_changed",
-            target_type="app",
-            target_id=app.id,
-            shop_id=None,
+            app,
             before=before,
             after={"burst": burst, "per_second": per_second},
         )
