@@ -271,12 +271,13 @@ async def test_patch_honours_if_match_and_sends_reviewed_edits_back_to_draft(
     entries = await audit(p, action="product.updated", target_id=pid)
     assert len(entries) == 3
 
-    # Listed (or in review): 409 naming the state.
-    await listed(p, op, pid)
+    # In review: 409 naming the state (a listed product takes a pending revision instead,
+    # see test_product_revisions.py).
+    assert (await p.post(f"/v1/products/{pid}/submit")).status_code == 200
     r = await client.patch(f"/v1/products/{pid}", json={"title": "Live edit"}, headers=p.h)
     assert r.status_code == 409, r.text
     assert r.json()["code"] == "invalid_state_transition"
-    assert r.json()["current_status"] == "listed"
+    assert r.json()["current_status"] == "in_review"
 
 
 async def test_delete_only_what_was_never_listed(

@@ -139,11 +139,23 @@ async def _listed(shop: ShopContext, ids: dict[str, str]) -> None:
     assert r.status_code == 200, r.text
 
 
+async def _revised(shop: ShopContext, ids: dict[str, str]) -> None:
+    """A listed product with a pending revision of its title."""
+    await _listed(shop, ids)
+    r = await shop.client.patch(
+        f"/v1/products/{ids['product_id']}",
+        json={"title": "A pending title"},
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 200 and r.json()["pending_revision"], r.text
+
+
 #: operationId → brings the fresh resources of one call into the state the operation needs
 #: (a lifecycle step is only legal from some states).
 STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]] = {
     "listProduct": _approved,
     "delistProduct": _listed,
+    "discardProductRevision": _revised,
 }
 
 #: Path parameters naming platform-wide resources that no shop owns (the category tree):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -63,14 +63,41 @@ def sku_out(sku: model.Sku) -> Sku:
     return Sku.model_validate(sku)
 
 
-def product_out(product: model.Product, skus: list[model.Sku]) -> Product:
-    data = {k: getattr(product, k) for k in Product.model_fields if k != "skus"}
-    return Product.model_validate({**data, "skus": [sku_out(s) for s in skus]})
+_COMPUTED = ("skus", "view", "pending_revision")
+
+View = Literal["live", "pending"]
+ViewQuery = Annotated[
+    View,
+    Query(
+        alias="version",
+        description="`live` (default): the content on sale. `pending`: the pending revision "
+        "applied over it, as it will read once approved (the same as live when there is none).",
+        examples=["pending"],
+    ),
+]
 
 
-async def _full(uow: UnitOfWork, product: model.Product) -> Product:
+def product_out(product: model.Product, skus: list[model.Sku], view: View = "live") -> Product:
+    data = {k: getattr(product, k) for k in Product.model_fields if k not in _COMPUTED}
+    if view == "pending":
+        data.update(product.pending_view())
+    pending = (
+        {
+            "status": product.pending_status,
+            "changes": product.pending_changes,
+            "rejection_reason": product.pending_rejection_reason,
+        }
+        if product.pending_changes is not None
+        else None
+    )
+    return Product.model_validate(
+        {**data, "view": view, "pending_revision": pending, "skus": [sku_out(s) for s in skus]}
+    )
+
+
+async def _full(uow: UnitOfWork, product: model.Product, view: View = "live") -> Product:
     skus = await services.skus_of(uow, [product])
-    return product_out(product, skus[product.id])
+    return product_out(product, skus[product.id], view)
 
 
 def _sku_fields(body: SkuCreate) -> services.SkuFields:
@@ -158,6 +185,7 @@ async def list_products(
             examples=["linen"],
         ),
     ] = None,
+    view: ViewQuery = "live",
 ) -> ListResponse[Product]:
     if updated_since is not None and updated_since.tzinfo is None:
         raise ValidationFailed.field(
@@ -177,7 +205,7 @@ async def list_products(
     )
     skus = await services.skus_of(uow, result.items)
     return ListResponse[Product](
-        data=[product_out(p, skus[p.id]) for p in result.items],
+        data=[product_out(p, skus[p.id], view) for p in result.items],
         next_cursor=encode_cursor(result.next_after),
     )
 
@@ -190,11 +218,15 @@ async def list_products(
     responses=_READ_ERRORS,
 )
 async def get_product_by_out_id(
-    out_product_id: OutProductId, access: ProductsRead, uow: UoW, response: Response
+    out_product_id: OutProductId,
+    access: ProductsRead,
+    uow: UoW,
+    response: Response,
+    view: ViewQuery = "live",
 ) -> Product:
     product = await services.get_by_out_id(uow, access.shop_id, out_product_id)
     set_etag(response, product.version)
-    return await _full(uow, product)
+    return await _full(uow, product, view)
 
 
 @router.get(
@@ -205,21 +237,30 @@ async def get_product_by_out_id(
     responses=_READ_ERRORS,
 )
 async def get_product(
-    product_id: ProductId, access: ProductsRead, uow: UoW, response: Response
+    product_id: ProductId,
+    access: ProductsRead,
+    uow: UoW,
+    response: Response,
+    view: ViewQuery = "live",
 ) -> Product:
     product = await services.get_for_shop(uow, access.shop_id, product_id)
     set_etag(response, product.version)
-    return await _full(uow, product)
+    return await _full(uow, product, view)
 
 
 @router.patch(
     "/products/{product_id}",
     operation_id="updateProduct",
-    summary="Edit a product that is not on sale or in review",
-    description="Scope `products:write`. Allowed in `draft`, `rejected`, `approved` and "
-    "`delisted`; a change of reviewed content sends an approved or delisted product back to "
-    "`draft`. A listed, in-review or banned product answers 409 with `current_status` "
-    "(edits of listed products through a pending revision come later). Honours `If-Match`.",
+    summary="Edit a product",
+    description="Scope `products:write`. In `draft`, `rejected`, `approved` and `delisted` "
+    "the edit applies at once, and a change of reviewed content (every field but "
+    "`out_product_id`) sends an approved or delisted product back to `draft`. A `listed` "
+    "product keeps selling: reviewed changes go into its `pending_revision`, which the "
+    "platform reviews on its own; approval swaps it in at once (`product.review_passed` with "
+    "`revision: true`, then `product.updated`), rejection leaves the live version as it was "
+    "(`product.review_rejected`). Further edits merge into the pending revision and resubmit "
+    "it. Read it with `?version=pending`. Price and stock are SKU fields and never wait for "
+    "review. In review or banned: 409 with `current_status`. Honours `If-Match`.",
     response_model=Product,
     responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429),
 )
@@ -230,6 +271,7 @@ async def update_product(
     uow: UoW,
     response: Response,
     expected: IfMatch,
+    container: ContainerDep,
 ) -> Product:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     given = body.model_fields_set
@@ -252,7 +294,15 @@ async def update_product(
         elif name == "regions":
             value = list(value)
         changes[name] = value
-    product = await services.update(uow, access.actor, shop, product_id, changes, expected)
+    product = await services.update(
+        uow,
+        access.actor,
+        shop,
+        product_id,
+        changes,
+        expected,
+        auto_approve=container.settings.auto_approve_reviews,
+    )
     out = await _full(uow, product)
     await uow.commit()
     set_etag(response, product.version)
@@ -272,6 +322,25 @@ async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW)
     # No Response of our own: the injected one carries the rate-limit headers.
     await services.delete(uow, access.actor, access.shop_id, product_id)
     await uow.commit()
+
+
+@router.delete(
+    "/products/{product_id}/pending-revision",
+    operation_id="discardProductRevision",
+    summary="Withdraw a live product's pending revision",
+    description="Scope `products:write`. The live version stays as it is. 404 "
+    "`no_pending_revision` when there is none.",
+    response_model=Product,
+    responses=_ACTION_ERRORS,
+)
+async def discard_revision(
+    product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
+) -> Product:
+    product = await services.discard_revision(uow, access.actor, access.shop_id, product_id)
+    out = await _full(uow, product)
+    await uow.commit()
+    set_etag(response, product.version)
+    return out
 
 
 @router.post(

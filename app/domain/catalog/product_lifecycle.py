@@ -9,8 +9,19 @@ from __future__ import annotations
 from app.domain.audit.model import Actor
 from app.domain.catalog import qualifications
 from app.domain.catalog.categories import category_tree
-from app.domain.catalog.product_services import audit_entry, get_for_shop, product_event
-from app.domain.catalog.products import NotListable, Product, ProductNotFound, ProductStatus
+from app.domain.catalog.product_services import (
+    audit_entry,
+    decide_revision,
+    get_for_shop,
+    product_event,
+)
+from app.domain.catalog.products import (
+    NotListable,
+    Product,
+    ProductNotFound,
+    ProductStatus,
+    RevisionStatus,
+)
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
 from app.domain.uow import UnitOfWork
@@ -77,10 +88,19 @@ async def review_queue(uow: UnitOfWork, page: PageRequest) -> Page[Product]:
 async def review(
     uow: UnitOfWork, actor: Actor, product_id: str, action: str, reason: str | None = None
 ) -> Product:
-    """The operator's decision: `approve`, `reject` or `ban` (banned is final)."""
+    """The operator's decision: `approve`, `reject` or `ban` (banned is final). On a live
+    product with a pending revision in review, approve and reject decide the revision."""
     product = await uow.products.get_any(product_id)
     if product is None:
         raise ProductNotFound(f"No product {product_id}.")
+    if (
+        action != "ban"
+        and product.status is not ProductStatus.IN_REVIEW
+        and product.pending_status is RevisionStatus.IN_REVIEW
+    ):
+        await decide_revision(uow, actor, product, action, reason)
+        await uow.flush()
+        return product
     before = product.summary()
     if action == "approve":
         product.approve()

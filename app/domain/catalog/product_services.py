@@ -18,6 +18,7 @@ from app.domain.catalog import qualifications
 from app.domain.catalog.categories import category_tree
 from app.domain.catalog.products import (
     REGION_CODES,
+    REVIEWED_FIELDS,
     Condition,
     OutOfStock,
     Product,
@@ -37,24 +38,14 @@ from app.domain.shops.services import check_version
 from app.domain.uow import UnitOfWork
 
 MAX_SKUS = 100
-#: Fields whose change sends an approved or delisted product back through review.
-REVIEWED_FIELDS = (
-    "title",
-    "subtitle",
-    "description",
-    "images",
-    "category_id",
-    "brand",
-    "attributes",
-    "condition",
-    "regions",
-)
-#: States in which the provider may edit a product directly.
+#: States in which the provider may edit a product directly (a listed product, or one with
+#: a pending revision, is revised instead).
 EDITABLE = (
     ProductStatus.DRAFT,
     ProductStatus.REJECTED,
     ProductStatus.APPROVED,
     ProductStatus.DELISTED,
+    ProductStatus.LISTED,
 )
 
 
@@ -282,18 +273,21 @@ async def update(
     product_id: str,
     changes: dict[str, Any],
     expected_version: int | None,
+    *,
+    auto_approve: bool = False,
 ) -> Product:
-    """Direct edits in draft, rejected, approved and delisted. A listed product would need a
-    pending revision reviewed while the live version keeps selling: not built yet, so 409."""
+    """Edit a product. In draft, rejected, approved and delisted the edit applies at once (a
+    change of reviewed content sends an approved or delisted product back to draft). A listed
+    product keeps selling: reviewed changes go into its pending revision, which is reviewed on
+    its own (approved at once with `auto_approve`); other fields apply at once."""
     shop.ensure_active()
     product = await get_for_shop(uow, shop.id, product_id)
     check_version(product.version, expected_version)
     if product.status not in EDITABLE:
-        raise InvalidTransition(
-            "edit the product (delist it first; edits of listed products are not supported yet)",
-            product.status,
-        )
-    changed = {k: v for k, v in changes.items() if getattr(product, k) != v}
+        raise InvalidTransition("edit the product", product.status)
+    revising = product.revises_in_place
+    current = product.pending_view() if revising else {}
+    changed = {k: v for k, v in changes.items() if current.get(k, getattr(product, k)) != v}
     if not changed:
         return product
     errors: list[dict[str, Any]] = []
@@ -301,8 +295,8 @@ async def update(
         errors += await _category_errors(
             uow,
             shop,
-            changed.get("category_id", product.category_id),
-            changed.get("condition", product.condition),
+            changed.get("category_id", current.get("category_id", product.category_id)),
+            changed.get("condition", current.get("condition", product.condition)),
         )
     if "regions" in changed:
         errors += _region_errors(changed["regions"])
@@ -310,14 +304,73 @@ async def update(
     if "out_product_id" in changed:
         await _check_out_id(uow, shop.id, changed["out_product_id"], own=product.id)
     before = product.summary()
-    for name, value in changed.items():
+    reviewed = {k: v for k, v in changed.items() if k in REVIEWED_FIELDS}
+    direct = {k: v for k, v in changed.items() if k not in REVIEWED_FIELDS}
+    for name, value in direct.items():
         setattr(product, name, value)
-    if any(name in REVIEWED_FIELDS for name in changed):
-        product.back_to_draft()
+    if revising and reviewed:
+        pending = product.propose(reviewed)
+        uow.audit.add(
+            audit_entry(actor, "product.revision_submitted", product, before, pending=pending)
+        )
+        if auto_approve and pending:
+            await _approve_revision(uow, actor, product, auto_approved=True)
+        elif direct:
+            _updated(uow, actor, product, before, sorted(direct))
     else:
-        product.updated_at = utcnow()
-    uow.audit.add(audit_entry(actor, "product.updated", product, before, changed=sorted(changed)))
-    uow.outbox.add(product_event("product.updated", product, changed=sorted(changed)))
+        for name, value in reviewed.items():
+            setattr(product, name, value)
+        if reviewed:
+            product.back_to_draft()
+        else:
+            product.updated_at = utcnow()
+        _updated(uow, actor, product, before, sorted(changed))
+    await uow.flush()
+    return product
+
+
+def _updated(
+    uow: UnitOfWork, actor: Actor, product: Product, before: dict[str, Any], changed: list[str]
+) -> None:
+    uow.audit.add(audit_entry(actor, "product.updated", product, before, changed=changed))
+    uow.outbox.add(product_event("product.updated", product, changed=changed))
+
+
+async def _approve_revision(
+    uow: UnitOfWork, actor: Actor, product: Product, **extra: Any
+) -> list[str]:
+    """Swap the revision in: the live fields change in this one transaction."""
+    before = product.summary()
+    changed = product.approve_revision()
+    uow.audit.add(
+        audit_entry(actor, "product.review_passed", product, before, revision=True, **extra)
+    )
+    uow.outbox.add(product_event("product.review_passed", product, revision=True, changed=changed))
+    _updated(uow, actor, product, before, changed)
+    return changed
+
+
+async def decide_revision(
+    uow: UnitOfWork, actor: Actor, product: Product, action: str, reason: str | None
+) -> None:
+    """The operator's decision on a pending revision: `approve` or `reject`."""
+    if action == "approve":
+        await _approve_revision(uow, actor, product)
+        return
+    before = product.summary()
+    product.reject_revision(reason or "")
+    uow.audit.add(
+        audit_entry(actor, "product.review_rejected", product, before, revision=True, reason=reason)
+    )
+    uow.outbox.add(product_event("product.review_rejected", product, revision=True, reason=reason))
+
+
+async def discard_revision(uow: UnitOfWork, actor: Actor, shop_id: str, product_id: str) -> Product:
+    """The provider withdraws its pending revision; the live version is untouched."""
+    product = await get_for_shop(uow, shop_id, product_id)
+    before = product.summary()
+    product.discard_revision()
+    uow.audit.add(audit_entry(actor, "product.revision_discarded", product, before))
     await uow.flush()
     return product
 

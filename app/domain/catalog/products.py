@@ -2,6 +2,10 @@
 
 Lifecycle: draft → in_review → approved → listed ⇄ delisted; rejected (editable, resubmit);
 banned (by the platform, never listed again). Prices are integer fen; stock never negative.
+
+A product that has been approved keeps selling while an edit of its reviewed content waits
+for review: the edit is a *pending revision* (`pending_changes`, reviewed on its own), and
+approval swaps it into the live fields in one step.
 """
 
 from __future__ import annotations
@@ -29,6 +33,27 @@ class ProductStatus(StrEnum):
     BANNED = "banned"
 
 
+class RevisionStatus(StrEnum):
+    """Where a pending revision of a live product is in review."""
+
+    IN_REVIEW = "in_review"
+    REJECTED = "rejected"
+
+
+#: Fields whose change needs review: on a live product they wait in a pending revision.
+REVIEWED_FIELDS = (
+    "title",
+    "subtitle",
+    "description",
+    "images",
+    "category_id",
+    "brand",
+    "attributes",
+    "condition",
+    "regions",
+)
+
+
 class Condition(StrEnum):
     """New goods, or second-hand (only where the category and shop type allow)."""
 
@@ -44,6 +69,11 @@ class ProductNotFound(NotFound):
 class SkuNotFound(NotFound):
     code = "sku_not_found"
     title = "SKU not found"
+
+
+class NoPendingRevision(NotFound):
+    code = "no_pending_revision"
+    title = "The product has no pending revision"
 
 
 class OutOfStock(Conflict):
@@ -135,6 +165,9 @@ class Product:
     reviewed_at: datetime | None = None
     listed_at: datetime | None = None
     ever_listed: bool = False
+    pending_changes: dict[str, Any] | None = None
+    pending_status: RevisionStatus | None = None
+    pending_rejection_reason: str | None = None
     id: str = field(default_factory=lambda: new_id("prod"))
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
@@ -181,7 +214,69 @@ class Product:
             raise InvalidTransition("ban the product", self.status)
         self.status = ProductStatus.BANNED
         self.ban_reason = reason
+        self._clear_revision()
         self.updated_at = utcnow()
+
+    # -- pending revisions of a live product ------------------------------------------------
+
+    @property
+    def revises_in_place(self) -> bool:
+        """Reviewed edits wait in a revision: the product is on sale, or already has one."""
+        return self.status is ProductStatus.LISTED or self.pending_changes is not None
+
+    def propose(self, changes: dict[str, Any]) -> list[str]:
+        """Merge reviewed-field `changes` into the pending revision and send it to review.
+
+        A change back to the live value drops out; when nothing differs from live any more
+        the revision is gone. Returns the fields the revision now changes.
+        """
+        if self.status not in (ProductStatus.LISTED, ProductStatus.DELISTED):
+            raise InvalidTransition("revise the product", self.status)
+        merged = {**(self.pending_changes or {}), **changes}
+        merged = {k: v for k, v in merged.items() if getattr(self, k) != v}
+        if not merged:
+            self._clear_revision()
+        else:
+            self.pending_changes = merged
+            self.pending_status = RevisionStatus.IN_REVIEW
+            self.pending_rejection_reason = None
+            self.submitted_at = utcnow()
+        self.updated_at = utcnow()
+        return sorted(merged)
+
+    def approve_revision(self) -> list[str]:
+        """Swap the pending revision into the live fields; returns the fields changed."""
+        if self.pending_status is not RevisionStatus.IN_REVIEW or not self.pending_changes:
+            raise InvalidTransition("approve a revision", self.status)
+        changed = sorted(self.pending_changes)
+        for name, value in self.pending_changes.items():
+            setattr(self, name, Condition(value) if name == "condition" else value)
+        self._clear_revision()
+        self.updated_at = self.reviewed_at = utcnow()
+        return changed
+
+    def reject_revision(self, reason: str) -> None:
+        if self.pending_status is not RevisionStatus.IN_REVIEW:
+            raise InvalidTransition("reject a revision", self.status)
+        self.pending_status = RevisionStatus.REJECTED
+        self.pending_rejection_reason = reason
+        self.updated_at = self.reviewed_at = utcnow()
+
+    def discard_revision(self) -> None:
+        if self.pending_changes is None:
+            raise NoPendingRevision(f"Product {self.id} has no pending revision.")
+        self._clear_revision()
+        self.updated_at = utcnow()
+
+    def _clear_revision(self) -> None:
+        self.pending_changes = None
+        self.pending_status = None
+        self.pending_rejection_reason = None
+
+    def pending_view(self) -> dict[str, Any]:
+        """The reviewed fields as they will read once the pending revision is approved."""
+        live = {name: getattr(self, name) for name in REVIEWED_FIELDS}
+        return {**live, **(self.pending_changes or {})}
 
     def back_to_draft(self) -> None:
         """An edit of reviewed content: an approved or delisted product is reviewed again."""

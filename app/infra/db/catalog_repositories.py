@@ -7,7 +7,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.catalog.products import Product, ProductFilter, ProductStatus, Sku
+from app.domain.catalog.products import (
+    Product,
+    ProductFilter,
+    ProductStatus,
+    RevisionStatus,
+    Sku,
+)
 from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
 from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
@@ -112,7 +118,13 @@ class SqlProductRepository:
         return Page(items, nxt)
 
     async def in_review(self, page: PageRequest) -> Page[Product]:
-        stmt = sa.select(Product).where(_p.c.status == ProductStatus.IN_REVIEW)
+        """New products in review and live products' revisions in review, by submission."""
+        stmt = sa.select(Product).where(
+            sa.or_(
+                _p.c.status == ProductStatus.IN_REVIEW,
+                _p.c.pending_status == RevisionStatus.IN_REVIEW,
+            )
+        )
         if page.after:
             at, last_id = _after_time(page.after)
             stmt = stmt.where(sa.tuple_(_p.c.submitted_at, _p.c.id) > (at, last_id))

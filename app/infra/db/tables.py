@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app.domain.audit.model import ActorType, Surface
 from app.domain.authz.model import AppStatus
-from app.domain.catalog.products import Condition, ProductStatus
+from app.domain.catalog.products import Condition, ProductStatus, RevisionStatus
 from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.shops.model import ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
@@ -307,12 +307,17 @@ products = sa.Table(
     sa.Column("reviewed_at", UTCDateTime()),
     sa.Column("listed_at", UTCDateTime()),
     sa.Column("ever_listed", sa.Boolean, nullable=False, server_default=sa.false()),
+    # A live product's edit of reviewed fields, waiting for (or rejected by) review.
+    sa.Column("pending_changes", JSONType),
+    sa.Column("pending_status", str_enum(RevisionStatus, 16)),
+    sa.Column("pending_rejection_reason", sa.String(500)),
     *_timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
     # NULLs never collide, so products without a provider id are not constrained.
     sa.UniqueConstraint("shop_id", "out_product_id"),
     sa.Index(None, "shop_id", "updated_at", "id"),
     sa.Index(None, "status", "submitted_at", "id"),
+    sa.Index(None, "pending_status", "submitted_at", "id"),
 )
 
 skus = sa.Table(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
 from app.api.schemas_base import Input, Output
 from app.api.v1.schemas.catalog import TIME_EXAMPLE
-from app.domain.catalog.products import Condition, ProductStatus
+from app.domain.catalog.products import Condition, ProductStatus, RevisionStatus
 
 PRODUCT_EXAMPLE = "prod_01jd8m3k2x9v7q4w5e6r7t8y9z"
 SKU_EXAMPLE = "sku_01jd8m3k2x9v7q4w5e6r7t8y9z"
@@ -179,8 +179,9 @@ class ProductCreate(Input):
 
 
 class ProductUpdate(Input):
-    """Fields to change; omitted fields stay. Reviewed content sends an approved or delisted
-    product back to `draft`."""
+    """Fields to change; omitted fields stay. Reviewed content (all but `out_product_id`)
+    sends an approved or delisted product back to `draft`; on a listed product it becomes a
+    pending revision."""
 
     title: str | None = Field(
         default=None, min_length=1, max_length=60, description="Title.", examples=["Linen dress"]
@@ -271,6 +272,21 @@ class Sku(Output):
     version: int = Field(description="Optimistic-lock version.", examples=[1])
 
 
+class PendingRevision(Output):
+    """An edit of a live product's reviewed content, waiting for review while the live
+    version keeps selling."""
+
+    status: RevisionStatus = Field(
+        description="`in_review`, or `rejected` (see the reason; edit again to resubmit).",
+        examples=["in_review"],
+    )
+    changes: dict[str, Any] = Field(
+        description="The reviewed fields it changes, with their proposed values.",
+        examples=[{"title": "Linen summer dress, new cut"}],
+    )
+    rejection_reason: str | None = Field(description="Why review rejected it.", examples=[None])
+
+
 class Product(Output):
     """A product (SPU) with its SKUs and where it is in review and sale."""
 
@@ -304,4 +320,12 @@ class Product(Output):
     created_at: datetime = Field(description="Created.", examples=[TIME_EXAMPLE])
     updated_at: datetime = Field(description="Last change.", examples=[TIME_EXAMPLE])
     version: int = Field(description="Optimistic-lock version (the ETag).", examples=[1])
+    view: Literal["live", "pending"] = Field(
+        description="Which content the reviewed fields show: `live` (what buyers see), or "
+        "`pending` (the pending revision applied over it; see `pending_revision`).",
+        examples=["live"],
+    )
+    pending_revision: PendingRevision | None = Field(
+        description="The edit of reviewed content waiting for review, if any.", examples=[None]
+    )
     skus: list[Sku] = Field(description="Its SKUs.")
