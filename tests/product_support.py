@@ -33,7 +33,7 @@ def product_body(**overrides: Any) -> dict[str, Any]:
         ],
         "images": ["https://cdn.example.com/front.jpg"],
         "category_id": LEAF,
-        "brand": "Lin & Co",
+        "brand_id": "brand_none",
         "attributes": [{"name": "Material", "value": "Linen"}],
         "regions": ["11", "31", "44"],
         "skus": [

@@ -239,11 +239,12 @@ async def test_patch_honours_if_match_and_sends_reviewed_edits_back_to_draft(
     assert r.status_code == 412 and r.json()["current_version"] == product["version"]
     r = await client.patch(
         f"/v1/products/{pid}",
-        json={"title": "Renamed", "brand": None},
+        json={"title": "Renamed", "brand_id": "brand_none"},
         headers={**p.h, "If-Match": f'"{product["version"]}"'},
     )
     assert r.status_code == 200, r.text
     assert r.json()["title"] == "Renamed" and r.json()["brand"] is None
+    assert r.json()["brand_id"] == "brand_none"
     assert r.json()["version"] == product["version"] + 1
     assert r.headers["etag"] == f'"{r.json()["version"]}"'
     # A null for a field that cannot be empty, and the category rules, are field errors.

@@ -162,6 +162,7 @@ STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]]
 #: every shop reaches the same id, so the tenancy check treats them as "no id".
 SHARED_PATH_IDS: dict[str, str] = {
     "category_id": "cat_apparel_women_dresses",
+    "brand_id": "brand_lining",
 }
 
 #: operationId → a valid JSON body, where the one built from the schema's examples is not.

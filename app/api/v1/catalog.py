@@ -13,12 +13,15 @@ from app.api.provider import ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
 from app.api.v1.schemas.catalog import (
     CATEGORY_EXAMPLE,
+    Brand,
     CategoryNode,
     Qualification,
     QualificationKind,
     QualificationSubmit,
 )
 from app.domain.catalog import qualifications as services
+from app.domain.catalog.brands import Brand as BrandEntry
+from app.domain.catalog.brands import BrandCatalogue, brand_catalogue
 from app.domain.catalog.categories import CategoryTree, category_tree
 from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.shops import services as shop_services
@@ -105,6 +108,68 @@ async def get_category(category_id: CategoryId, access: ProductsRead, uow: UoW) 
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     held = await services.held(uow, access.shop_id)
     return _node(categories, category_id, str(shop.subject_type), held, 1)
+
+
+BrandId = Annotated[str, Path(max_length=40, description="A brand id.", examples=["brand_lining"])]
+
+
+def _brand(b: BrandEntry, authorized: frozenset[str]) -> Brand:
+    return Brand(
+        id=b.id,
+        name=b.name,
+        name_zh=b.name_zh,
+        categories=list(b.categories),
+        authorization_required=b.authorization_required,
+        authorized=BrandCatalogue.authorized(b, authorized),
+    )
+
+
+@router.get(
+    "/brands",
+    operation_id="listBrands",
+    summary="Brands, by category, and whether this shop may use them",
+    description="Scope `products:read`. The whole catalogue (a few hundred entries, so no "
+    "pages), or the brands usable in `category_id` (for a branch: in one of its leaves), "
+    "optionally matching `q`. `brand_none` (no brand) fits every category. A brand with "
+    "`authorization_required` needs an approved `brand_authorization` qualification naming "
+    "it (`POST /v1/qualifications` with `brand_id`) before a product may use it.",
+    response_model=list[Brand],
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+async def list_brands(
+    access: ProductsRead,
+    uow: UoW,
+    category_id: Annotated[
+        str | None,
+        Query(max_length=40, description="Only brands usable here.", examples=["cat_sports"]),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=60,
+            description="Name (English or Chinese) contains this text.",
+            examples=["li"],
+        ),
+    ] = None,
+) -> list[Brand]:
+    if category_id is not None:
+        category_tree().require(category_id)
+    authorized = await services.authorized_brands(uow, access.shop_id)
+    found = brand_catalogue().search(category_id=category_id, query=q)
+    return [_brand(b, authorized) for b in found]
+
+
+@router.get(
+    "/brands/{brand_id}",
+    operation_id="getBrand",
+    summary="One brand",
+    response_model=Brand,
+    responses=problem_responses(401, 403, 404, 422, 429),
+)
+async def get_brand(brand_id: BrandId, access: ProductsRead, uow: UoW) -> Brand:
+    brand = brand_catalogue().require(brand_id)
+    return _brand(brand, await services.authorized_brands(uow, access.shop_id))
 
 
 @router.get(

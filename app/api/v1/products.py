@@ -53,6 +53,7 @@ _REQUIRED_ON_PRODUCT = (
     "description",
     "images",
     "category_id",
+    "brand_id",
     "attributes",
     "condition",
     "regions",
@@ -126,7 +127,7 @@ async def create_product(
         subtitle=body.subtitle,
         description=[b.model_dump(mode="json", exclude_none=True) for b in body.description],
         images=[str(i) for i in body.images],
-        brand=body.brand,
+        brand_id=body.brand_id,
         attributes=[a.model_dump() for a in body.attributes],
         condition=body.condition,
         regions=list(body.regions),
@@ -281,7 +282,9 @@ async def update_product(
         if name in given and getattr(body, name) is None
     ]
     if errors:
-        raise ValidationFailed("Only brand and out_product_id can be cleared.", errors=errors)
+        raise ValidationFailed(
+            "Only out_product_id can be cleared (brand_id takes brand_none).", errors=errors
+        )
     changes: dict[str, Any] = {}
     for name in given:
         value = getattr(body, name)

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog import qualifications
+from app.domain.catalog.brands import NO_BRAND, brand_catalogue
 from app.domain.catalog.categories import category_tree
 from app.domain.catalog.products import (
     REGION_CODES,
@@ -77,7 +78,7 @@ class ProductFields:
     subtitle: str = ""
     description: list[dict[str, Any]] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
-    brand: str | None = None
+    brand_id: str = NO_BRAND
     attributes: list[dict[str, str]] = field(default_factory=list)
     condition: Condition = Condition.NEW
     regions: list[str] = field(default_factory=list)
@@ -138,6 +139,40 @@ async def _category_errors(
             )
         )
     return errors
+
+
+async def _brand_errors(
+    uow: UnitOfWork, shop: Shop, brand_id: str, category_id: str
+) -> list[dict[str, Any]]:
+    """The brand exists, is bound to the category, and the shop is authorized for it."""
+    catalogue = brand_catalogue()
+    brand = catalogue.get(brand_id)
+    if brand is None:
+        return [_err("body.brand_id", f"Unknown brand {brand_id}.", "unknown_brand")]
+    if category_tree().get(category_id) is not None and not catalogue.fits(brand, category_id):
+        return [
+            _err(
+                "body.brand_id",
+                f"{brand.name} is not a brand of {category_id} (see GET /v1/brands).",
+                "brand_not_in_category",
+            )
+        ]
+    if not catalogue.authorized(brand, await qualifications.authorized_brands(uow, shop.id)):
+        return [
+            _err(
+                "body.brand_id",
+                f"The shop holds no approved brand_authorization for {brand.name}; submit one "
+                "with brand_id first.",
+                "missing_brand_authorization",
+            )
+        ]
+    return []
+
+
+def brand_name(brand_id: str) -> str | None:
+    """The name stored with the product; none for `brand_none`."""
+    brand = brand_catalogue().get(brand_id)
+    return None if brand is None or brand.id == NO_BRAND else brand.name
 
 
 def _region_errors(regions: list[str]) -> list[dict[str, Any]]:
@@ -219,13 +254,14 @@ async def create(
 ) -> tuple[Product, list[Sku]]:
     shop.ensure_active()
     errors = await _category_errors(uow, shop, fields.category_id, fields.condition)
+    errors += await _brand_errors(uow, shop, fields.brand_id, fields.category_id)
     errors += _region_errors(fields.regions)
     if not 1 <= len(skus) <= MAX_SKUS:
         errors.append(_err("body.skus", f"Send 1 to {MAX_SKUS} SKUs."))
     errors += _sku_errors(skus)
     _raise(errors)
     await _check_out_id(uow, shop.id, fields.out_product_id, own="")
-    product = Product(shop_id=shop.id, **vars(fields))
+    product = Product(shop_id=shop.id, brand=brand_name(fields.brand_id), **vars(fields))
     uow.products.add(product)
     await uow.flush()  # the product row first: SKUs reference it
     made = [Sku(shop_id=shop.id, product_id=product.id, **vars(s)) for s in skus]
@@ -298,6 +334,15 @@ async def update(
             changed.get("category_id", current.get("category_id", product.category_id)),
             changed.get("condition", current.get("condition", product.condition)),
         )
+    if "brand_id" in changed or "category_id" in changed:
+        errors += await _brand_errors(
+            uow,
+            shop,
+            changed.get("brand_id", current.get("brand_id", product.brand_id)),
+            changed.get("category_id", current.get("category_id", product.category_id)),
+        )
+        if "brand_id" in changed:
+            changed["brand"] = brand_name(changed["brand_id"])
     if "regions" in changed:
         errors += _region_errors(changed["regions"])
     _raise(errors)

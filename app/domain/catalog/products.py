@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from app.domain.catalog.brands import NO_BRAND
 from app.domain.clock import utcnow
 from app.domain.errors import Conflict, InvalidTransition, NotFound
 from app.domain.ids import new_id
@@ -47,6 +48,7 @@ REVIEWED_FIELDS = (
     "description",
     "images",
     "category_id",
+    "brand_id",
     "brand",
     "attributes",
     "condition",
@@ -153,6 +155,8 @@ class Product:
     subtitle: str = ""
     description: list[dict[str, Any]] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    #: The brand's id in the catalogue (`brand_none`: no brand) and its name when chosen.
+    brand_id: str = NO_BRAND
     brand: str | None = None
     attributes: list[dict[str, str]] = field(default_factory=list)
     condition: Condition = Condition.NEW

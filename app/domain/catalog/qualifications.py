@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from app.domain.audit.model import Actor, AuditEntry
+from app.domain.catalog.brands import BRAND_AUTHORIZATION, NO_BRAND, brand_catalogue
 from app.domain.catalog.categories import category_tree
 from app.domain.clock import utcnow
 from app.domain.errors import InvalidTransition, NotFound, ValidationFailed
@@ -113,6 +114,19 @@ async def submit(
             raise ValidationFailed.field(
                 "body.kind", f"The category {category_id} does not require {kind}."
             )
+    if kind == BRAND_AUTHORIZATION:
+        if brand_id is None or brand_id == NO_BRAND:
+            raise ValidationFailed.field(
+                "body.brand_id", "A brand authorization names the brand it is for."
+            )
+        if brand_catalogue().get(brand_id) is None:
+            raise ValidationFailed.field(
+                "body.brand_id", f"Unknown brand {brand_id}.", type_="unknown_brand"
+            )
+    elif brand_id is not None:
+        raise ValidationFailed.field(
+            "body.brand_id", f"Only a {BRAND_AUTHORIZATION} names a brand, not {kind}."
+        )
     if not documents or len(documents) > MAX_DOCUMENTS:
         raise ValidationFailed.field("body.documents", f"Send 1 to {MAX_DOCUMENTS} document URLs.")
     q = IndustryQualification(
@@ -152,6 +166,10 @@ async def list_for_shop(
 
 async def held(uow: UnitOfWork, shop_id: str) -> frozenset[str]:
     return await uow.qualifications.approved_kinds(shop_id)
+
+
+async def authorized_brands(uow: UnitOfWork, shop_id: str) -> frozenset[str]:
+    return await uow.qualifications.authorized_brands(shop_id)
 
 
 async def review_queue(uow: UnitOfWork, page: PageRequest) -> Page[IndustryQualification]:

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.catalog.brands import BRAND_AUTHORIZATION
 from app.domain.catalog.products import (
     Product,
     ProductFilter,
@@ -46,6 +47,20 @@ class SqlQualificationRepository:
         res = await self.s.execute(
             sa.select(_q.c.kind)
             .where(_q.c.shop_id == shop_id, _q.c.status == QualificationStatus.APPROVED)
+            .distinct()
+        )
+        return frozenset(res.scalars())
+
+    async def authorized_brands(self, shop_id: str) -> frozenset[str]:
+        """The brands the shop holds an approved brand authorization for."""
+        res = await self.s.execute(
+            sa.select(_q.c.brand_id)
+            .where(
+                _q.c.shop_id == shop_id,
+                _q.c.status == QualificationStatus.APPROVED,
+                _q.c.kind == BRAND_AUTHORIZATION,
+                _q.c.brand_id.is_not(None),
+            )
             .distinct()
         )
         return frozenset(res.scalars())

@@ -295,6 +295,7 @@ products = sa.Table(
     sa.Column("description", JSONType, nullable=False),
     sa.Column("images", JSONType, nullable=False),
     sa.Column("category_id", sa.String(40), nullable=False),
+    sa.Column("brand_id", sa.String(40), nullable=False, server_default="brand_none"),
     sa.Column("brand", sa.String(60)),
     sa.Column("attributes", JSONType, nullable=False),
     sa.Column("condition", str_enum(Condition, 16), nullable=False),

@@ -24,6 +24,26 @@ class QualificationKind(Output):
     )
 
 
+class Brand(Output):
+    """A brand of the catalogue and whether the calling shop may use it."""
+
+    id: str = Field(description="Brand id.", examples=["brand_lining"])
+    name: str = Field(description="Name.", examples=["Li-Ning"])
+    name_zh: str = Field(description="Chinese name.", examples=["李宁"])
+    categories: list[str] = Field(
+        description="Categories it is bound to: usable in every leaf beneath them (`*`: all).",
+        examples=[["cat_apparel_men", "cat_sports_wear"]],
+    )
+    authorization_required: bool = Field(
+        description="Using it needs an approved `brand_authorization` qualification naming it.",
+        examples=[True],
+    )
+    authorized: bool = Field(
+        description="The calling shop may use it now (no authorization needed, or one approved).",
+        examples=[False],
+    )
+
+
 class CategoryNode(Output):
     """A category, with what it means for the calling shop."""
 
@@ -82,7 +102,8 @@ class QualificationSubmit(Input):
     brand_id: str | None = Field(
         default=None,
         max_length=40,
-        description="The brand it is for, for brand authorizations.",
+        description="For `brand_authorization` (and only for it): the brand from "
+        "`GET /v1/brands` it authorizes.",
         examples=[None],
     )
     documents: list[AnyHttpUrl] = Field(

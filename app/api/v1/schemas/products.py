@@ -9,6 +9,7 @@ from pydantic import AnyHttpUrl, Field, model_validator
 
 from app.api.schemas_base import Input, Output
 from app.api.v1.schemas.catalog import TIME_EXAMPLE
+from app.domain.catalog.brands import NO_BRAND
 from app.domain.catalog.products import Condition, ProductStatus, RevisionStatus
 
 PRODUCT_EXAMPLE = "prod_01jd8m3k2x9v7q4w5e6r7t8y9z"
@@ -137,8 +138,13 @@ class ProductCreate(Input):
         description="Detail page blocks, in order.",
         examples=[[{"type": "text", "text": "Pure linen, cut for summer."}]],
     )
-    brand: str | None = Field(
-        default=None, max_length=60, description="Brand name, if any.", examples=["Lin & Co"]
+    brand_id: str = Field(
+        default=NO_BRAND,
+        min_length=1,
+        max_length=40,
+        description="A brand of the category from `GET /v1/brands`, which the shop holds a "
+        "`brand_authorization` for; `brand_none` (the default) for no brand.",
+        examples=["brand_lining"],
     )
     attributes: list[Attribute] = Field(
         default_factory=list,
@@ -202,8 +208,12 @@ class ProductUpdate(Input):
         description="Main images, replacing.",
         examples=[[IMAGE_EXAMPLE]],
     )
-    brand: str | None = Field(
-        default=None, max_length=60, description="Brand; null clears it.", examples=["Lin & Co"]
+    brand_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Another brand of the category; `brand_none` for no brand.",
+        examples=["brand_none"],
     )
     category_id: str | None = Field(
         default=None,
@@ -300,7 +310,10 @@ class Product(Output):
     )
     images: list[str] = Field(description="Main images.", examples=[[IMAGE_EXAMPLE]])
     category_id: str = Field(description="Leaf category.", examples=[LEAF_EXAMPLE])
-    brand: str | None = Field(description="Brand.", examples=["Lin & Co"])
+    brand_id: str = Field(description="Brand (`brand_none`: no brand).", examples=["brand_lining"])
+    brand: str | None = Field(
+        description="The brand's name; null for no brand.", examples=["Li-Ning"]
+    )
     attributes: list[dict[str, str]] = Field(
         description="Attributes.", examples=[[{"name": "Material", "value": "Linen"}]]
     )
