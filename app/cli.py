@@ -157,22 +157,28 @@ def export_openapi(
         False
     ),
 ) -> None:
-    """Write the OpenAPI document (or check the committed one for drift)."""
-    from app.api.openapi import dump
+    """Write the OpenAPI document and the README's route → scope table (or check both)."""
+    from app.api.openapi import dump, with_scope_table
     from app.main import create_app
 
     logging.getLogger("minishop.keys").setLevel(logging.ERROR)
-    text = dump(create_app().openapi())
+    schema = create_app().openapi()
+    readme = Path("README.md")
+    wanted = {output: dump(schema)}
+    if readme.exists():
+        wanted[readme] = with_scope_table(readme.read_text(), schema)
     if check:
-        current = output.read_text() if output.exists() else ""
-        if current != text:
-            typer.echo(f"{output} is out of date: run `make openapi`", err=True)
+        stale = [p for p, text in wanted.items() if (p.read_text() if p.exists() else "") != text]
+        for path in stale:
+            typer.echo(f"{path} is out of date: run `make openapi`", err=True)
+        if stale:
             raise typer.Exit(1)
-        typer.echo(f"{output} is up to date")
+        typer.echo(f"{output} and the README's scope table are up to date")
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text)
-    typer.echo(f"wrote {output}")
+    for path, text in wanted.items():
+        path.write_text(text)
+        typer.echo(f"wrote {path}")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from app.infra.security.jwt import JwtCodec
 from app.infra.security.keys import FernetCipher, KeyMaterial, load_keys
 from app.infra.security.passwords import Argon2PasswordHasher
 from app.infra.throttle import LimitsThrottle
+from app.infra.webhooks.urls import AddressGuard
 from app.settings import Settings
 
 
@@ -32,6 +33,7 @@ class Container:
     oauth: OAuthConfig
     tokens: JwtCodec
     rate_limiter: RateLimiter
+    webhook_guard: AddressGuard
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
@@ -72,4 +74,5 @@ def build_container(settings: Settings) -> Container:
             audience=oauth.audience,
         ),
         rate_limiter=make_rate_limiter(settings.redis_url),
+        webhook_guard=AddressGuard(allow_private=settings.webhook_allow_private),
     )

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from app.api import auth, market, ops
 from app.api.deps import CSRF_HEADER, SESSION_COOKIE, verified_session_account
 from app.api.developer import apps as developer_apps
+from app.api.developer import webhooks as developer_webhooks
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.html import authorize, login
@@ -31,6 +32,7 @@ from app.api.platform import review
 from app.api.v1 import catalog as provider_catalog
 from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
+from app.api.webhook_docs import install_webhook_docs
 from app.container import Container, build_container
 from app.domain.authz import oauth
 from app.domain.errors import DomainError
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     metrics.watch_pool(container.engine.sync_engine.pool)
     install_error_handlers(app)
     install_docs(app)
+    install_webhook_docs(app)
     for router in (
         ops.router,
         auth.router,
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         review.router,
         platform_apps.router,
         developer_apps.router,
+        developer_webhooks.router,
         market.router,
         provider_shop.router,
         provider_catalog.router,

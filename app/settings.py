@@ -49,6 +49,23 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: The issuer and the links the service gives out; defaults to 127.0.0.1 on `PORT`.
     public_base_url: str = ""
+    #: Webhooks may go to private, loopback and link-local addresses (development, tests).
+    webhook_allow_private: bool = False
+    #: Seconds between attempts after each failure; after the last, a delivery has failed.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: float = 5.0
+    #: Requests in flight at once per worker process.
+    webhook_concurrency: int = 64
+    #: An endpoint whose every attempt failed for this long is disabled.
+    webhook_disable_after_seconds: int = 24 * 3600
+    #: After a secret rotation the old secret signs too, for this long.
+    webhook_secret_overlap_seconds: int = 24 * 3600
+    #: Delivered and failed deliveries (and their events) are pruned after this many days.
+    webhook_retention_days: int = 30
+    #: How long a worker holds the deliveries it claimed; a dead worker's claims then expire.
+    webhook_lease_seconds: int = 60
+    #: How often the worker looks for work when nothing wakes it (LISTEN/NOTIFY on PostgreSQL).
+    webhook_poll_seconds: float = 1.0
     auto_approve_reviews: bool = Field(
         default=False, description="Development helper: approve submitted reviews at once."
     )
@@ -72,6 +89,10 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'minishop.db').resolve()}"
         return self
+
+    @property
+    def webhook_schedule(self) -> tuple[float, ...]:
+        return tuple(float(x) for x in self.webhook_retry_schedule.split(",") if x.strip())
 
     @property
     def is_production(self) -> bool:

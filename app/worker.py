@@ -1,4 +1,4 @@
-"""The background process: housekeeping today; webhook dispatch and bulk jobs join it later."""
+"""The background process: webhook dispatch (continuous) and housekeeping (periodic)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.container import build_container
 from app.domain.clock import utcnow
 from app.infra.db import tables
+from app.infra.webhooks.dispatcher import Dispatcher
 from app.settings import Settings
 
 log = logging.getLogger("minishop.worker")
@@ -72,16 +73,26 @@ async def run_worker(
     interval: float = 60.0,
     parent_pid: int | None = None,
 ) -> None:
-    """Run housekeeping every `interval` seconds; with `parent_pid`, stop when it exits."""
+    """Send webhooks continuously and run housekeeping every `interval` seconds; with
+    `parent_pid`, stop when it exits. `once`: one round of each, then return."""
     container = build_container(settings)
+    dispatcher = Dispatcher(container.engine, container.cipher, settings)
+    stop = asyncio.Event()
+    sender = None if once else asyncio.create_task(dispatcher.run(stop))
     try:
         while True:
             pruned = await housekeeping(container.engine)
+            pruned |= await dispatcher.prune()
             log.info("housekeeping", extra={"pruned": pruned})
             if once:
+                await dispatcher.run_once()
                 return
             if not await _sleep_unless_orphaned(interval, parent_pid):
                 log.info("the serving process is gone; stopping", extra={"parent": parent_pid})
                 return
     finally:
+        stop.set()
+        if sender is not None:
+            await sender
+        await dispatcher.close()
         await container.close()

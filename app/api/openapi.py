@@ -40,6 +40,10 @@ TAGS = [
     {"name": "Platform: review", "description": "Operator review queue and enforcement."},
     {"name": "Platform: apps", "description": "Operator control of provider apps."},
     {"name": "Developer: apps", "description": "Register and manage provider apps."},
+    {
+        "name": "Developer: webhooks",
+        "description": "An app's webhook endpoints, signing secrets, delivery log, redelivery.",
+    },
     {"name": "Service market", "description": "Published apps, public."},
     {"name": "Merchant: authorized apps", "description": "Apps a shop authorized; revoke."},
     {"name": "OAuth", "description": "Token, introspection, revocation, metadata, keys."},
@@ -62,6 +66,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         openapi_version="3.1.0",
         description=DESCRIPTION,
         routes=app.routes,
+        webhooks=app.webhooks.routes,
         tags=TAGS,
     )
     schema["info"]["contact"] = {"name": "MiniShop platform team"}

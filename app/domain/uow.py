@@ -25,6 +25,7 @@ from app.domain.events.model import Event
 if TYPE_CHECKING:
     from app.domain.catalog.products import Product, ProductFilter, Sku
     from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
+    from app.domain.webhooks.model import Attempt, Delivery, DeliveryStatus, WebhookEndpoint
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Member, Qualification, Shop, ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
@@ -166,6 +167,29 @@ class OutboxRepository(Protocol):
     def add(self, event: Event) -> None: ...
 
 
+class WebhookRepository(Protocol):
+    """Endpoints are reached through their app; deliveries and attempts through an endpoint."""
+
+    def add_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+    async def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None: ...
+    async def list_endpoints(self, app_id: str, page: PageRequest) -> Page[WebhookEndpoint]: ...
+    async def count_endpoints(self, app_id: str) -> int: ...
+    async def delete_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+    def add_delivery(self, delivery: Delivery) -> None: ...
+    async def get_delivery(self, delivery_id: str) -> Delivery | None: ...
+    async def list_deliveries(
+        self, endpoint_id: str, page: PageRequest, *, status: DeliveryStatus | None
+    ) -> Page[Delivery]:
+        """Newest first."""
+
+    async def list_attempts(
+        self, endpoint_id: str, page: PageRequest, *, failed_only: bool
+    ) -> Page[Attempt]:
+        """Newest first."""
+
+    async def requeue_failed(self, endpoint_id: str, since: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def accounts(self) -> AccountRepository: ...
@@ -187,6 +211,8 @@ class UnitOfWork(Protocol):
     def qualifications(self) -> QualificationRepository: ...
     @property
     def products(self) -> ProductRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     async def flush(self) -> None: ...
     async def commit(self) -> None: ...
@@ -205,4 +231,5 @@ __all__ = [
     "Role",
     "ShopRepository",
     "UnitOfWork",
+    "WebhookRepository",
 ]

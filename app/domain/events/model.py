@@ -1,7 +1,7 @@
 """Domain events, written to the outbox in the same transaction as the change that caused them.
 
-The webhook worker (a later piece) turns outbox rows into signed deliveries; until then the
-rows are the durable record that something happened.
+The webhook worker turns outbox rows into one delivery per matching endpoint
+(`app.domain.webhooks`) and sends them, signed.
 """
 
 from __future__ import annotations
@@ -26,3 +26,5 @@ class Event:
     resource_id: str | None = None
     id: str = field(default_factory=lambda: new_id("evt"))
     created_at: datetime = field(default_factory=utcnow)
+    #: Set by the webhook worker once the event has become deliveries.
+    dispatched_at: datetime | None = None

@@ -11,6 +11,7 @@ from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
 from app.domain.events.model import Event
 from app.domain.shops.model import Member, Qualification, Shop
+from app.domain.webhooks.model import Attempt, Delivery, WebhookEndpoint
 from app.infra.db import tables
 
 mapper_registry = registry(metadata=tables.metadata)
@@ -47,3 +48,10 @@ def map_domain() -> None:
     )
     mr.map_imperatively(Product, tables.products, version_id_col=tables.products.c.version)
     mr.map_imperatively(Sku, tables.skus, version_id_col=tables.skus.c.version)
+    mr.map_imperatively(
+        WebhookEndpoint,
+        tables.webhook_endpoints,
+        version_id_col=tables.webhook_endpoints.c.version,
+    )
+    mr.map_imperatively(Delivery, tables.webhook_deliveries)
+    mr.map_imperatively(Attempt, tables.webhook_attempts)

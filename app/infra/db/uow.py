@@ -22,6 +22,7 @@ from app.infra.db.repositories import (
     SqlMemberRepository,
     SqlShopRepository,
 )
+from app.infra.db.webhook_repositories import SqlWebhookRepository
 
 
 class ConcurrentUpdate(Conflict):
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(self.session)
         self.qualifications = SqlQualificationRepository(self.session)
         self.products = SqlProductRepository(self.session)
+        self.webhooks = SqlWebhookRepository(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,483 @@
+"""The webhook worker's two jobs: fan outbox events out into deliveries, and send due
+deliveries, signed (Standard Webhooks), retrying on a schedule.
+
+Any number of workers may run against one database. On PostgreSQL each claim is
+`SELECT … FOR UPDATE SKIP LOCKED`, so no event is fanned out twice and no delivery is in
+flight in two workers; a claimed delivery carries a lease, so one held by a worker that died
+is sent again once the lease passes (same `webhook-id`: receivers drop duplicates). SQLite
+serialises writers, which gives the same guarantees for its single machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from standardwebhooks.webhooks import Webhook
+
+from app.domain.authz.model import AppStatus
+from app.domain.clock import utcnow
+from app.domain.ids import new_id
+from app.domain.ports import Cipher
+from app.domain.webhooks.model import (
+    FAMILY_SCOPES,
+    DeliveryStatus,
+    family,
+    matches,
+    next_delay,
+)
+from app.infra.db import tables
+from app.infra.webhooks.urls import AddressGuard
+from app.settings import Settings
+
+log = logging.getLogger("minishop.webhooks")
+
+_o = tables.outbox_events
+_e = tables.webhook_endpoints
+_d = tables.webhook_deliveries
+_a = tables.webhook_attempts
+_g = tables.grants
+_apps = tables.apps
+
+USER_AGENT = "MiniShop-Webhooks/1"
+RESPONSE_HEAD = 1024
+
+
+@dataclass
+class Outcome:
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    head: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def payload(event_type: str, created_at: datetime, data: dict[str, Any]) -> bytes:
+    """`{"type", "timestamp", "data"}`: the same bytes on every attempt."""
+    return orjson.dumps({"type": event_type, "timestamp": created_at.isoformat(), "data": data})
+
+
+def signature(secrets: list[str], msg_id: str, at: datetime, body: bytes) -> str:
+    """One `v1,<base64>` per secret in force, space separated (rotation overlap)."""
+    text = body.decode()
+    return " ".join(Webhook(secret).sign(msg_id, at, text) for secret in secrets)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        cipher: Cipher,
+        settings: Settings,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.engine = engine
+        self.cipher = cipher
+        self.settings = settings
+        self.schedule = settings.webhook_schedule
+        self.guard = AddressGuard(allow_private=settings.webhook_allow_private)
+        self.postgres = engine.dialect.name == "postgresql"
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=settings.webhook_concurrency,
+                max_keepalive_connections=settings.webhook_concurrency,
+            ),
+            headers={"user-agent": USER_AGENT},
+        )
+        self.semaphore = asyncio.Semaphore(settings.webhook_concurrency)
+
+    async def close(self) -> None:
+        if self._own_client:
+            await self.client.aclose()
+
+    # -- fan-out ---------------------------------------------------------------------------
+
+    async def fan_out(self, limit: int = 500) -> int:
+        """Turn undispatched outbox events into deliveries; returns the deliveries made."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            stmt = (
+                sa.select(
+                    _o.c.id,
+                    _o.c.type,
+                    _o.c.shop_id,
+                    _o.c.app_id,
+                    _o.c.resource_id,
+                    _o.c.created_at,
+                )
+                .where(_o.c.dispatched_at.is_(None))
+                .order_by(_o.c.id)
+                .limit(limit)
+            )
+            if self.postgres:
+                stmt = stmt.with_for_update(skip_locked=True)
+            events = (await conn.execute(stmt)).all()
+            if not events:
+                return 0
+            endpoints = await self._endpoints(conn)
+            grants = await self._grants(conn, {e.shop_id for e in events if e.shop_id})
+            rows = []
+            for ev in events:
+                for ep in endpoints:
+                    if (
+                        ep.created_at > ev.created_at  # subscribed after it happened
+                        or not matches(ep.topics, ev.type)
+                        or not self._entitled(ev, ep.app_id, grants)
+                    ):
+                        continue
+                    rows.append(
+                        {
+                            "id": new_id("msg"),
+                            "event_id": ev.id,
+                            "endpoint_id": ep.id,
+                            "app_id": ep.app_id,
+                            "event_type": ev.type,
+                            "shop_id": ev.shop_id,
+                            "resource_id": ev.resource_id,
+                            "status": DeliveryStatus.PENDING,
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
+            if rows:
+                await conn.execute(sa.insert(_d), rows)
+            await conn.execute(
+                sa.update(_o).where(_o.c.id.in_([e.id for e in events])).values(dispatched_at=now)
+            )
+        return len(rows)
+
+    async def _endpoints(self, conn: AsyncConnection) -> list[Any]:
+        res = await conn.execute(
+            sa.select(_e.c.id, _e.c.app_id, _e.c.topics, _e.c.created_at)
+            .join(_apps, _apps.c.id == _e.c.app_id)
+            .where(_e.c.enabled.is_(True), _apps.c.status != AppStatus.SUSPENDED)
+        )
+        return list(res.all())
+
+    async def _grants(
+        self, conn: AsyncConnection, shop_ids: set[str]
+    ) -> dict[tuple[str, str], frozenset[str]]:
+        """(app, shop) → scopes of the grant in force."""
+        if not shop_ids:
+            return {}
+        res = await conn.execute(
+            sa.select(_g.c.app_id, _g.c.shop_id, _g.c.scopes).where(
+                _g.c.shop_id.in_(shop_ids), _g.c.revoked_at.is_(None)
+            )
+        )
+        return {(r.app_id, r.shop_id): frozenset(r.scopes) for r in res}
+
+    @staticmethod
+    def _entitled(ev: Any, app_id: str, grants: dict[tuple[str, str], frozenset[str]]) -> bool:
+        """An app's own events reach it; a shop's events reach apps the shop has authorized
+        with the topic's read scope."""
+        if ev.app_id is not None:
+            return bool(ev.app_id == app_id)
+        if ev.shop_id is None:
+            return False
+        scopes = grants.get((app_id, ev.shop_id))
+        if scopes is None:
+            return False
+        needed = FAMILY_SCOPES.get(family(ev.type))
+        return needed is None or str(needed) in scopes
+
+    # -- delivery --------------------------------------------------------------------------
+
+    async def deliver_due(self, limit: int = 200) -> int:
+        """Claim due deliveries, send them concurrently, record the outcomes."""
+        claimed = await self._claim(limit)
+        if not claimed:
+            return 0
+        await asyncio.gather(*(self._send(job) for job in claimed))
+        return len(claimed)
+
+    async def _claim(self, limit: int) -> list[dict[str, Any]]:
+        now = utcnow()
+        earlier = _d.alias("earlier")
+        blocked = (
+            sa.select(sa.literal(1))
+            .select_from(earlier)
+            .where(
+                earlier.c.endpoint_id == _d.c.endpoint_id,
+                earlier.c.resource_id == _d.c.resource_id,
+                earlier.c.status == DeliveryStatus.PENDING,
+                earlier.c.id < _d.c.id,
+            )
+        )
+        async with self.engine.begin() as conn:
+            stmt = (
+                sa.select(_d.c.id)
+                .where(
+                    _d.c.status == DeliveryStatus.PENDING,
+                    _d.c.next_attempt_at <= now,
+                    sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
+                    ~sa.exists(blocked),
+                )
+                .order_by(_d.c.next_attempt_at, _d.c.id)
+                .limit(limit)
+            )
+            if self.postgres:
+                stmt = stmt.with_for_update(skip_locked=True, of=_d)
+            ids = list((await conn.execute(stmt)).scalars())
+            if not ids:
+                return []
+            lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
+            await conn.execute(sa.update(_d).where(_d.c.id.in_(ids)).values(lease_until=lease))
+            res = await conn.execute(
+                sa.select(
+                    _d.c.id,
+                    _d.c.attempts,
+                    _d.c.endpoint_id,
+                    _d.c.app_id,
+                    _d.c.shop_id,
+                    _d.c.event_type,
+                    _o.c.data,
+                    _o.c.created_at.label("event_at"),
+                    _o.c.app_id.label("event_app_id"),
+                    _e.c.url,
+                    _e.c.enabled,
+                    _e.c.secret_enc,
+                    _e.c.previous_secret_enc,
+                    _e.c.previous_secret_until,
+                )
+                .join(_o, _o.c.id == _d.c.event_id)
+                .join(_e, _e.c.id == _d.c.endpoint_id)
+                .where(_d.c.id.in_(ids))
+            )
+            jobs = [dict(r._mapping) for r in res]
+            # A shop's event is sent only while the shop's grant to the app is in force.
+            grants = await self._grants(conn, {j["shop_id"] for j in jobs if j["shop_id"]})
+        for job in jobs:
+            ev = _Ev(job["event_type"], job["shop_id"], job["event_app_id"])
+            job["entitled"] = self._entitled(ev, job["app_id"], grants)
+        return jobs
+
+    def _secrets(self, job: dict[str, Any]) -> list[str]:
+        secrets = [self.cipher.decrypt(job["secret_enc"])]
+        until = job["previous_secret_until"]
+        if job["previous_secret_enc"] and until is not None and until > utcnow():
+            secrets.append(self.cipher.decrypt(job["previous_secret_enc"]))
+        return secrets
+
+    async def _post(self, job: dict[str, Any]) -> Outcome:
+        refusal = await self.guard.refusal(job["url"])
+        if refusal:
+            return Outcome(None, 0, f"refused: {refusal}"[:500], None)
+        body = payload(job["event_type"], job["event_at"], job["data"])
+        at = utcnow()
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": job["id"],
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signature(self._secrets(job), job["id"], at, body),
+        }
+        started = time.perf_counter()
+        try:
+            async with self.semaphore:
+                r = await self.client.post(job["url"], content=body, headers=headers)
+        except httpx.TimeoutException:
+            return Outcome(None, _ms(started), "timeout", None)
+        except httpx.HTTPError as e:
+            return Outcome(None, _ms(started), f"{type(e).__name__}: {e}"[:500], None)
+        head = r.content[:RESPONSE_HEAD].decode("utf-8", "replace")
+        return Outcome(r.status_code, _ms(started), None, head)
+
+    async def _send(self, job: dict[str, Any]) -> None:
+        if not job["enabled"] or not job["entitled"]:
+            why = "endpoint disabled" if not job["enabled"] else "authorization no longer in force"
+            await self._finish(job, None, why)
+            return
+        outcome = await self._post(job)
+        try:
+            await self._record(job, outcome)
+        except Exception:  # the lease expires and the delivery is sent again
+            log.exception("recording a webhook attempt failed", extra={"delivery": job["id"]})
+
+    async def _finish(self, job: dict[str, Any], code: int | None, error: str) -> None:
+        """Stop without sending: the endpoint was disabled or the shop revoked the app."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(_d)
+                .where(_d.c.id == job["id"])
+                .values(
+                    status=DeliveryStatus.FAILED,
+                    lease_until=None,
+                    last_status_code=code,
+                    last_error=error,
+                    updated_at=now,
+                )
+            )
+
+    async def _record(self, job: dict[str, Any], outcome: Outcome) -> None:
+        now = utcnow()
+        attempt = job["attempts"] + 1
+        values: dict[str, Any] = {
+            "attempts": attempt,
+            "lease_until": None,
+            "last_status_code": outcome.status_code,
+            "last_error": outcome.error,
+            "updated_at": now,
+        }
+        if outcome.ok:
+            values |= {"status": DeliveryStatus.SUCCEEDED, "delivered_at": now}
+        else:
+            delay = None if outcome.status_code == 410 else next_delay(self.schedule, attempt)
+            if delay is None:
+                values["status"] = DeliveryStatus.FAILED
+            else:
+                values["next_attempt_at"] = now + timedelta(seconds=delay)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.insert(_a).values(
+                    id=new_id("wha"),
+                    delivery_id=job["id"],
+                    endpoint_id=job["endpoint_id"],
+                    event_type=job["event_type"],
+                    attempt=attempt,
+                    succeeded=outcome.ok,
+                    status_code=outcome.status_code,
+                    latency_ms=outcome.latency_ms,
+                    error=outcome.error,
+                    response_head=outcome.head,
+                    created_at=now,
+                )
+            )
+            await conn.execute(sa.update(_d).where(_d.c.id == job["id"]).values(**values))
+            await self._endpoint_health(conn, job, outcome, now)
+
+    async def _endpoint_health(
+        self, conn: AsyncConnection, job: dict[str, Any], outcome: Outcome, now: datetime
+    ) -> None:
+        """Healthy again on a success; disabled on 410 Gone or after failing for too long."""
+        eid = job["endpoint_id"]
+        if outcome.ok:
+            await conn.execute(
+                sa.update(_e)
+                .where(_e.c.id == eid, _e.c.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
+            return
+        await conn.execute(
+            sa.update(_e)
+            .where(_e.c.id == eid, _e.c.failing_since.is_(None))
+            .values(failing_since=now)
+        )
+        since = (await conn.execute(sa.select(_e.c.failing_since).where(_e.c.id == eid))).scalar()
+        limit = timedelta(seconds=self.settings.webhook_disable_after_seconds)
+        if outcome.status_code == 410:
+            reason = "The endpoint answered 410 Gone."
+        elif since is not None and now - since >= limit:
+            reason = f"Every attempt failed for {int(limit.total_seconds())} s."
+        else:
+            return
+        disabled = await conn.execute(
+            sa.update(_e)
+            .where(_e.c.id == eid, _e.c.enabled.is_(True))
+            .values(enabled=False, disabled_reason=reason, updated_at=now, version=_e.c.version + 1)
+        )
+        if disabled.rowcount:
+            log.warning("webhook endpoint disabled", extra={"endpoint": eid, "reason": reason})
+            await conn.execute(
+                sa.insert(_o).values(
+                    id=new_id("evt"),
+                    type="app.webhook_disabled",
+                    shop_id=None,
+                    app_id=job["app_id"],
+                    resource_id=eid,
+                    data={"endpoint_id": eid, "url": job["url"], "reason": reason},
+                    created_at=now,
+                )
+            )
+            await conn.execute(
+                sa.insert(tables.audit_log).values(**_disabled_audit(job, eid, reason, now))
+            )
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    async def prune(self) -> dict[str, int]:
+        """Finished deliveries, their attempts and dispatched events past the retention."""
+        cutoff = utcnow() - timedelta(days=self.settings.webhook_retention_days)
+        async with self.engine.begin() as conn:
+            done = sa.select(_d.c.id).where(
+                _d.c.status != DeliveryStatus.PENDING, _d.c.updated_at < cutoff
+            )
+            attempts = await conn.execute(sa.delete(_a).where(_a.c.delivery_id.in_(done)))
+            deliveries = await conn.execute(
+                sa.delete(_d).where(_d.c.status != DeliveryStatus.PENDING, _d.c.updated_at < cutoff)
+            )
+            pending = sa.select(_d.c.event_id).where(_d.c.status == DeliveryStatus.PENDING)
+            events = await conn.execute(
+                sa.delete(_o).where(
+                    _o.c.dispatched_at.is_not(None),
+                    _o.c.created_at < cutoff,
+                    _o.c.id.not_in(pending),
+                )
+            )
+        return {
+            "webhook_attempts": int(attempts.rowcount or 0),
+            "webhook_deliveries": int(deliveries.rowcount or 0),
+            "outbox_events": int(events.rowcount or 0),
+        }
+
+    async def run_once(self) -> tuple[int, int]:
+        made = await self.fan_out()
+        sent = await self.deliver_due()
+        return made, sent
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set: fan out and send; sleep only when there was nothing to do."""
+        while not stop.is_set():
+            try:
+                made, sent = await self.run_once()
+            except Exception:
+                log.exception("webhook dispatch failed; retrying")
+                made = sent = 0
+            if made or sent:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.webhook_poll_seconds)
+
+
+@dataclass
+class _Ev:
+    type: str
+    shop_id: str | None
+    app_id: str | None
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _disabled_audit(job: dict[str, Any], eid: str, reason: str, now: datetime) -> dict[str, Any]:
+    from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
+
+    entry = AuditEntry.record(
+        Actor(type=ActorType.SYSTEM, id="system:webhooks", surface=Surface.SYSTEM),
+        "webhook_endpoint.disabled",
+        target_type="webhook_endpoint",
+        target_id=eid,
+        shop_id=None,
+        after={"app_id": job["app_id"], "url": job["url"], "reason": reason},
+    )
+    row = {c.name: getattr(entry, c.name) for c in tables.audit_log.columns}
+    row["created_at"] = row.get("created_at") or now
+    return row
