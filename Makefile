@@ -27,6 +27,8 @@ seed: migrate
 # The demo approves submitted reviews at once (set MINISHOP_AUTO_APPROVE_REVIEWS=false to
 # try the operator's review queue instead); the setting is off by default everywhere else.
 run: export MINISHOP_AUTO_APPROVE_REVIEWS ?= true
+# ... and sends webhooks to receivers on this machine (loopback), which production refuses.
+run: export MINISHOP_WEBHOOK_ALLOW_PRIVATE ?= true
 run: seed ## Migrate, load demo data and serve API + docs on 127.0.0.1:$(PORT)
 	@$(BIN)/python -m app.banner --port $(PORT)
 	$(BIN)/minishop serve --host 127.0.0.1 --port $(PORT) --with-worker

@@ -274,3 +274,30 @@ async def test_send_time_check_refuses_a_private_address(
             .where(tables.webhook_deliveries.c.endpoint_id == endpoint["id"])
         )
         assert n.scalar_one() == 1
+
+
+async def test_an_endpoint_failing_past_the_limit_is_disabled(
+    client: httpx.AsyncClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit is 24 h by default; here 0 s, so the first failure already exceeds it."""
+    p = Provider(client, await authorized(client))
+    dev = p.auth.app.developer
+    monkeypatch.setattr(container.settings, "webhook_disable_after_seconds", 0)
+    with receiver(default=502) as rx, receiver() as watcher_rx:
+        endpoint = await subscribe(client, p.auth.app, rx.url, ["webhook.ping"])
+        watcher = await subscribe(client, p.auth.app, watcher_rx.url, ["app.webhook_disabled"])
+        base = f"/v1/apps/{p.auth.app.id}/webhook-endpoints/{endpoint['id']}"
+        await dev.client.post(f"{base}/test", headers=dev.h)
+        await drain(container)
+        body = (await dev.client.get(base)).json()
+        assert body["enabled"] is False and body["disabled_reason"].startswith("Every attempt")
+        [notice] = watcher_rx.verified(watcher["secret"])
+        assert notice["data"] == {
+            "endpoint_id": endpoint["id"],
+            "url": rx.url,
+            "reason": body["disabled_reason"],
+        }
+        # The pending retry is not sent to a disabled endpoint.
+        assert len(rx.received) == 1
+        [delivery] = await _log(p, endpoint, "deliveries")
+        assert delivery["status"] == "failed" and delivery["last_error"] == "endpoint disabled"

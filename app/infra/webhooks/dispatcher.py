@@ -11,7 +11,6 @@ serialises writers, which gives the same guarantees for its single machine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -49,6 +48,8 @@ _g = tables.grants
 _apps = tables.apps
 
 USER_AGENT = "MiniShop-Webhooks/1"
+#: Migration 767a323600ae's triggers NOTIFY it when work arrives.
+CHANNEL = "minishop_webhooks"
 RESPONSE_HEAD = 1024
 
 
@@ -443,17 +444,44 @@ class Dispatcher:
         return made, sent
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until `stop` is set: fan out and send; sleep only when there was nothing to do."""
-        while not stop.is_set():
-            try:
-                made, sent = await self.run_once()
-            except Exception:
-                log.exception("webhook dispatch failed; retrying")
-                made = sent = 0
-            if made or sent:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.webhook_poll_seconds)
+        """Until `stop` is set: fan out and send; when there is nothing to do, wait for a
+        NOTIFY (PostgreSQL) or the poll interval, whichever comes first."""
+        wake = asyncio.Event()
+        listener = await self._listen(wake) if self.postgres else None
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    made, sent = await self.run_once()
+                except Exception:
+                    log.exception("webhook dispatch failed; retrying")
+                    made = sent = 0
+                if made or sent:
+                    continue
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+                await asyncio.wait(
+                    waiters,
+                    timeout=self.settings.webhook_poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for w in waiters:
+                    w.cancel()
+        finally:
+            if listener is not None:
+                await listener.close()
+
+    async def _listen(self, wake: asyncio.Event) -> Any:
+        """A dedicated connection that LISTENs; None (polling only) if it cannot be opened."""
+        import asyncpg  # type: ignore[import-untyped]
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            conn = await asyncpg.connect(url)
+            await conn.add_listener(CHANNEL, lambda *_: wake.set())
+        except (OSError, asyncpg.PostgresError):
+            log.warning("LISTEN failed; the webhook worker polls instead", exc_info=True)
+            return None
+        return conn
 
 
 @dataclass

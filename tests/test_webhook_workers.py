@@ -1,0 +1,154 @@
+"""Real `minishop worker` processes delivering webhooks: killed with SIGKILL mid-batch and
+restarted, two at once, and (PostgreSQL) woken by NOTIFY rather than by their poll."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from app.container import Container
+from app.domain.events.model import Event
+from app.infra.db import tables
+from app.settings import Settings
+from tests.live_server import REPO, venv_python
+from tests.oauth_support import authorized
+from tests.webhook_support import Receiver, receiver, subscribe
+
+
+@contextmanager
+def worker(settings: Settings, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    environ = {
+        **os.environ,
+        "MINISHOP_ENV": "test",
+        "MINISHOP_VAR_DIR": str(settings.var_dir),
+        "MINISHOP_DATABASE_URL": settings.database_url,
+        "MINISHOP_WEBHOOK_ALLOW_PRIVATE": "true",
+        "MINISHOP_WEBHOOK_RETRY_SCHEDULE": "0.2,0.2,0.2",
+        "MINISHOP_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    proc = subprocess.Popen(
+        [venv_python(), "-m", "app", "worker", "--interval", "3600"],
+        cwd=REPO,
+        env=environ,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+async def _events(container: Container, shop_id: str, n: int) -> list[str]:
+    """n product events of n different products (no ordering between them)."""
+    ids = []
+    async with container.uow() as uow:
+        for i in range(n):
+            event = Event(
+                type="product.updated",
+                shop_id=shop_id,
+                resource_id=f"prod_test{i:04d}",
+                data={"product_id": f"prod_test{i:04d}", "changed": ["title"]},
+            )
+            uow.outbox.add(event)
+            ids.append(event.id)
+        await uow.commit()
+    return ids
+
+
+async def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def _statuses(container: Container, endpoint_id: str) -> Counter[str]:
+    d = tables.webhook_deliveries
+    async with container.engine.connect() as conn:
+        rows = await conn.execute(sa.select(d.c.status).where(d.c.endpoint_id == endpoint_id))
+        return Counter(str(r.status) for r in rows)
+
+
+def _product_ids(rx: Receiver) -> list[str]:
+    return [b["data"]["product_id"] for b in rx.bodies("product.updated")]
+
+
+async def test_a_worker_killed_mid_batch_loses_nothing(
+    client: httpx.AsyncClient, container: Container, settings: Settings
+) -> None:
+    auth = await authorized(client)
+    with receiver(delay=0.15) as rx:
+        endpoint = await subscribe(client, auth.app, rx.url, ["product.*"])
+        await _events(container, auth.shop["id"], 30)
+        env = {"MINISHOP_WEBHOOK_CONCURRENCY": "3", "MINISHOP_WEBHOOK_LEASE_SECONDS": "2"}
+        with worker(settings, **env) as first:
+            await _wait_for(lambda: len(rx.received) >= 6, 60, "the first deliveries")
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+        cut = len(rx.received)
+        assert cut < 30, "the worker finished before it could be killed"
+        with worker(settings, **env):
+            await _wait_for(lambda: len(set(_product_ids(rx))) == 30, 90, "every event")
+            deadline = time.monotonic() + 30
+            while (await _statuses(container, endpoint["id"]))["succeeded"] < 30:
+                assert time.monotonic() < deadline, await _statuses(container, endpoint["id"])
+                await asyncio.sleep(0.1)
+    # Every event arrived; any duplicate (sent again after the kill) has the same webhook-id.
+    by_product: dict[str, set[str]] = {}
+    for r in rx.received:
+        by_product.setdefault(r.json["data"]["product_id"], set()).add(r.headers["webhook-id"])
+    assert len(by_product) == 30
+    assert all(len(ids) == 1 for ids in by_product.values())
+    assert await _statuses(container, endpoint["id"]) == Counter({"succeeded": 30})
+
+
+async def test_two_workers_never_send_one_delivery_at_the_same_time(
+    client: httpx.AsyncClient, container: Container, settings: Settings
+) -> None:
+    auth = await authorized(client)
+    with receiver(delay=0.02) as rx:
+        endpoint = await subscribe(client, auth.app, rx.url, ["product.*"])
+        await _events(container, auth.shop["id"], 60)
+        with worker(settings), worker(settings):
+            await _wait_for(lambda: len(rx.received) >= 60, 90, "every event")
+            deadline = time.monotonic() + 60
+            while (await _statuses(container, endpoint["id"]))["succeeded"] < 60:
+                assert time.monotonic() < deadline, await _statuses(container, endpoint["id"])
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # anything sent twice would arrive now
+    ids = Counter(r.headers["webhook-id"] for r in rx.received)
+    assert len(ids) == 60 and set(ids.values()) == {1}
+    assert await _statuses(container, endpoint["id"]) == Counter({"succeeded": 60})
+
+
+async def test_postgres_workers_wake_on_notify_not_on_their_poll(
+    client: httpx.AsyncClient, container: Container, settings: Settings, is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; the SQLite worker polls")
+    auth = await authorized(client)
+    with receiver() as rx:
+        await subscribe(client, auth.app, rx.url, ["product.*"])
+        with worker(settings, MINISHOP_WEBHOOK_POLL_SECONDS="60"):
+            await asyncio.sleep(2.0)  # started, idle, listening
+            started = time.monotonic()
+            await _events(container, auth.shop["id"], 1)
+            await _wait_for(lambda: len(rx.received) == 1, 10, "the delivery")
+            assert time.monotonic() - started < 5  # a 60 s poll would not have seen it yet
