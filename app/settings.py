@@ -54,8 +54,10 @@ class Settings(BaseSettings):
     #: Seconds between attempts after each failure; after the last, a delivery has failed.
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     webhook_timeout_seconds: float = 5.0
-    #: Requests in flight at once per worker process.
-    webhook_concurrency: int = 64
+    #: Requests in flight at once per worker process (one endpoint gets at most half). Kept
+    #: small on purpose: httpcore's pool does work per request that grows with the square of
+    #: the connections in flight, and a fast receiver needs few connections.
+    webhook_concurrency: int = 8
     #: An endpoint whose every attempt failed for this long is disabled.
     webhook_disable_after_seconds: int = 24 * 3600
     #: After a secret rotation the old secret signs too, for this long.

@@ -101,6 +101,10 @@ class Dispatcher:
             headers={"user-agent": USER_AGENT},
         )
         self.semaphore = asyncio.Semaphore(settings.webhook_concurrency)
+        self._plain: dict[str, str] = {}
+        #: A slow endpoint holds at most half the slots, so it cannot starve the others.
+        self._per_endpoint = max(1, settings.webhook_concurrency // 2)
+        self._slots: dict[str, asyncio.Semaphore] = {}
 
     async def close(self) -> None:
         if self._own_client:
@@ -201,12 +205,16 @@ class Dispatcher:
 
     # -- delivery --------------------------------------------------------------------------
 
-    async def deliver_due(self, limit: int = 200) -> int:
-        """Claim due deliveries, send them concurrently, record the outcomes."""
+    async def deliver_due(self, limit: int = 500) -> int:
+        """Claim due deliveries, send them concurrently, record the outcomes together."""
         claimed = await self._claim(limit)
         if not claimed:
             return 0
-        await asyncio.gather(*(self._send(job) for job in claimed))
+        outcomes = await asyncio.gather(*(self._send(job) for job in claimed))
+        try:
+            await self._record(claimed, outcomes)
+        except Exception:  # the leases expire and the deliveries are sent again
+            log.exception("recording webhook attempts failed", extra={"count": len(claimed)})
         return len(claimed)
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
@@ -271,11 +279,24 @@ class Dispatcher:
         return jobs
 
     def _secrets(self, job: dict[str, Any]) -> list[str]:
-        secrets = [self.cipher.decrypt(job["secret_enc"])]
+        secrets = [self._decrypt(job["secret_enc"])]
         until = job["previous_secret_until"]
         if job["previous_secret_enc"] and until is not None and until > utcnow():
-            secrets.append(self.cipher.decrypt(job["previous_secret_enc"]))
+            secrets.append(self._decrypt(job["previous_secret_enc"]))
         return secrets
+
+    def _endpoint_slots(self, endpoint_id: str) -> asyncio.Semaphore:
+        slots = self._slots.get(endpoint_id)
+        if slots is None:
+            slots = self._slots[endpoint_id] = asyncio.Semaphore(self._per_endpoint)
+        return slots
+
+    def _decrypt(self, token: str) -> str:
+        """Fernet decryption once per secret per process, not once per delivery."""
+        secret = self._plain.get(token)
+        if secret is None:
+            secret = self._plain[token] = self.cipher.decrypt(token)
+        return secret
 
     async def _post(self, job: dict[str, Any]) -> Outcome:
         refusal = await self.guard.refusal(job["url"])
@@ -291,7 +312,7 @@ class Dispatcher:
         }
         started = time.perf_counter()
         try:
-            async with self.semaphore:
+            async with self._endpoint_slots(job["endpoint_id"]), self.semaphore:
                 r = await self.client.post(job["url"], content=body, headers=headers)
         except httpx.TimeoutException:
             return Outcome(None, _ms(started), "timeout", None)
@@ -300,69 +321,91 @@ class Dispatcher:
         head = r.content[:RESPONSE_HEAD].decode("utf-8", "replace")
         return Outcome(r.status_code, _ms(started), None, head)
 
-    async def _send(self, job: dict[str, Any]) -> None:
+    async def _send(self, job: dict[str, Any]) -> Outcome | None:
+        """The attempt's outcome; None when nothing may be sent any more."""
         if not job["enabled"] or not job["entitled"]:
-            why = "endpoint disabled" if not job["enabled"] else "authorization no longer in force"
-            await self._finish(job, None, why)
-            return
-        outcome = await self._post(job)
-        try:
-            await self._record(job, outcome)
-        except Exception:  # the lease expires and the delivery is sent again
-            log.exception("recording a webhook attempt failed", extra={"delivery": job["id"]})
+            return None
+        return await self._post(job)
 
-    async def _finish(self, job: dict[str, Any], code: int | None, error: str) -> None:
-        """Stop without sending: the endpoint was disabled or the shop revoked the app."""
+    async def _record(self, jobs: list[dict[str, Any]], outcomes: list[Outcome | None]) -> None:
+        """One transaction for the batch: attempts, delivery states, endpoint health."""
         now = utcnow()
+        attempts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        health: dict[str, tuple[dict[str, Any], Outcome]] = {}
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            row = {
+                "b_id": job["id"],
+                "attempts": job["attempts"],
+                "status": DeliveryStatus.PENDING,
+                "next_attempt_at": now,
+                "last_status_code": None,
+                "last_error": None,
+                "delivered_at": None,
+            }
+            if outcome is None:
+                why = (
+                    "endpoint disabled"
+                    if not job["enabled"]
+                    else "authorization no longer in force"
+                )
+                row |= {"status": DeliveryStatus.FAILED, "last_error": why}
+                updates.append(row)
+                continue
+            attempt = job["attempts"] + 1
+            row |= {
+                "attempts": attempt,
+                "last_status_code": outcome.status_code,
+                "last_error": outcome.error,
+            }
+            if outcome.ok:
+                row |= {"status": DeliveryStatus.SUCCEEDED, "delivered_at": now}
+            else:
+                delay = None if outcome.status_code == 410 else next_delay(self.schedule, attempt)
+                if delay is None:
+                    row["status"] = DeliveryStatus.FAILED
+                else:
+                    row["next_attempt_at"] = now + timedelta(seconds=delay)
+            updates.append(row)
+            attempts.append(
+                {
+                    "id": new_id("wha"),
+                    "delivery_id": job["id"],
+                    "endpoint_id": job["endpoint_id"],
+                    "event_type": job["event_type"],
+                    "attempt": attempt,
+                    "succeeded": outcome.ok,
+                    "status_code": outcome.status_code,
+                    "latency_ms": outcome.latency_ms,
+                    "error": outcome.error,
+                    "response_head": outcome.head,
+                    "created_at": now,
+                }
+            )
+            # The endpoint's health follows its latest outcome in the batch (a 410 sticks).
+            seen = health.get(job["endpoint_id"])
+            if seen is None or seen[1].status_code != 410:
+                health[job["endpoint_id"]] = (job, outcome)
         async with self.engine.begin() as conn:
+            if attempts:
+                await conn.execute(sa.insert(_a), attempts)
             await conn.execute(
                 sa.update(_d)
-                .where(_d.c.id == job["id"])
+                .where(_d.c.id == sa.bindparam("b_id"))
                 .values(
-                    status=DeliveryStatus.FAILED,
+                    attempts=sa.bindparam("attempts"),
+                    status=sa.bindparam("status"),
+                    next_attempt_at=sa.bindparam("next_attempt_at"),
+                    last_status_code=sa.bindparam("last_status_code"),
+                    last_error=sa.bindparam("last_error"),
+                    delivered_at=sa.bindparam("delivered_at"),
                     lease_until=None,
-                    last_status_code=code,
-                    last_error=error,
                     updated_at=now,
-                )
+                ),
+                updates,
             )
-
-    async def _record(self, job: dict[str, Any], outcome: Outcome) -> None:
-        now = utcnow()
-        attempt = job["attempts"] + 1
-        values: dict[str, Any] = {
-            "attempts": attempt,
-            "lease_until": None,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-            "updated_at": now,
-        }
-        if outcome.ok:
-            values |= {"status": DeliveryStatus.SUCCEEDED, "delivered_at": now}
-        else:
-            delay = None if outcome.status_code == 410 else next_delay(self.schedule, attempt)
-            if delay is None:
-                values["status"] = DeliveryStatus.FAILED
-            else:
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                sa.insert(_a).values(
-                    id=new_id("wha"),
-                    delivery_id=job["id"],
-                    endpoint_id=job["endpoint_id"],
-                    event_type=job["event_type"],
-                    attempt=attempt,
-                    succeeded=outcome.ok,
-                    status_code=outcome.status_code,
-                    latency_ms=outcome.latency_ms,
-                    error=outcome.error,
-                    response_head=outcome.head,
-                    created_at=now,
-                )
-            )
-            await conn.execute(sa.update(_d).where(_d.c.id == job["id"]).values(**values))
-            await self._endpoint_health(conn, job, outcome, now)
+            for job, outcome in health.values():
+                await self._endpoint_health(conn, job, outcome, now)
 
     async def _endpoint_health(
         self, conn: AsyncConnection, job: dict[str, Any], outcome: Outcome, now: datetime
