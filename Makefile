@@ -61,8 +61,9 @@ openapi: install ## Write openapi/openapi.json
 openapi-check: install ## Fail when openapi/openapi.json is out of date
 	$(BIN)/minishop export-openapi --check
 
-bench: install ## Catalog benchmark on the local PostgreSQL (wrk; writes bench/results/latest.json)
+bench: install ## Catalog and webhook benchmarks on the local PostgreSQL (writes bench/results/latest.json)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.webhooks
 
 lock: ## Re-resolve uv.lock after changing pyproject.toml
 	$(BIN)/uv lock
