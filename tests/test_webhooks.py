@@ -301,3 +301,35 @@ async def test_an_endpoint_failing_past_the_limit_is_disabled(
         assert len(rx.received) == 1
         [delivery] = await _log(p, endpoint, "deliveries")
         assert delivery["status"] == "failed" and delivery["last_error"] == "endpoint disabled"
+
+
+async def test_finished_deliveries_and_old_events_are_pruned(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    from app.infra.webhooks.dispatcher import Dispatcher
+
+    p = Provider(client, await authorized(client))
+    dev = p.auth.app.developer
+    with receiver() as rx:
+        endpoint = await subscribe(client, p.auth.app, rx.url, ["webhook.ping"])
+        base = f"/v1/apps/{p.auth.app.id}/webhook-endpoints/{endpoint['id']}"
+        old = (await dev.client.post(f"{base}/test", headers=dev.h)).json()
+        await drain(container)
+        fresh = (await dev.client.post(f"{base}/test", headers=dev.h)).json()
+        await drain(container)
+    d, o = tables.webhook_deliveries, tables.outbox_events
+    past = datetime.now(UTC) - timedelta(days=31)
+    async with container.engine.begin() as conn:
+        await conn.execute(sa.update(d).where(d.c.id == old["id"]).values(updated_at=past))
+        await conn.execute(sa.update(o).where(o.c.id == old["event_id"]).values(created_at=past))
+    dispatcher = Dispatcher(container.engine, container.cipher, container.settings)
+    try:
+        pruned = await dispatcher.prune()
+    finally:
+        await dispatcher.close()
+    assert pruned["webhook_deliveries"] >= 1 and pruned["outbox_events"] >= 1
+    left = [x["id"] for x in await _log(p, endpoint, "deliveries")]
+    assert left == [fresh["id"]]
+    assert await _log(p, endpoint, "attempts") and all(
+        a["delivery_id"] == fresh["id"] for a in await _log(p, endpoint, "attempts")
+    )
