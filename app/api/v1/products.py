@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -12,6 +12,8 @@ from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
+from app.api.v1 import product_actions as actions
+from app.api.v1.product_actions import full, product_out, sku_fields, sku_out
 from app.api.v1.schemas.products import (
     PRODUCT_EXAMPLE,
     SKU_EXAMPLE,
@@ -25,12 +27,10 @@ from app.api.v1.schemas.products import (
     StockLevel,
     StockSet,
 )
-from app.domain.catalog import product_lifecycle as lifecycle
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
-from app.domain.uow import UnitOfWork
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
@@ -46,35 +46,6 @@ OutProductId = Annotated[
 _READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
 _WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)
 _ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
-#: Fields of `ProductUpdate` that cannot be cleared with null.
-_REQUIRED_ON_PRODUCT = (
-    "title",
-    "subtitle",
-    "description",
-    "images",
-    "category_id",
-    "attributes",
-    "condition",
-    "regions",
-)
-
-
-def sku_out(sku: model.Sku) -> Sku:
-    return Sku.model_validate(sku)
-
-
-def product_out(product: model.Product, skus: list[model.Sku]) -> Product:
-    data = {k: getattr(product, k) for k in Product.model_fields if k != "skus"}
-    return Product.model_validate({**data, "skus": [sku_out(s) for s in skus]})
-
-
-async def _full(uow: UnitOfWork, product: model.Product) -> Product:
-    skus = await services.skus_of(uow, [product])
-    return product_out(product, skus[product.id])
-
-
-def _sku_fields(body: SkuCreate) -> services.SkuFields:
-    return services.SkuFields(**body.model_dump())
 
 
 @router.post(
@@ -92,26 +63,11 @@ def _sku_fields(body: SkuCreate) -> services.SkuFields:
 async def create_product(
     body: ProductCreate, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    fields = services.ProductFields(
-        title=body.title,
-        category_id=body.category_id,
-        subtitle=body.subtitle,
-        description=[b.model_dump(mode="json", exclude_none=True) for b in body.description],
-        images=[str(i) for i in body.images],
-        brand=body.brand,
-        attributes=[a.model_dump() for a in body.attributes],
-        condition=body.condition,
-        regions=list(body.regions),
-        out_product_id=body.out_product_id,
-    )
-    product, skus = await services.create(
-        uow, access.actor, shop, fields, [_sku_fields(s) for s in body.skus]
-    )
+    out = await actions.create(uow, access, body)
     await uow.commit()
-    response.headers["Location"] = f"/v1/products/{product.id}"
-    set_etag(response, product.version)
-    return product_out(product, skus)
+    response.headers["Location"] = f"/v1/products/{out.id}"
+    set_etag(response, out.version)
+    return out
 
 
 @router.get(
@@ -194,7 +150,7 @@ async def get_product_by_out_id(
 ) -> Product:
     product = await services.get_by_out_id(uow, access.shop_id, out_product_id)
     set_etag(response, product.version)
-    return await _full(uow, product)
+    return await full(uow, product)
 
 
 @router.get(
@@ -209,7 +165,7 @@ async def get_product(
 ) -> Product:
     product = await services.get_for_shop(uow, access.shop_id, product_id)
     set_etag(response, product.version)
-    return await _full(uow, product)
+    return await full(uow, product)
 
 
 @router.patch(
@@ -231,31 +187,9 @@ async def update_product(
     response: Response,
     expected: IfMatch,
 ) -> Product:
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    given = body.model_fields_set
-    errors: list[dict[str, Any]] = [
-        {"loc": ["body", name], "msg": "This field cannot be null.", "type": "null"}
-        for name in _REQUIRED_ON_PRODUCT
-        if name in given and getattr(body, name) is None
-    ]
-    if errors:
-        raise ValidationFailed("Only brand and out_product_id can be cleared.", errors=errors)
-    changes: dict[str, Any] = {}
-    for name in given:
-        value = getattr(body, name)
-        if name == "description":
-            value = [b.model_dump(mode="json", exclude_none=True) for b in value]
-        elif name == "attributes":
-            value = [a.model_dump() for a in value]
-        elif name == "images":
-            value = [str(i) for i in value]
-        elif name == "regions":
-            value = list(value)
-        changes[name] = value
-    product = await services.update(uow, access.actor, shop, product_id, changes, expected)
-    out = await _full(uow, product)
+    out = await actions.update(uow, access, product_id, body, expected)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -270,7 +204,7 @@ async def update_product(
 )
 async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW) -> None:
     # No Response of our own: the injected one carries the rate-limit headers.
-    await services.delete(uow, access.actor, access.shop_id, product_id)
+    await actions.delete(uow, access, product_id)
     await uow.commit()
 
 
@@ -284,7 +218,7 @@ async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW)
 )
 async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite, uow: UoW) -> Sku:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
-    _, sku = await services.add_sku(uow, access.actor, shop, product_id, _sku_fields(body))
+    _, sku = await services.add_sku(uow, access.actor, shop, product_id, sku_fields(body))
     await uow.commit()
     return sku_out(sku)
 
@@ -320,11 +254,9 @@ async def update_sku(
 async def set_stock(
     product_id: ProductId, sku_id: SkuId, body: StockSet, access: ProductsWrite, uow: UoW
 ) -> StockLevel:
-    new = await services.change_stock(
-        uow, access.actor, access.shop_id, product_id, sku_id, absolute=body.stock
-    )
+    out = await actions.change_stock(uow, access, product_id, sku_id, absolute=body.stock)
     await uow.commit()
-    return StockLevel(product_id=product_id, sku_id=sku_id, stock=new)
+    return out
 
 
 @router.post(
@@ -343,11 +275,9 @@ async def adjust_stock(
     access: ProductsWrite,
     uow: UoW,
 ) -> StockLevel:
-    new = await services.change_stock(
-        uow, access.actor, access.shop_id, product_id, sku_id, delta=body.delta
-    )
+    out = await actions.change_stock(uow, access, product_id, sku_id, delta=body.delta)
     await uow.commit()
-    return StockLevel(product_id=product_id, sku_id=sku_id, stock=new)
+    return out
 
 
 @router.post(
@@ -364,17 +294,11 @@ async def submit_product(
     container: ContainerDep,
     response: Response,
 ) -> Product:
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    product = await lifecycle.submit(
-        uow,
-        access.actor,
-        shop,
-        product_id,
-        auto_approve=container.settings.auto_approve_reviews,
+    out = await actions.submit(
+        uow, access, product_id, auto_approve=container.settings.auto_approve_reviews
     )
-    out = await _full(uow, product)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -390,11 +314,9 @@ async def submit_product(
 async def list_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    product = await lifecycle.list_for_sale(uow, access.actor, shop, product_id)
-    out = await _full(uow, product)
+    out = await actions.list_for_sale(uow, access, product_id)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -408,8 +330,7 @@ async def list_product(
 async def delist_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    product = await lifecycle.delist(uow, access.actor, access.shop_id, product_id)
-    out = await _full(uow, product)
+    out = await actions.delist(uow, access, product_id)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out
