@@ -82,18 +82,13 @@ async def test_each_operation_answers_what_its_single_call_would(
     assert data[13]["problem"]["code"] == "invalid_state_transition"
 
     # The failures are the single calls' problems, field errors included.
-    ops7 = {"subtitle": "x"}
+    nowhere = "/v1/products/prod_doesnotexist"
     singles = [
         (1, await client.post("/v1/products", json=bad_category, headers=p.h)),
         (2, await client.post("/v1/products", json=taken_out_id, headers=p.h)),
         (3, await client.post("/v1/products", json=taken_sku_id, headers=p.h)),
         (4, await client.post("/v1/products", json=schema_bad, headers=p.h)),
-        (
-            7,
-            await client.patch(
-                "/v1/products/prod_doesnotexist", json={"subtitle": "x"}, headers=p.h
-            ),
-        ),
+        (7, await client.patch(nowhere, json={"subtitle": "x"}, headers=p.h)),
         (8, await client.patch(f"/v1/products/{pid}", json={"title": None}, headers=p.h)),
     ]
     for index, single in singles:
