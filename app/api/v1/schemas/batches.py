@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -164,8 +165,23 @@ _OPERATIONS_EXAMPLE: list[dict[str, Any]] = [
 ]
 
 
+#: The `op` values of each choice of `ProductOperation`, in its order.
+_OPS_BY_CHOICE = (("create",), ("update",), _ACTIONS, ("set_stock",), ("adjust_stock",))
+
+
+def _document_discriminator(schema: dict[str, Any]) -> None:
+    """Tell OpenAPI readers that `op` picks the schema (pydantic documents only a plain
+    field discriminator, and `ProductOperation` uses a function)."""
+    items = schema["properties"]["operations"]["items"]
+    choices = items["oneOf"]
+    mapping = {op: c["$ref"] for c, ops in zip(choices, _OPS_BY_CHOICE, strict=True) for op in ops}
+    items["discriminator"] = {"propertyName": "op", "mapping": mapping}
+
+
 class ProductBatch(Input):
     """Up to 100 product operations, run in order."""
+
+    model_config = ConfigDict(json_schema_extra=_document_discriminator)
 
     operations: list[Annotated[ProductOperation, PerItem]] = Field(
         min_length=1,
