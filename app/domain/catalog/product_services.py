@@ -1,6 +1,6 @@
-"""Use cases of products and SKUs — create, read, edit, delete, prices and stock — run
-through a unit of work that the edge commits. The review and sale lifecycle is in
-`product_lifecycle`.
+"""Use cases of products and SKUs — create, read, edit, delete, prices — run through a unit
+of work that the edge commits. The review and sale lifecycle is in `product_lifecycle`,
+stock changes and the low-stock alert in `stock`.
 
 Tenancy: every provider use case takes the token's shop and looks products up through
 `uow.products.get(shop_id, ...)`, so another shop's product does not exist here (404).
