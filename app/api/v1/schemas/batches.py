@@ -47,6 +47,8 @@ class InvalidItem:
     """An item that failed its schema: its pydantic errors, relative to the item."""
 
     errors: list[dict[str, Any]]
+    #: Its `op`, when that names an operation.
+    op: str | None = None
 
 
 def _per_item(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -65,7 +67,8 @@ def _per_item(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
             elif tag is not None and loc[:1] == (tag,):
                 loc = loc[1:]
             errors.append({**err, "loc": loc})
-        return InvalidItem(errors)
+        op = value.get("op") if isinstance(value, dict) else None
+        return InvalidItem(errors, op if op in _ALL_OPS else None)
 
 
 #: Validated item by item (see `_per_item`): an invalid item arrives as an `InvalidItem`.
@@ -127,6 +130,7 @@ class AdjustStockOperation(StockAdjustment):
 
 
 _ACTIONS = ("submit", "list", "delist", "delete")
+_ALL_OPS = frozenset({"create", "update", *_ACTIONS, "set_stock", "adjust_stock"})
 
 
 def _operation_tag(value: Any) -> str | None:
@@ -196,7 +200,7 @@ class ProductBatchItemResult(Output):
 
     index: int = Field(description="The operation's position in the request.", examples=[0])
     op: str | None = Field(
-        description="The operation, as sent (null when the item had no valid `op`).",
+        description="The item's `op` (null when it names no operation).",
         examples=["create"],
     )
     status: int = Field(
