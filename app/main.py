@@ -29,6 +29,7 @@ from app.api.platform import apps as platform_apps
 from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
+from app.api.v1 import batches as provider_batches
 from app.api.v1 import catalog as provider_catalog
 from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         provider_shop.router,
         provider_catalog.router,
         platform_qualifications.router,
+        provider_batches.router,
         provider_products.router,
         platform_products.router,
         oauth_server.router,

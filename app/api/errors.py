@@ -57,7 +57,7 @@ class Problem(BaseModel):
     )
 
 
-def problem_response(
+def problem_body(
     *,
     status: int,
     code: str,
@@ -65,8 +65,7 @@ def problem_response(
     detail: str,
     errors: Sequence[Mapping[str, Any]] = (),
     extra: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": title,
@@ -78,8 +77,60 @@ def problem_response(
     }
     if extra:
         body.update({k: v for k, v in extra.items() if k not in body})
+    return body
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Sequence[Mapping[str, Any]] = (),
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = problem_body(
+        status=status, code=code, title=title, detail=detail, errors=errors, extra=extra
+    )
     return JSONResponse(
         body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON
+    )
+
+
+def domain_problem(exc: DomainError) -> dict[str, Any]:
+    return problem_body(
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        extra=exc.extra,
+    )
+
+
+def validation_problem(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """422 `validation_error` for schema errors already shaped by `field_errors`."""
+    summary = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors[:5]
+    )
+    return problem_body(
+        status=422,
+        code="validation_error",
+        title="The request is not valid",
+        detail=summary or "The request is not valid.",
+        errors=errors,
+    )
+
+
+def bad_data_problem() -> dict[str, Any]:
+    """A value the database refused (the safety net behind input validation): 422."""
+    return problem_body(
+        status=422,
+        code="invalid_data",
+        title="A value cannot be stored",
+        detail="A value in the request is not acceptable (for example a NUL character or a "
+        "number or time out of range).",
     )
 
 
@@ -97,16 +148,29 @@ _HTTP_CODES = {
 }
 
 
+def client_problem(exc: Exception) -> dict[str, Any] | None:
+    """The problem document the handlers below render for an error the client caused (a
+    domain error, a value the database refused); None for anything else, which is a 500."""
+    if isinstance(exc, DomainError):
+        return domain_problem(exc)
+    if isinstance(exc, DatabaseError) and is_bad_data(exc):
+        return bad_data_problem()
+    return None
+
+
 def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
     return [x if isinstance(x, int) else str(x) for x in loc]
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def field_errors(
+    raw: Sequence[Mapping[str, Any]], *, prefix: Sequence[str | int] = ()
+) -> list[dict[str, Any]]:
+    """pydantic's errors as the `errors` of a problem: `loc`, `msg`, `type` only."""
     out = []
-    for err in exc.errors():
+    for err in raw:
         out.append(
             {
-                "loc": _clean_loc(err.get("loc", ())),
+                "loc": _clean_loc([*prefix, *err.get("loc", ())]),
                 "msg": str(err.get("msg", "")),
                 "type": str(err.get("type", "invalid")),
             }
@@ -120,19 +184,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(
-            status=exc.status,
-            code=exc.code,
-            title=exc.title,
-            detail=exc.detail,
-            errors=exc.errors,
-            extra=exc.extra,
+        return JSONResponse(
+            domain_problem(exc),
+            status_code=exc.status,
             headers=carried(request, exc.headers),
+            media_type=PROBLEM_JSON,
         )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _validation_errors(exc)
+        errors = field_errors(exc.errors())
         if any(e["type"] == "json_invalid" for e in errors):
             return problem_response(
                 status=400,
@@ -142,17 +203,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 errors=errors,
                 headers=carried(request),
             )
-        summary = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
-            for e in errors[:5]
-        )
-        return problem_response(
-            status=422,
-            code="validation_error",
-            title="The request is not valid",
-            detail=summary or "The request is not valid.",
-            errors=errors,
+        return JSONResponse(
+            validation_problem(errors),
+            status_code=422,
             headers=carried(request),
+            media_type=PROBLEM_JSON,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -175,13 +230,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # database cannot store is still the client's mistake, never a 500.
         if is_bad_data(exc):
             log.warning("the database refused a value", extra={"error": type(exc.orig).__name__})
-            return problem_response(
-                status=422,
-                code="invalid_data",
-                title="A value cannot be stored",
-                detail="A value in the request is not acceptable (for example a NUL character "
-                "or a number or time out of range).",
-            )
+            return JSONResponse(bad_data_problem(), status_code=422, media_type=PROBLEM_JSON)
         log.exception("database error", exc_info=exc)
         return _internal_error()
 

@@ -51,13 +51,20 @@ class ProductEventData(_Data):
 
 
 class StockLowData(_Data):
-    """A SKU whose stock fell to its low-stock threshold."""
+    """A SKU whose stock a change took from above its `low_stock_threshold` to at or below
+    it: sent once per crossing, not again while it stays low."""
 
     product_id: str = Field(
         description="The product.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
     )
+    out_product_id: str | None = Field(description="Your id for it.", examples=["erp-10086"])
+    status: ProductStatus = Field(description="The product's status.", examples=["listed"])
     sku_id: str = Field(description="The SKU.", examples=["sku_01jd8m3k2x9v7q4w5e6r7t8y9z"])
-    stock: int = Field(description="Units left.", examples=[3])
+    out_sku_id: str | None = Field(
+        description="Your id for the SKU.", examples=["erp-sku-10086-red-m"]
+    )
+    stock: int = Field(description="Units left after the change.", examples=[3])
+    low_stock_threshold: int = Field(description="The SKU's threshold.", examples=[5])
 
 
 class GrantEventData(_Data):

@@ -6,6 +6,7 @@ Every method that reads tenant data takes the shop id it is scoped to.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,7 +24,7 @@ from app.domain.authz.model import (
 from app.domain.events.model import Event
 
 if TYPE_CHECKING:
-    from app.domain.catalog.products import Product, ProductFilter, Sku
+    from app.domain.catalog.products import Product, ProductFilter, Sku, StockChange
     from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
     from app.domain.webhooks.model import Attempt, Delivery, DeliveryStatus, WebhookEndpoint
 from app.domain.pagination import Page, PageRequest
@@ -155,12 +156,18 @@ class ProductRepository(Protocol):
     async def in_review(self, page: PageRequest) -> Page[Product]: ...
     async def skus_of(self, product_ids: list[str]) -> dict[str, list[Sku]]: ...
     async def get_sku(self, shop_id: str, product_id: str, sku_id: str) -> Sku | None: ...
+    async def find_sku(
+        self, shop_id: str, *, sku_id: str | None = None, out_sku_id: str | None = None
+    ) -> Sku | None:
+        """A SKU of the shop by our id or the provider's, whatever its product."""
+
     async def has_stock(self, product_id: str) -> bool: ...
     async def delete(self, product: Product) -> None: ...
     async def change_stock(
-        self, shop_id: str, product_id: str, sku_id: str, *, delta: int | None, absolute: int | None
-    ) -> int | None:
-        """Atomically set or adjust; None when the SKU is missing or the result is negative."""
+        self, shop_id: str, sku_id: str, *, delta: int | None, absolute: int | None
+    ) -> StockChange | None:
+        """Atomically set or adjust; the exact before and after, or None when the SKU is
+        missing or the result would be negative."""
 
 
 class OutboxRepository(Protocol):
@@ -217,6 +224,11 @@ class UnitOfWork(Protocol):
     async def flush(self) -> None: ...
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A nested transaction: an exception leaving the block undoes exactly the writes
+        made inside it (audit and outbox rows included) and the rest of the unit of work
+        stays usable. One item of a batch runs in each."""
+        ...
 
 
 __all__ = [

@@ -9,6 +9,7 @@ from app.domain.catalog.products import (
     Product,
     ProductStatus,
     Sku,
+    StockChange,
     attrs_key,
 )
 from app.domain.errors import InvalidTransition
@@ -67,3 +68,23 @@ def test_banned_is_final() -> None:
             getattr(p, action)()
     with pytest.raises(InvalidTransition):
         p.ban("Again.")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "threshold", "alert"),
+    [
+        (10, 5, 5, True),  # down to the threshold
+        (6, 0, 5, True),  # through it
+        (5, 4, 5, False),  # already low
+        (3, 8, 5, False),  # rising
+        (4, 9, 5, False),  # rising above
+        (10, 6, 5, False),  # still above
+        (10, 0, None, False),  # no threshold, no alert
+        (1, 0, 0, True),  # threshold 0: the alert is "sold out"
+    ],
+)
+def test_low_stock_is_raised_on_the_way_down_only(
+    before: int, after: int, threshold: int | None, alert: bool
+) -> None:
+    change = StockChange("sku_1", "prod_1", before, after, threshold)
+    assert change.fell_to_low_stock is alert

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -12,6 +12,8 @@ from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
+from app.api.v1 import product_actions as actions
+from app.api.v1.product_actions import View, full, product_out, sku_fields, sku_out
 from app.api.v1.schemas.products import (
     PRODUCT_EXAMPLE,
     SKU_EXAMPLE,
@@ -25,12 +27,10 @@ from app.api.v1.schemas.products import (
     StockLevel,
     StockSet,
 )
-from app.domain.catalog import product_lifecycle as lifecycle
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
-from app.domain.uow import UnitOfWork
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
@@ -43,30 +43,6 @@ OutProductId = Annotated[
     Path(min_length=1, max_length=64, description="Your own product id.", examples=["erp-10086"]),
 ]
 
-_READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
-_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)
-_ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
-#: Fields of `ProductUpdate` that cannot be cleared with null.
-_REQUIRED_ON_PRODUCT = (
-    "title",
-    "subtitle",
-    "description",
-    "images",
-    "category_id",
-    "brand_id",
-    "attributes",
-    "condition",
-    "regions",
-)
-
-
-def sku_out(sku: model.Sku) -> Sku:
-    return Sku.model_validate(sku)
-
-
-_COMPUTED = ("skus", "view", "pending_revision")
-
-View = Literal["live", "pending"]
 ViewQuery = Annotated[
     View,
     Query(
@@ -77,32 +53,9 @@ ViewQuery = Annotated[
     ),
 ]
 
-
-def product_out(product: model.Product, skus: list[model.Sku], view: View = "live") -> Product:
-    data = {k: getattr(product, k) for k in Product.model_fields if k not in _COMPUTED}
-    if view == "pending":
-        data.update(product.pending_view())
-    pending = (
-        {
-            "status": product.pending_status,
-            "changes": product.pending_changes,
-            "rejection_reason": product.pending_rejection_reason,
-        }
-        if product.pending_changes is not None
-        else None
-    )
-    return Product.model_validate(
-        {**data, "view": view, "pending_revision": pending, "skus": [sku_out(s) for s in skus]}
-    )
-
-
-async def _full(uow: UnitOfWork, product: model.Product, view: View = "live") -> Product:
-    skus = await services.skus_of(uow, [product])
-    return product_out(product, skus[product.id], view)
-
-
-def _sku_fields(body: SkuCreate) -> services.SkuFields:
-    return services.SkuFields(**body.model_dump())
+_READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
+_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)
+_ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
 
 
 @router.post(
@@ -120,26 +73,11 @@ def _sku_fields(body: SkuCreate) -> services.SkuFields:
 async def create_product(
     body: ProductCreate, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    fields = services.ProductFields(
-        title=body.title,
-        category_id=body.category_id,
-        subtitle=body.subtitle,
-        description=[b.model_dump(mode="json", exclude_none=True) for b in body.description],
-        images=[str(i) for i in body.images],
-        brand_id=body.brand_id,
-        attributes=[a.model_dump() for a in body.attributes],
-        condition=body.condition,
-        regions=list(body.regions),
-        out_product_id=body.out_product_id,
-    )
-    product, skus = await services.create(
-        uow, access.actor, shop, fields, [_sku_fields(s) for s in body.skus]
-    )
+    out = await actions.create(uow, access, body)
     await uow.commit()
-    response.headers["Location"] = f"/v1/products/{product.id}"
-    set_etag(response, product.version)
-    return product_out(product, skus)
+    response.headers["Location"] = f"/v1/products/{out.id}"
+    set_etag(response, out.version)
+    return out
 
 
 @router.get(
@@ -227,7 +165,7 @@ async def get_product_by_out_id(
 ) -> Product:
     product = await services.get_by_out_id(uow, access.shop_id, out_product_id)
     set_etag(response, product.version)
-    return await _full(uow, product, view)
+    return await full(uow, product, view)
 
 
 @router.get(
@@ -246,7 +184,7 @@ async def get_product(
 ) -> Product:
     product = await services.get_for_shop(uow, access.shop_id, product_id)
     set_etag(response, product.version)
-    return await _full(uow, product, view)
+    return await full(uow, product, view)
 
 
 @router.patch(
@@ -274,41 +212,16 @@ async def update_product(
     expected: IfMatch,
     container: ContainerDep,
 ) -> Product:
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    given = body.model_fields_set
-    errors: list[dict[str, Any]] = [
-        {"loc": ["body", name], "msg": "This field cannot be null.", "type": "null"}
-        for name in _REQUIRED_ON_PRODUCT
-        if name in given and getattr(body, name) is None
-    ]
-    if errors:
-        raise ValidationFailed(
-            "Only out_product_id can be cleared (brand_id takes brand_none).", errors=errors
-        )
-    changes: dict[str, Any] = {}
-    for name in given:
-        value = getattr(body, name)
-        if name == "description":
-            value = [b.model_dump(mode="json", exclude_none=True) for b in value]
-        elif name == "attributes":
-            value = [a.model_dump() for a in value]
-        elif name == "images":
-            value = [str(i) for i in value]
-        elif name == "regions":
-            value = list(value)
-        changes[name] = value
-    product = await services.update(
+    out = await actions.update(
         uow,
-        access.actor,
-        shop,
+        access,
         product_id,
-        changes,
+        body,
         expected,
         auto_approve=container.settings.auto_approve_reviews,
     )
-    out = await _full(uow, product)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -323,7 +236,7 @@ async def update_product(
 )
 async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW) -> None:
     # No Response of our own: the injected one carries the rate-limit headers.
-    await services.delete(uow, access.actor, access.shop_id, product_id)
+    await actions.delete(uow, access, product_id)
     await uow.commit()
 
 
@@ -339,10 +252,9 @@ async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW)
 async def discard_revision(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    product = await services.discard_revision(uow, access.actor, access.shop_id, product_id)
-    out = await _full(uow, product)
+    out = await actions.discard_revision(uow, access, product_id)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -356,7 +268,7 @@ async def discard_revision(
 )
 async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite, uow: UoW) -> Sku:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
-    _, sku = await services.add_sku(uow, access.actor, shop, product_id, _sku_fields(body))
+    _, sku = await services.add_sku(uow, access.actor, shop, product_id, sku_fields(body))
     await uow.commit()
     return sku_out(sku)
 
@@ -392,11 +304,9 @@ async def update_sku(
 async def set_stock(
     product_id: ProductId, sku_id: SkuId, body: StockSet, access: ProductsWrite, uow: UoW
 ) -> StockLevel:
-    new = await services.change_stock(
-        uow, access.actor, access.shop_id, product_id, sku_id, absolute=body.stock
-    )
+    out = await actions.change_stock(uow, access, product_id, sku_id, absolute=body.stock)
     await uow.commit()
-    return StockLevel(product_id=product_id, sku_id=sku_id, stock=new)
+    return out
 
 
 @router.post(
@@ -415,11 +325,9 @@ async def adjust_stock(
     access: ProductsWrite,
     uow: UoW,
 ) -> StockLevel:
-    new = await services.change_stock(
-        uow, access.actor, access.shop_id, product_id, sku_id, delta=body.delta
-    )
+    out = await actions.change_stock(uow, access, product_id, sku_id, delta=body.delta)
     await uow.commit()
-    return StockLevel(product_id=product_id, sku_id=sku_id, stock=new)
+    return out
 
 
 @router.post(
@@ -436,17 +344,11 @@ async def submit_product(
     container: ContainerDep,
     response: Response,
 ) -> Product:
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    product = await lifecycle.submit(
-        uow,
-        access.actor,
-        shop,
-        product_id,
-        auto_approve=container.settings.auto_approve_reviews,
+    out = await actions.submit(
+        uow, access, product_id, auto_approve=container.settings.auto_approve_reviews
     )
-    out = await _full(uow, product)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -462,11 +364,9 @@ async def submit_product(
 async def list_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    product = await lifecycle.list_for_sale(uow, access.actor, shop, product_id)
-    out = await _full(uow, product)
+    out = await actions.list_for_sale(uow, access, product_id)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out
 
 
@@ -480,8 +380,7 @@ async def list_product(
 async def delist_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
-    product = await lifecycle.delist(uow, access.actor, access.shop_id, product_id)
-    out = await _full(uow, product)
+    out = await actions.delist(uow, access, product_id)
     await uow.commit()
-    set_etag(response, product.version)
+    set_etag(response, out.version)
     return out

@@ -1,6 +1,6 @@
-"""Use cases of products and SKUs — create, read, edit, delete, prices and stock — run
-through a unit of work that the edge commits. The review and sale lifecycle is in
-`product_lifecycle`.
+"""Use cases of products and SKUs — create, read, edit, delete, prices — run through a unit
+of work that the edge commits. The review and sale lifecycle is in `product_lifecycle`,
+stock changes and the low-stock alert in `stock`.
 
 Tenancy: every provider use case takes the token's shop and looks products up through
 `uow.products.get(shop_id, ...)`, so another shop's product does not exist here (404).
@@ -21,7 +21,6 @@ from app.domain.catalog.products import (
     REGION_CODES,
     REVIEWED_FIELDS,
     Condition,
-    OutOfStock,
     Product,
     ProductFilter,
     ProductNotFound,
@@ -69,6 +68,7 @@ class SkuFields:
     out_sku_id: str | None = None
     barcode: str | None = None
     weight_g: int | None = None
+    low_stock_threshold: int | None = None
 
 
 @dataclass
@@ -513,37 +513,3 @@ async def update_sku(
     )
     await uow.flush()
     return sku
-
-
-async def change_stock(
-    uow: UnitOfWork,
-    actor: Actor,
-    shop_id: str,
-    product_id: str,
-    sku_id: str,
-    *,
-    delta: int | None = None,
-    absolute: int | None = None,
-) -> int:
-    """One conditional UPDATE (`stock + delta >= 0`): concurrent adjustments never lose one."""
-    await get_sku(uow, shop_id, product_id, sku_id)
-    new = await uow.products.change_stock(
-        shop_id, product_id, sku_id, delta=delta, absolute=absolute
-    )
-    if new is None:
-        raise OutOfStock(
-            f"Adjusting by {delta} would take the stock of {sku_id} below zero.",
-            extra={"sku_id": sku_id},
-        )
-    uow.audit.add(
-        AuditEntry.record(
-            actor,
-            "sku.stock_adjusted" if delta is not None else "sku.stock_set",
-            target_type="sku",
-            target_id=sku_id,
-            shop_id=shop_id,
-            after={"stock": new, **({"delta": delta} if delta is not None else {})},
-        )
-    )
-    await uow.flush()
-    return new

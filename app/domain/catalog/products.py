@@ -303,6 +303,9 @@ class Sku:
     out_sku_id: str | None = None
     barcode: str | None = None
     weight_g: int | None = None
+    #: `product.stock_low` fires when a change takes the stock from above this to at or
+    #: below it; None (the default) means no alert.
+    low_stock_threshold: int | None = None
     attrs_key: str = ""
     id: str = field(default_factory=lambda: new_id("sku"))
     created_at: datetime = field(default_factory=utcnow)
@@ -311,3 +314,22 @@ class Sku:
 
     def __post_init__(self) -> None:
         self.attrs_key = attrs_key(self.sale_attrs)
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """A SKU's stock on both sides of one change, as the conditional UPDATE saw them under
+    its row lock: concurrent changes each see their own exact before and after."""
+
+    sku_id: str
+    product_id: str
+    before: int
+    after: int
+    #: The threshold when the change was made.
+    low_stock_threshold: int | None
+
+    @property
+    def fell_to_low_stock(self) -> bool:
+        """From above the threshold to at or below it: the one moment to raise the alert."""
+        t = self.low_stock_threshold
+        return t is not None and self.before > t >= self.after

@@ -37,6 +37,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     SQLite allows one writer; a deferred transaction that read first and writes later fails
     with SQLITE_BUSY when another writer got in between. Taking the write lock at BEGIN makes
     the embedded database behave like row locks do on PostgreSQL for our use cases.
+
+    `isolation_level = None` turns the driver's own transaction handling off (SQLAlchemy's
+    documented pysqlite/aiosqlite workaround); without it `SAVEPOINT`, which the batches'
+    per-item `uow.savepoint()` uses, would not nest in our transaction.
     """
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -409,10 +409,13 @@ skus = sa.Table(
     sa.Column("out_sku_id", sa.String(64)),
     sa.Column("barcode", sa.String(64)),
     sa.Column("weight_g", sa.Integer),
+    # NULL: no low-stock alert for this SKU.
+    sa.Column("low_stock_threshold", sa.Integer),
     *_timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
     sa.UniqueConstraint("shop_id", "out_sku_id"),
     sa.UniqueConstraint("product_id", "attrs_key"),
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
     sa.CheckConstraint("price >= 1", name="price_positive"),
+    sa.CheckConstraint("low_stock_threshold >= 0", name="low_stock_threshold_not_negative"),
 )

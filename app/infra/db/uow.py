@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +36,7 @@ class SqlUnitOfWork:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = session_factory
         self._committed = False
+        self._savepoints = 0
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._factory()
@@ -66,11 +69,12 @@ class SqlUnitOfWork:
         try:
             await self.session.flush()
         except StaleDataError as e:
-            await self.session.rollback()
+            await self._abort()
             raise ConcurrentUpdate() from e
         except IntegrityError as e:
-            # PostgreSQL has aborted the transaction; nothing more can run in it.
-            await self.session.rollback()
+            # PostgreSQL has aborted the transaction (or the savepoint); nothing more can run
+            # in it until it is rolled back.
+            await self._abort()
             raise IntegrityConflict() from e
 
     async def commit(self) -> None:
@@ -86,3 +90,25 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """`SAVEPOINT` ... `RELEASE`, or `ROLLBACK TO SAVEPOINT` when the block raises.
+
+        Rolling back a savepoint drops the rows written inside it and expunges the objects
+        added there, and expires the ones changed there, so the next read loads them again.
+        SQLite needs the driver's own transaction handling off for this, as `engine.py` does.
+        """
+        self._savepoints += 1
+        try:
+            async with self.session.begin_nested():
+                yield
+                await self.flush()  # a refused write is this block's error, not RELEASE's
+        finally:
+            self._savepoints -= 1
+
+    async def _abort(self) -> None:
+        """After a failed flush: inside a savepoint, `savepoint()` rolls back just that one
+        when the error leaves its block; otherwise the whole transaction goes."""
+        if not self._savepoints:
+            await self.session.rollback()

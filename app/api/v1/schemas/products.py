@@ -93,6 +93,14 @@ class SkuCreate(Input):
     weight_g: int | None = Field(
         default=None, ge=0, le=1_000_000, description="Shipping weight in grams.", examples=[350]
     )
+    low_stock_threshold: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000_000,
+        description="Raise `product.stock_low` when a stock change takes the stock from above "
+        "this to at or below it (once per crossing). Omitted or null: no alert.",
+        examples=[5],
+    )
 
 
 class SkuUpdate(Input):
@@ -120,6 +128,13 @@ class SkuUpdate(Input):
     )
     weight_g: int | None = Field(
         default=None, ge=0, le=1_000_000, description="Weight in grams.", examples=[350]
+    )
+    low_stock_threshold: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000_000,
+        description="The low-stock alert level (see `SkuCreate`); null turns the alert off.",
+        examples=[5],
     )
 
 
@@ -278,6 +293,11 @@ class Sku(Output):
     out_sku_id: str | None = Field(description="Your own id.", examples=["erp-sku-10086-red-m"])
     barcode: str | None = Field(description="Barcode.", examples=["6901234567892"])
     weight_g: int | None = Field(description="Weight in grams.", examples=[350])
+    low_stock_threshold: int | None = Field(
+        description="`product.stock_low` fires when the stock falls to this or below; null: "
+        "no alert.",
+        examples=[5],
+    )
     updated_at: datetime = Field(description="Last change.", examples=[TIME_EXAMPLE])
     version: int = Field(description="Optimistic-lock version.", examples=[1])
 

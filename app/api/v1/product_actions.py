@@ -1,0 +1,207 @@
+"""The product operations as the open API runs them: the request's conversion into the
+domain's terms, the use case, and the response body. The single routes (`products.py`) and
+the batch (`product_batch.py`) both call these, so a batch item answers exactly what its
+single call would. None of them commits: the route does, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from app.api.provider import ShopAccess
+from app.api.v1.schemas.products import (
+    Product,
+    ProductCreate,
+    ProductUpdate,
+    Sku,
+    SkuCreate,
+    StockLevel,
+)
+from app.domain.catalog import product_lifecycle as lifecycle
+from app.domain.catalog import product_services as services
+from app.domain.catalog import products as model
+from app.domain.catalog import stock
+from app.domain.errors import ValidationFailed
+from app.domain.shops import services as shop_services
+from app.domain.uow import UnitOfWork
+
+#: Fields of `ProductUpdate` that cannot be cleared with null.
+_REQUIRED_ON_PRODUCT = (
+    "title",
+    "subtitle",
+    "description",
+    "images",
+    "category_id",
+    "brand_id",
+    "attributes",
+    "condition",
+    "regions",
+)
+
+
+def sku_out(sku: model.Sku) -> Sku:
+    return Sku.model_validate(sku)
+
+
+_COMPUTED = ("skus", "view", "pending_revision")
+
+#: Which content of a product a read shows: on sale, or with its pending revision applied.
+View = Literal["live", "pending"]
+
+
+def product_out(product: model.Product, skus: list[model.Sku], view: View = "live") -> Product:
+    data = {k: getattr(product, k) for k in Product.model_fields if k not in _COMPUTED}
+    if view == "pending":
+        data.update(product.pending_view())
+    pending = (
+        {
+            "status": product.pending_status,
+            "changes": product.pending_changes,
+            "rejection_reason": product.pending_rejection_reason,
+        }
+        if product.pending_changes is not None
+        else None
+    )
+    return Product.model_validate(
+        {**data, "view": view, "pending_revision": pending, "skus": [sku_out(s) for s in skus]}
+    )
+
+
+async def full(uow: UnitOfWork, product: model.Product, view: View = "live") -> Product:
+    skus = await services.skus_of(uow, [product])
+    return product_out(product, skus[product.id], view)
+
+
+def sku_fields(body: SkuCreate) -> services.SkuFields:
+    return services.SkuFields(**body.model_dump())
+
+
+def product_fields(body: ProductCreate) -> services.ProductFields:
+    return services.ProductFields(
+        title=body.title,
+        category_id=body.category_id,
+        subtitle=body.subtitle,
+        description=[b.model_dump(mode="json", exclude_none=True) for b in body.description],
+        images=[str(i) for i in body.images],
+        brand_id=body.brand_id,
+        attributes=[a.model_dump() for a in body.attributes],
+        condition=body.condition,
+        regions=list(body.regions),
+        out_product_id=body.out_product_id,
+    )
+
+
+def product_changes(body: ProductUpdate) -> dict[str, Any]:
+    """The fields the client sent, in the domain's terms; null only where it clears."""
+    given = body.model_fields_set & set(ProductUpdate.model_fields)
+    errors: list[dict[str, Any]] = [
+        {"loc": ["body", name], "msg": "This field cannot be null.", "type": "null"}
+        for name in _REQUIRED_ON_PRODUCT
+        if name in given and getattr(body, name) is None
+    ]
+    if errors:
+        raise ValidationFailed(
+            "Only out_product_id can be cleared (brand_id takes brand_none).", errors=errors
+        )
+    changes: dict[str, Any] = {}
+    for name in given:
+        value = getattr(body, name)
+        if name == "description":
+            value = [b.model_dump(mode="json", exclude_none=True) for b in value]
+        elif name == "attributes":
+            value = [a.model_dump() for a in value]
+        elif name == "images":
+            value = [str(i) for i in value]
+        elif name == "regions":
+            value = list(value)
+        changes[name] = value
+    return changes
+
+
+async def create(uow: UnitOfWork, access: ShopAccess, body: ProductCreate) -> Product:
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
+    product, skus = await services.create(
+        uow, access.actor, shop, product_fields(body), [sku_fields(s) for s in body.skus]
+    )
+    return product_out(product, skus)
+
+
+async def update(
+    uow: UnitOfWork,
+    access: ShopAccess,
+    product_id: str,
+    body: ProductUpdate,
+    expected_version: int | None,
+    *,
+    auto_approve: bool = False,
+) -> Product:
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
+    changes = product_changes(body)
+    product = await services.update(
+        uow, access.actor, shop, product_id, changes, expected_version, auto_approve=auto_approve
+    )
+    return await full(uow, product)
+
+
+async def discard_revision(uow: UnitOfWork, access: ShopAccess, product_id: str) -> Product:
+    product = await services.discard_revision(uow, access.actor, access.shop_id, product_id)
+    return await full(uow, product)
+
+
+async def delete(uow: UnitOfWork, access: ShopAccess, product_id: str) -> None:
+    await services.delete(uow, access.actor, access.shop_id, product_id)
+
+
+async def submit(
+    uow: UnitOfWork, access: ShopAccess, product_id: str, *, auto_approve: bool
+) -> Product:
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
+    product = await lifecycle.submit(uow, access.actor, shop, product_id, auto_approve=auto_approve)
+    return await full(uow, product)
+
+
+async def list_for_sale(uow: UnitOfWork, access: ShopAccess, product_id: str) -> Product:
+    shop = await shop_services.shop_or_404(uow, access.shop_id)
+    product = await lifecycle.list_for_sale(uow, access.actor, shop, product_id)
+    return await full(uow, product)
+
+
+async def delist(uow: UnitOfWork, access: ShopAccess, product_id: str) -> Product:
+    product = await lifecycle.delist(uow, access.actor, access.shop_id, product_id)
+    return await full(uow, product)
+
+
+async def change_stock(
+    uow: UnitOfWork,
+    access: ShopAccess,
+    product_id: str,
+    sku_id: str,
+    *,
+    delta: int | None = None,
+    absolute: int | None = None,
+) -> StockLevel:
+    done = await stock.change_in_product(
+        uow, access.actor, access.shop_id, product_id, sku_id, delta=delta, absolute=absolute
+    )
+    return StockLevel(product_id=done.product_id, sku_id=done.sku_id, stock=done.after)
+
+
+async def change_stock_by_ref(
+    uow: UnitOfWork,
+    access: ShopAccess,
+    *,
+    sku_id: str | None,
+    out_sku_id: str | None,
+    delta: int | None = None,
+    absolute: int | None = None,
+) -> StockLevel:
+    done = await stock.change_by_ref(
+        uow,
+        access.actor,
+        access.shop_id,
+        sku_id=sku_id,
+        out_sku_id=out_sku_id,
+        delta=delta,
+        absolute=absolute,
+    )
+    return StockLevel(product_id=done.product_id, sku_id=done.sku_id, stock=done.after)
