@@ -419,3 +419,36 @@ async def test_a_page_loads_its_skus_in_one_query(
     assert small.status_code == big.status_code == 200
     assert len(big.json()["data"]) == 6
     assert n_small == n_big == 1
+
+
+async def test_read_and_update_by_your_own_ids(
+    client: httpx.AsyncClient, new_client: NewClient
+) -> None:
+    p = await provider(client)
+    other = await provider(new_client())
+    product = await p.create(
+        out_product_id="erp-77",
+        skus=[sku(sale_attrs={"size": "M"}, out_sku_id="erp-77-m", stock=4)],
+    )
+    r = await client.patch(
+        "/v1/products/by-out-id/erp-77",
+        json={"title": "Renamed by out id"},
+        headers={**p.h, "If-Match": f'"{product["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == product["id"] and r.json()["title"] == "Renamed by out id"
+    r = await p.get("/v1/skus/by-out-id/erp-77-m")
+    assert r.status_code == 200 and r.json()["id"] == product["skus"][0]["id"]
+    assert r.json()["stock"] == 4
+    r = await client.patch("/v1/skus/by-out-id/erp-77-m", json={"price": 12300}, headers=p.h)
+    assert r.status_code == 200 and r.json()["price"] == 12300
+    assert (await p.get(f"/v1/products/{product['id']}")).json()["skus"][0]["price"] == 12300
+    # Unknown here, or another shop's: 404 either way, and nothing changes.
+    r = await client.patch("/v1/skus/by-out-id/nope", json={"price": 1}, headers=p.h)
+    assert r.status_code == 404 and r.json()["code"] == "sku_not_found"
+    for path in ("/v1/products/by-out-id/erp-77", "/v1/skus/by-out-id/erp-77-m"):
+        r = await client.patch(
+            path, json={"price": 1} if "skus" in path else {"title": "x"}, headers=other.h
+        )
+        assert r.status_code == 404, r.text
+    assert (await p.get("/v1/skus/by-out-id/erp-77-m")).json()["price"] == 12300

@@ -101,6 +101,15 @@ async def _out_product_id(shop: ShopContext) -> str:
     return out_id
 
 
+async def _out_sku_id(shop: ShopContext) -> str:
+    out_id = f"erp-sku-{secrets.token_hex(4)}"
+    body = product_body()
+    body["skus"][0]["out_sku_id"] = out_id
+    r = await shop.client.post("/v1/products", json=body, headers=shop.auth.bearer)
+    assert r.status_code == 201, r.text
+    return out_id
+
+
 async def _sku(shop: ShopContext, ids: dict[str, str] | None = None) -> str:
     """The first SKU of the product already made for this call, or of a new one."""
     if ids and "product_id" in ids:
@@ -115,6 +124,7 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "product_id": _product,
     "out_product_id": _out_product_id,
     "sku_id": _sku,
+    "out_sku_id": _out_sku_id,
 }
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
-from app.api.provider import ProductsRead, ProductsWrite
+from app.api.provider import ProductsRead, ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
 from app.api.v1 import product_actions as actions
 from app.api.v1.product_actions import View, full, product_out, sku_fields, sku_out
@@ -29,8 +29,10 @@ from app.api.v1.schemas.products import (
 )
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model
+from app.domain.catalog import stock
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
+from app.domain.uow import UnitOfWork
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
@@ -38,6 +40,15 @@ ProductId = Annotated[
     str, Path(max_length=40, description="The product's id.", examples=[PRODUCT_EXAMPLE])
 ]
 SkuId = Annotated[str, Path(max_length=40, description="The SKU's id.", examples=[SKU_EXAMPLE])]
+OutSkuId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="Your own id for the SKU.",
+        examples=["erp-sku-10086-red-m"],
+    ),
+]
 OutProductId = Annotated[
     str,
     Path(min_length=1, max_length=64, description="Your own product id.", examples=["erp-10086"]),
@@ -168,6 +179,65 @@ async def get_product_by_out_id(
     return await full(uow, product, view)
 
 
+@router.patch(
+    "/products/by-out-id/{out_product_id}",
+    operation_id="updateProductByOutId",
+    summary="Edit a product, by your own id",
+    description="The same as `PATCH /v1/products/{product_id}`, for providers that keep only "
+    "their own ids.",
+    response_model=Product,
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429),
+)
+async def update_product_by_out_id(
+    out_product_id: OutProductId,
+    body: ProductUpdate,
+    access: ProductsWrite,
+    uow: UoW,
+    response: Response,
+    expected: IfMatch,
+    container: ContainerDep,
+) -> Product:
+    product = await services.get_by_out_id(uow, access.shop_id, out_product_id)
+    out = await actions.update(
+        uow,
+        access,
+        product.id,
+        body,
+        expected,
+        auto_approve=container.settings.auto_approve_reviews,
+    )
+    await uow.commit()
+    set_etag(response, out.version)
+    return out
+
+
+@router.get(
+    "/skus/by-out-id/{out_sku_id}",
+    operation_id="getSkuByOutId",
+    summary="One SKU, by your own id",
+    description="Scope `products:read`. `out_sku_id` is unique in the shop.",
+    response_model=Sku,
+    responses=_READ_ERRORS,
+)
+async def get_sku_by_out_id(out_sku_id: OutSkuId, access: ProductsRead, uow: UoW) -> Sku:
+    return sku_out(await stock.find_sku(uow, access.shop_id, out_sku_id=out_sku_id))
+
+
+@router.patch(
+    "/skus/by-out-id/{out_sku_id}",
+    operation_id="updateSkuByOutId",
+    summary="Change a SKU's price or your ids for it, by your own id",
+    description="The same as `PATCH /v1/products/{product_id}/skus/{sku_id}`.",
+    response_model=Sku,
+    responses=_WRITE_ERRORS,
+)
+async def update_sku_by_out_id(
+    out_sku_id: OutSkuId, body: SkuUpdate, access: ProductsWrite, uow: UoW
+) -> Sku:
+    found = await stock.find_sku(uow, access.shop_id, out_sku_id=out_sku_id)
+    return await _update_sku(uow, access, found.product_id, found.id, body)
+
+
 @router.get(
     "/products/{product_id}",
     operation_id="getProduct",
@@ -284,6 +354,12 @@ async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite,
 )
 async def update_sku(
     product_id: ProductId, sku_id: SkuId, body: SkuUpdate, access: ProductsWrite, uow: UoW
+) -> Sku:
+    return await _update_sku(uow, access, product_id, sku_id, body)
+
+
+async def _update_sku(
+    uow: UnitOfWork, access: ShopAccess, product_id: str, sku_id: str, body: SkuUpdate
 ) -> Sku:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     if "price" in body.model_fields_set and body.price is None:
