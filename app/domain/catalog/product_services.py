@@ -10,15 +10,16 @@ in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.catalog import qualifications
+from app.domain.catalog import product_rules as rules
 from app.domain.catalog.categories import category_tree
+from app.domain.catalog.product_rules import MAX_SKUS
+from app.domain.catalog.product_rules import ProductFields as ProductFields
+from app.domain.catalog.product_rules import SkuFields as SkuFields
 from app.domain.catalog.products import (
-    REGION_CODES,
-    Condition,
     OutOfStock,
     Product,
     ProductFilter,
@@ -29,14 +30,13 @@ from app.domain.catalog.products import (
     attrs_key,
 )
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, InvalidTransition, ValidationFailed
+from app.domain.errors import Conflict, InvalidTransition
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
 from app.domain.shops.services import check_version
 from app.domain.uow import UnitOfWork
 
-MAX_SKUS = 100
 #: Fields whose change sends an approved or delisted product back through review.
 REVIEWED_FIELDS = (
     "title",
@@ -66,122 +66,6 @@ class OutProductIdTaken(Conflict):
 class ProductWasListed(Conflict):
     code = "product_was_listed"
     title = "A product that was ever listed cannot be deleted"
-
-
-@dataclass
-class SkuFields:
-    sale_attrs: dict[str, str]
-    price: int
-    market_price: int | None = None
-    stock: int = 0
-    out_sku_id: str | None = None
-    barcode: str | None = None
-    weight_g: int | None = None
-
-
-@dataclass
-class ProductFields:
-    title: str
-    category_id: str
-    subtitle: str = ""
-    description: list[dict[str, Any]] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)
-    brand: str | None = None
-    attributes: list[dict[str, str]] = field(default_factory=list)
-    condition: Condition = Condition.NEW
-    regions: list[str] = field(default_factory=list)
-    out_product_id: str | None = None
-
-
-def _err(loc: str, msg: str, type_: str = "invalid") -> dict[str, Any]:
-    return {"loc": loc.split("."), "msg": msg, "type": type_}
-
-
-def _raise(errors: list[dict[str, Any]]) -> None:
-    if errors:
-        summary = "; ".join(f"{'.'.join(e['loc'][1:])}: {e['msg']}" for e in errors[:5])
-        raise ValidationFailed(summary, errors=errors)
-
-
-async def _category_errors(
-    uow: UnitOfWork, shop: Shop, category_id: str, condition: Condition
-) -> list[dict[str, Any]]:
-    tree = category_tree()
-    category = tree.get(category_id)
-    if category is None:
-        return [_err("body.category_id", f"Unknown category {category_id}.", "unknown_category")]
-    if not category.is_leaf:
-        return [
-            _err(
-                "body.category_id",
-                f"{category_id} is not a leaf category; products go in leaves only.",
-                "not_a_leaf",
-            )
-        ]
-    held = await qualifications.held(uow, shop.id)
-    usability = tree.usability(category_id, str(shop.subject_type), held)
-    errors = []
-    if not usability.open_to_shop_type:
-        errors.append(
-            _err(
-                "body.category_id",
-                f"{category_id} is not open to {shop.subject_type} shops.",
-                "category_not_open",
-            )
-        )
-    elif usability.missing_qualifications:
-        missing = ", ".join(usability.missing_qualifications)
-        errors.append(
-            _err(
-                "body.category_id",
-                f"The shop lacks the qualifications {category_id} requires: {missing}.",
-                "missing_qualifications",
-            )
-        )
-    if str(condition) not in category.conditions:
-        errors.append(
-            _err(
-                "body.condition",
-                f"{category_id} allows the conditions {', '.join(category.conditions)} only.",
-                "condition_not_allowed",
-            )
-        )
-    return errors
-
-
-def _region_errors(regions: list[str]) -> list[dict[str, Any]]:
-    return [
-        _err(f"body.regions.{i}", f"{code!r} is not a GB/T 2260 province code.", "unknown_region")
-        for i, code in enumerate(regions)
-        if code not in REGION_CODES
-    ]
-
-
-def _price_errors(prefix: str, price: int, market_price: int | None) -> list[dict[str, Any]]:
-    if market_price is not None and market_price < price:
-        return [_err(f"{prefix}market_price", "market_price must be at least the price.")]
-    return []
-
-
-def _sku_errors(skus: list[SkuFields]) -> list[dict[str, Any]]:
-    """Prices, and one SKU per sale-attribute combination (the error names both indexes)."""
-    errors: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for i, sku in enumerate(skus):
-        errors += _price_errors(f"body.skus.{i}.", sku.price, sku.market_price)
-        key = attrs_key(sku.sale_attrs)
-        if key in seen:
-            errors.append(
-                _err(
-                    f"body.skus.{i}.sale_attrs",
-                    f"SKU {i} has the same sale attributes as SKU {seen[key]}; each SKU needs "
-                    "its own combination.",
-                    "duplicate_sale_attrs",
-                )
-            )
-        else:
-            seen[key] = i
-    return errors
 
 
 def audit_entry(
@@ -227,12 +111,8 @@ async def create(
     uow: UnitOfWork, actor: Actor, shop: Shop, fields: ProductFields, skus: list[SkuFields]
 ) -> tuple[Product, list[Sku]]:
     shop.ensure_active()
-    errors = await _category_errors(uow, shop, fields.category_id, fields.condition)
-    errors += _region_errors(fields.regions)
-    if not 1 <= len(skus) <= MAX_SKUS:
-        errors.append(_err("body.skus", f"Send 1 to {MAX_SKUS} SKUs."))
-    errors += _sku_errors(skus)
-    _raise(errors)
+    sc = await rules.shop_catalog(uow, shop)
+    rules.raise_errors(rules.new_product_errors(sc, fields, skus))
     await _check_out_id(uow, shop.id, fields.out_product_id, own="")
     product = Product(shop_id=shop.id, **vars(fields))
     uow.products.add(product)
@@ -275,6 +155,29 @@ async def list_for_shop(
     return await uow.products.list_for_shop(shop_id, page, f)
 
 
+def ensure_editable(product: Product) -> None:
+    if product.status not in EDITABLE:
+        raise InvalidTransition(
+            "edit the product (delist it first; edits of listed products are not supported yet)",
+            product.status,
+        )
+
+
+def content_changes(product: Product, changes: dict[str, Any]) -> dict[str, Any]:
+    """The given fields whose value differs from the product's."""
+    return {k: v for k, v in changes.items() if getattr(product, k) != v}
+
+
+def apply_content(product: Product, changed: dict[str, Any]) -> None:
+    """A change of reviewed content sends an approved or delisted product back to draft."""
+    for name, value in changed.items():
+        setattr(product, name, value)
+    if any(name in REVIEWED_FIELDS for name in changed):
+        product.back_to_draft()
+    else:
+        product.updated_at = utcnow()
+
+
 async def update(
     uow: UnitOfWork,
     actor: Actor,
@@ -288,34 +191,18 @@ async def update(
     shop.ensure_active()
     product = await get_for_shop(uow, shop.id, product_id)
     check_version(product.version, expected_version)
-    if product.status not in EDITABLE:
-        raise InvalidTransition(
-            "edit the product (delist it first; edits of listed products are not supported yet)",
-            product.status,
-        )
-    changed = {k: v for k, v in changes.items() if getattr(product, k) != v}
+    ensure_editable(product)
+    changed = content_changes(product, changes)
     if not changed:
         return product
-    errors: list[dict[str, Any]] = []
-    if "category_id" in changed or "condition" in changed:
-        errors += await _category_errors(
-            uow,
-            shop,
-            changed.get("category_id", product.category_id),
-            changed.get("condition", product.condition),
-        )
-    if "regions" in changed:
-        errors += _region_errors(changed["regions"])
-    _raise(errors)
+    sc = await rules.shop_catalog(uow, shop)
+    rules.raise_errors(
+        rules.changed_product_errors(sc, product.category_id, product.condition, changed)
+    )
     if "out_product_id" in changed:
         await _check_out_id(uow, shop.id, changed["out_product_id"], own=product.id)
     before = product.summary()
-    for name, value in changed.items():
-        setattr(product, name, value)
-    if any(name in REVIEWED_FIELDS for name in changed):
-        product.back_to_draft()
-    else:
-        product.updated_at = utcnow()
+    apply_content(product, changed)
     uow.audit.add(audit_entry(actor, "product.updated", product, before, changed=sorted(changed)))
     uow.outbox.add(product_event("product.updated", product, changed=sorted(changed)))
     await uow.flush()
@@ -344,18 +231,14 @@ async def add_sku(
     existing = (await uow.products.skus_of([product.id]))[product.id]
     errors = []
     if len(existing) >= MAX_SKUS:
-        errors.append(_err("body", f"A product has at most {MAX_SKUS} SKUs."))
-    errors += _price_errors("body.", fields.price, fields.market_price)
+        errors.append(rules.sku_count_error("body"))
+    errors += rules.price_errors("body.", fields.price, fields.market_price)
     taken = {s.attrs_key: s.id for s in existing}
     if attrs_key(fields.sale_attrs) in taken:
         errors.append(
-            _err(
-                "body.sale_attrs",
-                f"SKU {taken[attrs_key(fields.sale_attrs)]} already has these sale attributes.",
-                "duplicate_sale_attrs",
-            )
+            rules.duplicate_attrs_error("body.sale_attrs", taken[attrs_key(fields.sale_attrs)])
         )
-    _raise(errors)
+    rules.raise_errors(errors)
     sku = Sku(shop_id=shop.id, product_id=product.id, **vars(fields))
     uow.products.add_sku(sku)
     product.updated_at = utcnow()
@@ -390,8 +273,8 @@ async def update_sku(
     changed = {k: v for k, v in changes.items() if getattr(sku, k) != v}
     if not changed:
         return sku
-    _raise(
-        _price_errors(
+    rules.raise_errors(
+        rules.price_errors(
             "body.", changed.get("price", sku.price), changed.get("market_price", sku.market_price)
         )
     )
