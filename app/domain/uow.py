@@ -7,7 +7,7 @@ Every method that reads tenant data takes the shop id it is scoped to.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
@@ -23,6 +23,7 @@ from app.domain.authz.model import (
 from app.domain.events.model import Event
 
 if TYPE_CHECKING:
+    from app.domain.catalog.bulk_jobs import BulkJob, JobItem, JobKind, StoredFile
     from app.domain.catalog.products import Product, ProductFilter, Sku
     from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
 from app.domain.pagination import Page, PageRequest
@@ -161,6 +162,49 @@ class ProductRepository(Protocol):
         """Atomically set or adjust; None when the SKU is missing or the result is negative."""
 
 
+class BulkRepository(Protocol):
+    """Bulk jobs with their files and line outcomes, and the set-based catalogue writes an
+    import makes (a few statements per chunk). Provider reads are scoped by the shop id."""
+
+    def add(self, job: BulkJob) -> None: ...
+    async def get(self, shop_id: str, job_id: str) -> BulkJob | None: ...
+    async def list_for_shop(
+        self, shop_id: str, page: PageRequest, kind: JobKind | None
+    ) -> Page[BulkJob]: ...
+    async def claim(
+        self, worker_id: str, now: datetime, stale_before: datetime, *, job_id: str | None
+    ) -> BulkJob | None:
+        """Atomically take a queued job, or a running one whose heartbeat is older than
+        `stale_before`; None when there is none (or another worker won the race)."""
+
+    async def lock_for_worker(self, job_id: str, worker_id: str) -> BulkJob | None:
+        """The job, locked for this transaction, if `worker_id` still holds it."""
+
+    async def save_progress(self, job: BulkJob) -> None: ...
+    async def put_file(
+        self, shop_id: str, job_id: str, purpose: str, content_type: str, content: bytes
+    ) -> None: ...
+    async def get_file(self, shop_id: str, job_id: str, purpose: str) -> StoredFile | None: ...
+    async def add_items(self, items: list[JobItem]) -> None: ...
+    async def items(self, shop_id: str, job_id: str, *, failed_only: bool) -> list[JobItem]: ...
+    async def products_by_out_ids(
+        self, shop_id: str, out_ids: list[str]
+    ) -> dict[str, Product]: ...
+    async def sku_owners(self, shop_id: str, out_sku_ids: list[str]) -> dict[str, str]:
+        """out_sku_id → the product holding it, for the given ids that exist."""
+
+    async def insert_catalog(self, products: list[Product], skus: list[Sku]) -> None: ...
+    async def update_skus(self, updates: list[dict[str, Any]], now: datetime) -> None:
+        """Each dict holds `id` and the same updatable columns."""
+
+    async def touch_products(self, product_ids: list[str], now: datetime) -> None: ...
+    async def insert_events(self, events: list[Event]) -> None: ...
+    async def export_page(
+        self, shop_id: str, after_id: str | None, limit: int
+    ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]: ...
+    async def count_skus(self, shop_id: str) -> int: ...
+
+
 class OutboxRepository(Protocol):
     def add(self, event: Event) -> None: ...
 
@@ -186,6 +230,8 @@ class UnitOfWork(Protocol):
     def qualifications(self) -> QualificationRepository: ...
     @property
     def products(self) -> ProductRepository: ...
+    @property
+    def bulk(self) -> BulkRepository: ...
 
     async def flush(self) -> None: ...
     async def commit(self) -> None: ...
@@ -196,6 +242,7 @@ __all__ = [
     "AccountRepository",
     "AppRepository",
     "AuditRepository",
+    "BulkRepository",
     "GrantRepository",
     "MemberRepository",
     "OAuthRepository",

@@ -7,6 +7,7 @@ from sqlalchemy.orm import registry
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
 from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, TokenFamily
+from app.domain.catalog.bulk_jobs import BulkJob
 from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
 from app.domain.events.model import Event
@@ -47,3 +48,4 @@ def map_domain() -> None:
     )
     mr.map_imperatively(Product, tables.products, version_id_col=tables.products.c.version)
     mr.map_imperatively(Sku, tables.skus, version_id_col=tables.skus.c.version)
+    mr.map_imperatively(BulkJob, tables.bulk_jobs)

@@ -15,6 +15,7 @@ from app.infra.db.authz_repositories import (
     SqlOAuthRepository,
     SqlOutboxRepository,
 )
+from app.infra.db.bulk_repositories import SqlBulkRepository
 from app.infra.db.catalog_repositories import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories import (
     SqlAccountRepository,
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(self.session)
         self.qualifications = SqlQualificationRepository(self.session)
         self.products = SqlProductRepository(self.session)
+        self.bulk = SqlBulkRepository(self.session)
         return self
 
     async def __aexit__(
