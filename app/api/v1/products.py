@@ -24,6 +24,9 @@ from app.api.v1.schemas.products import (
     StockAdjustment,
     StockLevel,
     StockSet,
+    product_changes,
+    product_fields,
+    sku_fields,
 )
 from app.domain.catalog import product_lifecycle as lifecycle
 from app.domain.catalog import product_services as services
@@ -73,10 +76,6 @@ async def _full(uow: UnitOfWork, product: model.Product) -> Product:
     return product_out(product, skus[product.id])
 
 
-def _sku_fields(body: SkuCreate) -> services.SkuFields:
-    return services.SkuFields(**body.model_dump())
-
-
 @router.post(
     "/products",
     operation_id="createProduct",
@@ -93,20 +92,8 @@ async def create_product(
     body: ProductCreate, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
-    fields = services.ProductFields(
-        title=body.title,
-        category_id=body.category_id,
-        subtitle=body.subtitle,
-        description=[b.model_dump(mode="json", exclude_none=True) for b in body.description],
-        images=[str(i) for i in body.images],
-        brand=body.brand,
-        attributes=[a.model_dump() for a in body.attributes],
-        condition=body.condition,
-        regions=list(body.regions),
-        out_product_id=body.out_product_id,
-    )
     product, skus = await services.create(
-        uow, access.actor, shop, fields, [_sku_fields(s) for s in body.skus]
+        uow, access.actor, shop, product_fields(body), [sku_fields(s) for s in body.skus]
     )
     await uow.commit()
     response.headers["Location"] = f"/v1/products/{product.id}"
@@ -240,18 +227,7 @@ async def update_product(
     ]
     if errors:
         raise ValidationFailed("Only brand and out_product_id can be cleared.", errors=errors)
-    changes: dict[str, Any] = {}
-    for name in given:
-        value = getattr(body, name)
-        if name == "description":
-            value = [b.model_dump(mode="json", exclude_none=True) for b in value]
-        elif name == "attributes":
-            value = [a.model_dump() for a in value]
-        elif name == "images":
-            value = [str(i) for i in value]
-        elif name == "regions":
-            value = list(value)
-        changes[name] = value
+    changes = product_changes(body)
     product = await services.update(uow, access.actor, shop, product_id, changes, expected)
     out = await _full(uow, product)
     await uow.commit()
@@ -284,7 +260,7 @@ async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW)
 )
 async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite, uow: UoW) -> Sku:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
-    _, sku = await services.add_sku(uow, access.actor, shop, product_id, _sku_fields(body))
+    _, sku = await services.add_sku(uow, access.actor, shop, product_id, sku_fields(body))
     await uow.commit()
     return sku_out(sku)
 

@@ -105,8 +105,7 @@ class ChunkWriter:
             {
                 "field": None,
                 "code": "product_failed",
-                "message": f"Product {raw.out_product_id!r} was not changed: see line "
-                f"{first_bad}.",
+                "message": f"Product {raw.out_product_id!r} was not changed: see line {first_bad}.",
             }
         ]
         for sku in raw.skus:
@@ -158,17 +157,17 @@ def create(
     errors += field_errors
     if fields is not None and not field_errors:
         errors += rules.new_product_errors(sc, fields, skus, prefix="row")
-        for i, sku in enumerate(skus):
-            if sku.out_sku_id and sku.out_sku_id in out_sku_owners:
-                errors.append(_out_sku_taken(i, sku.out_sku_id))
+        for i, given in enumerate(skus):
+            if given.out_sku_id and given.out_sku_id in out_sku_owners:
+                errors.append(_out_sku_taken(i, given.out_sku_id))
     if errors or fields is None:
         w.fail_product(raw, _split_by_line(errors, raw))
         return
     product = Product(shop_id=w.job.shop_id, **vars(fields))
     w.products.append(product)
     w.job.products_created += 1
-    for line, sku_fields in zip(raw.skus, skus, strict=True):
-        sku = Sku(shop_id=w.job.shop_id, product_id=product.id, **vars(sku_fields))
+    for line, sku_given in zip(raw.skus, skus, strict=True):
+        sku = Sku(shop_id=w.job.shop_id, product_id=product.id, **vars(sku_given))
         w.skus.append(sku)
         w.item(
             line.line,

@@ -18,6 +18,7 @@ from typing import Any
 
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.catalog import bulk_files, product_rules
+from app.domain.catalog.products import Condition
 from app.domain.clock import utcnow
 from app.domain.errors import Conflict, NotFound, ValidationFailed
 from app.domain.ids import new_id
@@ -235,9 +236,9 @@ async def _check_targets(
     sc = await product_rules.shop_catalog(uow, shop)
     errors = []
     if category_id is not None:
-        errors += product_rules.category_errors(sc, category_id, product_rules.Condition.NEW, "q")
+        errors += product_rules.category_errors(sc, category_id, Condition.NEW, "q")
     for type_, target in type_categories.items():
-        for e in product_rules.category_errors(sc, target, product_rules.Condition.NEW, "q"):
+        for e in product_rules.category_errors(sc, target, Condition.NEW, "q"):
             if e["loc"][-1] == "category_id":
                 errors.append({**e, "loc": ["query", "type_category", type_]})
     errors = [
@@ -268,9 +269,7 @@ async def list_for_shop(
     return await uow.bulk.list_for_shop(shop_id, page, kind)
 
 
-async def items(
-    uow: UnitOfWork, shop_id: str, job_id: str, *, failed_only: bool
-) -> list[JobItem]:
+async def items(uow: UnitOfWork, shop_id: str, job_id: str, *, failed_only: bool) -> list[JobItem]:
     await get(uow, shop_id, job_id)
     return await uow.bulk.items(shop_id, job_id, failed_only=failed_only)
 

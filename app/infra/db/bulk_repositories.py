@@ -109,9 +109,7 @@ class SqlBulkRepository:
         return await self._load(picked)
 
     async def _load(self, job_id: str, *, lock: bool = False) -> BulkJob | None:
-        stmt = sa.select(BulkJob).where(_j.c.id == job_id).execution_options(
-            populate_existing=True
-        )
+        stmt = sa.select(BulkJob).where(_j.c.id == job_id).execution_options(populate_existing=True)
         if lock:
             stmt = stmt.with_for_update()
         return (await self.s.execute(stmt)).scalar_one_or_none()

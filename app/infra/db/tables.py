@@ -378,9 +378,7 @@ bulk_jobs = sa.Table(
 bulk_job_files = sa.Table(
     "bulk_job_files",
     metadata,
-    sa.Column(
-        "job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("purpose", sa.String(16), primary_key=True),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("content_type", sa.String(64), nullable=False),
@@ -393,9 +391,7 @@ bulk_job_files = sa.Table(
 bulk_job_items = sa.Table(
     "bulk_job_items",
     metadata,
-    sa.Column(
-        "job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("line", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("outcome", str_enum(RowOutcome, 16), nullable=False),
