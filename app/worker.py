@@ -1,4 +1,5 @@
-"""The background process: housekeeping today; webhook dispatch and bulk jobs join it later."""
+"""The background process: bulk import/export jobs, and housekeeping; webhook dispatch joins
+it later."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.container import build_container
+from app.api.v1.schemas.bulk import SchemaRowValidator
+from app.container import Container, build_container
 from app.domain.clock import utcnow
+from app.infra.bulk_worker import BulkWorker
 from app.infra.db import tables
 from app.settings import Settings
 
@@ -65,6 +68,24 @@ async def _sleep_unless_orphaned(seconds: float, parent_pid: int | None) -> bool
     return not parent_gone(parent_pid)
 
 
+def bulk_worker(
+    container: Container,
+    *,
+    worker_id: str | None = None,
+    stale_after: timedelta | None = None,
+    chunk_rows: int | None = None,
+) -> BulkWorker:
+    """The bulk job runner, with the public schemas as the row validator."""
+    settings = container.settings
+    return BulkWorker(
+        container.uow,
+        SchemaRowValidator(),
+        chunk_rows=chunk_rows or settings.bulk_chunk_rows,
+        stale_after=stale_after or timedelta(seconds=settings.bulk_stale_seconds),
+        worker_id=worker_id,
+    )
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -72,15 +93,24 @@ async def run_worker(
     interval: float = 60.0,
     parent_pid: int | None = None,
 ) -> None:
-    """Run housekeeping every `interval` seconds; with `parent_pid`, stop when it exits."""
+    """Run queued bulk jobs as they come (polling every `worker_poll_seconds`) and
+    housekeeping every `interval` seconds; with `once`, one pass of each, then exit; with
+    `parent_pid`, stop when that process exits."""
     container = build_container(settings)
+    bulk = bulk_worker(container)
     try:
+        next_housekeeping = 0.0
         while True:
-            pruned = await housekeeping(container.engine)
-            log.info("housekeeping", extra={"pruned": pruned})
+            if time.monotonic() >= next_housekeeping:
+                pruned = await housekeeping(container.engine)
+                log.info("housekeeping", extra={"pruned": pruned})
+                next_housekeeping = time.monotonic() + interval
+            ran = await bulk.run_all()
+            if ran:
+                log.info("bulk jobs run", extra={"jobs": ran})
             if once:
                 return
-            if not await _sleep_unless_orphaned(interval, parent_pid):
+            if not await _sleep_unless_orphaned(settings.worker_poll_seconds, parent_pid):
                 log.info("the serving process is gone; stopping", extra={"parent": parent_pid})
                 return
     finally:

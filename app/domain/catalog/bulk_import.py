@@ -94,6 +94,8 @@ class ChunkWriter:
             self.job.failed += 1
         else:
             self.job.succeeded += 1
+        if kw.get("sku_id") is None:
+            return
         if outcome is RowOutcome.CREATED:
             self.job.skus_created += 1
         elif outcome is RowOutcome.UPDATED:
@@ -221,6 +223,15 @@ def update(
     count = len(existing)
     sku_changes: set[str] = set()
     for line in raw.skus:
+        if not line.data and not line.errors:
+            # A line with product fields only: it changes the product, no SKU.
+            w.item(
+                line.line,
+                RowOutcome.UPDATED if changed else RowOutcome.UNCHANGED,
+                out_product_id=raw.out_product_id,
+                product_id=product.id,
+            )
+            continue
         outcome, sku, line_errors = _sku_line(
             w, validator, line, product, by_out, by_attrs, count, out_sku_owners
         )
@@ -289,11 +300,12 @@ def _sku_line(
             return failed(price_errors)
         if not changed:
             return RowOutcome.UNCHANGED, target, []
-        for name, value in changed.items():
-            setattr(target, name, value)
         if "out_sku_id" in changed:
             by_out[str(changed["out_sku_id"])] = target
-        w.sku_updates.append({k: getattr(target, k) for k in ("id", *SKU_UPDATABLE)})
+        # Written with one statement per chunk; the loaded SKU itself stays untouched.
+        w.sku_updates.append(
+            {"id": target.id} | {k: changed.get(k, getattr(target, k)) for k in SKU_UPDATABLE}
+        )
         return RowOutcome.UPDATED, target, []
     fields, errors = validator.new_sku(line.data)
     if errors or fields is None:

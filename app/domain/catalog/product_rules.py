@@ -49,14 +49,15 @@ class ProductFields:
 
 @dataclass(frozen=True)
 class ShopCatalog:
-    """What the category rules need to know about a shop, loaded once per request or job."""
+    """What the category rules need to know about a shop, loaded once per request or job
+    (plain values: a job keeps it across its transactions)."""
 
-    shop: Shop
+    shop_type: str
     held: frozenset[str]
 
 
 async def shop_catalog(uow: UnitOfWork, shop: Shop) -> ShopCatalog:
-    return ShopCatalog(shop, await qualifications.held(uow, shop.id))
+    return ShopCatalog(str(shop.subject_type), await qualifications.held(uow, shop.id))
 
 
 def err(loc: str, msg: str, type_: str = "invalid") -> dict[str, Any]:
@@ -85,13 +86,13 @@ def category_errors(
                 "not_a_leaf",
             )
         ]
-    usability = tree.usability(category_id, str(sc.shop.subject_type), sc.held)
+    usability = tree.usability(category_id, sc.shop_type, sc.held)
     errors = []
     if not usability.open_to_shop_type:
         errors.append(
             err(
                 loc,
-                f"{category_id} is not open to {sc.shop.subject_type} shops.",
+                f"{category_id} is not open to {sc.shop_type} shops.",
                 "category_not_open",
             )
         )
