@@ -345,7 +345,7 @@ def parse_jsonl(content: bytes) -> ParsedUpload:
 # --- Shopify's product CSV --------------------------------------------------------------------
 
 _BLOCK_END = re.compile(r"</(?:p|div|h[1-6]|li|tr|table|ul|ol|blockquote)>|<br\s*/?>", re.I)
-_IMG = re.compile(r"""<img\b[^>]*\bsrc\s*=\s*["']([^"']+)["']""", re.I)
+_IMG = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*["']([^"']+)["'][^>]*>""", re.I)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -511,8 +511,10 @@ def csv_cell(column: str, value: Any) -> str:
         return ""
     if column in _LIST_CELLS:
         return " ".join(value)
+    if column == "sale_attrs" or (value and (column in _JSON_CELLS or column == "description")):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if column in _JSON_CELLS or column == "description":
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+        return ""
     return str(value)
 
 

@@ -156,6 +156,9 @@ def create(
     fields, skus, field_errors = validator.new_product(
         {**raw.fields, "out_product_id": raw.out_product_id}, [s.data for s in raw.skus]
     )
+    # A cell that could not be read is reported once, not again as missing.
+    unreadable = {tuple(e["loc"]) for e in errors}
+    field_errors = [e for e in field_errors if tuple(e["loc"]) not in unreadable]
     errors += field_errors
     if fields is not None and not field_errors:
         errors += rules.new_product_errors(sc, fields, skus, prefix="row")
