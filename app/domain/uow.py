@@ -191,7 +191,11 @@ class BulkRepository(Protocol):
     async def sku_owners(self, shop_id: str, out_sku_ids: list[str]) -> dict[str, str]:
         """out_sku_id → the product holding it, for the given ids that exist."""
 
-    async def insert_catalog(self, products: list[Product], skus: list[Sku]) -> None: ...
+    async def insert_catalog(
+        self, products: list[dict[str, Any]], skus: list[dict[str, Any]]
+    ) -> None:
+        """New products and SKUs as plain values (`products.new_values`)."""
+
     async def update_skus(self, updates: list[dict[str, Any]], now: datetime) -> None:
         """Each dict holds `id` and the same updatable columns."""
 

@@ -18,6 +18,7 @@ What a line does:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from app.domain.catalog import product_rules as rules
@@ -25,7 +26,7 @@ from app.domain.catalog import product_services as services
 from app.domain.catalog.bulk_files import RawProduct, SkuLine
 from app.domain.catalog.bulk_jobs import BulkJob, JobItem, RowOutcome
 from app.domain.catalog.product_rules import MAX_SKUS, ProductFields, ShopCatalog, SkuFields
-from app.domain.catalog.products import Product, ProductStatus, Sku, attrs_key
+from app.domain.catalog.products import Product, ProductStatus, Sku, attrs_key, new_values
 from app.domain.clock import utcnow
 from app.domain.errors import InvalidTransition
 from app.domain.events.model import Event
@@ -79,8 +80,10 @@ class ChunkWriter:
     """What a chunk will write, collected while its products are checked."""
 
     job: BulkJob
-    products: list[Product] = field(default_factory=list)
-    skus: list[Sku] = field(default_factory=list)
+    #: New rows as plain values (`products.new_values`), written set-based.
+    products: list[dict[str, Any]] = field(default_factory=list)
+    skus: list[dict[str, Any]] = field(default_factory=list)
+    now: datetime = field(default_factory=utcnow)
     sku_updates: list[dict[str, Any]] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     edited: set[str] = field(default_factory=set)
@@ -168,19 +171,22 @@ def create(
     if errors or fields is None:
         w.fail_product(raw, _split_by_line(errors, raw))
         return
-    product = Product(shop_id=w.job.shop_id, **vars(fields))
+    stamp = {"created_at": w.now, "updated_at": w.now}
+    product = new_values(Product, shop_id=w.job.shop_id, **vars(fields), **stamp)
     w.products.append(product)
     w.job.products_created += 1
     for line, sku_given in zip(raw.skus, skus, strict=True):
-        sku = Sku(shop_id=w.job.shop_id, product_id=product.id, **vars(sku_given))
+        sku = new_values(
+            Sku, shop_id=w.job.shop_id, product_id=product["id"], **vars(sku_given), **stamp
+        )
         w.skus.append(sku)
         w.item(
             line.line,
             RowOutcome.CREATED,
             out_product_id=raw.out_product_id,
-            out_sku_id=sku.out_sku_id,
-            product_id=product.id,
-            sku_id=sku.id,
+            out_sku_id=sku["out_sku_id"],
+            product_id=product["id"],
+            sku_id=sku["id"],
         )
 
 
@@ -322,7 +328,15 @@ def _sku_line(
     if errors:
         return failed(errors)
     sku = Sku(shop_id=w.job.shop_id, product_id=product.id, **vars(fields))
-    w.skus.append(sku)
+    w.skus.append(
+        new_values(
+            Sku,
+            **{k: getattr(sku, k) for k in vars(fields)},
+            id=sku.id,
+            shop_id=sku.shop_id,
+            product_id=sku.product_id,
+        )
+    )
     by_attrs[key] = sku
     if sku.out_sku_id:
         by_out[sku.out_sku_id] = sku
@@ -360,7 +374,7 @@ async def import_chunk(
             update(w, sc, validator, raw, product, current.get(product.id, []), owners)
     for orphan in orphans:
         w.item(orphan.line, RowOutcome.FAILED, errors=[_public(e) for e in orphan.errors])
-    now = utcnow()
+    now = w.now
     await uow.bulk.insert_catalog(w.products, w.skus)
     await uow.bulk.update_skus(w.sku_updates, now)
     await uow.bulk.touch_products(sorted(w.touched - w.edited), now)

@@ -7,6 +7,7 @@ statements, not an ORM round trip per row.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from app.domain.catalog.bulk_jobs import (
     RowOutcome,
     StoredFile,
 )
-from app.domain.catalog.products import Product, Sku
+from app.domain.catalog.products import Product
 from app.domain.clock import utcnow
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
@@ -159,7 +160,16 @@ class SqlBulkRepository:
 
     # --- the catalogue, set-based -------------------------------------------------------------
 
+    async def _custom_plans(self) -> None:
+        """The chunk lookups (`IN` over up to 1 000 out ids) run as prepared statements; after
+        five runs PostgreSQL may switch to a generic plan, and on a table that grew without
+        fresh statistics (a first big import) that plan scans the table: every chunk got
+        slower than the one before. Planning each run with its values keeps the index."""
+        if self._postgres:
+            await self.s.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
     async def products_by_out_ids(self, shop_id: str, out_ids: list[str]) -> dict[str, Product]:
+        await self._custom_plans()
         found: dict[str, Product] = {}
         for start in range(0, len(out_ids), _BATCH):
             res = await self.s.execute(
@@ -174,6 +184,7 @@ class SqlBulkRepository:
         return found
 
     async def sku_owners(self, shop_id: str, out_sku_ids: list[str]) -> dict[str, str]:
+        await self._custom_plans()
         owners: dict[str, str] = {}
         for start in range(0, len(out_sku_ids), _BATCH):
             res = await self.s.execute(
@@ -185,13 +196,38 @@ class SqlBulkRepository:
             owners.update({r.out_sku_id: r.product_id for r in res})
         return owners
 
-    async def _insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self.s.execute(sa.insert(table), rows)
+    @property
+    def _postgres(self) -> bool:
+        return self.s.get_bind().dialect.name == "postgresql"
 
-    async def insert_catalog(self, products: list[Product], skus: list[Sku]) -> None:
-        await self._insert_many(_p, [_row(p, _p) for p in products])
-        await self._insert_many(_s, [_row(s, _s) for s in skus])
+    async def _insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Many rows at once: COPY on PostgreSQL (in this transaction), a multi-row INSERT
+        elsewhere."""
+        if not rows:
+            return
+        if not self._postgres:
+            await self.s.execute(sa.insert(table), rows)
+            return
+        columns = list(table.columns)
+        as_json = [isinstance(c.type, sa.JSON) for c in columns]
+        records = [
+            tuple(
+                json.dumps(row[c.key]) if j and row[c.key] is not None else row[c.key]
+                for c, j in zip(columns, as_json, strict=True)
+            )
+            for row in rows
+        ]
+        conn = await self.s.connection()
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table.name, records=records, columns=[c.name for c in columns]
+        )
+
+    async def insert_catalog(
+        self, products: list[dict[str, Any]], skus: list[dict[str, Any]]
+    ) -> None:
+        await self._insert_many(_p, products)
+        await self._insert_many(_s, skus)
 
     async def update_skus(self, updates: list[dict[str, Any]], now: datetime) -> None:
         if not updates:
