@@ -3,6 +3,7 @@ jobs that survive an interrupted worker."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -260,3 +261,61 @@ async def test_the_worker_command_runs_queued_jobs(
     assert job["status"] == "succeeded", job
     assert job["skus_created"] == 2
     assert {x["out_product_id"] for x in await all_products(p)} == {"erp-cli"}
+
+
+async def test_an_edited_export_imported_into_the_same_shop_updates_in_place(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """Products and SKUs without out ids are named by their ids in the export, and matched by
+    them on the way back: editing prices in a spreadsheet duplicates nothing."""
+    p = await provider(client)
+    r = await p.post(
+        "/v1/products",
+        {
+            "title": "No out id",
+            "images": ["https://cdn.example.com/x.jpg"],
+            "category_id": LEAF,
+            "skus": [
+                {"sale_attrs": {"size": "S"}, "price": 500, "stock": 1},
+                {"sale_attrs": {"size": "M"}, "price": 600, "stock": 1},
+            ],
+        },
+    )
+    product = r.json()
+    r = await p.post("/v1/products/bulk-exports", {"format": "csv"})
+    await run_job(container, r.json()["id"])
+    exported = (await p.get(f"/v1/bulk-jobs/{r.json()['id']}/file")).text
+    edited = exported.replace(",600,", ",650,")
+    assert edited != exported
+    job = await imported(p, container, edited.encode(), CSV)
+    assert (job["products_created"], job["skus_created"], job["skus_updated"]) == (0, 0, 1)
+    [after] = await all_products(p)
+    assert after["id"] == product["id"] and after["out_product_id"] is None
+    prices = {s["sale_attrs"]["size"]: (s["price"], s["out_sku_id"]) for s in after["skus"]}
+    assert prices == {"S": (500, None), "M": (650, None)}
+
+
+async def test_several_workers_share_the_queue_without_running_a_job_twice(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    p = await provider(client)
+    job_ids = []
+    for n in range(4):
+        rows = [r for i in range(5) for r in product_lines(f"w{n}-{i}", sizes=("S", "M"))]
+        job_ids.append((await upload(p, to_jsonl(rows), NDJSON)).json()["id"])
+    workers = [bulk_worker(container, chunk_rows=4, worker_id=f"w{i}") for i in range(3)]
+    ran = await asyncio.gather(*(w.run_all() for w in workers))
+    assert sum(ran) >= 4
+    async with container.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(tables.bulk_jobs.c.id, tables.bulk_jobs.c.attempts).where(
+                    tables.bulk_jobs.c.id.in_(job_ids)
+                )
+            )
+        ).all()
+    assert {r.attempts for r in rows} == {1}  # each job claimed once
+    for job_id in job_ids:
+        job = (await p.get(f"/v1/bulk-jobs/{job_id}")).json()
+        assert (job["status"], job["skus_created"], job["failed"]) == ("succeeded", 10, 0)
+    assert await _count_skus(container, p.shop_id) == 40

@@ -229,6 +229,7 @@ def update(
         w.edited.add(product.id)
     by_out = {s.out_sku_id: s for s in existing if s.out_sku_id}
     by_attrs = {s.attrs_key: s for s in existing}
+    by_id = {s.id: s for s in existing}
     count = len(existing)
     sku_changes: set[str] = set()
     for line in raw.skus:
@@ -242,7 +243,7 @@ def update(
             )
             continue
         outcome, sku, line_errors = _sku_line(
-            w, validator, line, product, by_out, by_attrs, count, out_sku_owners
+            w, validator, line, product, by_out, by_attrs, by_id, count, out_sku_owners
         )
         if outcome is RowOutcome.CREATED:
             count += 1
@@ -275,6 +276,7 @@ def _sku_line(
     product: Product,
     by_out: dict[str, Sku],
     by_attrs: dict[str, Sku],
+    by_id: dict[str, Sku],
     count: int,
     out_sku_owners: dict[str, str],
 ) -> tuple[RowOutcome, Sku | None, Errors]:
@@ -285,6 +287,11 @@ def _sku_line(
         return failed(line.errors)
     out_id = _str(line.data.get("out_sku_id"))
     target = by_out.get(out_id) if out_id else None
+    data = line.data
+    if target is None and out_id and out_id in by_id:
+        # An export names a SKU without out_sku_id by its id: that SKU, its out id unset.
+        target = by_id[out_id]
+        data = {k: v for k, v in data.items() if k != "out_sku_id"}
     if target is None and out_id and out_sku_owners.get(out_id, product.id) != product.id:
         return failed([_out_sku_taken(0, out_id)])
     attrs = line.data.get("sale_attrs", {})
@@ -295,7 +302,7 @@ def _sku_line(
             target = None
     if target is not None:
         changes, errors = validator.sku_changes(
-            {k: v for k, v in line.data.items() if k in SKU_UPDATABLE}
+            {k: v for k, v in data.items() if k in SKU_UPDATABLE}
         )
         if errors:
             return failed(errors)

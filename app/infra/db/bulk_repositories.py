@@ -172,15 +172,19 @@ class SqlBulkRepository:
         await self._custom_plans()
         found: dict[str, Product] = {}
         for start in range(0, len(out_ids), _BATCH):
+            batch = out_ids[start : start + _BATCH]
             res = await self.s.execute(
                 sa.select(Product).where(
                     _p.c.shop_id == shop_id,
-                    _p.c.out_product_id.in_(out_ids[start : start + _BATCH]),
+                    sa.or_(_p.c.out_product_id.in_(batch), _p.c.id.in_(batch)),
                 )
             )
+            wanted = set(batch)
             for product in res.scalars():
-                assert product.out_product_id is not None
-                found[product.out_product_id] = product
+                if product.out_product_id in wanted:
+                    found[product.out_product_id] = product
+                if product.id in wanted:
+                    found.setdefault(product.id, product)
         return found
 
     async def sku_owners(self, shop_id: str, out_sku_ids: list[str]) -> dict[str, str]:
