@@ -7,10 +7,10 @@ statements, not an ORM round trip per row.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -216,7 +216,7 @@ class SqlBulkRepository:
         as_json = [isinstance(c.type, sa.JSON) for c in columns]
         records = [
             tuple(
-                json.dumps(row[c.key]) if j and row[c.key] is not None else row[c.key]
+                orjson.dumps(row[c.key]).decode() if j and row[c.key] is not None else row[c.key]
                 for c, j in zip(columns, as_json, strict=True)
             )
             for row in rows
