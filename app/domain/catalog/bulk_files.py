@@ -89,6 +89,14 @@ class RawProduct:
         return len(self.skus)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def usable_id(value: Any) -> bool:
+    """An out id the database can look up: text of 1 to 64 characters, no control ones."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and not _CONTROL.search(value)
+
+
 def line_error(column: str | None, msg: str, type_: str = "invalid") -> dict[str, Any]:
     return {"loc": ["row", column] if column else ["row"], "msg": msg, "type": type_}
 
@@ -113,13 +121,17 @@ def _csv_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         raise InvalidUpload(f"The header is not valid CSV: {e}.") from e
 
     def rows() -> Iterator[tuple[int, list[str]]]:
+        # Numbered as a spreadsheet shows them: the header is row 1, and a quoted cell with
+        # line breaks does not shift the rows after it.
+        number = 1
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 return
+            number += 1
             if any(cell.strip() for cell in row):
-                yield reader.line_num, row
+                yield number, row
 
     return header, rows()
 
@@ -176,18 +188,18 @@ def count_rows(fmt: str, content: bytes) -> int:
             count += 1
         return count
     header, rows = _csv_rows(text)
-    if fmt == "shopify_csv":
-        check_header(header, header, SHOPIFY_REQUIRED)
-        price = header.index("Variant Price")
-        option = header.index("Option1 Value") if "Option1 Value" in header else price
-        return sum(
-            1
-            for _, row in rows
-            if (len(row) > price and row[price].strip())
-            or (len(row) > option and row[option].strip())
-        )
-    check_header(header, COLUMNS, ("out_product_id", "price"))
     try:
+        if fmt == "shopify_csv":
+            check_header(header, header, SHOPIFY_REQUIRED)
+            price = header.index("Variant Price")
+            option = header.index("Option1 Value") if "Option1 Value" in header else price
+            return sum(
+                1
+                for _, row in rows
+                if (len(row) > price and row[price].strip())
+                or (len(row) > option and row[option].strip())
+            )
+        check_header(header, COLUMNS, ("out_product_id", "price"))
         return sum(1 for _ in rows)
     except csv.Error as e:
         raise InvalidUpload(f"The file is not valid CSV: {e}.") from e
@@ -239,6 +251,19 @@ class _Grouper:
         sku: dict[str, Any] | None,
         errors: list[dict[str, Any]],
     ) -> None:
+        if (
+            isinstance(out_product_id, str)
+            and out_product_id.strip()
+            and not usable_id(out_product_id.strip())
+        ):
+            errors = [
+                *errors,
+                line_error(
+                    "out_product_id",
+                    "An out_product_id has 1 to 64 characters and no control characters.",
+                ),
+            ]
+            out_product_id = None
         if not isinstance(out_product_id, str) or not out_product_id.strip():
             self.orphans.append(
                 SkuLine(
@@ -264,7 +289,14 @@ class _Grouper:
         if sku is None:
             return
         out_sku = sku.get("out_sku_id")
-        if isinstance(out_sku, str) and out_sku:
+        if out_sku is not None and not usable_id(out_sku):
+            sku_errors.append(
+                line_error(
+                    "out_sku_id",
+                    "An out_sku_id has 1 to 64 characters and no control characters.",
+                )
+            )
+        elif isinstance(out_sku, str) and out_sku:
             if out_sku in self.out_sku_lines:
                 sku_errors.append(
                     line_error(

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from app.domain.catalog import product_rules as rules
 from app.domain.catalog import product_services as services
-from app.domain.catalog.bulk_files import RawProduct, SkuLine
+from app.domain.catalog.bulk_files import RawProduct, SkuLine, usable_id
 from app.domain.catalog.bulk_jobs import BulkJob, JobItem, RowOutcome
 from app.domain.catalog.product_rules import MAX_SKUS, ProductFields, ShopCatalog, SkuFields
 from app.domain.catalog.products import Product, ProductStatus, Sku, attrs_key, new_values
@@ -364,10 +364,7 @@ async def import_chunk(
     existing = await uow.bulk.products_by_out_ids(shop_id, [p.out_product_id for p in chunk])
     current = await uow.products.skus_of([p.id for p in existing.values()])
     wanted = [
-        s.data["out_sku_id"]
-        for p in chunk
-        for s in p.skus
-        if isinstance(s.data.get("out_sku_id"), str)
+        s.data["out_sku_id"] for p in chunk for s in p.skus if usable_id(s.data.get("out_sku_id"))
     ]
     owners = await uow.bulk.sku_owners(shop_id, wanted)
     w = ChunkWriter(job)
