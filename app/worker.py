@@ -105,7 +105,12 @@ async def run_worker(
                 pruned = await housekeeping(container.engine)
                 log.info("housekeeping", extra={"pruned": pruned})
                 next_housekeeping = time.monotonic() + interval
-            ran = await bulk.run_all()
+            try:
+                ran = await bulk.run_all()
+            except Exception:
+                # The database is unreachable, say: keep the process, try again next poll.
+                log.exception("bulk jobs could not be claimed")
+                ran = 0
             if ran:
                 log.info("bulk jobs run", extra={"jobs": ran})
             if once:

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from datetime import timedelta
 
+from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.catalog import bulk_files, bulk_import, bulk_jobs, product_rules
@@ -90,7 +91,12 @@ class BulkWorker:
                 await self._export(job)
         except Exception:
             log.exception("bulk job failed", extra={"job_id": job.id})
-            await self._finish(job.id, error="An internal error stopped the job.")
+            try:
+                await self._finish(job.id, error="An internal error stopped the job.")
+            except Exception:
+                # The database itself is failing: the job's heartbeat will go stale and
+                # another attempt will take it over.
+                log.exception("could not record the failure", extra={"job_id": job.id})
         return job.id
 
     async def _finish(self, job_id: str, *, error: str | None = None) -> None:
@@ -155,9 +161,9 @@ class BulkWorker:
                     await bulk_import.import_chunk(uow, job, sc, self.validator, chunk, orphans)
                     await uow.commit()
                     return True
-            except (IntegrityError, DomainError):
-                # Another request stored the same out id meanwhile: read again, then the
-                # line reports the clash instead of the chunk failing.
+            except (IntegrityError, IntegrityConstraintViolationError, DomainError):
+                # Another request stored the same out id meanwhile (COPY raises the driver's
+                # own error): read again, then the line reports the clash instead.
                 if attempt == CHUNK_RETRIES:
                     raise
         return False
