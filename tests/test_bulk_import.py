@@ -264,3 +264,22 @@ async def test_jobs_are_listed_and_another_shops_job_is_not_found(
     # The file of an export that has not run yet.
     r = await p.get(f"/v1/bulk-jobs/{export_id}/file")
     assert r.status_code == 409 and r.json()["code"] == "file_not_ready"
+
+
+async def test_an_upload_retried_with_its_idempotency_key_queues_one_job(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    p = await provider(client)
+    content = to_csv(product_lines("erp-1"))
+    headers = {**p.h, "Content-Type": CSV, "Idempotency-Key": "bulk-upload-1"}
+    first = await client.post("/v1/products/bulk-imports", content=content, headers=headers)
+    again = await client.post("/v1/products/bulk-imports", content=content, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert len((await p.get("/v1/bulk-jobs")).json()["data"]) == 1
+    # The same key with another file is refused.
+    other = await client.post(
+        "/v1/products/bulk-imports", content=to_csv(product_lines("erp-2")), headers=headers
+    )
+    assert other.status_code == 422, other.text
