@@ -319,3 +319,58 @@ async def test_several_workers_share_the_queue_without_running_a_job_twice(
         job = (await p.get(f"/v1/bulk-jobs/{job_id}")).json()
         assert (job["status"], job["skus_created"], job["failed"]) == ("succeeded", 10, 0)
     assert await _count_skus(container, p.shop_id) == 40
+
+
+async def test_a_killed_worker_process_is_replaced_and_the_job_completes(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """SIGKILL a `minishop worker` mid-job; `minishop worker --once` takes the job over once
+    its heartbeat is stale and finishes it without a duplicate row."""
+    p = await provider(client)
+    rows = [r for i in range(600) for r in product_lines(f"k{i:03d}", sizes=("S", "M"))]
+    job_id = (await upload(p, to_csv(rows), CSV)).json()["id"]
+    settings = container.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINISHOP_")}
+    env |= {
+        "MINISHOP_ENV": "test",
+        "MINISHOP_DATABASE_URL": settings.database_url,
+        "MINISHOP_VAR_DIR": str(settings.var_dir),
+        "MINISHOP_BULK_CHUNK_ROWS": "20",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = asyncio.get_running_loop().time() + 60
+        processed = 0
+        while processed < 100:
+            assert asyncio.get_running_loop().time() < deadline, "the worker never started"
+            await asyncio.sleep(0.05)
+            processed = (await p.get(f"/v1/bulk-jobs/{job_id}")).json()["processed"]
+    finally:
+        worker.kill()
+        worker.wait(10)
+    job = (await p.get(f"/v1/bulk-jobs/{job_id}")).json()
+    assert job["status"] == "running" and 0 < job["processed"] < 1200, job
+    # A worker that considers the silent one dead at once (stale after 0 s) takes over.
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "worker", "--once"],
+        cwd=ROOT,
+        env={**env, "MINISHOP_BULK_STALE_SECONDS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    job = (await p.get(f"/v1/bulk-jobs/{job_id}")).json()
+    assert job["status"] == "succeeded", job
+    assert (job["processed"], job["succeeded"], job["failed"]) == (1200, 1200, 0)
+    assert (job["products_created"], job["skus_created"]) == (600, 1200)
+    assert await _count_skus(container, p.shop_id) == 1200
+    report = await download(p, f"/v1/bulk-jobs/{job_id}/report")
+    assert len(report) == 1200 and len({r["sku_id"] for r in report}) == 1200
