@@ -98,7 +98,7 @@ def worker(
         typer.Option(help="Exit when this process (the one that started us) exits.", hidden=True),
     ] = None,
 ) -> None:
-    """Run background work: housekeeping now; webhook delivery and jobs as they land."""
+    """Run background work: bulk import/export jobs and housekeeping."""
     from app.infra.logging import configure_logging
     from app.worker import run_worker
 

@@ -30,6 +30,7 @@ from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
 from app.api.v1 import batches as provider_batches
+from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
 from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         provider_catalog.router,
         platform_qualifications.router,
         provider_batches.router,
+        provider_bulk.router,
         provider_products.router,
         platform_products.router,
         oauth_server.router,
@@ -117,8 +119,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         session_cookie=SESSION_COOKIE,
         csrf_header=CSRF_HEADER,
     )
-    app.add_middleware(JsonOnlyMiddleware, form_paths=FORM_PATHS)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        JsonOnlyMiddleware,
+        form_paths=FORM_PATHS,
+        raw_paths={provider_bulk.IMPORT_PATH: tuple(provider_bulk.UPLOAD_TYPES)},
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={provider_bulk.IMPORT_PATH: settings.bulk_max_body_bytes},
+    )
     app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
     app.add_middleware(RequestContextMiddleware)
     return app

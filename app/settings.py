@@ -40,6 +40,15 @@ class Settings(BaseSettings):
 
     session_ttl_seconds: int = 14 * 24 * 3600
     max_body_bytes: int = 1_048_576
+    #: The body limit of bulk import uploads (`POST /v1/products/bulk-imports`) instead of
+    #: `max_body_bytes`: 64 MiB holds well over 100 000 SKU lines.
+    bulk_max_body_bytes: int = 64 * 1_048_576
+    #: Lines per chunk of a bulk import: one transaction, a few set-based statements.
+    bulk_chunk_rows: int = 1000
+    #: A running bulk job whose worker has been silent this long is taken over.
+    bulk_stale_seconds: float = 60.0
+    #: How often an idle worker looks for queued bulk jobs.
+    worker_poll_seconds: float = 1.0
     idempotency_ttl_seconds: int = 24 * 3600
     login_attempts_per_account: int = 10
     login_attempts_per_ip: int = 50

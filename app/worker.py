@@ -1,4 +1,5 @@
-"""The background process: webhook dispatch (continuous) and housekeeping (periodic)."""
+"""The background process: webhook dispatch (continuous, its own task), bulk import/export
+jobs (polled) and housekeeping (periodic)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.container import build_container
+from app.api.v1.schemas.bulk import SchemaRowValidator
+from app.container import Container, build_container
 from app.domain.clock import utcnow
+from app.infra.bulk_worker import BulkWorker
 from app.infra.db import tables
 from app.infra.webhooks.dispatcher import Dispatcher
 from app.settings import Settings
@@ -66,6 +69,24 @@ async def _sleep_unless_orphaned(seconds: float, parent_pid: int | None) -> bool
     return not parent_gone(parent_pid)
 
 
+def bulk_worker(
+    container: Container,
+    *,
+    worker_id: str | None = None,
+    stale_after: timedelta | None = None,
+    chunk_rows: int | None = None,
+) -> BulkWorker:
+    """The bulk job runner, with the public schemas as the row validator."""
+    settings = container.settings
+    return BulkWorker(
+        container.uow,
+        SchemaRowValidator(),
+        chunk_rows=chunk_rows or settings.bulk_chunk_rows,
+        stale_after=stale_after or timedelta(seconds=settings.bulk_stale_seconds),
+        worker_id=worker_id,
+    )
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -73,21 +94,34 @@ async def run_worker(
     interval: float = 60.0,
     parent_pid: int | None = None,
 ) -> None:
-    """Send webhooks continuously and run housekeeping every `interval` seconds; with
-    `parent_pid`, stop when it exits. `once`: one round of each, then return."""
+    """Send webhooks continuously (a task of its own), run queued bulk jobs as they come
+    (polling every `worker_poll_seconds`) and housekeeping every `interval` seconds. With
+    `once`, one pass of each, then return; with `parent_pid`, stop when that process exits."""
     container = build_container(settings)
+    bulk = bulk_worker(container)
     dispatcher = Dispatcher(container.engine, container.cipher, settings)
     stop = asyncio.Event()
     sender = None if once else asyncio.create_task(dispatcher.run(stop))
     try:
+        next_housekeeping = 0.0
         while True:
-            pruned = await housekeeping(container.engine)
-            pruned |= await dispatcher.prune()
-            log.info("housekeeping", extra={"pruned": pruned})
+            if time.monotonic() >= next_housekeeping:
+                pruned = await housekeeping(container.engine)
+                pruned |= await dispatcher.prune()
+                log.info("housekeeping", extra={"pruned": pruned})
+                next_housekeeping = time.monotonic() + interval
+            try:
+                ran = await bulk.run_all()
+            except Exception:
+                # The database is unreachable, say: keep the process, try again next poll.
+                log.exception("bulk jobs could not be claimed")
+                ran = 0
+            if ran:
+                log.info("bulk jobs run", extra={"jobs": ran})
             if once:
                 await dispatcher.run_once()
                 return
-            if not await _sleep_unless_orphaned(interval, parent_pid):
+            if not await _sleep_unless_orphaned(settings.worker_poll_seconds, parent_pid):
                 log.info("the serving process is gone; stopping", extra={"parent": parent_pid})
                 return
     finally:

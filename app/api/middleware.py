@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -96,16 +97,33 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413, by Content-Length or while streaming."""
+    """Refuses bodies over the limit with 413, by Content-Length or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `overrides` gives single paths a limit of their own (bulk uploads take more than the
+    JSON API's 1 MiB)."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.overrides = dict(overrides or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await _LimitedRequest(self.app, self.overrides.get(scope["path"], self.default_max_bytes))(
+            scope, receive, send
+        )
+
+
+class _LimitedRequest:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _header(scope, b"content-length")
         if declared is not None:
             try:
@@ -161,11 +179,18 @@ class BodyLimitMiddleware:
 
 
 class JsonOnlyMiddleware:
-    """Bodies sent to the JSON API must be JSON; form posts are allowed on the HTML pages."""
+    """Bodies sent to the JSON API must be JSON; form posts are allowed on the HTML pages, and
+    the paths in `raw_paths` take the media types listed for them instead (file uploads)."""
 
-    def __init__(self, app: ASGIApp, form_paths: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        form_paths: tuple[str, ...],
+        raw_paths: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.app = app
         self.form_paths = form_paths
+        self.raw_paths = dict(raw_paths or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -175,7 +200,18 @@ class JsonOnlyMiddleware:
             and self._has_body(scope)
         ):
             ctype = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
-            if not (ctype == "application/json" or ctype.endswith("+json")):
+            accepted = self.raw_paths.get(scope["path"])
+            if accepted is not None and ctype not in accepted:
+                response = problem_response(
+                    status=415,
+                    code="unsupported_media_type",
+                    title="Unsupported media type",
+                    detail=f"Send the body as {' or '.join(accepted)}.",
+                    extra={"received": ctype or None, "accepted": list(accepted)},
+                )
+                await response(scope, receive, send)
+                return
+            if accepted is None and not (ctype == "application/json" or ctype.endswith("+json")):
                 response = problem_response(
                     status=415,
                     code="unsupported_media_type",

@@ -53,6 +53,11 @@ TAGS = [
         "name": "Open API: products",
         "description": "Products and SKUs, stock, and the review and sale lifecycle.",
     },
+    {
+        "name": "Open API: bulk jobs",
+        "description": "Asynchronous import (CSV, JSON Lines, Shopify's product CSV) and "
+        "export of the catalogue: jobs with progress, per-line errors and a report.",
+    },
     {"name": "Operations", "description": "Health, readiness and metrics."},
 ]
 

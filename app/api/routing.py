@@ -21,7 +21,12 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class StrictRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is not None or not ((self.methods or set()) & WRITE_METHODS):
+        takes_raw_body = "requestBody" in (self.openapi_extra or {})  # a file upload
+        if (
+            self.body_field is not None
+            or takes_raw_body
+            or not ((self.methods or set()) & WRITE_METHODS)
+        ):
             return handler
 
         async def refuse_body(request: Request) -> Response:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
@@ -24,6 +24,7 @@ from app.domain.authz.model import (
 from app.domain.events.model import Event
 
 if TYPE_CHECKING:
+    from app.domain.catalog.bulk_jobs import BulkJob, JobItem, JobKind, StoredFile
     from app.domain.catalog.products import Product, ProductFilter, Sku, StockChange
     from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
     from app.domain.webhooks.model import Attempt, Delivery, DeliveryStatus, WebhookEndpoint
@@ -170,6 +171,54 @@ class ProductRepository(Protocol):
         missing or the result would be negative."""
 
 
+class BulkRepository(Protocol):
+    """Bulk jobs with their files and line outcomes, and the set-based catalogue writes an
+    import makes (a few statements per chunk). Provider reads are scoped by the shop id."""
+
+    def add(self, job: BulkJob) -> None: ...
+    async def get(self, shop_id: str, job_id: str) -> BulkJob | None: ...
+    async def list_for_shop(
+        self, shop_id: str, page: PageRequest, kind: JobKind | None
+    ) -> Page[BulkJob]: ...
+    async def claim(
+        self, worker_id: str, now: datetime, stale_before: datetime, *, job_id: str | None
+    ) -> BulkJob | None:
+        """Atomically take a queued job, or a running one whose heartbeat is older than
+        `stale_before`; None when there is none (or another worker won the race)."""
+
+    async def lock_for_worker(self, job_id: str, worker_id: str) -> BulkJob | None:
+        """The job, locked for this transaction, if `worker_id` still holds it."""
+
+    async def save_progress(self, job: BulkJob) -> None: ...
+    async def put_file(
+        self, shop_id: str, job_id: str, purpose: str, content_type: str, content: bytes
+    ) -> None: ...
+    async def get_file(self, shop_id: str, job_id: str, purpose: str) -> StoredFile | None: ...
+    async def add_items(self, items: list[JobItem]) -> None: ...
+    async def items(self, shop_id: str, job_id: str, *, failed_only: bool) -> list[JobItem]: ...
+    async def products_by_out_ids(self, shop_id: str, out_ids: list[str]) -> dict[str, Product]:
+        """The shop's products by `out_product_id`, or by id for products without one (an
+        export names those by their id)."""
+
+    async def sku_owners(self, shop_id: str, out_sku_ids: list[str]) -> dict[str, str]:
+        """out_sku_id → the product holding it, for the given ids that exist."""
+
+    async def insert_catalog(
+        self, products: list[dict[str, Any]], skus: list[dict[str, Any]]
+    ) -> None:
+        """New products and SKUs as plain values (`products.new_values`)."""
+
+    async def update_skus(self, updates: list[dict[str, Any]], now: datetime) -> None:
+        """Each dict holds `id` and the same updatable columns."""
+
+    async def touch_products(self, product_ids: list[str], now: datetime) -> None: ...
+    async def insert_events(self, events: list[Event]) -> None: ...
+    async def export_page(
+        self, shop_id: str, after_id: str | None, limit: int
+    ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]: ...
+    async def count_skus(self, shop_id: str) -> int: ...
+
+
 class OutboxRepository(Protocol):
     def add(self, event: Event) -> None: ...
 
@@ -220,6 +269,8 @@ class UnitOfWork(Protocol):
     def products(self) -> ProductRepository: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def bulk(self) -> BulkRepository: ...
 
     async def flush(self) -> None: ...
     async def commit(self) -> None: ...
@@ -235,6 +286,7 @@ __all__ = [
     "AccountRepository",
     "AppRepository",
     "AuditRepository",
+    "BulkRepository",
     "GrantRepository",
     "MemberRepository",
     "OAuthRepository",

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from app.api.provider import ShopAccess
+from app.api.v1.schemas import products as schemas
 from app.api.v1.schemas.products import (
     Product,
     ProductCreate,
     ProductUpdate,
     Sku,
-    SkuCreate,
     StockLevel,
 )
 from app.domain.catalog import product_lifecycle as lifecycle
@@ -72,25 +72,6 @@ async def full(uow: UnitOfWork, product: model.Product, view: View = "live") -> 
     return product_out(product, skus[product.id], view)
 
 
-def sku_fields(body: SkuCreate) -> services.SkuFields:
-    return services.SkuFields(**body.model_dump())
-
-
-def product_fields(body: ProductCreate) -> services.ProductFields:
-    return services.ProductFields(
-        title=body.title,
-        category_id=body.category_id,
-        subtitle=body.subtitle,
-        description=[b.model_dump(mode="json", exclude_none=True) for b in body.description],
-        images=[str(i) for i in body.images],
-        brand_id=body.brand_id,
-        attributes=[a.model_dump() for a in body.attributes],
-        condition=body.condition,
-        regions=list(body.regions),
-        out_product_id=body.out_product_id,
-    )
-
-
 def product_changes(body: ProductUpdate) -> dict[str, Any]:
     """The fields the client sent, in the domain's terms; null only where it clears."""
     given = body.model_fields_set & set(ProductUpdate.model_fields)
@@ -103,25 +84,17 @@ def product_changes(body: ProductUpdate) -> dict[str, Any]:
         raise ValidationFailed(
             "Only out_product_id can be cleared (brand_id takes brand_none).", errors=errors
         )
-    changes: dict[str, Any] = {}
-    for name in given:
-        value = getattr(body, name)
-        if name == "description":
-            value = [b.model_dump(mode="json", exclude_none=True) for b in value]
-        elif name == "attributes":
-            value = [a.model_dump() for a in value]
-        elif name == "images":
-            value = [str(i) for i in value]
-        elif name == "regions":
-            value = list(value)
-        changes[name] = value
-    return changes
+    return {k: v for k, v in schemas.product_changes(body).items() if k in given}
 
 
 async def create(uow: UnitOfWork, access: ShopAccess, body: ProductCreate) -> Product:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     product, skus = await services.create(
-        uow, access.actor, shop, product_fields(body), [sku_fields(s) for s in body.skus]
+        uow,
+        access.actor,
+        shop,
+        schemas.product_fields(body),
+        [schemas.sku_fields(s) for s in body.skus],
     )
     return product_out(product, skus)
 

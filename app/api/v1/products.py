@@ -13,7 +13,7 @@ from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
 from app.api.v1 import product_actions as actions
-from app.api.v1.product_actions import View, full, product_out, sku_fields, sku_out
+from app.api.v1.product_actions import View, full, product_out, sku_out
 from app.api.v1.schemas.products import (
     PRODUCT_EXAMPLE,
     SKU_EXAMPLE,
@@ -26,6 +26,7 @@ from app.api.v1.schemas.products import (
     StockAdjustment,
     StockLevel,
     StockSet,
+    sku_fields,
 )
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model

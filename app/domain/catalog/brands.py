@@ -81,6 +81,14 @@ class BrandCatalogue:
             found = [b for b in found if q in b.name.casefold() or q in b.name_zh]
         return found
 
+    def named(self, name: str) -> Brand | None:
+        """The brand with this name, English or Chinese, ignoring case (not `brand_none`)."""
+        wanted = name.strip().casefold()
+        for b in self.brands:
+            if b.id != NO_BRAND and wanted in (b.name.casefold(), b.name_zh.casefold()):
+                return b
+        return None
+
     @staticmethod
     def authorized(brand: Brand, authorized_brands: frozenset[str]) -> bool:
         return not brand.authorization_required or brand.id in authorized_brands

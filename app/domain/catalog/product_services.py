@@ -1,6 +1,6 @@
 """Use cases of products and SKUs — create, read, edit, delete, prices — run through a unit
 of work that the edge commits. The review and sale lifecycle is in `product_lifecycle`,
-stock changes and the low-stock alert in `stock`.
+stock changes and the low-stock alert in `stock`, the validation rules in `product_rules`.
 
 Tenancy: every provider use case takes the token's shop and looks products up through
 `uow.products.get(shop_id, ...)`, so another shop's product does not exist here (404).
@@ -10,17 +10,17 @@ in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.catalog import qualifications
-from app.domain.catalog.brands import NO_BRAND, brand_catalogue
+from app.domain.catalog import product_rules as rules
 from app.domain.catalog.categories import category_tree
+from app.domain.catalog.product_rules import MAX_SKUS, brand_name
+from app.domain.catalog.product_rules import ProductFields as ProductFields
+from app.domain.catalog.product_rules import SkuFields as SkuFields
 from app.domain.catalog.products import (
-    REGION_CODES,
     REVIEWED_FIELDS,
-    Condition,
     Product,
     ProductFilter,
     ProductNotFound,
@@ -30,16 +30,15 @@ from app.domain.catalog.products import (
     attrs_key,
 )
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, InvalidTransition, ValidationFailed
+from app.domain.errors import Conflict, InvalidTransition
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
 from app.domain.shops.services import check_version
 from app.domain.uow import UnitOfWork
 
-MAX_SKUS = 100
-#: States in which the provider may edit a product directly (a listed product, or one with
-#: a pending revision, is revised instead).
+#: States in which the provider may edit a product (a listed product, or one with a pending
+#: revision, takes reviewed changes into its revision).
 EDITABLE = (
     ProductStatus.DRAFT,
     ProductStatus.REJECTED,
@@ -57,157 +56,6 @@ class OutProductIdTaken(Conflict):
 class ProductWasListed(Conflict):
     code = "product_was_listed"
     title = "A product that was ever listed cannot be deleted"
-
-
-@dataclass
-class SkuFields:
-    sale_attrs: dict[str, str]
-    price: int
-    market_price: int | None = None
-    stock: int = 0
-    out_sku_id: str | None = None
-    barcode: str | None = None
-    weight_g: int | None = None
-    low_stock_threshold: int | None = None
-
-
-@dataclass
-class ProductFields:
-    title: str
-    category_id: str
-    subtitle: str = ""
-    description: list[dict[str, Any]] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)
-    brand_id: str = NO_BRAND
-    attributes: list[dict[str, str]] = field(default_factory=list)
-    condition: Condition = Condition.NEW
-    regions: list[str] = field(default_factory=list)
-    out_product_id: str | None = None
-
-
-def _err(loc: str, msg: str, type_: str = "invalid") -> dict[str, Any]:
-    return {"loc": loc.split("."), "msg": msg, "type": type_}
-
-
-def _raise(errors: list[dict[str, Any]]) -> None:
-    if errors:
-        summary = "; ".join(f"{'.'.join(e['loc'][1:])}: {e['msg']}" for e in errors[:5])
-        raise ValidationFailed(summary, errors=errors)
-
-
-async def _category_errors(
-    uow: UnitOfWork, shop: Shop, category_id: str, condition: Condition
-) -> list[dict[str, Any]]:
-    tree = category_tree()
-    category = tree.get(category_id)
-    if category is None:
-        return [_err("body.category_id", f"Unknown category {category_id}.", "unknown_category")]
-    if not category.is_leaf:
-        return [
-            _err(
-                "body.category_id",
-                f"{category_id} is not a leaf category; products go in leaves only.",
-                "not_a_leaf",
-            )
-        ]
-    held = await qualifications.held(uow, shop.id)
-    usability = tree.usability(category_id, str(shop.subject_type), held)
-    errors = []
-    if not usability.open_to_shop_type:
-        errors.append(
-            _err(
-                "body.category_id",
-                f"{category_id} is not open to {shop.subject_type} shops.",
-                "category_not_open",
-            )
-        )
-    elif usability.missing_qualifications:
-        missing = ", ".join(usability.missing_qualifications)
-        errors.append(
-            _err(
-                "body.category_id",
-                f"The shop lacks the qualifications {category_id} requires: {missing}.",
-                "missing_qualifications",
-            )
-        )
-    if str(condition) not in category.conditions:
-        errors.append(
-            _err(
-                "body.condition",
-                f"{category_id} allows the conditions {', '.join(category.conditions)} only.",
-                "condition_not_allowed",
-            )
-        )
-    return errors
-
-
-async def _brand_errors(
-    uow: UnitOfWork, shop: Shop, brand_id: str, category_id: str
-) -> list[dict[str, Any]]:
-    """The brand exists, is bound to the category, and the shop is authorized for it."""
-    catalogue = brand_catalogue()
-    brand = catalogue.get(brand_id)
-    if brand is None:
-        return [_err("body.brand_id", f"Unknown brand {brand_id}.", "unknown_brand")]
-    if category_tree().get(category_id) is not None and not catalogue.fits(brand, category_id):
-        return [
-            _err(
-                "body.brand_id",
-                f"{brand.name} is not a brand of {category_id} (see GET /v1/brands).",
-                "brand_not_in_category",
-            )
-        ]
-    if not catalogue.authorized(brand, await qualifications.authorized_brands(uow, shop.id)):
-        return [
-            _err(
-                "body.brand_id",
-                f"The shop holds no approved brand_authorization for {brand.name}; submit one "
-                "with brand_id first.",
-                "missing_brand_authorization",
-            )
-        ]
-    return []
-
-
-def brand_name(brand_id: str) -> str | None:
-    """The name stored with the product; none for `brand_none`."""
-    brand = brand_catalogue().get(brand_id)
-    return None if brand is None or brand.id == NO_BRAND else brand.name
-
-
-def _region_errors(regions: list[str]) -> list[dict[str, Any]]:
-    return [
-        _err(f"body.regions.{i}", f"{code!r} is not a GB/T 2260 province code.", "unknown_region")
-        for i, code in enumerate(regions)
-        if code not in REGION_CODES
-    ]
-
-
-def _price_errors(prefix: str, price: int, market_price: int | None) -> list[dict[str, Any]]:
-    if market_price is not None and market_price < price:
-        return [_err(f"{prefix}market_price", "market_price must be at least the price.")]
-    return []
-
-
-def _sku_errors(skus: list[SkuFields]) -> list[dict[str, Any]]:
-    """Prices, and one SKU per sale-attribute combination (the error names both indexes)."""
-    errors: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for i, sku in enumerate(skus):
-        errors += _price_errors(f"body.skus.{i}.", sku.price, sku.market_price)
-        key = attrs_key(sku.sale_attrs)
-        if key in seen:
-            errors.append(
-                _err(
-                    f"body.skus.{i}.sale_attrs",
-                    f"SKU {i} has the same sale attributes as SKU {seen[key]}; each SKU needs "
-                    "its own combination.",
-                    "duplicate_sale_attrs",
-                )
-            )
-        else:
-            seen[key] = i
-    return errors
 
 
 def audit_entry(
@@ -253,13 +101,8 @@ async def create(
     uow: UnitOfWork, actor: Actor, shop: Shop, fields: ProductFields, skus: list[SkuFields]
 ) -> tuple[Product, list[Sku]]:
     shop.ensure_active()
-    errors = await _category_errors(uow, shop, fields.category_id, fields.condition)
-    errors += await _brand_errors(uow, shop, fields.brand_id, fields.category_id)
-    errors += _region_errors(fields.regions)
-    if not 1 <= len(skus) <= MAX_SKUS:
-        errors.append(_err("body.skus", f"Send 1 to {MAX_SKUS} SKUs."))
-    errors += _sku_errors(skus)
-    _raise(errors)
+    sc = await rules.shop_catalog(uow, shop)
+    rules.raise_errors(rules.new_product_errors(sc, fields, skus))
     await _check_out_id(uow, shop.id, fields.out_product_id, own="")
     product = Product(shop_id=shop.id, brand=brand_name(fields.brand_id), **vars(fields))
     uow.products.add(product)
@@ -302,6 +145,61 @@ async def list_for_shop(
     return await uow.products.list_for_shop(shop_id, page, f)
 
 
+def ensure_editable(product: Product) -> None:
+    if product.status not in EDITABLE:
+        raise InvalidTransition("edit the product", product.status)
+
+
+def current_content(product: Product) -> dict[str, Any]:
+    """What an edit is compared with and checked against: the pending revision over the live
+    fields when edits go into a revision, else the product's own fields."""
+    return product.pending_view() if product.revises_in_place else {}
+
+
+def content_changes(product: Product, changes: dict[str, Any]) -> dict[str, Any]:
+    """The given fields whose value differs from the product's (or its pending revision's);
+    a new `brand_id` brings the brand's name along."""
+    current = current_content(product)
+    changed = {k: v for k, v in changes.items() if current.get(k, getattr(product, k)) != v}
+    if "brand_id" in changed:
+        changed["brand"] = brand_name(changed["brand_id"])
+    return changed
+
+
+def changed_errors(
+    sc: rules.ShopCatalog, product: Product, changed: dict[str, Any], prefix: str = "body"
+) -> list[dict[str, Any]]:
+    current = current_content(product)
+    return rules.changed_product_errors(
+        sc,
+        current.get("category_id", product.category_id),
+        current.get("condition", product.condition),
+        changed,
+        prefix,
+        current_brand=current.get("brand_id", product.brand_id),
+    )
+
+
+def apply_content(product: Product, changed: dict[str, Any]) -> list[str] | None:
+    """Apply an edit. Fields outside review apply at once. Reviewed content of a listed
+    product (or one with a pending revision) goes into the revision: returns the fields the
+    revision now changes. Otherwise it applies at once, sending an approved or delisted
+    product back to draft: returns None."""
+    reviewed = {k: v for k, v in changed.items() if k in REVIEWED_FIELDS}
+    for name, value in changed.items():
+        if name not in reviewed:
+            setattr(product, name, value)
+    if reviewed and product.revises_in_place:
+        return product.propose(reviewed)
+    for name, value in reviewed.items():
+        setattr(product, name, value)
+    if reviewed:
+        product.back_to_draft()
+    else:
+        product.updated_at = utcnow()
+    return None
+
+
 async def update(
     uow: UnitOfWork,
     actor: Actor,
@@ -319,57 +217,27 @@ async def update(
     shop.ensure_active()
     product = await get_for_shop(uow, shop.id, product_id)
     check_version(product.version, expected_version)
-    if product.status not in EDITABLE:
-        raise InvalidTransition("edit the product", product.status)
-    revising = product.revises_in_place
-    current = product.pending_view() if revising else {}
-    changed = {k: v for k, v in changes.items() if current.get(k, getattr(product, k)) != v}
+    ensure_editable(product)
+    changed = content_changes(product, changes)
     if not changed:
         return product
-    errors: list[dict[str, Any]] = []
-    if "category_id" in changed or "condition" in changed:
-        errors += await _category_errors(
-            uow,
-            shop,
-            changed.get("category_id", current.get("category_id", product.category_id)),
-            changed.get("condition", current.get("condition", product.condition)),
-        )
-    if "brand_id" in changed or "category_id" in changed:
-        errors += await _brand_errors(
-            uow,
-            shop,
-            changed.get("brand_id", current.get("brand_id", product.brand_id)),
-            changed.get("category_id", current.get("category_id", product.category_id)),
-        )
-        if "brand_id" in changed:
-            changed["brand"] = brand_name(changed["brand_id"])
-    if "regions" in changed:
-        errors += _region_errors(changed["regions"])
-    _raise(errors)
+    sc = await rules.shop_catalog(uow, shop)
+    rules.raise_errors(changed_errors(sc, product, changed))
     if "out_product_id" in changed:
         await _check_out_id(uow, shop.id, changed["out_product_id"], own=product.id)
     before = product.summary()
-    reviewed = {k: v for k, v in changed.items() if k in REVIEWED_FIELDS}
-    direct = {k: v for k, v in changed.items() if k not in REVIEWED_FIELDS}
-    for name, value in direct.items():
-        setattr(product, name, value)
-    if revising and reviewed:
-        pending = product.propose(reviewed)
+    pending = apply_content(product, changed)
+    if pending is None:
+        _updated(uow, actor, product, before, sorted(changed))
+    else:
         uow.audit.add(
             audit_entry(actor, "product.revision_submitted", product, before, pending=pending)
         )
+        direct = sorted(k for k in changed if k not in REVIEWED_FIELDS)
         if auto_approve and pending:
             await _approve_revision(uow, actor, product, auto_approved=True)
         elif direct:
-            _updated(uow, actor, product, before, sorted(direct))
-    else:
-        for name, value in reviewed.items():
-            setattr(product, name, value)
-        if reviewed:
-            product.back_to_draft()
-        else:
-            product.updated_at = utcnow()
-        _updated(uow, actor, product, before, sorted(changed))
+            _updated(uow, actor, product, before, direct)
     await uow.flush()
     return product
 
@@ -442,18 +310,14 @@ async def add_sku(
     existing = (await uow.products.skus_of([product.id]))[product.id]
     errors = []
     if len(existing) >= MAX_SKUS:
-        errors.append(_err("body", f"A product has at most {MAX_SKUS} SKUs."))
-    errors += _price_errors("body.", fields.price, fields.market_price)
+        errors.append(rules.sku_count_error("body"))
+    errors += rules.price_errors("body.", fields.price, fields.market_price)
     taken = {s.attrs_key: s.id for s in existing}
     if attrs_key(fields.sale_attrs) in taken:
         errors.append(
-            _err(
-                "body.sale_attrs",
-                f"SKU {taken[attrs_key(fields.sale_attrs)]} already has these sale attributes.",
-                "duplicate_sale_attrs",
-            )
+            rules.duplicate_attrs_error("body.sale_attrs", taken[attrs_key(fields.sale_attrs)])
         )
-    _raise(errors)
+    rules.raise_errors(errors)
     sku = Sku(shop_id=shop.id, product_id=product.id, **vars(fields))
     uow.products.add_sku(sku)
     product.updated_at = utcnow()
@@ -488,8 +352,8 @@ async def update_sku(
     changed = {k: v for k, v in changes.items() if getattr(sku, k) != v}
     if not changed:
         return sku
-    _raise(
-        _price_errors(
+    rules.raise_errors(
+        rules.price_errors(
             "body.", changed.get("price", sku.price), changed.get("market_price", sku.market_price)
         )
     )

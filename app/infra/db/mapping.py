@@ -7,6 +7,7 @@ from sqlalchemy.orm import registry
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
 from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, TokenFamily
+from app.domain.catalog.bulk_jobs import BulkJob
 from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
 from app.domain.events.model import Event
@@ -55,3 +56,4 @@ def map_domain() -> None:
     )
     mr.map_imperatively(Delivery, tables.webhook_deliveries)
     mr.map_imperatively(Attempt, tables.webhook_attempts)
+    mr.map_imperatively(BulkJob, tables.bulk_jobs)

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from app.domain.audit.model import ActorType, Surface
 from app.domain.authz.model import AppStatus
+from app.domain.catalog.bulk_jobs import JobKind, JobStatus, RowOutcome
 from app.domain.catalog.products import Condition, ProductStatus, RevisionStatus
 from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.shops.model import ShopStatus, SubjectType
@@ -418,4 +419,69 @@ skus = sa.Table(
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
     sa.CheckConstraint("price >= 1", name="price_positive"),
     sa.CheckConstraint("low_stock_threshold >= 0", name="low_stock_threshold_not_negative"),
+)
+
+bulk_jobs = sa.Table(
+    "bulk_jobs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", str_enum(JobKind, 16), nullable=False),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("actor_type", str_enum(ActorType, 16), nullable=False),
+    sa.Column("actor_id", ID, nullable=False),
+    sa.Column("grant_id", ID),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("options", JSONType, nullable=False),
+    sa.Column("status", str_enum(JobStatus, 16), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("processed", sa.Integer, nullable=False),
+    sa.Column("succeeded", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),
+    sa.Column("products_created", sa.Integer, nullable=False),
+    sa.Column("products_updated", sa.Integer, nullable=False),
+    sa.Column("skus_created", sa.Integer, nullable=False),
+    sa.Column("skus_updated", sa.Integer, nullable=False),
+    sa.Column("next_chunk", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("worker_id", sa.String(64)),
+    sa.Column("heartbeat_at", UTCDateTime()),
+    sa.Column("error", sa.String(500)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("started_at", UTCDateTime()),
+    sa.Column("finished_at", UTCDateTime()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "shop_id", "id"),
+    # The workers' claim: queued jobs, and running ones whose heartbeat went stale.
+    sa.Index(None, "status", "created_at"),
+)
+
+#: The upload of an import and the file of an export, in the database so that API and
+#: worker processes on different machines both reach them.
+bulk_job_files = sa.Table(
+    "bulk_job_files",
+    metadata,
+    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("purpose", sa.String(16), primary_key=True),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("content_type", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+#: One row per line of an import: what it created or updated, or why it failed.
+bulk_job_items = sa.Table(
+    "bulk_job_items",
+    metadata,
+    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("line", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("outcome", str_enum(RowOutcome, 16), nullable=False),
+    sa.Column("out_product_id", sa.String(64)),
+    sa.Column("out_sku_id", sa.String(64)),
+    sa.Column("product_id", ID),
+    sa.Column("sku_id", ID),
+    sa.Column("errors", JSONType, nullable=False),
+    sa.Index(None, "job_id", "outcome", "line"),
 )

@@ -17,6 +17,7 @@ from app.infra.db.authz_repositories import (
     SqlOAuthRepository,
     SqlOutboxRepository,
 )
+from app.infra.db.bulk_repositories import SqlBulkRepository
 from app.infra.db.catalog_repositories import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories import (
     SqlAccountRepository,
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
         self.qualifications = SqlQualificationRepository(self.session)
         self.products = SqlProductRepository(self.session)
         self.webhooks = SqlWebhookRepository(self.session)
+        self.bulk = SqlBulkRepository(self.session)
         return self
 
     async def __aexit__(

@@ -10,6 +10,7 @@ from pydantic import AnyHttpUrl, Field, model_validator
 from app.api.schemas_base import Input, Output
 from app.api.v1.schemas.catalog import TIME_EXAMPLE
 from app.domain.catalog.brands import NO_BRAND
+from app.domain.catalog.product_rules import ProductFields, SkuFields
 from app.domain.catalog.products import Condition, ProductStatus, RevisionStatus
 
 PRODUCT_EXAMPLE = "prod_01jd8m3k2x9v7q4w5e6r7t8y9z"
@@ -362,3 +363,42 @@ class Product(Output):
         description="The edit of reviewed content waiting for review, if any.", examples=[None]
     )
     skus: list[Sku] = Field(description="Its SKUs.")
+
+
+# --- from the contract to the domain ----------------------------------------------------------
+
+
+def product_fields(body: ProductCreate) -> ProductFields:
+    return ProductFields(
+        title=body.title,
+        category_id=body.category_id,
+        subtitle=body.subtitle,
+        description=[b.model_dump(mode="json", exclude_none=True) for b in body.description],
+        images=[str(i) for i in body.images],
+        brand_id=body.brand_id,
+        attributes=[a.model_dump() for a in body.attributes],
+        condition=body.condition,
+        regions=list(body.regions),
+        out_product_id=body.out_product_id,
+    )
+
+
+def sku_fields(body: SkuCreate) -> SkuFields:
+    return SkuFields(**body.model_dump())
+
+
+def product_changes(body: ProductUpdate) -> dict[str, Any]:
+    """The fields a PATCH body (or an import line) gives, as the domain stores them."""
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if name == "description":
+            value = [b.model_dump(mode="json", exclude_none=True) for b in value]
+        elif name == "attributes":
+            value = [a.model_dump() for a in value]
+        elif name == "images":
+            value = [str(i) for i in value]
+        elif name == "regions":
+            value = list(value)
+        changes[name] = value
+    return changes

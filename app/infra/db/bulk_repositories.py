@@ -1,0 +1,290 @@
+"""Bulk jobs, their files and line outcomes, and the set-based catalogue writes of an import.
+
+The catalogue writes are Core statements run with many parameter sets (SQLAlchemy batches
+them into multi-row INSERTs, "insertmanyvalues"): a chunk of 1 000 lines is a handful of
+statements, not an ORM round trip per row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.catalog.bulk_jobs import (
+    BulkJob,
+    JobItem,
+    JobKind,
+    JobStatus,
+    RowOutcome,
+    StoredFile,
+)
+from app.domain.catalog.products import Product
+from app.domain.clock import utcnow
+from app.domain.events.model import Event
+from app.domain.pagination import Page, PageRequest
+from app.infra.db import tables
+from app.infra.db.repositories import page_by_id
+
+_j = tables.bulk_jobs
+_f = tables.bulk_job_files
+_i = tables.bulk_job_items
+_p = tables.products
+_s = tables.skus
+_o = tables.outbox_events
+
+#: Parameters per statement stay well under PostgreSQL's 32 767 bind parameters.
+_BATCH = 1000
+
+
+def _row(obj: Any, table: sa.Table) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in table.columns}
+
+
+class SqlBulkRepository:
+    """Every provider read is scoped by the shop; the worker's claim is not (it serves all)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def add(self, job: BulkJob) -> None:
+        self.s.add(job)
+
+    async def get(self, shop_id: str, job_id: str) -> BulkJob | None:
+        res = await self.s.execute(
+            sa.select(BulkJob).where(_j.c.shop_id == shop_id, _j.c.id == job_id)
+        )
+        return res.scalar_one_or_none()
+
+    async def list_for_shop(
+        self, shop_id: str, page: PageRequest, kind: JobKind | None
+    ) -> Page[BulkJob]:
+        stmt = sa.select(BulkJob).where(_j.c.shop_id == shop_id)
+        if kind is not None:
+            stmt = stmt.where(_j.c.kind == kind)
+        return await page_by_id(self.s, stmt, _j.c.id, page)
+
+    async def claim(
+        self, worker_id: str, now: datetime, stale_before: datetime, *, job_id: str | None
+    ) -> BulkJob | None:
+        claimable = sa.or_(
+            _j.c.status == JobStatus.QUEUED,
+            sa.and_(_j.c.status == JobStatus.RUNNING, _j.c.heartbeat_at < stale_before),
+        )
+        pick = (
+            sa.select(_j.c.id)
+            .where(claimable)
+            .order_by(_j.c.created_at, _j.c.id)
+            .limit(1)
+            # PostgreSQL: other workers skip the row instead of waiting for it. SQLite has
+            # one writer at a time (BEGIN IMMEDIATE), so there is nobody to skip.
+            .with_for_update(skip_locked=True)
+        )
+        if job_id is not None:
+            pick = pick.where(_j.c.id == job_id)
+        picked = (await self.s.execute(pick)).scalar_one_or_none()
+        if picked is None:
+            return None
+        # Conditional: if another worker got there first, nothing matches.
+        res = await self.s.execute(
+            sa.update(_j)
+            .where(_j.c.id == picked, claimable)
+            .values(
+                status=JobStatus.RUNNING,
+                worker_id=worker_id,
+                heartbeat_at=now,
+                started_at=sa.func.coalesce(_j.c.started_at, now),
+                attempts=_j.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(_j.c.id)
+            .execution_options(synchronize_session=False)
+        )
+        if res.scalar_one_or_none() is None:
+            return None
+        return await self._load(picked)
+
+    async def _load(self, job_id: str, *, lock: bool = False) -> BulkJob | None:
+        stmt = sa.select(BulkJob).where(_j.c.id == job_id).execution_options(populate_existing=True)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (await self.s.execute(stmt)).scalar_one_or_none()
+
+    async def lock_for_worker(self, job_id: str, worker_id: str) -> BulkJob | None:
+        job = await self._load(job_id, lock=True)
+        return job if job is not None and job.worker_id == worker_id else None
+
+    async def save_progress(self, job: BulkJob) -> None:
+        await self.s.flush()
+
+    # --- files and line outcomes --------------------------------------------------------------
+
+    async def put_file(
+        self, shop_id: str, job_id: str, purpose: str, content_type: str, content: bytes
+    ) -> None:
+        await self.s.execute(
+            sa.insert(_f).values(
+                job_id=job_id,
+                purpose=purpose,
+                shop_id=shop_id,
+                content_type=content_type,
+                size=len(content),
+                content=content,
+                created_at=utcnow(),
+            )
+        )
+
+    async def get_file(self, shop_id: str, job_id: str, purpose: str) -> StoredFile | None:
+        res = await self.s.execute(
+            sa.select(_f.c.content_type, _f.c.content).where(
+                _f.c.shop_id == shop_id, _f.c.job_id == job_id, _f.c.purpose == purpose
+            )
+        )
+        row = res.one_or_none()
+        return StoredFile(row.content_type, bytes(row.content)) if row else None
+
+    async def add_items(self, items: list[JobItem]) -> None:
+        await self._insert_many(_i, [vars(item) for item in items])
+
+    async def items(self, shop_id: str, job_id: str, *, failed_only: bool) -> list[JobItem]:
+        stmt = sa.select(_i).where(_i.c.shop_id == shop_id, _i.c.job_id == job_id)
+        if failed_only:
+            stmt = stmt.where(_i.c.outcome == RowOutcome.FAILED)
+        res = await self.s.execute(stmt.order_by(_i.c.line))
+        return [JobItem(**row._mapping) for row in res]
+
+    # --- the catalogue, set-based -------------------------------------------------------------
+
+    async def _custom_plans(self) -> None:
+        """The chunk lookups (`IN` over up to 1 000 out ids) run as prepared statements; after
+        five runs PostgreSQL may switch to a generic plan, and on a table that grew without
+        fresh statistics (a first big import) that plan scans the table: every chunk got
+        slower than the one before. Planning each run with its values keeps the index."""
+        if self._postgres:
+            await self.s.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+    async def products_by_out_ids(self, shop_id: str, out_ids: list[str]) -> dict[str, Product]:
+        await self._custom_plans()
+        found: dict[str, Product] = {}
+        for start in range(0, len(out_ids), _BATCH):
+            batch = out_ids[start : start + _BATCH]
+            res = await self.s.execute(
+                sa.select(Product).where(
+                    _p.c.shop_id == shop_id,
+                    sa.or_(_p.c.out_product_id.in_(batch), _p.c.id.in_(batch)),
+                )
+            )
+            wanted = set(batch)
+            for product in res.scalars():
+                if product.out_product_id in wanted:
+                    found[product.out_product_id] = product
+                if product.id in wanted:
+                    found.setdefault(product.id, product)
+        return found
+
+    async def sku_owners(self, shop_id: str, out_sku_ids: list[str]) -> dict[str, str]:
+        await self._custom_plans()
+        owners: dict[str, str] = {}
+        for start in range(0, len(out_sku_ids), _BATCH):
+            res = await self.s.execute(
+                sa.select(_s.c.out_sku_id, _s.c.product_id).where(
+                    _s.c.shop_id == shop_id,
+                    _s.c.out_sku_id.in_(out_sku_ids[start : start + _BATCH]),
+                )
+            )
+            owners.update({r.out_sku_id: r.product_id for r in res})
+        return owners
+
+    @property
+    def _postgres(self) -> bool:
+        return self.s.get_bind().dialect.name == "postgresql"
+
+    async def _insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Many rows at once: COPY on PostgreSQL (in this transaction), a multi-row INSERT
+        elsewhere."""
+        if not rows:
+            return
+        if not self._postgres:
+            await self.s.execute(sa.insert(table), rows)
+            return
+        columns = list(table.columns)
+        as_json = [isinstance(c.type, sa.JSON) for c in columns]
+        records = [
+            tuple(
+                orjson.dumps(row[c.key]).decode() if j and row[c.key] is not None else row[c.key]
+                for c, j in zip(columns, as_json, strict=True)
+            )
+            for row in rows
+        ]
+        conn = await self.s.connection()
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table.name, records=records, columns=[c.name for c in columns]
+        )
+
+    async def insert_catalog(
+        self, products: list[dict[str, Any]], skus: list[dict[str, Any]]
+    ) -> None:
+        await self._insert_many(_p, products)
+        await self._insert_many(_s, skus)
+
+    async def update_skus(self, updates: list[dict[str, Any]], now: datetime) -> None:
+        if not updates:
+            return
+        columns = [k for k in updates[0] if k != "id"]
+        stmt = (
+            sa.update(_s)
+            .where(_s.c.id == sa.bindparam("b_id"))
+            .values(
+                {c: sa.bindparam(f"b_{c}") for c in columns}
+                | {"updated_at": now, "version": _s.c.version + 1}
+            )
+            .execution_options(synchronize_session=False)
+        )
+        params = [{f"b_{k}": v for k, v in u.items()} for u in updates]
+        # On the connection: a Core executemany, not the ORM's bulk-update-by-primary-key.
+        conn = await self.s.connection()
+        await conn.execute(stmt, params)
+
+    async def touch_products(self, product_ids: list[str], now: datetime) -> None:
+        for start in range(0, len(product_ids), _BATCH):
+            await self.s.execute(
+                sa.update(_p)
+                .where(_p.c.id.in_(product_ids[start : start + _BATCH]))
+                .values(updated_at=now, version=_p.c.version + 1)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def insert_events(self, events: list[Event]) -> None:
+        await self._insert_many(_o, [_row(e, _o) for e in events])
+
+    async def export_page(
+        self, shop_id: str, after_id: str | None, limit: int
+    ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Products by id with their SKUs, as plain rows (no ORM objects for a whole shop)."""
+        stmt = sa.select(_p).where(_p.c.shop_id == shop_id).order_by(_p.c.id).limit(limit)
+        if after_id is not None:
+            stmt = stmt.where(_p.c.id > after_id)
+        products = [dict(r._mapping) for r in await self.s.execute(stmt)]
+        if not products:
+            return []
+        by_product: dict[str, list[dict[str, Any]]] = {p["id"]: [] for p in products}
+        res = await self.s.execute(
+            sa.select(_s)
+            .where(_s.c.shop_id == shop_id, _s.c.product_id.in_(list(by_product)))
+            .order_by(_s.c.product_id, _s.c.id)
+        )
+        for r in res:
+            by_product[r.product_id].append(dict(r._mapping))
+        return [(p, by_product[p["id"]]) for p in products]
+
+    async def count_skus(self, shop_id: str) -> int:
+        res = await self.s.execute(
+            sa.select(sa.func.count()).select_from(_s).where(_s.c.shop_id == shop_id)
+        )
+        return int(res.scalar_one())
