@@ -289,3 +289,39 @@ async def test_an_upload_retried_with_its_idempotency_key_queues_one_job(
         "/v1/products/bulk-imports", content=to_csv(product_lines("erp-2")), headers=headers
     )
     assert other.status_code == 422, other.text
+
+
+async def test_an_import_that_takes_stock_below_the_threshold_raises_stock_low(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    from tests.bulk_support import NDJSON, line, to_jsonl
+    from tests.product_support import events, sku
+
+    p = await provider(client)
+    product = await p.create(
+        out_product_id="erp-low",
+        skus=[
+            sku(sale_attrs={"size": "M"}, out_sku_id="erp-low-m", stock=20, low_stock_threshold=5)
+        ],
+    )
+    job = await imported(
+        p, container, to_jsonl([line("erp-low", out_sku_id="erp-low-m", stock=3)]), NDJSON
+    )
+    assert job["succeeded"] == 1 and job["skus_updated"] == 1
+    # Staying low, or rising, raises nothing more.
+    for stock in (2, 9):
+        await imported(
+            p, container, to_jsonl([line("erp-low", out_sku_id="erp-low-m", stock=stock)]), NDJSON
+        )
+    lows = [d for t, d in await events(container, product["id"]) if t == "product.stock_low"]
+    assert lows == [
+        {
+            "product_id": product["id"],
+            "out_product_id": "erp-low",
+            "status": "draft",
+            "sku_id": product["skus"][0]["id"],
+            "out_sku_id": "erp-low-m",
+            "stock": 3,
+            "low_stock_threshold": 5,
+        }
+    ]

@@ -32,6 +32,7 @@ from app.domain.catalog.products import (
     Product,
     ProductStatus,
     Sku,
+    StockChange,
     attrs_key,
     new_values,
 )
@@ -331,6 +332,25 @@ def _sku_line(
         w.sku_updates.append(
             {"id": target.id} | {k: changed.get(k, getattr(target, k)) for k in SKU_UPDATABLE}
         )
+        if "stock" in changed:
+            crossing = StockChange(
+                sku_id=target.id,
+                product_id=product.id,
+                before=target.stock,
+                after=int(changed["stock"]),
+                low_stock_threshold=target.low_stock_threshold,
+            )
+            if crossing.fell_to_low_stock:
+                w.events.append(
+                    services.product_event(
+                        "product.stock_low",
+                        product,
+                        sku_id=target.id,
+                        out_sku_id=target.out_sku_id,
+                        stock=crossing.after,
+                        low_stock_threshold=crossing.low_stock_threshold,
+                    )
+                )
         return RowOutcome.UPDATED, target, []
     fields, errors = validator.new_sku(line.data)
     if errors or fields is None:
