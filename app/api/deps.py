@@ -46,7 +46,9 @@ class CsrfFailed(Forbidden):
     title = "Missing or wrong CSRF token"
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, which costs more than
+    # the lookup itself on every request.
     container: Container = request.app.state.container
     return container
 
@@ -169,7 +171,7 @@ OperatorWrite = Annotated[AuthContext, Depends(operator_csrf_account)]
 _ETAG_RE = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 
 
-def if_match(
+async def if_match(
     value: Annotated[
         str | None,
         Header(

@@ -23,7 +23,7 @@ from app.domain.authz.model import (
 from app.domain.events.model import Event
 
 if TYPE_CHECKING:
-    from app.domain.catalog.products import Product, ProductFilter, Sku
+    from app.domain.catalog.products import Product, ProductFilter, ProductRecord, Sku
     from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Member, Qualification, Shop, ShopStatus, SubjectType
@@ -161,6 +161,16 @@ class ProductRepository(Protocol):
         """Atomically set or adjust; None when the SKU is missing or the result is negative."""
 
 
+class ProductReadModel(Protocol):
+    """The provider's hot product reads as records (no entities); scoped by the shop."""
+
+    async def get(self, shop_id: str, product_id: str) -> ProductRecord | None: ...
+    async def get_by_out_id(self, shop_id: str, out_product_id: str) -> ProductRecord | None: ...
+    async def list_for_shop(
+        self, shop_id: str, page: PageRequest, f: ProductFilter
+    ) -> Page[ProductRecord]: ...
+
+
 class OutboxRepository(Protocol):
     def add(self, event: Event) -> None: ...
 
@@ -186,6 +196,8 @@ class UnitOfWork(Protocol):
     def qualifications(self) -> QualificationRepository: ...
     @property
     def products(self) -> ProductRepository: ...
+    @property
+    def product_reads(self) -> ProductReadModel: ...
 
     async def flush(self) -> None: ...
     async def commit(self) -> None: ...
@@ -200,6 +212,7 @@ __all__ = [
     "MemberRepository",
     "OAuthRepository",
     "OutboxRepository",
+    "ProductReadModel",
     "ProductRepository",
     "Role",
     "ShopRepository",

@@ -15,7 +15,9 @@ from app.infra.db.authz_repositories import (
     SqlOAuthRepository,
     SqlOutboxRepository,
 )
+from app.infra.db.catalog_reads import SqlProductReads
 from app.infra.db.catalog_repositories import SqlProductRepository, SqlQualificationRepository
+from app.infra.db.driver import DriverReader
 from app.infra.db.repositories import (
     SqlAccountRepository,
     SqlAuditRepository,
@@ -33,19 +35,23 @@ class SqlUnitOfWork:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = session_factory
         self._committed = False
+        bind = session_factory.kw.get("bind")
+        self._postgres = bind is not None and bind.dialect.name == "postgresql"
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._factory()
+        reader = DriverReader(self.session, postgres=self._postgres)
         self.accounts = SqlAccountRepository(self.session)
         self.shops = SqlShopRepository(self.session)
         self.members = SqlMemberRepository(self.session)
         self.audit = SqlAuditRepository(self.session)
         self.apps = SqlAppRepository(self.session)
         self.grants = SqlGrantRepository(self.session)
-        self.oauth = SqlOAuthRepository(self.session)
+        self.oauth = SqlOAuthRepository(self.session, reader)
         self.outbox = SqlOutboxRepository(self.session)
         self.qualifications = SqlQualificationRepository(self.session)
         self.products = SqlProductRepository(self.session)
+        self.product_reads = SqlProductReads(self.session, reader)
         return self
 
     async def __aexit__(
