@@ -81,7 +81,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     metrics.watch_pool(container.engine.sync_engine.pool)
     install_error_handlers(app)
     install_docs(app)
+    # The router tries routes in order, and matching is not free (~1-2 µs a route, several
+    # times over with included routers): the provider's product routes, the hottest ones,
+    # come first. No other router's paths start with /v1/products, so no match changes; the
+    # OpenAPI document lists the same operations (`openapi/` is written with sorted keys).
     for router in (
+        provider_products.router,
         ops.router,
         auth.router,
         login.router,
@@ -95,7 +100,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         provider_shop.router,
         provider_catalog.router,
         platform_qualifications.router,
-        provider_products.router,
         platform_products.router,
         oauth_server.router,
         authorize.router,

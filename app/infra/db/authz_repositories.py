@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -145,9 +146,15 @@ WHERE f.id = $1
 
 
 class SqlOAuthRepository:
-    def __init__(self, session: AsyncSession, reader: DriverReader) -> None:
-        self.s = session
+    def __init__(self, session: Callable[[], AsyncSession], reader: DriverReader) -> None:
+        # The session is the unit of work's, made on first use: `token_state` on PostgreSQL
+        # needs none.
+        self._session = session
         self.reader = reader
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()
 
     def add_code(self, code: AuthorizationCode) -> None:
         self.s.add(code)

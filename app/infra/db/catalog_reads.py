@@ -10,7 +10,7 @@ every provider query is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,9 +74,13 @@ def _cut(records: list[Record], page: PageRequest) -> Page[Record]:
 
 
 class SqlProductReads:
-    def __init__(self, session: AsyncSession, reader: DriverReader) -> None:
-        self.s = session
+    def __init__(self, session: Callable[[], AsyncSession], reader: DriverReader) -> None:
+        self._session = session
         self.reader = reader
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()
 
     async def get(self, shop_id: str, product_id: str) -> Record | None:
         return await self._one(_BY_ID_SQL, _p.c.id, shop_id, product_id)
