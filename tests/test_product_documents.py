@@ -31,7 +31,7 @@ async def test_reads_answer_exactly_what_the_product_schema_writes(
         brand=None,
         out_product_id="doc-1",
         description=[
-            {"type": "text", "text": "Pure linen, cut for summer \"à la plage\"."},
+            {"type": "text", "text": 'Pure linen, cut for summer "à la plage".'},
             {"type": "image", "url": "https://cdn.example.com/d/1.jpg"},
         ],
         skus=[sku(sale_attrs={"colour": "white", "size": "M"}, market_price=None), sku()],
