@@ -9,7 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import auth, market, ops
-from app.api.deps import CSRF_HEADER, SESSION_COOKIE, verified_session_account
+from app.api.deps import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    UnitOfWorkScope,
+    verified_session_account,
+)
 from app.api.developer import apps as developer_apps
 from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
@@ -108,6 +113,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     # Added innermost first: the last one added runs first.
+    app.add_middleware(UnitOfWorkScope)
     app.add_middleware(
         IdempotencyMiddleware,
         store=container.idempotency,
