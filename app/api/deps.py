@@ -60,16 +60,21 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 UOW_SCOPE_KEY = "minishop.uow"
 
 
-async def get_uow(request: Request, container: ContainerDep) -> SqlUnitOfWork:
+async def get_uow(request: Request) -> SqlUnitOfWork:
     """One unit of work per request; the route commits it, anything else rolls back.
 
     Ended by `UnitOfWorkScope` once the response is sent, as a `yield` dependency would be:
     FastAPI runs those under a shielded exit that costs a task per request, more than the
-    rest of a cached read's dependencies together.
+    rest of a cached read's dependencies together. Idempotent within a request, so other
+    dependencies may call it directly (each declared sub-dependency costs a resolution).
     """
-    uow = container.uow()
-    request.scope[UOW_SCOPE_KEY] = uow
-    return await uow.__aenter__()
+    uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
+    if uow is None:
+        container: Container = request.app.state.container
+        uow = container.uow()
+        request.scope[UOW_SCOPE_KEY] = uow
+        await uow.__aenter__()
+    return uow
 
 
 class UnitOfWorkScope:
