@@ -20,6 +20,7 @@ no such path: the callers use SQLAlchemy Core there (`direct` is False).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,18 +45,20 @@ async def _init_connection(conn: Any) -> None:
         )
 
 
-async def _reset_connection(conn: Any) -> None:
-    # Only the reader's own prepared SELECTs run on these connections, never in a
-    # transaction: no settings, cursors, advisory locks or listeners to clear. asyncpg's
-    # default reset (SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL) would
-    # cost one more round trip for every statement.
-    if conn.is_in_transaction():
-        await conn.reset()
+_BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 
 class ReadPool:
-    """One asyncpg pool per process for reads outside a transaction; opened on first use
-    (inside the running event loop), closed with the container."""
+    """The process's connections for reads outside a transaction: at most `size`, opened on
+    first need (inside the running event loop), closed with the container.
+
+    Not `asyncpg.Pool`: per statement it shields the release in a new task, arms and disarms
+    an inactivity timer and resets the session (one more round trip by default) — together
+    more than the rest of a product read's Python. Only the reader's own prepared SELECTs
+    run on these connections, never in a transaction, so there is nothing to reset: a
+    connection goes back as it came unless it broke (or the statement was cancelled midway),
+    then it is closed and a new one opened when next needed.
+    """
 
     def __init__(self, url: str, size: int) -> None:
         u = make_url(url)
@@ -67,30 +70,74 @@ class ReadPool:
             "database": u.database,
         }
         self._size = size
-        self._pool: Any = None
-        self._lock = asyncio.Lock()
+        self._idle: list[Any] = []
+        self._waiters: deque[asyncio.Future[Any]] = deque()
+        #: Connections open or being opened.
+        self._count = 0
 
     async def fetch(self, sql: str, *args: Any) -> Sequence[Any]:
-        pool = self._pool or await self._open()
-        rows: Sequence[Any] = await pool.fetch(sql, *args)
+        conn = self._idle.pop() if self._idle else await self._acquire()
+        try:
+            rows: Sequence[Any] = await conn.fetch(sql, *args)
+        except Exception as e:
+            if isinstance(e, _BROKEN) or conn.is_closed():
+                self._discard(conn)
+            else:
+                self._release(conn)  # a failed statement leaves the connection usable
+            raise
+        except BaseException:
+            self._discard(conn)  # cancelled mid-statement: the protocol state is unknown
+            raise
+        self._release(conn)
         return rows
 
-    async def _open(self) -> Any:
-        async with self._lock:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    **self._connect,
-                    min_size=1,
-                    max_size=self._size,
-                    init=_init_connection,
-                    reset=_reset_connection,
-                )
-        return self._pool
+    async def _acquire(self) -> Any:
+        while True:
+            if self._idle:
+                return self._idle.pop()
+            if self._count < self._size:
+                self._count += 1
+                try:
+                    conn = await asyncpg.connect(**self._connect)
+                    await _init_connection(conn)
+                except BaseException:
+                    self._count -= 1
+                    raise
+                return conn
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                conn = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                    self._release(waiter.result())
+                raise
+            if conn is not None:
+                return conn
+            # None: a connection was discarded, so there is room to open one.
+
+    def _release(self, conn: Any) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    def _discard(self, conn: Any) -> None:
+        conn.terminate()
+        self._count -= 1
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            self._count -= 1
+            await conn.close()
 
 
 class DriverReader:
