@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.domain.authz.oauth import OAuthConfig
+from app.infra.db.driver import ReadPool
 from app.infra.db.engine import make_engine, make_session_factory
 from app.infra.db.uow import SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
@@ -34,12 +35,16 @@ class Container:
     tokens: JwtCodec
     rate_limiter: RateLimiter
     webhook_guard: AddressGuard
+    #: PostgreSQL only: the pool of the reads that run outside a transaction.
+    read_pool: ReadPool | None = None
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.session_factory)
+        return SqlUnitOfWork(self.session_factory, self.read_pool)
 
     async def close(self) -> None:
         await self.rate_limiter.close()
+        if self.read_pool is not None:
+            await self.read_pool.close()
         await self.engine.dispose()
 
 
@@ -75,4 +80,9 @@ def build_container(settings: Settings) -> Container:
         ),
         rate_limiter=make_rate_limiter(settings.redis_url),
         webhook_guard=AddressGuard(allow_private=settings.webhook_allow_private),
+        read_pool=(
+            ReadPool(settings.database_url, settings.db_pool_size)
+            if engine.dialect.name == "postgresql"
+            else None
+        ),
     )

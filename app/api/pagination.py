@@ -37,7 +37,7 @@ def decode_cursor(cursor: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def page_params(
+async def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100).", examples=[20])
     ] = DEFAULT_LIMIT,

@@ -14,8 +14,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import OAuth2AuthorizationCodeBearer, SecurityScopes
 
-from app.api.deps import ContainerDep, UoW
+from app.api.deps import get_uow
 from app.api.errors import STATE_HEADERS
+from app.container import Container
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.authz import oauth
 from app.domain.authz.errors import InsufficientScope, InvalidToken
@@ -70,10 +71,12 @@ async def provider_access(
     security_scopes: SecurityScopes,
     request: Request,
     response: Response,
-    uow: UoW,
-    container: ContainerDep,
     token: Annotated[str | None, Depends(bearer)],
 ) -> ShopAccess:
+    # The request's unit of work and the container without declared sub-dependencies:
+    # every provider request resolves this, and each declared one costs a resolution.
+    uow = await get_uow(request)
+    container: Container = request.app.state.container
     try:
         if not token:
             raise InvalidToken("Send an access token: `Authorization: Bearer <token>`.")

@@ -25,7 +25,13 @@ from app.domain.events.model import Event
 
 if TYPE_CHECKING:
     from app.domain.catalog.bulk_jobs import BulkJob, JobItem, JobKind, StoredFile
-    from app.domain.catalog.products import Product, ProductFilter, Sku, StockChange
+    from app.domain.catalog.products import (
+        Product,
+        ProductFilter,
+        ProductRecord,
+        Sku,
+        StockChange,
+    )
     from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
     from app.domain.webhooks.model import Attempt, Delivery, DeliveryStatus, WebhookEndpoint
 from app.domain.pagination import Page, PageRequest
@@ -219,6 +225,16 @@ class BulkRepository(Protocol):
     async def count_skus(self, shop_id: str) -> int: ...
 
 
+class ProductReadModel(Protocol):
+    """The provider's hot product reads as records (no entities); scoped by the shop."""
+
+    async def get(self, shop_id: str, product_id: str) -> ProductRecord | None: ...
+    async def get_by_out_id(self, shop_id: str, out_product_id: str) -> ProductRecord | None: ...
+    async def list_for_shop(
+        self, shop_id: str, page: PageRequest, f: ProductFilter
+    ) -> Page[ProductRecord]: ...
+
+
 class OutboxRepository(Protocol):
     def add(self, event: Event) -> None: ...
 
@@ -271,6 +287,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> WebhookRepository: ...
     @property
     def bulk(self) -> BulkRepository: ...
+    @property
+    def product_reads(self) -> ProductReadModel: ...
 
     async def flush(self) -> None: ...
     async def commit(self) -> None: ...
@@ -291,6 +309,7 @@ __all__ = [
     "MemberRepository",
     "OAuthRepository",
     "OutboxRepository",
+    "ProductReadModel",
     "ProductRepository",
     "Role",
     "ShopRepository",

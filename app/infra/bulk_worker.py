@@ -14,7 +14,7 @@ import socket
 from collections.abc import Callable
 from datetime import timedelta
 
-from asyncpg.exceptions import IntegrityConstraintViolationError  # type: ignore[import-untyped]
+from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.catalog import bulk_files, bulk_import, bulk_jobs, product_rules

@@ -29,9 +29,19 @@ IN_FLIGHT = Gauge(
 )
 
 
+#: The labelled children by (method, route, status): `labels()` validates and looks them up
+#: under a lock each time, several times the cost of the update itself.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    children = _children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 class PoolCollector(Collector):

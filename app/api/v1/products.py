@@ -13,7 +13,8 @@ from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
 from app.api.v1 import product_actions as actions
-from app.api.v1.product_actions import View, full, product_out, sku_out
+from app.api.v1.product_actions import View, sku_out
+from app.api.v1.product_documents import json_response, product_document
 from app.api.v1.schemas.products import (
     PRODUCT_EXAMPLE,
     SKU_EXAMPLE,
@@ -105,6 +106,7 @@ async def list_products(
     access: ProductsRead,
     uow: UoW,
     page: PageParams,
+    response: Response,
     status: Annotated[
         model.ProductStatus | None, Query(description="Only in this status.", examples=["listed"])
     ] = None,
@@ -137,12 +139,12 @@ async def list_products(
         ),
     ] = None,
     view: ViewQuery = "live",
-) -> ListResponse[Product]:
+) -> Response:
     if updated_since is not None and updated_since.tzinfo is None:
         raise ValidationFailed.field(
             "query.updated_since", "Give a time zone, e.g. 2026-11-25T08:00:00Z."
         )
-    result = await services.list_for_shop(
+    result = await services.read_page(
         uow,
         access.shop_id,
         page,
@@ -154,10 +156,12 @@ async def list_products(
             query=q,
         ),
     )
-    skus = await services.skus_of(uow, result.items)
-    return ListResponse[Product](
-        data=[product_out(p, skus[p.id], view) for p in result.items],
-        next_cursor=encode_cursor(result.next_after),
+    return json_response(
+        {
+            "data": [product_document(p, view) for p in result.items],
+            "next_cursor": encode_cursor(result.next_after),
+        },
+        response,
     )
 
 
@@ -174,10 +178,10 @@ async def get_product_by_out_id(
     uow: UoW,
     response: Response,
     view: ViewQuery = "live",
-) -> Product:
-    product = await services.get_by_out_id(uow, access.shop_id, out_product_id)
-    set_etag(response, product.version)
-    return await full(uow, product, view)
+) -> Response:
+    record = await services.read_by_out_id(uow, access.shop_id, out_product_id)
+    set_etag(response, record["version"])
+    return json_response(product_document(record, view), response)
 
 
 @router.patch(
@@ -252,10 +256,10 @@ async def get_product(
     uow: UoW,
     response: Response,
     view: ViewQuery = "live",
-) -> Product:
-    product = await services.get_for_shop(uow, access.shop_id, product_id)
-    set_etag(response, product.version)
-    return await full(uow, product, view)
+) -> Response:
+    record = await services.read_for_shop(uow, access.shop_id, product_id)
+    set_etag(response, record["version"])
+    return json_response(product_document(record, view), response)
 
 
 @router.patch(

@@ -24,6 +24,7 @@ from app.domain.catalog.products import (
     Product,
     ProductFilter,
     ProductNotFound,
+    ProductRecord,
     ProductStatus,
     Sku,
     SkuNotFound,
@@ -133,16 +134,43 @@ async def skus_of(uow: UnitOfWork, products: list[Product]) -> dict[str, list[Sk
     return await uow.products.skus_of([p.id for p in products])
 
 
-async def list_for_shop(
-    uow: UnitOfWork, shop_id: str, page: PageRequest, f: ProductFilter
-) -> Page[Product]:
+def _expand_category(f: ProductFilter) -> ProductFilter:
     """A branch category filters on every leaf beneath it."""
     tree = category_tree()
     if f.category_id is not None and tree.get(f.category_id) is not None:
-        f = replace(f, category_ids=tree.leaves_under(f.category_id))
-    elif f.category_id is not None:
-        f = replace(f, category_ids=(f.category_id,))
-    return await uow.products.list_for_shop(shop_id, page, f)
+        return replace(f, category_ids=tree.leaves_under(f.category_id))
+    if f.category_id is not None:
+        return replace(f, category_ids=(f.category_id,))
+    return f
+
+
+async def list_for_shop(
+    uow: UnitOfWork, shop_id: str, page: PageRequest, f: ProductFilter
+) -> Page[Product]:
+    return await uow.products.list_for_shop(shop_id, page, _expand_category(f))
+
+
+# The provider's reads, as records: the same rules as above without loading entities.
+
+
+async def read_for_shop(uow: UnitOfWork, shop_id: str, product_id: str) -> ProductRecord:
+    record = await uow.product_reads.get(shop_id, product_id)
+    if record is None:
+        raise ProductNotFound(f"No product {product_id} in this shop.")
+    return record
+
+
+async def read_by_out_id(uow: UnitOfWork, shop_id: str, out_product_id: str) -> ProductRecord:
+    record = await uow.product_reads.get_by_out_id(shop_id, out_product_id)
+    if record is None:
+        raise ProductNotFound(f"No product with out_product_id {out_product_id!r} in this shop.")
+    return record
+
+
+async def read_page(
+    uow: UnitOfWork, shop_id: str, page: PageRequest, f: ProductFilter
+) -> Page[ProductRecord]:
+    return await uow.product_reads.list_for_shop(shop_id, page, _expand_category(f))
 
 
 def ensure_editable(product: Product) -> None:

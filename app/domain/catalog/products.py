@@ -130,6 +130,61 @@ REGION_CODES: frozenset[str] = frozenset(
 )
 
 
+#: A product as providers read it: its stored values by name and its SKUs under `skus` (each a
+#: dict of `SKU_RECORD_FIELDS`). Read models return these for the hot reads, where loading
+#: entities would only be undone again by serialisation.
+ProductRecord = dict[str, Any]
+
+PRODUCT_RECORD_FIELDS = (
+    "id",
+    "shop_id",
+    "title",
+    "subtitle",
+    "description",
+    "images",
+    "category_id",
+    "brand_id",
+    "brand",
+    "attributes",
+    "condition",
+    "regions",
+    "out_product_id",
+    "status",
+    "rejection_reason",
+    "ban_reason",
+    "submitted_at",
+    "reviewed_at",
+    "listed_at",
+    "created_at",
+    "updated_at",
+    "version",
+    "pending_changes",
+    "pending_status",
+    "pending_rejection_reason",
+)
+SKU_RECORD_FIELDS = (
+    "id",
+    "product_id",
+    "shop_id",
+    "sale_attrs",
+    "price",
+    "market_price",
+    "stock",
+    "out_sku_id",
+    "barcode",
+    "weight_g",
+    "low_stock_threshold",
+    "updated_at",
+    "version",
+)
+
+
+def record_pending_view(record: ProductRecord) -> dict[str, Any]:
+    """`Product.pending_view` of a record: the reviewed fields once the revision is approved."""
+    live = {name: record[name] for name in REVIEWED_FIELDS}
+    return {**live, **(record["pending_changes"] or {})}
+
+
 @dataclass(frozen=True)
 class ProductFilter:
     """The filters of the provider's product list (each optional)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from app.domain.clock import utcnow
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
+from app.infra.db.driver import DriverReader
 from app.infra.db.repositories import _page, page_by_id
 
 
@@ -132,9 +134,27 @@ class SqlGrantRepository:
         )
 
 
+#: `token_state` for the driver: one indexed join by the family's primary key.
+_TOKEN_STATE_SQL = """
+SELECT f.revoked_at, g.revoked_at, g.last_used_at, a.status, a.rate_limit_burst,
+       a.rate_limit_per_second
+FROM token_families f
+JOIN grants g ON g.id = f.grant_id
+JOIN apps a ON a.id = f.app_id
+WHERE f.id = $1
+"""
+
+
 class SqlOAuthRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.s = session
+    def __init__(self, session: Callable[[], AsyncSession], reader: DriverReader) -> None:
+        # The session is the unit of work's, made on first use: `token_state` on PostgreSQL
+        # needs none.
+        self._session = session
+        self.reader = reader
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()
 
     def add_code(self, code: AuthorizationCode) -> None:
         self.s.add(code)
@@ -196,6 +216,20 @@ class SqlOAuthRepository:
         return _rowcount(res) == 1
 
     async def token_state(self, family_id: str) -> TokenState | None:
+        """Every provider request asks this: on PostgreSQL one prepared statement through the
+        driver, outside any transaction unless the request has already begun one."""
+        if self.reader.direct:
+            r = await self.reader.fetchrow(_TOKEN_STATE_SQL, family_id)
+            if r is None:
+                return None
+            return TokenState(
+                family_revoked=r[0] is not None,
+                grant_revoked=r[1] is not None,
+                app_status=AppStatus(r[3]),
+                grant_last_used_at=r[2],
+                rate_limit_burst=r[4],
+                rate_limit_per_second=r[5],
+            )
         f, g, a = tables.token_families, tables.grants, tables.apps
         stmt = (
             sa.select(

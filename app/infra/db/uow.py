@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,9 @@ from app.infra.db.authz_repositories import (
     SqlOutboxRepository,
 )
 from app.infra.db.bulk_repositories import SqlBulkRepository
+from app.infra.db.catalog_reads import SqlProductReads
 from app.infra.db.catalog_repositories import SqlProductRepository, SqlQualificationRepository
+from app.infra.db.driver import DriverReader, ReadPool
 from app.infra.db.repositories import (
     SqlAccountRepository,
     SqlAuditRepository,
@@ -34,25 +37,18 @@ class ConcurrentUpdate(Conflict):
 
 
 class SqlUnitOfWork:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    """The session and the repositories are made on first use: a request that only reads
+    through the driver (`product_reads`, `oauth.token_state`) never opens a session."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], read_pool: ReadPool | None = None
+    ) -> None:
         self._factory = session_factory
         self._committed = False
         self._savepoints = 0
+        self._reader = DriverReader(read_pool, lambda: self.__dict__.get("session"))
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        self.session = self._factory()
-        self.accounts = SqlAccountRepository(self.session)
-        self.shops = SqlShopRepository(self.session)
-        self.members = SqlMemberRepository(self.session)
-        self.audit = SqlAuditRepository(self.session)
-        self.apps = SqlAppRepository(self.session)
-        self.grants = SqlGrantRepository(self.session)
-        self.oauth = SqlOAuthRepository(self.session)
-        self.outbox = SqlOutboxRepository(self.session)
-        self.qualifications = SqlQualificationRepository(self.session)
-        self.products = SqlProductRepository(self.session)
-        self.webhooks = SqlWebhookRepository(self.session)
-        self.bulk = SqlBulkRepository(self.session)
         return self
 
     async def __aexit__(
@@ -61,11 +57,70 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        session: AsyncSession | None = self.__dict__.get("session")
+        if session is None:
+            return
         try:
             if not self._committed:
-                await self.session.rollback()
+                await session.rollback()
         finally:
-            await self.session.close()
+            await session.close()
+
+    @cached_property
+    def session(self) -> AsyncSession:
+        return self._factory()
+
+    @cached_property
+    def accounts(self) -> SqlAccountRepository:
+        return SqlAccountRepository(self.session)
+
+    @cached_property
+    def shops(self) -> SqlShopRepository:
+        return SqlShopRepository(self.session)
+
+    @cached_property
+    def members(self) -> SqlMemberRepository:
+        return SqlMemberRepository(self.session)
+
+    @cached_property
+    def audit(self) -> SqlAuditRepository:
+        return SqlAuditRepository(self.session)
+
+    @cached_property
+    def apps(self) -> SqlAppRepository:
+        return SqlAppRepository(self.session)
+
+    @cached_property
+    def grants(self) -> SqlGrantRepository:
+        return SqlGrantRepository(self.session)
+
+    @cached_property
+    def oauth(self) -> SqlOAuthRepository:
+        return SqlOAuthRepository(lambda: self.session, self._reader)
+
+    @cached_property
+    def outbox(self) -> SqlOutboxRepository:
+        return SqlOutboxRepository(self.session)
+
+    @cached_property
+    def qualifications(self) -> SqlQualificationRepository:
+        return SqlQualificationRepository(self.session)
+
+    @cached_property
+    def products(self) -> SqlProductRepository:
+        return SqlProductRepository(self.session)
+
+    @cached_property
+    def product_reads(self) -> SqlProductReads:
+        return SqlProductReads(lambda: self.session, self._reader)
+
+    @cached_property
+    def webhooks(self) -> SqlWebhookRepository:
+        return SqlWebhookRepository(self.session)
+
+    @cached_property
+    def bulk(self) -> SqlBulkRepository:
+        return SqlBulkRepository(self.session)
 
     async def flush(self) -> None:
         try:

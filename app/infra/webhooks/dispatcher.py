@@ -515,7 +515,7 @@ class Dispatcher:
 
     async def _listen(self, wake: asyncio.Event) -> Any:
         """A dedicated connection that LISTENs; None (polling only) if it cannot be opened."""
-        import asyncpg  # type: ignore[import-untyped]
+        import asyncpg
 
         url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
