@@ -97,9 +97,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # come first. No other router's paths start with /v1/products, so no match changes; the
     # OpenAPI document lists the same operations (`openapi/` is written with sorted keys).
     for router in (
+        provider_products.router,
         provider_batches.router,
         provider_bulk.router,
-        provider_products.router,
         ops.router,
         auth.router,
         login.router,

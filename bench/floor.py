@@ -31,6 +31,7 @@ PRODUCT_COLS = (
     "description",
     "images",
     "category_id",
+    "brand_id",
     "brand",
     "attributes",
     "condition",
@@ -57,6 +58,7 @@ SKU_COLS = (
     "out_sku_id",
     "barcode",
     "weight_g",
+    "low_stock_threshold",
     "updated_at",
     "version",
 )

@@ -213,7 +213,7 @@ async def load_catalog(dsn: str, shop_id: str, products: int) -> dict[str, Any]:
                 description,
                 json.dumps([f"https://cdn.example.com/bench/{i}.jpg"]),
                 LEAF,
-                "Lin & Co",
+                None,  # no brand (brand_id defaults to brand_none)
                 attributes,
                 "new",
                 regions,

@@ -71,6 +71,26 @@ _WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)
 _ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
 
 
+# The hottest route first: the router tries routes in order.
+@router.get(
+    "/products/{product_id}",
+    operation_id="getProduct",
+    summary="One product with its SKUs",
+    response_model=Product,
+    responses=_READ_ERRORS,
+)
+async def get_product(
+    product_id: ProductId,
+    access: ProductsRead,
+    uow: UoW,
+    response: Response,
+    view: ViewQuery = "live",
+) -> Response:
+    record = await services.read_for_shop(uow, access.shop_id, product_id)
+    set_etag(response, record["version"])
+    return json_response(product_document(record, view), response)
+
+
 @router.post(
     "/products",
     operation_id="createProduct",
@@ -241,25 +261,6 @@ async def update_sku_by_out_id(
 ) -> Sku:
     found = await stock.find_sku(uow, access.shop_id, out_sku_id=out_sku_id)
     return await _update_sku(uow, access, found.product_id, found.id, body)
-
-
-@router.get(
-    "/products/{product_id}",
-    operation_id="getProduct",
-    summary="One product with its SKUs",
-    response_model=Product,
-    responses=_READ_ERRORS,
-)
-async def get_product(
-    product_id: ProductId,
-    access: ProductsRead,
-    uow: UoW,
-    response: Response,
-    view: ViewQuery = "live",
-) -> Response:
-    record = await services.read_for_shop(uow, access.shop_id, product_id)
-    set_etag(response, record["version"])
-    return json_response(product_document(record, view), response)
 
 
 @router.patch(
