@@ -333,3 +333,47 @@ async def test_finished_deliveries_and_old_events_are_pruned(
     assert await _log(p, endpoint, "attempts") and all(
         a["delivery_id"] == fresh["id"] for a in await _log(p, endpoint, "attempts")
     )
+
+
+async def test_a_delivery_never_overtakes_an_earlier_one_of_the_same_resource(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """The first event of product A fails once; A's second event waits for its retry, while
+    product B's event, another resource, goes out at once."""
+    from app.domain.events.model import Event
+
+    auth = await authorized(client)
+    with receiver(statuses=[500]) as rx:
+        await subscribe(client, auth.app, rx.url, ["product.*"])
+        async with container.uow() as uow:
+            for resource, step in (("prod_a", "a1"), ("prod_a", "a2"), ("prod_b", "b1")):
+                uow.outbox.add(
+                    Event(
+                        type="product.updated",
+                        shop_id=auth.shop["id"],
+                        resource_id=resource,
+                        data={"product_id": resource, "step": step},
+                    )
+                )
+            await uow.commit()
+        await drain(container)
+    steps = [r.json["data"]["step"] for r in rx.received]
+    assert steps.count("a1") == 2 and steps.count("a2") == 1 and steps.count("b1") == 1
+    # a2 only after a1's successful retry; b1 did not wait for product A.
+    assert steps.index("a2") > len(steps) - 1 - steps[::-1].index("a1")
+    assert steps.index("b1") < len(steps) - 1 - steps[::-1].index("a1")
+
+
+async def test_a_redirect_is_a_failure_and_is_not_followed(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    p = Provider(client, await authorized(client))
+    dev = p.auth.app.developer
+    with receiver(statuses=[302]) as rx:
+        endpoint = await subscribe(client, p.auth.app, rx.url, ["webhook.ping"])
+        base = f"/v1/apps/{p.auth.app.id}/webhook-endpoints/{endpoint['id']}"
+        await dev.client.post(f"{base}/test", headers=dev.h)
+        await drain(container)
+        assert [r.path for r in rx.received] == ["/hooks", "/hooks"]  # never /elsewhere
+        attempts = await _log(p, endpoint, "attempts")
+        assert [(a["status_code"], a["succeeded"]) for a in attempts] == [(200, True), (302, False)]

@@ -23,6 +23,7 @@ from tests.oauth_support import AppCreds
 class Received:
     headers: dict[str, str]
     body: bytes
+    path: str = "/hooks"
 
     @property
     def json(self) -> dict[str, Any]:
@@ -60,12 +61,15 @@ def receiver(**kw: Any) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            state.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            state.received.append(Received(headers, body, self.path))
             if state.delay:
                 time.sleep(state.delay)
             code = state.answer()
             out = f"status {code}".encode()
             self.send_response(code)
+            if 300 <= code < 400:  # a redirect the sender must not follow
+                self.send_header("location", "/elsewhere")
             self.send_header("content-length", str(len(out)))
             self.end_headers()
             self.wfile.write(out)
