@@ -6,9 +6,10 @@ single call would. None of them commits: the route does, once.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from app.api.provider import ShopAccess
+from app.api.v1.product_documents import View, product_document, sku_document
 from app.api.v1.schemas import products as schemas
 from app.api.v1.schemas.products import (
     Product,
@@ -39,32 +40,19 @@ _REQUIRED_ON_PRODUCT = (
 )
 
 
+def _sku_record(sku: model.Sku) -> dict[str, Any]:
+    return {name: getattr(sku, name) for name in model.SKU_RECORD_FIELDS}
+
+
 def sku_out(sku: model.Sku) -> Sku:
-    return Sku.model_validate(sku)
-
-
-_COMPUTED = ("skus", "view", "pending_revision")
-
-#: Which content of a product a read shows: on sale, or with its pending revision applied.
-View = Literal["live", "pending"]
+    return Sku.model_validate(sku_document(_sku_record(sku)))
 
 
 def product_out(product: model.Product, skus: list[model.Sku], view: View = "live") -> Product:
-    data = {k: getattr(product, k) for k in Product.model_fields if k not in _COMPUTED}
-    if view == "pending":
-        data.update(product.pending_view())
-    pending = (
-        {
-            "status": product.pending_status,
-            "changes": product.pending_changes,
-            "rejection_reason": product.pending_rejection_reason,
-        }
-        if product.pending_changes is not None
-        else None
-    )
-    return Product.model_validate(
-        {**data, "view": view, "pending_revision": pending, "skus": [sku_out(s) for s in skus]}
-    )
+    """The entity as the hot reads answer its record: one document builder for both."""
+    record = {name: getattr(product, name) for name in model.PRODUCT_RECORD_FIELDS}
+    record["skus"] = [_sku_record(s) for s in skus]
+    return Product.model_validate(product_document(record, view))
 
 
 async def full(uow: UnitOfWork, product: model.Product, view: View = "live") -> Product:

@@ -16,6 +16,9 @@ from fastapi import Response
 
 from app.domain.catalog.products import ProductRecord, record_pending_view
 
+#: Which content of a product a read shows: on sale, or with its pending revision applied.
+View = Literal["live", "pending"]
+
 
 def sku_document(s: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -36,7 +39,7 @@ def sku_document(s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def product_document(r: ProductRecord, view: Literal["live", "pending"]) -> dict[str, Any]:
+def product_document(r: ProductRecord, view: View) -> dict[str, Any]:
     # Literal dicts rather than loops over the schema's fields: half the cost, and a page
     # builds fifty of them. `tests/test_product_documents.py` holds them to the schema.
     doc = {

@@ -13,8 +13,8 @@ from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
 from app.api.v1 import product_actions as actions
-from app.api.v1.product_actions import View, sku_out
-from app.api.v1.product_documents import json_response, product_document
+from app.api.v1.product_actions import sku_out
+from app.api.v1.product_documents import View, json_response, product_document
 from app.api.v1.schemas.products import (
     PRODUCT_EXAMPLE,
     SKU_EXAMPLE,
