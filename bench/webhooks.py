@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,7 @@ class Receiver:
             writer.close()
 
 
-async def _event_rows(shop_id: str, n: int, prefix: str) -> list[tuple[Any, ...]]:
-    from datetime import UTC, datetime
-
+def _event_rows(shop_id: str, n: int, prefix: str) -> list[tuple[Any, ...]]:
     now = datetime.now(UTC)
     return [
         (
@@ -110,7 +109,7 @@ async def measure(dsn: str, shop_id: str, rx: Receiver) -> dict[str, Any]:
     try:
         # Latency: one event per transaction at a steady rate.
         committed: dict[str, float] = {}
-        rows = await _event_rows(shop_id, LATENCY_RATE * LATENCY_SECONDS, "l")
+        rows = _event_rows(shop_id, LATENCY_RATE * LATENCY_SECONDS, "l")
         start = time.perf_counter()
         for i, row in enumerate(rows):
             await conn.execute(INSERT, *row)  # autocommit: one transaction each
@@ -128,10 +127,10 @@ async def measure(dsn: str, shop_id: str, rx: Receiver) -> dict[str, Any]:
         # Throughput: a burst committed at once, then timed from first to last arrival.
         rx.first = rx.last = None
         before = rx.count
-        burst = await _event_rows(shop_id, THROUGHPUT_EVENTS, "t")
+        burst = _event_rows(shop_id, THROUGHPUT_EVENTS, "t")
         await conn.copy_records_to_table(
             "outbox_events",
-            records=[(*r[:5], r[5], r[6]) for r in burst],
+            records=burst,
             columns=["id", "type", "shop_id", "app_id", "resource_id", "data", "created_at"],
         )
         await conn.execute("NOTIFY minishop_webhooks")  # COPY fires no row trigger

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -109,12 +110,6 @@ async def drain(container: Container, rounds: int = 40, pause: float = 0.06) -> 
             idle = idle + 1 if not (made or sent) else 0
             if idle >= 3:
                 return
-            await _sleep(pause)
+            await asyncio.sleep(pause)
     finally:
         await dispatcher.close()
-
-
-async def _sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)

@@ -97,10 +97,7 @@ async def create_endpoint(
 async def list_endpoints(
     app_id: AppId, ctx: CurrentAccount, uow: UoW, page: PageParams
 ) -> ListResponse[Endpoint]:
-    from app.domain.authz.apps import own_app
-
-    await own_app(uow, ctx.actor, app_id)
-    result = await uow.webhooks.list_endpoints(app_id, page)
+    result = await services.list_endpoints(uow, ctx.actor, app_id, page)
     return ListResponse[Endpoint](
         data=[endpoint_out(e) for e in result.items], next_cursor=encode_cursor(result.next_after)
     )

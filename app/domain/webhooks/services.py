@@ -77,6 +77,13 @@ async def own_endpoint(
     return endpoint
 
 
+async def list_endpoints(
+    uow: UnitOfWork, actor: Actor, app_id: str, page: PageRequest
+) -> Page[WebhookEndpoint]:
+    await own_app(uow, actor, app_id)
+    return await uow.webhooks.list_endpoints(app_id, page)
+
+
 async def create_endpoint(
     uow: UnitOfWork,
     cipher: Cipher,

@@ -134,8 +134,10 @@ class Dispatcher:
             events = (await conn.execute(stmt)).all()
             if not events:
                 return 0
-            endpoints = await self._endpoints(conn)
             grants = await self._grants(conn, {e.shop_id for e in events if e.shop_id})
+            # Only apps that can receive one of these events: their own, or a shop's grantees.
+            apps = {e.app_id for e in events if e.app_id} | {app for app, _ in grants}
+            endpoints = await self._endpoints(conn, apps)
             rows = []
             for ev in events:
                 for ep in endpoints:
@@ -168,11 +170,17 @@ class Dispatcher:
             )
         return len(rows)
 
-    async def _endpoints(self, conn: AsyncConnection) -> list[Any]:
+    async def _endpoints(self, conn: AsyncConnection, app_ids: set[str]) -> list[Any]:
+        if not app_ids:
+            return []
         res = await conn.execute(
             sa.select(_e.c.id, _e.c.app_id, _e.c.topics, _e.c.created_at)
             .join(_apps, _apps.c.id == _e.c.app_id)
-            .where(_e.c.enabled.is_(True), _apps.c.status != AppStatus.SUSPENDED)
+            .where(
+                _e.c.app_id.in_(app_ids),
+                _e.c.enabled.is_(True),
+                _apps.c.status != AppStatus.SUSPENDED,
+            )
         )
         return list(res.all())
 
