@@ -18,7 +18,9 @@ HEADERS_DOC = (
     "same on every retry: drop duplicates by it), `webhook-timestamp` (Unix seconds) and "
     "`webhook-signature` (`v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>`; two of them, "
     "space separated, during a secret rotation). Answer 2xx within 5 s; anything else is "
-    "retried (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); 410 Gone disables the endpoint."
+    "retried (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); 410 Gone disables the endpoint. "
+    "A delivery never overtakes an earlier pending one of the same resource; order events "
+    "(`order.*`) also carry `data.sequence`, 1, 2, 3… per order in commit order."
 )
 
 

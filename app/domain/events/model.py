@@ -13,6 +13,14 @@ from typing import Any
 from app.domain.clock import utcnow
 from app.domain.ids import new_id
 
+#: Families whose events carry `sequence`: 1, 2, 3… per resource (an order), in the order
+#: their transactions committed, so a receiver can tell a late retry from the latest news.
+SEQUENCED_FAMILIES = frozenset({"order"})
+
+
+def sequenced(event_type: str) -> bool:
+    return event_type.split(".", 1)[0] in SEQUENCED_FAMILIES
+
 
 @dataclass(eq=False)
 class Event:
@@ -28,3 +36,5 @@ class Event:
     created_at: datetime = field(default_factory=utcnow)
     #: Set by the webhook worker once the event has become deliveries.
     dispatched_at: datetime | None = None
+    #: Sequenced families only: the resource's number for this event (also in `data`).
+    sequence: int | None = None

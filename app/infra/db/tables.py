@@ -264,8 +264,28 @@ outbox_events = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     #: Set once the webhook worker has turned the event into deliveries.
     sa.Column("dispatched_at", UTCDateTime()),
+    #: 1, 2, 3… per resource for sequenced families (`order.*`), in commit order.
+    sa.Column("sequence", sa.BigInteger),
     sa.Index(None, "shop_id", "id"),
     sa.Index(None, "dispatched_at", "id"),
+    # A sequenced delivery waits while an earlier event of its resource is not fanned out.
+    sa.Index(
+        "ix_outbox_events_undispatched_sequence",
+        "resource_id",
+        "sequence",
+        postgresql_where=sa.text("dispatched_at IS NULL AND sequence IS NOT NULL"),
+        sqlite_where=sa.text("dispatched_at IS NULL AND sequence IS NOT NULL"),
+    ),
+)
+
+#: The last `sequence` given to each sequenced resource's events. The row is locked by the
+#: transaction that takes the next number until it commits, so numbers follow commit order
+#: and a rolled-back transaction leaves no gap.
+event_sequences = sa.Table(
+    "event_sequences",
+    metadata,
+    sa.Column("resource_id", ID, primary_key=True),
+    sa.Column("last_sequence", sa.BigInteger, nullable=False),
 )
 
 webhook_endpoints = sa.Table(
@@ -299,6 +319,7 @@ webhook_deliveries = sa.Table(
     sa.Column("event_type", sa.String(64), nullable=False),
     sa.Column("shop_id", ID),
     sa.Column("resource_id", ID),
+    sa.Column("sequence", sa.BigInteger),
     sa.Column("status", str_enum(DeliveryStatus, 16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", UTCDateTime(), nullable=False),

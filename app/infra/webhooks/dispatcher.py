@@ -123,6 +123,7 @@ class Dispatcher:
                     _o.c.shop_id,
                     _o.c.app_id,
                     _o.c.resource_id,
+                    _o.c.sequence,
                     _o.c.created_at,
                 )
                 .where(_o.c.dispatched_at.is_(None))
@@ -156,6 +157,7 @@ class Dispatcher:
                             "event_type": ev.type,
                             "shop_id": ev.shop_id,
                             "resource_id": ev.resource_id,
+                            "sequence": ev.sequence,
                             "status": DeliveryStatus.PENDING,
                             "attempts": 0,
                             "next_attempt_at": now,
@@ -227,6 +229,8 @@ class Dispatcher:
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
         now = utcnow()
+        # A delivery waits for the earlier pending ones of its (endpoint, resource): earlier
+        # by `sequence` for sequenced events (commit order), by id for the others.
         earlier = _d.alias("earlier")
         blocked = (
             sa.select(sa.literal(1))
@@ -235,7 +239,22 @@ class Dispatcher:
                 earlier.c.endpoint_id == _d.c.endpoint_id,
                 earlier.c.resource_id == _d.c.resource_id,
                 earlier.c.status == DeliveryStatus.PENDING,
-                earlier.c.id < _d.c.id,
+                sa.or_(
+                    earlier.c.sequence < _d.c.sequence,
+                    sa.and_(_d.c.sequence.is_(None), earlier.c.id < _d.c.id),
+                ),
+            )
+        )
+        # ... and a sequenced one also for an earlier event of its resource that is committed
+        # but not yet fanned out (event ids made in two processes need not follow commit order).
+        unfanned = (
+            sa.select(sa.literal(1))
+            .select_from(_o)
+            .where(
+                _o.c.resource_id == _d.c.resource_id,
+                _o.c.dispatched_at.is_(None),
+                _o.c.sequence.is_not(None),
+                _o.c.sequence < _d.c.sequence,
             )
         )
         async with self.engine.begin() as conn:
@@ -246,6 +265,7 @@ class Dispatcher:
                     _d.c.next_attempt_at <= now,
                     sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
                     ~sa.exists(blocked),
+                    sa.or_(_d.c.sequence.is_(None), ~sa.exists(unfanned)),
                 )
                 .order_by(_d.c.next_attempt_at, _d.c.id)
                 .limit(limit)
