@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     #: Delivered and failed deliveries (and their events) are pruned after this many days.
     webhook_retention_days: int = 30
     #: How long a worker holds the deliveries it claimed; a dead worker's claims then expire.
+    #: A claimed delivery still waiting for a free slot when less than the timeout is left
+    #: is not sent (another claim takes it), so no delivery is ever in flight twice.
     webhook_lease_seconds: int = 60
     #: How often the worker looks for work when nothing wakes it (LISTEN/NOTIFY on PostgreSQL).
     webhook_poll_seconds: float = 1.0
@@ -99,6 +101,11 @@ class Settings(BaseSettings):
             )
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'minishop.db').resolve()}"
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            # A claimed delivery is sent only while a whole attempt still fits in its lease.
+            raise ValueError(
+                "MINISHOP_WEBHOOK_LEASE_SECONDS must exceed MINISHOP_WEBHOOK_TIMEOUT_SECONDS"
+            )
         return self
 
     @property

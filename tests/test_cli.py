@@ -186,3 +186,9 @@ def test_production_needs_the_public_base_url(tmp_path: Path) -> None:
         Settings(env="production", var_dir=tmp_path)
     dev = Settings(env="development", var_dir=tmp_path)
     assert dev.public_base_url.startswith("http://127.0.0.1:")
+
+
+def test_a_webhook_lease_must_outlast_an_attempt(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="MINISHOP_WEBHOOK_LEASE_SECONDS"):
+        Settings(var_dir=tmp_path, webhook_lease_seconds=5, webhook_timeout_seconds=5)
+    assert Settings(var_dir=tmp_path, webhook_lease_seconds=6, webhook_timeout_seconds=5)

@@ -54,11 +54,11 @@ def worker(settings: Settings, **env: str) -> Iterator[subprocess.Popen[bytes]]:
         proc.wait(timeout=10)
 
 
-async def _events(container: Container, shop_id: str, n: int) -> list[str]:
+async def _events(container: Container, shop_id: str, n: int, first: int = 0) -> list[str]:
     """n product events of n different products (no ordering between them)."""
     ids = []
     async with container.uow() as uow:
-        for i in range(n):
+        for i in range(first, first + n):
             event = Event(
                 type="product.updated",
                 shop_id=shop_id,
@@ -97,7 +97,11 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     with receiver(delay=0.15) as rx:
         endpoint = await subscribe(client, auth.app, rx.url, ["product.*"])
         await _events(container, auth.shop["id"], 30)
-        env = {"MINISHOP_WEBHOOK_CONCURRENCY": "3", "MINISHOP_WEBHOOK_LEASE_SECONDS": "2"}
+        env = {
+            "MINISHOP_WEBHOOK_CONCURRENCY": "3",
+            "MINISHOP_WEBHOOK_LEASE_SECONDS": "2",
+            "MINISHOP_WEBHOOK_TIMEOUT_SECONDS": "1",
+        }
         with worker(settings, **env) as first:
             await _wait_for(lambda: len(rx.received) >= 6, 60, "the first deliveries")
             os.killpg(first.pid, signal.SIGKILL)
@@ -152,3 +156,77 @@ async def test_postgres_workers_wake_on_notify_not_on_their_poll(
             await _events(container, auth.shop["id"], 1)
             await _wait_for(lambda: len(rx.received) == 1, 10, "the delivery")
             assert time.monotonic() - started < 5  # a 60 s poll would not have seen it yet
+
+
+async def test_a_slow_receiver_does_not_hold_up_the_others(
+    client: httpx.AsyncClient, container: Container, settings: Settings
+) -> None:
+    """The sending loop hands each claimed batch to a task and claims the next at once: while
+    one endpoint takes 1.5 s to answer, another endpoint's next event still goes out."""
+    from app.infra.webhooks.dispatcher import Dispatcher
+
+    auth = await authorized(client)
+    fast_poll = settings.model_copy(update={"webhook_poll_seconds": 0.05})
+    dispatcher = Dispatcher(container.engine, container.cipher, fast_poll)
+    stop = asyncio.Event()
+    with receiver(delay=1.5) as slow, receiver() as fast:
+        await subscribe(client, auth.app, slow.url, ["product.*"])
+        await subscribe(client, auth.app, fast.url, ["product.*"])
+        loop = asyncio.create_task(dispatcher.run(stop))
+        try:
+            await _events(container, auth.shop["id"], 1)
+            await _wait_for(lambda: len(fast.received) == 1 and slow.received, 10, "event 1")
+            await _events(container, auth.shop["id"], 1, first=1)  # another product
+            await _wait_for(lambda: len(fast.received) == 2, 10, "event 2 at the fast receiver")
+            assert slow.answered == 0, "event 2 waited for the slow receiver's answer"
+        finally:
+            stop.set()
+            await loop  # the batches in flight finish first
+            await dispatcher.close()
+        assert slow.answered == 2 and fast.answered == 2
+
+
+async def test_a_claim_is_not_sent_once_its_lease_could_run_out_mid_attempt(
+    client: httpx.AsyncClient, container: Container, settings: Settings
+) -> None:
+    """One slot for the endpoint, 1 s per answer, a 4 s lease and a 1.5 s timeout: of five
+    claimed deliveries the first three start in time; the last two would start when less
+    than a timeout is left of the lease, so they are neither sent nor recorded, and the next
+    claim after the lease sends them. Nothing is in flight twice, nothing arrives twice."""
+    from app.infra.webhooks.dispatcher import Dispatcher
+
+    auth = await authorized(client)
+    tight = settings.model_copy(
+        update={
+            "webhook_concurrency": 2,  # one slot per endpoint
+            "webhook_lease_seconds": 4,
+            "webhook_timeout_seconds": 1.5,
+        }
+    )
+    dispatcher = Dispatcher(container.engine, container.cipher, tight)
+    try:
+        with receiver(delay=1.0) as rx:
+            endpoint = await subscribe(client, auth.app, rx.url, ["product.*"])
+            await _events(container, auth.shop["id"], 5)
+            assert await dispatcher.fan_out() == 5
+            assert await dispatcher.deliver_due() == 5  # claimed
+            assert rx.answered == 3
+            assert await _statuses(container, endpoint["id"]) == Counter(
+                {"succeeded": 3, "pending": 2}
+            )
+            assert await dispatcher.deliver_due() == 0  # still leased
+            await asyncio.sleep(1.3)  # the lease has passed
+            assert await dispatcher.deliver_due() == 2
+            assert rx.answered == 5
+    finally:
+        await dispatcher.close()
+    assert await _statuses(container, endpoint["id"]) == Counter({"succeeded": 5})
+    ids = Counter(r.headers["webhook-id"] for r in rx.received)
+    assert len(ids) == 5 and set(ids.values()) == {1}
+    async with container.engine.connect() as conn:
+        attempts = await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(tables.webhook_attempts)
+            .where(tables.webhook_attempts.c.endpoint_id == endpoint["id"])
+        )
+        assert attempts.scalar() == 5  # the lapsed claims left no attempt behind

@@ -40,6 +40,8 @@ class Receiver:
     default: int = 200
     delay: float = 0.0
     received: list[Received] = field(default_factory=list)
+    #: Requests answered so far (a request still being answered is in `received` only).
+    answered: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self) -> int:
@@ -74,6 +76,8 @@ def receiver(**kw: Any) -> Iterator[Receiver]:
             self.send_header("content-length", str(len(out)))
             self.end_headers()
             self.wfile.write(out)
+            with state.lock:
+                state.answered += 1
 
         def log_message(self, *args: Any) -> None:
             pass

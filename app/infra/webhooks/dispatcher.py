@@ -65,6 +65,13 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+#: A claimed delivery whose lease ran out while it waited for a free slot: not sent, not
+#: recorded; once the lease has passed, the next claim takes it.
+LAPSED = Outcome(None, 0, "lease ran out before a slot was free", None)
+#: Batches being sent (and recorded) at once while the loop claims the next.
+BATCHES_IN_FLIGHT = 4
+
+
 def payload(event_type: str, created_at: datetime, data: dict[str, Any]) -> bytes:
     """`{"type", "timestamp", "data"}`: the same bytes on every attempt."""
     return orjson.dumps({"type": event_type, "timestamp": created_at.isoformat(), "data": data})
@@ -114,134 +121,141 @@ class Dispatcher:
 
     async def fan_out(self, limit: int = 500) -> int:
         """Turn undispatched outbox events into deliveries; returns the deliveries made."""
-        now = utcnow()
         async with self.engine.begin() as conn:
-            stmt = (
-                sa.select(
-                    _o.c.id,
-                    _o.c.type,
-                    _o.c.shop_id,
-                    _o.c.app_id,
-                    _o.c.resource_id,
-                    _o.c.sequence,
-                    _o.c.created_at,
+            return await self._fan_out(conn, limit)
+
+    async def _fan_out(self, conn: AsyncConnection, limit: int) -> int:
+        now = utcnow()
+        stmt = (
+            sa.select(
+                _o.c.id,
+                _o.c.type,
+                _o.c.shop_id,
+                _o.c.app_id,
+                _o.c.resource_id,
+                _o.c.sequence,
+                _o.c.created_at,
+            )
+            .where(_o.c.dispatched_at.is_(None))
+            .order_by(_o.c.id)
+            .limit(limit)
+        )
+        if self.postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        events = (await conn.execute(stmt)).all()
+        if not events:
+            return 0
+        endpoints, grants = await self._audience(
+            conn, {e.app_id for e in events if e.app_id}, {e.shop_id for e in events if e.shop_id}
+        )
+        rows = []
+        for ev in events:
+            for ep in endpoints:
+                if (
+                    ep.created_at > ev.created_at  # subscribed after it happened
+                    or not matches(ep.topics, ev.type)
+                    or not _entitled(ev.type, ev.shop_id, ev.app_id, ep.app_id, grants)
+                ):
+                    continue
+                rows.append(
+                    {
+                        "id": new_id("msg"),
+                        "event_id": ev.id,
+                        "endpoint_id": ep.id,
+                        "app_id": ep.app_id,
+                        "event_type": ev.type,
+                        "shop_id": ev.shop_id,
+                        "resource_id": ev.resource_id,
+                        "sequence": ev.sequence,
+                        "status": DeliveryStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                 )
-                .where(_o.c.dispatched_at.is_(None))
-                .order_by(_o.c.id)
-                .limit(limit)
-            )
-            if self.postgres:
-                stmt = stmt.with_for_update(skip_locked=True)
-            events = (await conn.execute(stmt)).all()
-            if not events:
-                return 0
-            grants = await self._grants(conn, {e.shop_id for e in events if e.shop_id})
-            # Only apps that can receive one of these events: their own, or a shop's grantees.
-            apps = {e.app_id for e in events if e.app_id} | {app for app, _ in grants}
-            endpoints = await self._endpoints(conn, apps)
-            rows = []
-            for ev in events:
-                for ep in endpoints:
-                    if (
-                        ep.created_at > ev.created_at  # subscribed after it happened
-                        or not matches(ep.topics, ev.type)
-                        or not self._entitled(ev, ep.app_id, grants)
-                    ):
-                        continue
-                    rows.append(
-                        {
-                            "id": new_id("msg"),
-                            "event_id": ev.id,
-                            "endpoint_id": ep.id,
-                            "app_id": ep.app_id,
-                            "event_type": ev.type,
-                            "shop_id": ev.shop_id,
-                            "resource_id": ev.resource_id,
-                            "sequence": ev.sequence,
-                            "status": DeliveryStatus.PENDING,
-                            "attempts": 0,
-                            "next_attempt_at": now,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                    )
-            if rows:
-                await conn.execute(sa.insert(_d), rows)
-            await conn.execute(
-                sa.update(_o).where(_o.c.id.in_([e.id for e in events])).values(dispatched_at=now)
-            )
+        if rows:
+            await conn.execute(sa.insert(_d), rows)
+        await conn.execute(
+            sa.update(_o).where(_o.c.id.in_([e.id for e in events])).values(dispatched_at=now)
+        )
         return len(rows)
 
-    async def _endpoints(self, conn: AsyncConnection, app_ids: set[str]) -> list[Any]:
-        if not app_ids:
-            return []
+    async def _audience(
+        self, conn: AsyncConnection, own_apps: set[str], shop_ids: set[str]
+    ) -> tuple[list[Any], dict[tuple[str, str], frozenset[str]]]:
+        """In one query: the enabled endpoints of the apps that can receive the events (the
+        apps themselves, for their own events, and the shops' grantees), and the grants in
+        force, (app, shop) → scopes."""
+        grantees = sa.select(_g.c.app_id).where(
+            _g.c.shop_id.in_(shop_ids), _g.c.revoked_at.is_(None)
+        )
         res = await conn.execute(
-            sa.select(_e.c.id, _e.c.app_id, _e.c.topics, _e.c.created_at)
+            sa.select(
+                _e.c.id,
+                _e.c.app_id,
+                _e.c.topics,
+                _e.c.created_at,
+                _g.c.shop_id,
+                _g.c.scopes,
+            )
             .join(_apps, _apps.c.id == _e.c.app_id)
+            .outerjoin(
+                _g,
+                sa.and_(
+                    _g.c.app_id == _e.c.app_id,
+                    _g.c.shop_id.in_(shop_ids),
+                    _g.c.revoked_at.is_(None),
+                ),
+            )
             .where(
-                _e.c.app_id.in_(app_ids),
+                sa.or_(_e.c.app_id.in_(own_apps), _e.c.app_id.in_(grantees)),
                 _e.c.enabled.is_(True),
                 _apps.c.status != AppStatus.SUSPENDED,
             )
         )
-        return list(res.all())
-
-    async def _grants(
-        self, conn: AsyncConnection, shop_ids: set[str]
-    ) -> dict[tuple[str, str], frozenset[str]]:
-        """(app, shop) → scopes of the grant in force."""
-        if not shop_ids:
-            return {}
-        res = await conn.execute(
-            sa.select(_g.c.app_id, _g.c.shop_id, _g.c.scopes).where(
-                _g.c.shop_id.in_(shop_ids), _g.c.revoked_at.is_(None)
-            )
-        )
-        return {(r.app_id, r.shop_id): frozenset(r.scopes) for r in res}
-
-    @staticmethod
-    def _entitled(ev: Any, app_id: str, grants: dict[tuple[str, str], frozenset[str]]) -> bool:
-        """An app's own events reach it; a shop's events reach apps the shop has authorized
-        with the topic's read scope."""
-        if ev.app_id is not None:
-            return bool(ev.app_id == app_id)
-        if ev.shop_id is None:
-            return False
-        scopes = grants.get((app_id, ev.shop_id))
-        if scopes is None:
-            return False
-        needed = FAMILY_SCOPES.get(family(ev.type))
-        return needed is None or str(needed) in scopes
+        endpoints: dict[str, Any] = {}
+        grants: dict[tuple[str, str], frozenset[str]] = {}
+        for r in res:
+            endpoints.setdefault(r.id, r)
+            if r.shop_id is not None:
+                grants[(r.app_id, r.shop_id)] = frozenset(r.scopes)
+        return list(endpoints.values()), grants
 
     # -- delivery --------------------------------------------------------------------------
 
     async def deliver_due(self, limit: int = 500) -> int:
         """Claim due deliveries, send them concurrently, record the outcomes together."""
-        claimed = await self._claim(limit)
-        if not claimed:
-            return 0
-        outcomes = await asyncio.gather(*(self._send(job) for job in claimed))
-        try:
-            await self._record(claimed, outcomes)
-        except Exception:  # the leases expire and the deliveries are sent again
-            log.exception("recording webhook attempts failed", extra={"count": len(claimed)})
-        return len(claimed)
+        async with self.engine.begin() as conn:
+            jobs = await self._claim(conn, limit)
+        return await self._deliver(jobs)
 
-    async def _claim(self, limit: int) -> list[dict[str, Any]]:
-        now = utcnow()
+    async def _deliver(self, jobs: list[dict[str, Any]]) -> int:
+        if not jobs:
+            return 0
+        outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
+        try:
+            await self._record(jobs, outcomes)
+        except Exception:  # the leases expire and the deliveries are sent again
+            log.exception("recording webhook attempts failed", extra={"count": len(jobs)})
+        return len(jobs)
+
+    def _due(self, now: datetime, limit: int) -> sa.Select[tuple[str]]:
+        """Ids of the deliveries to send now, oldest due first, locked (PostgreSQL)."""
+        d = _d.alias("due")
+        earlier = _d.alias("earlier")
         # A delivery waits for the earlier pending ones of its (endpoint, resource): earlier
         # by `sequence` for sequenced events (commit order), by id for the others.
-        earlier = _d.alias("earlier")
         blocked = (
             sa.select(sa.literal(1))
             .select_from(earlier)
             .where(
-                earlier.c.endpoint_id == _d.c.endpoint_id,
-                earlier.c.resource_id == _d.c.resource_id,
+                earlier.c.endpoint_id == d.c.endpoint_id,
+                earlier.c.resource_id == d.c.resource_id,
                 earlier.c.status == DeliveryStatus.PENDING,
                 sa.or_(
-                    earlier.c.sequence < _d.c.sequence,
-                    sa.and_(_d.c.sequence.is_(None), earlier.c.id < _d.c.id),
+                    earlier.c.sequence < d.c.sequence,
+                    sa.and_(d.c.sequence.is_(None), earlier.c.id < d.c.id),
                 ),
             )
         )
@@ -251,59 +265,84 @@ class Dispatcher:
             sa.select(sa.literal(1))
             .select_from(_o)
             .where(
-                _o.c.resource_id == _d.c.resource_id,
+                _o.c.resource_id == d.c.resource_id,
                 _o.c.dispatched_at.is_(None),
                 _o.c.sequence.is_not(None),
-                _o.c.sequence < _d.c.sequence,
+                _o.c.sequence < d.c.sequence,
             )
         )
-        async with self.engine.begin() as conn:
-            stmt = (
-                sa.select(_d.c.id)
-                .where(
-                    _d.c.status == DeliveryStatus.PENDING,
-                    _d.c.next_attempt_at <= now,
-                    sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
-                    ~sa.exists(blocked),
-                    sa.or_(_d.c.sequence.is_(None), ~sa.exists(unfanned)),
-                )
-                .order_by(_d.c.next_attempt_at, _d.c.id)
-                .limit(limit)
+        stmt = (
+            sa.select(d.c.id)
+            .where(
+                d.c.status == DeliveryStatus.PENDING,
+                d.c.next_attempt_at <= now,
+                sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
+                ~sa.exists(blocked),
+                sa.or_(d.c.sequence.is_(None), ~sa.exists(unfanned)),
             )
-            if self.postgres:
-                stmt = stmt.with_for_update(skip_locked=True, of=_d)
-            ids = list((await conn.execute(stmt)).scalars())
-            if not ids:
-                return []
-            lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
-            await conn.execute(sa.update(_d).where(_d.c.id.in_(ids)).values(lease_until=lease))
-            res = await conn.execute(
-                sa.select(
-                    _d.c.id,
-                    _d.c.attempts,
-                    _d.c.endpoint_id,
-                    _d.c.app_id,
-                    _d.c.shop_id,
-                    _d.c.event_type,
-                    _o.c.data,
-                    _o.c.created_at.label("event_at"),
-                    _o.c.app_id.label("event_app_id"),
-                    _e.c.url,
-                    _e.c.enabled,
-                    _e.c.secret_enc,
-                    _e.c.previous_secret_enc,
-                    _e.c.previous_secret_until,
-                )
-                .join(_o, _o.c.id == _d.c.event_id)
-                .join(_e, _e.c.id == _d.c.endpoint_id)
-                .where(_d.c.id.in_(ids))
+            .order_by(d.c.next_attempt_at, d.c.id)
+            .limit(limit)
+        )
+        if self.postgres:
+            stmt = stmt.with_for_update(skip_locked=True, of=d)
+        return stmt
+
+    async def _claim(self, conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
+        """Lease the due deliveries (one statement) and read what sending them takes, with
+        the grant in force for each (a shop's event goes out only while it is)."""
+        now = utcnow()
+        lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
+        claimed = await conn.execute(
+            sa.update(_d)
+            .where(_d.c.id.in_(self._due(now, limit)))
+            .values(lease_until=lease)
+            .returning(_d.c.id)
+        )
+        ids = list(claimed.scalars())
+        if not ids:
+            return []
+        res = await conn.execute(
+            sa.select(
+                _d.c.id,
+                _d.c.attempts,
+                _d.c.endpoint_id,
+                _d.c.app_id,
+                _d.c.shop_id,
+                _d.c.event_type,
+                _o.c.data,
+                _o.c.created_at.label("event_at"),
+                _o.c.app_id.label("event_app_id"),
+                _e.c.url,
+                _e.c.enabled,
+                _e.c.failing_since,
+                _e.c.secret_enc,
+                _e.c.previous_secret_enc,
+                _e.c.previous_secret_until,
+                _g.c.scopes.label("grant_scopes"),
             )
-            jobs = [dict(r._mapping) for r in res]
-            # A shop's event is sent only while the shop's grant to the app is in force.
-            grants = await self._grants(conn, {j["shop_id"] for j in jobs if j["shop_id"]})
+            .join(_o, _o.c.id == _d.c.event_id)
+            .join(_e, _e.c.id == _d.c.endpoint_id)
+            .outerjoin(
+                _g,
+                sa.and_(
+                    _g.c.app_id == _d.c.app_id,
+                    _g.c.shop_id == _d.c.shop_id,
+                    _g.c.revoked_at.is_(None),
+                ),
+            )
+            .where(_d.c.id.in_(ids))
+        )
+        jobs = [dict(r._mapping) for r in res]
+        # Sent only while a whole attempt still fits in the lease.
+        send_by = time.monotonic() + self.settings.webhook_lease_seconds
+        send_by -= self.settings.webhook_timeout_seconds
         for job in jobs:
-            ev = _Ev(job["event_type"], job["shop_id"], job["event_app_id"])
-            job["entitled"] = self._entitled(ev, job["app_id"], grants)
+            job["send_by"] = send_by
+            scopes = job.pop("grant_scopes")
+            grants = {} if scopes is None else {(job["app_id"], job["shop_id"]): frozenset(scopes)}
+            job["entitled"] = _entitled(
+                job["event_type"], job["shop_id"], job["event_app_id"], job["app_id"], grants
+            )
         return jobs
 
     def _secrets(self, job: dict[str, Any]) -> list[str]:
@@ -331,21 +370,23 @@ class Dispatcher:
         if refusal:
             return Outcome(None, 0, f"refused: {refusal}"[:500], None)
         body = payload(job["event_type"], job["event_at"], job["data"])
-        at = utcnow()
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": job["id"],
-            "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": signature(self._secrets(job), job["id"], at, body),
-        }
-        started = time.perf_counter()
-        try:
-            async with self._endpoint_slots(job["endpoint_id"]), self.semaphore:
+        async with self._endpoint_slots(job["endpoint_id"]), self.semaphore:
+            if time.monotonic() > job["send_by"]:
+                return LAPSED
+            at = utcnow()  # signed when sent: a receiver checks the timestamp's age
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": job["id"],
+                "webhook-timestamp": str(int(at.timestamp())),
+                "webhook-signature": signature(self._secrets(job), job["id"], at, body),
+            }
+            started = time.perf_counter()
+            try:
                 r = await self.client.post(job["url"], content=body, headers=headers)
-        except httpx.TimeoutException:
-            return Outcome(None, _ms(started), "timeout", None)
-        except httpx.HTTPError as e:
-            return Outcome(None, _ms(started), f"{type(e).__name__}: {e}"[:500], None)
+            except httpx.TimeoutException:
+                return Outcome(None, _ms(started), "timeout", None)
+            except httpx.HTTPError as e:
+                return Outcome(None, _ms(started), f"{type(e).__name__}: {e}"[:500], None)
         head = r.content[:RESPONSE_HEAD].decode("utf-8", "replace")
         return Outcome(r.status_code, _ms(started), None, head)
 
@@ -362,6 +403,8 @@ class Dispatcher:
         updates: list[dict[str, Any]] = []
         health: dict[str, tuple[dict[str, Any], Outcome]] = {}
         for job, outcome in zip(jobs, outcomes, strict=True):
+            if outcome is LAPSED:
+                continue
             row = {
                 "b_id": job["id"],
                 "attempts": job["attempts"],
@@ -414,6 +457,8 @@ class Dispatcher:
             seen = health.get(job["endpoint_id"])
             if seen is None or seen[1].status_code != 410:
                 health[job["endpoint_id"]] = (job, outcome)
+        if not updates:
+            return
         async with self.engine.begin() as conn:
             if attempts:
                 await conn.execute(sa.insert(_a), attempts)
@@ -441,6 +486,8 @@ class Dispatcher:
         """Healthy again on a success; disabled on 410 Gone or after failing for too long."""
         eid = job["endpoint_id"]
         if outcome.ok:
+            if job["failing_since"] is None:  # as read when claimed: nothing to clear
+                return
             await conn.execute(
                 sa.update(_e)
                 .where(_e.c.id == eid, _e.c.failing_since.is_not(None))
@@ -509,25 +556,45 @@ class Dispatcher:
             "outbox_events": int(events.rowcount or 0),
         }
 
-    async def run_once(self) -> tuple[int, int]:
-        made = await self.fan_out()
-        sent = await self.deliver_due()
-        return made, sent
+    async def run_once(self, limit: int = 500) -> tuple[int, int]:
+        """Fan out and claim in one transaction (fresh events go out without another round
+        trip), then send; returns (deliveries made, deliveries sent)."""
+        made, jobs = await self._fan_out_and_claim(limit)
+        return made, await self._deliver(jobs)
+
+    async def _fan_out_and_claim(self, limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
+        async with self.engine.begin() as conn:
+            made = await self._fan_out(conn, limit)
+            return made, await self._claim(conn, limit)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until `stop` is set: fan out and send; when there is nothing to do, wait for a
-        NOTIFY (PostgreSQL) or the poll interval, whichever comes first."""
+        """Until `stop` is set: fan out and claim, and hand each claimed batch to a task that
+        sends and records it while the loop claims the next (at most `BATCHES_IN_FLIGHT`).
+        When there is nothing to do, wait for a NOTIFY (PostgreSQL), a batch finishing or the
+        poll interval, whichever comes first."""
         wake = asyncio.Event()
         listener = await self._listen(wake) if self.postgres else None
+        in_flight: set[asyncio.Task[int]] = set()
+
+        def finished(task: asyncio.Task[int]) -> None:
+            in_flight.discard(task)
+            wake.set()  # its successors of the same resources may be due now
+
         try:
             while not stop.is_set():
                 wake.clear()
                 try:
-                    made, sent = await self.run_once()
+                    made, jobs = await self._fan_out_and_claim()
                 except Exception:
                     log.exception("webhook dispatch failed; retrying")
-                    made = sent = 0
-                if made or sent:
+                    made, jobs = 0, []
+                if jobs:
+                    task = asyncio.create_task(self._deliver(jobs))
+                    in_flight.add(task)
+                    task.add_done_callback(finished)
+                if len(in_flight) >= BATCHES_IN_FLIGHT:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                if made or jobs:
                     continue
                 waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
                 await asyncio.wait(
@@ -538,6 +605,8 @@ class Dispatcher:
                 for w in waiters:
                     w.cancel()
         finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
             if listener is not None:
                 await listener.close()
 
@@ -555,11 +624,24 @@ class Dispatcher:
         return conn
 
 
-@dataclass
-class _Ev:
-    type: str
-    shop_id: str | None
-    app_id: str | None
+def _entitled(
+    event_type: str,
+    shop_id: str | None,
+    event_app_id: str | None,
+    app_id: str,
+    grants: dict[tuple[str, str], frozenset[str]],
+) -> bool:
+    """An app's own events reach it; a shop's events reach apps the shop has authorized with
+    the topic's read scope."""
+    if event_app_id is not None:
+        return event_app_id == app_id
+    if shop_id is None:
+        return False
+    scopes = grants.get((app_id, shop_id))
+    if scopes is None:
+        return False
+    needed = FAMILY_SCOPES.get(family(event_type))
+    return needed is None or str(needed) in scopes
 
 
 def _ms(started: float) -> int:
