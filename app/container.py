@@ -48,11 +48,15 @@ class Container:
         await self.engine.dispose()
 
 
-def build_container(settings: Settings) -> Container:
+def build_container(settings: Settings, *, worker: bool = False) -> Container:
+    """`worker`: the background process's container (its engine plans every statement)."""
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     keys = load_keys(settings)
     engine = make_engine(
-        settings.database_url, pool_size=settings.db_pool_size, echo=settings.db_echo
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        echo=settings.db_echo,
+        custom_plans=worker,
     )
     issuer = settings.public_base_url.rstrip("/")
     oauth = OAuthConfig(

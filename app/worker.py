@@ -97,7 +97,7 @@ async def run_worker(
     """Send webhooks continuously (a task of its own), run queued bulk jobs as they come
     (polling every `worker_poll_seconds`) and housekeeping every `interval` seconds. With
     `once`, one pass of each, then return; with `parent_pid`, stop when that process exits."""
-    container = build_container(settings)
+    container = build_container(settings, worker=True)
     bulk = bulk_worker(container)
     dispatcher = Dispatcher(container.engine, container.cipher, settings)
     stop = asyncio.Event()

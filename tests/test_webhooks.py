@@ -389,3 +389,45 @@ async def test_a_redirect_is_a_failure_and_is_not_followed(
         assert [r.path for r in rx.received] == ["/hooks", "/hooks"]  # never /elsewhere
         attempts = await _log(p, endpoint, "attempts")
         assert [(a["status_code"], a["succeeded"]) for a in attempts] == [(200, True), (302, False)]
+
+
+async def test_a_failure_inside_the_sender_is_a_failed_attempt_not_a_lost_batch(
+    client: httpx.AsyncClient, container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An endpoint whose stored secret cannot be decrypted (a bug or a key mix-up): its
+    delivery gets a failed attempt and is retried; the rest of the batch goes out."""
+    from app.domain.events.model import Event
+    from app.infra.webhooks.dispatcher import Dispatcher
+
+    p = Provider(client, await authorized(client))
+    with receiver() as good, receiver() as other:
+        broken = await subscribe(client, p.auth.app, other.url, ["product.*"])
+        fine = await subscribe(client, p.auth.app, good.url, ["product.*"])
+        async with container.engine.begin() as conn:
+            await conn.execute(
+                sa.update(tables.webhook_endpoints)
+                .where(tables.webhook_endpoints.c.id == broken["id"])
+                .values(secret_enc="not-a-fernet-token")
+            )
+        async with container.uow() as uow:
+            uow.outbox.add(
+                Event(
+                    type="product.updated",
+                    shop_id=p.auth.shop["id"],
+                    resource_id="prod_x",
+                    data={"product_id": "prod_x"},
+                )
+            )
+            await uow.commit()
+        dispatcher = Dispatcher(container.engine, container.cipher, container.settings)
+        try:
+            await dispatcher.run_once()
+        finally:
+            await dispatcher.close()
+        assert len(good.received) == 1 and not other.received
+    assert "sending a webhook failed" in caplog.text
+    [attempt] = await _log(p, broken, "attempts")
+    assert attempt["error"] == "internal error: InvalidToken" and attempt["status_code"] is None
+    [delivery] = await _log(p, broken, "deliveries")
+    assert delivery["status"] == "pending" and delivery["attempts"] == 1
+    assert [d["status"] for d in await _log(p, fine, "deliveries")] == ["succeeded"]

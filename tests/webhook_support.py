@@ -74,10 +74,10 @@ def receiver(**kw: Any) -> Iterator[Receiver]:
             if 300 <= code < 400:  # a redirect the sender must not follow
                 self.send_header("location", "/elsewhere")
             self.send_header("content-length", str(len(out)))
+            with state.lock:  # before the answer goes out, so a client never sees it first
+                state.answered += 1
             self.end_headers()
             self.wfile.write(out)
-            with state.lock:
-                state.answered += 1
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -68,8 +68,8 @@ class Outcome:
 #: A claimed delivery whose lease ran out while it waited for a free slot: not sent, not
 #: recorded; once the lease has passed, the next claim takes it.
 LAPSED = Outcome(None, 0, "lease ran out before a slot was free", None)
-#: Batches being sent (and recorded) at once while the loop claims the next.
-BATCHES_IN_FLIGHT = 4
+#: Claimed deliveries a worker holds at once, per slot of `webhook_concurrency`.
+IN_FLIGHT_PER_SLOT = 64
 
 
 def payload(event_type: str, created_at: datetime, data: dict[str, Any]) -> bytes:
@@ -122,9 +122,10 @@ class Dispatcher:
     async def fan_out(self, limit: int = 500) -> int:
         """Turn undispatched outbox events into deliveries; returns the deliveries made."""
         async with self.engine.begin() as conn:
-            return await self._fan_out(conn, limit)
+            return (await self._fan_out(conn, limit))[1]
 
-    async def _fan_out(self, conn: AsyncConnection, limit: int) -> int:
+    async def _fan_out(self, conn: AsyncConnection, limit: int) -> tuple[int, int]:
+        """(events taken, deliveries made)."""
         now = utcnow()
         stmt = (
             sa.select(
@@ -144,7 +145,7 @@ class Dispatcher:
             stmt = stmt.with_for_update(skip_locked=True)
         events = (await conn.execute(stmt)).all()
         if not events:
-            return 0
+            return 0, 0
         endpoints, grants = await self._audience(
             conn, {e.app_id for e in events if e.app_id}, {e.shop_id for e in events if e.shop_id}
         )
@@ -179,7 +180,7 @@ class Dispatcher:
         await conn.execute(
             sa.update(_o).where(_o.c.id.in_([e.id for e in events])).values(dispatched_at=now)
         )
-        return len(rows)
+        return len(events), len(rows)
 
     async def _audience(
         self, conn: AsyncConnection, own_apps: set[str], shop_ids: set[str]
@@ -233,7 +234,13 @@ class Dispatcher:
     async def _deliver(self, jobs: list[dict[str, Any]]) -> int:
         if not jobs:
             return 0
-        outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
+        results = await asyncio.gather(*(self._send(job) for job in jobs), return_exceptions=True)
+        outcomes: list[Outcome | None] = []
+        for job, result in zip(jobs, results, strict=True):
+            if isinstance(result, BaseException):  # a bug, not the receiver: log it, retry
+                log.error("sending a webhook failed", exc_info=result, extra={"id": job["id"]})
+                result = Outcome(None, 0, f"internal error: {type(result).__name__}", None)
+            outcomes.append(result)
         try:
             await self._record(jobs, outcomes)
         except Exception:  # the leases expire and the deliveries are sent again
@@ -245,19 +252,23 @@ class Dispatcher:
         d = _d.alias("due")
         earlier = _d.alias("earlier")
         # A delivery waits for the earlier pending ones of its (endpoint, resource): earlier
-        # by `sequence` for sequenced events (commit order), by id for the others.
-        blocked = (
+        # by `sequence` for sequenced events (commit order), by id for the others. A resource's
+        # events are all sequenced or none are (the family decides; ids are prefixed by kind).
+        # Two plain NOT EXISTS (no OR inside), so each stays an indexed anti-join.
+        pending_of_same = sa.and_(
+            earlier.c.endpoint_id == d.c.endpoint_id,
+            earlier.c.resource_id == d.c.resource_id,
+            earlier.c.status == DeliveryStatus.PENDING,
+        )
+        blocked_by_id = (
             sa.select(sa.literal(1))
             .select_from(earlier)
-            .where(
-                earlier.c.endpoint_id == d.c.endpoint_id,
-                earlier.c.resource_id == d.c.resource_id,
-                earlier.c.status == DeliveryStatus.PENDING,
-                sa.or_(
-                    earlier.c.sequence < d.c.sequence,
-                    sa.and_(d.c.sequence.is_(None), earlier.c.id < d.c.id),
-                ),
-            )
+            .where(pending_of_same, earlier.c.id < d.c.id, d.c.sequence.is_(None))
+        )
+        blocked_by_sequence = (
+            sa.select(sa.literal(1))
+            .select_from(earlier)
+            .where(pending_of_same, earlier.c.sequence < d.c.sequence)
         )
         # ... and a sequenced one also for an earlier event of its resource that is committed
         # but not yet fanned out (event ids made in two processes need not follow commit order).
@@ -277,8 +288,9 @@ class Dispatcher:
                 d.c.status == DeliveryStatus.PENDING,
                 d.c.next_attempt_at <= now,
                 sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
-                ~sa.exists(blocked),
-                sa.or_(d.c.sequence.is_(None), ~sa.exists(unfanned)),
+                ~sa.exists(blocked_by_id),
+                ~sa.exists(blocked_by_sequence),
+                ~sa.exists(unfanned),
             )
             .order_by(d.c.next_attempt_at, d.c.id)
             .limit(limit)
@@ -288,19 +300,21 @@ class Dispatcher:
         return stmt
 
     async def _claim(self, conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
-        """Lease the due deliveries (one statement) and read what sending them takes, with
-        the grant in force for each (a shop's event goes out only while it is)."""
-        now = utcnow()
+        """Lease the due deliveries and read what sending them takes, with the grant in
+        force for each (a shop's event goes out only while it is)."""
+        if limit <= 0:
+            return []
+        now, started = utcnow(), time.monotonic()
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
-        claimed = await conn.execute(
-            sa.update(_d)
-            .where(_d.c.id.in_(self._due(now, limit)))
-            .values(lease_until=lease)
-            .returning(_d.c.id)
-        )
-        ids = list(claimed.scalars())
+        # (The worker's connections plan every statement for its values: a generic plan made
+        # while the table was small would turn these NOT EXISTS checks quadratic once a
+        # backlog builds up. See `make_engine(custom_plans=True)`.)
+        # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT … SKIP LOCKED): PostgreSQL
+        # may run such a subquery once per row and then claim more than `limit`.
+        ids = list((await conn.execute(self._due(now, limit))).scalars())
         if not ids:
             return []
+        await conn.execute(sa.update(_d).where(_d.c.id.in_(ids)).values(lease_until=lease))
         res = await conn.execute(
             sa.select(
                 _d.c.id,
@@ -314,7 +328,6 @@ class Dispatcher:
                 _o.c.app_id.label("event_app_id"),
                 _e.c.url,
                 _e.c.enabled,
-                _e.c.failing_since,
                 _e.c.secret_enc,
                 _e.c.previous_secret_enc,
                 _e.c.previous_secret_until,
@@ -333,11 +346,12 @@ class Dispatcher:
             .where(_d.c.id.in_(ids))
         )
         jobs = [dict(r._mapping) for r in res]
-        # Sent only while a whole attempt still fits in the lease.
-        send_by = time.monotonic() + self.settings.webhook_lease_seconds
+        # Sent only while a whole attempt (bounded by the timeout) still fits in the lease.
+        send_by = started + self.settings.webhook_lease_seconds
         send_by -= self.settings.webhook_timeout_seconds
         for job in jobs:
             job["send_by"] = send_by
+            job["lease_until"] = lease
             scopes = job.pop("grant_scopes")
             grants = {} if scopes is None else {(job["app_id"], job["shop_id"]): frozenset(scopes)}
             job["entitled"] = _entitled(
@@ -382,8 +396,10 @@ class Dispatcher:
             }
             started = time.perf_counter()
             try:
-                r = await self.client.post(job["url"], content=body, headers=headers)
-            except httpx.TimeoutException:
+                # httpx's timeout bounds each phase; this bounds the whole attempt.
+                async with asyncio.timeout(self.settings.webhook_timeout_seconds):
+                    r = await self.client.post(job["url"], content=body, headers=headers)
+            except (httpx.TimeoutException, TimeoutError):
                 return Outcome(None, _ms(started), "timeout", None)
             except httpx.HTTPError as e:
                 return Outcome(None, _ms(started), f"{type(e).__name__}: {e}"[:500], None)
@@ -402,11 +418,14 @@ class Dispatcher:
         attempts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         health: dict[str, tuple[dict[str, Any], Outcome]] = {}
+        lapsed: list[dict[str, Any]] = []
         for job, outcome in zip(jobs, outcomes, strict=True):
-            if outcome is LAPSED:
+            if outcome is LAPSED:  # not sent: free it for the next claim at once
+                lapsed.append({"b_id": job["id"], "b_lease": job["lease_until"]})
                 continue
             row = {
                 "b_id": job["id"],
+                "b_lease": job["lease_until"],
                 "attempts": job["attempts"],
                 "status": DeliveryStatus.PENDING,
                 "next_attempt_at": now,
@@ -457,14 +476,21 @@ class Dispatcher:
             seen = health.get(job["endpoint_id"])
             if seen is None or seen[1].status_code != 410:
                 health[job["endpoint_id"]] = (job, outcome)
-        if not updates:
+        if not updates and not lapsed:
             return
+        # Only while the lease is still this claim's: a redelivery (or a claim after the lease
+        # ran out) has taken the delivery over.
+        ours = sa.and_(_d.c.id == sa.bindparam("b_id"), _d.c.lease_until == sa.bindparam("b_lease"))
         async with self.engine.begin() as conn:
+            if lapsed:
+                await conn.execute(sa.update(_d).where(ours).values(lease_until=None), lapsed)
             if attempts:
                 await conn.execute(sa.insert(_a), attempts)
+            if not updates:
+                return
             await conn.execute(
                 sa.update(_d)
-                .where(_d.c.id == sa.bindparam("b_id"))
+                .where(ours)
                 .values(
                     attempts=sa.bindparam("attempts"),
                     status=sa.bindparam("status"),
@@ -477,7 +503,8 @@ class Dispatcher:
                 ),
                 updates,
             )
-            for job, outcome in health.values():
+            # In endpoint order, so concurrent batches lock endpoint rows in one order.
+            for _, (job, outcome) in sorted(health.items()):
                 await self._endpoint_health(conn, job, outcome, now)
 
     async def _endpoint_health(
@@ -486,8 +513,6 @@ class Dispatcher:
         """Healthy again on a success; disabled on 410 Gone or after failing for too long."""
         eid = job["endpoint_id"]
         if outcome.ok:
-            if job["failing_since"] is None:  # as read when claimed: nothing to clear
-                return
             await conn.execute(
                 sa.update(_e)
                 .where(_e.c.id == eid, _e.c.failing_since.is_not(None))
@@ -559,43 +584,49 @@ class Dispatcher:
     async def run_once(self, limit: int = 500) -> tuple[int, int]:
         """Fan out and claim in one transaction (fresh events go out without another round
         trip), then send; returns (deliveries made, deliveries sent)."""
-        made, jobs = await self._fan_out_and_claim(limit)
+        _, made, jobs = await self._fan_out_and_claim(limit, limit)
         return made, await self._deliver(jobs)
 
-    async def _fan_out_and_claim(self, limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
+    async def _fan_out_and_claim(
+        self, limit: int, claim_limit: int
+    ) -> tuple[int, int, list[dict[str, Any]]]:
+        """(events taken, deliveries made, deliveries claimed), in one transaction."""
         async with self.engine.begin() as conn:
-            made = await self._fan_out(conn, limit)
-            return made, await self._claim(conn, limit)
+            taken, made = await self._fan_out(conn, limit)
+            return taken, made, await self._claim(conn, claim_limit)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: fan out and claim, and hand each claimed batch to a task that
-        sends and records it while the loop claims the next (at most `BATCHES_IN_FLIGHT`).
-        When there is nothing to do, wait for a NOTIFY (PostgreSQL), a batch finishing or the
-        poll interval, whichever comes first."""
+        sends and records it while the loop claims the next, holding at most
+        `IN_FLIGHT_PER_SLOT` claimed deliveries per slot. When there is nothing to do, wait
+        for a NOTIFY (PostgreSQL), a batch finishing or the poll interval."""
         wake = asyncio.Event()
         listener = await self._listen(wake) if self.postgres else None
-        in_flight: set[asyncio.Task[int]] = set()
+        in_flight: dict[asyncio.Task[int], int] = {}  # batch → its deliveries
+        room = self.settings.webhook_concurrency * IN_FLIGHT_PER_SLOT
 
         def finished(task: asyncio.Task[int]) -> None:
-            in_flight.discard(task)
+            in_flight.pop(task, None)
             wake.set()  # its successors of the same resources may be due now
 
         try:
             while not stop.is_set():
                 wake.clear()
+                free = room - sum(in_flight.values())
+                if free <= 0:  # full: let a batch finish before fanning out or claiming more
+                    await asyncio.wait(list(in_flight), return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 try:
-                    made, jobs = await self._fan_out_and_claim()
+                    taken, _, jobs = await self._fan_out_and_claim(500, min(500, free))
                 except Exception:
                     log.exception("webhook dispatch failed; retrying")
-                    made, jobs = 0, []
+                    taken, jobs = 0, []
                 if jobs:
                     task = asyncio.create_task(self._deliver(jobs))
-                    in_flight.add(task)
+                    in_flight[task] = len(jobs)
                     task.add_done_callback(finished)
-                if len(in_flight) >= BATCHES_IN_FLIGHT:
-                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                if made or jobs:
-                    continue
+                if taken >= 500 or len(jobs) >= min(500, free):
+                    continue  # a full batch: there may be more right now
                 waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
                 await asyncio.wait(
                     waiters,
