@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from standardwebhooks.webhooks import Webhook
 
@@ -112,6 +113,8 @@ class Dispatcher:
         #: A slow endpoint holds at most half the slots, so it cannot starve the others.
         self._per_endpoint = max(1, settings.webhook_concurrency // 2)
         self._slots: dict[str, asyncio.Semaphore] = {}
+        #: PostgreSQL server pids of this engine's connections opened since `run` started.
+        self._own_backends: set[int] = set()
 
     async def close(self) -> None:
         if self._own_client:
@@ -601,6 +604,13 @@ class Dispatcher:
         `IN_FLIGHT_PER_SLOT` claimed deliveries per slot. When there is nothing to do, wait
         for a NOTIFY (PostgreSQL), a batch finishing or the poll interval."""
         wake = asyncio.Event()
+        own = self._own_backends
+
+        def opened(dbapi_connection: Any, _record: Any) -> None:
+            own.add(dbapi_connection.driver_connection.get_server_pid())
+
+        if self.postgres:
+            event.listen(self.engine.sync_engine, "connect", opened)
         listener = await self._listen(wake) if self.postgres else None
         in_flight: dict[asyncio.Task[int], int] = {}  # batch → its deliveries
         room = self.settings.webhook_concurrency * IN_FLIGHT_PER_SLOT
@@ -640,15 +650,25 @@ class Dispatcher:
                 await asyncio.gather(*in_flight, return_exceptions=True)
             if listener is not None:
                 await listener.close()
+            if self.postgres:
+                event.remove(self.engine.sync_engine, "connect", opened)
 
     async def _listen(self, wake: asyncio.Event) -> Any:
         """A dedicated connection that LISTENs; None (polling only) if it cannot be opened."""
         import asyncpg
 
         url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # The deliveries this worker's own fan-out inserts were claimed in the same
+        # transaction: their NOTIFY (sent by one of its own connections) is no news.
+        own = self._own_backends
+
+        def heard(_conn: Any, pid: int, _channel: str, table: str) -> None:
+            if not (table == _d.name and pid in own):
+                wake.set()
+
         try:
             conn = await asyncpg.connect(url)
-            await conn.add_listener(CHANNEL, lambda *_: wake.set())
+            await conn.add_listener(CHANNEL, heard)
         except (OSError, asyncpg.PostgresError):
             log.warning("LISTEN failed; the webhook worker polls instead", exc_info=True)
             return None
