@@ -228,3 +228,22 @@ async def test_a_claim_is_not_sent_once_its_lease_could_run_out_mid_attempt(
             )
         )
         assert sorted(attempts.scalars()) == [1] * 5  # the lapsed claims left no attempt
+
+
+async def test_the_per_endpoint_slots_do_not_outlive_their_requests(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    from app.infra.webhooks.dispatcher import Dispatcher
+
+    auth = await authorized(client)
+    dispatcher = Dispatcher(container.engine, container.cipher, container.settings)
+    try:
+        with receiver() as a, receiver() as b:
+            await subscribe(client, auth.app, a.url, ["product.*"])
+            await subscribe(client, auth.app, b.url, ["product.*"])
+            await _events(container, auth.shop["id"], 3)
+            made, sent = await dispatcher.run_once()
+            assert (made, sent) == (6, 6) and len(a.received) == len(b.received) == 3
+        assert len(dispatcher._slots) == 0
+    finally:
+        await dispatcher.close()

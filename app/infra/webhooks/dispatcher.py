@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -112,7 +113,11 @@ class Dispatcher:
         self._plain: dict[str, str] = {}
         #: A slow endpoint holds at most half the slots, so it cannot starve the others.
         self._per_endpoint = max(1, settings.webhook_concurrency // 2)
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        #: Held only while a request of the endpoint waits or runs: an idle endpoint's entry
+        #: goes away with its last request (a fresh semaphore is the same state).
+        self._slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = (
+            weakref.WeakValueDictionary()
+        )
         #: PostgreSQL server pids of this engine's connections opened since `run` started.
         self._own_backends: set[int] = set()
 
