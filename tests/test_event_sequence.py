@@ -36,6 +36,18 @@ def _order_event(order_id: str, shop_id: str | None = "shop_x", **data: object) 
     )
 
 
+async def _change(
+    container: Container, order_id: str, shop_id: str = "shop_x", hold: float = 0.0
+) -> int:
+    """One change of the order in its own transaction; `hold` keeps the number a moment
+    before committing, as a real change would."""
+    async with container.uow() as uow:
+        number = await uow.outbox.add_in_sequence(_order_event(order_id, shop_id=shop_id))
+        await asyncio.sleep(hold)
+        await uow.commit()
+        return number
+
+
 async def _numbers(container: Container, order_id: str) -> list[tuple[int, int]]:
     """(column, data.sequence) of the order's events, by number."""
     async with container.engine.connect() as conn:
@@ -51,15 +63,10 @@ async def test_concurrent_changes_of_one_order_are_numbered_one_to_n(
     container: Container,
 ) -> None:
     order_a, order_b = new_id("order"), new_id("order")
-
-    async def change(order_id: str) -> int:
-        async with container.uow() as uow:
-            number = await uow.outbox.add_in_sequence(_order_event(order_id))
-            await asyncio.sleep(0.005)  # hold the number a moment, as a real change would
-            await uow.commit()
-            return number
-
-    got = await asyncio.gather(*(change(order_a) for _ in range(12)), change(order_b))
+    got = await asyncio.gather(
+        *(_change(container, order_a, hold=0.005) for _ in range(12)),
+        _change(container, order_b, hold=0.005),
+    )
     assert sorted(got[:12]) == list(range(1, 13))
     assert got[12] == 1  # every order counts on its own
     assert await _numbers(container, order_a) == [(n, n) for n in range(1, 13)]
@@ -74,14 +81,7 @@ async def test_a_number_is_held_until_its_transaction_ends_so_it_follows_commit_
     await first.__aenter__()
     try:
         assert await first.outbox.add_in_sequence(_order_event(order_id)) == 1
-
-        async def second() -> int:
-            async with container.uow() as uow:
-                number = await uow.outbox.add_in_sequence(_order_event(order_id))
-                await uow.commit()
-                return number
-
-        waiting = asyncio.create_task(second())
+        waiting = asyncio.create_task(_change(container, order_id))
         await asyncio.sleep(0.3)
         assert not waiting.done()  # blocked behind the first change's open transaction
         await first.commit()
@@ -127,23 +127,17 @@ async def test_order_events_reach_the_receiver_in_sequence(
     auth = await authorized(client)
     shop_id = auth.shop["id"]
     order_a, order_b = new_id("order"), new_id("order")
-
-    async def change(order_id: str) -> None:
-        async with container.uow() as uow:
-            await uow.outbox.add_in_sequence(_order_event(order_id, shop_id=shop_id))
-            await uow.commit()
-
     with receiver(statuses=[500]) as rx:
         endpoint = await subscribe(client, auth.app, rx.url, ["order.*"])
         await drain(container)  # the app's own earlier events
         for _ in range(3):
-            await change(order_a)
+            await _change(container, order_a, shop_id)
         dispatcher = Dispatcher(container.engine, container.cipher, container.settings)
         try:
             assert await dispatcher.run_once() == (3, 1)  # A's first only, answered 500
         finally:
             await dispatcher.close()
-        await change(order_b)
+        await _change(container, order_b, shop_id)
         await drain(container)
         got = rx.verified(endpoint["secret"])
     sent = [(b["data"]["order_id"], b["data"]["sequence"]) for b in got]

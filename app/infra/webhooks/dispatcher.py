@@ -67,11 +67,13 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-#: A claimed delivery whose lease ran out while it waited for a free slot: not sent, not
-#: recorded; once the lease has passed, the next claim takes it.
+#: A claimed delivery whose lease could run out before a slot came free: not sent, no
+#: attempt recorded, its lease released at once for the next claim.
 LAPSED = Outcome(None, 0, "lease ran out before a slot was free", None)
 #: Claimed deliveries a worker holds at once, per slot of `webhook_concurrency`.
 IN_FLIGHT_PER_SLOT = 64
+#: Events fanned out, and deliveries claimed, per transaction.
+BATCH = 500
 
 
 def payload(event_type: str, created_at: datetime, data: dict[str, Any]) -> bytes:
@@ -127,7 +129,7 @@ class Dispatcher:
 
     # -- fan-out ---------------------------------------------------------------------------
 
-    async def fan_out(self, limit: int = 500) -> int:
+    async def fan_out(self, limit: int = BATCH) -> int:
         """Turn undispatched outbox events into deliveries; returns the deliveries made."""
         async with self.engine.begin() as conn:
             return (await self._fan_out(conn, limit))[1]
@@ -163,7 +165,9 @@ class Dispatcher:
                 if (
                     ep.created_at > ev.created_at  # subscribed after it happened
                     or not matches(ep.topics, ev.type)
-                    or not _entitled(ev.type, ev.shop_id, ev.app_id, ep.app_id, grants)
+                    or not _entitled(
+                        ev.type, ev.app_id, ep.app_id, grants.get((ep.app_id, ev.shop_id))
+                    )
                 ):
                     continue
                 rows.append(
@@ -233,7 +237,7 @@ class Dispatcher:
 
     # -- delivery --------------------------------------------------------------------------
 
-    async def deliver_due(self, limit: int = 500) -> int:
+    async def deliver_due(self, limit: int = BATCH) -> int:
         """Claim due deliveries, send them concurrently, record the outcomes together."""
         async with self.engine.begin() as conn:
             jobs = await self._claim(conn, limit)
@@ -310,8 +314,6 @@ class Dispatcher:
     async def _claim(self, conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
         """Lease the due deliveries and read what sending them takes, with the grant in
         force for each (a shop's event goes out only while it is)."""
-        if limit <= 0:
-            return []
         now, started = utcnow(), time.monotonic()
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         # (The worker's connections plan every statement for its values: a generic plan made
@@ -361,9 +363,11 @@ class Dispatcher:
             job["send_by"] = send_by
             job["lease_until"] = lease
             scopes = job.pop("grant_scopes")
-            grants = {} if scopes is None else {(job["app_id"], job["shop_id"]): frozenset(scopes)}
             job["entitled"] = _entitled(
-                job["event_type"], job["shop_id"], job["event_app_id"], job["app_id"], grants
+                job["event_type"],
+                job["event_app_id"],
+                job["app_id"],
+                None if scopes is None else frozenset(scopes),
             )
         return jobs
 
@@ -589,7 +593,7 @@ class Dispatcher:
             "outbox_events": int(events.rowcount or 0),
         }
 
-    async def run_once(self, limit: int = 500) -> tuple[int, int]:
+    async def run_once(self, limit: int = BATCH) -> tuple[int, int]:
         """Fan out and claim in one transaction (fresh events go out without another round
         trip), then send; returns (deliveries made, deliveries sent)."""
         _, made, jobs = await self._fan_out_and_claim(limit, limit)
@@ -632,7 +636,7 @@ class Dispatcher:
                     await asyncio.wait(list(in_flight), return_when=asyncio.FIRST_COMPLETED)
                     continue
                 try:
-                    taken, _, jobs = await self._fan_out_and_claim(500, min(500, free))
+                    taken, _, jobs = await self._fan_out_and_claim(BATCH, min(BATCH, free))
                 except Exception:
                     log.exception("webhook dispatch failed; retrying")
                     taken, jobs = 0, []
@@ -640,7 +644,7 @@ class Dispatcher:
                     task = asyncio.create_task(self._deliver(jobs))
                     in_flight[task] = len(jobs)
                     task.add_done_callback(finished)
-                if taken >= 500 or len(jobs) >= min(500, free):
+                if taken >= BATCH or len(jobs) >= min(BATCH, free):
                     continue  # a full batch: there may be more right now
                 waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
                 await asyncio.wait(
@@ -681,20 +685,13 @@ class Dispatcher:
 
 
 def _entitled(
-    event_type: str,
-    shop_id: str | None,
-    event_app_id: str | None,
-    app_id: str,
-    grants: dict[tuple[str, str], frozenset[str]],
+    event_type: str, event_app_id: str | None, app_id: str, scopes: frozenset[str] | None
 ) -> bool:
-    """An app's own events reach it; a shop's events reach apps the shop has authorized with
-    the topic's read scope."""
+    """An app's own events reach it; a shop's events reach apps the shop has authorized
+    (`scopes`: that grant's, None without one in force) with the topic's read scope."""
     if event_app_id is not None:
         return event_app_id == app_id
-    if shop_id is None:
-        return False
-    scopes = grants.get((app_id, shop_id))
-    if scopes is None:
+    if scopes is None:  # no grant in force (or the event concerns no shop)
         return False
     needed = FAMILY_SCOPES.get(family(event_type))
     return needed is None or str(needed) in scopes
