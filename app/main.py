@@ -14,6 +14,7 @@ from app.api.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
     UnitOfWorkScope,
+    session_cookie,
     verified_session_account,
 )
 from app.api.developer import apps as developer_apps
@@ -35,6 +36,7 @@ from app.api.platform import apps as platform_apps
 from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
+from app.api.provider import OAUTH_SCHEME
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         IdempotencyMiddleware,
         store=container.idempotency,
         resolve_caller=idempotency_callers(container),
+        routes=lambda: app.router.routes,
         session_cookie=SESSION_COOKIE,
         csrf_header=CSRF_HEADER,
     )
@@ -159,7 +162,12 @@ def idempotency_callers(container: Container) -> CallerResolver:
                 return None
         return claims.grant_id
 
-    return caller_resolver(session_account, bearer_grant)
+    return caller_resolver(
+        session_account,
+        bearer_grant,
+        session_scheme=session_cookie.scheme_name,
+        bearer_scheme=OAUTH_SCHEME,
+    )
 
 
 def app_factory() -> FastAPI:
