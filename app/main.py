@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         authorize.router,
     ):
         app.include_router(router)
-    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: build_openapi(app, page_paths=FORM_PATHS)  # type: ignore[method-assign]
 
     # Added innermost first: the last one added runs first.
     app.add_middleware(UnitOfWorkScope)

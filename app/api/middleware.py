@@ -285,10 +285,16 @@ class InvalidCharactersMiddleware:
         await self.app(scope, receive, send)
 
     @staticmethod
-    def _has_control_characters(scope: Scope, page_paths: tuple[str, ...]) -> bool:
+    def checks_query(path: str, page_paths: tuple[str, ...]) -> bool:
+        """Whether the query of a request to `path` is checked (the path always is); the
+        OpenAPI document declares the 400 by the same rule."""
+        return not path.startswith(page_paths)
+
+    @classmethod
+    def _has_control_characters(cls, scope: Scope, page_paths: tuple[str, ...]) -> bool:
         path: str = scope.get("path", "")
         raw_path: bytes = scope.get("raw_path") or b""
-        query: bytes = b"" if path.startswith(page_paths) else scope.get("query_string", b"")
+        query: bytes = scope.get("query_string", b"") if cls.checks_query(path, page_paths) else b""
         # Only %-escapes can hide a control character from the raw bytes' check.
         decoded_query = unquote_to_bytes(query.replace(b"+", b" ")) if b"%" in query else query
         decoded_path = unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path
