@@ -29,6 +29,7 @@ from app.api.middleware import (
     InvalidCharactersMiddleware,
     JsonOnlyMiddleware,
     RequestContextMiddleware,
+    security_headers,
 )
 from app.api.oauth import server as oauth_server
 from app.api.openapi import build_openapi
@@ -84,15 +85,19 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         title="MiniShop Open Platform API",
         version=VERSION,
         lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
         swagger_ui_parameters={"persistAuthorization": True, "displayOperationId": True},
         swagger_ui_init_oauth=swagger_oauth(settings),
     )
     app.state.container = container
+    # What this app was built with; the edge reads it (`/metrics`), as the middleware below do.
+    app.state.settings = settings
     metrics.watch_pool(container.engine.sync_engine.pool)
     install_error_handlers(app)
-    install_docs(app)
+    if settings.docs_enabled:
+        install_docs(app)
     install_webhook_docs(app)
     # The router tries routes in order, and matching is not free (~1-2 µs a route, several
     # times over with included routers): the provider's product routes, the hottest ones,
@@ -144,7 +149,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         overrides={provider_bulk.IMPORT_PATH: settings.bulk_max_body_bytes},
     )
     app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, headers=security_headers(https=settings.https))
     return app
 
 
