@@ -94,6 +94,8 @@ async def metrics_access(
     "production it is not served without it (404).",
     response_class=Response,
     dependencies=[Depends(metrics_access)],
+    # The token is optional where none is configured: OpenAPI's empty requirement says so.
+    openapi_extra={"security": [{}]},
     responses={
         200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition"},
         **problem_responses(401, 404),
