@@ -159,13 +159,13 @@ def idempotency_callers(container: Container) -> CallerResolver:
     async def session_account(token: str, csrf: str | None) -> str | None:
         return await verified_session_account(container, token, csrf)
 
-    async def bearer_grant(token: str) -> str | None:
+    async def bearer_grant(token: str) -> tuple[str, frozenset[str]] | None:
         async with container.uow() as uow:
             try:
                 claims, _ = await oauth.live_access_claims(uow, container.tokens, token)
             except DomainError:
                 return None
-        return claims.grant_id
+        return claims.grant_id, frozenset(s.value for s in claims.scopes)
 
     return caller_resolver(
         session_account,

@@ -19,6 +19,7 @@ from app.infra.db import tables
 from app.main import create_app
 from tests import factories as f
 from tests.conftest import random_ip
+from tests.oauth_support import authorized
 
 IK = "Idempotency-Key"
 
@@ -350,6 +351,26 @@ async def test_a_used_key_does_not_hide_401(
     assert await scope_keys(container) == keys_before
     again = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
     assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_a_used_key_does_not_hide_a_missing_scope(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A provider token without the operation's scope is refused by the operation (403
+    `insufficient_scope`), not matched against its grant's keys; with the scope it replays."""
+    auth = await authorized(client, scope="shop:read shop:write")
+    k = key()
+    patch = {"name": f"Shop {secrets.token_hex(3)}"}
+    first = await client.patch("/v1/shop", json=patch, headers={**auth.bearer, IK: k})
+    assert first.status_code == 200, first.text
+    keys_before = await scope_keys(container)
+    r = await client.post("/v1/products", json={"title": "Tea"}, headers={**auth.bearer, IK: k})
+    assert_problem(r, 403, "insufficient_scope")
+    assert await scope_keys(container) == keys_before
+    again = await client.patch("/v1/shop", json=patch, headers={**auth.bearer, IK: k})
+    assert again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
 
 
 # --- scope, key format ------------------------------------------------------------------------
@@ -708,15 +729,17 @@ async def test_caller_resolver_branches() -> None:
         seen.append((token, csrf))
         return "acct_1" if (token, csrf) == ("good", "csrf") else None
 
-    async def bearer_grant(token: str) -> str | None:
-        return {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}.get(token)
+    async def bearer_grant(token: str) -> tuple[str, frozenset[str]] | None:
+        grants = {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}
+        return (grants[token], frozenset({"shop:read"})) if token in grants else None
 
     resolve = caller_resolver(
         session_account, bearer_grant, session_scheme="session", bearer_scheme="oauth"
     )
-    public: frozenset[str] = frozenset()
-    merchant = frozenset({"session", "csrf"})
-    provider = frozenset({"oauth"})
+    none: frozenset[str] = frozenset()
+    public: dict[str, frozenset[str]] = {}
+    merchant = {"session": none, "csrf": none}
+    provider = {"oauth": frozenset({"shop:read"})}
 
     def creds(**kw: Any) -> Credentials:
         base: dict[str, Any] = {
@@ -741,6 +764,9 @@ async def test_caller_resolver_branches() -> None:
     assert await resolve(creds(authorization="Bearer revoked"), provider) is None
     assert await resolve(creds(authorization="Basic eDp5"), provider) is None
     assert await resolve(creds(authorization="Basic eDp5"), public) is None
+    # A token without the operation's scope neither: the route answers 403.
+    writer = {"oauth": frozenset({"shop:write"})}
+    assert await resolve(creds(authorization="Bearer t1"), writer) is None
     # Only the credential the operation takes counts; without it, the operation answers.
     assert await resolve(creds(authorization="Bearer t1"), merchant) is None
     assert await resolve(good_session, provider) is None

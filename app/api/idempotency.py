@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
-from app.api.route_table import operation_dependant, security_schemes
+from app.api.route_table import operation_dependant, security_requirements
 from app.infra.idempotency import IdempotencyStore
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -73,12 +73,16 @@ def credentials_of(scope: Scope, *, session_cookie: str, csrf_header: str) -> Cr
     )
 
 
+#: An operation's security schemes by name, each with the scopes it requires (OpenAPI's
+#: `security` of the operation; empty for a public one).
+Requirements = Mapping[str, frozenset[str]]
+
+
 class CallerResolver(Protocol):
-    async def __call__(self, credentials: Credentials, schemes: frozenset[str]) -> str | None:
+    async def __call__(self, credentials: Credentials, requirements: Requirements) -> str | None:
         """The caller a key is scoped to (`account:<id>`, ...), judged by the credential that
-        the operation takes (`schemes`, the names of its security schemes; none for a public
-        operation), or None: the request gets no idempotency handling and goes straight to
-        the route."""
+        the operation takes, or None: the request gets no idempotency handling and goes
+        straight to the route."""
         ...
 
 
@@ -87,8 +91,9 @@ class CallerResolver(Protocol):
 SessionAccount = Callable[[str, str | None], Awaitable[str | None]]
 
 
-#: Resolves a bearer token to the grant it acts under, or None when the token is not good.
-BearerGrant = Callable[[str], Awaitable[str | None]]
+#: Resolves a bearer token to the grant it acts under and the token's scopes, or None when
+#: the token is not good.
+BearerGrant = Callable[[str], Awaitable[tuple[str, frozenset[str]] | None]]
 
 
 def anonymous_caller(client_ip: str | None) -> str:
@@ -107,20 +112,24 @@ def caller_resolver(
     composition root.
 
     A provider's keys belong to its grant (app + shop), so a refreshed access token keeps
-    them; a token that is not good (expired, revoked) gets no replay: the route answers 401.
-    An operation is only ever judged by the credential it takes: a session sent to a provider
-    operation (or a bearer token to a merchant one) counts for nothing, as it does there.
+    them; a token that is not good (expired, revoked) or lacks the operation's scope gets no
+    replay: the route answers 401 or 403. An operation is only ever judged by the credential
+    it takes: a session sent to a provider operation (or a bearer token to a merchant one)
+    counts for nothing, as it does there.
     """
 
-    async def resolve(credentials: Credentials, schemes: frozenset[str]) -> str | None:
-        public = not schemes
-        if credentials.authorization is not None and (public or bearer_scheme in schemes):
+    async def resolve(credentials: Credentials, requirements: Requirements) -> str | None:
+        public = not requirements
+        if credentials.authorization is not None and (public or bearer_scheme in requirements):
             scheme, _, token = credentials.authorization.partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                grant_id = await bearer_grant(token.strip())
-                return f"grant:{grant_id}" if grant_id else None
-            return None
-        if credentials.session_token is not None and (public or session_scheme in schemes):
+            if scheme.lower() != "bearer" or not token.strip():
+                return None
+            grant = await bearer_grant(token.strip())
+            if grant is None:
+                return None
+            grant_id, scopes = grant
+            return f"grant:{grant_id}" if requirements.get(bearer_scheme, set()) <= scopes else None
+        if credentials.session_token is not None and (public or session_scheme in requirements):
             account_id = await session_account(credentials.session_token, credentials.csrf_token)
             return f"account:{account_id}" if account_id else None
         return anonymous_caller(credentials.client_ip) if public else None
@@ -165,11 +174,10 @@ class IdempotencyMiddleware:
         if operation is None:  # the router answers 404 or 405, whatever the key
             await self.app(scope, receive, send)
             return
-        schemes = security_schemes(operation)
         credentials = credentials_of(
             scope, session_cookie=self.session_cookie, csrf_header=self.csrf_header
         )
-        caller = await self.resolve_caller(credentials, schemes)
+        caller = await self.resolve_caller(credentials, security_requirements(operation))
         if caller is None:
             await self.app(scope, receive, send)
             return

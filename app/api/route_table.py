@@ -30,17 +30,19 @@ def operation_dependant(routes: Sequence[BaseRoute], scope: Scope) -> Dependant 
     return None
 
 
-def security_schemes(dependant: Dependant) -> frozenset[str]:
-    """The names of the security schemes among an operation's dependencies (what OpenAPI
-    lists as its `security`)."""
-    names: set[str] = set()
+def security_requirements(dependant: Dependant) -> dict[str, frozenset[str]]:
+    """The security schemes among an operation's dependencies, each with the OAuth scopes it
+    is required with (what OpenAPI lists as the operation's `security`)."""
+    found: dict[str, frozenset[str]] = {}
     pending = [dependant]
     while pending:
         current = pending.pop()
         if isinstance(current.call, SecurityBase):
-            names.add(current.call.scheme_name)
+            scopes = {*(current.parent_oauth_scopes or ()), *(current.own_oauth_scopes or ())}
+            name = current.call.scheme_name
+            found[name] = found.get(name, frozenset()) | scopes
         pending.extend(current.dependencies)
-    return frozenset(names)
+    return found
 
 
 def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
