@@ -14,6 +14,7 @@ from app.api.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
     UnitOfWorkScope,
+    session_cookie,
     verified_session_account,
 )
 from app.api.developer import apps as developer_apps
@@ -28,6 +29,7 @@ from app.api.middleware import (
     InvalidCharactersMiddleware,
     JsonOnlyMiddleware,
     RequestContextMiddleware,
+    security_headers,
 )
 from app.api.oauth import server as oauth_server
 from app.api.openapi import build_openapi
@@ -35,6 +37,7 @@ from app.api.platform import apps as platform_apps
 from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
+from app.api.provider import OAUTH_SCHEME
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
@@ -82,15 +85,19 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         title="MiniShop Open Platform API",
         version=VERSION,
         lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
         docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
         swagger_ui_parameters={"persistAuthorization": True, "displayOperationId": True},
         swagger_ui_init_oauth=swagger_oauth(settings),
     )
     app.state.container = container
+    # What this app was built with; the edge reads it (`/metrics`), as the middleware below do.
+    app.state.settings = settings
     metrics.watch_pool(container.engine.sync_engine.pool)
     install_error_handlers(app)
-    install_docs(app)
+    if settings.docs_enabled:
+        install_docs(app)
     install_webhook_docs(app)
     # The router tries routes in order, and matching is not free (~1-2 µs a route, several
     # times over with included routers): the provider's product routes, the hottest ones,
@@ -119,7 +126,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         authorize.router,
     ):
         app.include_router(router)
-    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: build_openapi(app, page_paths=FORM_PATHS)  # type: ignore[method-assign]
 
     # Added innermost first: the last one added runs first.
     app.add_middleware(UnitOfWorkScope)
@@ -127,6 +134,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         IdempotencyMiddleware,
         store=container.idempotency,
         resolve_caller=idempotency_callers(container),
+        routes=lambda: app.router.routes,
         session_cookie=SESSION_COOKIE,
         csrf_header=CSRF_HEADER,
     )
@@ -141,7 +149,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         overrides={provider_bulk.IMPORT_PATH: settings.bulk_max_body_bytes},
     )
     app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, headers=security_headers(https=settings.https))
     return app
 
 
@@ -151,15 +159,20 @@ def idempotency_callers(container: Container) -> CallerResolver:
     async def session_account(token: str, csrf: str | None) -> str | None:
         return await verified_session_account(container, token, csrf)
 
-    async def bearer_grant(token: str) -> str | None:
+    async def bearer_grant(token: str) -> tuple[str, frozenset[str]] | None:
         async with container.uow() as uow:
             try:
                 claims, _ = await oauth.live_access_claims(uow, container.tokens, token)
             except DomainError:
                 return None
-        return claims.grant_id
+        return claims.grant_id, frozenset(s.value for s in claims.scopes)
 
-    return caller_resolver(session_account, bearer_grant)
+    return caller_resolver(
+        session_account,
+        bearer_grant,
+        session_scheme=session_cookie.scheme_name,
+        bearer_scheme=OAUTH_SCHEME,
+    )
 
 
 def app_factory() -> FastAPI:

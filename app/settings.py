@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger("minishop.settings")
@@ -56,8 +56,15 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_echo: bool = False
     log_level: str = "INFO"
-    #: The issuer and the links the service gives out; defaults to 127.0.0.1 on `PORT`.
+    #: The issuer and the links the service gives out; defaults to 127.0.0.1 on `PORT`. When it
+    #: is https, every response carries `Strict-Transport-Security`.
     public_base_url: str = ""
+    #: Serve `/docs`, `/redoc` and `/openapi.json`. On by default, production included: the
+    #: API is an open platform and its contract is public (`openapi/` in the repository too).
+    docs_enabled: bool = True
+    #: The bearer token `/metrics` requires (Prometheus: `authorization: {credentials: ...}`).
+    #: Without one, `/metrics` is open outside production and not served (404) in production.
+    metrics_token: SecretStr | None = None
     #: Webhooks may go to private, loopback and link-local addresses (development, tests).
     webhook_allow_private: bool = False
     #: Seconds between attempts after each failure; after the last, a delivery has failed.
@@ -111,6 +118,11 @@ class Settings(BaseSettings):
     @property
     def webhook_schedule(self) -> tuple[float, ...]:
         return tuple(float(x) for x in self.webhook_retry_schedule.split(",") if x.strip())
+
+    @property
+    def https(self) -> bool:
+        """Whether clients reach the service over https (then HSTS is sent)."""
+        return self.public_base_url.startswith("https://")
 
     @property
     def is_production(self) -> bool:

@@ -61,6 +61,41 @@ async def test_wrong_method_is_a_405_problem_with_allow(client: httpx.AsyncClien
     assert_problem(r, 405, "method_not_allowed")
 
 
+def _allowed(r: httpx.Response) -> set[str]:
+    return {m.strip() for m in r.headers["allow"].split(",")}
+
+
+async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    r = await client.options("/v1/shop")
+    assert_problem(r, 405, "method_not_allowed")
+    assert _allowed(r) == {"GET", "PATCH"}
+    r = await client.put("/v1/apps/app_x/webhook-endpoints/we_x")
+    assert_problem(r, 405, "method_not_allowed")
+    assert _allowed(r) == {"GET", "PATCH", "DELETE"}
+
+
+async def test_405_allow_matches_the_route_table(app: Any, client: httpx.AsyncClient) -> None:
+    """For every path of the route table, a method it does not serve gets a 405 whose `Allow`
+    lists exactly the methods of the routes with that path."""
+    from fastapi.routing import iter_route_contexts
+
+    by_path: dict[str, set[str]] = {}
+    for route in iter_route_contexts(app.routes):
+        if route.methods and route.path:
+            by_path.setdefault(route.path, set()).update(route.methods)
+    assert len(by_path) > 50, sorted(by_path)
+    problems = []
+    for path, methods in sorted(by_path.items()):
+        url = re.sub(r"\{[^}]+\}", "probe_1", path)
+        method = next(m for m in ("OPTIONS", "TRACE", "PUT", "DELETE") if m not in methods)
+        r = await client.request(method, url)
+        if r.status_code != 405 or _allowed(r) != methods:
+            problems.append(f"{method} {url}: {r.status_code} Allow {r.headers.get('allow')}")
+        else:
+            assert_problem(r, 405, "method_not_allowed")
+    assert not problems, "\n".join(problems)
+
+
 async def test_body_validation_is_a_422_with_per_field_errors(client: httpx.AsyncClient) -> None:
     r = await client.post(
         "/auth/register", json={"username": "ab", "password": 12345, "surprise": True}

@@ -19,6 +19,7 @@ from app.infra.db import tables
 from app.main import create_app
 from tests import factories as f
 from tests.conftest import random_ip
+from tests.oauth_support import authorized
 
 IK = "Idempotency-Key"
 
@@ -275,6 +276,101 @@ async def test_concurrent_requests_with_one_key_run_once(
             assert r.headers["idempotent-replayed"] == "true"
             assert r.content == ran[0].content
     assert await shops_owned(container, u.id) == 1
+
+
+# --- the route, the method and the caller come before the key ---------------------------------
+
+
+async def test_a_used_key_does_not_hide_404_or_405(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """The key is looked at only for a request that reaches an operation: another method on
+    the path is a 405 (with the path's methods), an unknown path a 404, whatever the key."""
+    u = await f.user(client)
+    k = key()
+    body = shop_body()
+    first = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert first.status_code == 201, first.text
+    keys_before = await scope_keys(container)
+
+    for method, path, allow in (
+        ("PUT", "/merchant/shops", {"GET", "POST"}),
+        ("PUT", "/v1/apps", {"GET", "POST"}),
+        ("DELETE", "/v1/apps", {"GET", "POST"}),
+    ):
+        r = await client.request(method, path, json=body, headers={**u.h, IK: k})
+        assert_problem(r, 405, "method_not_allowed")
+        assert {m.strip() for m in r.headers["allow"].split(",")} == allow
+        assert "idempotent-replayed" not in r.headers
+    for path in (f"/v1/no-such-route-{secrets.token_hex(3)}", "/merchant/shop"):
+        r = await client.post(path, json=body, headers={**u.h, IK: k})
+        assert_problem(r, 404, "not_found")
+        # Even a malformed key: there is no operation to take it.
+        r = await client.post(path, json=body, headers={**u.h, IK: "has space"})
+        assert_problem(r, 404, "not_found")
+    assert await scope_keys(container) == keys_before
+
+    # The key still belongs to its first request, which replays.
+    again = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    assert await shops_owned(container, u.id) == 1
+
+
+async def test_a_used_key_does_not_hide_401(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A caller without the credential the operation takes is refused by the operation (401),
+    never matched against keys it used with another credential (or none)."""
+    # An anonymous caller uses the key to register, then calls a merchant operation with it.
+    k = key()
+    r = await client.post(
+        "/auth/register", json={"username": f.unique(), "password": f.PASSWORD}, headers={IK: k}
+    )
+    assert r.status_code == 201, r.text
+    keys_before = await scope_keys(container)
+    r = await client.post("/merchant/shops", json=shop_body(), headers={IK: k})
+    assert_problem(r, 401, "session_required")
+    assert "idempotent-replayed" not in r.headers
+
+    # A merchant uses a key, then calls a provider operation with it and no bearer token.
+    u = await f.user(client)
+    k = key()
+    body = shop_body()
+    first = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert first.status_code == 201, first.text
+    keys_before = await scope_keys(container)
+    for path in ("/v1/products", "/v1/stock/batch"):
+        r = await client.post(path, json=body, headers={**u.h, IK: k})
+        assert r.status_code == 401, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "idempotent-replayed" not in r.headers
+    r = await client.patch("/v1/shop", json=body, headers={**u.h, IK: k})
+    assert r.status_code == 401, r.text
+    assert await scope_keys(container) == keys_before
+    again = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+    assert again.headers["idempotent-replayed"] == "true"
+
+
+async def test_a_used_key_does_not_hide_a_missing_scope(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A provider token without the operation's scope is refused by the operation (403
+    `insufficient_scope`), not matched against its grant's keys; with the scope it replays."""
+    auth = await authorized(client, scope="shop:read shop:write")
+    k = key()
+    patch = {"name": f"Shop {secrets.token_hex(3)}"}
+    first = await client.patch("/v1/shop", json=patch, headers={**auth.bearer, IK: k})
+    assert first.status_code == 200, first.text
+    keys_before = await scope_keys(container)
+    r = await client.post("/v1/products", json={"title": "Tea"}, headers={**auth.bearer, IK: k})
+    assert_problem(r, 403, "insufficient_scope")
+    assert await scope_keys(container) == keys_before
+    again = await client.patch("/v1/shop", json=patch, headers={**auth.bearer, IK: k})
+    assert again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
 
 
 # --- scope, key format ------------------------------------------------------------------------
@@ -633,10 +729,17 @@ async def test_caller_resolver_branches() -> None:
         seen.append((token, csrf))
         return "acct_1" if (token, csrf) == ("good", "csrf") else None
 
-    async def bearer_grant(token: str) -> str | None:
-        return {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}.get(token)
+    async def bearer_grant(token: str) -> tuple[str, frozenset[str]] | None:
+        grants = {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}
+        return (grants[token], frozenset({"shop:read"})) if token in grants else None
 
-    resolve = caller_resolver(session_account, bearer_grant)
+    resolve = caller_resolver(
+        session_account, bearer_grant, session_scheme="session", bearer_scheme="oauth"
+    )
+    none: frozenset[str] = frozenset()
+    public: dict[str, frozenset[str]] = {}
+    merchant = {"session": none, "csrf": none}
+    provider = {"oauth": frozenset({"shop:read"})}
 
     def creds(**kw: Any) -> Credentials:
         base: dict[str, Any] = {
@@ -647,16 +750,30 @@ async def test_caller_resolver_branches() -> None:
         }
         return Credentials(**{**base, **kw})
 
-    assert await resolve(creds(session_token="good", csrf_token="csrf")) == "account:acct_1"
-    assert await resolve(creds(session_token="good")) is None
-    assert await resolve(creds(session_token="revoked", csrf_token="csrf")) is None
-    bearer = await resolve(creds(authorization="Bearer t1", session_token="good"))
+    good_session = creds(session_token="good", csrf_token="csrf")
+    assert await resolve(good_session, merchant) == "account:acct_1"
+    assert await resolve(good_session, public) == "account:acct_1"
+    assert await resolve(creds(session_token="good"), merchant) is None
+    assert await resolve(creds(session_token="revoked", csrf_token="csrf"), merchant) is None
+    bearer = await resolve(creds(authorization="Bearer t1", session_token="good"), provider)
     assert bearer == "grant:grant_1"
     # A refreshed token of the same grant keeps the keys; another grant has its own.
-    assert await resolve(creds(authorization="Bearer t1-refreshed")) == bearer
-    assert await resolve(creds(authorization="Bearer t2")) == "grant:grant_2"
+    assert await resolve(creds(authorization="Bearer t1-refreshed"), provider) == bearer
+    assert await resolve(creds(authorization="Bearer t2"), provider) == "grant:grant_2"
     # A token that is not good gets no idempotency handling: the route answers 401.
-    assert await resolve(creds(authorization="Bearer revoked")) is None
-    assert await resolve(creds(authorization="Basic eDp5")) is None
-    assert await resolve(creds()) == "anon:10.0.0.1"
-    assert seen == [("good", "csrf"), ("good", None), ("revoked", "csrf")]
+    assert await resolve(creds(authorization="Bearer revoked"), provider) is None
+    assert await resolve(creds(authorization="Basic eDp5"), provider) is None
+    assert await resolve(creds(authorization="Basic eDp5"), public) is None
+    # A token without the operation's scope neither: the route answers 403.
+    writer = {"oauth": frozenset({"shop:write"})}
+    assert await resolve(creds(authorization="Bearer t1"), writer) is None
+    # Only the credential the operation takes counts; without it, the operation answers.
+    assert await resolve(creds(authorization="Bearer t1"), merchant) is None
+    assert await resolve(good_session, provider) is None
+    assert await resolve(creds(), merchant) is None
+    assert await resolve(creds(), provider) is None
+    # A merchant operation ignores a bearer header next to a good session.
+    both = creds(authorization="Bearer t1", session_token="good", csrf_token="csrf")
+    assert await resolve(both, merchant) == "account:acct_1"
+    assert await resolve(creds(), public) == "anon:10.0.0.1"
+    assert seen == [("good", "csrf")] * 2 + [("good", None), ("revoked", "csrf"), ("good", "csrf")]

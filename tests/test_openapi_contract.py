@@ -385,6 +385,54 @@ def test_path_parameters_have_a_description_and_an_example(spec: dict[str, Any])
     assert not problems, "\n".join(problems)
 
 
+def _string_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The free-text string schemas in a parameter's schema (not enums, times or `$ref`s)."""
+    if "anyOf" in schema:
+        return [s for option in schema["anyOf"] for s in _string_schemas(option)]
+    if schema.get("type") == "array":
+        return _string_schemas(schema.get("items", {}))
+    if schema.get("type") == "string" and not ({"enum", "format", "const"} & schema.keys()):
+        return [schema]
+    return []
+
+
+def test_control_characters_in_the_url_are_documented(spec: dict[str, Any]) -> None:
+    """The service refuses control characters in the path and the query of every operation
+    but the HTML pages' (400 `invalid_characters`, before any route runs): every operation
+    with path or query parameters declares the 400, and every free-text string parameter
+    says with its `pattern` that control characters are refused."""
+    from app.api.middleware import InvalidCharactersMiddleware
+    from app.main import FORM_PATHS
+
+    problems = []
+    checked = 0
+    for method, path, op in operations(spec):
+        where = f"{method} {path}"
+        params = [p for p in op.get("parameters", []) if p["in"] in ("path", "query")]
+        path_checked = any(p["in"] == "path" for p in params)
+        query_checked = InvalidCharactersMiddleware.checks_query(path, FORM_PATHS)
+        if params:
+            assert path_checked or query_checked, f"{where}: parameters nobody checks"
+        if (path_checked or query_checked) and "400" not in op["responses"]:
+            problems.append(f"{where} does not declare 400")
+        for param in params:
+            for string in _string_schemas(param["schema"]):
+                checked += 1
+                pattern = string.get("pattern")
+                if pattern is None:
+                    problems.append(f"{where} {param['name']}: no pattern")
+                    continue
+                for bad in ("a\x00b", "\x01", "x\x1f", "\x7f", "a\nb", "\t"):
+                    if re.search(pattern, bad):
+                        problems.append(f"{where} {param['name']}: {pattern} allows {bad!r}")
+                for good in param["schema"].get("examples", []):
+                    for value in good if isinstance(good, list) else [good]:
+                        if not re.search(pattern, value):
+                            problems.append(f"{where} {param['name']}: refuses {value!r}")
+    assert checked > 50, checked
+    assert not problems, "\n".join(problems)
+
+
 #: Never replayed: login sets a cookie; the OAuth endpoints follow RFC 6749 (a code or
 #: refresh token is single use by itself).
 IDEMPOTENCY_EXEMPT = ("/auth/login", "/oauth/")

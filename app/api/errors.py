@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from app.api.route_table import allowed_methods
 from app.domain.errors import DomainError
 from app.infra.context import request_id_var
 from app.infra.db.errors import DatabaseError, is_bad_data
@@ -211,17 +212,19 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = _HTTP_CODES.get(exc.status_code, ("error", "Request failed"))
         detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such route."
+        if exc.status_code == 405:
+            # The router names the methods of one route; a path has a route per method.
+            methods = allowed_methods(request.app.router.routes, request.scope)
+            if methods:
+                headers["Allow"] = ", ".join(methods)
         return problem_response(
-            status=exc.status_code,
-            code=code,
-            title=title,
-            detail=detail,
-            headers=getattr(exc, "headers", None),
+            status=exc.status_code, code=code, title=title, detail=detail, headers=headers
         )
 
     @app.exception_handler(DatabaseError)

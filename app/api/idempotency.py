@@ -4,24 +4,30 @@ The first request with a key runs and its response is stored for 24 h; a replay 
 body gets that response again (`Idempotent-Replayed: true`); the same key with another body is
 a 422; a replay while the first is still running is a 409.
 
-Keys are scoped to the caller, resolved *before* anything is replayed by a `CallerResolver`
-that the composition root supplies: a verified session is its account (a re-login keeps its
-keys), a session that is not valid gets no idempotency handling at all (the route answers
-401/403 as usual, so a revoked cookie can never fetch a stored response), a bearer credential
-is scoped to itself for now, and an anonymous caller to its IP address.
+The key is looked at only once the request is known to reach an operation with a caller the
+operation takes: the middleware first matches the route table (a request the router answers
+with 404 or 405 gets that answer, whatever its key), then resolves the caller with the
+credential the operation declares (its security schemes), through a `CallerResolver` that the
+composition root supplies: a verified session is its account (a re-login keeps its keys), a
+provider's bearer token its grant, and a public operation's anonymous caller its IP address.
+A request without the credential its operation takes, or with one that is not good, gets no
+idempotency handling at all: the route answers 401/403 as usual, so a revoked cookie can never
+fetch a stored response and a missing one never meets the keys of another caller.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
+from app.api.route_table import operation_dependant, security_requirements
 from app.infra.idempotency import IdempotencyStore
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -67,10 +73,16 @@ def credentials_of(scope: Scope, *, session_cookie: str, csrf_header: str) -> Cr
     )
 
 
+#: An operation's security schemes by name, each with the scopes it requires (OpenAPI's
+#: `security` of the operation; empty for a public one).
+Requirements = Mapping[str, frozenset[str]]
+
+
 class CallerResolver(Protocol):
-    async def __call__(self, credentials: Credentials) -> str | None:
-        """The caller a key is scoped to (`account:<id>`, ...), or None: the request gets no
-        idempotency handling and goes straight to the route."""
+    async def __call__(self, credentials: Credentials, requirements: Requirements) -> str | None:
+        """The caller a key is scoped to (`account:<id>`, ...), judged by the credential that
+        the operation takes, or None: the request gets no idempotency handling and goes
+        straight to the route."""
         ...
 
 
@@ -79,8 +91,9 @@ class CallerResolver(Protocol):
 SessionAccount = Callable[[str, str | None], Awaitable[str | None]]
 
 
-#: Resolves a bearer token to the grant it acts under, or None when the token is not good.
-BearerGrant = Callable[[str], Awaitable[str | None]]
+#: Resolves a bearer token to the grant it acts under and the token's scopes, or None when
+#: the token is not good.
+BearerGrant = Callable[[str], Awaitable[tuple[str, frozenset[str]] | None]]
 
 
 def anonymous_caller(client_ip: str | None) -> str:
@@ -88,24 +101,38 @@ def anonymous_caller(client_ip: str | None) -> str:
     return "anon:" + (client_ip or "-")
 
 
-def caller_resolver(session_account: SessionAccount, bearer_grant: BearerGrant) -> CallerResolver:
-    """The resolver the app uses; both lookups come from the composition root.
+def caller_resolver(
+    session_account: SessionAccount,
+    bearer_grant: BearerGrant,
+    *,
+    session_scheme: str,
+    bearer_scheme: str,
+) -> CallerResolver:
+    """The resolver the app uses; both lookups and both scheme names come from the
+    composition root.
 
     A provider's keys belong to its grant (app + shop), so a refreshed access token keeps
-    them; a token that is not good (expired, revoked) gets no replay: the route answers 401.
+    them; a token that is not good (expired, revoked) or lacks the operation's scope gets no
+    replay: the route answers 401 or 403. An operation is only ever judged by the credential
+    it takes: a session sent to a provider operation (or a bearer token to a merchant one)
+    counts for nothing, as it does there.
     """
 
-    async def resolve(credentials: Credentials) -> str | None:
-        if credentials.authorization is not None:
+    async def resolve(credentials: Credentials, requirements: Requirements) -> str | None:
+        public = not requirements
+        if credentials.authorization is not None and (public or bearer_scheme in requirements):
             scheme, _, token = credentials.authorization.partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                grant_id = await bearer_grant(token.strip())
-                return f"grant:{grant_id}" if grant_id else None
-            return None
-        if credentials.session_token is not None:
+            if scheme.lower() != "bearer" or not token.strip():
+                return None
+            grant = await bearer_grant(token.strip())
+            if grant is None:
+                return None
+            grant_id, scopes = grant
+            return f"grant:{grant_id}" if requirements.get(bearer_scheme, set()) <= scopes else None
+        if credentials.session_token is not None and (public or session_scheme in requirements):
             account_id = await session_account(credentials.session_token, credentials.csrf_token)
             return f"account:{account_id}" if account_id else None
-        return anonymous_caller(credentials.client_ip)
+        return anonymous_caller(credentials.client_ip) if public else None
 
     return resolve
 
@@ -119,12 +146,14 @@ class IdempotencyMiddleware:
         app: ASGIApp,
         store: IdempotencyStore,
         resolve_caller: CallerResolver,
+        routes: Callable[[], Sequence[BaseRoute]],
         session_cookie: str,
         csrf_header: str,
     ) -> None:
         self.app = app
         self.store = store
         self.resolve_caller = resolve_caller
+        self.routes = routes
         self.session_cookie = session_cookie
         self.csrf_header = csrf_header
 
@@ -141,10 +170,14 @@ class IdempotencyMiddleware:
         if raw_key is None:
             await self.app(scope, receive, send)
             return
+        operation = operation_dependant(self.routes(), scope)
+        if operation is None:  # the router answers 404 or 405, whatever the key
+            await self.app(scope, receive, send)
+            return
         credentials = credentials_of(
             scope, session_cookie=self.session_cookie, csrf_header=self.csrf_header
         )
-        caller = await self.resolve_caller(credentials)
+        caller = await self.resolve_caller(credentials, security_requirements(operation))
         if caller is None:
             await self.app(scope, receive, send)
             return

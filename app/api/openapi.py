@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from app.api.errors import PROBLEM_JSON
 from app.api.idempotency import EXCLUDED_PATHS as NOT_IDEMPOTENT_PATHS
 from app.api.idempotency import METHODS as IDEMPOTENT_METHODS
+from app.api.middleware import InvalidCharactersMiddleware
 
 DESCRIPTION = """
 MiniShop Open Platform: merchants open free shops in minutes; authorized service providers
@@ -21,7 +22,8 @@ Lists use cursor pagination (`limit` ≤ 100, `cursor`, `{"data", "next_cursor"}
 Money is integer fen. Times are RFC 3339 UTC. Every `POST`, `PUT`, `PATCH` and `DELETE`
 (except logging in) accepts `Idempotency-Key`; mutable resources carry an `ETag` and honour
 `If-Match` (412). Every response carries `X-Request-Id`. An operation without a request body
-refuses one (400 `unexpected_body`).
+refuses one (400 `unexpected_body`). Control characters (`%00`-`%1F`, `%7F`) in the path or
+the query are refused (400 `invalid_characters`).
 
 **Providers.** Register an app (`/v1/apps`), have a merchant authorize it through
 `/oauth/authorize` (authorization code + PKCE S256), exchange the code at `/oauth/token`, and
@@ -62,7 +64,8 @@ TAGS = [
 ]
 
 
-def build_openapi(app: FastAPI) -> dict[str, Any]:
+def build_openapi(app: FastAPI, *, page_paths: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The document; `page_paths` are the HTML pages' paths, whose query is theirs to check."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -80,6 +83,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     _csrf_with_session(schema)
     _response_headers(schema)
     _idempotency(schema)
+    _invalid_characters(schema, page_paths)
     app.openapi_schema = schema
     return schema
 
@@ -200,6 +204,50 @@ _IDEMPOTENCY_ERRORS = {
     "still running",
     "422": "Validation failed, or the `Idempotency-Key` was used with another request",
 }
+
+
+#: What a free-text path or query parameter may hold: no control characters.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _invalid_characters(schema: dict[str, Any], page_paths: tuple[str, ...]) -> None:
+    """Declare the 400 `invalid_characters` that `InvalidCharactersMiddleware` answers before
+    any route runs, on every operation whose path or query it checks, and say in the string
+    parameters' schemas that control characters are refused."""
+    for path, path_item in schema.get("paths", {}).items():
+        for operation in path_item.values():
+            params = [
+                p for p in operation.get("parameters", []) if p.get("in") in ("path", "query")
+            ]
+            for param in params:
+                _refuse_control_characters(param.get("schema", {}))
+            checked = InvalidCharactersMiddleware.checks_query(path, page_paths) or any(
+                p["in"] == "path" for p in params
+            )
+            if not checked:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "400",
+                {
+                    "description": "Malformed request (such as control characters in the path "
+                    "or the query: `invalid_characters`)",
+                    "content": {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}},
+                    "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
+                },
+            )
+            operation["responses"] = dict(sorted(responses.items()))
+
+
+def _refuse_control_characters(node: dict[str, Any]) -> None:
+    """A `pattern` on each free-text string of a parameter schema; enums, formats (times)
+    and patterns of their own already leave control characters out."""
+    for option in node.get("anyOf", []):
+        _refuse_control_characters(option)
+    if node.get("type") == "array" and isinstance(node.get("items"), dict):
+        _refuse_control_characters(node["items"])
+    if node.get("type") == "string" and not ({"enum", "format", "const", "pattern"} & node.keys()):
+        node["pattern"] = NO_CONTROL_CHARACTERS
 
 
 def _csrf_with_session(schema: dict[str, Any]) -> None:
