@@ -22,7 +22,7 @@ migrate: install ## Apply migrations (SQLite under var/ unless MINISHOP_DATABASE
 	$(BIN)/minishop migrate
 
 seed: migrate
-	$(BIN)/minishop seed-demo
+	$(BIN)/minishop seed-demo --host 127.0.0.1 --port $(PORT)
 
 # The demo approves submitted reviews at once (set MINISHOP_AUTO_APPROVE_REVIEWS=false to
 # try the operator's review queue instead); the setting is off by default everywhere else.
