@@ -361,6 +361,80 @@ def test_committed_spec_matches_the_code(spec: dict[str, Any]) -> None:
     assert committed == live, "openapi/openapi.json is not in the export format: run `make openapi`"
 
 
+def unresolved_refs(document: dict[str, Any]) -> list[str]:
+    """Every `$ref` of the document (paths, webhooks, components) that points at nothing."""
+    problems: list[str] = []
+
+    def resolve(ref: str) -> bool:
+        if not ref.startswith("#/"):
+            return False  # the spec is one self-contained document
+        node: Any = document
+        for token in ref[2:].split("/"):
+            token = token.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or token not in node:
+                return False
+            node = node[token]
+        return True
+
+    def walk(node: Any, at: str) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not resolve(ref):
+                problems.append(f"{at}: {ref}")
+            for key, value in node.items():
+                walk(value, f"{at}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{at}/{i}")
+
+    walk(document, "#")
+    return problems
+
+
+def test_the_ref_checker_catches_a_dangling_ref(spec: dict[str, Any]) -> None:
+    broken = json.loads(json.dumps(spec))
+    webhook = next(iter(broken["webhooks"].values()))["post"]
+    webhook["responses"]["422"] = {
+        "description": "x",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Nope"}}},
+    }
+    assert unresolved_refs(broken) == [
+        f"#/webhooks/{next(iter(broken['webhooks']))}/post/responses/422/content/"
+        "application/json/schema: #/components/schemas/Nope"
+    ]
+
+
+def test_every_ref_of_the_committed_spec_resolves() -> None:
+    """ReDoc refuses the whole document over one dangling `$ref` ("Invalid reference token")."""
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert unresolved_refs(committed) == []
+
+
+async def test_every_ref_of_the_served_spec_resolves(client: httpx.AsyncClient) -> None:
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    served = r.json()
+    assert served["webhooks"] and served["components"]["schemas"]
+    assert unresolved_refs(served) == []
+
+
+def test_webhooks_document_their_payload_and_a_2xx_answer(spec: dict[str, Any]) -> None:
+    """A webhook documents what the platform sends (the body) and what the receiver answers
+    (2xx, described): no 422 nobody reads, no empty 200 body."""
+    assert len(spec["webhooks"]) >= 11
+    components = spec["components"]["schemas"]
+    for name, item in spec["webhooks"].items():
+        op = item["post"]
+        body = op["requestBody"]
+        assert body["required"] is True, name
+        ref = body["content"]["application/json"]["schema"]["$ref"]
+        payload = components[ref.rsplit("/", 1)[-1]]
+        assert {"type", "timestamp", "data"} <= set(payload["properties"]), name
+        assert list(op["responses"]) == ["2XX"], name
+        answer = op["responses"]["2XX"]
+        assert answer["description"] and "content" not in answer, name
+
+
 def test_path_parameters_have_a_description_and_an_example(spec: dict[str, Any]) -> None:
     problems = []
     seen = 0

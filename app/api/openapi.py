@@ -75,6 +75,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         tags=TAGS,
     )
     schema["info"]["contact"] = {"name": "MiniShop platform team"}
+    _webhook_responses(schema)
     _problem_documents(schema)
     _nested_examples(schema)
     _csrf_with_session(schema)
@@ -217,6 +218,20 @@ def _csrf_with_session(schema: dict[str, Any]) -> None:
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+WEBHOOK_RECEIVED = {
+    "description": "Received: any 2xx status within 5 s acknowledges the delivery (its body is "
+    "ignored). Any other answer, or none, is retried; 410 Gone disables the endpoint."
+}
+
+
+def _webhook_responses(schema: dict[str, Any]) -> None:
+    """A webhook is a request the platform sends: what matters is its payload (the request
+    body) and that the receiver answers 2xx. FastAPI would document the receiver like one of
+    our routes, with an empty 200 and a 422 the platform never reads."""
+    for path_item in schema.get("webhooks", {}).values():
+        for operation in path_item.values():
+            operation["responses"] = {"2XX": dict(WEBHOOK_RECEIVED)}
 
 
 def _problem_documents(schema: dict[str, Any]) -> None:
