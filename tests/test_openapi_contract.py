@@ -435,6 +435,53 @@ def test_webhooks_document_their_payload_and_a_2xx_answer(spec: dict[str, Any]) 
         assert answer["description"] and "content" not in answer, name
 
 
+def component_name_problems(document: dict[str, Any]) -> list[str]:
+    """Schema components must have unique, meaningful names that generated clients can use as
+    class names: two models with one title become `app__api__…__Qualification` keys, which
+    openapi-python-client cannot generate."""
+    problems = []
+    seen: dict[str, str] = {}
+    for key, component in document["components"]["schemas"].items():
+        title = component.get("title")
+        if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", key):
+            problems.append(f"{key}: not a PascalCase name (no `_`, no module path)")
+        if title != key:
+            problems.append(f"{key}: titled {title!r}")
+        if title in seen:
+            problems.append(f"{key}: title {title!r} also names {seen[title]}")
+        seen.setdefault(title, key)
+    return problems
+
+
+def test_schema_components_have_unique_meaningful_names(spec: dict[str, Any]) -> None:
+    assert component_name_problems(spec) == []
+    names = spec["components"]["schemas"]
+    assert {"ShopQualification", "IndustryQualification", "ShopList"} <= set(names)
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert component_name_problems(committed) == []
+
+
+def test_the_name_checker_catches_module_paths_and_duplicate_titles() -> None:
+    document = {
+        "components": {
+            "schemas": {
+                "app__api__v1__schemas__shops__Qualification": {"title": "Qualification"},
+                "Qualification": {"title": "Qualification"},
+                "ListResponse_Shop_": {"title": "ListResponse[Shop]"},
+            }
+        }
+    }
+    assert component_name_problems(document) == [
+        "app__api__v1__schemas__shops__Qualification: not a PascalCase name (no `_`, no module "
+        "path)",
+        "app__api__v1__schemas__shops__Qualification: titled 'Qualification'",
+        "Qualification: title 'Qualification' also names "
+        "app__api__v1__schemas__shops__Qualification",
+        "ListResponse_Shop_: not a PascalCase name (no `_`, no module path)",
+        "ListResponse_Shop_: titled 'ListResponse[Shop]'",
+    ]
+
+
 def test_path_parameters_have_a_description_and_an_example(spec: dict[str, Any]) -> None:
     problems = []
     seen = 0

@@ -75,6 +75,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         tags=TAGS,
     )
     schema["info"]["contact"] = {"name": "MiniShop platform team"}
+    _components_named_by_title(schema)
     _webhook_responses(schema)
     _problem_documents(schema)
     _nested_examples(schema)
@@ -218,6 +219,38 @@ def _csrf_with_session(schema: dict[str, Any]) -> None:
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def _components_named_by_title(schema: dict[str, Any]) -> None:
+    """Name each schema component by its title. Pydantic keys a generic's component by the
+    generic (`ListResponse_Shop_`) whatever its title (`ShopList`); generated clients name
+    their classes after the key. Titles are unique (a test holds them to it), so a title
+    that is already a key is left alone rather than overwritten."""
+    components: dict[str, Any] = schema.get("components", {}).get("schemas", {})
+    renamed = {
+        key: title
+        for key, component in components.items()
+        if (title := component.get("title")) and title != key and title not in components
+    }
+    if not renamed:
+        return
+    schema["components"]["schemas"] = {renamed.get(k, k): v for k, v in components.items()}
+    refs = {
+        f"#/components/schemas/{old}": f"#/components/schemas/{new}" for old, new in renamed.items()
+    }
+
+    def rewrite(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("$ref") in refs:
+                node["$ref"] = refs[node["$ref"]]
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value)
+
+    rewrite(schema)
+
 
 WEBHOOK_RECEIVED = {
     "description": "Received: any 2xx status within 5 s acknowledges the delivery (its body is "
