@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from app.api.deps import SESSION_COOKIE, session_cookie
 from app.api.openapi import dump
 
 COMMITTED = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
@@ -266,6 +270,39 @@ def test_security_schemes_are_declared_and_used_correctly(spec: dict[str, Any]) 
             if "sessionCookie" in requirement and method != "GET":
                 assert "csrfToken" in requirement, f"{method} {path} changes state without CSRF"
     assert secured >= 10
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependencies(sub)
+
+
+def test_every_cookie_authenticated_operation_declares_cookie_and_csrf(
+    app: FastAPI, spec: dict[str, Any]
+) -> None:
+    """A client (a generated one too) learns from the spec alone that an operation needs the
+    session cookie, and for a change also `X-CSRF-Token`: both apiKey schemes, required
+    together (one requirement object). Found from what each route reads, not from the spec."""
+    cookie_routes = 0
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not (isinstance(route, APIRoute) and route.include_in_schema):
+            continue
+        deps = list(_dependencies(route.dependant))
+        reads_session = any(d.call is session_cookie for d in deps) or any(
+            param.alias == SESSION_COOKIE for d in deps for param in d.cookie_params
+        )
+        if not reads_session:
+            continue
+        cookie_routes += 1
+        for method in route.methods:
+            op = spec["paths"][route.path][method.lower()]
+            wanted = {"sessionCookie": []}
+            if method not in ("GET", "HEAD"):
+                wanted["csrfToken"] = []
+            assert wanted in op.get("security", []), f"{method} {route.path}: {op.get('security')}"
+    assert cookie_routes >= 50
 
 
 def test_request_bodies_reject_unknown_fields(spec: dict[str, Any]) -> None:
