@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 PORT   ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install run serve worker migrate seed test test-pg browser lint format openapi openapi-check lock clean bench
+.PHONY: install run serve worker migrate seed test test-pg browser lint format openapi openapi-check client-check lock clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ migrate: install ## Apply migrations (SQLite under var/ unless MINISHOP_DATABASE
 	$(BIN)/minishop migrate
 
 seed: migrate
-	$(BIN)/minishop seed-demo
+	$(BIN)/minishop seed-demo --host 127.0.0.1 --port $(PORT)
 
 # The demo approves submitted reviews at once (set MINISHOP_AUTO_APPROVE_REVIEWS=false to
 # try the operator's review queue instead); the setting is off by default everywhere else.
@@ -60,6 +60,9 @@ openapi: install ## Write openapi/openapi.json
 
 openapi-check: install ## Fail when openapi/openapi.json is out of date
 	$(BIN)/minishop export-openapi --check
+
+client-check: install ## Generate a client from openapi/openapi.json (openapi-python-client); fail on any warning
+	$(BIN)/python scripts/client_check.py
 
 bench: install ## Catalog and webhook benchmarks on the local PostgreSQL (writes bench/results/latest.json)
 	$(BIN)/python -m bench.run

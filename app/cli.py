@@ -22,10 +22,35 @@ cli = typer.Typer(
 )
 
 
+HostOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Interface to bind (default: MINISHOP_HOST, else 127.0.0.1).", show_default=False
+    ),
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Port to listen on (default: MINISHOP_PORT or PORT, else 8000).", show_default=False
+    ),
+]
+
+
+def _listen_on(host: str | None, port: int | None) -> None:
+    """Make `--host`/`--port` the settings of this process and of every process it starts
+    (uvicorn's workers, the background worker), so the issuer and every link handed out name
+    the address actually served; MINISHOP_PUBLIC_BASE_URL, when set, still wins."""
+    if host is not None:
+        os.environ["MINISHOP_HOST"] = host
+    if port is not None:
+        os.environ["MINISHOP_PORT"] = str(port)
+    get_settings.cache_clear()
+
+
 @cli.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="PORT")] = 8000,
+    host: HostOption = None,
+    port: PortOption = None,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
     with_worker: Annotated[
@@ -37,7 +62,9 @@ def serve(
 
     import uvicorn
 
+    _listen_on(host, port)
     _check_secrets()
+    settings = get_settings()
     worker_cmd = [sys.executable, "-m", "app", "worker", "--parent-pid", str(os.getpid())]
     worker_proc = subprocess.Popen(worker_cmd) if with_worker else None  # noqa: S603
     # uvicorn shuts down on SIGTERM/SIGINT and then raises the signal again; with the default
@@ -46,7 +73,7 @@ def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_on_signal)
     try:
-        _serve(uvicorn, host, port, workers, reload)
+        _serve(uvicorn, settings.host, settings.port, workers, reload)
     finally:
         if worker_proc is not None:
             worker_proc.terminate()
@@ -119,10 +146,19 @@ def migrate(
 
 
 @cli.command("seed-demo")
-def seed_demo() -> None:
-    """Load the demo data (idempotent) and write the credentials to $MINISHOP_VAR_DIR/demo.json."""
+def seed_demo(
+    host: Annotated[
+        str | None, typer.Option(help="The --host `serve` will use.", show_default=False)
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="The --port `serve` will use.", show_default=False)
+    ] = None,
+) -> None:
+    """Load the demo data (idempotent) and write the credentials to $MINISHOP_VAR_DIR/demo.json.
+    The demo app's docs redirect URI names the address that `serve` will listen on."""
     from app.seed import seed
 
+    _listen_on(host, port)
     settings = get_settings()
     path = asyncio.run(seed(settings))
     typer.echo(f"demo data ready; credentials in {path}")

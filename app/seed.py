@@ -6,7 +6,9 @@ import json
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from app.api.docs import OAUTH2_REDIRECT
 from app.container import Container, build_container
 from app.domain.accounts import services as accounts
 from app.domain.accounts.model import Account
@@ -214,13 +216,26 @@ async def seed(settings: Settings) -> Path:
 
 DEMO_APP = "Demo ERP Connector"
 DEMO_REDIRECT = "http://127.0.0.1:8765/callback"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+
+
+def docs_redirect_uris(base_url: str) -> list[str]:
+    """Swagger UI's redirect page at the public base URL; on loopback under both names, since
+    a browser may open the docs at either and Swagger redirects to the origin it was loaded
+    from."""
+    parts = urlsplit(base_url)
+    bases = [base_url]
+    if parts.hostname in LOOPBACK_NAMES:
+        port = f":{parts.port}" if parts.port else ""
+        bases += [f"{parts.scheme}://{name}{port}{parts.path}" for name in LOOPBACK_NAMES]
+    return list(dict.fromkeys(f"{b}{OAUTH2_REDIRECT}" for b in bases))
 
 
 async def _ensure_demo_app(
     c: Container, developer: Account, previous: dict[str, Any]
 ) -> dict[str, Any]:
     """The developer's published app, all scopes, redirect URIs on loopback and the docs."""
-    redirects = [DEMO_REDIRECT, f"{c.settings.public_base_url}/docs/oauth2-redirect"]
+    redirects = [DEMO_REDIRECT, *docs_redirect_uris(c.settings.public_base_url)]
     actor = _actor(developer, Surface.DEVELOPER)
     async with c.uow() as uow:
         page = await uow.apps.list_for_developer(developer.id, PageRequest(100))

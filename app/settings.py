@@ -56,8 +56,13 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_echo: bool = False
     log_level: str = "INFO"
-    #: The issuer and the links the service gives out; defaults to 127.0.0.1 on `PORT`. When it
-    #: is https, every response carries `Strict-Transport-Security`.
+    #: Where `minishop serve` listens (its `--host`/`--port` set these for the processes it
+    #: starts); the public base URL is derived from them unless it is set.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: The issuer and the links the service gives out; defaults to `http://{host}:{port}`
+    #: (a wildcard host is advertised as 127.0.0.1). When it is https, every response carries
+    #: `Strict-Transport-Security`.
     public_base_url: str = ""
     #: Serve `/docs`, `/redoc` and `/openapi.json`. On by default, production included: the
     #: API is an open platform and its contract is public (`openapi/` in the repository too).
@@ -90,6 +95,14 @@ class Settings(BaseSettings):
         default=False, description="Development helper: approve submitted reviews at once."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_port(cls, data: object) -> object:
+        """The conventional `PORT` (platforms set it) when MINISHOP_PORT is not given."""
+        if isinstance(data, dict) and "port" not in data and os.environ.get("PORT"):
+            return {**data, "port": os.environ["PORT"]}
+        return data
+
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
         if not self.public_base_url:
@@ -98,7 +111,7 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "MINISHOP_PUBLIC_BASE_URL is required when MINISHOP_ENV=production"
                 )
-            self.public_base_url = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+            self.public_base_url = f"http://{_advertised(self.host)}:{self.port}"
         self.public_base_url = self.public_base_url.rstrip("/")
         if self.auto_approve_reviews and self.env == "production":
             # It would open every business shop without anyone reading its documents.
@@ -131,6 +144,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _advertised(host: str) -> str:
+    """The host name links can use: a wildcard bind is reachable on loopback."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 class MissingSecretError(RuntimeError):

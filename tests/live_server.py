@@ -1,8 +1,10 @@
 """The real server process for end-to-end tests, started as `make run` starts it.
 
 A fresh var dir (and, with `MINISHOP_TEST_DATABASE_URL`, a fresh PostgreSQL database), then
-`migrate`, `seed-demo` and `serve` on a free port. `PORT` is set for both seed-demo and serve,
-so the demo app's docs redirect URI and the token issuer name the port the server listens on.
+`migrate`, `seed-demo` and `serve` on a free port. `PORT` and the public base URL are set for
+both seed-demo and serve, so the demo app's docs redirect URI and the token issuer name the
+port the server listens on; with `port_from_cli=True` neither is set and only the commands'
+`--port` says where the server is, as `make run` runs them.
 The server runs in its own process group; teardown stops the whole group.
 """
 
@@ -97,30 +99,35 @@ def _database() -> Iterator[str | None]:
 
 
 @contextmanager
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, *, port_from_cli: bool = False
+) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("live")
     var_dir = root / "var"
     log = root / "server.log"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINISHOP_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINISHOP_") and k != "PORT"}
     env.update(
         {
             "MINISHOP_VAR_DIR": str(var_dir),
             "MINISHOP_ENV": "development",
-            # Explicit, so that a developer's .env cannot point the processes elsewhere.
-            "MINISHOP_PUBLIC_BASE_URL": base_url,
-            "PORT": str(port),
+            # Explicit, so that a developer's .env cannot point the processes elsewhere (empty:
+            # derived from where the server listens).
+            "MINISHOP_PUBLIC_BASE_URL": "" if port_from_cli else base_url,
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if not port_from_cli:
+        env["PORT"] = str(port)
+    listen = ["--host", "127.0.0.1", "--port", str(port)]
     with _database() as database_url:
         env["MINISHOP_DATABASE_URL"] = (
             database_url or f"sqlite+aiosqlite:///{(var_dir / 'minishop.db').resolve()}"
         )
-        for step in ("migrate", "seed-demo"):
+        for step in (["migrate"], ["seed-demo", *(listen if port_from_cli else [])]):
             done = subprocess.run(
-                [venv_python(), "-m", "app", step],
+                [venv_python(), "-m", "app", *step],
                 cwd=REPO,
                 env=env,
                 capture_output=True,
@@ -129,12 +136,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 check=False,
             )
             if done.returncode != 0:
-                pytest.fail(f"`minishop {step}` failed:\n{done.stdout}\n{done.stderr}")
+                pytest.fail(f"`minishop {' '.join(step)}` failed:\n{done.stdout}\n{done.stderr}")
         demo = json.loads((var_dir / "demo.json").read_text())
 
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [venv_python(), "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [venv_python(), "-m", "app", "serve", *listen],
                 cwd=REPO,
                 env=env,
                 stdout=out,

@@ -192,3 +192,25 @@ def test_a_webhook_lease_must_outlast_an_attempt(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="MINISHOP_WEBHOOK_LEASE_SECONDS"):
         Settings(var_dir=tmp_path, webhook_lease_seconds=5, webhook_timeout_seconds=5)
     assert Settings(var_dir=tmp_path, webhook_lease_seconds=6, webhook_timeout_seconds=5)
+
+
+def test_public_base_url_follows_where_the_server_listens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PORT", "MINISHOP_PORT", "MINISHOP_HOST", "MINISHOP_PUBLIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings(var_dir=tmp_path, port=9123).public_base_url == "http://127.0.0.1:9123"
+    # A wildcard bind is advertised on loopback; an IPv6 host in brackets.
+    assert Settings(var_dir=tmp_path, host="0.0.0.0", port=9124).public_base_url == (
+        "http://127.0.0.1:9124"
+    )
+    assert Settings(var_dir=tmp_path, host="::1", port=9125).public_base_url == (
+        "http://[::1]:9125"
+    )
+    monkeypatch.setenv("PORT", "9126")
+    assert Settings(var_dir=tmp_path).public_base_url == "http://127.0.0.1:9126"
+    monkeypatch.setenv("MINISHOP_PORT", "9127")
+    assert Settings(var_dir=tmp_path).public_base_url == "http://127.0.0.1:9127"
+    # Set explicitly, the public base URL (a proxy's address) wins.
+    monkeypatch.setenv("MINISHOP_PUBLIC_BASE_URL", "https://shop.example.com/")
+    assert Settings(var_dir=tmp_path).public_base_url == "https://shop.example.com"

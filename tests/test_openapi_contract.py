@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from app.api.deps import SESSION_COOKIE, session_cookie
 from app.api.openapi import dump
 
 COMMITTED = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
@@ -268,6 +272,39 @@ def test_security_schemes_are_declared_and_used_correctly(spec: dict[str, Any]) 
     assert secured >= 10
 
 
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependencies(sub)
+
+
+def test_every_cookie_authenticated_operation_declares_cookie_and_csrf(
+    app: FastAPI, spec: dict[str, Any]
+) -> None:
+    """A client (a generated one too) learns from the spec alone that an operation needs the
+    session cookie, and for a change also `X-CSRF-Token`: both apiKey schemes, required
+    together (one requirement object). Found from what each route reads, not from the spec."""
+    cookie_routes = 0
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not (isinstance(route, APIRoute) and route.include_in_schema):
+            continue
+        deps = list(_dependencies(route.dependant))
+        reads_session = any(d.call is session_cookie for d in deps) or any(
+            param.alias == SESSION_COOKIE for d in deps for param in d.cookie_params
+        )
+        if not reads_session:
+            continue
+        cookie_routes += 1
+        for method in route.methods:
+            op = spec["paths"][route.path][method.lower()]
+            wanted = {"sessionCookie": []}
+            if method not in ("GET", "HEAD"):
+                wanted["csrfToken"] = []
+            assert wanted in op.get("security", []), f"{method} {route.path}: {op.get('security')}"
+    assert cookie_routes >= 50
+
+
 def test_request_bodies_reject_unknown_fields(spec: dict[str, Any]) -> None:
     components = spec["components"]["schemas"]
     for method, path, op in operations(spec):
@@ -359,6 +396,127 @@ def test_committed_spec_matches_the_code(spec: dict[str, Any]) -> None:
         "openapi/openapi.json is out of date: run `make openapi` and commit the result"
     )
     assert committed == live, "openapi/openapi.json is not in the export format: run `make openapi`"
+
+
+def unresolved_refs(document: dict[str, Any]) -> list[str]:
+    """Every `$ref` of the document (paths, webhooks, components) that points at nothing."""
+    problems: list[str] = []
+
+    def resolve(ref: str) -> bool:
+        if not ref.startswith("#/"):
+            return False  # the spec is one self-contained document
+        node: Any = document
+        for token in ref[2:].split("/"):
+            token = token.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or token not in node:
+                return False
+            node = node[token]
+        return True
+
+    def walk(node: Any, at: str) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not resolve(ref):
+                problems.append(f"{at}: {ref}")
+            for key, value in node.items():
+                walk(value, f"{at}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{at}/{i}")
+
+    walk(document, "#")
+    return problems
+
+
+def test_the_ref_checker_catches_a_dangling_ref(spec: dict[str, Any]) -> None:
+    broken = json.loads(json.dumps(spec))
+    webhook = next(iter(broken["webhooks"].values()))["post"]
+    webhook["responses"]["422"] = {
+        "description": "x",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Nope"}}},
+    }
+    assert unresolved_refs(broken) == [
+        f"#/webhooks/{next(iter(broken['webhooks']))}/post/responses/422/content/"
+        "application/json/schema: #/components/schemas/Nope"
+    ]
+
+
+def test_every_ref_of_the_committed_spec_resolves() -> None:
+    """ReDoc refuses the whole document over one dangling `$ref` ("Invalid reference token")."""
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert unresolved_refs(committed) == []
+
+
+async def test_every_ref_of_the_served_spec_resolves(client: httpx.AsyncClient) -> None:
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    served = r.json()
+    assert served["webhooks"] and served["components"]["schemas"]
+    assert unresolved_refs(served) == []
+
+
+def test_webhooks_document_their_payload_and_a_2xx_answer(spec: dict[str, Any]) -> None:
+    """A webhook documents what the platform sends (the body) and what the receiver answers
+    (2xx, described): no 422 nobody reads, no empty 200 body."""
+    assert len(spec["webhooks"]) >= 11
+    components = spec["components"]["schemas"]
+    for name, item in spec["webhooks"].items():
+        op = item["post"]
+        body = op["requestBody"]
+        assert body["required"] is True, name
+        ref = body["content"]["application/json"]["schema"]["$ref"]
+        payload = components[ref.rsplit("/", 1)[-1]]
+        assert {"type", "timestamp", "data"} <= set(payload["properties"]), name
+        assert list(op["responses"]) == ["2XX"], name
+        answer = op["responses"]["2XX"]
+        assert answer["description"] and "content" not in answer, name
+
+
+def component_name_problems(document: dict[str, Any]) -> list[str]:
+    """Schema components must have unique, meaningful names that generated clients can use as
+    class names: two models with one title become `app__api__…__Qualification` keys, which
+    openapi-python-client cannot generate."""
+    problems = []
+    seen: dict[str, str] = {}
+    for key, component in document["components"]["schemas"].items():
+        title = component.get("title")
+        if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", key):
+            problems.append(f"{key}: not a PascalCase name (no `_`, no module path)")
+        if title != key:
+            problems.append(f"{key}: titled {title!r}")
+        if title in seen:
+            problems.append(f"{key}: title {title!r} also names {seen[title]}")
+        seen.setdefault(title, key)
+    return problems
+
+
+def test_schema_components_have_unique_meaningful_names(spec: dict[str, Any]) -> None:
+    assert component_name_problems(spec) == []
+    names = spec["components"]["schemas"]
+    assert {"ShopQualification", "IndustryQualification", "ShopList"} <= set(names)
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert component_name_problems(committed) == []
+
+
+def test_the_name_checker_catches_module_paths_and_duplicate_titles() -> None:
+    document = {
+        "components": {
+            "schemas": {
+                "app__api__v1__schemas__shops__Qualification": {"title": "Qualification"},
+                "Qualification": {"title": "Qualification"},
+                "ListResponse_Shop_": {"title": "ListResponse[Shop]"},
+            }
+        }
+    }
+    assert component_name_problems(document) == [
+        "app__api__v1__schemas__shops__Qualification: not a PascalCase name (no `_`, no module "
+        "path)",
+        "app__api__v1__schemas__shops__Qualification: titled 'Qualification'",
+        "Qualification: title 'Qualification' also names "
+        "app__api__v1__schemas__shops__Qualification",
+        "ListResponse_Shop_: not a PascalCase name (no `_`, no module path)",
+        "ListResponse_Shop_: titled 'ListResponse[Shop]'",
+    ]
 
 
 def test_path_parameters_have_a_description_and_an_example(spec: dict[str, Any]) -> None:

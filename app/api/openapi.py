@@ -78,6 +78,8 @@ def build_openapi(app: FastAPI, *, page_paths: tuple[str, ...] = ()) -> dict[str
         tags=TAGS,
     )
     schema["info"]["contact"] = {"name": "MiniShop platform team"}
+    _components_named_by_title(schema)
+    _webhook_responses(schema)
     _problem_documents(schema)
     _nested_examples(schema)
     _csrf_with_session(schema)
@@ -265,6 +267,52 @@ def _csrf_with_session(schema: dict[str, Any]) -> None:
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
+def _components_named_by_title(schema: dict[str, Any]) -> None:
+    """Name each schema component by its title. Pydantic keys a generic's component by the
+    generic (`ListResponse_Shop_`) whatever its title (`ShopList`); generated clients name
+    their classes after the key. Titles are unique (a test holds them to it), so a title
+    that is already a key is left alone rather than overwritten."""
+    components: dict[str, Any] = schema.get("components", {}).get("schemas", {})
+    renamed = {
+        key: title
+        for key, component in components.items()
+        if (title := component.get("title")) and title != key and title not in components
+    }
+    if not renamed:
+        return
+    schema["components"]["schemas"] = {renamed.get(k, k): v for k, v in components.items()}
+    refs = {
+        f"#/components/schemas/{old}": f"#/components/schemas/{new}" for old, new in renamed.items()
+    }
+
+    def rewrite(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("$ref") in refs:
+                node["$ref"] = refs[node["$ref"]]
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value)
+
+    rewrite(schema)
+
+
+WEBHOOK_RECEIVED = {
+    "description": "Received: any 2xx status within 5 s acknowledges the delivery (its body is "
+    "ignored). Any other answer, or none, is retried; 410 Gone disables the endpoint."
+}
+
+
+def _webhook_responses(schema: dict[str, Any]) -> None:
+    """A webhook is a request the platform sends: what matters is its payload (the request
+    body) and that the receiver answers 2xx. FastAPI would document the receiver like one of
+    our routes, with an empty 200 and a 422 the platform never reads."""
+    for path_item in schema.get("webhooks", {}).values():
+        for operation in path_item.values():
+            operation["responses"] = {"2XX": dict(WEBHOOK_RECEIVED)}
 
 
 def _problem_documents(schema: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +66,13 @@ class ListResponse(BaseModel, Generic[T]):
             "page."
         }
     )
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        """`ListResponse[Shop]` is titled `ShopList`, the name its OpenAPI component gets (see
+        `app.api.openapi`), one that generated clients use as it is."""
+        (item,) = params
+        return f"{getattr(item, '__name__', item)}List"
 
     data: list[T] = Field(description="The items of this page.")
     next_cursor: str | None = Field(

@@ -16,11 +16,11 @@ from app.api.schemas_base import BoundedDatetime
 from app.api.v1.schemas.shops import (
     AuditEntry,
     MyShop,
-    Qualification,
-    QualificationSubmit,
     RolePermissions,
     Shop,
     ShopCreate,
+    ShopQualification,
+    ShopQualificationSubmit,
     ShopUpdate,
 )
 from app.domain.ports import Cipher
@@ -60,8 +60,10 @@ def my_shop_out(shop: model.Shop, role: Role) -> MyShop:
     )
 
 
-def qualification_out(shop: model.Shop, q: model.Qualification, cipher: Cipher) -> Qualification:
-    return Qualification(
+def qualification_out(
+    shop: model.Shop, q: model.Qualification, cipher: Cipher
+) -> ShopQualification:
+    return ShopQualification(
         shop_id=q.shop_id,
         licence_number=q.licence_number,
         registered_name=q.registered_name,
@@ -180,16 +182,16 @@ async def update_my_shop(
     description="Moves an individual or enterprise shop from `pending_qualification` or "
     "`rejected` to `in_review`. Identity and bank numbers are encrypted at rest and masked on "
     "every read.",
-    response_model=Qualification,
+    response_model=ShopQualification,
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
 )
 async def submit_qualification(
     shop_id: ShopIdPath,
-    body: QualificationSubmit,
+    body: ShopQualificationSubmit,
     ctx: MerchantSession,
     uow: UoW,
     container: ContainerDep,
-) -> Qualification:
+) -> ShopQualification:
     shop, q = await services.submit_qualification(
         uow,
         container.cipher,
@@ -215,12 +217,12 @@ async def submit_qualification(
     "/shops/{shop_id}/qualification",
     operation_id="getShopQualification",
     summary="The submitted qualification, masked",
-    response_model=Qualification,
+    response_model=ShopQualification,
     responses=problem_responses(401, 403, 404),
 )
 async def get_qualification(
     shop_id: ShopIdPath, ctx: CurrentAccount, uow: UoW, container: ContainerDep
-) -> Qualification:
+) -> ShopQualification:
     shop, q = await services.get_qualification(uow, ctx.actor, shop_id)
     return qualification_out(shop, q, container.cipher)
 

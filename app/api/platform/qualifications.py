@@ -9,7 +9,7 @@ from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.routing import StrictRoute
 from app.api.v1.catalog import QualificationId, qualification_out
-from app.api.v1.schemas.catalog import Qualification
+from app.api.v1.schemas.catalog import IndustryQualification
 from app.api.v1.schemas.shops import ReasonInput
 from app.domain.catalog import qualifications as services
 
@@ -22,12 +22,14 @@ _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
     "/review-queue/qualifications",
     operation_id="listQualificationReviewQueue",
     summary="Industry qualifications waiting for review, oldest first",
-    response_model=ListResponse[Qualification],
+    response_model=ListResponse[IndustryQualification],
     responses=problem_responses(400, 401, 403, 422),
 )
-async def queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListResponse[Qualification]:
+async def queue(
+    ctx: OperatorRead, uow: UoW, page: PageParams
+) -> ListResponse[IndustryQualification]:
     result = await services.review_queue(uow, page)
-    return ListResponse[Qualification](
+    return ListResponse[IndustryQualification](
         data=[qualification_out(q) for q in result.items],
         next_cursor=encode_cursor(result.next_after),
     )
@@ -37,10 +39,12 @@ async def queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListResponse[Q
     "/qualifications/{qualification_id}/approve",
     operation_id="approveQualification",
     summary="Approve an industry qualification",
-    response_model=Qualification,
+    response_model=IndustryQualification,
     responses=_ERRORS,
 )
-async def approve(qualification_id: QualificationId, ctx: OperatorWrite, uow: UoW) -> Qualification:
+async def approve(
+    qualification_id: QualificationId, ctx: OperatorWrite, uow: UoW
+) -> IndustryQualification:
     q = await services.review(uow, ctx.actor, qualification_id, "approve")
     await uow.commit()
     return qualification_out(q)
@@ -50,12 +54,12 @@ async def approve(qualification_id: QualificationId, ctx: OperatorWrite, uow: Uo
     "/qualifications/{qualification_id}/reject",
     operation_id="rejectQualification",
     summary="Reject an industry qualification with a reason",
-    response_model=Qualification,
+    response_model=IndustryQualification,
     responses=_ERRORS,
 )
 async def reject(
     qualification_id: QualificationId, body: ReasonInput, ctx: OperatorWrite, uow: UoW
-) -> Qualification:
+) -> IndustryQualification:
     q = await services.review(uow, ctx.actor, qualification_id, "reject", reason=body.reason)
     await uow.commit()
     return qualification_out(q)

@@ -10,7 +10,7 @@ from app.api.merchant.shops import qualification_out, shop_out
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.shops import Qualification, ReasonInput, Shop
+from app.api.v1.schemas.shops import ReasonInput, Shop, ShopQualification
 from app.domain.shops import services
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
@@ -50,12 +50,12 @@ async def get_shop(shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW) -> Shop:
     summary="A shop's submitted qualification, masked",
     description="What the operator reviews before approving or rejecting. Identity and bank "
     "numbers are masked as on the merchant's own read.",
-    response_model=Qualification,
+    response_model=ShopQualification,
     responses=problem_responses(401, 403, 404),
 )
 async def get_qualification(
     shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW, container: ContainerDep
-) -> Qualification:
+) -> ShopQualification:
     shop, q = await services.qualification_for_review(uow, shop_id)
     return qualification_out(shop, q, container.cipher)
 

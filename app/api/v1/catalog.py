@@ -15,9 +15,9 @@ from app.api.v1.schemas.catalog import (
     CATEGORY_EXAMPLE,
     Brand,
     CategoryNode,
-    Qualification,
+    IndustryQualification,
+    IndustryQualificationSubmit,
     QualificationKind,
-    QualificationSubmit,
 )
 from app.domain.catalog import qualifications as services
 from app.domain.catalog.brands import Brand as BrandEntry
@@ -183,8 +183,8 @@ async def list_kinds(access: ProductsRead) -> list[QualificationKind]:
     return [QualificationKind.model_validate(k) for k in category_tree().qualifications.values()]
 
 
-def qualification_out(q: services.IndustryQualification) -> Qualification:
-    return Qualification.model_validate(q)
+def qualification_out(q: services.IndustryQualification) -> IndustryQualification:
+    return IndustryQualification.model_validate(q)
 
 
 @router.post(
@@ -192,16 +192,16 @@ def qualification_out(q: services.IndustryQualification) -> Qualification:
     operation_id="submitQualification",
     summary="Submit an industry qualification for review",
     status_code=status.HTTP_201_CREATED,
-    response_model=Qualification,
+    response_model=IndustryQualification,
     responses=problem_responses(400, 401, 403, 413, 415, 422, 429),
 )
 async def submit_qualification(
-    body: QualificationSubmit,
+    body: IndustryQualificationSubmit,
     access: ProductsWrite,
     uow: UoW,
     container: ContainerDep,
     response: Response,
-) -> Qualification:
+) -> IndustryQualification:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     shop.ensure_active()
     q = await services.submit(
@@ -224,7 +224,7 @@ async def submit_qualification(
     "/qualifications",
     operation_id="listQualifications",
     summary="The shop's industry qualifications",
-    response_model=ListResponse[Qualification],
+    response_model=ListResponse[IndustryQualification],
     responses=problem_responses(400, 401, 403, 422, 429),
 )
 async def list_qualifications(
@@ -234,9 +234,9 @@ async def list_qualifications(
     status: Annotated[
         QualificationStatus | None, Query(description="Only in this status.", examples=["approved"])
     ] = None,
-) -> ListResponse[Qualification]:
+) -> ListResponse[IndustryQualification]:
     result = await services.list_for_shop(uow, access.shop_id, page, status)
-    return ListResponse[Qualification](
+    return ListResponse[IndustryQualification](
         data=[qualification_out(q) for q in result.items],
         next_cursor=encode_cursor(result.next_after),
     )
@@ -246,10 +246,10 @@ async def list_qualifications(
     "/qualifications/{qualification_id}",
     operation_id="getQualification",
     summary="One of the shop's industry qualifications",
-    response_model=Qualification,
+    response_model=IndustryQualification,
     responses=problem_responses(401, 403, 404, 422, 429),
 )
 async def get_qualification(
     qualification_id: QualificationId, access: ProductsRead, uow: UoW
-) -> Qualification:
+) -> IndustryQualification:
     return qualification_out(await services.get_for_shop(uow, access.shop_id, qualification_id))

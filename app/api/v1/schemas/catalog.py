@@ -63,7 +63,8 @@ class CategoryNode(Output):
         description="Conditions a leaf allows: `new`, `second_hand`.", examples=[["new"]]
     )
     required_qualifications: list[str] = Field(
-        description="Qualification kinds a leaf requires.", examples=[["food_business_licence"]]
+        description="IndustryQualification kinds a leaf requires.",
+        examples=[["food_business_licence"]],
     )
     usable: bool = Field(
         description="Whether this shop can list products here now (for a "
@@ -84,7 +85,7 @@ class CategoryNode(Output):
     )
 
 
-class QualificationSubmit(Input):
+class IndustryQualificationSubmit(Input):
     """Documents for one qualification kind, for platform review."""
 
     kind: str = Field(
@@ -120,12 +121,12 @@ class QualificationSubmit(Input):
     )
 
 
-class Qualification(Output):
+class IndustryQualification(Output):
     """A submitted industry qualification and its review."""
 
     id: str = Field(description="Its id.", examples=["iq_01jd8m3k2x9v7q4w5e6r7t8y9z"])
     shop_id: str = Field(description="The shop.", examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"])
-    kind: str = Field(description="Qualification kind.", examples=["food_business_licence"])
+    kind: str = Field(description="IndustryQualification kind.", examples=["food_business_licence"])
     category_id: str | None = Field(description="Category it is for.", examples=[CATEGORY_EXAMPLE])
     brand_id: str | None = Field(description="Brand it is for.", examples=[None])
     documents: list[str] = Field(

@@ -94,7 +94,7 @@ class MyShop(Shop):
     )
 
 
-class QualificationSubmit(Input):
+class ShopQualificationSubmit(Input):
     """Documents for the platform's review of an individual or enterprise shop."""
 
     licence_number: str = Field(
@@ -145,7 +145,7 @@ class QualificationSubmit(Input):
     )
 
 
-class Qualification(Output):
+class ShopQualification(Output):
     """A submitted qualification; secret numbers are masked on every read."""
 
     shop_id: str = Field(description="Shop id.", examples=[SHOP_ID_EXAMPLE])
