@@ -83,7 +83,7 @@ def build_container(settings: Settings, *, worker: bool = False) -> Container:
             audience=oauth.audience,
         ),
         rate_limiter=make_rate_limiter(settings.redis_url),
-        webhook_guard=AddressGuard(allow_private=settings.webhook_allow_private),
+        webhook_guard=AddressGuard.from_settings(settings),
         read_pool=(
             ReadPool(settings.database_url, settings.db_pool_size)
             if engine.dialect.name == "postgresql"
