@@ -28,7 +28,7 @@ class EndpointCreate(Input):
     url: str = Field(
         min_length=8,
         max_length=2048,
-        description="An https URL on a public address (no redirects are followed).",
+        description="An https URL on a public address, port 443 or 80 (no redirects are followed).",
         examples=[URL_EXAMPLE],
     )
     topics: list[str] = Field(
