@@ -66,15 +66,16 @@ def build_container(settings: Settings, *, worker: bool = False) -> Container:
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         code_ttl=timedelta(seconds=settings.authorization_code_ttl_seconds),
     )
+    cipher = FernetCipher(keys.fernet_keys)
     return Container(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
         keys=keys,
         hasher=Argon2PasswordHasher(),
-        cipher=FernetCipher(keys.fernet_keys),
+        cipher=cipher,
         throttle=LimitsThrottle(settings.login_window_seconds, settings.redis_url),
-        idempotency=IdempotencyStore(engine, settings.idempotency_ttl_seconds),
+        idempotency=IdempotencyStore(engine, settings.idempotency_ttl_seconds, cipher),
         oauth=oauth,
         tokens=JwtCodec(
             keys.jwt_private_pem,
@@ -83,7 +84,7 @@ def build_container(settings: Settings, *, worker: bool = False) -> Container:
             audience=oauth.audience,
         ),
         rate_limiter=make_rate_limiter(settings.redis_url),
-        webhook_guard=AddressGuard(allow_private=settings.webhook_allow_private),
+        webhook_guard=AddressGuard.from_settings(settings),
         read_pool=(
             ReadPool(settings.database_url, settings.db_pool_size)
             if engine.dialect.name == "postgresql"

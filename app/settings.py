@@ -8,10 +8,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger("minishop.settings")
+
+
+def port_set(spec: str) -> frozenset[int]:
+    """`"8443, 9000-9100"` → those ports; ValueError on anything else."""
+    ports: set[int] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if not 1 <= first <= last <= 65535:
+            raise ValueError(f"{part!r} is not a port or a range of ports (1-65535)")
+        ports.update(range(first, last + 1))
+    return frozenset(ports)
 
 
 class Settings(BaseSettings):
@@ -72,6 +86,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     #: Webhooks may go to private, loopback and link-local addresses (development, tests).
     webhook_allow_private: bool = False
+    #: Ports webhook URLs may name besides 443 and 80 (and 8000-9999 where private addresses
+    #: are allowed): comma separated ports or ranges, `8443,9000-9100`.
+    webhook_allowed_ports: str = ""
     #: Seconds between attempts after each failure; after the last, a delivery has failed.
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     webhook_timeout_seconds: float = 5.0
@@ -127,6 +144,16 @@ class Settings(BaseSettings):
                 "MINISHOP_WEBHOOK_LEASE_SECONDS must exceed MINISHOP_WEBHOOK_TIMEOUT_SECONDS"
             )
         return self
+
+    @field_validator("webhook_allowed_ports")
+    @classmethod
+    def _ports_parse(cls, value: str) -> str:
+        port_set(value)  # refuse a malformed list at start-up
+        return value
+
+    @property
+    def webhook_extra_ports(self) -> frozenset[int]:
+        return port_set(self.webhook_allowed_ports)
 
     @property
     def webhook_schedule(self) -> tuple[float, ...]:

@@ -181,6 +181,7 @@ async def _main(admin_url: str) -> dict[str, Any]:
             var_dir=tmp / "var",
             database_url=_sqlalchemy_url(dsn),
             webhook_allow_private=True,
+            webhook_allowed_ports="1024-65535",
         )
         setup = await create_actors(settings)
         rx = Receiver()
@@ -213,6 +214,7 @@ async def _main(admin_url: str) -> dict[str, Any]:
             "MINISHOP_VAR_DIR": str(tmp / "var"),
             "MINISHOP_DATABASE_URL": _sqlalchemy_url(dsn),
             "MINISHOP_WEBHOOK_ALLOW_PRIVATE": "true",
+            "MINISHOP_WEBHOOK_ALLOWED_PORTS": "1024-65535",
             "MINISHOP_LOG_LEVEL": "WARNING",
         }
         worker = subprocess.Popen(

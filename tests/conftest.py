@@ -80,6 +80,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         login_window_seconds=60,
         # Receivers are real HTTP servers on loopback; retries come fast.
         webhook_allow_private=True,
+        webhook_allowed_ports="1024-65535",  # receivers listen on ephemeral ports
         webhook_retry_schedule="0.05,0.05,0.05",
         webhook_timeout_seconds=2.0,
     )

@@ -316,6 +316,7 @@ async def test_an_import_that_takes_stock_below_the_threshold_raises_stock_low(
     lows = [d for t, d in await events(container, product["id"]) if t == "product.stock_low"]
     assert lows == [
         {
+            "shop_id": p.shop_id,
             "product_id": product["id"],
             "out_product_id": "erp-low",
             "status": "draft",

@@ -86,6 +86,7 @@ async def test_an_edit_of_a_listed_product_waits_for_review_while_the_live_versi
     passed = [d for t, d in kinds if t == "product.review_passed" and d.get("revision")]
     assert passed == [
         {
+            "shop_id": p.shop_id,
             "product_id": pid,
             "out_product_id": "erp-rev-2",
             "status": "listed",

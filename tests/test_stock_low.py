@@ -72,6 +72,7 @@ async def test_raised_once_per_crossing_never_on_a_rise(
     await adjust(-1)  # 5: at the threshold — crossed
     [event] = await low_events(container, pid)
     assert event == {
+        "shop_id": p.shop_id,
         "product_id": pid,
         "out_product_id": "erp-low",
         "status": "draft",

@@ -34,6 +34,7 @@ def worker(settings: Settings, **env: str) -> Iterator[subprocess.Popen[bytes]]:
         "MINISHOP_VAR_DIR": str(settings.var_dir),
         "MINISHOP_DATABASE_URL": settings.database_url,
         "MINISHOP_WEBHOOK_ALLOW_PRIVATE": "true",
+        "MINISHOP_WEBHOOK_ALLOWED_PORTS": "1024-65535",
         "MINISHOP_WEBHOOK_RETRY_SCHEDULE": "0.2,0.2,0.2",
         "MINISHOP_LOG_LEVEL": "WARNING",
         **env,

@@ -214,7 +214,7 @@ async def test_endpoints_are_the_developers_own_and_urls_are_checked(
     p = Provider(client, await authorized(client))
     other = await make_app(client)
     dev = p.auth.app.developer
-    endpoint = await subscribe(client, p.auth.app, "http://127.0.0.1:9/hooks", ["product.*"])
+    endpoint = await subscribe(client, p.auth.app, "http://127.0.0.1:8009/hooks", ["product.*"])
     base = f"/v1/apps/{p.auth.app.id}/webhook-endpoints"
     # Another developer sees nothing of it, under either app id.
     od = other.developer

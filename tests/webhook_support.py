@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +43,9 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     #: Requests answered so far (a request still being answered is in `received` only).
     answered: int = 0
+    #: TLS receivers: the server names the clients asked for (SNI), per connection.
+    server_names: list[str | None] = field(default_factory=list)
+    port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self) -> int:
@@ -58,7 +62,9 @@ class Receiver:
 
 
 @contextmanager
-def receiver(**kw: Any) -> Iterator[Receiver]:
+def receiver(tls: ssl.SSLContext | None = None, **kw: Any) -> Iterator[Receiver]:
+    """A plain HTTP receiver on loopback, or with `tls` (a server context) an HTTPS one whose
+    `url` still names 127.0.0.1 (its certificate is the caller's business)."""
     state = Receiver(**kw)
 
     class Handler(BaseHTTPRequestHandler):
@@ -83,7 +89,16 @@ def receiver(**kw: Any) -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    state.port = server.server_address[1]
+    state.url = f"http://127.0.0.1:{state.port}/hooks"
+    if tls is not None:
+
+        def named(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+            state.server_names.append(name)
+
+        tls.sni_callback = named  # type: ignore[assignment]
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        state.url = f"https://127.0.0.1:{state.port}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

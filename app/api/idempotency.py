@@ -2,7 +2,9 @@
 
 The first request with a key runs and its response is stored for 24 h; a replay with the same
 body gets that response again (`Idempotent-Replayed: true`); the same key with another body is
-a 422; a replay while the first is still running is a 409.
+a 422; a replay while the first is still running is a 409. Stored bodies are encrypted with
+the key ring (they may carry a secret shown once); one that no key opens any more is a 409
+`idempotency_response_unavailable`, never a second run.
 
 The key is looked at only once the request is known to reach an operation with a caller the
 operation takes: the middleware first matches the route table (a request the router answers
@@ -229,6 +231,14 @@ class IdempotencyMiddleware:
                 title="A request with this Idempotency-Key is in progress",
                 detail="Wait for the first request to finish, then retry.",
                 headers={"Retry-After": "1"},
+            )(scope, receive, send)
+            return
+        if claim.outcome == "unreadable":
+            await problem_response(
+                status=409,
+                code="idempotency_response_unavailable",
+                title="The first response to this Idempotency-Key cannot be given back",
+                detail="The stored response can no longer be decrypted; use a new key.",
             )(scope, receive, send)
             return
         if claim.outcome == "replay":

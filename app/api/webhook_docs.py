@@ -28,7 +28,19 @@ class _Data(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class ProductEventData(_Data):
+_SHOP_ID = Field(
+    description="The shop the event is about: use that shop's access token to act on it.",
+    examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+)
+
+
+class _ShopData(_Data):
+    """Every shop event says which shop."""
+
+    shop_id: str = _SHOP_ID
+
+
+class ProductEventData(_ShopData):
     """What a product event carries."""
 
     product_id: str = Field(
@@ -52,7 +64,7 @@ class ProductEventData(_Data):
     sku_id: str | None = Field(default=None, description="SKU changes: the SKU.", examples=[None])
 
 
-class StockLowData(_Data):
+class StockLowData(_ShopData):
     """A SKU whose stock a change took from above its `low_stock_threshold` to at or below
     it: sent once per crossing, not again while it stays low."""
 
@@ -69,7 +81,7 @@ class StockLowData(_Data):
     low_stock_threshold: int = Field(description="The SKU's threshold.", examples=[5])
 
 
-class GrantEventData(_Data):
+class GrantEventData(_ShopData):
     """A shop's authorization of the app."""
 
     grant_id: str = Field(
@@ -77,7 +89,6 @@ class GrantEventData(_Data):
     )
     app_id: str = Field(description="Your app.", examples=["app_01jd8m3k2x9v7q4w5e6r7t8y9z"])
     client_id: str = Field(description="Its client id.", examples=["msc_4f1c9a7e2b6d8f0a1c3e"])
-    shop_id: str = Field(description="The shop.", examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"])
     scopes: list[str] = Field(description="Scopes granted.", examples=[["products:read"]])
     revoked_at: datetime | None = Field(description="When revoked.", examples=[None])
 

@@ -1,10 +1,15 @@
-"""The Idempotency-Key store: a row per (caller, key), claimed before the request runs."""
+"""The Idempotency-Key store: a row per (caller, key), claimed before the request runs.
+
+Stored response bodies are encrypted with the key ring: a response may carry a secret shown
+once (a client secret, a webhook signing secret), and a replay must give it back, but the
+table must not hold it readable for the key's lifetime.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -17,18 +22,25 @@ from app.infra.db.tables import idempotency_keys as t
 CLAIM_SECONDS = 60
 
 
+class BodyCipher(Protocol):
+    def encrypt_bytes(self, plaintext: bytes) -> bytes: ...
+    def decrypt_bytes(self, token: bytes) -> bytes | None: ...
+
+
 @dataclass
 class Claim:
-    outcome: Literal["new", "replay", "mismatch", "in_progress"]
+    #: `unreadable`: completed, but no key of the ring opens the stored response any more.
+    outcome: Literal["new", "replay", "mismatch", "in_progress", "unreadable"]
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
 
 
 class IdempotencyStore:
-    def __init__(self, engine: AsyncEngine, ttl_seconds: int) -> None:
+    def __init__(self, engine: AsyncEngine, ttl_seconds: int, cipher: BodyCipher) -> None:
         self.engine = engine
         self.ttl = timedelta(seconds=ttl_seconds)
+        self.cipher = cipher
 
     async def claim(self, scope_key: str, request_hash: str, method: str, path: str) -> Claim:
         now = utcnow()
@@ -73,11 +85,14 @@ class IdempotencyStore:
             return Claim("mismatch")
         if row.state != "completed":
             return Claim("in_progress")
+        body = self.cipher.decrypt_bytes(bytes(row.response_body or b""))
+        if body is None:
+            return Claim("unreadable")
         return Claim(
             "replay",
             status=row.response_status,
             headers=dict(row.response_headers or {}),
-            body=bytes(row.response_body or b""),
+            body=body,
         )
 
     async def complete(
@@ -91,7 +106,7 @@ class IdempotencyStore:
                     state="completed",
                     response_status=status,
                     response_headers=headers,
-                    response_body=body,
+                    response_body=self.cipher.encrypt_bytes(body),
                 )
             )
 

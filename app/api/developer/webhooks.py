@@ -56,9 +56,10 @@ def with_secret(e: model.WebhookEndpoint, secret: str) -> EndpointWithSecret:
     "",
     operation_id="createWebhookEndpoint",
     summary="Subscribe an endpoint to events",
-    description="Returns the signing `secret` once. URLs resolving to private, loopback or "
-    "link-local addresses are refused (422 `url_refused`) unless the deployment allows them; "
-    "the check is made again before every send.",
+    description="Returns the signing `secret` once. URLs resolving to private, loopback, "
+    "link-local or reserved addresses (IPv6 forms that embed one included), and ports other "
+    "than 443 and 80, are refused (422 `url_refused`) unless the deployment allows them; the "
+    "check is made again for every connection, which goes to the address checked.",
     status_code=status.HTTP_201_CREATED,
     response_model=EndpointWithSecret,
     responses=_WRITE,

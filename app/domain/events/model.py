@@ -38,3 +38,10 @@ class Event:
     dispatched_at: datetime | None = None
     #: Sequenced families only: the resource's number for this event (also in `data`).
     sequence: int | None = None
+
+    def __post_init__(self) -> None:
+        # A provider serving many shops picks the shop's token by it: every shop event says
+        # which shop in `data`.
+        if self.shop_id is not None:
+            rest = {k: v for k, v in self.data.items() if k != "shop_id"}
+            self.data = {"shop_id": self.shop_id, **rest}

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -70,3 +70,13 @@ class FernetCipher:
 
     def decrypt(self, token: str) -> str:
         return self._f.decrypt(token.encode()).decode()
+
+    def encrypt_bytes(self, plaintext: bytes) -> bytes:
+        return self._f.encrypt(plaintext)
+
+    def decrypt_bytes(self, token: bytes) -> bytes | None:
+        """None when no key of the ring opens it (or it is not a token)."""
+        try:
+            return self._f.decrypt(token)
+        except InvalidToken:
+            return None

@@ -28,7 +28,7 @@ class EndpointCreate(Input):
     url: str = Field(
         min_length=8,
         max_length=2048,
-        description="An https URL on a public address (no redirects are followed).",
+        description="An https URL on a public address, port 443 or 80 (no redirects are followed).",
         examples=[URL_EXAMPLE],
     )
     topics: list[str] = Field(
@@ -121,8 +121,13 @@ class Attempt(Output):
     attempt: int = Field(description="1 for the first try.", examples=[1])
     succeeded: bool = Field(description="A 2xx came back.", examples=[True])
     status_code: int | None = Field(description="HTTP status, if any.", examples=[200])
-    latency_ms: int = Field(description="Time to the response.", examples=[12])
-    error: str | None = Field(description="Timeout, refused connection…", examples=[None])
+    latency_ms: int = Field(description="Time to the response; 0 when none came.", examples=[12])
+    error: str | None = Field(
+        description="Why no response counts: the URL was refused by the platform's rules "
+        "(`refused: …`), or `no response: …`, one text for every failure to connect or to "
+        "get an answer in time (refused, unreachable, timed out, not a public address).",
+        examples=[None],
+    )
     response_head: str | None = Field(
         description="The first 1 KB of the response body.", examples=["ok"]
     )

@@ -1,0 +1,93 @@
+"""Every shop event says which shop (`data.shop_id`), in the outbox, at the receiver and in
+the documented payload models, so a provider serving many shops knows whose token to use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from app.container import Container
+from app.domain.webhooks.model import EVENT_TYPES
+from app.infra.db import tables
+from tests import factories as f
+from tests.oauth_support import authorized
+from tests.product_support import Provider, approved, sku
+from tests.webhook_support import drain, receiver, subscribe
+
+NewClient = Callable[..., httpx.AsyncClient]
+
+#: The events about the app itself, not about a shop.
+APP_OWN = {"app.webhook_disabled", "webhook.ping"}
+
+
+async def test_every_shop_event_carries_its_shop(
+    client: httpx.AsyncClient, container: Container, new_client: NewClient
+) -> None:
+    auth = await authorized(client)
+    p = Provider(client, auth)
+    shop_id = p.shop_id
+    op = await f.operator(container, new_client())
+    with receiver() as rx:
+        endpoint = await subscribe(client, auth.app, rx.url, ["*"])
+        # Every product event: rejected, passed, listed, updated, delisted, banned, stock_low.
+        product = await p.create(skus=[sku(stock=10, low_stock_threshold=5)])
+        pid, sid = product["id"], product["skus"][0]["id"]
+        assert (await p.post(f"/v1/products/{pid}/submit")).status_code == 200
+        r = await op.client.post(
+            f"/v1/platform/products/{pid}/reject", json={"reason": "Blurry."}, headers=op.h
+        )
+        assert r.status_code == 200, r.text
+        await approved(p, op, pid)
+        assert (await p.post(f"/v1/products/{pid}/listing")).status_code == 200
+        r = await client.patch(f"/v1/products/{pid}/skus/{sid}", json={"price": 1500}, headers=p.h)
+        assert r.status_code == 200, r.text
+        r = await client.put(f"/v1/products/{pid}/skus/{sid}/stock", json={"stock": 3}, headers=p.h)
+        assert r.status_code == 200, r.text
+        assert (await p.post(f"/v1/products/{pid}/delisting")).status_code == 200
+        r = await op.client.post(
+            f"/v1/platform/products/{pid}/ban", json={"reason": "Counterfeit."}, headers=op.h
+        )
+        assert r.status_code == 200, r.text
+        await drain(container)  # while the shop's grant is in force
+        # The app's authorization ends: the app hears of it, with the shop.
+        m = auth.merchant
+        r = await m.client.delete(f"/merchant/shops/{shop_id}/apps/{auth.app.id}", headers=m.h)
+        assert r.status_code == 204, r.text
+        await drain(container)
+        received = rx.verified(endpoint["secret"])
+
+    shop_types = set(EVENT_TYPES) - APP_OWN
+    assert {b["type"] for b in received} == shop_types - {"app.authorized"}  # before subscribing
+    for body in received:
+        assert body["data"]["shop_id"] == shop_id, body
+    # The outbox, every event of the shop (app.authorized too): the same.
+    o = tables.outbox_events
+    async with container.engine.connect() as conn:
+        rows = (
+            await conn.execute(sa.select(o.c.type, o.c.data).where(o.c.shop_id == shop_id))
+        ).all()
+    assert {r.type for r in rows} == shop_types
+    for row in rows:
+        assert row.data["shop_id"] == shop_id, row
+
+
+async def test_the_documented_payloads_say_so(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = schemas[node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+    for event_type, item in spec["webhooks"].items():
+        body = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+        data = resolve(resolve(body)["properties"]["data"])
+        if event_type in APP_OWN:
+            assert "shop_id" not in data["properties"], event_type
+        else:
+            assert "shop_id" in data["required"], event_type
+            assert data["properties"]["shop_id"]["type"] == "string"
