@@ -35,6 +35,7 @@ from app.api.platform import apps as platform_apps
 from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
+from app.api.uploads import UploadSlots
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         swagger_ui_init_oauth=swagger_oauth(settings),
     )
     app.state.container = container
+    app.state.upload_slots = UploadSlots(settings.bulk_uploads_per_app)
     metrics.watch_pool(container.engine.sync_engine.pool)
     install_error_handlers(app)
     install_docs(app)
@@ -133,12 +135,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(
         JsonOnlyMiddleware,
         form_paths=FORM_PATHS,
-        raw_paths={provider_bulk.IMPORT_PATH: tuple(provider_bulk.UPLOAD_TYPES)},
+        raw_paths={provider_bulk.IMPORT_PATH: provider_bulk.ACCEPTED_TYPES},
     )
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         overrides={provider_bulk.IMPORT_PATH: settings.bulk_max_body_bytes},
+        timeout=settings.body_read_timeout_seconds,
     )
     app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
     app.add_middleware(RequestContextMiddleware)

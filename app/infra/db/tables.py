@@ -487,8 +487,19 @@ bulk_job_files = sa.Table(
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("content_type", sa.String(64), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
-    sa.Column("content", sa.LargeBinary, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+#: A file's content in parts of at most `FILE_PART_BYTES`, so that an upload is written (and
+#: read) a part at a time instead of as one value held whole in the API's memory.
+bulk_job_file_parts = sa.Table(
+    "bulk_job_file_parts",
+    metadata,
+    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("purpose", sa.String(16), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
 )
 
 #: One row per line of an import: what it created or updated, or why it failed.
