@@ -38,6 +38,8 @@ class LiveServer:
     var_dir: Path
     log: Path
     demo: dict[str, Any]
+    #: The serving process (uvicorn runs in it with one worker).
+    pid: int = 0
 
 
 def free_port() -> int:
@@ -97,7 +99,10 @@ def _database() -> Iterator[str | None]:
 
 
 @contextmanager
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, settings: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """`settings`: more environment for the processes (`MINISHOP_*` variables)."""
     root = tmp_path_factory.mktemp("live")
     var_dir = root / "var"
     log = root / "server.log"
@@ -114,6 +119,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.update(settings or {})
     with _database() as database_url:
         env["MINISHOP_DATABASE_URL"] = (
             database_url or f"sqlite+aiosqlite:///{(var_dir / 'minishop.db').resolve()}"
@@ -154,7 +160,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 if time.monotonic() > deadline:
                     pytest.fail(f"the server did not answer /healthz in 30 s:\n{log.read_text()}")
                 time.sleep(0.2)
-            yield LiveServer(base_url, var_dir, log, demo)
+            yield LiveServer(base_url, var_dir, log, demo, proc.pid)
         finally:
             _stop(proc)
 
