@@ -78,9 +78,7 @@ async def _trickle(server: LiveServer, token: str, seconds: float) -> bytes:
 async def test_trickling_uploads_hold_no_connection_and_time_out(server: LiveServer) -> None:
     uploader, reader = await _providers(server, 2)
     token = uploader.auth.tokens["access_token"]
-    trickles = [
-        asyncio.create_task(_trickle(server, token, BODY_TIMEOUT + 8)) for _ in range(12)
-    ]
+    trickles = [asyncio.create_task(_trickle(server, token, BODY_TIMEOUT + 8)) for _ in range(12)]
     await asyncio.sleep(1)  # all twelve are sending their bodies
     # Another shop's reads keep answering, fast, while the uploads trickle in.
     latencies = []
