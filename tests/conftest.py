@@ -82,6 +82,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         webhook_allow_private=True,
         webhook_retry_schedule="0.05,0.05,0.05",
         webhook_timeout_seconds=2.0,
+        # Tests queue jobs they never run, many per shop; test_bulk_quotas sets its own limit.
+        bulk_max_pending_jobs=1000,
     )
 
 
