@@ -1,4 +1,5 @@
-"""bulk job file parts: a file's content in parts, written and read a part at a time
+"""bulk job file parts: a file's content in parts, written and read a part at a time; an
+index for the round-robin claim
 
 Revision ID: c6f3c52fbad4
 Revises: dbcc81ca712d
@@ -34,9 +35,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('bulk_job_files', schema=None) as batch_op:
         batch_op.drop_column('content')
+    # The claim's round robin: when each shop's last job started.
+    with op.batch_alter_table('bulk_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bulk_jobs_shop_id_started_at'), ['shop_id', 'started_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('bulk_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bulk_jobs_shop_id_started_at'))
     with op.batch_alter_table('bulk_job_files', schema=None) as batch_op:
         batch_op.add_column(sa.Column('content', sa.LargeBinary(), nullable=True))
     # Back to one value per file. Only files of one part come back whole: a file written in

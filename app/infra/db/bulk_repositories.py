@@ -134,9 +134,12 @@ class SqlBulkRepository:
     # --- files and line outcomes --------------------------------------------------------------
 
     async def pending(self, shop_id: str) -> tuple[int, int]:
-        # The shop's row is the lock (PostgreSQL; SQLite has one writer at a time anyway).
+        # The shop's row is the lock (PostgreSQL; SQLite has one writer at a time anyway). FOR
+        # NO KEY UPDATE: the shop's other writes, whose foreign keys take FOR KEY SHARE, go on.
         await self.s.execute(
-            sa.select(tables.shops.c.id).where(tables.shops.c.id == shop_id).with_for_update()
+            sa.select(tables.shops.c.id)
+            .where(tables.shops.c.id == shop_id)
+            .with_for_update(key_share=True)
         )
         waiting = (
             sa.select(_j.c.id)

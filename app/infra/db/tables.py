@@ -473,8 +473,10 @@ bulk_jobs = sa.Table(
     sa.Column("finished_at", UTCDateTime()),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Index(None, "shop_id", "id"),
-    # The workers' claim: queued jobs, and running ones whose heartbeat went stale.
+    # The workers' claim: queued jobs, and running ones whose heartbeat went stale; and the
+    # shop whose last job started longest ago (round robin).
     sa.Index(None, "status", "created_at"),
+    sa.Index(None, "shop_id", "started_at"),
 )
 
 #: The upload of an import and the file of an export, in the database so that API and
