@@ -99,6 +99,10 @@ async def test_a_form_without_a_usable_file_part_is_refused(client: httpx.AsyncC
     r = await _form(p, {"upload": ("catalog.csv", content, "text/csv")})
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"] == ["body", "file"]
+    # Without a file name the part is a plain form field, not a file.
+    r = await _form(p, {"file": (None, content, "text/csv")})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "file"]
     r = await _form(p, {"file": ("catalog", content, "application/octet-stream")})
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"] == ["query", "format"]

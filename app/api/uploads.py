@@ -79,8 +79,12 @@ async def form_file(request: Request, field: str) -> AsyncIterator[tuple[UploadF
     try:
         part = form.get(field)
         if not isinstance(part, UploadFile):
+            # A part without a file name is a plain form field to the parser.
             raise ValidationFailed.field(
-                f"body.{field}", f"Send the file as the form's `{field}` part.", type_="missing"
+                f"body.{field}",
+                f"Send the file as the form's `{field}` part, with a file name "
+                "(such as catalog.csv).",
+                type_="missing",
             )
         await part.seek(0)
         yield part, part.file
