@@ -123,11 +123,10 @@ def _type_categories(values: list[str] | None) -> dict[str, str]:
 def _upload_format(
     carried: ImportFormat | None, ctype: str, given: ImportFormat | None
 ) -> ImportFormat:
-    if carried is None:
+    if carried is None:  # the middleware refuses other types; without a body there is none
         raise ValidationFailed.field(
-            "query.format",
-            f"Cannot tell the file's format from {ctype or 'its type'}: send format=csv, "
-            "jsonl or shopify_csv.",
+            "body",
+            "Send the file as the request body, or as the `file` part of a form.",
             type_="missing",
         )
     fmt = given or carried
@@ -150,7 +149,14 @@ def _part_format(part: UploadFile, given: ImportFormat | None) -> ImportFormat:
     if carried is None:
         name = (part.filename or "").lower()
         carried = next((f for ext, f in _EXTENSIONS.items() if name.endswith(ext)), given)
-    return _upload_format(carried, ctype or "the part", given)
+    if carried is None:
+        raise ValidationFailed.field(
+            "query.format",
+            f"Neither the part's type ({ctype or 'none'}) nor its file name tells the file's "
+            "format: send format=csv, jsonl or shopify_csv.",
+            type_="missing",
+        )
+    return _upload_format(carried, ctype or "the part's", given)
 
 
 _UPLOAD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
@@ -233,8 +239,7 @@ async def create_bulk_import(
     ] = None,
 ) -> BulkJob:
     ctype = _media_type(request.headers.get("content-type"))
-    if ctype != MULTIPART:
-        # The middleware refuses other types; without a body there is none.
+    if ctype != MULTIPART:  # refused before anything is received
         _upload_format(UPLOAD_TYPES.get(ctype), ctype, format)
     type_categories = _type_categories(type_category)
     bulk_jobs.check_import_options(format or ImportFormat.CSV, category_id, type_categories)
