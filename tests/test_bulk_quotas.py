@@ -3,6 +3,7 @@ and a worker that takes the shops' jobs in turn instead of one shop's whole queu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -54,6 +55,23 @@ async def test_a_shop_may_have_so_many_jobs_waiting(
     assert r.json()["limit"] == 2 and r.json()["pending_jobs"] == 2
     assert int(r.headers["retry-after"]) > 0
     r = await p.post("/v1/products/bulk-exports", {"format": "csv"})
+    assert r.status_code == 429 and r.json()["code"] == "bulk_queue_full"
+    # Refused before the file is received: a body that never ends gets its answer.
+    never = asyncio.Event()
+
+    async def endless() -> AsyncIterator[bytes]:
+        yield b"out_product_id,price\n"
+        await never.wait()
+        yield b""
+
+    r = await asyncio.wait_for(
+        p.client.post(
+            "/v1/products/bulk-imports",
+            content=endless(),
+            headers={**p.h, "Content-Type": "text/csv"},
+        ),
+        10,
+    )
     assert r.status_code == 429 and r.json()["code"] == "bulk_queue_full"
     # Nothing was queued by the refused requests; another shop is not held back.
     assert len((await p.get("/v1/bulk-jobs")).json()["data"]) == 2

@@ -243,6 +243,9 @@ async def create_bulk_import(
         _upload_format(UPLOAD_TYPES.get(ctype), ctype, format)
     type_categories = _type_categories(type_category)
     bulk_jobs.check_import_options(format or ImportFormat.CSV, category_id, type_categories)
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
+    await bulk_jobs.check_room(uow, access.shop_id, bulk_limits(request), size)
     # Authenticated; no connection is held while the client sends the file.
     await uow.release()
     async with upload_slots(request).slot(access.app_id), _received(request, format) as got:

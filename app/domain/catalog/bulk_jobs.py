@@ -228,6 +228,13 @@ def check_import_options(
         )
 
 
+async def check_room(uow: UnitOfWork, shop_id: str, limits: BulkLimits, size: int) -> None:
+    """Whether the shop may queue a job with a file of `size` bytes now: asked before an
+    upload is received, so a full queue is refused without taking the file first
+    (`start_import` asks again when it stores the file)."""
+    await _check_quota(uow, shop_id, limits, size)
+
+
 async def _check_quota(uow: UnitOfWork, shop_id: str, limits: BulkLimits, size: int) -> None:
     """Counted under the shop's lock, so concurrent uploads cannot all squeeze past."""
     jobs, stored = await uow.bulk.pending(shop_id)
