@@ -38,6 +38,7 @@ from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
 from app.api.provider import OAUTH_SCHEME
+from app.api.uploads import UploadSlots
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.container = container
     # What this app was built with; the edge reads it (`/metrics`), as the middleware below do.
     app.state.settings = settings
+    app.state.upload_slots = UploadSlots(settings.bulk_uploads_per_app)
     metrics.watch_pool(container.engine.sync_engine.pool)
     install_error_handlers(app)
     if settings.docs_enabled:
@@ -141,12 +143,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(
         JsonOnlyMiddleware,
         form_paths=FORM_PATHS,
-        raw_paths={provider_bulk.IMPORT_PATH: tuple(provider_bulk.UPLOAD_TYPES)},
+        raw_paths={provider_bulk.IMPORT_PATH: provider_bulk.ACCEPTED_TYPES},
     )
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         overrides={provider_bulk.IMPORT_PATH: settings.bulk_max_body_bytes},
+        timeout=settings.body_read_timeout_seconds,
     )
     app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
     app.add_middleware(RequestContextMiddleware, headers=security_headers(https=settings.https))

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
     #: The body limit of bulk import uploads (`POST /v1/products/bulk-imports`) instead of
     #: `max_body_bytes`: 64 MiB holds well over 100 000 SKU lines.
     bulk_max_body_bytes: int = 64 * 1_048_576
+    #: A request's whole body must arrive within this many seconds of its first byte being
+    #: awaited, else 408 `body_read_timeout`: a client that trickles its body holds nothing
+    #: for longer than that.
+    body_read_timeout_seconds: float = 120.0
+    #: Bulk uploads one app may be sending at once to one API process; more answer 429
+    #: `too_many_uploads`.
+    bulk_uploads_per_app: int = 4
+    #: Per shop: bulk jobs queued or running at once (429 `bulk_queue_full`), and the bytes
+    #: of the uploads they hold (429 `bulk_storage_full`).
+    bulk_max_pending_jobs: int = 5
+    bulk_max_pending_bytes: int = 256 * 1_048_576
     #: Lines per chunk of a bulk import: one transaction, a few set-based statements.
     bulk_chunk_rows: int = 1000
     #: A running bulk job whose worker has been silent this long is taken over.

@@ -83,6 +83,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         webhook_allowed_ports="1024-65535",  # receivers listen on ephemeral ports
         webhook_retry_schedule="0.05,0.05,0.05",
         webhook_timeout_seconds=2.0,
+        # Tests queue jobs they never run, many per shop; test_bulk_quotas sets its own limit.
+        bulk_max_pending_jobs=1000,
     )
 
 

@@ -40,6 +40,8 @@ class LiveServer:
     var_dir: Path
     log: Path
     demo: dict[str, Any]
+    #: The serving process (uvicorn runs in it with one worker).
+    pid: int = 0
 
 
 def free_port() -> int:
@@ -100,8 +102,12 @@ def _database() -> Iterator[str | None]:
 
 @contextmanager
 def live_server(
-    tmp_path_factory: pytest.TempPathFactory, *, port_from_cli: bool = False
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: dict[str, str] | None = None,
+    *,
+    port_from_cli: bool = False,
 ) -> Iterator[LiveServer]:
+    """`settings`: more environment for the processes (`MINISHOP_*` variables)."""
     root = tmp_path_factory.mktemp("live")
     var_dir = root / "var"
     log = root / "server.log"
@@ -121,6 +127,7 @@ def live_server(
     if not port_from_cli:
         env["PORT"] = str(port)
     listen = ["--host", "127.0.0.1", "--port", str(port)]
+    env.update(settings or {})
     with _database() as database_url:
         env["MINISHOP_DATABASE_URL"] = (
             database_url or f"sqlite+aiosqlite:///{(var_dir / 'minishop.db').resolve()}"
@@ -161,7 +168,7 @@ def live_server(
                 if time.monotonic() > deadline:
                     pytest.fail(f"the server did not answer /healthz in 30 s:\n{log.read_text()}")
                 time.sleep(0.2)
-            yield LiveServer(base_url, var_dir, log, demo)
+            yield LiveServer(base_url, var_dir, log, demo, proc.pid)
         finally:
             _stop(proc)
 

@@ -259,6 +259,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Not authenticated",
         403: "Not allowed",
         404: "Not found",
+        408: "The body did not arrive in time",
         409: "Conflicts with the current state",
         412: "`If-Match` does not match the current version",
         413: "Body too large",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,6 +42,8 @@ _NOT_STORED = {400, 401, 403, 413, 415, 422, 429}
 EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/")
 #: The methods whose requests may carry an `Idempotency-Key`.
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_SPOOL_BYTES = 1 << 20
+_BLOCK_BYTES = 1 << 16
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -194,24 +197,33 @@ class IdempotencyMiddleware:
             return
 
         # Read the whole body (the body-size limit applies before us), then replay it downstream.
-        chunks: list[bytes] = []
+        # Into a temporary file (memory up to 1 MiB), so a bulk upload of 64 MiB is not held in
+        # memory. It is closed, and the file gone, when this call's frame is (CPython frees it
+        # at once): no return path below needs to remember it.
+        body = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            body.write(chunk)
+            size += len(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
 
         digest = hashlib.sha256()
         for part in (
             scope["method"].encode(),
             scope["path"].encode(),
             scope.get("query_string", b""),
-            body,
         ):
             digest.update(len(part).to_bytes(8, "big") + part)
+        digest.update(size.to_bytes(8, "big"))
+        body.seek(0)
+        while block := body.read(_BLOCK_BYTES):
+            digest.update(block)
+        body.seek(0)
         request_hash = digest.hexdigest()
         scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
 
@@ -258,8 +270,9 @@ class IdempotencyMiddleware:
         async def replay_receive() -> Message:
             nonlocal sent_body
             if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                chunk = body.read(_BLOCK_BYTES)
+                sent_body = body.tell() >= size
+                return {"type": "http.request", "body": chunk, "more_body": not sent_body}
             return await receive()
 
         status = 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import random
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
@@ -126,36 +128,63 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyRefused(Exception):
+    def __init__(self, status: int, code: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+
+    def response(self) -> Response:
+        # The client may still be sending: the connection is not kept for another request.
+        return problem_response(
+            status=self.status,
+            code=self.code,
+            title=self.title,
+            detail=self.detail,
+            headers={"Connection": "close"},
+        )
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413, by Content-Length or while streaming.
+    """Refuses bodies over the limit with 413, by Content-Length or while streaming, and
+    bodies that do not arrive whole within `timeout` seconds with 408: a client trickling
+    its body a byte at a time holds nothing of ours for longer than that.
 
     `overrides` gives single paths a limit of their own (bulk uploads take more than the
     JSON API's 1 MiB)."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, overrides: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        overrides: Mapping[str, int] | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.app = app
         self.default_max_bytes = max_bytes
         self.overrides = dict(overrides or {})
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await _LimitedRequest(self.app, self.overrides.get(scope["path"], self.default_max_bytes))(
-            scope, receive, send
-        )
+        max_bytes = self.overrides.get(scope["path"], self.default_max_bytes)
+        await _LimitedRequest(self.app, max_bytes, self.timeout)(scope, receive, send)
 
 
 class _LimitedRequest:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float | None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
+
+    def _too_large(self) -> _BodyRefused:
+        return _BodyRefused(
+            413,
+            "payload_too_large",
+            "The request body is too large",
+            f"Bodies are limited to {self.max_bytes} bytes.",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _header(scope, b"content-length")
@@ -169,20 +198,38 @@ class _LimitedRequest:
             except ValueError:
                 too_big = False
             if too_big:
-                await self._reject(scope, receive, send)
+                await self._too_large().response()(scope, receive, send)
                 return
         received = 0
+        complete = False
+        deadline: float | None = None
+        refused: _BodyRefused | None = None
         started = False
-        exceeded = False
 
         async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
+            nonlocal received, complete, deadline, refused
+            if complete:
+                return await receive()  # after the body: waiting for a disconnect is fine
+            loop = asyncio.get_running_loop()
+            if deadline is None and self.timeout is not None:
+                deadline = loop.time() + self.timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                refused = _BodyRefused(
+                    408,
+                    "body_read_timeout",
+                    "The request body did not arrive in time",
+                    f"The whole body must arrive within {self.timeout:g} s of the request.",
+                )
+                raise refused from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    exceeded = True
-                    raise _BodyTooLarge()
+                    refused = self._too_large()
+                    raise refused
+                complete = not message.get("more_body", False)
             return message
 
         swallow = False
@@ -190,11 +237,11 @@ class _LimitedRequest:
         async def tracking_send(message: Message) -> None:
             nonlocal started, swallow
             if message["type"] == "http.response.start":
-                if exceeded and not started:
+                if refused is not None and not started:
                     # The framework may catch our exception while reading the body and answer
-                    # with its own error (FastAPI sends a 400): answer 413 instead.
+                    # with its own error (FastAPI sends a 400): answer ours instead.
                     started = swallow = True
-                    await self._reject(scope, receive, send)
+                    await refused.response()(scope, receive, send)
                     return
                 started = True
             if not swallow:
@@ -202,18 +249,9 @@ class _LimitedRequest:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
+        except _BodyRefused as e:
             if not started:
-                await self._reject(scope, receive, send)
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            status=413,
-            code="payload_too_large",
-            title="The request body is too large",
-            detail=f"Bodies are limited to {self.max_bytes} bytes.",
-        )
-        await response(scope, receive, send)
+                await e.response()(scope, receive, send)
 
 
 class JsonOnlyMiddleware:

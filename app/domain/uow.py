@@ -6,6 +6,7 @@ Every method that reads tenant data takes the shop id it is scoped to.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -196,9 +197,21 @@ class BulkRepository(Protocol):
         """The job, locked for this transaction, if `worker_id` still holds it."""
 
     async def save_progress(self, job: BulkJob) -> None: ...
+    async def pending(self, shop_id: str) -> tuple[int, int]:
+        """The shop's jobs queued or running and the bytes of their stored files, with the
+        shop locked for this transaction (one job is queued at a time per shop)."""
+
     async def put_file(
-        self, shop_id: str, job_id: str, purpose: str, content_type: str, content: bytes
-    ) -> None: ...
+        self,
+        shop_id: str,
+        job_id: str,
+        purpose: str,
+        content_type: str,
+        size: int,
+        parts: Iterable[bytes],
+    ) -> None:
+        """Store a file part by part, reading `parts` as it goes."""
+
     async def get_file(self, shop_id: str, job_id: str, purpose: str) -> StoredFile | None: ...
     async def add_items(self, items: list[JobItem]) -> None: ...
     async def items(self, shop_id: str, job_id: str, *, failed_only: bool) -> list[JobItem]: ...

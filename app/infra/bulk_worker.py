@@ -208,7 +208,8 @@ class BulkWorker:
                 job.id,
                 bulk_jobs.RESULT,
                 bulk_jobs.CONTENT_TYPES[job.format],
-                content,
+                len(content),
+                bulk_jobs.in_parts(content),
             )
             await bulk_jobs.finish(uow, current)
             await uow.commit()

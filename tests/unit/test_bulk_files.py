@@ -156,3 +156,42 @@ def test_out_ids_the_database_cannot_look_up_fail_their_line() -> None:
     assert [o.line for o in parsed.orphans] == [1, 2]
     [ok] = parsed.products
     assert ok.skus[0].errors[0]["loc"] == ["row", "out_sku_id"]
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+        ("+SUM(1,2)", "'+SUM(1,2)"),
+        ("-2+3", "'-2+3"),
+        ("@cmd", "'@cmd"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("'=1", "''=1"),
+        ("''+1", "'''+1"),
+        ("-3", "-3"),
+        ("+3", "+3"),
+        ("-0.5", "-0.5"),
+        ("'-3", "''-3"),
+        ("'quoted", "'quoted"),
+        ("plain = text", "plain = text"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_cells_are_neutralised_and_read_back_exactly(value: str, written: str) -> None:
+    assert bf.spreadsheet_safe(value) == written
+    assert bf.spreadsheet_text(written) == value
+
+
+def test_inspect_counts_lines_from_a_stream_and_refuses_what_is_not_utf8() -> None:
+    content = b"\xef\xbb\xbfout_product_id,price\na,1\n\nb,2\n"
+    assert bf.inspect("csv", io.BytesIO(content)) == 2
+    assert bf.inspect("jsonl", io.BytesIO(b'{"out_product_id":"a"}\n\n{"x":1}\n')) == 2
+    for fmt, bad in (("csv", b"out_product_id,price\n\xff\xfe"), ("jsonl", b"  \n")):
+        with pytest.raises(bf.InvalidUpload):
+            bf.inspect(fmt, io.BytesIO(bad))
+
+
+def test_a_quote_before_a_number_is_not_one_the_export_added() -> None:
+    # An export never writes `'-3` (it leaves -3 alone), so a `'-3` read is kept as it is.
+    assert bf.spreadsheet_text("'-3") == "'-3"

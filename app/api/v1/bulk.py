@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from app.api.deps import UoW
 from app.api.errors import problem_responses
@@ -16,8 +19,9 @@ from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
+from app.api.uploads import file_size, form_file, in_parts, spooled_body, upload_slots
 from app.api.v1.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
-from app.domain.catalog import bulk_jobs
+from app.domain.catalog import bulk_files, bulk_jobs
 from app.domain.catalog.bulk_jobs import ImportFormat, JobItem, JobKind
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
@@ -31,19 +35,39 @@ UPLOAD_TYPES = {
     "application/x-ndjson": ImportFormat.JSONL,
     "application/jsonl": ImportFormat.JSONL,
 }
+MULTIPART = "multipart/form-data"
+#: What the upload route accepts: the file as the body, or as the `file` part of a form.
+ACCEPTED_TYPES = (*UPLOAD_TYPES, MULTIPART)
+_EXTENSIONS = {
+    ".csv": ImportFormat.CSV,
+    ".jsonl": ImportFormat.JSONL,
+    ".ndjson": ImportFormat.JSONL,
+}
 DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 JobId = Annotated[str, Path(max_length=40, description="The job's id.", examples=[JOB_EXAMPLE])]
 
 _READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
 
-IMPORT_DESCRIPTION = """Scope `products:write`. Send the file itself as the body (no
-multipart): `Content-Type: text/csv` for `csv` and `shopify_csv`, `application/x-ndjson` for
-`jsonl`. Uploads may be up to 64 MiB (`MINISHOP_BULK_MAX_BODY_BYTES`), 100 000 SKU lines and
-more. The file's shape is checked at once (UTF-8, the header's columns: a wrong file is a 422
-naming each bad column, and nothing is stored); its lines are checked by the worker with the
-rules of `POST /v1/products`, and each bad line is reported without stopping the others.
+IMPORT_DESCRIPTION = """Scope `products:write`. Send the file itself as the body,
+`Content-Type: text/csv` for `csv` and `shopify_csv`, `application/x-ndjson` for `jsonl`; or
+as the `file` part of a `multipart/form-data` body (the part's Content-Type, else its file
+name's `.csv` / `.jsonl` / `.ndjson`, gives the format unless `format` does). Uploads may be
+up to 64 MiB (`MINISHOP_BULK_MAX_BODY_BYTES`), 100 000 SKU lines and more, and must arrive
+within `MINISHOP_BODY_READ_TIMEOUT_SECONDS` (408 `body_read_timeout`). An app may send a few
+uploads at once (`MINISHOP_BULK_UPLOADS_PER_APP`, else 429 `too_many_uploads`); a shop may have
+a few jobs queued or running (`MINISHOP_BULK_MAX_PENDING_JOBS`, else 429 `bulk_queue_full`)
+holding so many bytes of uploads (`MINISHOP_BULK_MAX_PENDING_BYTES`, else 429
+`bulk_storage_full`). The file's shape is checked at once (UTF-8, the header's columns: a
+wrong file is a 422 naming each bad column, and nothing is stored); its lines are checked by
+the worker with the rules of `POST /v1/products`, and each bad line is reported without
+stopping the others.
 Answers 202 with the job; follow `Location` (`GET /v1/bulk-jobs/{job_id}`).
+
+**Spreadsheet safety.** A CSV cell that a spreadsheet would run as a formula (starting
+with `=`, `+`, `-`, `@`, a tab or CR, and not a number such as `-3`) is written with a leading
+`'` by exports and error files; the importer removes that `'` again, so such values survive
+an export → import round trip.
 
 **`csv` and `jsonl`: one line per SKU.** Columns `out_product_id` (required), `title`,
 `subtitle`, `category_id`, `brand_id`, `condition`, `regions` (space-separated codes), `images`
@@ -96,11 +120,15 @@ def _type_categories(values: list[str] | None) -> dict[str, str]:
     return mapping
 
 
-def _upload_format(request: Request, given: ImportFormat | None) -> ImportFormat:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    carried = UPLOAD_TYPES.get(ctype)
+def _upload_format(
+    carried: ImportFormat | None, ctype: str, given: ImportFormat | None
+) -> ImportFormat:
     if carried is None:  # the middleware refuses other types; without a body there is none
-        raise ValidationFailed.field("body", "Send the file as the request body.", type_="missing")
+        raise ValidationFailed.field(
+            "body",
+            "Send the file as the request body, or as the `file` part of a form.",
+            type_="missing",
+        )
     fmt = given or carried
     if (fmt is ImportFormat.JSONL) != (carried is ImportFormat.JSONL):
         raise ValidationFailed.field(
@@ -111,6 +139,29 @@ def _upload_format(request: Request, given: ImportFormat | None) -> ImportFormat
     return fmt
 
 
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def _part_format(part: UploadFile, given: ImportFormat | None) -> ImportFormat:
+    ctype = _media_type(part.content_type)
+    carried = UPLOAD_TYPES.get(ctype)
+    if carried is None:
+        name = (part.filename or "").lower()
+        carried = next((f for ext, f in _EXTENSIONS.items() if name.endswith(ext)), given)
+    if carried is None:
+        raise ValidationFailed.field(
+            "query.format",
+            f"Neither the part's type ({ctype or 'none'}) nor its file name tells the file's "
+            "format: send format=csv, jsonl or shopify_csv.",
+            type_="missing",
+        )
+    return _upload_format(carried, ctype or "the part's", given)
+
+
+_UPLOAD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
+
+
 @router.post(
     "/products/bulk-imports",
     operation_id="createBulkImport",
@@ -118,26 +169,40 @@ def _upload_format(request: Request, given: ImportFormat | None) -> ImportFormat
     description=IMPORT_DESCRIPTION,
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkJob,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429)
+    responses=problem_responses(400, 401, 403, 408, 409, 413, 415, 422, 429)
     | sets_headers(202, location=True),
     openapi_extra={
         "requestBody": {
             "required": True,
             "description": "The file: our CSV or Shopify's product CSV (`text/csv`), or JSON "
-            "Lines (`application/x-ndjson`).",
+            "Lines (`application/x-ndjson`); or either as the `file` part of a form.",
             "content": {
                 "text/csv": {
-                    "schema": {"type": "string"},
+                    "schema": _UPLOAD_SCHEMA,
                     "example": "out_product_id,title,category_id,images,out_sku_id,sale_attrs,"
                     "price,stock\nerp-1,Linen dress,cat_apparel_women_dresses,https://cdn."
                     'example.com/a.jpg,erp-1-m,"{""size"":""M""}",19900,10\n',
                 },
                 "application/x-ndjson": {
-                    "schema": {"type": "string"},
+                    "schema": _UPLOAD_SCHEMA,
                     "example": '{"out_product_id":"erp-1","title":"Linen dress","category_id":'
                     '"cat_apparel_women_dresses","images":["https://cdn.example.com/a.jpg"],'
                     '"out_sku_id":"erp-1-m","sale_attrs":{"size":"M"},"price":19900,"stock":10}'
                     "\n",
+                },
+                MULTIPART: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "The file: CSV or JSON Lines, as above.",
+                            }
+                        },
+                    },
+                    "encoding": {"file": {"contentType": "text/csv, application/x-ndjson"}},
                 },
             },
         }
@@ -173,22 +238,58 @@ async def create_bulk_import(
         ),
     ] = None,
 ) -> BulkJob:
-    fmt = _upload_format(request, format)
-    shop = await shop_services.shop_or_404(uow, access.shop_id)
-    content = await request.body()
-    job = await bulk_jobs.start_import(
-        uow,
-        access.actor,
-        shop,
-        fmt,
-        content,
-        request.headers.get("content-type", ""),
-        category_id=category_id,
-        type_categories=_type_categories(type_category),
-    )
-    await uow.commit()
+    ctype = _media_type(request.headers.get("content-type"))
+    if ctype != MULTIPART:  # refused before anything is received
+        _upload_format(UPLOAD_TYPES.get(ctype), ctype, format)
+    type_categories = _type_categories(type_category)
+    bulk_jobs.check_import_options(format or ImportFormat.CSV, category_id, type_categories)
+    declared = request.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
+    await bulk_jobs.check_room(uow, access.shop_id, bulk_limits(request), size)
+    # Authenticated; no connection is held while the client sends the file.
+    await uow.release()
+    async with upload_slots(request).slot(access.app_id), _received(request, format) as got:
+        fmt, content_type, file = got
+        size = file_size(file)
+        total = await run_in_threadpool(bulk_files.inspect, str(fmt), file)
+        shop = await shop_services.shop_or_404(uow, access.shop_id)
+        upload = bulk_jobs.Upload(
+            content_type, size, total, in_parts(file, bulk_jobs.FILE_PART_BYTES)
+        )
+        job = await bulk_jobs.start_import(
+            uow,
+            access.actor,
+            shop,
+            fmt,
+            upload,
+            bulk_limits(request),
+            category_id=category_id,
+            type_categories=type_categories,
+        )
+        await uow.commit()
     response.headers["Location"] = f"/v1/bulk-jobs/{job.id}"
     return job_out(job)
+
+
+@asynccontextmanager
+async def _received(
+    request: Request, given: ImportFormat | None
+) -> AsyncIterator[tuple[ImportFormat, str, IO[bytes]]]:
+    """The uploaded file, spooled: the body itself, or a form's `file` part."""
+    ctype = request.headers.get("content-type", "")
+    if _media_type(ctype) == MULTIPART:
+        async with form_file(request, "file") as (part, file):
+            fmt = _part_format(part, given)
+            stored_type = bulk_jobs.CONTENT_TYPES["jsonl" if fmt is ImportFormat.JSONL else "csv"]
+            yield fmt, stored_type, file
+        return
+    async with spooled_body(request) as file:
+        yield _upload_format(UPLOAD_TYPES.get(_media_type(ctype)), ctype, given), ctype, file
+
+
+def bulk_limits(request: Request) -> bulk_jobs.BulkLimits:
+    settings = request.app.state.container.settings
+    return bulk_jobs.BulkLimits(settings.bulk_max_pending_jobs, settings.bulk_max_pending_bytes)
 
 
 @router.post(
@@ -205,10 +306,10 @@ async def create_bulk_import(
     | sets_headers(202, location=True),
 )
 async def create_bulk_export(
-    body: BulkExportCreate, access: ProductsRead, uow: UoW, response: Response
+    body: BulkExportCreate, access: ProductsRead, uow: UoW, request: Request, response: Response
 ) -> BulkJob:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
-    job = await bulk_jobs.start_export(uow, access.actor, shop, body.format)
+    job = await bulk_jobs.start_export(uow, access.actor, shop, body.format, bulk_limits(request))
     await uow.commit()
     response.headers["Location"] = f"/v1/bulk-jobs/{job.id}"
     return job_out(job)
@@ -261,7 +362,11 @@ def _table(rows: Iterable[dict[str, Any]], columns: tuple[str, ...], fmt: str) -
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    # Out ids and messages quote what the provider sent: never a formula in a spreadsheet.
+    writer.writerows(
+        {k: bulk_files.spreadsheet_safe(v) if isinstance(v, str) else v for k, v in r.items()}
+        for r in rows
+    )
     return out.getvalue()
 
 

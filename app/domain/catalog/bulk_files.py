@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from html import unescape
-from typing import Any
+from typing import IO, Any
 
 from app.domain.catalog.brands import brand_catalogue
 from app.domain.errors import ValidationFailed
@@ -98,6 +98,30 @@ def usable_id(value: Any) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 64 and not _CONTROL.search(value)
 
 
+#: A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV
+#: injection"); the quotes before it are counted in, see `spreadsheet_safe`.
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A CSV cell as we write it: one that a spreadsheet would take for a formula
+    (`=HYPERLINK(...)`, `+SUM(...)`, `-2+3`, `@...`, a leading tab or CR) gets a leading `'`,
+    which spreadsheets show as text. A number (`-3`) is left as it is: no spreadsheet runs
+    it. A cell of quotes before such a character gets one more, so that `spreadsheet_text`
+    gives back exactly what was written, and an export imports back unchanged."""
+    if _FORMULA_START.match(text) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def spreadsheet_text(cell: str) -> str:
+    """The value of a cell `spreadsheet_safe` wrote: its added `'` removed."""
+    if cell.startswith("'") and _FORMULA_START.match(cell) and not _NUMBER.fullmatch(cell[1:]):
+        return cell[1:]
+    return cell
+
+
 def line_error(column: str | None, msg: str, type_: str = "invalid") -> dict[str, Any]:
     return {"loc": ["row", column] if column else ["row"], "msg": msg, "type": type_}
 
@@ -112,8 +136,8 @@ def _decode(content: bytes) -> str:
         ) from e
 
 
-def _csv_rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _csv_rows(source: str | Iterable[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    reader = csv.reader(io.StringIO(source, newline="") if isinstance(source, str) else source)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -165,14 +189,34 @@ def check_header(header: list[str], known: Iterable[str], required: Iterable[str
 
 
 def count_rows(fmt: str, content: bytes) -> int:
+    return inspect(fmt, io.BytesIO(content))
+
+
+def inspect(fmt: str, stream: IO[bytes]) -> int:
     """Check the file's structure and count its SKU lines without building them (the API
-    does this before accepting an upload, so a wrong file is refused at once)."""
-    text = _decode(content)
-    if not text.strip():
-        raise InvalidUpload("The file is empty.")
-    if fmt == "jsonl":
-        count = 0
-        for number, raw in enumerate(text.splitlines(), start=1):
+    does this before accepting an upload, so a wrong file is refused at once). Reads the
+    stream from where it is, as text, a line at a time: the file is never held whole."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    try:
+        if fmt == "jsonl":
+            return _count_jsonl(text)
+        return _count_csv(fmt, text)
+    except UnicodeDecodeError as e:
+        raise InvalidUpload(
+            "The file is not UTF-8 text.",
+            errors=[line_error(None, "Save the file as UTF-8.", "encoding")],
+        ) from e
+    finally:
+        text.detach()  # the caller still owns the stream
+
+
+def _count_jsonl(text: Iterable[str]) -> int:
+    count = 0
+    number = 0
+    for physical in text:
+        # The parser splits with str.splitlines: count the same lines.
+        for raw in physical.splitlines():
+            number += 1
             if not raw.strip():
                 continue
             if count == 0:
@@ -187,8 +231,15 @@ def count_rows(fmt: str, content: bytes) -> int:
                     raise InvalidUpload(f"Line {number} is not a JSON object.")
                 check_header(list(first), COLUMNS, ("out_product_id",))
             count += 1
-        return count
+    if count == 0:
+        raise InvalidUpload("The file is empty.")
+    return count
+
+
+def _count_csv(fmt: str, text: Iterable[str]) -> int:
     header, rows = _csv_rows(text)
+    if not any(header):
+        raise InvalidUpload("The file is empty.")
     try:
         if fmt == "shopify_csv":
             check_header(header, header, SHOPIFY_REQUIRED)
@@ -337,7 +388,7 @@ def parse_csv(content: bytes) -> ParsedUpload:
         if len(row) > len(header):
             errors.append(line_error(None, f"{len(row)} cells for {len(header)} columns."))
         for column, text in zip(header, row, strict=False):
-            text = text.strip()
+            text = spreadsheet_text(text.strip())
             if not text:
                 continue
             try:
@@ -544,6 +595,10 @@ def export_row(product: dict[str, Any], sku: dict[str, Any]) -> dict[str, Any]:
 
 
 def csv_cell(column: str, value: Any) -> str:
+    return spreadsheet_safe(_cell_text(column, value))
+
+
+def _cell_text(column: str, value: Any) -> str:
     if value is None:
         return ""
     if column in _LIST_CELLS:

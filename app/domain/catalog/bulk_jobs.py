@@ -11,6 +11,7 @@ chunk would update instead of duplicating anyway.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,7 +21,7 @@ from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.catalog import bulk_files, product_rules
 from app.domain.catalog.products import Condition
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, NotFound, ValidationFailed
+from app.domain.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from app.domain.ids import new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
@@ -30,6 +31,11 @@ from app.domain.uow import UnitOfWork
 STALE_AFTER = timedelta(seconds=60)
 #: A job that crashed its workers this many times is failed instead of retried again.
 MAX_ATTEMPTS = 3
+#: Files are stored and read in parts of at most this many bytes: an upload never has to be
+#: held whole in memory to be stored.
+FILE_PART_BYTES = 1 << 20
+#: The `Retry-After` of a full queue: jobs take seconds to minutes, so soon but not at once.
+QUEUE_RETRY_AFTER_SECONDS = 30
 
 
 class JobKind(StrEnum):
@@ -83,6 +89,39 @@ class BulkJobNotFound(NotFound):
 class FileNotReady(Conflict):
     code = "file_not_ready"
     title = "The job has no file to download (yet)"
+
+
+class BulkQueueFull(TooManyRequests):
+    code = "bulk_queue_full"
+    title = "The shop has too many bulk jobs waiting"
+
+
+class BulkStorageFull(TooManyRequests):
+    code = "bulk_storage_full"
+    title = "The shop's waiting uploads take too much space"
+
+
+@dataclass(frozen=True)
+class BulkLimits:
+    """Per shop: jobs queued or running at once, and the bytes of the uploads they hold."""
+
+    max_pending_jobs: int
+    max_pending_bytes: int
+
+
+def in_parts(content: bytes) -> Iterable[bytes]:
+    return (content[i : i + FILE_PART_BYTES] for i in range(0, len(content), FILE_PART_BYTES))
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A received file, checked (`total` SKU lines) and ready to store part by part: `parts`
+    is read once and yields at most `FILE_PART_BYTES` at a time."""
+
+    content_type: str
+    size: int
+    total: int
+    parts: Iterable[bytes]
 
 
 @dataclass(eq=False)
@@ -180,29 +219,65 @@ def _actor_fields(actor: Actor) -> dict[str, Any]:
     }
 
 
+def check_import_options(
+    fmt: ImportFormat, category_id: str | None, type_categories: dict[str, str]
+) -> None:
+    if fmt is not ImportFormat.SHOPIFY_CSV and (category_id is not None or type_categories):
+        raise ValidationFailed.field(
+            "query.category_id", "category_id and type_category are for shopify_csv imports."
+        )
+
+
+async def check_room(uow: UnitOfWork, shop_id: str, limits: BulkLimits, size: int) -> None:
+    """Whether the shop may queue a job with a file of `size` bytes now: asked before an
+    upload is received, so a full queue is refused without taking the file first
+    (`start_import` asks again when it stores the file)."""
+    await _check_quota(uow, shop_id, limits, size)
+
+
+async def _check_quota(uow: UnitOfWork, shop_id: str, limits: BulkLimits, size: int) -> None:
+    """Counted under the shop's lock, so concurrent uploads cannot all squeeze past."""
+    jobs, stored = await uow.bulk.pending(shop_id)
+    retry = {"Retry-After": str(QUEUE_RETRY_AFTER_SECONDS)}
+    if jobs >= limits.max_pending_jobs:
+        raise BulkQueueFull(
+            f"The shop has {jobs} bulk jobs queued or running, the most it may have; send "
+            "this one when one of them has finished.",
+            extra={"limit": limits.max_pending_jobs, "pending_jobs": jobs},
+            headers=retry,
+        )
+    if stored + size > limits.max_pending_bytes:
+        raise BulkStorageFull(
+            f"The shop's queued imports hold {stored} bytes; with this file's {size} that is "
+            f"more than the {limits.max_pending_bytes} a shop may have waiting. Send it when "
+            "a job has finished.",
+            extra={"limit_bytes": limits.max_pending_bytes, "pending_bytes": stored},
+            headers=retry,
+        )
+
+
 async def start_import(
     uow: UnitOfWork,
     actor: Actor,
     shop: Shop,
     fmt: ImportFormat,
-    content: bytes,
-    content_type: str,
+    upload: Upload,
+    limits: BulkLimits,
     *,
     category_id: str | None = None,
     type_categories: dict[str, str] | None = None,
 ) -> BulkJob:
-    """Check the file's shape (not its rows: that is the worker's job), store it, queue."""
+    """Queue an upload whose shape was checked (`bulk_files.inspect`; its rows are the
+    worker's job) and store it, within the shop's limits."""
     shop.ensure_active()
     type_categories = type_categories or {}
+    check_import_options(fmt, category_id, type_categories)
     if fmt is ImportFormat.SHOPIFY_CSV:
         await _check_targets(uow, shop, category_id, type_categories)
-    elif category_id is not None or type_categories:
-        raise ValidationFailed.field(
-            "query.category_id", "category_id and type_category are for shopify_csv imports."
-        )
-    total = bulk_files.count_rows(str(fmt), content)
+    total = upload.total
     if total == 0:
         raise bulk_files.InvalidUpload("The file has a header but no product lines.")
+    await _check_quota(uow, shop.id, limits, upload.size)
     options: dict[str, Any] = {}
     if category_id is not None:
         options["category_id"] = category_id
@@ -218,7 +293,7 @@ async def start_import(
     )
     uow.bulk.add(job)
     await uow.flush()
-    await uow.bulk.put_file(shop.id, job.id, UPLOAD, content_type, content)
+    await uow.bulk.put_file(shop.id, job.id, UPLOAD, upload.content_type, upload.size, upload.parts)
     return job
 
 
@@ -249,7 +324,10 @@ async def _check_targets(
     product_rules.raise_errors(errors)
 
 
-async def start_export(uow: UnitOfWork, actor: Actor, shop: Shop, fmt: ExportFormat) -> BulkJob:
+async def start_export(
+    uow: UnitOfWork, actor: Actor, shop: Shop, fmt: ExportFormat, limits: BulkLimits
+) -> BulkJob:
+    await _check_quota(uow, shop.id, limits, 0)
     job = BulkJob(shop_id=shop.id, kind=JobKind.EXPORT, format=str(fmt), **_actor_fields(actor))
     uow.bulk.add(job)
     await uow.flush()
@@ -296,7 +374,11 @@ async def result_file(uow: UnitOfWork, shop_id: str, job_id: str) -> StoredFile:
 async def claim(
     uow: UnitOfWork, worker_id: str, *, job_id: str | None = None, stale_after: timedelta
 ) -> BulkJob | None:
-    """Take the oldest queued job, or one whose worker went silent (never one that is fine).
+    """Take a queued job, or one whose worker went silent (never one that is fine).
+
+    Fair across shops, round robin: the job comes from the shop whose last job started
+    longest ago (a shop with none started first), and within the shop it is the oldest. A
+    shop that queued many big jobs gets one turn per round, not the whole worker.
 
     Several workers may race: the claim is one conditional update, so exactly one wins.
     """

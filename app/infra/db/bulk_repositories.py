@@ -7,6 +7,7 @@ statements, not an ORM round trip per row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from app.infra.db.repositories import page_by_id
 
 _j = tables.bulk_jobs
 _f = tables.bulk_job_files
+_fp = tables.bulk_job_file_parts
 _i = tables.bulk_job_items
 _p = tables.products
 _s = tables.skus
@@ -76,10 +78,17 @@ class SqlBulkRepository:
             _j.c.status == JobStatus.QUEUED,
             sa.and_(_j.c.status == JobStatus.RUNNING, _j.c.heartbeat_at < stale_before),
         )
+        # Round robin by shop: the shop whose last job started longest ago goes first.
+        others = _j.alias("others")
+        last_turn = (
+            sa.select(sa.func.max(others.c.started_at))
+            .where(others.c.shop_id == _j.c.shop_id)
+            .scalar_subquery()
+        )
         pick = (
             sa.select(_j.c.id)
             .where(claimable)
-            .order_by(_j.c.created_at, _j.c.id)
+            .order_by(last_turn.asc().nulls_first(), _j.c.created_at, _j.c.id)
             .limit(1)
             # PostgreSQL: other workers skip the row instead of waiting for it. SQLite has
             # one writer at a time (BEGIN IMMEDIATE), so there is nobody to skip.
@@ -124,8 +133,40 @@ class SqlBulkRepository:
 
     # --- files and line outcomes --------------------------------------------------------------
 
+    async def pending(self, shop_id: str) -> tuple[int, int]:
+        # The shop's row is the lock (PostgreSQL; SQLite has one writer at a time anyway). FOR
+        # NO KEY UPDATE: the shop's other writes, whose foreign keys take FOR KEY SHARE, go on.
+        await self.s.execute(
+            sa.select(tables.shops.c.id)
+            .where(tables.shops.c.id == shop_id)
+            .with_for_update(key_share=True)
+        )
+        waiting = (
+            sa.select(_j.c.id)
+            .where(
+                _j.c.shop_id == shop_id,
+                _j.c.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+            )
+            .subquery()
+        )
+        jobs = (await self.s.execute(sa.select(sa.func.count()).select_from(waiting))).scalar_one()
+        stored = (
+            await self.s.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(_f.c.size), 0)).where(
+                    _f.c.shop_id == shop_id, _f.c.job_id.in_(sa.select(waiting.c.id))
+                )
+            )
+        ).scalar_one()
+        return int(jobs), int(stored)
+
     async def put_file(
-        self, shop_id: str, job_id: str, purpose: str, content_type: str, content: bytes
+        self,
+        shop_id: str,
+        job_id: str,
+        purpose: str,
+        content_type: str,
+        size: int,
+        parts: Iterable[bytes],
     ) -> None:
         await self.s.execute(
             sa.insert(_f).values(
@@ -133,20 +174,34 @@ class SqlBulkRepository:
                 purpose=purpose,
                 shop_id=shop_id,
                 content_type=content_type,
-                size=len(content),
-                content=content,
+                size=size,
                 created_at=utcnow(),
             )
         )
+        # One statement per part: the driver holds one part at a time, never the file.
+        insert = sa.insert(_fp)
+        for seq, part in enumerate(parts):
+            await self.s.execute(
+                insert.values(
+                    job_id=job_id, purpose=purpose, seq=seq, shop_id=shop_id, content=part
+                )
+            )
 
     async def get_file(self, shop_id: str, job_id: str, purpose: str) -> StoredFile | None:
         res = await self.s.execute(
-            sa.select(_f.c.content_type, _f.c.content).where(
+            sa.select(_f.c.content_type).where(
                 _f.c.shop_id == shop_id, _f.c.job_id == job_id, _f.c.purpose == purpose
             )
         )
-        row = res.one_or_none()
-        return StoredFile(row.content_type, bytes(row.content)) if row else None
+        content_type = res.scalar_one_or_none()
+        if content_type is None:
+            return None
+        parts = await self.s.execute(
+            sa.select(_fp.c.content)
+            .where(_fp.c.shop_id == shop_id, _fp.c.job_id == job_id, _fp.c.purpose == purpose)
+            .order_by(_fp.c.seq)
+        )
+        return StoredFile(content_type, b"".join(bytes(p) for p in parts.scalars()))
 
     async def add_items(self, items: list[JobItem]) -> None:
         await self._insert_many(_i, [vars(item) for item in items])

@@ -473,8 +473,10 @@ bulk_jobs = sa.Table(
     sa.Column("finished_at", UTCDateTime()),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Index(None, "shop_id", "id"),
-    # The workers' claim: queued jobs, and running ones whose heartbeat went stale.
+    # The workers' claim: queued jobs, and running ones whose heartbeat went stale; and the
+    # shop whose last job started longest ago (round robin).
     sa.Index(None, "status", "created_at"),
+    sa.Index(None, "shop_id", "started_at"),
 )
 
 #: The upload of an import and the file of an export, in the database so that API and
@@ -487,8 +489,19 @@ bulk_job_files = sa.Table(
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("content_type", sa.String(64), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
-    sa.Column("content", sa.LargeBinary, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+#: A file's content in parts of at most `FILE_PART_BYTES`, so that an upload is written (and
+#: read) a part at a time instead of as one value held whole in the API's memory.
+bulk_job_file_parts = sa.Table(
+    "bulk_job_file_parts",
+    metadata,
+    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("purpose", sa.String(16), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
 )
 
 #: One row per line of an import: what it created or updated, or why it failed.

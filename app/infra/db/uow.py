@@ -148,6 +148,14 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         await self.session.rollback()
 
+    async def release(self) -> None:
+        """End the transaction so far (reads only: nothing is written yet) and give its
+        connection back to the pool; the next statement takes one again. For a request
+        that waits on its client (an upload) after authenticating."""
+        session: AsyncSession | None = self.__dict__.get("session")
+        if session is not None and session.in_transaction():
+            await session.rollback()
+
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """`SAVEPOINT` ... `RELEASE`, or `ROLLBACK TO SAVEPOINT` when the block raises.
