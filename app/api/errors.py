@@ -262,6 +262,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Body is not JSON",
         422: "Validation failed",
         429: "Rate limited",
+        503: "Busy: retry after `Retry-After` seconds",
     }
     return {
         s: {

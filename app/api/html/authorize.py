@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Cookie, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import SESSION_COOKIE, ContainerDep, UoW
+from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, client_ip
 from app.api.html.login import SECURITY_HEADERS, templates
 from app.domain.accounts.model import Account, Session
 from app.domain.accounts.services import authenticate
@@ -96,7 +96,7 @@ def _actor(request: Request, account: Account) -> Actor:
         id=account.id,
         surface=Surface.MERCHANT,
         request_id=request_id_var.get(),
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
     )
 
 
