@@ -950,6 +950,87 @@ async def test_concurrent_guesses_cannot_pass_the_address_limit(
     problem(refused, 429, "login_throttled")
 
 
+@asynccontextmanager
+async def client_from(
+    settings: Settings, shared: Container, ip: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
+    """A client whose TCP peer is `ip`, on an app with its own container (own throttle)."""
+    own = build_container(settings)
+    try:
+        transport = httpx.ASGITransport(app=create_app(container=own), client=(ip, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c, own
+    finally:
+        await own.close()
+        metrics.watch_pool(shared.engine.sync_engine.pool)
+
+
+async def test_x_forwarded_for_is_ignored_by_default(
+    settings: Settings, container: Container
+) -> None:
+    """A proxy-less deployment: anyone on the box sends X-Forwarded-For from 127.0.0.1, and
+    neither resets the per-address login limit with it nor puts it in the session."""
+    assert Settings(env="test", var_dir=settings.var_dir).forwarded_allow_ips == ""
+    settings = settings.model_copy(update={"login_attempts_per_ip": 3})
+    async with client_from(settings, container, "127.0.0.1") as (c, _):
+        account = await f.register(c)
+        good = {"username": account["username"], "password": f.PASSWORD}
+        r = await c.post("/auth/login", json=good, headers={"X-Forwarded-For": "198.51.100.7"})
+        assert r.status_code == 200, r.text
+        assert [s.ip for s in await session_rows(container, account["id"])] == ["127.0.0.1"]
+        for i in range(settings.login_attempts_per_ip):
+            r = await c.post(
+                "/auth/login",
+                json={"username": f.unique("spray"), "password": "Wr0ng-passw0rd"},
+                headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+            )
+            problem(r, 401, "invalid_credentials")
+        r = await c.post("/auth/login", json=good, headers={"X-Forwarded-For": "203.0.113.99"})
+        problem(r, 429, "login_throttled")
+
+
+async def test_x_forwarded_for_is_believed_from_the_listed_proxies(
+    settings: Settings, container: Container
+) -> None:
+    trusting = settings.model_copy(
+        update={"forwarded_allow_ips": "127.0.0.1, 10.9.0.0/16", "login_attempts_per_ip": 3}
+    )
+    async with client_from(trusting, container, "127.0.0.1") as (c, _):
+        account = await f.register(c)
+        good = {"username": account["username"], "password": f.PASSWORD}
+        r = await c.post("/auth/login", json=good, headers={"X-Forwarded-For": "198.51.100.7"})
+        assert r.status_code == 200, r.text
+        assert [s.ip for s in await session_rows(container, account["id"])] == ["198.51.100.7"]
+        # Each client behind the proxy has its own per-address limit.
+        for i in range(trusting.login_attempts_per_ip + 2):
+            r = await c.post(
+                "/auth/login",
+                json={"username": f.unique("spray"), "password": "Wr0ng-passw0rd"},
+                headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+            )
+            problem(r, 401, "invalid_credentials")
+    # A peer that is not listed is not believed, even with the setting.
+    async with client_from(trusting, container, "192.0.2.10") as (c, _):
+        account = await f.register(c)
+        r = await c.post(
+            "/auth/login",
+            json={"username": account["username"], "password": f.PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.8"},
+        )
+        assert r.status_code == 200, r.text
+        assert [s.ip for s in await session_rows(container, account["id"])] == ["192.0.2.10"]
+
+
+def test_serve_leaves_forwarded_headers_to_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's own proxy_headers would believe 127.0.0.1 whatever the setting says."""
+    from app import cli
+
+    calls: list[dict[str, Any]] = []
+    fake = SimpleNamespace(run=lambda *a, **kw: calls.append(kw))
+    cli._serve(fake, "127.0.0.1", 8123, 1, False)
+    assert calls[0]["proxy_headers"] is False
+
+
 async def test_memory_throttle_reserve_release_clear() -> None:
     await _exercise_throttle(LimitsThrottle())
 
