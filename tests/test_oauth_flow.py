@@ -550,3 +550,46 @@ async def test_switching_providers_in_one_consent(client: httpx.AsyncClient) -> 
     assert await _tokens_ok(client, old.tokens["access_token"]) == 401
     listed = (await old.merchant.client.get(f"/merchant/shops/{old.shop['id']}/apps")).json()
     assert {g["app_id"] for g in listed["data"]} == {new_app.id, unrelated.id}
+
+
+async def test_a_token_is_held_to_its_grant(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A token signed with the real key is still refused when it claims another shop, app,
+    client or grant than its family's grant, or a scope the grant never gave."""
+    auth = await authorized(client, scope="shop:read products:read")
+    other_shop = await open_shop(auth.merchant, subject_type="individual")
+    other = await authorized(client, merchant=auth.merchant, shop=other_shop)
+    claims = container.tokens.decode(auth.tokens["access_token"])
+
+    async def call(**changes: str) -> httpx.Response:
+        token = container.tokens.encode({**claims, **changes})
+        return await client.get("/v1/shop", headers={"Authorization": f"Bearer {token}"})
+
+    same = await call(jti="at_resigned")  # re-signed with nothing changed: honoured
+    assert same.status_code == 200, same.text
+    assert same.json()["id"] == auth.shop["id"]
+    other_claims = container.tokens.decode(other.tokens["access_token"])
+    for changes in (
+        {"shop_id": other_shop["id"]},
+        {"sub": other.app.id},
+        {"client_id": other.app.client_id},
+        {"grant_id": other_claims["grant_id"]},
+        {"shop_id": other_shop["id"], "grant_id": other_claims["grant_id"]},
+        {"scope": "shop:read products:read orders:write"},
+    ):
+        r = await call(**changes)
+        assert r.status_code == 401, (changes, r.text)
+        assert r.json()["code"] == "invalid_token", r.json()
+        assert "does not match its grant" in r.json()["detail"]
+        assert r.headers["www-authenticate"].startswith('Bearer realm="minishop"')
+    # A narrower token than the grant is fine (a refresh may narrow the scopes).
+    assert (await call(scope="shop:read")).status_code == 200
+    # Introspection does not call a forged token active either.
+    forged = container.tokens.encode({**claims, "shop_id": other_shop["id"]})
+    r = await client.post(
+        "/oauth/introspect",
+        data={"token": forged},
+        auth=(auth.app.client_id, auth.app.client_secret),
+    )
+    assert r.json() == {"active": False}
