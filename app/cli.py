@@ -110,7 +110,9 @@ def _serve(uvicorn: Any, host: str, port: int, workers: int, reload: bool) -> No
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app applies
+        # MINISHOP_FORWARDED_ALLOW_IPS itself (empty: nobody is believed).
+        proxy_headers=False,
         access_log=False,
         log_config=None,
     )

@@ -72,9 +72,12 @@ def build_container(settings: Settings, *, worker: bool = False) -> Container:
         engine=engine,
         session_factory=make_session_factory(engine),
         keys=keys,
-        hasher=Argon2PasswordHasher(),
+        hasher=Argon2PasswordHasher(
+            max_concurrent=settings.password_hash_concurrency,
+            max_wait_seconds=settings.password_hash_wait_seconds,
+        ),
         cipher=cipher,
-        throttle=LimitsThrottle(settings.login_window_seconds, settings.redis_url),
+        throttle=LimitsThrottle(settings.redis_url),
         idempotency=IdempotencyStore(engine, settings.idempotency_ttl_seconds, cipher),
         oauth=oauth,
         tokens=JwtCodec(

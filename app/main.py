@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import auth, market, ops
 from app.api.deps import (
@@ -153,6 +154,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.add_middleware(InvalidCharactersMiddleware, page_paths=FORM_PATHS)
     app.add_middleware(RequestContextMiddleware, headers=security_headers(https=settings.https))
+    if settings.forwarded_allow_ips:
+        # Outermost, so every layer (logs, limits, sessions) sees the client the proxy saw.
+        # Here rather than in the server: the app decides whom to believe, whatever serves it.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     return app
 
 

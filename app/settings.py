@@ -78,6 +78,17 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = 10
     login_attempts_per_ip: int = 50
     login_window_seconds: int = 300
+    #: Self-service registrations (`POST /auth/register`) per client address in this window.
+    registrations_per_ip: int = 20
+    registration_window_seconds: int = 3600
+    #: Password hashes and verifications running at once per process (each ~64 MiB and a
+    #: core); a caller waits at most `password_hash_wait_seconds` for a slot, then gets a 503.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    password_hash_wait_seconds: float = 5.0
+    #: Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (comma-separated
+    #: addresses or networks, `*` for any): the proxies in front of the service. Empty, the
+    #: default: the headers are ignored and the client address is the TCP peer's.
+    forwarded_allow_ips: str = ""
     db_pool_size: int = 10
     db_echo: bool = False
     log_level: str = "INFO"

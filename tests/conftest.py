@@ -78,6 +78,10 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         login_attempts_per_account=5,
         login_attempts_per_ip=20,
         login_window_seconds=60,
+        # Tests sign up many accounts, several through one client (one address), and a
+        # loaded machine may queue for a hash slot: the limits are tested on their own.
+        registrations_per_ip=10_000,
+        password_hash_wait_seconds=60,
         # Receivers are real HTTP servers on loopback; retries come fast.
         webhook_allow_private=True,
         webhook_allowed_ports="1024-65535",  # receivers listen on ephemeral ports

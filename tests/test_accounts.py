@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
 import re
 import secrets
 import stat
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -26,9 +29,11 @@ from fastapi import Response
 from app.api.auth import set_session_cookie
 from app.container import Container, build_container
 from app.domain.clock import utcnow
+from app.domain.ports import Quota
 from app.infra import metrics
 from app.infra.db import tables
 from app.infra.security.keys import load_keys
+from app.infra.security.passwords import Argon2PasswordHasher, PasswordHashingBusy
 from app.infra.throttle import LimitsThrottle
 from app.main import create_app
 from app.settings import MissingSecretError, Settings
@@ -215,6 +220,144 @@ async def test_password_is_stored_as_argon2id_hash(
     other = await f.register(client)
     assert (await account_row(container, other["username"])).password_hash != row.password_hash
     assert await container.hasher.verify(row.password_hash, f.PASSWORD)
+
+
+# --------------------------------------------------------------------------- sign-up abuse
+
+
+async def test_registrations_are_limited_per_address(
+    new_client: NewClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight sign-ups at once from one address with a limit of 3: exactly 3 accounts."""
+    monkeypatch.setattr(container.settings, "registrations_per_ip", 3)
+    ip = _ip()
+    names = [f.unique("burst") for _ in range(8)]
+    responses = await asyncio.gather(
+        *(
+            new_client(ip=ip).post("/auth/register", json={"username": n, "password": f.PASSWORD})
+            for n in names
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [429] * 5
+    refused = [r for r in responses if r.status_code == 429]
+    for r in refused:
+        body = problem(r, 429, "registration_throttled")
+        retry_after = int(r.headers["Retry-After"])
+        assert 1 <= retry_after <= container.settings.registration_window_seconds + 1
+        assert str(retry_after) in body["detail"]
+    async with container.engine.connect() as conn:
+        stored = set(
+            (
+                await conn.execute(
+                    sa.select(tables.accounts.c.username).where(
+                        tables.accounts.c.username.in_(names)
+                    )
+                )
+            ).scalars()
+        )
+    assert stored == {r.json()["username"] for r in responses if r.status_code == 201}
+    # A weak password is refused before it counts; another address is unaffected.
+    r = await new_client(ip=ip).post(
+        "/auth/register", json={"username": f.unique("weak"), "password": "short"}
+    )
+    problem(r, 422, "validation_error")
+    await f.register(new_client())
+
+
+class ConcurrencyProbe:
+    """Stands in for argon2's hasher inside the thread: records how many run at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.running = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        self.release.set()
+
+    def hash(self, password: str) -> str:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            time.sleep(self.seconds)
+            self.release.wait(10)
+            return f"$probe${password}"
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+async def test_password_hashing_runs_at_most_the_configured_number_at_once() -> None:
+    hasher = Argon2PasswordHasher(max_concurrent=2, max_wait_seconds=30)
+    probe = ConcurrencyProbe(0.05)
+    hasher._ph = probe  # type: ignore[assignment]
+    results = await asyncio.gather(*(hasher.hash(f"pw-{i}") for i in range(12)))
+    assert results == [f"$probe$pw-{i}" for i in range(12)]
+    assert probe.peak == 2
+
+
+async def test_hashing_past_the_wait_is_a_503_with_retry_after() -> None:
+    hasher = Argon2PasswordHasher(max_concurrent=1, max_wait_seconds=0.05)
+    probe = ConcurrencyProbe(0)
+    probe.release.clear()
+    hasher._ph = probe  # type: ignore[assignment]
+    first = asyncio.create_task(hasher.hash("first"))
+    await asyncio.sleep(0.02)
+    with pytest.raises(PasswordHashingBusy) as e:
+        await hasher.hash("second")
+    assert (e.value.status, e.value.code) == (503, "password_hashing_busy")
+    assert e.value.headers == {"Retry-After": "1"}
+    probe.release.set()
+    assert await first == "$probe$first"
+    assert await hasher.hash("third") == "$probe$third"  # the slot came back
+
+
+async def test_a_burst_of_sign_ups_neither_stalls_other_requests_nor_errs(
+    new_client: NewClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sign-ups queue for the hash without holding database connections: an unrelated read
+    answers at once while they wait, and the ones that wait too long get a 503 problem."""
+    reader = await f.user(new_client())
+    hasher = Argon2PasswordHasher(max_concurrent=1, max_wait_seconds=60)
+    probe = ConcurrencyProbe(0)
+    probe.release.clear()  # the first hash takes until the read below is done
+    hasher._ph = probe  # type: ignore[assignment]
+    monkeypatch.setattr(container, "hasher", hasher)
+    names = [f.unique("b") for _ in range(3 * container.settings.db_pool_size)]
+    burst = [
+        asyncio.create_task(
+            new_client().post("/auth/register", json={"username": n, "password": f.PASSWORD})
+        )
+        for n in names
+    ]
+    await asyncio.sleep(0.3)
+    started = time.perf_counter()
+    r = await reader.client.get("/auth/me")
+    elapsed = time.perf_counter() - started
+    assert r.status_code == 200, r.text
+    waiting = sum(not t.done() for t in burst)
+    probe.release.set()
+    assert waiting == len(burst)
+    assert elapsed < 2.0, f"an unrelated read took {elapsed:.2f} s behind {waiting} sign-ups"
+    assert probe.peak == 1
+    assert [r.status_code for r in await asyncio.gather(*burst)] == [201] * len(burst)
+
+    monkeypatch.setattr(
+        container, "hasher", Argon2PasswordHasher(max_concurrent=1, max_wait_seconds=0.01)
+    )
+    responses = await asyncio.gather(
+        *(
+            new_client().post(
+                "/auth/register", json={"username": f.unique("b"), "password": f.PASSWORD}
+            )
+            for _ in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201, 503, 503, 503]
+    busy = next(r for r in responses if r.status_code == 503)
+    problem(busy, 503, "password_hashing_busy")
+    assert busy.headers["Retry-After"] == "1"
 
 
 # --------------------------------------------------------------------------- login / sessions
@@ -681,25 +824,248 @@ async def test_successful_login_resets_the_account_counter(
     problem(await _bad_login(c, account["username"]), 401, "invalid_credentials")
 
 
-async def test_memory_throttle_blocked_hit_clear() -> None:
-    await _exercise_throttle(LimitsThrottle(60))
+class GatedHasher:
+    """The app's hasher, with every verification held at a gate until the test opens it:
+    the slow hash made as slow as a test needs, so attempts are truly in flight together."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.evaluated = 0
+        self.gate = asyncio.Event()
+
+    async def hash(self, password: str) -> str:
+        return str(await self.inner.hash(password))
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        self.evaluated += 1
+        await self.gate.wait()
+        return bool(await self.inner.verify(password_hash, password))
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return bool(self.inner.needs_rehash(password_hash))
 
 
-async def test_redis_throttle_blocked_hit_clear() -> None:
-    throttle = LimitsThrottle(60, redis_url=REDIS_URL)
-    await _exercise_throttle(throttle)
+async def _settled(tasks: list[asyncio.Task[httpx.Response]], hasher: GatedHasher) -> None:
+    """Wait until every attempt has either been answered or reached the password check."""
+    async with asyncio.timeout(30):
+        while sum(t.done() for t in tasks) + hasher.evaluated < len(tasks):
+            await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def throttle_app(
+    store: str, container: Container, tmp_path: Path
+) -> AsyncIterator[tuple[Callable[[str], httpx.AsyncClient], GatedHasher]]:
+    """The suite's app (memory store) or one backed by Redis, with its hasher gated, and a
+    client per address."""
+    if store == "memory":
+        own, target = container, None
+    else:
+        settings = container.settings.model_copy(
+            update={"redis_url": REDIS_URL, "var_dir": tmp_path}
+        )
+        own = build_container(settings)
+        target = create_app(container=own)
+    app = target or create_app(container=own)
+    # Its own wait for a hash slot: twenty real hashes in a row may take longer on a slow box.
+    gated, original = GatedHasher(Argon2PasswordHasher(max_wait_seconds=120)), own.hasher
+    own.hasher = gated  # type: ignore[assignment]
+    clients: list[httpx.AsyncClient] = []
+
+    def client(ip: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
+        return clients[-1]
+
+    try:
+        yield client, gated
+    finally:
+        gated.gate.set()
+        own.hasher = original
+        for c in clients:
+            await c.aclose()
+        if own is not container:
+            await own.close()
+            metrics.watch_pool(container.engine.sync_engine.pool)
+
+
+def _ip() -> str:
+    return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_concurrent_guesses_cannot_pass_the_account_limit(
+    store: str, container: Container, new_client: NewClient, settings: Settings, tmp_path: Path
+) -> None:
+    """60 guesses in flight at once from many addresses, the right password among the last:
+    only the account's limit is ever checked, and the right password is refused."""
+    account = await f.register(new_client())
+    limit = settings.login_attempts_per_account
+    async with throttle_app(store, container, tmp_path) as (client, hasher):
+
+        def guess(password: str) -> asyncio.Task[httpx.Response]:
+            body = {"username": account["username"], "password": password}
+            return asyncio.create_task(client(_ip()).post("/auth/login", json=body))
+
+        wrong = [guess(f"Wrong-passw0rd-{i}") for i in range(59)]
+        await _settled(wrong, hasher)
+        right = guess(f.PASSWORD)  # guess 60, while the first ones are still being checked
+        await _settled([*wrong, right], hasher)
+        hasher.gate.set()
+        responses = await asyncio.gather(*wrong, right)
+
+    assert hasher.evaluated == limit
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [401] * limit + [429] * (60 - limit)
+    body = problem(responses[-1], 429, "login_throttled")
+    assert int(responses[-1].headers["Retry-After"]) >= 1
+    assert body["detail"].startswith("Too many failed logins")
+    assert SESSION_COOKIE not in responses[-1].cookies
+    assert await session_rows(container, account["id"]) == []
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_concurrent_guesses_cannot_pass_the_address_limit(
+    store: str, container: Container, settings: Settings, tmp_path: Path
+) -> None:
+    """100 guesses at once from one address, each at another name: the address's limit."""
+    limit = settings.login_attempts_per_ip
+    ip = _ip()
+    async with throttle_app(store, container, tmp_path) as (client, hasher):
+        tasks = [
+            asyncio.create_task(
+                client(ip).post(
+                    "/auth/login", json={"username": f.unique("spray"), "password": "Wr0ng-pw!"}
+                )
+            )
+            for _ in range(100)
+        ]
+        await _settled(tasks, hasher)
+        hasher.gate.set()
+        responses = await asyncio.gather(*tasks)
+    assert hasher.evaluated == limit
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [401] * limit + [429] * (100 - limit)
+    refused = next(r for r in responses if r.status_code == 429)
+    problem(refused, 429, "login_throttled")
+
+
+@asynccontextmanager
+async def client_from(
+    settings: Settings, shared: Container, ip: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, Container]]:
+    """A client whose TCP peer is `ip`, on an app with its own container (own throttle)."""
+    own = build_container(settings)
+    try:
+        transport = httpx.ASGITransport(app=create_app(container=own), client=(ip, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c, own
+    finally:
+        await own.close()
+        metrics.watch_pool(shared.engine.sync_engine.pool)
+
+
+async def test_x_forwarded_for_is_ignored_by_default(
+    settings: Settings, container: Container
+) -> None:
+    """A proxy-less deployment: anyone on the box sends X-Forwarded-For from 127.0.0.1, and
+    neither resets the per-address login limit with it nor puts it in the session."""
+    assert Settings(env="test", var_dir=settings.var_dir).forwarded_allow_ips == ""
+    settings = settings.model_copy(update={"login_attempts_per_ip": 3})
+    async with client_from(settings, container, "127.0.0.1") as (c, _):
+        account = await f.register(c)
+        good = {"username": account["username"], "password": f.PASSWORD}
+        r = await c.post("/auth/login", json=good, headers={"X-Forwarded-For": "198.51.100.7"})
+        assert r.status_code == 200, r.text
+        assert [s.ip for s in await session_rows(container, account["id"])] == ["127.0.0.1"]
+        for i in range(settings.login_attempts_per_ip):
+            r = await c.post(
+                "/auth/login",
+                json={"username": f.unique("spray"), "password": "Wr0ng-passw0rd"},
+                headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+            )
+            problem(r, 401, "invalid_credentials")
+        r = await c.post("/auth/login", json=good, headers={"X-Forwarded-For": "203.0.113.99"})
+        problem(r, 429, "login_throttled")
+
+
+async def test_x_forwarded_for_is_believed_from_the_listed_proxies(
+    settings: Settings, container: Container
+) -> None:
+    trusting = settings.model_copy(
+        update={"forwarded_allow_ips": "127.0.0.1, 10.9.0.0/16", "login_attempts_per_ip": 3}
+    )
+    async with client_from(trusting, container, "127.0.0.1") as (c, _):
+        account = await f.register(c)
+        good = {"username": account["username"], "password": f.PASSWORD}
+        r = await c.post("/auth/login", json=good, headers={"X-Forwarded-For": "198.51.100.7"})
+        assert r.status_code == 200, r.text
+        assert [s.ip for s in await session_rows(container, account["id"])] == ["198.51.100.7"]
+        # Each client behind the proxy has its own per-address limit.
+        for i in range(trusting.login_attempts_per_ip + 2):
+            r = await c.post(
+                "/auth/login",
+                json={"username": f.unique("spray"), "password": "Wr0ng-passw0rd"},
+                headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+            )
+            problem(r, 401, "invalid_credentials")
+    # A peer that is not listed is not believed, even with the setting.
+    async with client_from(trusting, container, "192.0.2.10") as (c, _):
+        account = await f.register(c)
+        r = await c.post(
+            "/auth/login",
+            json={"username": account["username"], "password": f.PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.8"},
+        )
+        assert r.status_code == 200, r.text
+        assert [s.ip for s in await session_rows(container, account["id"])] == ["192.0.2.10"]
+
+
+def test_serve_leaves_forwarded_headers_to_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's own proxy_headers would believe 127.0.0.1 whatever the setting says."""
+    from app import cli
+
+    calls: list[dict[str, Any]] = []
+    fake = SimpleNamespace(run=lambda *a, **kw: calls.append(kw))
+    cli._serve(fake, "127.0.0.1", 8123, 1, False)
+    assert calls[0]["proxy_headers"] is False
+
+
+async def test_memory_throttle_reserve_release_clear() -> None:
+    await _exercise_throttle(LimitsThrottle())
+
+
+async def test_redis_throttle_reserve_release_clear() -> None:
+    await _exercise_throttle(LimitsThrottle(redis_url=REDIS_URL))
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_concurrent_reservations_never_pass_the_limit(store: str) -> None:
+    """Count-then-compare in one atomic step: of 60 attempts at once exactly `limit` fit,
+    also when they come through two throttle objects sharing Redis (two API processes)."""
+    throttles = (
+        [LimitsThrottle()]
+        if store == "memory"
+        else [LimitsThrottle(redis_url=REDIS_URL), LimitsThrottle(redis_url=REDIS_URL)]
+    )
+    key, quota = f"test:race:{secrets.token_hex(8)}", Quota(7, 60)
+    results = await asyncio.gather(
+        *(throttles[i % len(throttles)].reserve(key, quota) for i in range(60))
+    )
+    assert sum(r is None for r in results) == quota.limit
+    assert all(r is None or 1 <= r <= 61 for r in results)
 
 
 async def test_redis_throttle_counters_are_shared_between_processes() -> None:
     # Two instances stand for two API processes behind a load balancer.
-    a, b = LimitsThrottle(60, redis_url=REDIS_URL), LimitsThrottle(60, redis_url=REDIS_URL)
-    key = f"test:shared:{secrets.token_hex(8)}"
-    await a.hit(key, 2)
-    await b.hit(key, 2)
-    assert await a.blocked(key, 2) is not None
-    assert await b.blocked(key, 2) is not None
-    await b.clear(key, 2)
-    assert await a.blocked(key, 2) is None
+    a, b = LimitsThrottle(redis_url=REDIS_URL), LimitsThrottle(redis_url=REDIS_URL)
+    key, quota = f"test:shared:{secrets.token_hex(8)}", Quota(2, 60)
+    assert await a.reserve(key, quota) is None
+    assert await b.reserve(key, quota) is None
+    assert await a.reserve(key, quota) is not None
+    assert await b.reserve(key, quota) is not None
+    await b.clear(key, quota)
+    assert await a.reserve(key, quota) is None
 
 
 async def test_login_throttle_backed_by_redis(
@@ -724,25 +1090,34 @@ async def test_login_throttle_backed_by_redis(
         problem(r, 429, "login_throttled")
         assert int(r.headers["Retry-After"]) >= 1
         # The counter lives in Redis: a fresh throttle object sees it.
-        fresh = LimitsThrottle(60, redis_url=REDIS_URL)
-        assert await fresh.blocked(f"login:acct:{account['username']}", 2) is not None
-        await fresh.clear(f"login:acct:{account['username']}", 2)
+        fresh, quota = LimitsThrottle(redis_url=REDIS_URL), Quota(2, 60)
+        key = f"login:acct:{account['username']}"
+        assert await fresh.reserve(key, quota) is not None
+        await fresh.clear(key, quota)
         await f.login(c, username=account["username"])
 
 
 async def _exercise_throttle(throttle: LimitsThrottle) -> None:
     key, other = f"test:{secrets.token_hex(8)}", f"test:{secrets.token_hex(8)}"
-    limit = 3
-    assert await throttle.blocked(key, limit) is None
-    for _ in range(limit - 1):
-        await throttle.hit(key, limit)
-        assert await throttle.blocked(key, limit) is None
-    await throttle.hit(key, limit)
-    retry_after = await throttle.blocked(key, limit)
+    quota = Quota(3, 60)
+    for _ in range(quota.limit):
+        assert await throttle.reserve(key, quota) is None
+    retry_after = await throttle.reserve(key, quota)
     assert retry_after is not None
     assert 1 <= retry_after <= 61
-    assert await throttle.blocked(other, limit) is None  # keys are independent
-    await throttle.clear(key, limit)
-    assert await throttle.blocked(key, limit) is None
-    await throttle.hit(key, limit)
-    assert await throttle.blocked(key, limit) is None
+    assert await throttle.reserve(other, quota) is None  # keys are independent
+    assert await throttle.reserve(key, Quota(3, 120)) is None  # so are quotas
+    # A release gives back one attempt, no more.
+    await throttle.release(key, quota)
+    await throttle.release(key, quota)
+    assert await throttle.reserve(key, quota) is None
+    assert await throttle.reserve(key, quota) is not None
+    await throttle.clear(key, quota)
+    for _ in range(quota.limit):
+        assert await throttle.reserve(key, quota) is None
+    # A release of a window that has ended starts no negative count (no bonus attempt).
+    fresh = f"test:{secrets.token_hex(8)}"
+    await throttle.release(fresh, quota)
+    for _ in range(quota.limit):
+        assert await throttle.reserve(fresh, quota) is None
+    assert await throttle.reserve(fresh, quota) is not None

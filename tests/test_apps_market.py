@@ -64,6 +64,66 @@ async def test_redirect_uri_rules(client: httpx.AsyncClient) -> None:
     assert r.status_code == 422
 
 
+INJECTING = "https://erp.example.com; script-src 'unsafe-inline' https:/cb"
+
+
+async def test_redirect_uris_are_strict_urls(client: httpx.AsyncClient) -> None:
+    """Nothing in a redirect URI may read as more than one URL or as a header's syntax."""
+    dev = await user(client)
+    base = {"name": "Strict Redirects", "service_types": ["other"], "scopes": ["shop:read"]}
+    refused = [
+        INJECTING,
+        "https://erp.example.com/cb x",
+        "https://erp.example.com/cb\tx",
+        "https://erp.example.com/a,b",
+        "https://erp.example.com/cb;x=1",
+        "https://erp.example.com/'x'",
+        'https://erp.example.com/"x"',
+        "https://erp.example.com/cb?q=%zz",
+        "https://erp.example.com:99999/cb",
+        "https://erp.example.com:0/cb",
+        "https://erp.example.com:x/cb",
+        "https://erp_example.com/cb",
+        "https://-erp.example.com/cb",
+        "https://erp..example.com/cb",
+        "https:///cb",
+        "https:cb",
+        "https://erp.example.com/" + "a" * 2048,
+        "https://erp.example.com/ünïcode",
+    ]
+    for i, uri in enumerate(refused):
+        uris = ["https://ok.example.com/cb", uri]
+        r = await client.post("/v1/apps", json={**base, "redirect_uris": uris}, headers=dev.h)
+        assert r.status_code == 422, (uri, r.text)
+        body = r.json()
+        assert body["code"] == "validation_error", body
+        # (A control character is refused by the schema already, for the whole list.)
+        where = [["body", "redirect_uris"]] if "\t" in uri else [["body", "redirect_uris", "1"]]
+        assert [e["loc"] for e in body["errors"]] == where, (i, body)
+
+    accepted = [
+        "https://erp.example.com/cb",
+        "https://erp.example.com:8443/oauth/cb?tenant=a&x=%20y",
+        "https://[2001:db8::1]/cb",
+        "https://203.0.113.5/cb",
+        "http://[::1]:3000/cb",
+        "http://localhost/cb",
+    ]
+    r = await client.post("/v1/apps", json={**base, "redirect_uris": accepted}, headers=dev.h)
+    assert r.status_code == 201, r.text
+    app = r.json()
+    assert app["redirect_uris"] == accepted
+
+    # The same checks on an edit, which changes nothing when refused.
+    r = await dev.client.patch(
+        f"/v1/apps/{app['id']}", json={"redirect_uris": [INJECTING]}, headers=dev.h
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "redirect_uris", "0"]
+    r = await dev.client.get(f"/v1/apps/{app['id']}")
+    assert r.json()["redirect_uris"] == accepted
+
+
 async def test_another_developers_app_does_not_exist(client: httpx.AsyncClient, new_client) -> None:  # type: ignore[no-untyped-def]
     app = await make_app(client)
     stranger = await user(new_client())

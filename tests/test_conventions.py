@@ -16,7 +16,8 @@ import pytest
 from fastapi import Request
 from starlette.responses import JSONResponse
 
-from app.container import Container
+from app.container import Container, build_container
+from app.infra import metrics
 from app.infra.logging import configure_logging
 from app.main import create_app
 from tests import factories as f
@@ -110,6 +111,59 @@ async def test_body_validation_is_a_422_with_per_field_errors(client: httpx.Asyn
     assert by_loc[("body", "password")]["type"] == "string_type"
     assert by_loc[("body", "surprise")]["type"] == "extra_forbidden"
     assert "username" in body["detail"]
+
+
+async def test_a_megabyte_of_unknown_keys_gets_a_short_422(container: Container) -> None:
+    """Each unknown key is an error; the problem lists the first 50 and says how many."""
+    settings = container.settings.model_copy(update={"max_body_bytes": 1_048_576})
+    own = build_container(settings)
+    keys = [f"k{i:06d}" for i in range(80_000)]
+    payload = {"username": f.unique(), "password": f.PASSWORD, **dict.fromkeys(keys, 0)}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    assert 900_000 < len(raw) <= settings.max_body_bytes
+    try:
+        transport = httpx.ASGITransport(app=create_app(container=own), client=(random_ip(), 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.post(
+                "/auth/register", content=raw, headers={"Content-Type": "application/json"}
+            )
+    finally:
+        await own.close()
+        metrics.watch_pool(container.engine.sync_engine.pool)
+    body = assert_problem(r, 422, "validation_error")
+    assert len(r.content) < 16_000, len(r.content)
+    assert [e["loc"] for e in body["errors"]] == [["body", k] for k in keys[:50]]
+    assert {e["type"] for e in body["errors"]} == {"extra_forbidden"}
+    assert body["errors_truncated"] is True
+    assert body["error_count"] == len(keys)
+
+
+async def test_a_problem_under_the_cap_has_no_count(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/auth/register",
+        json={"username": "ab", "password": 1, **{f"k{i}": 0 for i in range(48)}},
+    )
+    body = assert_problem(r, 422, "validation_error")
+    assert len(body["errors"]) == 50
+    assert "errors_truncated" not in body and "error_count" not in body
+
+
+async def test_a_huge_unknown_key_is_clipped_in_the_problem(client: httpx.AsyncClient) -> None:
+    key = "x" * 50_000
+    r = await client.post(
+        "/auth/register", json={"username": f.unique(), "password": f.PASSWORD, key: 1}
+    )
+    body = assert_problem(r, 422, "validation_error")
+    assert len(r.content) < 2_000, len(r.content)
+    (loc,) = [e["loc"] for e in body["errors"]]
+    assert loc[0] == "body" and loc[1].startswith("xxx") and len(loc[1]) <= 100
+
+
+def test_the_problem_schema_documents_the_cap(app: Any) -> None:
+    problem = app.openapi()["components"]["schemas"]["Problem"]["properties"]
+    assert problem["errors"]["maxItems"] == 50
+    assert {"errors_truncated", "error_count"} <= problem.keys()
+    assert "50" in problem["errors_truncated"]["description"]
 
 
 async def test_missing_body_and_query_validation_are_422(client: httpx.AsyncClient) -> None:

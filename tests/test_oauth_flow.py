@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+import re
+from typing import Any
 
+import httpx
+import sqlalchemy as sa
+
+from app.container import Container
+from app.infra.db import tables
+from tests import factories as f
 from tests.factories import open_shop, user
 from tests.oauth_support import (
     authorize_params,
@@ -195,6 +202,69 @@ async def test_consent_page_shows_the_app_scopes_and_only_manageable_shops(
     fields = hidden_fields(page.text) | {"shop_id": mine["id"], "decision": "approve"}
     r = await staff.client.post("/oauth/authorize", data=fields)
     assert r.status_code in (403, 404) and "location" not in r.headers
+
+
+def _consent_csp(page: httpx.Response) -> str:
+    assert page.status_code == 200, page.text
+    return page.headers["content-security-policy"]
+
+
+async def test_consent_csp_form_action_is_the_parsed_origin_of_the_redirect(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    redirect = "https://erp.example.com:8443/oauth/cb?tenant=a"
+    app = await make_app(client, redirect_uris=[redirect])
+    merchant = await user(client)
+    await open_shop(merchant)
+    _, challenge = pkce()
+    csp = _consent_csp(
+        await merchant.client.get("/oauth/authorize", params=authorize_params(app, challenge))
+    )
+    assert csp.endswith("; form-action 'self' https://erp.example.com:8443"), csp
+
+    # A redirect URI stored before registration checked them this strictly cannot write
+    # directives of its own into the policy: the form may post to the page itself only.
+    injecting = "https://erp.example.com; script-src 'unsafe-inline' https:/cb"
+    async with container.engine.begin() as conn:
+        await conn.execute(
+            sa.update(tables.apps)
+            .where(tables.apps.c.id == app.id)
+            .values(redirect_uris=[redirect, injecting])
+        )
+    params = authorize_params(app, challenge, redirect_uri=injecting)
+    csp = _consent_csp(await merchant.client.get("/oauth/authorize", params=params))
+    directives = [d.strip().split(" ")[0] for d in csp.split(";")]
+    assert directives == [
+        "default-src",
+        "style-src",
+        "img-src",
+        "frame-ancestors",
+        "form-action",
+    ], csp
+    assert csp.endswith("; form-action 'self'"), csp
+    assert "unsafe-inline' https:" not in csp
+
+
+async def test_consent_page_names_the_account_once(
+    client: httpx.AsyncClient, new_client: Any
+) -> None:
+    """Not "Logged in as Li Wei (merchant) (merchant)"."""
+    app = await make_app(client)
+    _, challenge = pkce()
+    name = f.unique("merchant")
+    for username, display, expected in (
+        (name, f"Li Wei ({name})", f"Logged in as <strong>Li Wei ({name})</strong>."),
+        (name + "x", "Chen Jing", f"Logged in as <strong>Chen Jing</strong> ({name}x)."),
+        (name + "y", None, f"Logged in as <strong>{name}y</strong>."),
+    ):
+        browser = new_client()
+        await f.register(browser, username=username, display_name=display)
+        await f.login(browser, username=username)
+        page = await browser.get("/oauth/authorize", params=authorize_params(app, challenge))
+        assert page.status_code == 200, page.text
+        (line,) = re.findall(r"<p>Logged in as .*?</p>", page.text)
+        assert line == f"<p>{expected}</p>", line
+        assert line.count(username) == 1, line
 
 
 async def test_deny_and_csrf(client: httpx.AsyncClient) -> None:
@@ -480,3 +550,46 @@ async def test_switching_providers_in_one_consent(client: httpx.AsyncClient) -> 
     assert await _tokens_ok(client, old.tokens["access_token"]) == 401
     listed = (await old.merchant.client.get(f"/merchant/shops/{old.shop['id']}/apps")).json()
     assert {g["app_id"] for g in listed["data"]} == {new_app.id, unrelated.id}
+
+
+async def test_a_token_is_held_to_its_grant(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A token signed with the real key is still refused when it claims another shop, app,
+    client or grant than its family's grant, or a scope the grant never gave."""
+    auth = await authorized(client, scope="shop:read products:read")
+    other_shop = await open_shop(auth.merchant, subject_type="individual")
+    other = await authorized(client, merchant=auth.merchant, shop=other_shop)
+    claims = container.tokens.decode(auth.tokens["access_token"])
+
+    async def call(**changes: str) -> httpx.Response:
+        token = container.tokens.encode({**claims, **changes})
+        return await client.get("/v1/shop", headers={"Authorization": f"Bearer {token}"})
+
+    same = await call(jti="at_resigned")  # re-signed with nothing changed: honoured
+    assert same.status_code == 200, same.text
+    assert same.json()["id"] == auth.shop["id"]
+    other_claims = container.tokens.decode(other.tokens["access_token"])
+    for changes in (
+        {"shop_id": other_shop["id"]},
+        {"sub": other.app.id},
+        {"client_id": other.app.client_id},
+        {"grant_id": other_claims["grant_id"]},
+        {"shop_id": other_shop["id"], "grant_id": other_claims["grant_id"]},
+        {"scope": "shop:read products:read orders:write"},
+    ):
+        r = await call(**changes)
+        assert r.status_code == 401, (changes, r.text)
+        assert r.json()["code"] == "invalid_token", r.json()
+        assert "does not match its grant" in r.json()["detail"]
+        assert r.headers["www-authenticate"].startswith('Bearer realm="minishop"')
+    # A narrower token than the grant is fine (a refresh may narrow the scopes).
+    assert (await call(scope="shop:read")).status_code == 200
+    # Introspection does not call a forged token active either.
+    forged = container.tokens.encode({**claims, "shop_id": other_shop["id"]})
+    r = await client.post(
+        "/oauth/introspect",
+        data={"token": forged},
+        auth=(auth.app.client_id, auth.app.client_secret),
+    )
+    assert r.json() == {"active": False}

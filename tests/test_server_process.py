@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -162,3 +163,61 @@ def test_demo_data_is_complete_and_not_duplicated(served: tuple[str, Path]) -> N
     roles = sorted(m["role"] for m in members["data"])
     assert roles == ["admin", "customer_service", "finance", "operator", "owner"]
     assert csrf["csrf_token"]
+
+
+@contextmanager
+def bare_server(tmp_path: Path, **settings: str) -> Iterator[str]:
+    """`minishop serve` on a migrated, empty database, with `MINISHOP_<NAME>` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINISHOP_")}
+    env.pop("FORWARDED_ALLOW_IPS", None)  # uvicorn's own variable must not matter either
+    env["MINISHOP_VAR_DIR"] = str(tmp_path)
+    env.update({f"MINISHOP_{k.upper()}": v for k, v in settings.items()})
+    done = minishop(env, "migrate")
+    assert done.returncode == 0, done.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _guesses_from_changing_addresses(base: str) -> list[int]:
+    """Three wrong logins from 127.0.0.1, each claiming another X-Forwarded-For."""
+    statuses = []
+    for i in range(3):
+        r = httpx.post(
+            base + "/auth/login",
+            json={"username": f"nobody{i}", "password": "Wr0ng-passw0rd"},
+            headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+        )
+        statuses.append(r.status_code)
+    return statuses
+
+
+def test_the_server_believes_x_forwarded_for_only_from_listed_proxies(tmp_path: Path) -> None:
+    # By default nobody is believed, 127.0.0.1 included: the third guess hits the limit.
+    with bare_server(tmp_path / "default", login_attempts_per_ip="2") as base:
+        assert _guesses_from_changing_addresses(base) == [401, 401, 429]
+    # Behind a listed proxy each forwarded address has its own limit.
+    with bare_server(
+        tmp_path / "proxied", login_attempts_per_ip="2", forwarded_allow_ips="127.0.0.1"
+    ) as base:
+        assert _guesses_from_changing_addresses(base) == [401, 401, 401]

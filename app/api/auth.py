@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.api.deps import SESSION_COOKIE, ContainerDep, CurrentAccount, MerchantSession, UoW
+from app.api.deps import (
+    SESSION_COOKIE,
+    ContainerDep,
+    CurrentAccount,
+    MerchantSession,
+    UoW,
+    client_ip,
+)
 from app.api.errors import problem_responses
 from app.api.routing import StrictRoute
 from app.api.v1.schemas.accounts import (
@@ -17,6 +24,7 @@ from app.api.v1.schemas.accounts import (
 from app.container import Container
 from app.domain.accounts import services as accounts
 from app.domain.accounts.services import LoginLimits, LoginResult
+from app.domain.ports import Quota
 from app.infra.context import request_id_var
 
 router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
@@ -24,7 +32,10 @@ router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
 
 def login_limits(container: Container) -> LoginLimits:
     s = container.settings
-    return LoginLimits(per_account=s.login_attempts_per_account, per_ip=s.login_attempts_per_ip)
+    return LoginLimits(
+        per_account=Quota(s.login_attempts_per_account, s.login_window_seconds),
+        per_ip=Quota(s.login_attempts_per_ip, s.login_window_seconds),
+    )
 
 
 def set_session_cookie(response: Response, container: Container, result: LoginResult) -> None:
@@ -45,12 +56,20 @@ def set_session_cookie(response: Response, container: Container, result: LoginRe
     summary="Register an account",
     status_code=status.HTTP_201_CREATED,
     response_model=Account,
-    responses=problem_responses(400, 409, 413, 415, 422),
+    description="Limited per client address (`MINISHOP_REGISTRATIONS_PER_IP` an hour by "
+    "default): 429 `registration_throttled` with `Retry-After` past it.",
+    responses=problem_responses(400, 409, 413, 415, 422, 429, 503),
 )
-async def register(body: AccountCreate, uow: UoW, container: ContainerDep) -> Account:
-    account = await accounts.register(
+async def register(
+    body: AccountCreate, request: Request, uow: UoW, container: ContainerDep
+) -> Account:
+    s = container.settings
+    account = await accounts.sign_up(
         uow,
         container.hasher,
+        container.throttle,
+        Quota(s.registrations_per_ip, s.registration_window_seconds),
+        ip=client_ip(request),
         username=body.username,
         password=body.password,
         display_name=body.display_name,
@@ -68,7 +87,7 @@ async def register(body: AccountCreate, uow: UoW, container: ContainerDep) -> Ac
     description="Sets the `minishop_session` cookie (HttpOnly, SameSite=Lax) and returns the "
     "CSRF token to send as `X-CSRF-Token` on every state change. Throttled per account and IP.",
     response_model=LoginResponse,
-    responses=problem_responses(400, 401, 413, 415, 422, 429),
+    responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
 )
 async def login(
     body: LoginRequest, request: Request, response: Response, uow: UoW, container: ContainerDep
@@ -80,7 +99,7 @@ async def login(
         login_limits(container),
         username=body.username,
         password=body.password,
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         session_ttl_seconds=container.settings.session_ttl_seconds,
     )

@@ -114,7 +114,9 @@ class AuthContext:
         )
 
 
-def _ip(request: Request) -> str | None:
+def client_ip(request: Request) -> str | None:
+    """The caller's address: the TCP peer's, or what a trusted proxy said it was (the
+    `MINISHOP_FORWARDED_ALLOW_IPS` middleware has rewritten the peer by then)."""
     return request.client.host if request.client else None
 
 
@@ -133,7 +135,7 @@ async def current_account(
     token: Annotated[str | None, Depends(session_cookie)],
 ) -> AuthContext:
     account, session = await authenticate(uow, token)
-    return AuthContext(account, session, _surface(request), _ip(request))
+    return AuthContext(account, session, _surface(request), client_ip(request))
 
 
 def same_token(presented: str, expected: str) -> bool:

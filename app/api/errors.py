@@ -24,6 +24,11 @@ PROBLEM_JSON = "application/problem+json"
 #: included (the provider rate-limit headers).
 STATE_HEADERS = "response_headers"
 TYPE_BASE = "https://minishop.dev/problems/"
+#: A problem lists at most this many field errors, each part of a `loc` and each `msg` at most
+#: this long: a body of a million unknown keys must not make a response of many megabytes.
+MAX_ERRORS = 50
+MAX_LOC_PART = 100
+MAX_MSG = 300
 
 
 class FieldError(BaseModel):
@@ -54,7 +59,20 @@ class Problem(BaseModel):
         default=None, description="Quote it when you contact support.", examples=["req_01j..."]
     )
     errors: list[FieldError] = Field(
-        default_factory=list, description="Per-field errors, when there are any."
+        default_factory=list,
+        max_length=MAX_ERRORS,
+        description=f"Per-field errors, when there are any: the first {MAX_ERRORS}.",
+    )
+    errors_truncated: bool | None = Field(
+        default=None,
+        description=f"Present (true) when there were more than {MAX_ERRORS} errors and "
+        "`errors` holds only the first ones; fix those and send again.",
+        examples=[True],
+    )
+    error_count: int | None = Field(
+        default=None,
+        description="How many errors there were in all; present with `errors_truncated`.",
+        examples=[1200],
     )
 
 
@@ -74,8 +92,11 @@ def problem_body(
         "detail": detail,
         "code": code,
         "request_id": request_id_var.get(),
-        "errors": [dict(e) for e in errors],
+        "errors": [dict(e) for e in errors[:MAX_ERRORS]],
     }
+    if len(errors) > MAX_ERRORS:
+        body["errors_truncated"] = True
+        body["error_count"] = len(errors)
     if extra:
         body.update({k: v for k, v in extra.items() if k not in body})
     return body
@@ -159,8 +180,13 @@ def client_problem(exc: Exception) -> dict[str, Any] | None:
     return None
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
-    return [x if isinstance(x, int) else str(x) for x in loc]
+    # A part can be a key the client sent, of any length.
+    return [x if isinstance(x, int) else _clip(str(x), MAX_LOC_PART) for x in loc]
 
 
 def field_errors(
@@ -172,7 +198,7 @@ def field_errors(
         out.append(
             {
                 "loc": _clean_loc([*prefix, *err.get("loc", ())]),
-                "msg": str(err.get("msg", "")),
+                "msg": _clip(str(err.get("msg", "")), MAX_MSG),
                 "type": str(err.get("type", "invalid")),
             }
         )
@@ -266,6 +292,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Body is not JSON",
         422: "Validation failed",
         429: "Rate limited",
+        503: "Busy: retry after `Retry-After` seconds",
     }
     return {
         s: {

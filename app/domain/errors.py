@@ -99,3 +99,11 @@ class TooManyRequests(DomainError):
     code = "rate_limited"
     status = 429
     title = "Too many requests"
+
+
+class ServiceBusy(DomainError):
+    """The server cannot take the work now; the client may retry (after `Retry-After`)."""
+
+    code = "server_busy"
+    status = 503
+    title = "The server is busy"

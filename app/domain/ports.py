@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -20,9 +21,27 @@ class Cipher(Protocol):
     def decrypt(self, token: str) -> str: ...
 
 
-class Throttle(Protocol):
-    """Counts hits per key in a window; `blocked` tells how long to wait, or None."""
+@dataclass(frozen=True)
+class Quota:
+    """At most `limit` attempts per key in a fixed window of `window_seconds`."""
 
-    async def blocked(self, key: str, limit: int) -> int | None: ...
-    async def hit(self, key: str, limit: int) -> None: ...
-    async def clear(self, key: str, limit: int) -> None: ...
+    limit: int
+    window_seconds: int
+
+
+class Throttle(Protocol):
+    """Counts attempts per key in fixed windows.
+
+    `reserve` counts the attempt and tells whether it fits in one atomic step, before the
+    work it guards: concurrent attempts cannot all pass a check that none has counted yet.
+    """
+
+    async def reserve(self, key: str, quota: Quota) -> int | None:
+        """Count one attempt: None if it fits the quota, else the seconds until it resets."""
+        ...
+
+    async def release(self, key: str, quota: Quota) -> None:
+        """Give back one reserved attempt (one that turned out not to count)."""
+        ...
+
+    async def clear(self, key: str, quota: Quota) -> None: ...

@@ -22,6 +22,7 @@ from app.domain.accounts.services import (
     InvalidCredentials,
     LoginLimits,
     LoginThrottled,
+    RegistrationThrottled,
     SessionRequired,
     UsernameTaken,
     authenticate,
@@ -29,6 +30,7 @@ from app.domain.accounts.services import (
 )
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.errors import ValidationFailed
+from app.domain.ports import Quota
 
 # --------------------------------------------------------------------------- usernames
 
@@ -175,6 +177,7 @@ def test_hash_token_is_sha256_hex() -> None:
         (UsernameTaken, 409, "username_taken"),
         (InvalidCredentials, 401, "invalid_credentials"),
         (LoginThrottled, 429, "login_throttled"),
+        (RegistrationThrottled, 429, "registration_throttled"),
         (SessionRequired, 401, "session_required"),
     ],
 )
@@ -209,15 +212,16 @@ class FakeThrottle:
     counts: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
 
-    async def blocked(self, key: str, limit: int) -> int | None:
-        self.calls.append(("blocked", key))
-        return 42 if self.counts.get(key, 0) >= limit else None
-
-    async def hit(self, key: str, limit: int) -> None:
-        self.calls.append(("hit", key))
+    async def reserve(self, key: str, quota: Quota) -> int | None:
+        self.calls.append(("reserve", key))
         self.counts[key] = self.counts.get(key, 0) + 1
+        return 42 if self.counts[key] > quota.limit else None
 
-    async def clear(self, key: str, limit: int) -> None:
+    async def release(self, key: str, quota: Quota) -> None:
+        self.calls.append(("release", key))
+        self.counts[key] -= 1
+
+    async def clear(self, key: str, quota: Quota) -> None:
         self.calls.append(("clear", key))
         self.counts.pop(key, None)
 
@@ -256,12 +260,16 @@ class FakeUow:
         self.accounts = FakeAccounts()
         self.audit = FakeAudit()
         self.flushes = 0
+        self.rollbacks = 0
 
     async def flush(self) -> None:
         self.flushes += 1
 
+    async def rollback(self) -> None:
+        self.rollbacks += 1
 
-LIMITS = LoginLimits(per_account=3, per_ip=5)
+
+LIMITS = LoginLimits(per_account=Quota(3, 60), per_ip=Quota(5, 60))
 PASSWORD = "Corr3ct-horse-battery"
 
 
@@ -341,8 +349,54 @@ async def test_login_creates_session_with_hashed_token() -> None:
     assert result.session.user_agent == "pytest"
     assert list(uow.accounts.sessions) == [hash_token(result.token)]
     assert ("clear", "login:acct:li.wei") in throttle.calls
-    # The IP counter is not reset by one success (that would let a sprayer reset it).
+    # A success takes back its own attempt from the address, and no more: the IP counter
+    # is not reset (that would let a sprayer reset it).
+    assert throttle.calls[:2] == [
+        ("reserve", "login:ip:10.0.0.1"),
+        ("reserve", "login:acct:li.wei"),
+    ]
+    assert ("release", "login:ip:10.0.0.1") in throttle.calls
     assert not any(c == ("clear", "login:ip:10.0.0.1") for c in throttle.calls)
+    assert throttle.counts == {"login:ip:10.0.0.1": 0}
+
+
+async def test_no_transaction_is_open_while_a_password_is_checked() -> None:
+    """The read of the hash ends before the slow verification (its pooled connection goes
+    back to the pool), and the account is read again only once the password is right."""
+    uow, throttle = FakeUow(), FakeThrottle()
+
+    class WatchingHasher(FakeHasher):
+        async def verify(self, password_hash: str, password: str) -> bool:
+            assert uow.rollbacks == 1, "the read transaction is still open"
+            return await super().verify(password_hash, password)
+
+    hasher = WatchingHasher()
+    await _registered(uow, hasher)
+    with pytest.raises(InvalidCredentials):
+        await _login(uow, hasher, throttle, password="Wrong-passw0rd")
+    uow.rollbacks = 0
+    with pytest.raises(InvalidCredentials):
+        await _login(uow, hasher, throttle, username="ghost")
+    uow.rollbacks = 0
+    result = await _login(uow, hasher, throttle)
+    assert result.account.username == "li.wei"
+
+
+async def test_password_changed_during_the_check_is_refused() -> None:
+    uow, throttle = FakeUow(), FakeThrottle()
+    account: Account | None = None
+
+    class RacingHasher(FakeHasher):
+        async def verify(self, password_hash: str, password: str) -> bool:
+            assert account is not None
+            account.password_hash = await self.hash("An0ther-passw0rd!")
+            return await super().verify(password_hash, password)
+
+    hasher = RacingHasher()
+    account = await _registered(uow, hasher)
+    with pytest.raises(InvalidCredentials):
+        await _login(uow, hasher, throttle)
+    assert not uow.accounts.sessions
 
 
 async def test_login_tokens_are_unique_per_login() -> None:
@@ -373,7 +427,7 @@ async def test_wrong_password_and_unknown_user_both_verify_and_count() -> None:
 async def test_throttled_login_is_refused_before_checking_the_password() -> None:
     uow, hasher, throttle = FakeUow(), FakeHasher(), FakeThrottle()
     await _registered(uow, hasher)
-    for _ in range(LIMITS.per_account):
+    for _ in range(LIMITS.per_account.limit):
         with pytest.raises(InvalidCredentials):
             await _login(uow, hasher, throttle, password="Wrong-passw0rd")
     verified = len(hasher.verified)
@@ -385,10 +439,66 @@ async def test_throttled_login_is_refused_before_checking_the_password() -> None
     assert not uow.accounts.sessions
 
 
+async def test_attempt_refused_for_its_account_does_not_count_for_its_address() -> None:
+    uow, hasher, throttle = FakeUow(), FakeHasher(), FakeThrottle()
+    await _registered(uow, hasher)
+    for _ in range(LIMITS.per_account.limit):
+        with pytest.raises(InvalidCredentials):
+            await _login(uow, hasher, throttle, password="Wrong-passw0rd")
+    for _ in range(2 * LIMITS.per_ip.limit):
+        with pytest.raises(LoginThrottled):
+            await _login(uow, hasher, throttle)
+    # Nothing was verified, so nothing was tried from the address.
+    assert throttle.counts["login:ip:10.0.0.1"] == LIMITS.per_account.limit
+    with pytest.raises(InvalidCredentials):
+        await _login(uow, hasher, throttle, username="another")
+
+
+SIGNUP = Quota(2, 3600)
+
+
+async def _sign_up(
+    uow: FakeUow, hasher: FakeHasher, throttle: FakeThrottle, username: str, password: str
+) -> Account:
+    return await services.sign_up(
+        uow,  # type: ignore[arg-type]
+        hasher,
+        throttle,
+        SIGNUP,
+        ip="10.0.0.9",
+        username=username,
+        password=password,
+    )
+
+
+async def test_sign_up_counts_per_address_before_hashing() -> None:
+    uow, throttle = FakeUow(), FakeThrottle()
+    hashed: list[str] = []
+
+    class CountingHasher(FakeHasher):
+        async def hash(self, password: str) -> str:
+            hashed.append(password)
+            return await super().hash(password)
+
+    hasher = CountingHasher()
+    # A password the rules refuse costs no hash and no attempt.
+    with pytest.raises(ValidationFailed):
+        await _sign_up(uow, hasher, throttle, "weak.one", "short")
+    assert throttle.counts == {}
+    await _sign_up(uow, hasher, throttle, "first.one", PASSWORD)
+    with pytest.raises(UsernameTaken):  # probing a taken name counts too
+        await _sign_up(uow, hasher, throttle, "first.one", PASSWORD)
+    with pytest.raises(RegistrationThrottled) as e:
+        await _sign_up(uow, hasher, throttle, "third.one", PASSWORD)
+    assert e.value.headers == {"Retry-After": "42"}
+    assert len(hashed) == 2
+    assert [a.username for a in uow.accounts.by_id.values()] == ["first.one"]
+
+
 async def test_ip_limit_applies_across_usernames() -> None:
     uow, hasher, throttle = FakeUow(), FakeHasher(), FakeThrottle()
     await _registered(uow, hasher)
-    for i in range(LIMITS.per_ip):
+    for i in range(LIMITS.per_ip.limit):
         with pytest.raises(InvalidCredentials):
             await _login(uow, hasher, throttle, username=f"spray{i}")
     with pytest.raises(LoginThrottled):

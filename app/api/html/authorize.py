@@ -14,12 +14,13 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Cookie, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import SESSION_COOKIE, ContainerDep, UoW
+from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, client_ip
 from app.api.html.login import SECURITY_HEADERS, templates
 from app.domain.accounts.model import Account, Session
 from app.domain.accounts.services import authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.authz import grants, oauth
+from app.domain.authz.apps import redirect_origin
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.errors import DomainError
 from app.domain.pagination import PageRequest
@@ -42,9 +43,11 @@ PARAMS = (
 def _headers(redirect_uri: str | None = None) -> dict[str, str]:
     """No framing; forms may post here and (after the redirect) land on the client."""
     targets = "'self'"
-    if redirect_uri:
-        parts = urlsplit(redirect_uri)
-        targets += f" {parts.scheme}://{parts.netloc}"
+    # Rebuilt from the parsed URI: an app registered before redirect URIs were checked this
+    # strictly cannot write its own directives into the policy (it gets 'self' only).
+    origin = redirect_origin(redirect_uri) if redirect_uri else None
+    if origin:
+        targets += f" {origin}"
     csp = (
         "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
         f"frame-ancestors 'none'; form-action {targets}"
@@ -83,6 +86,13 @@ def _error_redirect(e: oauth.RedirectError, issuer: str, status: int) -> Respons
     )
 
 
+def _shows_username(account: Account) -> bool:
+    """Whether the page adds `(username)` after the display name: not when the name already
+    says it (`merchant`, `Li Wei (merchant)`)."""
+    name, username = account.display_name.casefold(), account.username.casefold()
+    return name != username and not name.endswith(f"({username})")
+
+
 async def _session(uow: UoW, token: str | None) -> tuple[Account, Session] | None:
     try:
         return await authenticate(uow, token)
@@ -96,7 +106,7 @@ def _actor(request: Request, account: Account) -> Actor:
         id=account.id,
         surface=Surface.MERCHANT,
         request_id=request_id_var.get(),
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
     )
 
 
@@ -175,6 +185,7 @@ async def authorize_page(
             "app": req.app,
             "developer": names.get(req.app.developer_id, "an unknown developer"),
             "account": account,
+            "show_username": _shows_username(account),
             "shops": shops,
             "selected_shop": req.shop_id,
             "scopes": [(s.value, DESCRIPTIONS[s]) for s in Scope if s in req.scopes],

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.api.auth import login_limits, set_session_cookie
-from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, same_token
+from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, client_ip, same_token
 from app.api.routing import StrictRoute
 from app.api.schemas_base import has_control_characters
 from app.domain.accounts import services as accounts
@@ -127,7 +127,7 @@ async def login_submit(
             login_limits(container),
             username=username,
             password=password,
-            ip=request.client.host if request.client else None,
+            ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
             session_ttl_seconds=container.settings.session_ttl_seconds,
         )
@@ -137,7 +137,7 @@ async def login_submit(
             next_url=target,
             username=username,
             status_code=e.status,
-            error=e.detail if e.status == 429 else "Wrong username or password.",
+            error=e.detail if e.status in (429, 503) else "Wrong username or password.",
             secure=secure,
         )
     await uow.commit()

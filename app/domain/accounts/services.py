@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from app.domain.accounts.model import (
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.clock import utcnow
 from app.domain.errors import Conflict, IntegrityConflict, TooManyRequests, Unauthenticated
-from app.domain.ports import PasswordHasher, Throttle
+from app.domain.ports import PasswordHasher, Quota, Throttle
 from app.domain.uow import UnitOfWork
 
 SESSION_TOKEN_PREFIX = "mss_"
@@ -34,6 +35,11 @@ class InvalidCredentials(Unauthenticated):
 class LoginThrottled(TooManyRequests):
     code = "login_throttled"
     title = "Too many login attempts"
+
+
+class RegistrationThrottled(TooManyRequests):
+    code = "registration_throttled"
+    title = "Too many registrations from this address"
 
 
 class SessionRequired(Unauthenticated):
@@ -61,13 +67,15 @@ async def register(
     by the new account itself when it signed up through the API."""
     username = normalize_username(username)
     check_password_strength(password, username)
+    # Hashed before the first read, so no pooled connection waits through the slow hash.
+    password_hash = await hasher.hash(password)
     if await uow.accounts.get_by_username(username) is not None:
         raise UsernameTaken(f"The username '{username}' is taken.")
     account = Account(
         username=username,
         display_name=(display_name or username).strip() or username,
         email=email,
-        password_hash=await hasher.hash(password),
+        password_hash=password_hash,
     )
     uow.accounts.add(account)
     actor = registered_by or Actor(
@@ -93,10 +101,43 @@ async def register(
     return account
 
 
+async def sign_up(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    throttle: Throttle,
+    quota: Quota,
+    *,
+    ip: str | None,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    email: str | None = None,
+    request_id: str | None = None,
+) -> Account:
+    """Self-service registration: each attempt that passes the input checks counts against
+    its address before the slow hash runs (a name already taken counts too: it probes)."""
+    check_password_strength(password, normalize_username(username))
+    retry_after = await throttle.reserve(f"register:ip:{ip or '-'}", quota)
+    if retry_after is not None:
+        raise RegistrationThrottled(
+            f"Too many registrations from this address; try again in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+    return await register(
+        uow,
+        hasher,
+        username=username,
+        password=password,
+        display_name=display_name,
+        email=email,
+        request_id=request_id,
+    )
+
+
 @dataclass(frozen=True)
 class LoginLimits:
-    per_account: int
-    per_ip: int
+    per_account: Quota
+    per_ip: Quota
 
 
 @dataclass(frozen=True)
@@ -118,25 +159,29 @@ async def login(
     user_agent: str | None,
     session_ttl_seconds: int,
 ) -> LoginResult:
+    """Every attempt is counted, per address and then per account, before its password is
+    verified: concurrent guesses cannot all pass a limit that none of them has counted yet."""
     username = username.strip().lower()
     account_key, ip_key = f"login:acct:{username}", f"login:ip:{ip or '-'}"
-    for key, limit in ((account_key, limits.per_account), (ip_key, limits.per_ip)):
-        retry_after = await throttle.blocked(key, limit)
-        if retry_after is not None:
-            raise LoginThrottled(
-                f"Too many failed logins; try again in {retry_after} s.",
-                headers={"Retry-After": str(retry_after)},
-            )
-    account = await uow.accounts.get_by_username(username)
+    await _reserve(throttle, ip_key, limits.per_ip)
+    try:
+        await _reserve(throttle, account_key, limits.per_account)
+    except LoginThrottled:
+        await throttle.release(ip_key, limits.per_ip)  # nothing was tried
+        raise
+    found = await uow.accounts.get_by_username(username)
+    account_id, stored = (found.id, found.password_hash) if found else (None, None)
+    # Nothing is written yet: end the read, so no pooled connection waits through the slow
+    # hash (a burst of logins would otherwise hold them all and stall every other request).
+    await uow.rollback()
     # Verify against a dummy hash when the account does not exist so timing tells nothing.
-    ok = await hasher.verify(
-        account.password_hash if account else await _DUMMY.get(hasher), password
-    )
-    if account is None or not ok:
-        await throttle.hit(account_key, limits.per_account)
-        await throttle.hit(ip_key, limits.per_ip)
+    ok = await hasher.verify(stored or await _DUMMY.get(hasher), password)
+    account = await uow.accounts.get(account_id) if account_id and ok else None
+    if account is None or account.password_hash != stored:
         raise InvalidCredentials()
+    # A success ends the account's run of failures and does not count against its address.
     await throttle.clear(account_key, limits.per_account)
+    await throttle.release(ip_key, limits.per_ip)
     if hasher.needs_rehash(account.password_hash):
         account.password_hash = await hasher.hash(password)
     token = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -151,6 +196,15 @@ async def login(
     uow.accounts.add_session(session)
     await uow.flush()
     return LoginResult(account=account, session=session, token=token)
+
+
+async def _reserve(throttle: Throttle, key: str, quota: Quota) -> None:
+    retry_after = await throttle.reserve(key, quota)
+    if retry_after is not None:
+        raise LoginThrottled(
+            f"Too many failed logins; try again in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 async def authenticate(uow: UnitOfWork, token: str | None) -> tuple[Account, Session]:
@@ -197,15 +251,19 @@ def grant_operator(uow: UnitOfWork, actor: Actor, account: Account) -> None:
 
 
 class _DummyHash:
-    """One real hash per hasher instance, made lazily, to burn equal time for unknown users."""
+    """One real hash per hasher instance, made lazily, to burn equal time for unknown users.
+    Made once: a burst of logins for unknown names must not each hash a dummy first."""
 
     def __init__(self) -> None:
         self._cache: dict[int, str] = {}
+        self._lock = asyncio.Lock()
 
     async def get(self, hasher: PasswordHasher) -> str:
         key = id(hasher)
         if key not in self._cache:
-            self._cache[key] = await hasher.hash(secrets.token_urlsafe(16))
+            async with self._lock:
+                if key not in self._cache:
+                    self._cache[key] = await hasher.hash(secrets.token_urlsafe(16))
         return self._cache[key]
 
 

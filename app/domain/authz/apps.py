@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import ip_address
@@ -47,6 +48,15 @@ def _audit(
     )
 
 
+MAX_REDIRECT_URI = 2048
+#: RFC 3986 characters, less what may not appear in a redirect URI here: `;` and `,` (they
+#: separate directives and sources in a Content-Security-Policy), quotes, and `#` (no
+#: fragment). Whitespace, controls and anything non-ASCII must be percent-encoded.
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!$&()*+=%]+")
+_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -56,17 +66,67 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def validate_redirect_uri(uri: str, loc: str) -> str:
-    """RFC 9700 §2.1: exact registered strings; https, or http on loopback only; no fragment."""
+def _valid_host(host: str) -> bool:
+    """A DNS name, an IPv4 address, or an IPv6 address (urlsplit drops its brackets)."""
+    if "%" in host:  # an IPv6 zone, or an encoded name: neither belongs in a redirect
+        return False
+    try:
+        ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    return len(host) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in labels)
+
+
+def redirect_origin(uri: str) -> str | None:
+    """`scheme://host[:port]` of a well-formed http(s) URI, rebuilt from its parsed parts
+    (never copied from the string), or None: the one form a URI may take where it is
+    written into a header such as the consent page's CSP `form-action`."""
+    if len(uri) > MAX_REDIRECT_URI or not _URI_CHARS.fullmatch(uri) or _PERCENT.search(uri):
+        return None
     parts = urlsplit(uri)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationFailed.field(loc, "A redirect URI must be an absolute http(s) URL.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValidationFailed.field(loc, "Use https; plain http is allowed on loopback only.")
-    if parts.fragment or "#" in uri:
+    host = parts.hostname
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not host or not _valid_host(host):
+        return None
+    if port == 0:
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{shown}" + (f":{port}" if port is not None else "")
+
+
+def validate_redirect_uri(uri: str, loc: str) -> str:
+    """RFC 9700 §2.1: exact registered strings; https, or http on loopback only; no fragment;
+    nothing a header or a page could read as more than one URL."""
+    if "#" in uri:
         raise ValidationFailed.field(loc, "A redirect URI must not contain a fragment.")
-    if parts.username or parts.password:
+    if len(uri) > MAX_REDIRECT_URI:
+        raise ValidationFailed.field(
+            loc, f"A redirect URI is at most {MAX_REDIRECT_URI} characters long."
+        )
+    bad = sorted({c for c in uri if not _URI_CHARS.fullmatch(c)})
+    if bad:
+        shown = " ".join(repr(c) for c in bad[:5])
+        raise ValidationFailed.field(
+            loc,
+            f"A redirect URI must not contain {shown}: no whitespace, ';', ',' or quotes; "
+            "percent-encode other characters.",
+        )
+    if _PERCENT.search(uri):
+        raise ValidationFailed.field(loc, "A '%' must start a percent-encoding such as %20.")
+    parts = urlsplit(uri)
+    if parts.username is not None or parts.password is not None:
         raise ValidationFailed.field(loc, "A redirect URI must not carry credentials.")
+    if redirect_origin(uri) is None:
+        raise ValidationFailed.field(
+            loc, "A redirect URI must be an absolute http(s) URL with a valid host and port."
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        raise ValidationFailed.field(loc, "Use https; plain http is allowed on loopback only.")
     return uri
 
 

@@ -244,3 +244,22 @@ class TokenState:
     grant_last_used_at: datetime | None
     rate_limit_burst: int | None
     rate_limit_per_second: float | None
+    #: What the family and its grant say the token is for, to hold the token's claims to.
+    grant_id: str
+    shop_id: str
+    app_id: str
+    grant_app_id: str
+    client_id: str
+    grant_scopes: frozenset[str]
+
+    def vouches_for(self, claims: AccessClaims) -> bool:
+        """The token claims what its family and grant hold: their grant, shop, app and
+        client, and no scope the grant lacks. A token signed with the real key but claiming
+        another shop (or a scope never granted) is not honoured."""
+        return (
+            claims.grant_id == self.grant_id
+            and claims.shop_id == self.shop_id
+            and claims.app_id == self.app_id == self.grant_app_id
+            and claims.client_id == self.client_id
+            and {s.value for s in claims.scopes} <= self.grant_scopes
+        )

@@ -416,6 +416,8 @@ async def live_access_claims(
         raise InvalidToken("The access token has been revoked.")
     if state.app_status is AppStatus.SUSPENDED:
         raise InvalidToken("The app is suspended.")
+    if not state.vouches_for(claims):
+        raise InvalidToken("The access token does not match its grant.")
     return claims, state
 
 

@@ -139,7 +139,8 @@ class SqlGrantRepository:
 #: `token_state` for the driver: one indexed join by the family's primary key.
 _TOKEN_STATE_SQL = """
 SELECT f.revoked_at, g.revoked_at, g.last_used_at, a.status, a.rate_limit_burst,
-       a.rate_limit_per_second
+       a.rate_limit_per_second, f.grant_id, g.shop_id, f.app_id, g.app_id, a.client_id,
+       g.scopes
 FROM token_families f
 JOIN grants g ON g.id = f.grant_id
 JOIN apps a ON a.id = f.app_id
@@ -231,6 +232,12 @@ class SqlOAuthRepository:
                 grant_last_used_at=r[2],
                 rate_limit_burst=r[4],
                 rate_limit_per_second=r[5],
+                grant_id=r[6],
+                shop_id=r[7],
+                app_id=r[8],
+                grant_app_id=r[9],
+                client_id=r[10],
+                grant_scopes=frozenset(r[11].split()),  # the raw SpaceList column
             )
         f, g, a = tables.token_families, tables.grants, tables.apps
         stmt = (
@@ -241,6 +248,12 @@ class SqlOAuthRepository:
                 a.c.status,
                 a.c.rate_limit_burst,
                 a.c.rate_limit_per_second,
+                f.c.grant_id,
+                g.c.shop_id,
+                f.c.app_id,
+                g.c.app_id.label("grant_app_id"),
+                a.c.client_id,
+                g.c.scopes,
             )
             .select_from(f.join(g, g.c.id == f.c.grant_id).join(a, a.c.id == f.c.app_id))
             .where(f.c.id == family_id)
@@ -255,6 +268,12 @@ class SqlOAuthRepository:
             grant_last_used_at=row.last_used_at,
             rate_limit_burst=row.rate_limit_burst,
             rate_limit_per_second=row.rate_limit_per_second,
+            grant_id=row.grant_id,
+            shop_id=row.shop_id,
+            app_id=row.app_id,
+            grant_app_id=row.grant_app_id,
+            client_id=row.client_id,
+            grant_scopes=frozenset(row.scopes),
         )
 
 

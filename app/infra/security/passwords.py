@@ -1,22 +1,55 @@
-"""Argon2id password hashing (argon2-cffi with its RFC 9106 low-memory profile)."""
+"""Argon2id password hashing (argon2-cffi with its RFC 9106 low-memory profile).
+
+Each hash takes tens of milliseconds of CPU and 64 MiB: every hash and every verification of
+the process goes through one semaphore, so a burst of logins or sign-ups queues here instead
+of taking every core (and the thread pool) from the requests that need none. A caller that
+cannot get a slot within the wait is answered 503 with `Retry-After`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import TypeVar
 
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.domain.errors import ServiceBusy
+
+T = TypeVar("T")
+
+
+class PasswordHashingBusy(ServiceBusy):
+    code = "password_hashing_busy"
+    title = "Too many logins and sign-ups at once"
+
 
 class Argon2PasswordHasher:
-    def __init__(self) -> None:
+    def __init__(self, *, max_concurrent: int = 2, max_wait_seconds: float = 5.0) -> None:
         self._ph = _Argon2()
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._max_wait = max_wait_seconds
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._ph.hash, password)
+        return await self._run(self._ph.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
-        return await asyncio.to_thread(self._verify, password_hash, password)
+        return await self._run(self._verify, password_hash, password)
+
+    async def _run(self, fn: Callable[..., T], *args: str) -> T:
+        try:
+            async with asyncio.timeout(self._max_wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise PasswordHashingBusy(
+                "The server is busy checking passwords; retry in a moment.",
+                headers={"Retry-After": "1"},
+            ) from None
+        try:
+            return await asyncio.to_thread(fn, *args)
+        finally:
+            self._slots.release()
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:

@@ -65,8 +65,10 @@ class AppCreate(Input):
     redirect_uris: list[str] = Field(
         min_length=1,
         max_length=10,
-        description="Exact redirect URIs (https; http only on loopback). The authorization "
-        "request must name one of them character for character.",
+        description="Exact redirect URIs: absolute https URLs with a host (http only on "
+        "loopback), at most 2048 characters, no fragment, no credentials, no whitespace, `;`, "
+        "`,` or quotes (percent-encode them). The authorization request must name one of them "
+        "character for character.",
         examples=[[REDIRECT_EXAMPLE]],
     )
     scopes: list[Scope] = Field(
@@ -125,7 +127,7 @@ class AppUpdate(Input):
         default=None,
         min_length=1,
         max_length=10,
-        description="New exact redirect URIs.",
+        description="New exact redirect URIs, under the rules of `AppCreate.redirect_uris`.",
         examples=[[REDIRECT_EXAMPLE]],
     )
     scopes: list[Scope] | None = Field(
