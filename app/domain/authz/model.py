@@ -244,3 +244,6 @@ class TokenState:
     grant_last_used_at: datetime | None
     rate_limit_burst: int | None
     rate_limit_per_second: float | None
+    #: The grant's shop is suspended by the platform: provider writes stop, reads go on.
+    shop_suspended: bool = False
+    shop_suspension_reason: str | None = None

@@ -139,10 +139,11 @@ class SqlGrantRepository:
 #: `token_state` for the driver: one indexed join by the family's primary key.
 _TOKEN_STATE_SQL = """
 SELECT f.revoked_at, g.revoked_at, g.last_used_at, a.status, a.rate_limit_burst,
-       a.rate_limit_per_second
+       a.rate_limit_per_second, s.suspended_at, s.suspension_reason
 FROM token_families f
 JOIN grants g ON g.id = f.grant_id
 JOIN apps a ON a.id = f.app_id
+JOIN shops s ON s.id = g.shop_id
 WHERE f.id = $1
 """
 
@@ -231,8 +232,10 @@ class SqlOAuthRepository:
                 grant_last_used_at=r[2],
                 rate_limit_burst=r[4],
                 rate_limit_per_second=r[5],
+                shop_suspended=r[6] is not None,
+                shop_suspension_reason=r[7],
             )
-        f, g, a = tables.token_families, tables.grants, tables.apps
+        f, g, a, s = tables.token_families, tables.grants, tables.apps, tables.shops
         stmt = (
             sa.select(
                 f.c.revoked_at.label("family_revoked_at"),
@@ -241,8 +244,14 @@ class SqlOAuthRepository:
                 a.c.status,
                 a.c.rate_limit_burst,
                 a.c.rate_limit_per_second,
+                s.c.suspended_at,
+                s.c.suspension_reason,
             )
-            .select_from(f.join(g, g.c.id == f.c.grant_id).join(a, a.c.id == f.c.app_id))
+            .select_from(
+                f.join(g, g.c.id == f.c.grant_id)
+                .join(a, a.c.id == f.c.app_id)
+                .join(s, s.c.id == g.c.shop_id)
+            )
             .where(f.c.id == family_id)
         )
         row = (await self.s.execute(stmt)).first()
@@ -255,6 +264,8 @@ class SqlOAuthRepository:
             grant_last_used_at=row.last_used_at,
             rate_limit_burst=row.rate_limit_burst,
             rate_limit_per_second=row.rate_limit_per_second,
+            shop_suspended=row.suspended_at is not None,
+            shop_suspension_reason=row.suspension_reason,
         )
 
 
