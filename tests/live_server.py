@@ -97,7 +97,10 @@ def _database() -> Iterator[str | None]:
 
 
 @contextmanager
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, settings: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """`settings`: more MINISHOP_* variables for every step (e.g. rate limits)."""
     root = tmp_path_factory.mktemp("live")
     var_dir = root / "var"
     log = root / "server.log"
@@ -112,6 +115,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "MINISHOP_PUBLIC_BASE_URL": base_url,
             "PORT": str(port),
             "PYTHONUNBUFFERED": "1",
+            **(settings or {}),
         }
     )
     with _database() as database_url:
