@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 PORT   ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install run serve worker migrate seed test test-pg browser lint format openapi openapi-check client-check lock clean bench
+.PHONY: install run serve worker migrate seed test test-pg browser lint format openapi openapi-check client-check lock clean bench fuzz fuzz-ci
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,14 @@ test: install browser ## The whole suite (SQLite; set MINISHOP_TEST_DATABASE_URL
 
 test-pg: install browser ## The whole suite on the local PostgreSQL
 	MINISHOP_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest -n 2 --dist loadfile -q
+
+# Schemathesis over every operation of openapi/openapi.json against a real seeded server
+# (tests/test_fuzz.py). FUZZ_ARGS adds `st run` options, e.g. FUZZ_ARGS="--seed 1".
+fuzz: install ## Long API fuzzing run (many examples per operation, stateful phase)
+	MINISHOP_FUZZ=long MINISHOP_FUZZ_ARGS="$(FUZZ_ARGS)" $(BIN)/pytest tests/test_fuzz.py -p no:xdist -q -s
+
+fuzz-ci: install ## The bounded fuzzing run of .ci/run (about 5 minutes)
+	MINISHOP_FUZZ=ci MINISHOP_FUZZ_ARGS="$(FUZZ_ARGS)" $(BIN)/pytest tests/test_fuzz.py -p no:xdist -q
 
 lint: install ## ruff, ruff format --check, mypy strict, import-linter
 	$(BIN)/ruff check .

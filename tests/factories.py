@@ -132,3 +132,26 @@ async def db_fingerprint(container: Container) -> dict[str, str]:
             digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
             out[table.name] = f"{len(rows)}:{digest}"
     return out
+
+
+#: Bookkeeping that a refused call may still move (a grant's "last used" stamp).
+_VOLATILE_COLUMNS = frozenset({"last_used_at"})
+
+
+async def shop_fingerprint(container: Container, shop_id: str) -> dict[str, str]:
+    """A digest of one shop's rows (the shop itself and every table carrying `shop_id`):
+    equal before and after means the calls in between changed nothing of that shop."""
+    out: dict[str, str] = {}
+    async with container.engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if table.name == "shops":
+                where = table.c.id == shop_id
+            elif "shop_id" in table.c:
+                where = table.c.shop_id == shop_id
+            else:
+                continue
+            columns = [c for c in table.c if c.name not in _VOLATILE_COLUMNS]
+            rows = (await conn.execute(sa.select(*columns).where(where))).all()
+            digest = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+            out[table.name] = f"{len(rows)}:{digest}"
+    return out

@@ -122,6 +122,7 @@ def live_server(
             # derived from where the server listens).
             "MINISHOP_PUBLIC_BASE_URL": "" if port_from_cli else base_url,
             "PYTHONUNBUFFERED": "1",
+            **(settings or {}),
         }
     )
     if not port_from_cli:

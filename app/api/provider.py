@@ -3,7 +3,8 @@
 Each provider operation declares its one scope through a typed alias, which the OpenAPI
 document shows (`ShopRead = Annotated[ShopAccess, Security(..., scopes=["shop:read"])]`).
 The check, in order: signature/expiry/issuer/audience of the JWT, the live state of its
-token family, grant and app (one query), the (app, shop) rate limit, then the scope.
+token family, grant, app and shop (one query), the (app, shop) rate limit, the scope, then
+for a write that the shop is not suspended (403 `shop_suspended`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from app.domain.errors import TooManyRequests
 from app.infra.context import request_id_var
 
 OAUTH_SCHEME = "providerOAuth"
+#: Methods that change nothing: the only ones a suspended shop's apps may still call.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REALM = "minishop"
 
 bearer = OAuth2AuthorizationCodeBearer(
@@ -115,6 +118,8 @@ async def provider_access(
                 ),
             },
         )
+    if request.method not in SAFE_METHODS:
+        oauth.ensure_shop_writable(claims, state)
     if oauth.touch_due(state.grant_last_used_at):
         await uow.grants.touch(claims.grant_id, utcnow())
         await uow.commit()

@@ -1,5 +1,9 @@
 """Base classes of the public contract: inputs reject unknown fields, outputs are explicit.
 
+Inputs take JSON types as they are: an integer, money or boolean field refuses `true`, `"5"`
+and `1` for `true` (pydantic's lax mode would store `{"stock": true}` as 1). Query parameters
+are no `Input`: they are strings on the wire and keep their conversion.
+
 Inputs also refuse control characters in every string: a NUL cannot be stored by PostgreSQL
 (the driver fails, which would be a 500), and the other C0 characters in a name or an id are
 never meant. Free-text fields may list themselves in `free_text_fields` to keep tab and
@@ -9,8 +13,9 @@ newline.
 from __future__ import annotations
 
 import re
+import types
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +23,7 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Strict,
     UrlConstraints,
     ValidationInfo,
     field_validator,
@@ -45,11 +51,39 @@ def _refuse_control_characters(value: Any, free_text: bool) -> None:
             _refuse_control_characters(item, free_text)
 
 
+#: Scalar types that pydantic converts from other JSON types unless told to be strict.
+STRICT_SCALARS: frozenset[type] = frozenset({int, float, bool})
+
+
+def is_strict_scalar(annotation: Any) -> bool:
+    """`int`, `float`, `bool`, or an optional one (`int | None`)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        arms = [a for a in get_args(annotation) if a is not type(None)]
+        return bool(arms) and all(a in STRICT_SCALARS for a in arms)
+    return annotation in STRICT_SCALARS
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     #: Fields that hold prose, where tab and newline are allowed.
     free_text_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # Strict numbers and booleans in one place, so no request schema can forget them
+        # (the JSON Schema is unchanged: it already says integer/number/boolean).
+        super().__pydantic_init_subclass__(**kwargs)
+        lax = [
+            field
+            for field in cls.model_fields.values()
+            if is_strict_scalar(field.annotation)
+            and not any(isinstance(m, Strict) for m in field.metadata)
+        ]
+        for field in lax:
+            field.metadata.append(Strict())
+        if lax:
+            cls.model_rebuild(force=True)
 
     @field_validator("*", mode="before")
     @classmethod

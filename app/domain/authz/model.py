@@ -252,6 +252,10 @@ class TokenState:
     client_id: str
     grant_scopes: frozenset[str]
 
+    #: The grant's shop is suspended by the platform: provider writes stop, reads go on.
+    shop_suspended: bool = False
+    shop_suspension_reason: str | None = None
+
     def vouches_for(self, claims: AccessClaims) -> bool:
         """The token claims what its family and grant hold: their grant, shop, app and
         client, and no scope the grant lacks. A token signed with the real key but claiming

@@ -32,6 +32,7 @@ from app.domain.authz.model import (
     Grant,
     RefreshToken,
     TokenFamily,
+    TokenState,
 )
 from app.domain.authz.scopes import InvalidScope, Scope, parse_scopes, scope_string
 from app.domain.authz.tokens import (
@@ -47,6 +48,7 @@ from app.domain.clock import utcnow
 from app.domain.errors import DomainError
 from app.domain.events.model import Event
 from app.domain.ids import new_id
+from app.domain.shops.model import ShopSuspended
 from app.domain.shops.permissions import Permission
 from app.domain.shops.services import access
 from app.domain.uow import UnitOfWork
@@ -419,6 +421,16 @@ async def live_access_claims(
     if not state.vouches_for(claims):
         raise InvalidToken("The access token does not match its grant.")
     return claims, state
+
+
+def ensure_shop_writable(claims: AccessClaims, state: TokenState) -> None:
+    """A suspended shop is read-only to its apps: every provider write stops here, whatever
+    it would change (stock, listing, deletion included), so no write path can forget it."""
+    if state.shop_suspended:
+        raise ShopSuspended(
+            f"Shop {claims.shop_id} is suspended: {state.shop_suspension_reason}",
+            extra={"shop_id": claims.shop_id},
+        )
 
 
 def _looks_like_jwt(token: str) -> bool:

@@ -140,10 +140,11 @@ class SqlGrantRepository:
 _TOKEN_STATE_SQL = """
 SELECT f.revoked_at, g.revoked_at, g.last_used_at, a.status, a.rate_limit_burst,
        a.rate_limit_per_second, f.grant_id, g.shop_id, f.app_id, g.app_id, a.client_id,
-       g.scopes
+       g.scopes, s.suspended_at, s.suspension_reason
 FROM token_families f
 JOIN grants g ON g.id = f.grant_id
 JOIN apps a ON a.id = f.app_id
+JOIN shops s ON s.id = g.shop_id
 WHERE f.id = $1
 """
 
@@ -238,8 +239,10 @@ class SqlOAuthRepository:
                 grant_app_id=r[9],
                 client_id=r[10],
                 grant_scopes=frozenset(r[11].split()),  # the raw SpaceList column
+                shop_suspended=r[12] is not None,
+                shop_suspension_reason=r[13],
             )
-        f, g, a = tables.token_families, tables.grants, tables.apps
+        f, g, a, s = tables.token_families, tables.grants, tables.apps, tables.shops
         stmt = (
             sa.select(
                 f.c.revoked_at.label("family_revoked_at"),
@@ -254,8 +257,14 @@ class SqlOAuthRepository:
                 g.c.app_id.label("grant_app_id"),
                 a.c.client_id,
                 g.c.scopes,
+                s.c.suspended_at,
+                s.c.suspension_reason,
             )
-            .select_from(f.join(g, g.c.id == f.c.grant_id).join(a, a.c.id == f.c.app_id))
+            .select_from(
+                f.join(g, g.c.id == f.c.grant_id)
+                .join(a, a.c.id == f.c.app_id)
+                .join(s, s.c.id == g.c.shop_id)
+            )
             .where(f.c.id == family_id)
         )
         row = (await self.s.execute(stmt)).first()
@@ -274,6 +283,8 @@ class SqlOAuthRepository:
             grant_app_id=row.grant_app_id,
             client_id=row.client_id,
             grant_scopes=frozenset(row.scopes),
+            shop_suspended=row.suspended_at is not None,
+            shop_suspension_reason=row.suspension_reason,
         )
 
 

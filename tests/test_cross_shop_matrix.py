@@ -1,0 +1,328 @@
+"""The cross-tenant matrix, generated from the route table (`app.routes`), not a hand list.
+
+- Every provider operation that takes an id: shop A's token (every scope) on shop B's real ids
+  answers 404, leaks nothing of B, and changes none of shop B's rows; shop B's own token
+  reaches the same ids (control).
+- Every session operation of the merchant and developer surfaces that takes an id: another
+  account's session (a merchant and developer of its own) on B's real ids answers 404 and
+  changes nothing in the database; B's own session gets past the lookup (control).
+
+A route added later is covered by itself: its path parameters must be in the maps below
+(`PATH_ID_FACTORIES` for the provider surface, `SESSION_IDS` here), or
+`test_every_id_taking_route_can_be_filled` fails and names it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from app.api.deps import current_account, operator_account
+from app.api.provider import provider_access
+from app.container import Container
+from tests import factories as f
+from tests.oauth_support import make_app
+from tests.test_provider_enforcement import (
+    PATH_ID_FACTORIES,
+    SHARED_PATH_IDS,
+    NewClient,
+    Operation,
+    _example,
+    call,
+    collect,
+    op_ids,
+    provider_operations,
+    tenants,
+)
+
+# --- The route table ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    operation_id: str
+    method: str
+    path: str
+    auth: str  # "provider" | "session" | "operator" | "public"
+    path_params: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.operation_id} ({self.method} {self.path})"
+
+
+def _calls(dependant: Dependant) -> set[Any]:
+    found = {dependant.call} if dependant.call is not None else set()
+    for sub in dependant.dependencies:
+        found |= _calls(sub)
+    return found
+
+
+def routes(app: FastAPI) -> list[Route]:
+    out = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        calls = _calls(route.dependant)
+        if provider_access in calls:
+            auth = "provider"
+        elif operator_account in calls or any(
+            getattr(c, "__name__", "") == "operator_csrf_account" for c in calls
+        ):
+            auth = "operator"
+        elif current_account in calls:
+            auth = "session"
+        else:
+            auth = "public"
+        params = tuple(p.name for p in route.dependant.path_params)
+        for method in sorted(context.methods or ()):
+            out.append(Route(str(route.operation_id), method, str(context.path), auth, params))
+    return out
+
+
+def id_routes(app: FastAPI, auth: str) -> list[Route]:
+    return [
+        r
+        for r in routes(app)
+        if r.auth == auth and any(p not in SHARED_PATH_IDS for p in r.path_params)
+    ]
+
+
+# --- B's ids for the session surfaces ----------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Account B: a merchant with a shop (and a member) and a developer with an app (authorized
+    on that shop, with a webhook endpoint and one delivery). Made on demand, per operation."""
+
+    user: f.User
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+async def _shop(w: World) -> str:
+    return str((await f.open_shop(w.user))["id"])
+
+
+async def _member(w: World) -> str:
+    c = w.user.client
+    async with httpx.AsyncClient(transport=c._transport, base_url=c.base_url) as own:
+        other = await f.register(own)
+    shop_id = await ensure(w, "shop_id")
+    r = await w.user.client.post(
+        f"/merchant/shops/{shop_id}/members",
+        json={"username": other["username"], "role": "operator"},
+        headers=w.user.h,
+    )
+    assert r.status_code == 201, r.text
+    return str(other["id"])
+
+
+async def _app(w: World) -> str:
+    """B's own app, authorized by B on B's shop: an id for both surfaces that name `app_id`."""
+    r = await w.user.client.post(
+        "/v1/apps",
+        json={
+            "name": f"App {secrets.token_hex(3)}",
+            "description": "B's app.",
+            "service_types": ["batch_order"],
+            "redirect_uris": ["http://127.0.0.1:8765/callback"],
+            "scopes": ["shop:read"],
+        },
+        headers=w.user.h,
+    )
+    assert r.status_code == 201, r.text
+    app = r.json()
+    r = await w.user.client.post(f"/v1/apps/{app['id']}/publish", headers=w.user.h)
+    assert r.status_code == 200, r.text
+    return str(app["id"])
+
+
+async def _authorized_app(w: World) -> str:
+    from tests.oauth_support import AppCreds, get_code
+
+    app_id = await ensure(w, "app_id")
+    shop_id = await ensure(w, "shop_id")
+    r = await w.user.client.get(f"/v1/apps/{app_id}")
+    creds = AppCreds(
+        w.user, app_id, r.json()["client_id"], "", "http://127.0.0.1:8765/callback", r.json()
+    )
+    await get_code(w.user, creds, shop_id=shop_id)  # the grant exists once consent is given
+    return app_id
+
+
+async def _endpoint(w: World) -> str:
+    app_id = await ensure(w, "app_id")
+    r = await w.user.client.post(
+        f"/v1/apps/{app_id}/webhook-endpoints",
+        json={"url": "http://127.0.0.1:8999/hook", "topics": ["*"]},
+        headers=w.user.h,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _delivery(w: World) -> str:
+    app_id = await ensure(w, "app_id")
+    endpoint_id = await ensure(w, "endpoint_id")
+    r = await w.user.client.post(
+        f"/v1/apps/{app_id}/webhook-endpoints/{endpoint_id}/test", headers=w.user.h
+    )
+    assert r.status_code in (200, 201, 202), r.text
+    return str(r.json()["id"])
+
+
+#: Path parameter name → how to get account B's real id of that type (session surfaces).
+SESSION_IDS: dict[str, Callable[[World], Awaitable[str]]] = {
+    "shop_id": _shop,
+    "account_id": _member,
+    "app_id": _app,
+    "endpoint_id": _endpoint,
+    "delivery_id": _delivery,
+}
+
+#: operationId → a factory used instead of the parameter's default one.
+SESSION_ID_OVERRIDES: dict[tuple[str, str], Callable[[World], Awaitable[str]]] = {
+    # Revoking needs an app that B's shop authorized, not merely one that B registered.
+    ("revokeAppAuthorization", "app_id"): _authorized_app,
+}
+
+
+async def ensure(w: World, name: str, operation_id: str = "") -> str:
+    if name not in w.ids:
+        factory = SESSION_ID_OVERRIDES.get((operation_id, name), SESSION_IDS[name])
+        w.ids[name] = await factory(w)
+    return w.ids[name]
+
+
+# --- 0. Every id-taking route is filled -------------------------------------------------------
+
+
+def test_every_id_taking_route_can_be_filled(app: FastAPI) -> None:
+    all_routes = routes(app)
+    # The classification must see today's surfaces, else this module would test nothing.
+    kinds = {r.auth for r in all_routes}
+    assert {"provider", "session", "operator", "public"} <= kinds, kinds
+    unknown = [
+        f"{r}: {p}"
+        for r in id_routes(app, "provider")
+        for p in r.path_params
+        if p not in PATH_ID_FACTORIES and p not in SHARED_PATH_IDS
+    ] + [
+        f"{r}: {p}"
+        for r in id_routes(app, "session")
+        for p in r.path_params
+        if p not in SESSION_IDS
+    ]
+    assert not unknown, (
+        "Routes with path parameters this matrix cannot fill with another tenant's id:\n  "
+        + "\n  ".join(unknown)
+        + "\nAdd a factory (PATH_ID_FACTORIES in tests/test_provider_enforcement.py for the "
+        "provider surface, SESSION_IDS in tests/test_cross_shop_matrix.py for sessions)."
+    )
+    # The provider matrix calls the operations by their documented form: same set.
+    documented = {op.id for op in provider_operations(app)}
+    assert {r.operation_id for r in all_routes if r.auth == "provider"} == documented
+
+
+# --- 1. Provider: shop A's token on shop B's ids ------------------------------------------------
+
+
+def _not_found(r: httpx.Response, b_texts: list[str]) -> None:
+    assert r.status_code == 404, f"{r.status_code} {r.text}"
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+    leaked = [t for t in b_texts if t in r.text]
+    assert not leaked, f"leaks {leaked}: {r.text}"
+
+
+def _unchanged(before: dict[str, str], after: dict[str, str]) -> None:
+    changed = sorted(t for t in before if before[t] != after.get(t))
+    assert not changed, f"changed rows in {changed}"
+
+
+def _reached(r: httpx.Response) -> None:
+    assert r.is_success, f"control with B's own credentials: {r.status_code} {r.text}"
+
+
+async def test_provider_matrix_shop_a_token_on_shop_b_ids(
+    app: FastAPI, client: httpx.AsyncClient, container: Container, new_client: NewClient
+) -> None:
+    t = await tenants(app, client, container, new_client)
+    ops: dict[str, Operation] = {op.id: op for op in t.ops}
+    matrix = id_routes(app, "provider")
+    assert {"getProduct", "setSkuStock", "deleteProduct"} <= {r.operation_id for r in matrix}
+    b_id, b_name = t.b.auth.shop["id"], t.b.auth.shop["name"]
+    failures: list[str] = []
+    for route in matrix:
+        op = ops[route.operation_id]
+        b_ids = await op_ids(op, t.b)  # fresh, in the state the operation needs
+        before = await f.shop_fingerprint(container, b_id)
+        r = await call(app, client, op, b_ids, t.a.auth.bearer)
+        # Echoing the id the caller sent is no leak; anything else of shop B is.
+        collect(failures, op, _not_found, r, [b_id, b_name])
+        collect(failures, op, _unchanged, before, await f.shop_fingerprint(container, b_id))
+        r = await call(app, client, op, b_ids, t.b.auth.bearer)
+        collect(failures, op, _reached, r)
+    assert not failures, "\n".join(failures)
+
+
+# --- 2. Sessions: another account on B's ids ----------------------------------------------------
+
+
+def _session_body(app: FastAPI, route: Route, w: World) -> dict[str, Any] | None:
+    spec = app.openapi()
+    op = spec["paths"][route.path][route.method.lower()]
+    content = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return None
+    if route.operation_id == "transferShopOwnership":
+        return {"to_account_id": w.ids.get("account_id", "acct_01jd8m3k2x9v7q4w5e6r7t8y9z")}
+    if route.operation_id == "createWebhookEndpoint":
+        return {"url": "http://127.0.0.1:8999/other", "topics": ["*"]}
+    body = _example(content["schema"], spec, f"{route} body")
+    assert isinstance(body, dict)
+    return body
+
+
+def _control(r: httpx.Response, refused: httpx.Response) -> None:
+    # B's own session gets past authentication, CSRF and the lookup that refused A: the ids
+    # are B's and real (a 409, 422 or another 404 of the operation's own rules is fine).
+    assert r.status_code not in (401, 403) and r.status_code < 500, (
+        f"control with B's own session: {r.status_code} {r.text}"
+    )
+    if r.status_code == 404:
+        assert r.json()["code"] != refused.json()["code"], f"control: {r.text}"
+
+
+async def test_session_matrix_another_account_on_b_ids(
+    app: FastAPI, container: Container, new_client: NewClient
+) -> None:
+    matrix = id_routes(app, "session")
+    ids = {r.operation_id for r in matrix}
+    assert {"getMyShop", "removeShopMember", "revokeAppAuthorization", "getApp"} <= ids, ids
+    # A: a merchant with a shop of its own and a developer with an app of its own.
+    a = await f.user(new_client())
+    await f.open_shop(a)
+    await make_app(a.client)
+    failures: list[str] = []
+    for route in matrix:
+        # B afresh for each operation: the control may change what the next one needs.
+        w = World(await f.user(new_client()))
+        b_ids = {p: await ensure(w, p, route.operation_id) for p in route.path_params}
+        path = route.path.format(**b_ids)
+        body = _session_body(app, route, w)
+        kwargs: dict[str, Any] = {} if body is None else {"json": body}
+        before = await f.db_fingerprint(container)
+        refused = await a.client.request(route.method, path, headers=a.h, **kwargs)
+        collect(failures, route, _not_found, refused, [w.user.username, w.user.id])
+        collect(failures, route, _unchanged, before, await f.db_fingerprint(container))
+        r = await w.user.client.request(route.method, path, headers=w.user.h, **kwargs)
+        collect(failures, route, _control, r, refused)
+    assert not failures, "\n".join(failures)
