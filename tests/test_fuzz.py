@@ -58,8 +58,7 @@ PROFILES: dict[str, list[str]] = {
 CHECKS = ",".join(
     [
         "not_a_server_error",
-        # status_code_conformance minus the known failures owned by other items (fuzz_hooks)
-        "status_code_conformance_known",
+        "status_code_conformance",
         "content_type_conformance",
         "response_headers_conformance",
         "response_schema_conformance",

@@ -63,14 +63,17 @@ class Problem(BaseModel):
         max_length=MAX_ERRORS,
         description=f"Per-field errors, when there are any: the first {MAX_ERRORS}.",
     )
+    # Left out of the document, not written as null, when there is nothing to say.
     errors_truncated: bool | None = Field(
         default=None,
+        exclude_if=lambda v: v is None,
         description=f"Present (true) when there were more than {MAX_ERRORS} errors and "
         "`errors` holds only the first ones; fix those and send again.",
         examples=[True],
     )
     error_count: int | None = Field(
         default=None,
+        exclude_if=lambda v: v is None,
         description="How many errors there were in all; present with `errors_truncated`.",
         examples=[1200],
     )
