@@ -184,7 +184,8 @@ def idempotency_callers(container: Container) -> CallerResolver:
 
 
 def app_factory() -> FastAPI:
-    """Entry point for `uvicorn --factory app.main:app_factory`."""
+    """Entry point for `uvicorn --factory --no-proxy-headers app.main:app_factory` (the app
+    applies `MINISHOP_FORWARDED_ALLOW_IPS` itself; uvicorn's own default trusts 127.0.0.1)."""
     settings = get_settings()
     configure_logging(settings.log_level)
     app = create_app(settings)

@@ -633,7 +633,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         servers.append(
             start_server(
                 "project",
-                ["app.main:app_factory", "--factory"],
+                ["app.main:app_factory", "--factory", "--no-proxy-headers"],
                 project_env,
                 api_port,
                 tmp,

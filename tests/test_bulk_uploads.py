@@ -4,6 +4,7 @@ raw body or as a `multipart/form-data` part, and a request body the spec describ
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -31,10 +32,20 @@ def one_upload_per_app(app: Any) -> Iterator[UploadSlots]:
         app.state.upload_slots = kept
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["plain", "with-idempotency-key"])
 async def test_an_app_may_send_so_many_uploads_at_once(
-    client: httpx.AsyncClient, new_client: NewClient, one_upload_per_app: UploadSlots
+    client: httpx.AsyncClient,
+    new_client: NewClient,
+    one_upload_per_app: UploadSlots,
+    keyed: bool,
 ) -> None:
+    # With an Idempotency-Key too: the key is claimed when the route starts reading its body,
+    # after the cap (and the quotas) said yes, never by receiving the upload before them.
     slots = one_upload_per_app
+
+    def key() -> dict[str, str]:
+        return {"Idempotency-Key": f"up-{uuid.uuid4()}"} if keyed else {}
+
     p = await provider(client)
     second_shop = await provider(new_client(), app=p.auth.app)
     other_app = await provider(new_client())
@@ -47,7 +58,7 @@ async def test_an_app_may_send_so_many_uploads_at_once(
         yield content[10:]
 
     first = asyncio.create_task(
-        client.post(IMPORTS, content=slow_body(), headers={**p.h, "Content-Type": CSV})
+        client.post(IMPORTS, content=slow_body(), headers={**p.h, "Content-Type": CSV, **key()})
     )
     for _ in range(500):
         if slots._in_flight:
@@ -56,7 +67,11 @@ async def test_an_app_may_send_so_many_uploads_at_once(
     assert slots._in_flight == {p.auth.app.id: 1}
     # The same app, even for another shop, waits for its upload in flight.
     for busy in (p, second_shop):
-        r = await raw_upload(busy, to_csv(product_lines("fast-1")), CSV)
+        r = await busy.client.post(
+            IMPORTS,
+            content=to_csv(product_lines("fast-1")),
+            headers={**busy.h, "Content-Type": CSV, **key()},
+        )
         assert r.status_code == 429, r.text
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["code"] == "too_many_uploads" and r.json()["limit"] == 1

@@ -24,8 +24,9 @@ import re
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import IO, Any, Protocol, TypeVar
 
+from fastapi.dependencies.models import Dependant
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -196,16 +197,48 @@ class IdempotencyMiddleware:
             )(scope, receive, send)
             return
 
-        # Read the whole body (the body-size limit applies before us), then replay it downstream.
-        # Into a temporary file (memory up to 1 MiB), so a bulk upload of 64 MiB is not held in
-        # memory. It is closed, and the file gone, when this call's frame is (CPython frees it
-        # at once): no return path below needs to remember it.
+        scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
+        if not receives_body_itself(operation):
+            # FastAPI reads a JSON or form body before the operation's dependencies run, so
+            # nothing is lost by receiving it here, before the key is claimed.
+            claimed = await self._claim(scope, receive, scope_key)
+            if isinstance(claimed, _Answer):
+                await claimed.respond(scope, receive, send)
+                return
+            await self._run(scope, receive, send, scope_key, claimed)
+            return
+
+        # The operation checks what it must (its per-app cap, quotas, the format) before it
+        # reads its body: the key is claimed when it starts reading, so a keyed upload is
+        # held to the same limits as any other. An operation answering without reading its
+        # body has done nothing worth storing (it refused the request).
+        spool: _Spool | None = None
+
+        async def claim_on_first_read() -> Message:
+            nonlocal spool
+            if spool is None:
+                claimed = await self._claim(scope, receive, scope_key)
+                if isinstance(claimed, _Answer):
+                    raise claimed
+                spool = claimed
+            return await spool.receive()
+
+        try:
+            await self._run(scope, claim_on_first_read, send, scope_key, None)
+        except _Answer as answer:
+            await answer.respond(scope, receive, send)
+
+    async def _claim(self, scope: Scope, receive: Receive, scope_key: str) -> _Spool | _Answer:
+        """Receive the whole body (the body-size limit applies before us) into a temporary
+        file (memory up to 1 MiB, so a 64 MiB upload is not held in memory), then claim the
+        key with the request's hash: the spool to replay downstream, or the answer to give
+        instead (a stored response, a conflict, a key reused with another request)."""
         body = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
         size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return
+                return _Answer(None)
             chunk = message.get("body", b"")
             body.write(chunk)
             size += len(chunk)
@@ -225,56 +258,50 @@ class IdempotencyMiddleware:
             digest.update(block)
         body.seek(0)
         request_hash = digest.hexdigest()
-        scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
 
         claim = await self.store.claim(scope_key, request_hash, scope["method"], scope["path"])
         if claim.outcome == "mismatch":
-            await problem_response(
-                status=422,
-                code="idempotency_key_reused",
-                title="Idempotency-Key reused with a different request",
-                detail="This key was used with another method, path or body; use a new key.",
-            )(scope, receive, send)
-            return
-        if claim.outcome == "in_progress":
-            await problem_response(
-                status=409,
-                code="idempotency_key_in_use",
-                title="A request with this Idempotency-Key is in progress",
-                detail="Wait for the first request to finish, then retry.",
-                headers={"Retry-After": "1"},
-            )(scope, receive, send)
-            return
-        if claim.outcome == "unreadable":
-            await problem_response(
-                status=409,
-                code="idempotency_response_unavailable",
-                title="The first response to this Idempotency-Key cannot be given back",
-                detail="The stored response can no longer be decrypted; use a new key.",
-            )(scope, receive, send)
-            return
-        if claim.outcome == "replay":
-            out_headers = [(k.encode(), v.encode()) for k, v in claim.headers.items()]
-            out_headers += [
-                (b"idempotent-replayed", b"true"),
-                (b"content-length", str(len(claim.body)).encode()),
-            ]
-            await send(
-                {"type": "http.response.start", "status": claim.status, "headers": out_headers}
+            return _Answer(
+                problem_response(
+                    status=422,
+                    code="idempotency_key_reused",
+                    title="Idempotency-Key reused with a different request",
+                    detail="This key was used with another method, path or body; use a new key.",
+                )
             )
-            await send({"type": "http.response.body", "body": claim.body})
-            return
+        if claim.outcome == "in_progress":
+            return _Answer(
+                problem_response(
+                    status=409,
+                    code="idempotency_key_in_use",
+                    title="A request with this Idempotency-Key is in progress",
+                    detail="Wait for the first request to finish, then retry.",
+                    headers={"Retry-After": "1"},
+                )
+            )
+        if claim.outcome == "unreadable":
+            return _Answer(
+                problem_response(
+                    status=409,
+                    code="idempotency_response_unavailable",
+                    title="The first response to this Idempotency-Key cannot be given back",
+                    detail="The stored response can no longer be decrypted; use a new key.",
+                )
+            )
+        if claim.outcome == "replay":
+            return _Answer(_Replay(claim.status, claim.headers, claim.body))
+        return _Spool(body, size, receive)
 
-        sent_body = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                chunk = body.read(_BLOCK_BYTES)
-                sent_body = body.tell() >= size
-                return {"type": "http.request", "body": chunk, "more_body": not sent_body}
-            return await receive()
-
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        scope_key: str,
+        spool: _Spool | None,
+    ) -> None:
+        """Run the operation (its body from `spool`, or `receive` claiming the key on first
+        read), storing its response under the key, or releasing the key when it failed."""
         status = 500
         kept: dict[str, str] = {}
         out: list[bytes] = []
@@ -291,12 +318,92 @@ class IdempotencyMiddleware:
                 out.append(message.get("body", b""))
             await send(message)
 
+        claimed = spool is not None
+
+        async def body_receive() -> Message:
+            nonlocal claimed
+            if spool is not None:
+                return await spool.receive()
+            message = await receive()  # claims the key, or raises the answer to give
+            claimed = True
+            return message
+
         try:
-            await self.app(scope, replay_receive, capture_send)
-        except BaseException:
-            await self.store.release(scope_key)
+            await self.app(scope, body_receive, capture_send)
+        except _Answer:
             raise
+        except BaseException:
+            if claimed:
+                await self.store.release(scope_key)
+            raise
+        if not claimed:
+            return
         if status >= 500 or status in _NOT_STORED:
             await self.store.release(scope_key)
         else:
             await self.store.complete(scope_key, status, kept, b"".join(out))
+
+
+def receives_body_itself(dependant: Dependant) -> bool:
+    """Whether the operation reads its own body as a stream (an upload), after checks of its
+    own, rather than taking a parsed body (see `receiving_body_itself`)."""
+    return bool(getattr(dependant.call, _RECEIVES_BODY_ITSELF, False))
+
+
+_RECEIVES_BODY_ITSELF = "__minishop_receives_body_itself__"
+
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+def receiving_body_itself(endpoint: _Endpoint) -> _Endpoint:
+    """Mark an operation that checks the caller's limits before it reads its body: its
+    `Idempotency-Key` is claimed when it starts reading, not before it runs."""
+    setattr(endpoint, _RECEIVES_BODY_ITSELF, True)
+    return endpoint
+
+
+class _Spool:
+    """A received body, handed downstream a block at a time; then the connection's own
+    messages (a disconnect)."""
+
+    def __init__(self, body: IO[bytes], size: int, receive: Receive) -> None:
+        self.body = body
+        self.size = size
+        self.receive_more = receive
+        self.sent = False
+
+    async def receive(self) -> Message:
+        if not self.sent:
+            chunk = self.body.read(_BLOCK_BYTES)
+            self.sent = self.body.tell() >= self.size
+            return {"type": "http.request", "body": chunk, "more_body": not self.sent}
+        return await self.receive_more()
+
+
+@dataclass(frozen=True)
+class _Replay:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        out_headers = [(k.encode(), v.encode()) for k, v in self.headers.items()]
+        out_headers += [
+            (b"idempotent-replayed", b"true"),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": self.status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+class _Answer(Exception):
+    """What the key calls for instead of running the operation (None: the client left).
+    Raised from the body's first read by an operation that reads its body itself."""
+
+    def __init__(self, respond: ASGIApp | None) -> None:
+        super().__init__("answered by the Idempotency-Key")
+        self._respond = respond
+
+    async def respond(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._respond is not None:
+            await self._respond(scope, receive, send)

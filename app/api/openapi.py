@@ -86,6 +86,7 @@ def build_openapi(app: FastAPI, *, page_paths: tuple[str, ...] = ()) -> dict[str
     _response_headers(schema)
     _idempotency(schema)
     _invalid_characters(schema, page_paths)
+    _body_read_timeout(schema)
     app.openapi_schema = schema
     return schema
 
@@ -234,6 +235,27 @@ def _invalid_characters(schema: dict[str, Any], page_paths: tuple[str, ...]) -> 
                 {
                     "description": "Malformed request (such as control characters in the path "
                     "or the query: `invalid_characters`)",
+                    "content": {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}},
+                    "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
+                },
+            )
+            operation["responses"] = dict(sorted(responses.items()))
+
+
+def _body_read_timeout(schema: dict[str, Any]) -> None:
+    """Declare the 408 `body_read_timeout` that `BodyLimitMiddleware` answers, before the
+    route runs, to a request body not received whole in time: on every operation that takes
+    a body."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if "requestBody" not in operation:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "408",
+                {
+                    "description": "The request body did not arrive whole in time "
+                    "(`body_read_timeout`); the connection is closed",
                     "content": {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}},
                     "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
                 },

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 
 from app.api.deps import UoW
 from app.api.errors import problem_responses
+from app.api.idempotency import receiving_body_itself
 from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite
@@ -208,6 +209,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
         }
     },
 )
+@receiving_body_itself
 async def create_bulk_import(
     request: Request,
     access: ProductsWrite,
