@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
 from app.api.route_table import operation_dependant, security_requirements
+from app.api.uploads import SPOOL_BYTES
 from app.infra.idempotency import IdempotencyStore
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -43,7 +44,6 @@ _NOT_STORED = {400, 401, 403, 413, 415, 422, 429}
 EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/")
 #: The methods whose requests may carry an `Idempotency-Key`.
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
-_SPOOL_BYTES = 1 << 20
 _BLOCK_BYTES = 1 << 16
 
 
@@ -233,7 +233,7 @@ class IdempotencyMiddleware:
         file (memory up to 1 MiB, so a 64 MiB upload is not held in memory), then claim the
         key with the request's hash: the spool to replay downstream, or the answer to give
         instead (a stored response, a conflict, a key reused with another request)."""
-        body = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         size = 0
         while True:
             message = await receive()

@@ -9,7 +9,6 @@ import random
 import re
 import time
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.responses import Response
@@ -305,11 +304,6 @@ class JsonOnlyMiddleware:
         if length is not None:
             return length.strip() not in ("", "0")
         return _header(scope, b"transfer-encoding") is not None
-
-
-def client_ip(scope: dict[str, Any]) -> str | None:
-    client = scope.get("client")
-    return str(client[0]) if client else None
 
 
 _CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
