@@ -129,6 +129,8 @@ class SqlStockRepository:
     ) -> list[StockChange]:
         """Add each delta to SKUs this transaction has locked (and checked): still the
         conditional UPDATE, so a result below zero could never be written."""
+        if not locked:
+            return []
         now = utcnow()
         new = _s.c.stock + sa.bindparam("b_delta", type_=sa.Integer)
         stmt = (
