@@ -6,7 +6,7 @@ Every method that reads tenant data takes the shop id it is scoped to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,8 +30,10 @@ if TYPE_CHECKING:
         Product,
         ProductFilter,
         ProductRecord,
+        Shortage,
         Sku,
         StockChange,
+        StockRow,
     )
     from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
     from app.domain.webhooks.model import Attempt, Delivery, DeliveryStatus, WebhookEndpoint
@@ -171,11 +173,30 @@ class ProductRepository(Protocol):
 
     async def has_stock(self, product_id: str) -> bool: ...
     async def delete(self, product: Product) -> None: ...
-    async def change_stock(
-        self, shop_id: str, sku_id: str, *, delta: int | None, absolute: int | None
-    ) -> StockChange | None:
-        """Atomically set or adjust; the exact before and after, or None when the SKU is
-        missing or the result would be negative."""
+
+
+class StockRepository(Protocol):
+    """The only writer of an existing SKU's stock: conditional UPDATEs scoped by the shop,
+    each returning the exact stock before and after. Use it through
+    `app.domain.catalog.stock`, which adds the audit entries and `product.stock_low`."""
+
+    async def lock(self, shop_id: str, sku_ids: Iterable[str]) -> dict[str, StockRow]:
+        """The shop's SKUs among `sku_ids`, locked for this transaction in id order."""
+
+    async def adjust(self, shop_id: str, sku_id: str, delta: int) -> StockChange | None:
+        """None when the SKU is not the shop's or the result would be negative."""
+
+    async def set(self, shop_id: str, sku_id: str, value: int) -> StockChange | None:
+        """None when the SKU is not the shop's."""
+
+    async def set_many(self, shop_id: str, values: Mapping[str, int]) -> list[StockChange]:
+        """The SKUs that are the shop's, set, in id order."""
+
+    async def reserve(self, shop_id: str, lines: Mapping[str, int]) -> list[StockChange] | Shortage:
+        """Take every line's units, or none and say which SKU (the first by id) fell short."""
+
+    async def release(self, shop_id: str, lines: Mapping[str, int]) -> list[StockChange]:
+        """Give every line's units back (SKUs no longer there are left out)."""
 
 
 class BulkRepository(Protocol):
@@ -228,7 +249,8 @@ class BulkRepository(Protocol):
         """New products and SKUs as plain values (`products.new_values`)."""
 
     async def update_skus(self, updates: list[dict[str, Any]], now: datetime) -> None:
-        """Each dict holds `id` and the same updatable columns."""
+        """Each dict holds `id`, `version_step` (what to add to the version) and the same
+        updatable columns, never `stock` (that is `StockRepository`'s)."""
 
     async def touch_products(self, product_ids: list[str], now: datetime) -> None: ...
     async def insert_events(self, events: list[Event]) -> None: ...
@@ -303,6 +325,8 @@ class UnitOfWork(Protocol):
     @property
     def products(self) -> ProductRepository: ...
     @property
+    def stock(self) -> StockRepository: ...
+    @property
     def webhooks(self) -> WebhookRepository: ...
     @property
     def bulk(self) -> BulkRepository: ...
@@ -332,6 +356,7 @@ __all__ = [
     "ProductRepository",
     "Role",
     "ShopRepository",
+    "StockRepository",
     "UnitOfWork",
     "WebhookRepository",
 ]

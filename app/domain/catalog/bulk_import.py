@@ -14,6 +14,10 @@ What a line does:
   `sale_attrs`: a match updates price, market_price, stock, barcode, weight_g and
   out_sku_id (given cells only; `sale_attrs` never changes); no match adds a SKU. SKU lines
   of an existing product succeed or fail one by one. A banned product takes no change.
+
+A stock cell of an existing SKU is set through `stock.set_many`, the one stock path; the
+set-based update of the other columns never names `stock`, so a stock change committed while
+the chunk runs is kept (a price-only line used to write back the stock read at chunk start).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, Protocol
 
 from app.domain.catalog import product_rules as rules
 from app.domain.catalog import product_services as services
+from app.domain.catalog import stock
 from app.domain.catalog.bulk_files import RawProduct, SkuLine, usable_id
 from app.domain.catalog.bulk_jobs import BulkJob, JobItem, RowOutcome
 from app.domain.catalog.product_rules import MAX_SKUS, ProductFields, ShopCatalog, SkuFields
@@ -32,7 +37,6 @@ from app.domain.catalog.products import (
     Product,
     ProductStatus,
     Sku,
-    StockChange,
     attrs_key,
     new_values,
 )
@@ -57,8 +61,11 @@ class RowValidator(Protocol):
     def sku_changes(self, data: dict[str, Any]) -> tuple[dict[str, Any], Errors]: ...
 
 
-#: The SKU columns an import may change on an existing SKU.
-SKU_UPDATABLE = ("price", "market_price", "stock", "out_sku_id", "barcode", "weight_g")
+#: The SKU columns an import changes on an existing SKU with one set-based update. Never
+#: `stock`: that goes through the stock path (`SKU_IMPORTABLE`).
+SKU_UPDATABLE = ("price", "market_price", "out_sku_id", "barcode", "weight_g")
+#: The cells of a line that may change an existing SKU.
+SKU_IMPORTABLE = (*SKU_UPDATABLE, "stock")
 
 
 def _public(e: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +101,8 @@ class ChunkWriter:
     skus: list[dict[str, Any]] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
     sku_updates: list[dict[str, Any]] = field(default_factory=list)
+    #: SKU id → the stock a line sets, with the product and out id for `product.stock_low`.
+    stock_levels: dict[str, tuple[int, Product, str | None]] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
     edited: set[str] = field(default_factory=set)
     events: list[Event] = field(default_factory=list)
@@ -312,7 +321,7 @@ def _sku_line(
             target = None
     if target is not None:
         changes, errors = validator.sku_changes(
-            {k: v for k, v in data.items() if k in SKU_UPDATABLE}
+            {k: v for k, v in data.items() if k in SKU_IMPORTABLE}
         )
         if errors:
             return failed(errors)
@@ -329,28 +338,19 @@ def _sku_line(
         if "out_sku_id" in changed:
             by_out[str(changed["out_sku_id"])] = target
         # Written with one statement per chunk; the loaded SKU itself stays untouched.
-        w.sku_updates.append(
-            {"id": target.id} | {k: changed.get(k, getattr(target, k)) for k in SKU_UPDATABLE}
-        )
         if "stock" in changed:
-            crossing = StockChange(
-                sku_id=target.id,
-                product_id=product.id,
-                before=target.stock,
-                after=int(changed["stock"]),
-                low_stock_threshold=target.low_stock_threshold,
+            w.stock_levels[target.id] = (
+                int(changed["stock"]),
+                product,
+                changed.get("out_sku_id", target.out_sku_id),
             )
-            if crossing.fell_to_low_stock:
-                w.events.append(
-                    services.product_event(
-                        "product.stock_low",
-                        product,
-                        sku_id=target.id,
-                        out_sku_id=target.out_sku_id,
-                        stock=crossing.after,
-                        low_stock_threshold=crossing.low_stock_threshold,
-                    )
-                )
+        if changed.keys() - {"stock"}:
+            w.sku_updates.append(
+                {"id": target.id}
+                | {k: changed.get(k, getattr(target, k)) for k in SKU_UPDATABLE}
+                # One version per changed SKU: the stock path adds it when it sets the stock.
+                | {"version_step": 0 if "stock" in changed else 1}
+            )
         return RowOutcome.UPDATED, target, []
     fields, errors = validator.new_sku(line.data)
     if errors or fields is None:
@@ -409,7 +409,14 @@ async def import_chunk(
         w.item(orphan.line, RowOutcome.FAILED, errors=[_public(e) for e in orphan.errors])
     now = w.now
     await uow.bulk.insert_catalog(w.products, w.skus)
-    await uow.bulk.update_skus(w.sku_updates, now)
+    # Rows in id order, as every multi-SKU write takes them: concurrent ones cannot deadlock.
+    await uow.bulk.update_skus(sorted(w.sku_updates, key=lambda u: str(u["id"])), now)
+    levels = {sku_id: level for sku_id, (level, _, _) in w.stock_levels.items()}
+    for done in await stock.set_many(uow, shop_id, levels):
+        _, product, out_sku_id = w.stock_levels[done.sku_id]
+        event = stock.stock_low_event(product, done, out_sku_id)
+        if event is not None:
+            w.events.append(event)
     await uow.bulk.touch_products(sorted(w.touched - w.edited), now)
     await uow.bulk.insert_events(w.events)
     await uow.bulk.add_items(w.items)

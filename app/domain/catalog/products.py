@@ -373,6 +373,25 @@ class Sku:
 
 
 @dataclass(frozen=True)
+class StockRow:
+    """A SKU's stock as read under its row lock."""
+
+    sku_id: str
+    product_id: str
+    stock: int
+    low_stock_threshold: int | None
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """Why a reservation took nothing: the first SKU (by id) the shop lacks or is short of."""
+
+    sku_id: str
+    #: Units in stock; None when the shop has no such SKU.
+    available: int | None
+
+
+@dataclass(frozen=True)
 class StockChange:
     """A SKU's stock on both sides of one change, as the conditional UPDATE saw them under
     its row lock: concurrent changes each see their own exact before and after."""

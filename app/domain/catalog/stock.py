@@ -1,19 +1,33 @@
-"""Stock: set or adjust a SKU's units, and the low-stock alert.
+"""Stock: the one path for every change of an existing SKU's units, and the low-stock alert.
 
-Every stock change goes through `change` — the single endpoints, the batches, and later the
-orders that reserve and release stock — so each is one conditional UPDATE (concurrent
-changes all count, the stock never goes negative) and `product.stock_low` is written to the
-outbox, in the same transaction, exactly when a change takes the stock from above the SKU's
-`low_stock_threshold` to at or below it: once per crossing, not again while it stays low,
-never on a rise. Old and new stock come from the UPDATE itself, so concurrent changes that
-cross together still raise one event.
+Set, adjust, the batches (`change`), a bulk import's stock cells (`set_many`), and the
+reservations and releases of orders (`reserve`, `release`) all go through this module to
+`uow.stock`, whose conditional UPDATEs are the only statements that write the `stock`
+column (tests/test_stock_guard.py holds that): concurrent changes all count, the stock never
+goes negative, and nothing writes back a stock it read earlier. A new SKU is born with its
+initial stock in its INSERT; that is creation, not a change.
+
+`product.stock_low` is written in the same transaction exactly when a change takes the
+stock from above the SKU's `low_stock_threshold` to at or below it: once per crossing, not
+again while it stays low, never on a rise. Old and new stock come from the row lock of the
+change itself, so concurrent changes that cross together still raise one event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog.product_services import get_for_shop, get_sku, product_event
-from app.domain.catalog.products import OutOfStock, Sku, SkuNotFound, StockChange
+from app.domain.catalog.products import (
+    OutOfStock,
+    Product,
+    Sku,
+    SkuNotFound,
+    StockChange,
+)
+from app.domain.errors import ValidationFailed
+from app.domain.events.model import Event
 from app.domain.uow import UnitOfWork
 
 
@@ -38,7 +52,12 @@ async def change(
     absolute: int | None = None,
 ) -> StockChange:
     """Adjust by `delta` or set to `absolute` (exactly one of them)."""
-    done = await uow.products.change_stock(shop_id, sku.id, delta=delta, absolute=absolute)
+    if delta is not None:
+        done = await uow.stock.adjust(shop_id, sku.id, delta)
+    elif absolute is not None:
+        done = await uow.stock.set(shop_id, sku.id, absolute)
+    else:
+        raise ValueError("give delta or absolute")
     if done is None:
         raise OutOfStock(
             f"Adjusting by {delta} would take the stock of {sku.id} below zero.",
@@ -55,20 +74,87 @@ async def change(
             after={"stock": done.after, **({"delta": delta} if delta is not None else {})},
         )
     )
-    if done.fell_to_low_stock:
-        product = await get_for_shop(uow, shop_id, done.product_id)
-        uow.outbox.add(
-            product_event(
-                "product.stock_low",
-                product,
-                sku_id=sku.id,
-                out_sku_id=sku.out_sku_id,
-                stock=done.after,
-                low_stock_threshold=done.low_stock_threshold,
-            )
-        )
+    await _alert(uow, shop_id, [done], {sku.id: sku.out_sku_id})
     await uow.flush()
     return done
+
+
+def stock_low_event(product: Product, done: StockChange, out_sku_id: str | None) -> Event | None:
+    """`product.stock_low` when `done` crossed the SKU's threshold, else None."""
+    if not done.fell_to_low_stock:
+        return None
+    return product_event(
+        "product.stock_low",
+        product,
+        sku_id=done.sku_id,
+        out_sku_id=out_sku_id,
+        stock=done.after,
+        low_stock_threshold=done.low_stock_threshold,
+    )
+
+
+async def _alert(
+    uow: UnitOfWork,
+    shop_id: str,
+    changes: list[StockChange],
+    out_sku_ids: Mapping[str, str | None] | None = None,
+) -> None:
+    for done in changes:
+        if not done.fell_to_low_stock:
+            continue
+        if out_sku_ids is None or done.sku_id not in out_sku_ids:
+            sku = await find_sku(uow, shop_id, sku_id=done.sku_id)
+            out_sku_id = sku.out_sku_id
+        else:
+            out_sku_id = out_sku_ids[done.sku_id]
+        product = await get_for_shop(uow, shop_id, done.product_id)
+        event = stock_low_event(product, done, out_sku_id)
+        if event is not None:
+            uow.outbox.add(event)
+
+
+async def set_many(uow: UnitOfWork, shop_id: str, levels: Mapping[str, int]) -> list[StockChange]:
+    """Set several SKUs at once (a bulk import chunk), in id order; SKUs the shop no longer
+    has are left out. The caller writes the alerts (`stock_low_event`) with its own events."""
+    _check_quantities(levels, allow_zero=True)
+    return await uow.stock.set_many(shop_id, levels)
+
+
+def _check_quantities(lines: Mapping[str, int], *, allow_zero: bool = False) -> None:
+    bad = [i for i, q in lines.items() if q < 0 or (q == 0 and not allow_zero)]
+    if bad:
+        raise ValidationFailed(f"Quantities must be positive (SKU {bad[0]}).")
+
+
+async def reserve(uow: UnitOfWork, shop_id: str, lines: Mapping[str, int]) -> list[StockChange]:
+    """Take `lines` (SKU id → units) from the shop's stock: every line or none.
+
+    The SKUs are locked in id order, so concurrent reservations of overlapping SKUs queue
+    instead of deadlocking, and none ever takes units another has taken. When a line cannot
+    be met nothing changes and `OutOfStock` (409 `insufficient_stock`) names the first such
+    SKU by id, with the units available; a SKU the shop lacks is `SkuNotFound`.
+    """
+    _check_quantities(lines)
+    if not lines:
+        return []
+    done = await uow.stock.reserve(shop_id, lines)
+    if isinstance(done, list):
+        await _alert(uow, shop_id, done)
+        return done
+    if done.available is None:
+        raise SkuNotFound(f"No SKU {done.sku_id} in this shop.", extra={"sku_id": done.sku_id})
+    raise OutOfStock(
+        f"SKU {done.sku_id} has {done.available} in stock, fewer than "
+        f"{lines[done.sku_id]} asked for.",
+        extra={"sku_id": done.sku_id, "available": done.available},
+    )
+
+
+async def release(uow: UnitOfWork, shop_id: str, lines: Mapping[str, int]) -> list[StockChange]:
+    """Give reserved units back (an order closed or cancelled). A SKU deleted since is left
+    out: there is nothing to return its units to."""
+    _check_quantities(lines)
+    return await uow.stock.release(shop_id, lines)
 
 
 async def change_in_product(

@@ -291,13 +291,16 @@ class SqlBulkRepository:
     async def update_skus(self, updates: list[dict[str, Any]], now: datetime) -> None:
         if not updates:
             return
-        columns = [k for k in updates[0] if k != "id"]
+        columns = [k for k in updates[0] if k not in ("id", "version_step")]
+        if "stock" in columns:
+            raise ValueError("stock changes go through the stock repository")
+        step = sa.bindparam("b_version_step", type_=sa.Integer)
         stmt = (
             sa.update(_s)
             .where(_s.c.id == sa.bindparam("b_id"))
             .values(
                 {c: sa.bindparam(f"b_{c}") for c in columns}
-                | {"updated_at": now, "version": _s.c.version + 1}
+                | {"updated_at": now, "version": _s.c.version + step}
             )
             .execution_options(synchronize_session=False)
         )

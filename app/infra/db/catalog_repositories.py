@@ -6,8 +6,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from app.domain.catalog.brands import BRAND_AUTHORIZATION
 from app.domain.catalog.products import (
@@ -16,10 +14,8 @@ from app.domain.catalog.products import (
     ProductStatus,
     RevisionStatus,
     Sku,
-    StockChange,
 )
 from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
-from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
@@ -197,56 +193,6 @@ class SqlProductRepository:
             stmt = stmt.where(_s.c.out_sku_id == out_sku_id)
         res = await self.s.execute(stmt)
         return res.scalar_one_or_none()
-
-    async def change_stock(
-        self, shop_id: str, sku_id: str, *, delta: int | None, absolute: int | None
-    ) -> StockChange | None:
-        """One conditional UPDATE, never read-modify-write; None when the SKU is not this
-        shop's or the result would be negative.
-
-        A delta gives the exact old stock by itself (new - delta, both from the row the
-        UPDATE locked). An absolute set cannot: RETURNING sees only the new row on SQLite
-        and PostgreSQL < 18, so the old stock is read under the row lock first
-        (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's writer already holds the database
-        lock since `BEGIN IMMEDIATE`). The new value never depends on that read.
-        """
-        scoped = (_s.c.id == sku_id, _s.c.shop_id == shop_id)
-        locked_before: int | None = None
-        if absolute is not None:
-            locked = await self.s.execute(sa.select(_s.c.stock).where(*scoped).with_for_update())
-            locked_before = locked.scalar_one_or_none()
-            if locked_before is None:
-                return None
-            new: sa.ColumnElement[int] = sa.literal(absolute, sa.Integer)
-        else:
-            new = _s.c.stock + (delta or 0)
-        now = utcnow()
-        stmt = (
-            sa.update(_s)
-            .where(*scoped, new >= 0)
-            .values(stock=new, version=_s.c.version + 1, updated_at=now)
-            .returning(_s.c.stock, _s.c.version, _s.c.product_id, _s.c.low_stock_threshold)
-        )
-        row = (await self.s.execute(stmt)).one_or_none()
-        if row is None:
-            return None
-        after = int(row.stock)
-        self._refresh_loaded(sku_id, stock=after, version=row.version, updated_at=now)
-        return StockChange(
-            sku_id=sku_id,
-            product_id=row.product_id,
-            before=after - (delta or 0) if locked_before is None else locked_before,
-            after=after,
-            low_stock_threshold=row.low_stock_threshold,
-        )
-
-    def _refresh_loaded(self, sku_id: str, **values: object) -> None:
-        """The UPDATE bypassed the ORM: a SKU already loaded in this session (a batch reads
-        it again, or changes it twice) must show the stored values, not the old ones."""
-        sku = self.s.identity_map.get(identity_key(Sku, sku_id))
-        if sku is not None:
-            for name, value in values.items():
-                set_committed_value(sku, name, value)
 
 
 class InvalidCursor(ValidationFailed):

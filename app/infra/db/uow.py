@@ -28,6 +28,7 @@ from app.infra.db.repositories import (
     SqlMemberRepository,
     SqlShopRepository,
 )
+from app.infra.db.stock_repository import SqlStockRepository
 from app.infra.db.webhook_repositories import SqlWebhookRepository
 
 
@@ -109,6 +110,10 @@ class SqlUnitOfWork:
     @cached_property
     def products(self) -> SqlProductRepository:
         return SqlProductRepository(self.session)
+
+    @cached_property
+    def stock(self) -> SqlStockRepository:
+        return SqlStockRepository(self.session)
 
     @cached_property
     def product_reads(self) -> SqlProductReads:

@@ -1,0 +1,167 @@
+"""The one place that writes the `stock` column of existing SKUs.
+
+Every statement is a conditional UPDATE scoped by the shop: an adjustment never reads the
+stock into Python and writes it back (`SET stock = stock + :d WHERE ... AND stock + :d >= 0`),
+an absolute set writes its value (`SET stock = :v`), so concurrent changes all count and the
+stock never goes negative. Writes of the other SKU columns (the ORM, a bulk import's
+set-based update) never name `stock`; tests/test_stock_guard.py fails any statement outside
+this module that does. A new SKU's INSERT carries its initial stock: that is its creation,
+not a change, and races nobody.
+
+Rows are locked in id order (`lock`, `set_many`, and the callers sort theirs), so two
+transactions changing several SKUs each cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from app.domain.catalog.products import Shortage, Sku, StockChange, StockRow
+from app.domain.clock import utcnow
+from app.infra.db import tables
+
+_s = tables.skus
+
+#: Marks the statements of this module in the SQL itself (and so in the database's logs and
+#: `pg_stat_statements`); the stock guard test fails an UPDATE of `stock` without it.
+STOCK_PATH_TAG = "/* stock_path */"
+
+
+def _update() -> sa.Update:
+    return sa.update(_s).prefix_with(STOCK_PATH_TAG)
+
+
+class SqlStockRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def lock(self, shop_id: str, sku_ids: Iterable[str]) -> dict[str, StockRow]:
+        """The shop's SKUs among `sku_ids`, locked for this transaction in id order
+        (`SELECT ... ORDER BY id FOR UPDATE` on PostgreSQL; SQLite's writer holds the
+        database lock since `BEGIN IMMEDIATE`)."""
+        return {i: row for i, (row, _) in (await self._lock(shop_id, sku_ids)).items()}
+
+    async def _lock(self, shop_id: str, sku_ids: Iterable[str]) -> dict[str, tuple[StockRow, int]]:
+        ids = sorted(set(sku_ids))
+        if not ids:
+            return {}
+        res = await self.s.execute(
+            sa.select(_s.c.id, _s.c.product_id, _s.c.stock, _s.c.low_stock_threshold, _s.c.version)
+            .where(_s.c.shop_id == shop_id, _s.c.id.in_(ids))
+            .order_by(_s.c.id)
+            .with_for_update()
+        )
+        return {
+            r.id: (StockRow(r.id, r.product_id, int(r.stock), r.low_stock_threshold), r.version)
+            for r in res
+        }
+
+    async def adjust(self, shop_id: str, sku_id: str, delta: int) -> StockChange | None:
+        """Add `delta` (negative: take away) unless the result would be negative; None then,
+        or when the SKU is not this shop's. The old stock is the new one less `delta`, both
+        from the row the UPDATE locked."""
+        new = _s.c.stock + delta
+        now = utcnow()
+        row = (
+            await self.s.execute(
+                _update()
+                .where(_s.c.shop_id == shop_id, _s.c.id == sku_id, new >= 0)
+                .values(stock=new, version=_s.c.version + 1, updated_at=now)
+                .returning(_s.c.stock, _s.c.version, _s.c.product_id, _s.c.low_stock_threshold)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        after = int(row.stock)
+        self._refresh_loaded(sku_id, stock=after, version=row.version, updated_at=now)
+        return StockChange(sku_id, row.product_id, after - delta, after, row.low_stock_threshold)
+
+    async def set(self, shop_id: str, sku_id: str, value: int) -> StockChange | None:
+        """Set to `value`; None when the SKU is not this shop's."""
+        done = await self.set_many(shop_id, {sku_id: value})
+        return done[0] if done else None
+
+    async def set_many(self, shop_id: str, values: Mapping[str, int]) -> list[StockChange]:
+        """Set each SKU to its value, in id order; SKUs not of this shop are left out.
+
+        RETURNING sees only the new row (SQLite, PostgreSQL < 18), so the old stock is read
+        under the row lock first; the new value never depends on that read.
+        """
+        locked = await self._lock(shop_id, values)
+        if not locked:
+            return []
+        now = utcnow()
+        stmt = (
+            _update()
+            .where(_s.c.shop_id == shop_id, _s.c.id == sa.bindparam("b_id"))
+            .values(stock=sa.bindparam("b_stock"), version=_s.c.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        conn = await self.s.connection()
+        await conn.execute(stmt, [{"b_id": i, "b_stock": values[i]} for i in locked])
+        out = []
+        for sku_id, (row, version) in locked.items():
+            after = values[sku_id]
+            self._refresh_loaded(sku_id, stock=after, version=version + 1, updated_at=now)
+            out.append(
+                StockChange(sku_id, row.product_id, row.stock, after, row.low_stock_threshold)
+            )
+        return out
+
+    async def reserve(self, shop_id: str, lines: Mapping[str, int]) -> list[StockChange] | Shortage:
+        """Take each line's units, all or none: the SKUs are locked in id order, and the
+        first one (by id) missing or short is returned instead, with nothing changed."""
+        locked = await self._lock(shop_id, lines)
+        for sku_id in sorted(lines):
+            if sku_id not in locked:
+                return Shortage(sku_id, None)
+            if locked[sku_id][0].stock < lines[sku_id]:
+                return Shortage(sku_id, locked[sku_id][0].stock)
+        return await self._add_locked(shop_id, locked, {i: -q for i, q in lines.items()})
+
+    async def release(self, shop_id: str, lines: Mapping[str, int]) -> list[StockChange]:
+        """Give each line's units back; SKUs gone or not of this shop are left out."""
+        locked = await self._lock(shop_id, lines)
+        return await self._add_locked(shop_id, locked, dict(lines))
+
+    async def _add_locked(
+        self,
+        shop_id: str,
+        locked: Mapping[str, tuple[StockRow, int]],
+        deltas: Mapping[str, int],
+    ) -> list[StockChange]:
+        """Add each delta to SKUs this transaction has locked (and checked): still the
+        conditional UPDATE, so a result below zero could never be written."""
+        if not locked:
+            return []
+        now = utcnow()
+        new = _s.c.stock + sa.bindparam("b_delta", type_=sa.Integer)
+        stmt = (
+            _update()
+            .where(_s.c.shop_id == shop_id, _s.c.id == sa.bindparam("b_id"), new >= 0)
+            .values(stock=new, version=_s.c.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        conn = await self.s.connection()
+        await conn.execute(stmt, [{"b_id": i, "b_delta": deltas[i]} for i in locked])
+        out = []
+        for sku_id, (row, version) in locked.items():
+            after = row.stock + deltas[sku_id]
+            self._refresh_loaded(sku_id, stock=after, version=version + 1, updated_at=now)
+            out.append(
+                StockChange(sku_id, row.product_id, row.stock, after, row.low_stock_threshold)
+            )
+        return out
+
+    def _refresh_loaded(self, sku_id: str, **values: object) -> None:
+        """The UPDATE bypassed the ORM: a SKU already loaded in this session (a batch reads
+        it again, or changes it twice) must show the stored values, not the old ones."""
+        sku = self.s.identity_map.get(identity_key(Sku, sku_id))
+        if sku is not None:
+            for name, value in values.items():
+                set_committed_value(sku, name, value)
