@@ -142,9 +142,7 @@ async def test_retries_back_off_and_a_timer_gives_up_after_its_last_attempt(
         await uow.timers.schedule("test.flaky", key, utcnow(), {"failures": 10_000})
         await uow.commit()
     async with container.engine.begin() as conn:  # its last attempt is next
-        await conn.execute(
-            sa.update(_t).where(_t.c.key == key).values(attempts=MAX_ATTEMPTS - 1)
-        )
+        await conn.execute(sa.update(_t).where(_t.c.key == key).values(attempts=MAX_ATTEMPTS - 1))
     runner = _runner(container)
     before = utcnow()
     await runner.run_due()

@@ -29,18 +29,24 @@ async def claim_with_lease(
     lease: Mapping[str, Any],
     order_by: Sequence[sa.ColumnElement[Any]] = (),
     limit: int = 1,
+    pick: sa.Select[tuple[Any]] | None = None,
 ) -> list[Any]:
     """The ids (`table.c.id`) of the rows now claimed: at most `limit`, in `order_by` order,
     each matching `claimable` and given the `lease` values (its owner, its expiry, an
     attempt more...). `claimable` must no longer hold for a row once `lease` is written, or
-    until the lease runs out."""
-    pick = (
-        sa.select(table.c.id)
-        .where(claimable)
-        .order_by(*order_by)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=table)
-    )
+    until the lease runs out.
+
+    `pick` replaces the first statement when choosing takes more than `claimable` (webhook
+    deliveries wait for their predecessors): it selects the ids, locked `SKIP LOCKED`, and
+    `claimable` is then only re-checked by the update."""
+    if pick is None:
+        pick = (
+            sa.select(table.c.id)
+            .where(claimable)
+            .order_by(*order_by)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=table)
+        )
     picked = list((await db.execute(pick)).scalars())
     if not picked:
         return []
