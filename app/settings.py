@@ -72,8 +72,15 @@ class Settings(BaseSettings):
     bulk_chunk_rows: int = 1000
     #: A running bulk job whose worker has been silent this long is taken over.
     bulk_stale_seconds: float = 60.0
-    #: How often an idle worker looks for queued bulk jobs.
+    #: How often an idle worker looks for queued bulk jobs and due timers.
     worker_poll_seconds: float = 1.0
+    #: How long a worker holds the timers it claimed; a dead worker's timers are then
+    #: claimed by another. A handler that runs longer keeps its timer all the same (it is
+    #: marked done, and locked, in the handler's own transaction).
+    timer_lease_seconds: float = 60.0
+    #: Comma-separated modules whose `register(registry)` adds timer handlers to the
+    #: worker's (tests, extensions); the built-in handlers are always there.
+    worker_timer_modules: str = ""
     idempotency_ttl_seconds: int = 24 * 3600
     login_attempts_per_account: int = 10
     login_attempts_per_ip: int = 50

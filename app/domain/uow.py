@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Member, Qualification, Shop, ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
+from app.domain.timers.ports import Timers
 
 
 class AccountRepository(Protocol):
@@ -332,6 +333,8 @@ class UnitOfWork(Protocol):
     def bulk(self) -> BulkRepository: ...
     @property
     def product_reads(self) -> ProductReadModel: ...
+    @property
+    def timers(self) -> Timers: ...
 
     async def flush(self) -> None: ...
     async def commit(self) -> None: ...

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from app.domain.catalog import bulk_files as bf
-from app.infra.bulk_worker import plan_chunks
+from app.worker.bulk import plan_chunks
 
 
 def test_money_to_fen() -> None:

@@ -28,6 +28,7 @@ from app.domain.clock import utcnow
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
+from app.infra.db.claim import claim_with_lease
 from app.infra.db.repositories import page_by_id
 
 _j = tables.bulk_jobs
@@ -85,37 +86,26 @@ class SqlBulkRepository:
             .where(others.c.shop_id == _j.c.shop_id)
             .scalar_subquery()
         )
-        pick = (
-            sa.select(_j.c.id)
-            .where(claimable)
-            .order_by(last_turn.asc().nulls_first(), _j.c.created_at, _j.c.id)
-            .limit(1)
-            # PostgreSQL: other workers skip the row instead of waiting for it. SQLite has
-            # one writer at a time (BEGIN IMMEDIATE), so there is nobody to skip.
-            .with_for_update(skip_locked=True)
-        )
         if job_id is not None:
-            pick = pick.where(_j.c.id == job_id)
-        picked = (await self.s.execute(pick)).scalar_one_or_none()
-        if picked is None:
-            return None
-        # Conditional: if another worker got there first, nothing matches.
-        res = await self.s.execute(
-            sa.update(_j)
-            .where(_j.c.id == picked, claimable)
-            .values(
-                status=JobStatus.RUNNING,
-                worker_id=worker_id,
-                heartbeat_at=now,
-                started_at=sa.func.coalesce(_j.c.started_at, now),
-                attempts=_j.c.attempts + 1,
-                updated_at=now,
-            )
-            .returning(_j.c.id)
-            .execution_options(synchronize_session=False)
+            claimable = sa.and_(claimable, _j.c.id == job_id)
+        claimed = await claim_with_lease(
+            self.s,
+            _j,
+            claimable=claimable,
+            # The lease is the heartbeat: the job is this worker's until it goes stale.
+            lease={
+                "status": JobStatus.RUNNING,
+                "worker_id": worker_id,
+                "heartbeat_at": now,
+                "started_at": sa.func.coalesce(_j.c.started_at, now),
+                "attempts": _j.c.attempts + 1,
+                "updated_at": now,
+            },
+            order_by=[last_turn.asc().nulls_first(), _j.c.created_at, _j.c.id],
         )
-        if res.scalar_one_or_none() is None:
+        if not claimed:
             return None
+        picked = claimed[0]
         return await self._load(picked)
 
     async def _load(self, job_id: str, *, lock: bool = False) -> BulkJob | None:

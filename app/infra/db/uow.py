@@ -29,6 +29,7 @@ from app.infra.db.repositories import (
     SqlShopRepository,
 )
 from app.infra.db.stock_repository import SqlStockRepository
+from app.infra.db.timers import SqlTimers
 from app.infra.db.webhook_repositories import SqlWebhookRepository
 
 
@@ -126,6 +127,10 @@ class SqlUnitOfWork:
     @cached_property
     def bulk(self) -> SqlBulkRepository:
         return SqlBulkRepository(self.session)
+
+    @cached_property
+    def timers(self) -> SqlTimers:
+        return SqlTimers(self.session)
 
     async def flush(self) -> None:
         try:

@@ -38,6 +38,7 @@ from app.domain.webhooks.model import (
     next_delay,
 )
 from app.infra.db import tables
+from app.infra.db.claim import claim_with_lease
 from app.infra.webhooks.transport import webhook_client
 from app.infra.webhooks.urls import AddressGuard
 from app.settings import Settings
@@ -324,12 +325,18 @@ class Dispatcher:
         # (The worker's connections plan every statement for its values: a generic plan made
         # while the table was small would turn these NOT EXISTS checks quadratic once a
         # backlog builds up. See `make_engine(custom_plans=True)`.)
-        # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT … SKIP LOCKED): PostgreSQL
-        # may run such a subquery once per row and then claim more than `limit`.
-        ids = list((await conn.execute(self._due(now, limit))).scalars())
+        ids = await claim_with_lease(
+            conn,
+            _d,
+            pick=self._due(now, limit),
+            claimable=sa.and_(
+                _d.c.status == DeliveryStatus.PENDING,
+                sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
+            ),
+            lease={"lease_until": lease},
+        )
         if not ids:
             return []
-        await conn.execute(sa.update(_d).where(_d.c.id.in_(ids)).values(lease_until=lease))
         res = await conn.execute(
             sa.select(
                 _d.c.id,

@@ -13,6 +13,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,9 @@ from app.domain.catalog.bulk_jobs import BulkJob, JobKind
 from app.domain.errors import DomainError
 from app.domain.ids import new_id
 from app.infra.db.uow import SqlUnitOfWork
+
+if TYPE_CHECKING:
+    from app.container import Container
 
 log = logging.getLogger("minishop.worker.bulk")
 
@@ -213,3 +217,23 @@ class BulkWorker:
             )
             await bulk_jobs.finish(uow, current)
             await uow.commit()
+
+
+def bulk_worker(
+    container: Container,
+    *,
+    worker_id: str | None = None,
+    stale_after: timedelta | None = None,
+    chunk_rows: int | None = None,
+) -> BulkWorker:
+    """The bulk job runner, with the public schemas as the row validator."""
+    from app.api.v1.schemas.bulk import SchemaRowValidator
+
+    settings = container.settings
+    return BulkWorker(
+        container.uow,
+        SchemaRowValidator(),
+        chunk_rows=chunk_rows or settings.bulk_chunk_rows,
+        stale_after=stale_after or timedelta(seconds=settings.bulk_stale_seconds),
+        worker_id=worker_id,
+    )

@@ -1,5 +1,5 @@
-"""The background process: webhook dispatch (continuous, its own task), bulk import/export
-jobs (polled) and housekeeping (periodic)."""
+"""The background process: webhook dispatch and durable timers (continuous, a task each),
+bulk import/export jobs (polled) and housekeeping (periodic)."""
 
 from __future__ import annotations
 
@@ -9,45 +9,14 @@ import os
 import time
 from datetime import timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from app.api.v1.schemas.bulk import SchemaRowValidator
 from app.container import Container, build_container
-from app.domain.clock import utcnow
-from app.infra.bulk_worker import BulkWorker
-from app.infra.db import tables
 from app.infra.webhooks.dispatcher import Dispatcher
 from app.settings import Settings
+from app.worker.bulk import bulk_worker
+from app.worker.housekeeping import housekeeping
+from app.worker.timers import TimerRunner, build_registry
 
 log = logging.getLogger("minishop.worker")
-
-
-async def housekeeping(container_engine: AsyncEngine) -> dict[str, int]:
-    now = utcnow()
-    async with container_engine.begin() as conn:
-        keys = await conn.execute(
-            sa.delete(tables.idempotency_keys).where(tables.idempotency_keys.c.expires_at < now)
-        )
-        sessions = await conn.execute(
-            sa.delete(tables.sessions).where(tables.sessions.c.expires_at < now)
-        )
-        # Codes live minutes; keep a day of them so a late replay still finds (and revokes)
-        # the family it started.
-        codes = await conn.execute(
-            sa.delete(tables.oauth_codes).where(
-                tables.oauth_codes.c.expires_at < now - timedelta(days=1)
-            )
-        )
-        refresh = await conn.execute(
-            sa.delete(tables.refresh_tokens).where(tables.refresh_tokens.c.expires_at < now)
-        )
-    return {
-        "idempotency_keys": int(keys.rowcount or 0),
-        "sessions": int(sessions.rowcount or 0),
-        "oauth_codes": int(codes.rowcount or 0),
-        "refresh_tokens": int(refresh.rowcount or 0),
-    }
 
 
 #: How often a worker started by `serve --with-worker` checks that its parent is still alive.
@@ -69,21 +38,14 @@ async def _sleep_unless_orphaned(seconds: float, parent_pid: int | None) -> bool
     return not parent_gone(parent_pid)
 
 
-def bulk_worker(
-    container: Container,
-    *,
-    worker_id: str | None = None,
-    stale_after: timedelta | None = None,
-    chunk_rows: int | None = None,
-) -> BulkWorker:
-    """The bulk job runner, with the public schemas as the row validator."""
+def timer_runner(container: Container) -> TimerRunner:
+    """The timer runner, with the built-in handlers and those of `worker_timer_modules`."""
     settings = container.settings
-    return BulkWorker(
+    modules = [m.strip() for m in settings.worker_timer_modules.split(",") if m.strip()]
+    return TimerRunner(
         container.uow,
-        SchemaRowValidator(),
-        chunk_rows=chunk_rows or settings.bulk_chunk_rows,
-        stale_after=stale_after or timedelta(seconds=settings.bulk_stale_seconds),
-        worker_id=worker_id,
+        build_registry(modules),
+        lease=timedelta(seconds=settings.timer_lease_seconds),
     )
 
 
@@ -94,14 +56,24 @@ async def run_worker(
     interval: float = 60.0,
     parent_pid: int | None = None,
 ) -> None:
-    """Send webhooks continuously (a task of its own), run queued bulk jobs as they come
-    (polling every `worker_poll_seconds`) and housekeeping every `interval` seconds. With
-    `once`, one pass of each, then return; with `parent_pid`, stop when that process exits."""
+    """Send webhooks and fire due timers continuously (a task each), run queued bulk jobs
+    as they come (polling every `worker_poll_seconds`) and housekeeping every `interval`
+    seconds. With `once`, one pass of each, then return; with `parent_pid`, stop when that
+    process exits."""
     container = build_container(settings, worker=True)
     bulk = bulk_worker(container)
+    timers = timer_runner(container)
     dispatcher = Dispatcher(container.engine, container.cipher, settings)
     stop = asyncio.Event()
-    sender = None if once else asyncio.create_task(dispatcher.run(stop))
+    tasks = (
+        []
+        if once
+        else [
+            asyncio.create_task(dispatcher.run(stop)),
+            asyncio.create_task(timers.run(stop, settings.worker_poll_seconds)),
+        ]
+    )
+    log.info("worker ready", extra={"timer_kinds": sorted(timers.registry.kinds)})
     try:
         next_housekeeping = 0.0
         while True:
@@ -120,13 +92,13 @@ async def run_worker(
                 log.info("bulk jobs run", extra={"jobs": ran})
             if once:
                 await dispatcher.run_once()
+                await timers.run_due()
                 return
             if not await _sleep_unless_orphaned(settings.worker_poll_seconds, parent_pid):
                 log.info("the serving process is gone; stopping", extra={"parent": parent_pid})
                 return
     finally:
         stop.set()
-        if sender is not None:
-            await sender
+        await asyncio.gather(*tasks)
         await dispatcher.close()
         await container.close()

@@ -1,0 +1,145 @@
+"""The worker's side of durable timers: a registry of handlers by kind, and the runner that
+claims due timers and fires each in the transaction that marks it done.
+
+A handler is `async def handler(uow, timer) -> None`. It runs inside the unit of work that
+marks its timer done and is committed with it: it never commits, and if it raises, its
+writes and the "done" roll back together and the timer is tried again later (backoff,
+attempts counted). A worker killed mid-handler leaves a claimed timer whose lease runs out;
+another worker then claims it. So a handler runs to completion at most once, but may be
+started again after a crash: everything it does outside the transaction must be idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+
+from app.domain.clock import utcnow
+from app.domain.timers.model import FIRST_BACKOFF, MAX_ATTEMPTS, Timer, backoff
+from app.domain.uow import UnitOfWork
+from app.infra.db.uow import SqlUnitOfWork
+
+log = logging.getLogger("minishop.worker.timers")
+
+TimerHandler = Callable[[UnitOfWork, Timer], Awaitable[None]]
+
+#: Timers claimed per transaction (each then fires in its own).
+CLAIM_BATCH = 20
+
+
+class TimerRegistry:
+    """kind → handler. A worker claims only the kinds it has a handler for, so a worker of an
+    older release, running beside a newer one, leaves the new kinds to the new workers."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, TimerHandler] = {}
+
+    def register(self, kind: str, handler: TimerHandler) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"a handler for timer kind {kind!r} is already registered")
+        self._handlers[kind] = handler
+
+    def handler(self, kind: str) -> TimerHandler:
+        return self._handlers[kind]
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+
+def build_registry(modules: Iterable[str] = ()) -> TimerRegistry:
+    """The built-in handlers, then those of `modules`: each module's `register(registry)` is
+    called (`MINISHOP_WORKER_TIMER_MODULES`; tests register their kinds that way)."""
+    registry = TimerRegistry()
+    for name in modules:
+        importlib.import_module(name).register(registry)
+    return registry
+
+
+class TimerRunner:
+    def __init__(
+        self,
+        uow: Callable[[], SqlUnitOfWork],
+        registry: TimerRegistry,
+        *,
+        lease: timedelta,
+        first_backoff: timedelta = FIRST_BACKOFF,
+        batch: int = CLAIM_BATCH,
+    ) -> None:
+        self.uow = uow
+        self.registry = registry
+        self.lease = lease
+        self.first_backoff = first_backoff
+        self.batch = batch
+
+    async def claim(self) -> list[Timer]:
+        if not self.registry.kinds:
+            return []
+        async with self.uow() as uow:
+            timers = await uow.timers.claim(
+                self.registry.kinds, lease_until=utcnow() + self.lease, limit=self.batch
+            )
+            await uow.commit()
+        return timers
+
+    async def run_due(self, stop: asyncio.Event | None = None) -> int:
+        """Fire due timers until none is left to claim (or `stop` is set); how many fired.
+        Timers claimed but not fired when it stops go back when their lease runs out."""
+        fired = 0
+        while timers := await self.claim():
+            for timer in timers:
+                if stop is not None and stop.is_set():
+                    return fired
+                fired += await self.fire(timer)
+            if len(timers) < self.batch:
+                break
+        return fired
+
+    async def fire(self, timer: Timer) -> bool:
+        """Run the timer's handler in the transaction that marks it done; False when it did
+        not fire (no longer this worker's claim, or the handler failed)."""
+        handler = self.registry.handler(timer.kind)
+        try:
+            async with self.uow() as uow:
+                if not await uow.timers.start_firing(timer):
+                    return False  # rescheduled, cancelled or taken over since the claim
+                await handler(uow, timer)
+                await uow.commit()
+        except Exception as e:
+            log.exception(
+                "timer handler failed",
+                extra={"timer": timer.id, "kind": timer.kind, "attempt": timer.attempts},
+            )
+            await self._retry_later(timer, f"{type(e).__name__}: {e}")
+            return False
+        return True
+
+    async def _retry_later(self, timer: Timer, error: str) -> None:
+        gave_up = timer.attempts >= MAX_ATTEMPTS
+        due_at = None if gave_up else utcnow() + backoff(timer.attempts, self.first_backoff)
+        try:
+            async with self.uow() as uow:
+                await uow.timers.retry(timer, due_at=due_at, error=error)
+                await uow.commit()
+        except Exception:
+            # The database itself is failing: the lease runs out and the timer is claimed
+            # again, its attempt counted.
+            log.exception("could not record the timer's failure", extra={"timer": timer.id})
+            return
+        if gave_up:
+            log.error("timer failed for good", extra={"timer": timer.id, "kind": timer.kind})
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float) -> None:
+        """Until `stop` is set: fire what is due, then wait `poll_seconds` (or for `stop`)."""
+        while not stop.is_set():
+            try:
+                await self.run_due(stop)
+            except Exception:
+                # The database is unreachable, say: keep the process, try again next poll.
+                log.exception("timers could not be claimed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
