@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-from argon2 import PasswordHasher as _Argon2
 from argon2 import Parameters, profiles
+from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.domain.errors import ServiceBusy
