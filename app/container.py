@@ -75,6 +75,7 @@ def build_container(settings: Settings, *, worker: bool = False) -> Container:
         hasher=Argon2PasswordHasher(
             max_concurrent=settings.password_hash_concurrency,
             max_wait_seconds=settings.password_hash_wait_seconds,
+            profile=settings.password_hash_profile,
         ),
         cipher=cipher,
         throttle=LimitsThrottle(settings.redis_url),

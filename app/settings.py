@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     #: core); a caller waits at most `password_hash_wait_seconds` for a slot, then gets a 503.
     password_hash_concurrency: int = Field(default=2, ge=1)
     password_hash_wait_seconds: float = 5.0
+    #: The argon2 parameters of new password hashes: `production` (RFC 9106 low memory) or
+    #: `fast` (argon2's cheapest, for test runs; refused with `MINISHOP_ENV=production`).
+    #: Existing hashes verify under either; a login rehashes one made with other parameters.
+    password_hash_profile: Literal["production", "fast"] = "production"
     #: Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (comma-separated
     #: addresses or networks, `*` for any): the proxies in front of the service. Empty, the
     #: default: the headers are ignored and the client address is the TCP peer's.
@@ -164,6 +168,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "MINISHOP_AUTO_APPROVE_REVIEWS is a development helper; it must "
                 "not be set when MINISHOP_ENV=production"
+            )
+        if self.password_hash_profile != "production" and self.env == "production":
+            # Cheap hashes are for test runs: stolen ones would be guessed at once.
+            raise ValueError(
+                "MINISHOP_PASSWORD_HASH_PROFILE=fast is for tests; it must not be set "
+                "when MINISHOP_ENV=production"
             )
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'minishop.db').resolve()}"

@@ -82,6 +82,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # loaded machine may queue for a hash slot: the limits are tested on their own.
         registrations_per_ip=10_000,
         password_hash_wait_seconds=60,
+        # Cheap argon2 parameters: every test user hashes and checks a password. The
+        # production parameters are asserted once (tests/unit/test_password_profile.py).
+        password_hash_profile="fast",
         # Receivers are real HTTP servers on loopback; retries come fast.
         webhook_allow_private=True,
         webhook_allowed_ports="1024-65535",  # receivers listen on ephemeral ports

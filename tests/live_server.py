@@ -122,6 +122,8 @@ def live_server(
             # derived from where the server listens).
             "MINISHOP_PUBLIC_BASE_URL": "" if port_from_cli else base_url,
             "PYTHONUNBUFFERED": "1",
+            # Cheap argon2 parameters, as in-process tests use (tests/conftest.py).
+            "MINISHOP_PASSWORD_HASH_PROFILE": "fast",
             **(settings or {}),
         }
     )

@@ -58,6 +58,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         "MINISHOP_DATABASE_URL": database_url,
         "MINISHOP_VAR_DIR": str(tmp_path / "var"),
         "MINISHOP_ENV": "development",
+        "MINISHOP_PASSWORD_HASH_PROFILE": "fast",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("MINISHOP_REDIS_URL", None)

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
+from argon2 import Parameters, profiles
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -25,9 +26,24 @@ class PasswordHashingBusy(ServiceBusy):
     title = "Too many logins and sign-ups at once"
 
 
+#: The parameters of each `MINISHOP_PASSWORD_HASH_PROFILE`. `production` is argon2-cffi's
+#: RFC 9106 low-memory profile (time cost 3, 64 MiB, 4 lanes); `fast` is its cheapest, for
+#: test runs only (the settings refuse it with `MINISHOP_ENV=production`).
+PROFILES: dict[str, Parameters] = {
+    "production": profiles.RFC_9106_LOW_MEMORY,
+    "fast": profiles.CHEAPEST,
+}
+
+
 class Argon2PasswordHasher:
-    def __init__(self, *, max_concurrent: int = 2, max_wait_seconds: float = 5.0) -> None:
-        self._ph = _Argon2()
+    def __init__(
+        self,
+        *,
+        max_concurrent: int = 2,
+        max_wait_seconds: float = 5.0,
+        profile: str = "production",
+    ) -> None:
+        self._ph = _Argon2.from_parameters(PROFILES[profile])
         self._slots = asyncio.Semaphore(max_concurrent)
         self._max_wait = max_wait_seconds
 
@@ -56,6 +72,20 @@ class Argon2PasswordHasher:
             return self._ph.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    @property
+    def parameters(self) -> Parameters:
+        """The argon2 parameters new hashes are made with."""
+        ph = self._ph
+        return Parameters(
+            type=ph.type,
+            version=19,
+            salt_len=ph.salt_len,
+            hash_len=ph.hash_len,
+            time_cost=ph.time_cost,
+            memory_cost=ph.memory_cost,
+            parallelism=ph.parallelism,
+        )
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._ph.check_needs_rehash(password_hash)
