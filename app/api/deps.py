@@ -7,7 +7,9 @@ a route without one is public on purpose.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from app.domain.accounts.services import SessionRequired, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
 from app.domain.shops.services import require_operator
+from app.domain.uow import UnitOfWork
 from app.infra.context import request_id_var
 from app.infra.db.uow import SqlUnitOfWork
 
@@ -58,10 +61,17 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 #: Where `get_uow` leaves the request's unit of work for `UnitOfWorkScope` to end.
 UOW_SCOPE_KEY = "minishop.uow"
+#: Work that `after_response` queued for `UnitOfWorkScope` to run once the response is sent.
+AFTER_RESPONSE_KEY = "minishop.after_response"
+
+#: A change made in a unit of work of its own (`commit_apart`, `after_response`).
+Work = Callable[[UnitOfWork], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 
 async def get_uow(request: Request) -> SqlUnitOfWork:
-    """One unit of work per request; the route commits it, anything else rolls back.
+    """One unit of work per request, committed by `commit_request` alone.
 
     Ended by `UnitOfWorkScope` once the response is sent, as a `yield` dependency would be:
     FastAPI runs those under a shielded exit that costs a task per request, more than the
@@ -77,9 +87,59 @@ async def get_uow(request: Request) -> SqlUnitOfWork:
     return uow
 
 
+# --- the one commit point -----------------------------------------------------------------
+# Every `commit()` of the HTTP process is in this section (tests/test_commit_point.py fails
+# on one anywhere else under app/api or app/domain): routes, services and repositories only
+# write into the request's unit of work.
+
+
+async def commit_request(request: Request, response: Response) -> None:
+    """Commits the request's unit of work once its endpoint has returned, before a byte of the
+    response is sent, so a refused commit (a conflict) is still answered as a problem.
+
+    Called by `AutoCommitRoute` for every operation. An endpoint that raised never gets here
+    (its unit of work rolls back), and neither does an error it answered itself (4xx/5xx):
+    what it wrote is rolled back too."""
+    uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
+    if uow is not None and response.status_code < 400:
+        await uow.commit()
+
+
+async def commit_apart(request: Request, work: Work) -> None:
+    """Commits `work` at once in a unit of work of its own, for a failure whose effect must
+    outlive the request's rolled-back transaction (a replayed authorization code revoking its
+    tokens). The request's own transaction is rolled back first: it may hold the rows `work`
+    writes, and nothing it did is to be kept."""
+    uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
+    if uow is not None:
+        await uow.release()
+    container: Container = request.app.state.container
+    async with container.uow() as own:
+        await work(own)
+        await own.commit()
+
+
+def after_response(request: Request, work: Work) -> None:
+    """Runs `work` once the response has been sent, in a short unit of work of its own
+    (committed on its own; a failure is logged, never the client's): bookkeeping that must
+    not make a read a write transaction, such as a grant's last use."""
+    request.scope.setdefault(AFTER_RESPONSE_KEY, []).append(work)
+
+
+async def _run_after_response(container: Container, works: list[Work]) -> None:
+    for work in works:
+        try:
+            async with container.uow() as uow:
+                await work(uow)
+                await uow.commit()
+        except Exception:
+            log.warning("after-response work failed", exc_info=True)
+
+
 class UnitOfWorkScope:
     """Pure ASGI, innermost: ends the unit of work `get_uow` opened for the request (a
-    rollback unless the route committed; nothing at all when it never opened a session)."""
+    rollback of whatever `commit_request` did not commit; nothing at all when it never
+    opened a session), then runs the work queued by `after_response`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -91,6 +151,9 @@ class UnitOfWorkScope:
             uow: SqlUnitOfWork | None = scope.pop(UOW_SCOPE_KEY, None)
             if uow is not None:
                 await uow.__aexit__(None, None, None)
+        works: list[Work] | None = scope.pop(AFTER_RESPONSE_KEY, None)
+        if works:
+            await _run_after_response(scope["app"].state.container, works)
 
 
 UoW = Annotated[SqlUnitOfWork, Depends(get_uow)]

@@ -135,6 +135,11 @@ class SqlUnitOfWork:
             raise IntegrityConflict() from e
 
     async def commit(self) -> None:
+        """Called by the edge only (`app/api/deps.py`), the worker and the CLI; a unit of work
+        that never opened a session has nothing to commit."""
+        if "session" not in self.__dict__:
+            self._committed = True
+            return
         try:
             await self.session.commit()
         except StaleDataError as e:
