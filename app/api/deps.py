@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -61,9 +62,13 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 #: Where `get_uow` leaves the request's unit of work for `UnitOfWorkScope` to end.
 UOW_SCOPE_KEY = "minishop.uow"
+#: Set by the idempotency middleware: writes the response into the request's transaction.
+BEFORE_COMMIT_KEY = "minishop.before_commit"
 #: Work that `after_response` queued for `UnitOfWorkScope` to run once the response is sent.
 AFTER_RESPONSE_KEY = "minishop.after_response"
 
+#: Writes what must commit with the request's response (the Idempotency-Key's record).
+BeforeCommit = Callable[[SqlUnitOfWork, Response], Awaitable[None]]
 #: A change made in a unit of work of its own (`commit_apart`, `after_response`).
 Work = Callable[[UnitOfWork], Awaitable[None]]
 
@@ -80,10 +85,16 @@ async def get_uow(request: Request) -> SqlUnitOfWork:
     """
     uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
     if uow is None:
-        container: Container = request.app.state.container
-        uow = container.uow()
-        request.scope[UOW_SCOPE_KEY] = uow
-        await uow.__aenter__()
+        uow = await open_uow(request.scope)
+    return uow
+
+
+async def open_uow(scope: Scope) -> SqlUnitOfWork:
+    """Opens the request's unit of work (before the route, for the idempotency middleware)."""
+    container: Container = scope["app"].state.container
+    uow = container.uow()
+    scope[UOW_SCOPE_KEY] = uow
+    await uow.__aenter__()
     return uow
 
 
@@ -102,7 +113,15 @@ async def commit_request(request: Request, response: Response) -> None:
     what it wrote is rolled back too."""
     uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
     if uow is not None and response.status_code < 400:
+        before_commit: BeforeCommit | None = request.scope.get(BEFORE_COMMIT_KEY)
+        if before_commit is not None:
+            await before_commit(uow, response)
         await uow.commit()
+        fault = request.app.state.settings.fault_exit_after_commit
+        if fault and fault == f"{request.method} {request.url.path}":
+            # Tests only (refused in production): the process dies between the commit and
+            # the response, as a crash would (tests/test_idempotency_crash.py).
+            os._exit(70)
 
 
 async def commit_apart(request: Request, work: Work) -> None:

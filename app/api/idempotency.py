@@ -24,13 +24,16 @@ import re
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import IO, Protocol
 
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.deps import BEFORE_COMMIT_KEY, UOW_SCOPE_KEY, open_uow
 from app.api.errors import problem_response
 from app.api.route_table import operation_dependant, security_requirements
+from app.infra.db.uow import SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -227,7 +230,30 @@ class IdempotencyMiddleware:
         request_hash = digest.hexdigest()
         scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
 
-        claim = await self.store.claim(scope_key, request_hash, scope["method"], scope["path"])
+        # The request's unit of work, opened here so that the key is claimed in the
+        # transaction the route writes in; `UnitOfWorkScope` ends it, or this call does when
+        # the route is not reached.
+        uow = await open_uow(scope)
+        try:
+            await self._run(scope, receive, send, uow, scope_key, request_hash, body, size)
+        finally:
+            left: SqlUnitOfWork | None = scope.pop(UOW_SCOPE_KEY, None)
+            if left is not None:
+                await left.__aexit__(None, None, None)
+
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        uow: SqlUnitOfWork,
+        scope_key: str,
+        request_hash: str,
+        body: IO[bytes],
+        size: int,
+    ) -> None:
+        method, path = scope["method"], scope["path"]
+        claim = await self.store.claim(uow, scope_key, request_hash, method, path)
         if claim.outcome == "mismatch":
             await problem_response(
                 status=422,
@@ -265,6 +291,20 @@ class IdempotencyMiddleware:
             await send({"type": "http.response.body", "body": claim.body})
             return
 
+        request = (request_hash, method, path)
+        recorded = False
+
+        async def record(uow: SqlUnitOfWork, response: Response) -> None:
+            # At the commit point, before it commits: the response goes with the change.
+            nonlocal recorded
+            kept = {k: v for k, v in response.headers.items() if k.lower() in _KEEP_HEADERS}
+            await self.store.complete(
+                uow, scope_key, request, response.status_code, kept, bytes(response.body)
+            )
+            recorded = True
+
+        scope[BEFORE_COMMIT_KEY] = record
+
         sent_body = False
 
         async def replay_receive() -> Message:
@@ -287,16 +327,12 @@ class IdempotencyMiddleware:
                     name = k.decode("latin-1").lower()
                     if name in _KEEP_HEADERS:
                         kept[name] = v.decode("latin-1")
-            elif message["type"] == "http.response.body":
+            elif message["type"] == "http.response.body" and not recorded:
                 out.append(message.get("body", b""))
             await send(message)
 
-        try:
-            await self.app(scope, replay_receive, capture_send)
-        except BaseException:
-            await self.store.release(scope_key)
-            raise
-        if status >= 500 or status in _NOT_STORED:
-            await self.store.release(scope_key)
-        else:
-            await self.store.complete(scope_key, status, kept, b"".join(out))
+        await self.app(scope, replay_receive, capture_send)
+        if not recorded and 400 <= status < 500 and status not in _NOT_STORED:
+            # An error changed nothing (its transaction, the claim with it, rolled back):
+            # its answer is stored on its own so that a retry gets the same one.
+            await self.store.save(scope_key, request, status, kept, b"".join(out))
