@@ -2,7 +2,11 @@
 
 The first request with a key runs and its response is stored for 24 h; a replay with the same
 body gets that response again (`Idempotent-Replayed: true`); the same key with another body is
-a 422; a replay while the first is still running is a 409. Stored bodies are encrypted with
+a 422. The key is claimed in the request's own unit of work and its response written there at
+the commit point (`deps.commit_request`), so the key, the response and the business change
+commit together: a crash before the commit leaves nothing (the retry runs once), after it all
+three (the retry replays), and a request with the key while the first is running waits for it,
+then replays. An error, which changes nothing, is stored on its own after it is answered. Stored bodies are encrypted with
 the key ring (they may carry a secret shown once); one that no key opens any more is a 409
 `idempotency_response_unavailable`, never a second run.
 
