@@ -6,9 +6,9 @@ a 422. The key is claimed in the request's own unit of work and its response wri
 the commit point (`deps.commit_request`), so the key, the response and the business change
 commit together: a crash before the commit leaves nothing (the retry runs once), after it all
 three (the retry replays), and a request with the key while the first is running waits for it,
-then replays. An error, which changes nothing, is stored on its own after it is answered. Stored bodies are encrypted with
-the key ring (they may carry a secret shown once); one that no key opens any more is a 409
-`idempotency_response_unavailable`, never a second run.
+then replays. An error, which changes nothing, is stored on its own after it is answered.
+Stored bodies are encrypted with the key ring (they may carry a secret shown once); one that
+no key opens any more is a 409 `idempotency_response_unavailable`, never a second run.
 
 The key is looked at only once the request is known to reach an operation with a caller the
 operation takes: the middleware first matches the route table (a request the router answers
