@@ -757,3 +757,62 @@ async def test_store_claims_race_to_one_winner(container: Container) -> None:
 
     outcomes = await asyncio.gather(*(attempt() for _ in range(8)))
     assert sorted(outcomes) == ["new"] + ["replay"] * 7
+
+
+async def test_caller_resolver_branches() -> None:
+    from app.api.idempotency import Credentials, caller_resolver
+
+    seen: list[tuple[str, str | None]] = []
+
+    async def session_account(token: str, csrf: str | None) -> str | None:
+        seen.append((token, csrf))
+        return "acct_1" if (token, csrf) == ("good", "csrf") else None
+
+    async def bearer_grant(token: str) -> tuple[str, frozenset[str]] | None:
+        grants = {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}
+        return (grants[token], frozenset({"shop:read"})) if token in grants else None
+
+    resolve = caller_resolver(
+        session_account, bearer_grant, session_scheme="session", bearer_scheme="oauth"
+    )
+    none: frozenset[str] = frozenset()
+    public: dict[str, frozenset[str]] = {}
+    merchant = {"session": none, "csrf": none}
+    provider = {"oauth": frozenset({"shop:read"})}
+
+    def creds(**kw: Any) -> Credentials:
+        base: dict[str, Any] = {
+            "authorization": None,
+            "session_token": None,
+            "csrf_token": None,
+            "client_ip": "10.0.0.1",
+        }
+        return Credentials(**{**base, **kw})
+
+    good_session = creds(session_token="good", csrf_token="csrf")
+    assert await resolve(good_session, merchant) == "account:acct_1"
+    assert await resolve(good_session, public) == "account:acct_1"
+    assert await resolve(creds(session_token="good"), merchant) is None
+    assert await resolve(creds(session_token="revoked", csrf_token="csrf"), merchant) is None
+    bearer = await resolve(creds(authorization="Bearer t1", session_token="good"), provider)
+    assert bearer == "grant:grant_1"
+    # A refreshed token of the same grant keeps the keys; another grant has its own.
+    assert await resolve(creds(authorization="Bearer t1-refreshed"), provider) == bearer
+    assert await resolve(creds(authorization="Bearer t2"), provider) == "grant:grant_2"
+    # A token that is not good gets no idempotency handling: the route answers 401.
+    assert await resolve(creds(authorization="Bearer revoked"), provider) is None
+    assert await resolve(creds(authorization="Basic eDp5"), provider) is None
+    assert await resolve(creds(authorization="Basic eDp5"), public) is None
+    # A token without the operation's scope neither: the route answers 403.
+    writer = {"oauth": frozenset({"shop:write"})}
+    assert await resolve(creds(authorization="Bearer t1"), writer) is None
+    # Only the credential the operation takes counts; without it, the operation answers.
+    assert await resolve(creds(authorization="Bearer t1"), merchant) is None
+    assert await resolve(good_session, provider) is None
+    assert await resolve(creds(), merchant) is None
+    assert await resolve(creds(), provider) is None
+    # A merchant operation ignores a bearer header next to a good session.
+    both = creds(authorization="Bearer t1", session_token="good", csrf_token="csrf")
+    assert await resolve(both, merchant) == "account:acct_1"
+    assert await resolve(creds(), public) == "anon:10.0.0.1"
+    assert seen == [("good", "csrf")] * 2 + [("good", None), ("revoked", "csrf"), ("good", "csrf")]
