@@ -39,6 +39,7 @@ from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
 from app.api.provider import OAUTH_SCHEME
+from app.api.routing import AutoCommitRoute
 from app.api.uploads import UploadSlots
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         swagger_ui_parameters={"persistAuthorization": True, "displayOperationId": True},
         swagger_ui_init_oauth=swagger_oauth(settings),
     )
+    # Routes added on the app itself commit at the edge too (routers name their own class).
+    app.router.route_class = AutoCommitRoute
     app.state.container = container
     # What this app was built with; the edge reads it (`/metrics`), as the middleware below do.
     app.state.settings = settings

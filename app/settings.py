@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     auto_approve_reviews: bool = Field(
         default=False, description="Development helper: approve submitted reviews at once."
     )
+    fault_exit_after_commit: str = Field(
+        default="",
+        description="Tests only: `METHOD /path`; the process exits right after committing "
+        "such a request, before answering it (a crash between the write and the response).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -175,6 +180,8 @@ class Settings(BaseSettings):
                 "MINISHOP_PASSWORD_HASH_PROFILE=fast is for tests; it must not be set "
                 "when MINISHOP_ENV=production"
             )
+        if self.fault_exit_after_commit and self.env == "production":
+            raise ValueError("MINISHOP_FAULT_EXIT_AFTER_COMMIT is for tests only")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.var_dir / 'minishop.db').resolve()}"
         if self.webhook_lease_seconds <= self.webhook_timeout_seconds:

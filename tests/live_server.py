@@ -19,9 +19,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,10 @@ class LiveServer:
     demo: dict[str, Any]
     #: The serving process (uvicorn runs in it with one worker).
     pid: int = 0
+    #: The environment the processes ran with and the `serve` arguments: `serving` starts
+    #: another server on the same database (after one died).
+    env: dict[str, str] = field(default_factory=dict)
+    listen: tuple[str, ...] = ()
 
 
 def free_port() -> int:
@@ -149,31 +153,42 @@ def live_server(
                 pytest.fail(f"`minishop {' '.join(step)}` failed:\n{done.stdout}\n{done.stderr}")
         demo = json.loads((var_dir / "demo.json").read_text())
 
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [venv_python(), "-m", "app", "serve", *listen],
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+        with serving(env, listen, base_url, log) as proc:
+            yield LiveServer(
+                base_url, var_dir, log, demo, proc.pid, env=dict(env), listen=tuple(listen)
             )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()}")
-                try:
-                    if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the server did not answer /healthz in 30 s:\n{log.read_text()}")
-                time.sleep(0.2)
-            yield LiveServer(base_url, var_dir, log, demo, proc.pid)
-        finally:
-            _stop(proc)
+
+
+@contextmanager
+def serving(
+    env: dict[str, str], listen: Sequence[str], base_url: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`serve` with this environment, once it answers `/healthz`; stopped on exit."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [venv_python(), "-m", "app", "serve", *listen],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer /healthz in 30 s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        _stop(proc)
 
 
 def login_session(base_url: str, username: str, password: str) -> httpx.Client:

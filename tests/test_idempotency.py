@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -175,44 +176,57 @@ async def test_same_key_with_another_body_or_path_is_a_422(
 # --- concurrency ------------------------------------------------------------------------------
 
 
-async def test_a_second_request_while_the_first_runs_gets_409(
+async def test_a_second_request_while_the_first_runs_waits_then_replays(
     client: httpx.AsyncClient, container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Hold the first request before it records its response: the key is still in progress."""
+    """Hold the first request as it records its response, uncommitted: a second request with
+    the key waits for it (on its claim), then replays what it committed; it never runs."""
     u = await f.user(client)
     store = container.idempotency
-    original_complete = store.complete
-    entered = asyncio.Event()
-    release = asyncio.Event()
+    original_complete, original_claim = store.complete, store.claim
+    entered, release, second_claims = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    claims = 0
 
     async def held_complete(*args: Any, **kwargs: Any) -> None:
+        await original_complete(*args, **kwargs)
         entered.set()
         await release.wait()
-        await original_complete(*args, **kwargs)
+
+    async def counted_claim(*args: Any, **kwargs: Any) -> Any:
+        nonlocal claims
+        claims += 1
+        if claims == 2:
+            second_claims.set()
+        return await original_claim(*args, **kwargs)
 
     monkeypatch.setattr(store, "complete", held_complete)
+    monkeypatch.setattr(store, "claim", counted_claim)
     k = key()
     body = shop_body()
     first = asyncio.create_task(client.post("/merchant/shops", json=body, headers={**u.h, IK: k}))
     try:
         await asyncio.wait_for(entered.wait(), timeout=10)
-        second = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
-        assert_problem(second, 409, "idempotency_key_in_use")
-        assert second.headers["retry-after"] == "1"
-        # Another body is still a misuse of the key, in progress or not.
-        other = await client.post("/merchant/shops", json=shop_body(), headers={**u.h, IK: k})
-        assert_problem(other, 422, "idempotency_key_reused")
+        second = asyncio.create_task(
+            client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
+        )
+        # PostgreSQL: the second reaches its claim and waits there. SQLite: it waits for the
+        # one writer sooner, authenticating (never signalled); either way it must not run.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(second_claims.wait(), timeout=2)
     finally:
         release.set()
-        r1 = await asyncio.wait_for(first, timeout=10)
+    r1 = await asyncio.wait_for(first, timeout=20)
+    r2 = await asyncio.wait_for(second, timeout=20)
     assert r1.status_code == 201, r1.text
     assert "idempotent-replayed" not in r1.headers
+    assert r2.status_code == 201, r2.text
+    assert r2.headers["idempotent-replayed"] == "true"
+    assert r2.json() == r1.json()
     monkeypatch.undo()
 
-    third = await client.post("/merchant/shops", json=body, headers={**u.h, IK: k})
-    assert third.status_code == 201
-    assert third.headers["idempotent-replayed"] == "true"
-    assert third.json() == r1.json()
+    # Another body is a misuse of the key.
+    other = await client.post("/merchant/shops", json=shop_body(), headers={**u.h, IK: k})
+    assert_problem(other, 422, "idempotency_key_reused")
     assert await shops_owned(container, u.id) == 1
 
 
@@ -679,32 +693,46 @@ async def test_keys_are_kept_for_the_configured_ttl(
 async def test_store_claim_lifecycle(container: Container) -> None:
     store = container.idempotency
     sk = secrets.token_hex(32)
-    assert (await store.claim(sk, "a" * 64, "POST", "/x")).outcome == "new"
-    assert (await store.claim(sk, "a" * 64, "POST", "/x")).outcome == "in_progress"
-    assert (await store.claim(sk, "b" * 64, "POST", "/x")).outcome == "mismatch"
+    req = ("a" * 64, "POST", "/x")
+    # A claim lives in its transaction: not committed, it is gone.
+    async with container.uow() as uow:
+        assert (await store.claim(uow, sk, *req)).outcome == "new"
+    assert sk not in await scope_keys(container)
 
-    await store.complete(sk, 201, {"content-type": "application/json"}, b'{"ok":true}')
-    replay = await store.claim(sk, "a" * 64, "POST", "/x")
-    assert replay.outcome == "replay"
-    assert (replay.status, replay.headers, replay.body) == (
-        201,
-        {"content-type": "application/json"},
-        b'{"ok":true}',
-    )
-    assert (await store.claim(sk, "b" * 64, "POST", "/x")).outcome == "mismatch"
+    # Committed with its response, in one transaction.
+    async with container.uow() as uow:
+        assert (await store.claim(uow, sk, *req)).outcome == "new"
+        await store.complete(uow, sk, req, 201, {"content-type": "application/json"}, b"{}")
+        await uow.commit()
+    async with container.uow() as uow:
+        replay = await store.claim(uow, sk, *req)
+        assert replay.outcome == "replay"
+        assert (replay.status, replay.headers, replay.body) == (
+            201,
+            {"content-type": "application/json"},
+            b"{}",
+        )
+        assert (await store.claim(uow, sk, "b" * 64, "POST", "/x")).outcome == "mismatch"
 
     # Expired: a new request takes the key over, whatever its body.
     await update_key_row(container, sk, expires_at=utcnow() - timedelta(seconds=1))
-    assert (await store.claim(sk, "c" * 64, "POST", "/x")).outcome == "new"
-    assert (await store.claim(sk, "c" * 64, "POST", "/x")).outcome == "in_progress"
-    # A claim whose lock ran out (its request died) is taken over too.
+    async with container.uow() as uow:
+        assert (await store.claim(uow, sk, "c" * 64, "POST", "/x")).outcome == "new"
+        await store.complete(uow, sk, req, 200, {}, b"")
+        await uow.commit()
+    # An in-progress row committed on its own (an older version's claim) holds for its lock
+    # time, then is taken over.
+    await update_key_row(
+        container, sk, state="in_progress", locked_until=utcnow() + timedelta(seconds=60)
+    )
+    async with container.uow() as uow:
+        assert (await store.claim(uow, sk, "c" * 64, "POST", "/x")).outcome == "in_progress"
     await update_key_row(container, sk, locked_until=utcnow() - timedelta(seconds=1))
-    assert (await store.claim(sk, "c" * 64, "POST", "/x")).outcome == "new"
-    # Released (a 5xx): free again.
-    await store.release(sk)
-    assert (await store.claim(sk, "d" * 64, "POST", "/x")).outcome == "new"
+    async with container.uow() as uow:
+        assert (await store.claim(uow, sk, "c" * 64, "POST", "/x")).outcome == "new"
+        await store.complete(uow, sk, req, 200, {}, b"")
+        await uow.commit()
     # Pruning removes expired rows only.
-    await store.complete(sk, 200, {}, b"")
     assert await store.prune() >= 0
     assert sk in await scope_keys(container)
     await update_key_row(container, sk, expires_at=utcnow() - timedelta(seconds=1))
@@ -713,11 +741,22 @@ async def test_store_claim_lifecycle(container: Container) -> None:
 
 
 async def test_store_claims_race_to_one_winner(container: Container) -> None:
+    """Eight transactions claim one key at once: one runs, the others wait for its commit and
+    replay it."""
     store = container.idempotency
     sk = secrets.token_hex(32)
-    outcomes = await asyncio.gather(*(store.claim(sk, "e" * 64, "POST", "/race") for _ in range(8)))
-    assert sorted(c.outcome for c in outcomes) == ["in_progress"] * 7 + ["new"]
-    await store.release(sk)
+    req = ("e" * 64, "POST", "/race")
+
+    async def attempt() -> str:
+        async with container.uow() as uow:
+            claim = await store.claim(uow, sk, *req)
+            if claim.outcome == "new":
+                await store.complete(uow, sk, req, 201, {}, b"won")
+                await uow.commit()
+            return claim.outcome
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(8)))
+    assert sorted(outcomes) == ["new"] + ["replay"] * 7
 
 
 async def test_caller_resolver_branches() -> None:

@@ -76,7 +76,6 @@ async def register(
         email=body.email,
         request_id=request_id_var.get(),
     )
-    await uow.commit()
     return Account.model_validate(account)
 
 
@@ -103,7 +102,6 @@ async def login(
         user_agent=request.headers.get("user-agent"),
         session_ttl_seconds=container.settings.session_ttl_seconds,
     )
-    await uow.commit()
     set_session_cookie(response, container, result)
     return LoginResponse(
         account=Account.model_validate(result.account),
@@ -121,7 +119,6 @@ async def login(
 )
 async def logout(ctx: MerchantSession, uow: UoW) -> Response:
     accounts.logout(uow, ctx.actor, ctx.session)
-    await uow.commit()
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -7,7 +7,10 @@ a route without one is public on purpose.
 from __future__ import annotations
 
 import hmac
+import logging
+import os
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,6 +24,7 @@ from app.domain.accounts.services import SessionRequired, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
 from app.domain.shops.services import require_operator
+from app.domain.uow import UnitOfWork
 from app.infra.context import request_id_var
 from app.infra.db.uow import SqlUnitOfWork
 
@@ -58,10 +62,21 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 #: Where `get_uow` leaves the request's unit of work for `UnitOfWorkScope` to end.
 UOW_SCOPE_KEY = "minishop.uow"
+#: Set by the idempotency middleware: writes the response into the request's transaction.
+BEFORE_COMMIT_KEY = "minishop.before_commit"
+#: Work that `after_response` queued for `UnitOfWorkScope` to run once the response is sent.
+AFTER_RESPONSE_KEY = "minishop.after_response"
+
+#: Writes what must commit with the request's response (the Idempotency-Key's record).
+BeforeCommit = Callable[[SqlUnitOfWork, Response], Awaitable[None]]
+#: A change made in a unit of work of its own (`commit_apart`, `after_response`).
+Work = Callable[[UnitOfWork], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 
 async def get_uow(request: Request) -> SqlUnitOfWork:
-    """One unit of work per request; the route commits it, anything else rolls back.
+    """One unit of work per request, committed by `commit_request` alone.
 
     Ended by `UnitOfWorkScope` once the response is sent, as a `yield` dependency would be:
     FastAPI runs those under a shielded exit that costs a task per request, more than the
@@ -70,16 +85,80 @@ async def get_uow(request: Request) -> SqlUnitOfWork:
     """
     uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
     if uow is None:
-        container: Container = request.app.state.container
-        uow = container.uow()
-        request.scope[UOW_SCOPE_KEY] = uow
-        await uow.__aenter__()
+        uow = await open_uow(request.scope)
     return uow
+
+
+async def open_uow(scope: Scope) -> SqlUnitOfWork:
+    """Opens the request's unit of work (before the route, for the idempotency middleware)."""
+    container: Container = scope["app"].state.container
+    uow = container.uow()
+    scope[UOW_SCOPE_KEY] = uow
+    await uow.__aenter__()
+    return uow
+
+
+# --- the one commit point -----------------------------------------------------------------
+# Every `commit()` of the HTTP process is in this section (tests/test_commit_point.py fails
+# on one anywhere else under app/api or app/domain): routes, services and repositories only
+# write into the request's unit of work.
+
+
+async def commit_request(request: Request, response: Response) -> None:
+    """Commits the request's unit of work once its endpoint has returned, before a byte of the
+    response is sent, so a refused commit (a conflict) is still answered as a problem.
+
+    Called by `AutoCommitRoute` for every operation. An endpoint that raised never gets here
+    (its unit of work rolls back), and neither does an error it answered itself (4xx/5xx):
+    what it wrote is rolled back too."""
+    uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
+    if uow is not None and response.status_code < 400:
+        before_commit: BeforeCommit | None = request.scope.get(BEFORE_COMMIT_KEY)
+        if before_commit is not None:
+            await before_commit(uow, response)
+        await uow.commit()
+        fault = request.app.state.settings.fault_exit_after_commit
+        if fault and fault == f"{request.method} {request.url.path}":
+            # Tests only (refused in production): the process dies between the commit and
+            # the response, as a crash would (tests/test_idempotency_crash.py).
+            os._exit(70)
+
+
+async def commit_apart(request: Request, work: Work) -> None:
+    """Commits `work` at once in a unit of work of its own, for a failure whose effect must
+    outlive the request's rolled-back transaction (a replayed authorization code revoking its
+    tokens). The request's own transaction is rolled back first: it may hold the rows `work`
+    writes, and nothing it did is to be kept."""
+    uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
+    if uow is not None:
+        await uow.release()
+    container: Container = request.app.state.container
+    async with container.uow() as own:
+        await work(own)
+        await own.commit()
+
+
+def after_response(request: Request, work: Work) -> None:
+    """Runs `work` once the response has been sent, in a short unit of work of its own
+    (committed on its own; a failure is logged, never the client's): bookkeeping that must
+    not make a read a write transaction, such as a grant's last use."""
+    request.scope.setdefault(AFTER_RESPONSE_KEY, []).append(work)
+
+
+async def _run_after_response(container: Container, works: list[Work]) -> None:
+    for work in works:
+        try:
+            async with container.uow() as uow:
+                await work(uow)
+                await uow.commit()
+        except Exception:
+            log.warning("after-response work failed", exc_info=True)
 
 
 class UnitOfWorkScope:
     """Pure ASGI, innermost: ends the unit of work `get_uow` opened for the request (a
-    rollback unless the route committed; nothing at all when it never opened a session)."""
+    rollback of whatever `commit_request` did not commit; nothing at all when it never
+    opened a session), then runs the work queued by `after_response`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -91,6 +170,9 @@ class UnitOfWorkScope:
             uow: SqlUnitOfWork | None = scope.pop(UOW_SCOPE_KEY, None)
             if uow is not None:
                 await uow.__aexit__(None, None, None)
+        works: list[Work] | None = scope.pop(AFTER_RESPONSE_KEY, None)
+        if works:
+            await _run_after_response(scope["app"].state.container, works)
 
 
 UoW = Annotated[SqlUnitOfWork, Depends(get_uow)]

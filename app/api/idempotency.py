@@ -2,9 +2,13 @@
 
 The first request with a key runs and its response is stored for 24 h; a replay with the same
 body gets that response again (`Idempotent-Replayed: true`); the same key with another body is
-a 422; a replay while the first is still running is a 409. Stored bodies are encrypted with
-the key ring (they may carry a secret shown once); one that no key opens any more is a 409
-`idempotency_response_unavailable`, never a second run.
+a 422. The key is claimed in the request's own unit of work and its response written there at
+the commit point (`deps.commit_request`), so the key, the response and the business change
+commit together: a crash before the commit leaves nothing (the retry runs once), after it all
+three (the retry replays), and a request with the key while the first is running waits for it,
+then replays. An error, which changes nothing, is stored on its own after it is answered.
+Stored bodies are encrypted with the key ring (they may carry a secret shown once); one that
+no key opens any more is a 409 `idempotency_response_unavailable`, never a second run.
 
 The key is looked at only once the request is known to reach an operation with a caller the
 operation takes: the middleware first matches the route table (a request the router answers
@@ -27,12 +31,15 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeVar
 
 from fastapi.dependencies.models import Dependant
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.deps import BEFORE_COMMIT_KEY, UOW_SCOPE_KEY, open_uow
 from app.api.errors import problem_response
 from app.api.route_table import operation_dependant, security_requirements
 from app.api.uploads import SPOOL_BYTES
+from app.infra.db.uow import SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -198,41 +205,64 @@ class IdempotencyMiddleware:
             return
 
         scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
+        # The request's unit of work, opened here so that the key is claimed in the
+        # transaction the route writes in; `UnitOfWorkScope` ends it, or this call does when
+        # the route is not reached.
+        uow = await open_uow(scope)
+        try:
+            await self._serve(scope, receive, send, uow, scope_key, operation)
+        finally:
+            left: SqlUnitOfWork | None = scope.pop(UOW_SCOPE_KEY, None)
+            if left is not None:
+                await left.__aexit__(None, None, None)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        uow: SqlUnitOfWork,
+        scope_key: str,
+        operation: Dependant,
+    ) -> None:
         if not receives_body_itself(operation):
             # FastAPI reads a JSON or form body before the operation's dependencies run, so
             # nothing is lost by receiving it here, before the key is claimed.
-            claimed = await self._claim(scope, receive, scope_key)
+            claimed = await self._claim(scope, receive, uow, scope_key)
             if isinstance(claimed, _Answer):
                 await claimed.respond(scope, receive, send)
                 return
-            await self._run(scope, receive, send, scope_key, claimed)
+            await self._run(scope, claimed.receive, send, scope_key, claimed)
             return
 
-        # The operation checks what it must (its per-app cap, quotas, the format) before it
-        # reads its body: the key is claimed when it starts reading, so a keyed upload is
-        # held to the same limits as any other. An operation answering without reading its
-        # body has done nothing worth storing (it refused the request).
-        spool: _Spool | None = None
+        # The operation checks what it must (its per-app cap, quotas, the format) and gives
+        # its connection back before it reads its body: the key is claimed when it starts
+        # reading, once the body is in, so a keyed upload is held to the same limits as any
+        # other and holds no connection while it arrives. An operation answering without
+        # reading its body refused the request: nothing to store.
+        state: dict[str, _Claimed] = {}
 
         async def claim_on_first_read() -> Message:
-            nonlocal spool
-            if spool is None:
-                claimed = await self._claim(scope, receive, scope_key)
+            if "claimed" not in state:
+                claimed = await self._claim(scope, receive, uow, scope_key)
                 if isinstance(claimed, _Answer):
                     raise claimed
-                spool = claimed
-            return await spool.receive()
+                state["claimed"] = claimed
+            return await state["claimed"].receive()
 
         try:
-            await self._run(scope, claim_on_first_read, send, scope_key, None)
+            await self._run(scope, claim_on_first_read, send, scope_key, None, state)
         except _Answer as answer:
             await answer.respond(scope, receive, send)
 
-    async def _claim(self, scope: Scope, receive: Receive, scope_key: str) -> _Spool | _Answer:
+    async def _claim(
+        self, scope: Scope, receive: Receive, uow: SqlUnitOfWork, scope_key: str
+    ) -> _Claimed | _Answer:
         """Receive the whole body (the body-size limit applies before us) into a temporary
         file (memory up to 1 MiB, so a 64 MiB upload is not held in memory), then claim the
-        key with the request's hash: the spool to replay downstream, or the answer to give
-        instead (a stored response, a conflict, a key reused with another request)."""
+        key with the request's hash in the request's unit of work: the body to hand
+        downstream, or the answer to give instead (a stored response, a conflict, a key
+        reused with another request)."""
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         size = 0
         while True:
@@ -259,7 +289,8 @@ class IdempotencyMiddleware:
         body.seek(0)
         request_hash = digest.hexdigest()
 
-        claim = await self.store.claim(scope_key, request_hash, scope["method"], scope["path"])
+        method, path = scope["method"], scope["path"]
+        claim = await self.store.claim(uow, scope_key, request_hash, method, path)
         if claim.outcome == "mismatch":
             return _Answer(
                 problem_response(
@@ -290,7 +321,19 @@ class IdempotencyMiddleware:
             )
         if claim.outcome == "replay":
             return _Answer(_Replay(claim.status, claim.headers, claim.body))
-        return _Spool(body, size, receive)
+
+        claimed = _Claimed((request_hash, method, path), body, size, receive)
+
+        async def record(uow: SqlUnitOfWork, response: Response) -> None:
+            # At the commit point, before it commits: the response goes with the change.
+            kept = {k: v for k, v in response.headers.items() if k.lower() in _KEEP_HEADERS}
+            await self.store.complete(
+                uow, scope_key, claimed.request, response.status_code, kept, bytes(response.body)
+            )
+            claimed.recorded = True
+
+        scope[BEFORE_COMMIT_KEY] = record
+        return claimed
 
     async def _run(
         self,
@@ -298,10 +341,12 @@ class IdempotencyMiddleware:
         receive: Receive,
         send: Send,
         scope_key: str,
-        spool: _Spool | None,
+        claimed: _Claimed | None,
+        later: dict[str, _Claimed] | None = None,
     ) -> None:
-        """Run the operation (its body from `spool`, or `receive` claiming the key on first
-        read), storing its response under the key, or releasing the key when it failed."""
+        """Run the operation with its body from `receive` (the claimed body, or the read that
+        claims the key, `later`), then store an error's answer that the commit point did
+        not (an error changes nothing, so its transaction, the claim with it, rolled back)."""
         status = 500
         kept: dict[str, str] = {}
         out: list[bytes] = []
@@ -318,30 +363,13 @@ class IdempotencyMiddleware:
                 out.append(message.get("body", b""))
             await send(message)
 
-        claimed = spool is not None
-
-        async def body_receive() -> Message:
-            nonlocal claimed
-            if spool is not None:
-                return await spool.receive()
-            message = await receive()  # claims the key, or raises the answer to give
-            claimed = True
-            return message
-
-        try:
-            await self.app(scope, body_receive, capture_send)
-        except _Answer:
-            raise
-        except BaseException:
-            if claimed:
-                await self.store.release(scope_key)
-            raise
-        if not claimed:
+        await self.app(scope, receive, capture_send)
+        if claimed is None and later is not None:
+            claimed = later.get("claimed")
+        if claimed is None or claimed.recorded:
             return
-        if status >= 500 or status in _NOT_STORED:
-            await self.store.release(scope_key)
-        else:
-            await self.store.complete(scope_key, status, kept, b"".join(out))
+        if 400 <= status < 500 and status not in _NOT_STORED:
+            await self.store.save(scope_key, claimed.request, status, kept, b"".join(out))
 
 
 def receives_body_itself(dependant: Dependant) -> bool:
@@ -362,11 +390,15 @@ def receiving_body_itself(endpoint: _Endpoint) -> _Endpoint:
     return endpoint
 
 
-class _Spool:
-    """A received body, handed downstream a block at a time; then the connection's own
-    messages (a disconnect)."""
+class _Claimed:
+    """A claimed key's request (hash, method, path) and its received body, handed
+    downstream a block at a time; then the connection's own messages (a disconnect)."""
 
-    def __init__(self, body: IO[bytes], size: int, receive: Receive) -> None:
+    def __init__(
+        self, request: tuple[str, str, str], body: IO[bytes], size: int, receive: Receive
+    ) -> None:
+        self.request = request
+        self.recorded = False
         self.body = body
         self.size = size
         self.receive_more = receive

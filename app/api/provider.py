@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import OAuth2AuthorizationCodeBearer, SecurityScopes
 
-from app.api.deps import get_uow
+from app.api.deps import after_response, get_uow
 from app.api.errors import STATE_HEADERS
 from app.container import Container
 from app.domain.audit.model import Actor, ActorType, Surface
@@ -24,6 +24,7 @@ from app.domain.authz.errors import InsufficientScope, InvalidToken
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.clock import utcnow
 from app.domain.errors import TooManyRequests
+from app.domain.uow import UnitOfWork
 from app.infra.context import request_id_var
 
 OAUTH_SCHEME = "providerOAuth"
@@ -121,8 +122,14 @@ async def provider_access(
     if request.method not in SAFE_METHODS:
         oauth.ensure_shop_writable(claims, state)
     if oauth.touch_due(state.grant_last_used_at):
-        await uow.grants.touch(claims.grant_id, utcnow())
-        await uow.commit()
+        # Not in the request's transaction: a read stays a read, and the touch commits on
+        # its own once the response is sent (throttled by `touch_due`, so rarely).
+        grant_id, now = claims.grant_id, utcnow()
+
+        async def touch(own: UnitOfWork) -> None:
+            await own.grants.touch(grant_id, now)
+
+        after_response(request, touch)
     return ShopAccess(
         app_id=claims.app_id,
         client_id=claims.client_id,

@@ -1,4 +1,8 @@
-"""The route class every router uses: an operation that takes no body refuses one.
+"""The route classes every router uses.
+
+`AutoCommitRoute`: the request's unit of work is committed when the endpoint has returned,
+before the response is sent (`deps.commit_request`, the one commit point), as polar's
+`AutoCommitAPIRoute`. `StrictRoute` adds: an operation that takes no body refuses one.
 
 FastAPI ignores a body sent to an operation that declares none, so `{bad json` posted to
 `.../reinstate` used to reinstate the shop with a 200: the client believed its payload meant
@@ -13,12 +17,25 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from app.api.deps import commit_request
 from app.api.errors import problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class StrictRoute(APIRoute):
+class AutoCommitRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def commit_after(request: Request) -> Response:
+            response = await handler(request)
+            await commit_request(request, response)
+            return response
+
+        return commit_after
+
+
+class StrictRoute(AutoCommitRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_raw_body = "requestBody" in (self.openapi_extra or {})  # a file upload

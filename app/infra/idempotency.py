@@ -1,4 +1,4 @@
-"""The Idempotency-Key store: a row per (caller, key), claimed before the request runs.
+"""The Idempotency-Key store: a row per (caller, key), claimed in the request's transaction.
 
 Stored response bodies are encrypted with the key ring: a response may carry a secret shown
 once (a client secret, a webhook signing secret), and a replay must give it back, but the
@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.domain.clock import utcnow
+from app.domain.errors import Conflict
 from app.infra.db.tables import idempotency_keys as t
+from app.infra.db.uow import SqlUnitOfWork
 
-#: How long an in-progress claim holds before a crashed request's key may be taken over.
+#: How long a committed in-progress claim holds before it may be taken over. Claims are no
+#: longer committed on their own (they commit with their response); rows an older version
+#: left behind still expire this way.
 CLAIM_SECONDS = 60
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class BodyCipher(Protocol):
@@ -36,16 +44,26 @@ class Claim:
     body: bytes = b""
 
 
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    title = "A request with this Idempotency-Key is in progress"
+
+
 class IdempotencyStore:
+    """A key is claimed in the request's own transaction and its response written there at
+    the commit point, so the key, its response and the business change commit together or
+    not at all: a crash in between leaves nothing, and the retry runs once; a crash after the
+    commit leaves all three, and the retry replays. A concurrent request with the key waits on
+    the uncommitted claim (PostgreSQL's unique index; SQLite's single writer), then replays."""
+
     def __init__(self, engine: AsyncEngine, ttl_seconds: int, cipher: BodyCipher) -> None:
         self.engine = engine
         self.ttl = timedelta(seconds=ttl_seconds)
         self.cipher = cipher
 
-    async def claim(self, scope_key: str, request_hash: str, method: str, path: str) -> Claim:
+    def _claim_values(self, request_hash: str, method: str, path: str) -> dict[str, Any]:
         now = utcnow()
-        values = {
-            "scope_key": scope_key,
+        return {
             "request_hash": request_hash,
             "method": method,
             "path": path[:512],
@@ -53,34 +71,114 @@ class IdempotencyStore:
             "created_at": now,
             "locked_until": now + timedelta(seconds=CLAIM_SECONDS),
             "expires_at": now + self.ttl,
+            "response_status": None,
+            "response_headers": None,
+            "response_body": None,
+        }
+
+    async def claim(
+        self, uow: SqlUnitOfWork, scope_key: str, request_hash: str, method: str, path: str
+    ) -> Claim:
+        """`new`: the key is claimed in `uow`'s transaction (kept by `uow.release()`), for
+        `complete` to fill in before it commits."""
+        session = uow.session
+        values = self._claim_values(request_hash, method, path)
+        now = values["created_at"]
+        # Take over an expired key, or an in-progress one whose lock ran out (written by a
+        # version that committed claims on their own, before its request died).
+        taken = await session.execute(
+            sa.update(t)
+            .where(
+                t.c.scope_key == scope_key,
+                sa.or_(
+                    t.c.expires_at < now,
+                    sa.and_(t.c.state == "in_progress", t.c.locked_until < now),
+                ),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(taken) == 1:
+            uow.holds_writes = True
+            return Claim("new")
+        row = await self._row(session, scope_key)
+        if row is None:
+            try:
+                async with session.begin_nested():
+                    # Waits while another transaction holds an uncommitted claim of the key.
+                    await session.execute(sa.insert(t).values(scope_key=scope_key, **values))
+                uow.holds_writes = True
+                return Claim("new")
+            except IntegrityError:
+                row = await self._row(session, scope_key)  # the other one committed first
+                if row is None:
+                    return Claim("in_progress")
+        return self._outcome(row, request_hash)
+
+    async def complete(
+        self,
+        uow: SqlUnitOfWork,
+        scope_key: str,
+        claim: tuple[str, str, str],
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> None:
+        """Writes the response into the claim, in the transaction about to commit with it.
+        A claim its transaction lost (a route that rolled back part way) is written again;
+        one that another request took meanwhile means this run must not commit: 409."""
+        session = uow.session
+        response = {
+            "state": "completed",
+            "response_status": status,
+            "response_headers": headers,
+            "response_body": self.cipher.encrypt_bytes(body),
+        }
+        done = await session.execute(
+            sa.update(t)
+            .where(t.c.scope_key == scope_key)
+            .values(**response)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(done) == 1:
+            return
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    sa.insert(t).values(
+                        scope_key=scope_key, **{**self._claim_values(*claim), **response}
+                    )
+                )
+        except IntegrityError as e:
+            raise IdempotencyKeyInUse("Another request with this key finished first.") from e
+
+    async def save(
+        self,
+        scope_key: str,
+        claim: tuple[str, str, str],
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> None:
+        """Stores the answer to a request that changed nothing (a 404, a 409), in a
+        transaction of its own; a request with the key that got in first keeps its own."""
+        values = {
+            **self._claim_values(*claim),
+            "state": "completed",
+            "response_status": status,
+            "response_headers": headers,
+            "response_body": self.cipher.encrypt_bytes(body),
         }
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(sa.insert(t).values(**values))
-            return Claim("new")
+                await conn.execute(sa.insert(t).values(scope_key=scope_key, **values))
         except IntegrityError:
             pass
-        async with self.engine.begin() as conn:
-            # Take over an expired key, or a claim whose request died before finishing.
-            taken = await conn.execute(
-                sa.update(t)
-                .where(
-                    t.c.scope_key == scope_key,
-                    sa.or_(
-                        t.c.expires_at < now,
-                        sa.and_(t.c.state == "in_progress", t.c.locked_until < now),
-                    ),
-                )
-                .values(
-                    **{k: v for k, v in values.items() if k != "scope_key"},
-                    response_status=None,
-                    response_headers=None,
-                    response_body=None,
-                )
-            )
-            if taken.rowcount == 1:
-                return Claim("new")
-            row = (await conn.execute(sa.select(t).where(t.c.scope_key == scope_key))).one()
+
+    async def _row(self, session: AsyncSession, scope_key: str) -> Any:
+        return (await session.execute(sa.select(t).where(t.c.scope_key == scope_key))).one_or_none()
+
+    def _outcome(self, row: Any, request_hash: str) -> Claim:
         if row.request_hash != request_hash:
             return Claim("mismatch")
         if row.state != "completed":
@@ -94,25 +192,6 @@ class IdempotencyStore:
             headers=dict(row.response_headers or {}),
             body=body,
         )
-
-    async def complete(
-        self, scope_key: str, status: int, headers: dict[str, str], body: bytes
-    ) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                sa.update(t)
-                .where(t.c.scope_key == scope_key)
-                .values(
-                    state="completed",
-                    response_status=status,
-                    response_headers=headers,
-                    response_body=self.cipher.encrypt_bytes(body),
-                )
-            )
-
-    async def release(self, scope_key: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(sa.delete(t).where(t.c.scope_key == scope_key))
 
     async def prune(self) -> int:
         async with self.engine.begin() as conn:

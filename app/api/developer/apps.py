@@ -60,7 +60,6 @@ async def create_app(
             scopes=body.scopes,
         ),
     )
-    await uow.commit()
     set_etag(response, app.version)
     response.headers["Location"] = f"/v1/apps/{app.id}"
     return with_secret(app, secret)
@@ -121,7 +120,6 @@ async def update_app(
             value = str(value)
         changes[name] = value
     app = await services.update_app(uow, ctx.actor, app_id, changes, expected_version=expected)
-    await uow.commit()
     set_etag(response, app.version)
     return app_out(app)
 
@@ -135,7 +133,6 @@ async def update_app(
 )
 async def publish_app(app_id: AppId, ctx: MerchantSession, uow: UoW, response: Response) -> App:
     app = await services.publish_app(uow, ctx.actor, app_id)
-    await uow.commit()
     set_etag(response, app.version)
     return app_out(app)
 
@@ -154,6 +151,5 @@ async def rotate_secret(
 ) -> AppWithSecret:
     grace = timedelta(seconds=container.settings.client_secret_grace_seconds)
     app, secret = await services.rotate_secret(uow, ctx.actor, app_id, grace=grace)
-    await uow.commit()
     set_etag(response, app.version)
     return with_secret(app, secret)

@@ -82,7 +82,6 @@ async def create_endpoint(
         topics=body.topics,
         description=body.description,
     )
-    await uow.commit()
     response.headers["Location"] = f"/v1/apps/{app_id}/webhook-endpoints/{endpoint.id}"
     set_etag(response, endpoint.version)
     return with_secret(endpoint, secret)
@@ -149,7 +148,6 @@ async def update_endpoint(
     endpoint = await services.update_endpoint(
         uow, container.webhook_guard, ctx.actor, app_id, endpoint_id, changes
     )
-    await uow.commit()
     set_etag(response, endpoint.version)
     return endpoint_out(endpoint)
 
@@ -165,7 +163,6 @@ async def delete_endpoint(
     app_id: AppId, endpoint_id: EndpointId, ctx: MerchantSession, uow: UoW
 ) -> None:
     await services.delete_endpoint(uow, ctx.actor, app_id, endpoint_id)
-    await uow.commit()
 
 
 @router.post(
@@ -189,7 +186,6 @@ async def rotate_secret(
     endpoint, secret = await services.rotate_secret(
         uow, container.cipher, ctx.actor, app_id, endpoint_id, overlap
     )
-    await uow.commit()
     set_etag(response, endpoint.version)
     return with_secret(endpoint, secret)
 
@@ -207,7 +203,6 @@ async def test_endpoint(
     app_id: AppId, endpoint_id: EndpointId, ctx: MerchantSession, uow: UoW
 ) -> Delivery:
     delivery = await services.send_test(uow, ctx.actor, app_id, endpoint_id)
-    await uow.commit()
     return Delivery.model_validate(delivery)
 
 
@@ -275,7 +270,6 @@ async def redeliver(
     uow: UoW,
 ) -> Delivery:
     delivery = await services.redeliver(uow, ctx.actor, app_id, endpoint_id, delivery_id)
-    await uow.commit()
     return Delivery.model_validate(delivery)
 
 
@@ -297,5 +291,4 @@ async def redeliver_failed(
     if body.since.tzinfo is None:
         raise ValidationFailed.field("body.since", "Give a time zone, e.g. 2026-11-25T08:00:00Z.")
     count = await services.redeliver_failed(uow, ctx.actor, app_id, endpoint_id, body.since)
-    await uow.commit()
     return RedeliverResult(queued=count)

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, client_ip
 from app.api.html.login import SECURITY_HEADERS, templates
+from app.api.routing import AutoCommitRoute
 from app.domain.accounts.model import Account, Session
 from app.domain.accounts.services import authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
@@ -27,7 +28,7 @@ from app.domain.pagination import PageRequest
 from app.domain.shops.permissions import Permission, allows
 from app.infra.context import request_id_var
 
-router = APIRouter(tags=["Pages"], include_in_schema=False)
+router = APIRouter(route_class=AutoCommitRoute, tags=["Pages"], include_in_schema=False)
 
 PARAMS = (
     "response_type",
@@ -248,5 +249,4 @@ async def authorize_decision(
         return _error_page(request, e.detail, 403)
     except DomainError as e:
         return _error_page(request, e.detail, e.status if e.status < 500 else 400)
-    await uow.commit()
     return _redirect(req.redirect_uri, {"code": code, "state": req.state}, issuer, 303)

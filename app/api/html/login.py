@@ -140,7 +140,6 @@ async def login_submit(
             error=e.detail if e.status in (429, 503) else "Wrong username or password.",
             secure=secure,
         )
-    await uow.commit()
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     set_session_cookie(response, container, result)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")

@@ -75,5 +75,4 @@ async def revoke_authorization(
     shop_id: ShopId, app_id: AppId, ctx: MerchantSession, uow: UoW
 ) -> Response:
     await services.revoke_grant(uow, ctx.actor, shop_id, app_id)
-    await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -77,7 +77,6 @@ async def add_member(
     member = await members.add_member(
         uow, ctx.actor, shop_id, username=body.username, role=body.role
     )
-    await uow.commit()
     set_etag(response, member.version)
     return (await members_out(uow, [member]))[0]
 
@@ -105,7 +104,6 @@ async def change_role(
     member = await members.change_role(
         uow, ctx.actor, shop_id, account_id, role=body.role, expected_version=expected
     )
-    await uow.commit()
     set_etag(response, member.version)
     return (await members_out(uow, [member]))[0]
 
@@ -121,7 +119,6 @@ async def remove_member(
     shop_id: ShopIdPath, account_id: AccountIdPath, ctx: MerchantSession, uow: UoW
 ) -> Response:
     await members.remove_member(uow, ctx.actor, shop_id, account_id)
-    await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -138,6 +135,5 @@ async def transfer(
     previous, new = await members.transfer_ownership(
         uow, ctx.actor, shop_id, to_account_id=body.to_account_id
     )
-    await uow.commit()
     out = await members_out(uow, [previous, new])
     return OwnershipTransferResult(previous_owner=out[0], new_owner=out[1])

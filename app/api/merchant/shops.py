@@ -107,7 +107,6 @@ async def open_shop(body: ShopCreate, ctx: MerchantSession, uow: UoW, response: 
         subject_type=body.subject_type,
         logo_url=str(body.logo_url) if body.logo_url else None,
     )
-    await uow.commit()
     set_etag(response, shop.version)
     response.headers["Location"] = f"/merchant/shops/{shop.id}"
     return my_shop_out(shop, member.role)
@@ -170,7 +169,6 @@ async def update_my_shop(
         logo_given="logo_url" in body.model_fields_set,
         expected_version=expected,
     )
-    await uow.commit()
     set_etag(response, acc.shop.version)
     return my_shop_out(acc.shop, acc.member.role)
 
@@ -209,7 +207,6 @@ async def submit_qualification(
         ),
         auto_approve=container.settings.auto_approve_reviews,
     )
-    await uow.commit()
     return qualification_out(shop, q, container.cipher)
 
 

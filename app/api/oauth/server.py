@@ -15,16 +15,18 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ContainerDep, UoW
+from app.api.deps import ContainerDep, UoW, commit_apart
 from app.api.oauth.schemas import OAUTH_ERRORS, IntrospectionBody, TokenBody
+from app.api.routing import AutoCommitRoute
 from app.container import Container
 from app.domain.authz import oauth
 from app.domain.authz.errors import InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType
 from app.domain.authz.model import App
 from app.domain.authz.scopes import Scope
+from app.domain.uow import UnitOfWork
 from app.infra.db.uow import SqlUnitOfWork
 
-router = APIRouter(tags=["OAuth"])
+router = APIRouter(route_class=AutoCommitRoute, tags=["OAuth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = "application/x-www-form-urlencoded"
@@ -238,10 +240,16 @@ async def token(request: Request, uow: UoW, container: ContainerDep) -> JSONResp
         else:
             raise UnsupportedGrantType(f"grant_type {grant_type} is not supported.")
     except OAuthError as e:
-        # A replayed code or reused refresh token revoked its family: keep that.
-        await uow.commit()
+        aftermath = e.aftermath
+        if aftermath is not None:
+            # The one failure that must persist (a spent code, a family revoked for a replay):
+            # committed explicitly in a unit of work of its own, while this request's
+            # transaction rolls back like any error's.
+            async def record(own: UnitOfWork) -> None:
+                await oauth.record_aftermath(own, aftermath)
+
+            await commit_apart(request, record)
         return oauth_error(e)
-    await uow.commit()
     return JSONResponse(_token_body(result), headers=NO_STORE)
 
 
@@ -282,7 +290,6 @@ async def revoke(request: Request, uow: UoW, container: ContainerDep) -> JSONRes
         await oauth.revoke_token(uow, container.tokens, app, form.get("token"))
     except OAuthError as e:
         return oauth_error(e)
-    await uow.commit()
     return JSONResponse({}, headers=NO_STORE)
 
 

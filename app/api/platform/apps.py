@@ -63,7 +63,6 @@ async def get_app(app_id: AppId, ctx: OperatorRead, uow: UoW) -> App:
 )
 async def suspend(app_id: AppId, body: AppSuspend, ctx: OperatorWrite, uow: UoW) -> App:
     app = await services.operator_action(uow, ctx.actor, app_id, "suspend", reason=body.reason)
-    await uow.commit()
     return app_out(app)
 
 
@@ -76,7 +75,6 @@ async def suspend(app_id: AppId, body: AppSuspend, ctx: OperatorWrite, uow: UoW)
 )
 async def reinstate(app_id: AppId, ctx: OperatorWrite, uow: UoW) -> App:
     app = await services.operator_action(uow, ctx.actor, app_id, "reinstate")
-    await uow.commit()
     return app_out(app)
 
 
@@ -93,5 +91,4 @@ async def set_rate_limit(app_id: AppId, body: RateLimitUpdate, ctx: OperatorWrit
     app = await services.set_rate_limit(
         uow, ctx.actor, app_id, burst=body.burst, per_second=body.per_second
     )
-    await uow.commit()
     return app_out(app)

@@ -41,7 +41,6 @@ async def _decide(
 ) -> Product:
     product = await lifecycle.review(uow, ctx.actor, product_id, action, reason=reason)
     skus = await services.skus_of(uow, [product])
-    await uow.commit()
     return product_out(product, skus[product.id])
 
 

@@ -46,7 +46,6 @@ async def approve(
     qualification_id: QualificationId, ctx: OperatorWrite, uow: UoW
 ) -> IndustryQualification:
     q = await services.review(uow, ctx.actor, qualification_id, "approve")
-    await uow.commit()
     return qualification_out(q)
 
 
@@ -61,5 +60,4 @@ async def reject(
     qualification_id: QualificationId, body: ReasonInput, ctx: OperatorWrite, uow: UoW
 ) -> IndustryQualification:
     q = await services.review(uow, ctx.actor, qualification_id, "reject", reason=body.reason)
-    await uow.commit()
     return qualification_out(q)

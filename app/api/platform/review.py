@@ -69,7 +69,6 @@ async def get_qualification(
 )
 async def approve(shop_id: ShopIdPath, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "approve")
-    await uow.commit()
     return shop_out(shop)
 
 
@@ -82,7 +81,6 @@ async def approve(shop_id: ShopIdPath, ctx: OperatorWrite, uow: UoW) -> Shop:
 )
 async def reject(shop_id: ShopIdPath, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "reject", reason=body.reason)
-    await uow.commit()
     return shop_out(shop)
 
 
@@ -95,7 +93,6 @@ async def reject(shop_id: ShopIdPath, body: ReasonInput, ctx: OperatorWrite, uow
 )
 async def suspend(shop_id: ShopIdPath, body: ReasonInput, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "suspend", reason=body.reason)
-    await uow.commit()
     return shop_out(shop)
 
 
@@ -108,5 +105,4 @@ async def suspend(shop_id: ShopIdPath, body: ReasonInput, ctx: OperatorWrite, uo
 )
 async def reinstate(shop_id: ShopIdPath, ctx: OperatorWrite, uow: UoW) -> Shop:
     shop = await services.operator_action(uow, ctx.actor, shop_id, "reinstate")
-    await uow.commit()
     return shop_out(shop)

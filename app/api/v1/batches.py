@@ -112,7 +112,6 @@ async def batch_products(
         return await _product_operation(uow, access, op, auto_approve=auto_approve)
 
     results = await run_items(uow, body.operations, perform)
-    await uow.commit()
     return ProductBatchResult(
         data=[
             ProductBatchItemResult(
@@ -189,7 +188,6 @@ async def batch_change_stock(body: StockBatch, access: ProductsWrite, uow: UoW) 
         )
 
     results = await run_items(uow, body.items, perform)
-    await uow.commit()
     return StockBatchResult(
         data=[
             StockBatchItemResult(

@@ -268,7 +268,6 @@ async def create_bulk_import(
             category_id=category_id,
             type_categories=type_categories,
         )
-        await uow.commit()
     response.headers["Location"] = f"/v1/bulk-jobs/{job.id}"
     return job_out(job)
 
@@ -312,7 +311,6 @@ async def create_bulk_export(
 ) -> BulkJob:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     job = await bulk_jobs.start_export(uow, access.actor, shop, body.format, bulk_limits(request))
-    await uow.commit()
     response.headers["Location"] = f"/v1/bulk-jobs/{job.id}"
     return job_out(job)
 

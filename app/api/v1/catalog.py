@@ -215,7 +215,6 @@ async def submit_qualification(
         note=body.note,
         auto_approve=container.settings.auto_approve_reviews,
     )
-    await uow.commit()
     response.headers["Location"] = f"/v1/qualifications/{q.id}"
     return qualification_out(q)
 

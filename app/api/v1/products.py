@@ -107,7 +107,6 @@ async def create_product(
     body: ProductCreate, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
     out = await actions.create(uow, access, body)
-    await uow.commit()
     response.headers["Location"] = f"/v1/products/{out.id}"
     set_etag(response, out.version)
     return out
@@ -231,7 +230,6 @@ async def update_product_by_out_id(
         expected,
         auto_approve=container.settings.auto_approve_reviews,
     )
-    await uow.commit()
     set_etag(response, out.version)
     return out
 
@@ -296,7 +294,6 @@ async def update_product(
         expected,
         auto_approve=container.settings.auto_approve_reviews,
     )
-    await uow.commit()
     set_etag(response, out.version)
     return out
 
@@ -313,7 +310,6 @@ async def update_product(
 async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW) -> None:
     # No Response of our own: the injected one carries the rate-limit headers.
     await actions.delete(uow, access, product_id)
-    await uow.commit()
 
 
 @router.delete(
@@ -329,7 +325,6 @@ async def discard_revision(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
     out = await actions.discard_revision(uow, access, product_id)
-    await uow.commit()
     set_etag(response, out.version)
     return out
 
@@ -345,7 +340,6 @@ async def discard_revision(
 async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite, uow: UoW) -> Sku:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     _, sku = await services.add_sku(uow, access.actor, shop, product_id, sku_fields(body))
-    await uow.commit()
     return sku_out(sku)
 
 
@@ -372,7 +366,6 @@ async def _update_sku(
         raise ValidationFailed.field("body.price", "The price cannot be null.", type_="null")
     changes = {k: getattr(body, k) for k in body.model_fields_set}
     sku = await services.update_sku(uow, access.actor, shop, product_id, sku_id, changes)
-    await uow.commit()
     return sku_out(sku)
 
 
@@ -387,7 +380,6 @@ async def set_stock(
     product_id: ProductId, sku_id: SkuId, body: StockSet, access: ProductsWrite, uow: UoW
 ) -> StockLevel:
     out = await actions.change_stock(uow, access, product_id, sku_id, absolute=body.stock)
-    await uow.commit()
     return out
 
 
@@ -408,7 +400,6 @@ async def adjust_stock(
     uow: UoW,
 ) -> StockLevel:
     out = await actions.change_stock(uow, access, product_id, sku_id, delta=body.delta)
-    await uow.commit()
     return out
 
 
@@ -429,7 +420,6 @@ async def submit_product(
     out = await actions.submit(
         uow, access, product_id, auto_approve=container.settings.auto_approve_reviews
     )
-    await uow.commit()
     set_etag(response, out.version)
     return out
 
@@ -447,7 +437,6 @@ async def list_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
     out = await actions.list_for_sale(uow, access, product_id)
-    await uow.commit()
     set_etag(response, out.version)
     return out
 
@@ -463,6 +452,5 @@ async def delist_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
 ) -> Product:
     out = await actions.delist(uow, access, product_id)
-    await uow.commit()
     set_etag(response, out.version)
     return out

@@ -50,6 +50,5 @@ async def update_shop(
         logo_given="logo_url" in body.model_fields_set,
         expected_version=expected,
     )
-    await uow.commit()
     set_etag(response, shop.version)
     return shop_out(shop)

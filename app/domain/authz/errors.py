@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from app.domain.errors import DomainError, Forbidden, NotFound, Unauthenticated
+
+
+@dataclass(frozen=True)
+class Aftermath:
+    """What a refused token request must leave behind although its own transaction rolls
+    back: the authorization code it spent (single use, RFC 6749 §4.1.2), the token family a
+    replay revoked. `oauth.record_aftermath` writes it in a unit of work of its own."""
+
+    spent_code_hash: str | None = None
+    revoked_family_id: str | None = None
+    reason: str = ""
 
 
 class OAuthError(DomainError):
@@ -15,6 +27,11 @@ class OAuthError(DomainError):
     status = 400
     code = "oauth_error"
     title = "OAuth request failed"
+    aftermath: Aftermath | None = None
+
+    def leaving(self, aftermath: Aftermath) -> OAuthError:
+        self.aftermath = aftermath
+        return self
 
 
 class InvalidRequest(OAuthError):

@@ -2,8 +2,9 @@
 refresh-token rotation with reuse detection (RFC 9700 §4.14), RFC 7662 introspection and
 RFC 7009 revocation.
 
-Token-endpoint failures may have side effects that must persist (a replayed code revokes its
-family), so the caller commits the unit of work before rendering an `OAuthError`.
+Token-endpoint failures may have effects that must persist although the request's transaction
+rolls back (a replayed code revokes its family): the `OAuthError` carries them as its
+`aftermath`, which the caller records with `record_aftermath` in a unit of work of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.authz.errors import (
     AccessDenied,
+    Aftermath,
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
@@ -327,17 +329,24 @@ async def exchange_code(
     now = utcnow()
     if not await uow.oauth.mark_code_used(stored.code_hash, now):
         # RFC 6749 §4.1.2: a code used twice revokes every token issued from it.
-        await uow.oauth.revoke_family(stored.family_id, "authorization code replayed")
-        raise InvalidGrant("The authorization code was already used; its tokens are revoked.")
-    if stored.expires_at <= now:
-        raise InvalidGrant("The authorization code has expired.")
-    if redirect_uri != stored.redirect_uri:
-        raise InvalidGrant("redirect_uri does not match the authorization request.")
-    if not code_verifier:
-        raise InvalidGrant("code_verifier is required (PKCE).")
-    if not pkce_matches(code_verifier, stored.code_challenge):
-        raise InvalidGrant("code_verifier does not match the code_challenge.")
-    grant = await _usable_grant(uow, stored.grant_id, app)
+        raise InvalidGrant(
+            "The authorization code was already used; its tokens are revoked."
+        ).leaving(
+            Aftermath(revoked_family_id=stored.family_id, reason="authorization code replayed")
+        )
+    try:
+        if stored.expires_at <= now:
+            raise InvalidGrant("The authorization code has expired.")
+        if redirect_uri != stored.redirect_uri:
+            raise InvalidGrant("redirect_uri does not match the authorization request.")
+        if not code_verifier:
+            raise InvalidGrant("code_verifier is required (PKCE).")
+        if not pkce_matches(code_verifier, stored.code_challenge):
+            raise InvalidGrant("code_verifier does not match the code_challenge.")
+        grant = await _usable_grant(uow, stored.grant_id, app)
+    except OAuthError as e:
+        # Presented by its own client, the code is spent even by a refused exchange.
+        raise e.leaving(Aftermath(spent_code_hash=stored.code_hash)) from None
     family = TokenFamily(
         id=stored.family_id,
         app_id=app.id,
@@ -372,8 +381,9 @@ async def refresh(
     now = utcnow()
     if not await uow.oauth.rotate_refresh(stored.id, now):
         # RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole family.
-        await uow.oauth.revoke_family(family.id, "refresh token reused")
-        raise InvalidGrant("The refresh token was already used; the token family is revoked.")
+        raise InvalidGrant(
+            "The refresh token was already used; the token family is revoked."
+        ).leaving(Aftermath(revoked_family_id=family.id, reason="refresh token reused"))
     if stored.expires_at <= now:
         raise InvalidGrant("The refresh token has expired.")
     await _usable_grant(uow, family.grant_id, app)
@@ -512,6 +522,14 @@ async def revoke_token(
     if family_id is not None:
         await uow.oauth.revoke_family(family_id, "revoked by the client (RFC 7009)")
         await uow.flush()
+
+
+async def record_aftermath(uow: UnitOfWork, aftermath: Aftermath) -> None:
+    """Writes what a refused token request must leave behind (see `Aftermath`)."""
+    if aftermath.spent_code_hash is not None:
+        await uow.oauth.mark_code_used(aftermath.spent_code_hash, utcnow())
+    if aftermath.revoked_family_id is not None:
+        await uow.oauth.revoke_family(aftermath.revoked_family_id, aftermath.reason)
 
 
 def touch_due(last_used: datetime | None) -> bool:

@@ -48,6 +48,9 @@ class SqlUnitOfWork:
         self._factory = session_factory
         self._committed = False
         self._savepoints = 0
+        #: Set by a write that must stay in the transaction (an Idempotency-Key's claim):
+        #: `release` keeps the transaction then.
+        self.holds_writes = False
         self._reader = DriverReader(read_pool, lambda: self.__dict__.get("session"))
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -145,6 +148,11 @@ class SqlUnitOfWork:
             raise IntegrityConflict() from e
 
     async def commit(self) -> None:
+        """Called by the edge only (`app/api/deps.py`), the worker and the CLI; a unit of work
+        that never opened a session has nothing to commit."""
+        if "session" not in self.__dict__:
+            self._committed = True
+            return
         try:
             await self.session.commit()
         except StaleDataError as e:
@@ -156,6 +164,7 @@ class SqlUnitOfWork:
         self._committed = True
 
     async def rollback(self) -> None:
+        self.holds_writes = False
         await self.session.rollback()
 
     async def release(self) -> None:
@@ -163,7 +172,7 @@ class SqlUnitOfWork:
         connection back to the pool; the next statement takes one again. For a request
         that waits on its client (an upload) after authenticating."""
         session: AsyncSession | None = self.__dict__.get("session")
-        if session is not None and session.in_transaction():
+        if session is not None and session.in_transaction() and not self.holds_writes:
             await session.rollback()
 
     @asynccontextmanager
@@ -186,4 +195,5 @@ class SqlUnitOfWork:
         """After a failed flush: inside a savepoint, `savepoint()` rolls back just that one
         when the error leaves its block; otherwise the whole transaction goes."""
         if not self._savepoints:
+            self.holds_writes = False
             await self.session.rollback()
