@@ -229,17 +229,12 @@ def _invalid_characters(schema: dict[str, Any], page_paths: tuple[str, ...]) -> 
             )
             if not checked:
                 continue
-            responses = operation.setdefault("responses", {})
-            responses.setdefault(
+            _declare_problem(
+                operation,
                 "400",
-                {
-                    "description": "Malformed request (such as control characters in the path "
-                    "or the query: `invalid_characters`)",
-                    "content": {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}},
-                    "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
-                },
+                "Malformed request (such as control characters in the path or the query: "
+                "`invalid_characters`)",
             )
-            operation["responses"] = dict(sorted(responses.items()))
 
 
 def _body_read_timeout(schema: dict[str, Any]) -> None:
@@ -250,17 +245,27 @@ def _body_read_timeout(schema: dict[str, Any]) -> None:
         for operation in path_item.values():
             if "requestBody" not in operation:
                 continue
-            responses = operation.setdefault("responses", {})
-            responses.setdefault(
+            _declare_problem(
+                operation,
                 "408",
-                {
-                    "description": "The request body did not arrive whole in time "
-                    "(`body_read_timeout`); the connection is closed",
-                    "content": {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}},
-                    "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
-                },
+                "The request body did not arrive whole in time (`body_read_timeout`); the "
+                "connection is closed",
             )
-            operation["responses"] = dict(sorted(responses.items()))
+
+
+def _declare_problem(operation: dict[str, Any], status: str, description: str) -> None:
+    """A problem response a middleware answers before the route runs, unless the operation
+    declares that status already; responses kept in status order."""
+    responses = operation.setdefault("responses", {})
+    responses.setdefault(
+        status,
+        {
+            "description": description,
+            "content": {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}},
+            "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
+        },
+    )
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def _refuse_control_characters(node: dict[str, Any]) -> None:
