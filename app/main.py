@@ -38,7 +38,7 @@ from app.api.platform import apps as platform_apps
 from app.api.platform import products as platform_products
 from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
-from app.api.provider import OAUTH_SCHEME
+from app.api.provider import OAUTH_SCHEME, verified_grant
 from app.api.routing import AutoCommitRoute
 from app.api.uploads import UploadSlots
 from app.api.v1 import batches as provider_batches
@@ -48,8 +48,6 @@ from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
 from app.api.webhook_docs import install_webhook_docs
 from app.container import Container, build_container
-from app.domain.authz import oauth
-from app.domain.errors import DomainError
 from app.infra import metrics
 from app.infra.logging import configure_logging
 from app.settings import Settings, get_settings
@@ -139,7 +137,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(
         IdempotencyMiddleware,
         store=container.idempotency,
-        resolve_caller=idempotency_callers(container),
+        resolve_caller=idempotency_callers(),
         routes=lambda: app.router.routes,
         session_cookie=SESSION_COOKIE,
         csrf_header=CSRF_HEADER,
@@ -164,23 +162,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     return app
 
 
-def idempotency_callers(container: Container) -> CallerResolver:
-    """Whom an `Idempotency-Key` belongs to: sessions are checked against the database."""
-
-    async def session_account(token: str, csrf: str | None) -> str | None:
-        return await verified_session_account(container, token, csrf)
-
-    async def bearer_grant(token: str) -> tuple[str, frozenset[str]] | None:
-        async with container.uow() as uow:
-            try:
-                claims, _ = await oauth.live_access_claims(uow, container.tokens, token)
-            except DomainError:
-                return None
-        return claims.grant_id, frozenset(s.value for s in claims.scopes)
-
+def idempotency_callers() -> CallerResolver:
+    """Whom an `Idempotency-Key` belongs to: the credential is checked in the request's unit
+    of work, and the result kept for the route (one authentication per request)."""
     return caller_resolver(
-        session_account,
-        bearer_grant,
+        verified_session_account,
+        verified_grant,
         session_scheme=session_cookie.scheme_name,
         bearer_scheme=OAUTH_SCHEME,
     )

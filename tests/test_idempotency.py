@@ -764,17 +764,24 @@ async def test_caller_resolver_branches() -> None:
 
     seen: list[tuple[str, str | None]] = []
 
-    async def session_account(token: str, csrf: str | None) -> str | None:
+    async def session_account(scope: Any, token: str, csrf: str | None) -> str | None:
+        assert scope is request_scope
         seen.append((token, csrf))
         return "acct_1" if (token, csrf) == ("good", "csrf") else None
 
-    async def bearer_grant(token: str) -> tuple[str, frozenset[str]] | None:
+    async def bearer_grant(scope: Any, token: str) -> tuple[str, frozenset[str]] | None:
+        assert scope is request_scope
         grants = {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}
         return (grants[token], frozenset({"shop:read"})) if token in grants else None
 
-    resolve = caller_resolver(
+    request_scope: dict[str, Any] = {"type": "http"}
+    resolver = caller_resolver(
         session_account, bearer_grant, session_scheme="session", bearer_scheme="oauth"
     )
+
+    async def resolve(credentials: Credentials, requirements: Any) -> str | None:
+        return await resolver(request_scope, credentials, requirements)
+
     none: frozenset[str] = frozenset()
     public: dict[str, frozenset[str]] = {}
     merchant = {"session": none, "csrf": none}
@@ -816,3 +823,52 @@ async def test_caller_resolver_branches() -> None:
     assert await resolve(both, merchant) == "account:acct_1"
     assert await resolve(creds(), public) == "anon:10.0.0.1"
     assert seen == [("good", "csrf")] * 2 + [("good", None), ("revoked", "csrf"), ("good", "csrf")]
+
+
+async def test_a_keyed_request_authenticates_its_caller_once(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The middleware checks the credential to know whose key it is; the route then uses that
+    check instead of making it again (a session read, or the token-state query, per request)."""
+    import app.api.deps as deps
+    import app.api.provider as provider_module
+    from tests.product_support import product_body
+
+    sessions: list[str | None] = []
+    tokens: list[str] = []
+    authenticate, live_access_claims = deps.authenticate, provider_module.oauth.live_access_claims
+
+    async def counted_authenticate(uow: Any, token: str | None) -> Any:
+        sessions.append(token)
+        return await authenticate(uow, token)
+
+    async def counted_claims(uow: Any, codec: Any, token: str) -> Any:
+        tokens.append(token)
+        return await live_access_claims(uow, codec, token)
+
+    monkeypatch.setattr(deps, "authenticate", counted_authenticate)
+    monkeypatch.setattr(provider_module.oauth, "live_access_claims", counted_claims)
+
+    auth = await authorized(client, scope="products:read products:write")
+    u = await f.user(client)
+    sessions.clear()
+    tokens.clear()
+
+    k = key()
+    r = await client.post("/merchant/shops", json=shop_body(), headers={**u.h, IK: k})
+    assert r.status_code == 201, r.text
+    assert len(sessions) == 1
+    again = await client.post("/merchant/shops", json=shop_body(), headers={**u.h, IK: k})
+    assert again.status_code == 422  # the same key with another body: checked once, too
+    assert len(sessions) == 2
+
+    r = await client.post("/v1/products", json=product_body(), headers={**auth.bearer, IK: key()})
+    assert r.status_code == 201, r.text
+    assert tokens == [auth.tokens["access_token"]]
+    # Without a key the route checks the credential itself, once.
+    r = await client.post("/v1/products", json=product_body(), headers=auth.bearer)
+    assert r.status_code == 201, r.text
+    assert len(tokens) == 2
+    r = await client.get("/merchant/shops", headers=u.h)
+    assert r.status_code == 200
+    assert len(sessions) == 3

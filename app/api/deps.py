@@ -83,9 +83,15 @@ async def get_uow(request: Request) -> SqlUnitOfWork:
     rest of a cached read's dependencies together. Idempotent within a request, so other
     dependencies may call it directly (each declared sub-dependency costs a resolution).
     """
-    uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
+    return await request_uow(request.scope)
+
+
+async def request_uow(scope: Scope) -> SqlUnitOfWork:
+    """The request's unit of work, opened on first use (by the idempotency middleware's
+    caller check when the request carries a key, else by the first dependency)."""
+    uow: SqlUnitOfWork | None = scope.get(UOW_SCOPE_KEY)
     if uow is None:
-        uow = await open_uow(request.scope)
+        uow = await open_uow(scope)
     return uow
 
 
@@ -211,12 +217,30 @@ def _surface(request: Request) -> Surface:
     return Surface.MERCHANT
 
 
+# --- one authentication per request ----------------------------------------------------------
+# A request with an Idempotency-Key has its credential checked by the idempotency middleware
+# (to know whose key it is) before the route runs; the check's result is kept in the scope,
+# against the exact credential, so the route's own dependency does not check it again.
+VERIFIED_SESSION_KEY = "minishop.verified_session"
+
+
+def remember_session(scope: Scope, token: str, found: tuple[Account, Session]) -> None:
+    scope[VERIFIED_SESSION_KEY] = (token, found)
+
+
+def remembered_session(scope: Scope, token: str | None) -> tuple[Account, Session] | None:
+    kept: tuple[str, tuple[Account, Session]] | None = scope.get(VERIFIED_SESSION_KEY)
+    return kept[1] if kept is not None and token is not None and kept[0] == token else None
+
+
 async def current_account(
     request: Request,
-    uow: UoW,
     token: Annotated[str | None, Depends(session_cookie)],
 ) -> AuthContext:
-    account, session = await authenticate(uow, token)
+    found = remembered_session(request.scope, token)
+    if found is None:
+        found = await authenticate(await get_uow(request), token)
+    account, session = found
     return AuthContext(account, session, _surface(request), client_ip(request))
 
 
@@ -233,22 +257,21 @@ def check_csrf(ctx: AuthContext, presented: str | None) -> None:
         raise CsrfFailed(f"Send the session's csrf_token in the {CSRF_HEADER} header.")
 
 
-async def verified_session_account(
-    container: Container, token: str, csrf: str | None
-) -> str | None:
+async def verified_session_account(scope: Scope, token: str, csrf: str | None) -> str | None:
     """The account of an active session whose CSRF token was sent along, else None.
 
     The idempotency middleware asks this before it may replay a stored response: the same
     checks as `MerchantSession`, so only a caller the route itself would accept can replay.
+    Asked in the request's unit of work, and remembered for the route's `current_account`.
     """
-    async with container.uow() as uow:
-        try:
-            account, session = await authenticate(uow, token)
-        except SessionRequired:
-            return None
-        if not csrf or not same_token(csrf, session.csrf_token):
-            return None
-        return account.id
+    try:
+        account, session = await authenticate(await request_uow(scope), token)
+    except SessionRequired:
+        return None
+    remember_session(scope, token, (account, session))
+    if not csrf or not same_token(csrf, session.csrf_token):
+        return None
+    return account.id
 
 
 async def csrf_protected_account(

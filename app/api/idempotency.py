@@ -35,7 +35,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import BEFORE_COMMIT_KEY, UOW_SCOPE_KEY, open_uow
+from app.api.deps import BEFORE_COMMIT_KEY, UOW_SCOPE_KEY, request_uow
 from app.api.errors import problem_response
 from app.api.route_table import operation_dependant, security_requirements
 from app.api.uploads import SPOOL_BYTES
@@ -92,7 +92,9 @@ Requirements = Mapping[str, frozenset[str]]
 
 
 class CallerResolver(Protocol):
-    async def __call__(self, credentials: Credentials, requirements: Requirements) -> str | None:
+    async def __call__(
+        self, scope: Scope, credentials: Credentials, requirements: Requirements
+    ) -> str | None:
         """The caller a key is scoped to (`account:<id>`, ...), judged by the credential that
         the operation takes, or None: the request gets no idempotency handling and goes
         straight to the route."""
@@ -100,13 +102,14 @@ class CallerResolver(Protocol):
 
 
 #: Resolves a session token and the CSRF token sent with it to the account id, or None when
-#: the session is missing, expired, revoked, or the CSRF token does not match it.
-SessionAccount = Callable[[str, str | None], Awaitable[str | None]]
+#: the session is missing, expired, revoked, or the CSRF token does not match it. Given the
+#: request's scope: the lookup runs in the request's unit of work and is kept for the route.
+SessionAccount = Callable[[Scope, str, str | None], Awaitable[str | None]]
 
 
 #: Resolves a bearer token to the grant it acts under and the token's scopes, or None when
-#: the token is not good.
-BearerGrant = Callable[[str], Awaitable[tuple[str, frozenset[str]] | None]]
+#: the token is not good (in the request's unit of work, kept for the route, as above).
+BearerGrant = Callable[[Scope, str], Awaitable[tuple[str, frozenset[str]] | None]]
 
 
 def anonymous_caller(client_ip: str | None) -> str:
@@ -131,19 +134,23 @@ def caller_resolver(
     counts for nothing, as it does there.
     """
 
-    async def resolve(credentials: Credentials, requirements: Requirements) -> str | None:
+    async def resolve(
+        scope: Scope, credentials: Credentials, requirements: Requirements
+    ) -> str | None:
         public = not requirements
         if credentials.authorization is not None and (public or bearer_scheme in requirements):
             scheme, _, token = credentials.authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 return None
-            grant = await bearer_grant(token.strip())
+            grant = await bearer_grant(scope, token.strip())
             if grant is None:
                 return None
             grant_id, scopes = grant
             return f"grant:{grant_id}" if requirements.get(bearer_scheme, set()) <= scopes else None
         if credentials.session_token is not None and (public or session_scheme in requirements):
-            account_id = await session_account(credentials.session_token, credentials.csrf_token)
+            account_id = await session_account(
+                scope, credentials.session_token, credentials.csrf_token
+            )
             return f"account:{account_id}" if account_id else None
         return anonymous_caller(credentials.client_ip) if public else None
 
@@ -190,26 +197,25 @@ class IdempotencyMiddleware:
         credentials = credentials_of(
             scope, session_cookie=self.session_cookie, csrf_header=self.csrf_header
         )
-        caller = await self.resolve_caller(credentials, security_requirements(operation))
-        if caller is None:
-            await self.app(scope, receive, send)
-            return
-        key = raw_key.decode("latin-1")
-        if not _KEY_RE.fullmatch(key):
-            await problem_response(
-                status=400,
-                code="invalid_idempotency_key",
-                title="Invalid Idempotency-Key",
-                detail="Use 1 to 255 visible ASCII characters, such as a UUID.",
-            )(scope, receive, send)
-            return
-
-        scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
-        # The request's unit of work, opened here so that the key is claimed in the
-        # transaction the route writes in; `UnitOfWorkScope` ends it, or this call does when
-        # the route is not reached.
-        uow = await open_uow(scope)
         try:
+            # The caller is checked in the request's unit of work (opened here if the check
+            # needs the database), which the key is then claimed in and the route writes in;
+            # `UnitOfWorkScope` ends it, or this call does when the route is not reached.
+            caller = await self.resolve_caller(scope, credentials, security_requirements(operation))
+            if caller is None:
+                await self.app(scope, receive, send)
+                return
+            key = raw_key.decode("latin-1")
+            if not _KEY_RE.fullmatch(key):
+                await problem_response(
+                    status=400,
+                    code="invalid_idempotency_key",
+                    title="Invalid Idempotency-Key",
+                    detail="Use 1 to 255 visible ASCII characters, such as a UUID.",
+                )(scope, receive, send)
+                return
+            scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
+            uow = await request_uow(scope)
             await self._serve(scope, receive, send, uow, scope_key, operation)
         finally:
             left: SqlUnitOfWork | None = scope.pop(UOW_SCOPE_KEY, None)

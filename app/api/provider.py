@@ -14,16 +14,18 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import OAuth2AuthorizationCodeBearer, SecurityScopes
+from starlette.types import Scope as AsgiScope
 
-from app.api.deps import after_response, get_uow
+from app.api.deps import after_response, get_uow, request_uow
 from app.api.errors import STATE_HEADERS
 from app.container import Container
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.authz import oauth
 from app.domain.authz.errors import InsufficientScope, InvalidToken
+from app.domain.authz.model import AccessClaims, TokenState
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.clock import utcnow
-from app.domain.errors import TooManyRequests
+from app.domain.errors import DomainError, TooManyRequests
 from app.domain.uow import UnitOfWork
 from app.infra.context import request_id_var
 
@@ -66,6 +68,30 @@ class ShopAccess:
         )
 
 
+# One authentication per request: a keyed request's token is checked by the idempotency
+# middleware first (`verified_grant`), and that result is what `provider_access` then uses.
+VERIFIED_TOKEN_KEY = "minishop.verified_token"
+
+
+async def verified_grant(scope: AsgiScope, token: str) -> tuple[str, frozenset[str]] | None:
+    """The grant a good access token acts under and the token's scopes, else None; checked
+    in the request's unit of work and remembered, against the token, for `provider_access`."""
+    container: Container = scope["app"].state.container
+    try:
+        claims, state = await oauth.live_access_claims(
+            await request_uow(scope), container.tokens, token
+        )
+    except DomainError:
+        return None
+    scope[VERIFIED_TOKEN_KEY] = (token, (claims, state))
+    return claims.grant_id, frozenset(s.value for s in claims.scopes)
+
+
+def _remembered(scope: AsgiScope, token: str) -> tuple[AccessClaims, TokenState] | None:
+    kept: tuple[str, tuple[AccessClaims, TokenState]] | None = scope.get(VERIFIED_TOKEN_KEY)
+    return kept[1] if kept is not None and kept[0] == token else None
+
+
 def _challenge(error: str, description: str, scope: str | None = None) -> str:
     value = f'Bearer realm="{REALM}", error="{error}", error_description="{description}"'
     return value + (f', scope="{scope}"' if scope else "")
@@ -84,7 +110,8 @@ async def provider_access(
     try:
         if not token:
             raise InvalidToken("Send an access token: `Authorization: Bearer <token>`.")
-        claims, state = await oauth.live_access_claims(uow, container.tokens, token)
+        found = _remembered(request.scope, token)
+        claims, state = found or await oauth.live_access_claims(uow, container.tokens, token)
     except InvalidToken as e:
         e.headers["WWW-Authenticate"] = _challenge("invalid_token", e.detail.replace('"', "'"))
         raise
