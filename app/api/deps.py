@@ -20,9 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.container import Container
 from app.domain.accounts.model import Account, Session
-from app.domain.accounts.services import SessionRequired, authenticate
+from app.domain.accounts.services import LoginLimits, LoginResult, SessionRequired, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
+from app.domain.ports import Quota
 from app.domain.shops.services import require_operator
 from app.domain.uow import UnitOfWork
 from app.infra.context import request_id_var
@@ -308,3 +309,23 @@ IfMatch = Annotated[int | None, Depends(if_match)]
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
+
+
+def login_limits(container: Container) -> LoginLimits:
+    s = container.settings
+    return LoginLimits(
+        per_account=Quota(s.login_attempts_per_account, s.login_window_seconds),
+        per_ip=Quota(s.login_attempts_per_ip, s.login_window_seconds),
+    )
+
+
+def set_session_cookie(response: Response, container: Container, result: LoginResult) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=container.settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=container.settings.is_production,
+        path="/",
+    )

@@ -227,7 +227,7 @@ def bulk_worker(
     chunk_rows: int | None = None,
 ) -> BulkWorker:
     """The bulk job runner, with the public schemas as the row validator."""
-    from app.api.v1.schemas.bulk import SchemaRowValidator
+    from app.api.schemas.bulk import SchemaRowValidator
 
     settings = container.settings
     return BulkWorker(

@@ -10,7 +10,7 @@ from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.params import AccountIdPath, ShopIdPath
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.shops import (
+from app.api.schemas.shops import (
     Member,
     MemberCreate,
     MemberUpdate,

@@ -24,8 +24,7 @@ from app.api.errors import (
 )
 from app.api.provider import ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
-from app.api.v1 import product_actions as actions
-from app.api.v1.schemas.batches import (
+from app.api.schemas.batches import (
     ActionOperation,
     AdjustStockOperation,
     CreateOperation,
@@ -40,7 +39,8 @@ from app.api.v1.schemas.batches import (
     StockChangeItem,
     UpdateOperation,
 )
-from app.api.v1.schemas.products import Product, StockLevel
+from app.api.schemas.products import Product, StockLevel
+from app.api.v1 import product_actions as actions
 from app.domain.uow import UnitOfWork
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])

@@ -20,8 +20,8 @@ from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
+from app.api.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
 from app.api.uploads import file_size, form_file, in_parts, spooled_body, upload_slots
-from app.api.v1.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
 from app.domain.catalog import bulk_files, bulk_jobs
 from app.domain.catalog.bulk_jobs import ImportFormat, JobItem, JobKind
 from app.domain.errors import ValidationFailed

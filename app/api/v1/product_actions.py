@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.provider import ShopAccess
-from app.api.v1.product_documents import View, product_document, sku_document
-from app.api.v1.schemas import products as schemas
-from app.api.v1.schemas.products import (
+from app.api.schemas import products as schemas
+from app.api.schemas.product_documents import View, product_out
+from app.api.schemas.products import (
     Product,
     ProductCreate,
     ProductUpdate,
-    Sku,
     StockLevel,
 )
 from app.domain.catalog import product_lifecycle as lifecycle
@@ -38,21 +37,6 @@ _REQUIRED_ON_PRODUCT = (
     "condition",
     "regions",
 )
-
-
-def _sku_record(sku: model.Sku) -> dict[str, Any]:
-    return {name: getattr(sku, name) for name in model.SKU_RECORD_FIELDS}
-
-
-def sku_out(sku: model.Sku) -> Sku:
-    return Sku.model_validate(sku_document(_sku_record(sku)))
-
-
-def product_out(product: model.Product, skus: list[model.Sku], view: View = "live") -> Product:
-    """The entity as the hot reads answer its record: one document builder for both."""
-    record = {name: getattr(product, name) for name in model.PRODUCT_RECORD_FIELDS}
-    record["skus"] = [_sku_record(s) for s in skus]
-    return Product.model_validate(product_document(record, view))
 
 
 async def full(uow: UnitOfWork, product: model.Product, view: View = "live") -> Product:

@@ -10,13 +10,11 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import ProductId
 from app.api.provider import ProductsRead, ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
-from app.api.v1 import product_actions as actions
-from app.api.v1.product_actions import sku_out
-from app.api.v1.product_documents import View, json_response, product_document
-from app.api.v1.schemas.products import (
-    PRODUCT_EXAMPLE,
+from app.api.schemas.product_documents import View, json_response, product_document, sku_out
+from app.api.schemas.products import (
     SKU_EXAMPLE,
     Product,
     ProductCreate,
@@ -29,6 +27,7 @@ from app.api.v1.schemas.products import (
     StockSet,
     sku_fields,
 )
+from app.api.v1 import product_actions as actions
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model
 from app.domain.catalog import stock
@@ -38,9 +37,6 @@ from app.domain.uow import UnitOfWork
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
-ProductId = Annotated[
-    str, Path(max_length=40, description="The product's id.", examples=[PRODUCT_EXAMPLE])
-]
 SkuId = Annotated[str, Path(max_length=40, description="The SKU's id.", examples=[SKU_EXAMPLE])]
 OutSkuId = Annotated[
     str,
