@@ -223,7 +223,7 @@ async def current_account(
 
 def same_token(presented: str, expected: str) -> bool:
     """Constant-time comparison that also takes non-ASCII input (a header decoded as latin-1,
-    a form field): `hmac.compare_digest` raises TypeError on non-ASCII str, which was a 500."""
+    a form field): `hmac.compare_digest` raises TypeError on non-ASCII str, which would be a 500."""
     return hmac.compare_digest(
         presented.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
     )

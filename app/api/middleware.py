@@ -36,7 +36,8 @@ def new_request_id() -> str:
     """`req_` and 26 Crockford base32 characters, time-ordered like the other ids.
 
     Not `new_id`: a request id is no secret and needs no cryptographic randomness, and that
-    (one `getrandom` call, a lock and a character loop) was a third of this middleware's cost.
+    (one `getrandom` call, a lock and a character loop) would be a third of this middleware's
+    cost.
     """
     value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
     encoded = base64.b32hexencode(value.to_bytes(16, "big"))[:26]

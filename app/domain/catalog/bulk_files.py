@@ -188,10 +188,6 @@ def check_header(header: list[str], known: Iterable[str], required: Iterable[str
         )
 
 
-def count_rows(fmt: str, content: bytes) -> int:
-    return inspect(fmt, io.BytesIO(content))
-
-
 def inspect(fmt: str, stream: IO[bytes]) -> int:
     """Check the file's structure and count its SKU lines without building them (the API
     does this before accepting an upload, so a wrong file is refused at once). Reads the

@@ -17,7 +17,7 @@ What a line does:
 
 A stock cell of an existing SKU is set through `stock.set_many`, the one stock path; the
 set-based update of the other columns never names `stock`, so a stock change committed while
-the chunk runs is kept (a price-only line used to write back the stock read at chunk start).
+the chunk runs is kept (a price-only line does not write back the stock read at chunk start).
 """
 
 from __future__ import annotations
