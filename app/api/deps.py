@@ -25,7 +25,6 @@ from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
 from app.domain.ports import Quota
 from app.domain.shops.services import require_operator
-from app.domain.uow import UnitOfWork
 from app.infra.context import request_id_var
 from app.infra.db.uow import SqlUnitOfWork
 
@@ -71,7 +70,7 @@ AFTER_RESPONSE_KEY = "minishop.after_response"
 #: Writes what must commit with the request's response (the Idempotency-Key's record).
 BeforeCommit = Callable[[SqlUnitOfWork, Response], Awaitable[None]]
 #: A change made in a unit of work of its own (`commit_apart`, `after_response`).
-Work = Callable[[UnitOfWork], Awaitable[None]]
+Work = Callable[[SqlUnitOfWork], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 

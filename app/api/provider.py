@@ -21,10 +21,10 @@ from app.container import Container
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.authz import oauth
 from app.domain.authz.errors import InsufficientScope, InvalidToken
+from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.clock import utcnow
 from app.domain.errors import TooManyRequests
-from app.domain.uow import UnitOfWork
 from app.infra.context import request_id_var
 
 OAUTH_SCHEME = "providerOAuth"
@@ -126,7 +126,7 @@ async def provider_access(
         # its own once the response is sent (throttled by `touch_due`, so rarely).
         grant_id, now = claims.grant_id, utcnow()
 
-        async def touch(own: UnitOfWork) -> None:
+        async def touch(own: AuthzUnitOfWork) -> None:
             await own.grants.touch(grant_id, now)
 
         after_response(request, touch)

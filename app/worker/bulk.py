@@ -19,6 +19,7 @@ from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.catalog import bulk_files, bulk_import, bulk_jobs, product_rules
+from app.domain.catalog import bulk_job_services as job_services
 from app.domain.catalog.bulk_files import RawProduct
 from app.domain.catalog.bulk_jobs import BulkJob, JobKind
 from app.domain.errors import DomainError
@@ -81,7 +82,7 @@ class BulkWorker:
         """Claim one job (that one, with `job_id`) and run it. `max_chunks` stops after that
         many chunks, leaving the job running as a killed worker would (tests, benchmarks)."""
         async with self.uow() as uow:
-            job = await bulk_jobs.claim(
+            job = await job_services.claim(
                 uow, self.worker_id, job_id=job_id, stale_after=self.stale_after
             )
             await uow.commit()
@@ -105,9 +106,9 @@ class BulkWorker:
 
     async def _finish(self, job_id: str, *, error: str | None = None) -> None:
         async with self.uow() as uow:
-            job = await bulk_jobs.owned(uow, job_id, self.worker_id)
+            job = await job_services.owned(uow, job_id, self.worker_id)
             if job is not None:
-                await bulk_jobs.finish(uow, job, error=error)
+                await job_services.finish(uow, job, error=error)
                 await uow.commit()
                 log.info("bulk job finished", extra={"job_id": job_id, **job.summary()})
 
@@ -159,7 +160,7 @@ class BulkWorker:
         for attempt in range(CHUNK_RETRIES + 1):
             try:
                 async with self.uow() as uow:
-                    job = await bulk_jobs.owned(uow, job_id, self.worker_id)
+                    job = await job_services.owned(uow, job_id, self.worker_id)
                     if job is None or job.next_chunk != index:
                         return False
                     await bulk_import.import_chunk(uow, job, sc, self.validator, chunk, orphans)
@@ -175,17 +176,17 @@ class BulkWorker:
     async def _export(self, job: BulkJob) -> None:
         parts: list[str] = [bulk_files.csv_header()] if job.format == "csv" else []
         async with self.uow() as uow:
-            current = await bulk_jobs.owned(uow, job.id, self.worker_id)
+            current = await job_services.owned(uow, job.id, self.worker_id)
             if current is None:
                 return
             current.total = await uow.bulk.count_skus(job.shop_id)
             current.processed = current.succeeded = 0
-            await bulk_jobs.heartbeat(uow, current)
+            await job_services.heartbeat(uow, current)
             await uow.commit()
         after: str | None = None
         while True:
             async with self.uow() as uow:
-                current = await bulk_jobs.owned(uow, job.id, self.worker_id)
+                current = await job_services.owned(uow, job.id, self.worker_id)
                 if current is None:
                     return
                 page = await uow.bulk.export_page(job.shop_id, after, EXPORT_PAGE)
@@ -199,12 +200,12 @@ class BulkWorker:
                 )
                 current.processed += len(rows)
                 current.succeeded += len(rows)
-                await bulk_jobs.heartbeat(uow, current)
+                await job_services.heartbeat(uow, current)
                 await uow.commit()
             after = page[-1][0]["id"]
         content = "".join(parts).encode()
         async with self.uow() as uow:
-            current = await bulk_jobs.owned(uow, job.id, self.worker_id)
+            current = await job_services.owned(uow, job.id, self.worker_id)
             if current is None:
                 return
             await uow.bulk.put_file(
@@ -215,7 +216,7 @@ class BulkWorker:
                 len(content),
                 bulk_jobs.in_parts(content),
             )
-            await bulk_jobs.finish(uow, current)
+            await job_services.finish(uow, current)
             await uow.commit()
 
 

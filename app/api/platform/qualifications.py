@@ -11,7 +11,7 @@ from app.api.params import QualificationId
 from app.api.routing import StrictRoute
 from app.api.schemas.catalog import IndustryQualification, qualification_out
 from app.api.schemas.shops import ReasonInput
-from app.domain.catalog import qualifications as services
+from app.domain.catalog import qualification_services as services
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
 

@@ -21,7 +21,7 @@ from app.api.schemas.catalog import (
     QualificationKind,
     qualification_out,
 )
-from app.domain.catalog import qualifications as services
+from app.domain.catalog import qualification_services as services
 from app.domain.catalog.brands import Brand as BrandEntry
 from app.domain.catalog.brands import BrandCatalogue, brand_catalogue
 from app.domain.catalog.categories import CategoryTree, category_tree

@@ -31,9 +31,9 @@ from app.api.v1 import product_actions as actions
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model
 from app.domain.catalog import stock
+from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
-from app.domain.uow import UnitOfWork
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
@@ -355,7 +355,7 @@ async def update_sku(
 
 
 async def _update_sku(
-    uow: UnitOfWork, access: ShopAccess, product_id: str, sku_id: str, body: SkuUpdate
+    uow: CatalogUnitOfWork, access: ShopAccess, product_id: str, sku_id: str, body: SkuUpdate
 ) -> Sku:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     if "price" in body.model_fields_set and body.price is None:
