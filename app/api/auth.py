@@ -23,9 +23,9 @@ from app.api.schemas.accounts import (
     LoginResponse,
     SessionInfo,
 )
+from app.container import request_id_var
 from app.domain.accounts import services as accounts
 from app.domain.ports import Quota
-from app.infra.context import request_id_var
 
 router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
 

@@ -18,15 +18,13 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.container import Container
+from app.container import Container, SqlUnitOfWork, request_id_var
 from app.domain.accounts.model import Account, Session
 from app.domain.accounts.services import LoginLimits, LoginResult, SessionRequired, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
 from app.domain.ports import Quota
 from app.domain.shops.services import require_operator
-from app.infra.context import request_id_var
-from app.infra.db.uow import SqlUnitOfWork
 
 SESSION_COOKIE = "minishop_session"
 CSRF_HEADER = "X-CSRF-Token"

@@ -13,9 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from app.api.route_table import allowed_methods
+from app.container import DatabaseError, is_bad_data, request_id_var
 from app.domain.errors import DomainError
-from app.infra.context import request_id_var
-from app.infra.db.errors import DatabaseError, is_bad_data
 
 log = logging.getLogger("minishop.errors")
 

@@ -15,8 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
-from app.infra import metrics
-from app.infra.context import request_id_var
+from app.container import metrics, request_id_var
 
 log = logging.getLogger("minishop.access")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

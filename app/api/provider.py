@@ -17,7 +17,7 @@ from fastapi.security import OAuth2AuthorizationCodeBearer, SecurityScopes
 
 from app.api.deps import after_response, get_uow
 from app.api.errors import STATE_HEADERS
-from app.container import Container
+from app.container import Container, request_id_var
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.authz import oauth
 from app.domain.authz.errors import InsufficientScope, InvalidToken
@@ -25,7 +25,6 @@ from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.clock import utcnow
 from app.domain.errors import TooManyRequests
-from app.infra.context import request_id_var
 
 OAUTH_SCHEME = "providerOAuth"
 #: Methods that change nothing: the only ones a suspended shop's apps may still call.

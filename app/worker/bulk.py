@@ -222,18 +222,19 @@ class BulkWorker:
 
 def bulk_worker(
     container: Container,
+    validator: bulk_import.RowValidator,
     *,
     worker_id: str | None = None,
     stale_after: timedelta | None = None,
     chunk_rows: int | None = None,
 ) -> BulkWorker:
-    """The bulk job runner, with the public schemas as the row validator."""
-    from app.api.schemas.bulk import SchemaRowValidator
-
+    """The bulk job runner. `validator` checks each line as the API checks a body (the
+    process's entry point passes the public schemas' one: the worker does not import the API).
+    """
     settings = container.settings
     return BulkWorker(
         container.uow,
-        SchemaRowValidator(),
+        validator,
         chunk_rows=chunk_rows or settings.bulk_chunk_rows,
         stale_after=stale_after or timedelta(seconds=settings.bulk_stale_seconds),
         worker_id=worker_id,

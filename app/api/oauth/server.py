@@ -18,13 +18,12 @@ from fastapi.responses import JSONResponse
 from app.api.deps import ContainerDep, UoW, commit_apart
 from app.api.oauth.schemas import OAUTH_ERRORS, IntrospectionBody, TokenBody
 from app.api.routing import AutoCommitRoute
-from app.container import Container
+from app.container import Container, SqlUnitOfWork
 from app.domain.authz import oauth
 from app.domain.authz.errors import InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType
 from app.domain.authz.model import App
 from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.authz.scopes import Scope
-from app.infra.db.uow import SqlUnitOfWork
 
 router = APIRouter(route_class=AutoCommitRoute, tags=["OAuth"])
 
