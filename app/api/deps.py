@@ -19,8 +19,9 @@ from fastapi.security import APIKeyCookie, APIKeyHeader
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.container import Container, SqlUnitOfWork, request_id_var
+from app.domain.accounts.errors import SessionRequired
 from app.domain.accounts.model import Account, Session
-from app.domain.accounts.services import LoginLimits, LoginResult, SessionRequired, authenticate
+from app.domain.accounts.services import LoginLimits, LoginResult, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
 from app.domain.ports import Quota

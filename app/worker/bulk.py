@@ -22,6 +22,7 @@ from app.domain.catalog import bulk_files, bulk_import, bulk_jobs, product_rules
 from app.domain.catalog import bulk_job_services as job_services
 from app.domain.catalog.bulk_files import RawProduct
 from app.domain.catalog.bulk_jobs import BulkJob, JobKind
+from app.domain.catalog.errors import InvalidUpload
 from app.domain.errors import DomainError
 from app.domain.ids import new_id
 from app.infra.db.uow import SqlUnitOfWork
@@ -131,7 +132,7 @@ class BulkWorker:
                 category_id=job.options.get("category_id"),
                 type_categories=job.options.get("type_categories"),
             )
-        except bulk_files.InvalidUpload as e:
+        except InvalidUpload as e:
             await self._finish(job.id, error=e.detail)
             return
         chunks = plan_chunks(parsed.products, self.chunk_rows)

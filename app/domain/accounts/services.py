@@ -7,6 +7,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from app.domain.accounts.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    RegistrationThrottled,
+    SessionRequired,
+    UsernameTaken,
+)
 from app.domain.accounts.model import (
     Account,
     Session,
@@ -16,35 +23,10 @@ from app.domain.accounts.model import (
 from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, IntegrityConflict, TooManyRequests, Unauthenticated
+from app.domain.errors import IntegrityConflict
 from app.domain.ports import PasswordHasher, Quota, Throttle
 
 SESSION_TOKEN_PREFIX = "mss_"
-
-
-class UsernameTaken(Conflict):
-    code = "username_taken"
-    title = "The username is taken"
-
-
-class InvalidCredentials(Unauthenticated):
-    code = "invalid_credentials"
-    title = "Wrong username or password"
-
-
-class LoginThrottled(TooManyRequests):
-    code = "login_throttled"
-    title = "Too many login attempts"
-
-
-class RegistrationThrottled(TooManyRequests):
-    code = "registration_throttled"
-    title = "Too many registrations from this address"
-
-
-class SessionRequired(Unauthenticated):
-    code = "session_required"
-    title = "Log in first"
 
 
 def hash_token(token: str) -> str:

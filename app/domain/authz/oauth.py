@@ -51,7 +51,7 @@ from app.domain.clock import utcnow
 from app.domain.errors import DomainError
 from app.domain.events.model import Event
 from app.domain.ids import new_id
-from app.domain.shops.model import ShopSuspended
+from app.domain.shops.errors import ShopSuspended
 from app.domain.shops.permissions import Permission
 from app.domain.shops.services import access
 

@@ -7,25 +7,28 @@ from datetime import timedelta
 from typing import Any
 
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.catalog import bulk_files, product_rules
+from app.domain.catalog import product_rules
 from app.domain.catalog.bulk_jobs import (
     MAX_ATTEMPTS,
     QUEUE_RETRY_AFTER_SECONDS,
     RESULT,
     UPLOAD,
     BulkJob,
-    BulkJobNotFound,
     BulkLimits,
-    BulkQueueFull,
-    BulkStorageFull,
     ExportFormat,
-    FileNotReady,
     ImportFormat,
     JobItem,
     JobKind,
     JobStatus,
     StoredFile,
     Upload,
+)
+from app.domain.catalog.errors import (
+    BulkJobNotFound,
+    BulkQueueFull,
+    BulkStorageFull,
+    FileNotReady,
+    InvalidUpload,
 )
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.products import Condition
@@ -101,7 +104,7 @@ async def start_import(
         await _check_targets(uow, shop, category_id, type_categories)
     total = upload.total
     if total == 0:
-        raise bulk_files.InvalidUpload("The file has a header but no product lines.")
+        raise InvalidUpload("The file has a header but no product lines.")
     await _check_quota(uow, shop.id, limits, upload.size)
     options: dict[str, Any] = {}
     if category_id is not None:

@@ -19,7 +19,6 @@ from typing import Any
 
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, NotFound, TooManyRequests
 from app.domain.ids import new_id
 
 #: A job whose worker has not reported for this long is taken over by another worker.
@@ -74,26 +73,6 @@ class RowOutcome(StrEnum):
 
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
-
-
-class BulkJobNotFound(NotFound):
-    code = "bulk_job_not_found"
-    title = "Bulk job not found"
-
-
-class FileNotReady(Conflict):
-    code = "file_not_ready"
-    title = "The job has no file to download (yet)"
-
-
-class BulkQueueFull(TooManyRequests):
-    code = "bulk_queue_full"
-    title = "The shop has too many bulk jobs waiting"
-
-
-class BulkStorageFull(TooManyRequests):
-    code = "bulk_storage_full"
-    title = "The shop's waiting uploads take too much space"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from app.domain.audit.model import Actor
 from app.domain.catalog import qualification_services
 from app.domain.catalog.categories import category_tree
+from app.domain.catalog.errors import NotListable, ProductNotFound
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.product_services import (
     audit_entry,
@@ -16,13 +17,7 @@ from app.domain.catalog.product_services import (
     get_for_shop,
     product_event,
 )
-from app.domain.catalog.products import (
-    NotListable,
-    Product,
-    ProductNotFound,
-    ProductStatus,
-    RevisionStatus,
-)
+from app.domain.catalog.products import Product, ProductStatus, RevisionStatus
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
 

@@ -16,6 +16,12 @@ from typing import Any
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog import product_rules as rules
 from app.domain.catalog.categories import category_tree
+from app.domain.catalog.errors import (
+    OutProductIdTaken,
+    ProductNotFound,
+    ProductWasListed,
+    SkuNotFound,
+)
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.product_rules import MAX_SKUS, brand_name
 from app.domain.catalog.product_rules import ProductFields as ProductFields
@@ -24,15 +30,13 @@ from app.domain.catalog.products import (
     REVIEWED_FIELDS,
     Product,
     ProductFilter,
-    ProductNotFound,
     ProductRecord,
     ProductStatus,
     Sku,
-    SkuNotFound,
     attrs_key,
 )
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, InvalidTransition
+from app.domain.errors import InvalidTransition
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
@@ -47,16 +51,6 @@ EDITABLE = (
     ProductStatus.DELISTED,
     ProductStatus.LISTED,
 )
-
-
-class OutProductIdTaken(Conflict):
-    code = "out_product_id_taken"
-    title = "Another product of the shop has this out_product_id"
-
-
-class ProductWasListed(Conflict):
-    code = "product_was_listed"
-    title = "A product that was ever listed cannot be deleted"
 
 
 def audit_entry(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog.brands import BRAND_AUTHORIZATION, NO_BRAND, brand_catalogue
 from app.domain.catalog.categories import category_tree
+from app.domain.catalog.errors import QualificationNotFound
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.qualifications import (
     MAX_DOCUMENTS,
     IndustryQualification,
-    QualificationNotFound,
     QualificationStatus,
 )
 from app.domain.errors import ValidationFailed

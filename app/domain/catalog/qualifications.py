@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from app.domain.clock import utcnow
-from app.domain.errors import InvalidTransition, NotFound
+from app.domain.errors import InvalidTransition
 from app.domain.ids import new_id
 
 MAX_DOCUMENTS = 10
@@ -25,11 +25,6 @@ class QualificationStatus(StrEnum):
     IN_REVIEW = "in_review"
     APPROVED = "approved"
     REJECTED = "rejected"
-
-
-class QualificationNotFound(NotFound):
-    code = "qualification_not_found"
-    title = "Qualification not found"
 
 
 @dataclass(eq=False)

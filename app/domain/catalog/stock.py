@@ -18,15 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.domain.audit.model import Actor, AuditEntry
+from app.domain.catalog.errors import OutOfStock, SkuNotFound
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.product_services import get_for_shop, get_sku, product_event
-from app.domain.catalog.products import (
-    OutOfStock,
-    Product,
-    Sku,
-    SkuNotFound,
-    StockChange,
-)
+from app.domain.catalog.products import Product, Sku, StockChange
 from app.domain.errors import ValidationFailed
 from app.domain.events.model import Event
 

@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.errors import Conflict, IntegrityConflict, NotFound
+from app.domain.errors import Conflict, IntegrityConflict
 from app.domain.pagination import Page, PageRequest
+from app.domain.shops.errors import (
+    AccountNotFound,
+    AlreadyMember,
+    LastOwner,
+    MemberNotFound,
+    PermissionDenied,
+)
 from app.domain.shops.model import Member
 from app.domain.shops.permissions import Permission, Role
 from app.domain.shops.ports import ShopsUnitOfWork
-from app.domain.shops.services import PermissionDenied, _ensure_can_own, access, check_version
-
-
-class MemberNotFound(NotFound):
-    code = "member_not_found"
-    title = "Member not found"
-
-
-class AccountNotFound(NotFound):
-    code = "account_not_found"
-    title = "No account with that username"
-
-
-class AlreadyMember(Conflict):
-    code = "already_member"
-    title = "The account is already a member of this shop"
-
-
-class LastOwner(Conflict):
-    code = "last_owner"
-    title = "A shop keeps at least one owner"
+from app.domain.shops.services import _ensure_can_own, access, check_version
 
 
 def _only_owner_touches_owner(actor_role: Role, *roles: Role) -> None:

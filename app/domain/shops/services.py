@@ -9,14 +9,18 @@ from typing import Any
 from app.domain.accounts.model import Account
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.errors import (
-    Forbidden,
-    LimitExceeded,
     NotFound,
     PreconditionFailed,
     ValidationFailed,
 )
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import Cipher
+from app.domain.shops.errors import (
+    OperatorRequired,
+    PermissionDenied,
+    ShopLimitReached,
+    ShopNotFound,
+)
 from app.domain.shops.model import (
     MAX_BUSINESS_SHOPS,
     MAX_PERSONAL_SHOPS,
@@ -34,26 +38,6 @@ from app.domain.shops.validation import (
     validate_id_number,
     validate_licence_number,
 )
-
-
-class ShopNotFound(NotFound):
-    code = "shop_not_found"
-    title = "Shop not found"
-
-
-class PermissionDenied(Forbidden):
-    code = "permission_denied"
-    title = "Your role does not allow this"
-
-
-class OperatorRequired(Forbidden):
-    code = "operator_required"
-    title = "Platform operators only"
-
-
-class ShopLimitReached(LimitExceeded):
-    code = "shop_limit_reached"
-    title = "The account owns the maximum number of shops of this kind"
 
 
 @dataclass(frozen=True)

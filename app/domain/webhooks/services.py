@@ -13,12 +13,11 @@ from app.domain.errors import ValidationFailed
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import Cipher
+from app.domain.webhooks.errors import DeliveryNotFound, EndpointNotFound
 from app.domain.webhooks.model import (
     Attempt,
     Delivery,
-    DeliveryNotFound,
     DeliveryStatus,
-    EndpointNotFound,
     WebhookEndpoint,
     new_secret,
     valid_topic,
