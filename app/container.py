@@ -17,7 +17,7 @@ from app.infra.context import request_id_var
 from app.infra.db.driver import ReadPool
 from app.infra.db.engine import make_engine, make_session_factory
 from app.infra.db.errors import DatabaseError, is_bad_data
-from app.infra.db.uow import SqlUnitOfWork
+from app.infra.db.uow import ConcurrentUpdate, SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
 from app.infra.ratelimit import RateLimiter, make_rate_limiter
 from app.infra.security.jwt import JwtCodec
@@ -28,6 +28,7 @@ from app.infra.webhooks.urls import AddressGuard
 from app.settings import Settings
 
 __all__ = [
+    "ConcurrentUpdate",
     "Container",
     "DatabaseError",
     "IdempotencyStore",

@@ -43,6 +43,10 @@ bearer = OAuth2AuthorizationCodeBearer(
     auto_error=False,
 )
 
+#: What every provider operation may answer before its own code runs: no or a bad token, a
+#: scope the token lacks, the app's rate limit for the shop.
+PROVIDER_ERRORS = (InvalidToken, InsufficientScope, TooManyRequests)
+
 
 @dataclass(frozen=True)
 class ShopAccess:
