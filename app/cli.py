@@ -128,12 +128,17 @@ def worker(
     ] = None,
 ) -> None:
     """Run background work: bulk import/export jobs and housekeeping."""
+    from app.api.schemas.bulk import SchemaRowValidator
     from app.infra.logging import configure_logging
     from app.worker import run_worker
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings, once=once, interval=interval, parent_pid=parent_pid))
+    asyncio.run(
+        run_worker(
+            settings, SchemaRowValidator(), once=once, interval=interval, parent_pid=parent_pid
+        )
+    )
 
 
 @cli.command()

@@ -1,4 +1,8 @@
-"""The composition root's objects, built once per process and shared by every request."""
+"""The composition root's objects, built once per process and shared by every request.
+
+The API reaches the infrastructure only through this module (an import-linter contract):
+the objects below, and the few infrastructure names the edge needs, in `__all__`.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.domain.authz.oauth import OAuthConfig
+from app.infra import metrics
+from app.infra.context import request_id_var
 from app.infra.db.driver import ReadPool
 from app.infra.db.engine import make_engine, make_session_factory
-from app.infra.db.uow import SqlUnitOfWork
+from app.infra.db.errors import DatabaseError, is_bad_data
+from app.infra.db.uow import ConcurrentUpdate, SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
 from app.infra.ratelimit import RateLimiter, make_rate_limiter
 from app.infra.security.jwt import JwtCodec
@@ -19,6 +26,18 @@ from app.infra.security.passwords import Argon2PasswordHasher
 from app.infra.throttle import LimitsThrottle
 from app.infra.webhooks.urls import AddressGuard
 from app.settings import Settings
+
+__all__ = [
+    "ConcurrentUpdate",
+    "Container",
+    "DatabaseError",
+    "IdempotencyStore",
+    "SqlUnitOfWork",
+    "build_container",
+    "is_bad_data",
+    "metrics",
+    "request_id_var",
+]
 
 
 @dataclass

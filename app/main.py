@@ -180,7 +180,7 @@ def app_factory() -> FastAPI:
     configure_logging(settings.log_level)
     app = create_app(settings)
     # What start-up built (modules, routes, schemas, the ORM mapping: ~150 000 objects) lives
-    # as long as the process. Frozen, a full collection no longer walks it: under load one
-    # took ~100 ms, a pause every request in flight waited out (the p99), now a few ms.
+    # as long as the process. Frozen, a full collection does not walk it; otherwise one takes
+    # ~100 ms under load, a pause that every request in flight waits out (the p99).
     gc.freeze()
     return app

@@ -24,8 +24,8 @@ from app.domain.shops import members as member_services
 from app.domain.shops import services as shop_services
 from app.domain.shops.model import Shop, ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
+from app.domain.shops.ports import ShopsUnitOfWork
 from app.domain.shops.validation import id_check_char, uscc_check_char
-from app.domain.uow import UnitOfWork
 from app.settings import Settings
 
 DEMO_ACCOUNTS = {
@@ -106,7 +106,7 @@ async def ensure_operator(settings: Settings, username: str, password: str) -> s
 
 
 async def _demo_shop(
-    uow: UnitOfWork, merchant_id: str, kind: SubjectType, known_id: str | None
+    uow: ShopsUnitOfWork, merchant_id: str, kind: SubjectType, known_id: str | None
 ) -> Shop | None:
     """The demo shop of this kind: the one demo.json names, else the merchant's own.
 

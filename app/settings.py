@@ -214,10 +214,6 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env == "production"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _advertised(host: str) -> str:
     """The host name links can use: a wildcard bind is reachable on loopback."""

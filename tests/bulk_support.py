@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from app.api.schemas.bulk import SchemaRowValidator
 from app.container import Container
 from app.domain.catalog.bulk_files import COLUMNS
 from app.worker import bulk_worker
@@ -89,7 +90,9 @@ async def upload(p: Provider, content: bytes, content_type: str, **params: Any) 
 
 async def run_job(container: Container, job_id: str, **kw: Any) -> None:
     """The worker's job processing, in this process."""
-    worker = bulk_worker(container, stale_after=kw.pop("stale_after", timedelta(seconds=60)))
+    worker = bulk_worker(
+        container, SchemaRowValidator(), stale_after=kw.pop("stale_after", timedelta(seconds=60))
+    )
     assert await worker.run_next(job_id, **kw) == job_id
 
 

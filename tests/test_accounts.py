@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Response
 
-from app.api.auth import set_session_cookie
+from app.api.deps import set_session_cookie
 from app.container import Container, build_container
 from app.domain.clock import utcnow
 from app.domain.ports import Quota

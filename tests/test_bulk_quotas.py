@@ -10,6 +10,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from app.api.schemas.bulk import SchemaRowValidator
 from app.container import Container
 from app.infra.db import tables
 from app.worker import bulk_worker
@@ -118,7 +119,7 @@ async def test_the_worker_takes_the_shops_jobs_in_turn(
     # The other shop's export comes after all three of them.
     r = await quiet.post("/v1/products/bulk-exports", {"format": "jsonl"})
     export = r.json()["id"]
-    worker = bulk_worker(container)
+    worker = bulk_worker(container, SchemaRowValidator())
     order = [await worker.run_next() for _ in range(4)]
     assert order == [imports[0], export, imports[1], imports[2]]
     assert await worker.run_next() is None

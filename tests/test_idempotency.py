@@ -18,6 +18,7 @@ from app.container import Container
 from app.domain.clock import utcnow
 from app.infra.db import tables
 from app.main import create_app
+from app.worker import housekeeping
 from tests import factories as f
 from tests.conftest import random_ip
 from tests.oauth_support import authorized
@@ -732,11 +733,11 @@ async def test_store_claim_lifecycle(container: Container) -> None:
         assert (await store.claim(uow, sk, "c" * 64, "POST", "/x")).outcome == "new"
         await store.complete(uow, sk, req, 200, {}, b"")
         await uow.commit()
-    # Pruning removes expired rows only.
-    assert await store.prune() >= 0
+    # Housekeeping removes expired rows only.
+    await housekeeping(container.engine)
     assert sk in await scope_keys(container)
     await update_key_row(container, sk, expires_at=utcnow() - timedelta(seconds=1))
-    assert await store.prune() >= 1
+    assert (await housekeeping(container.engine))["idempotency_keys"] >= 1
     assert sk not in await scope_keys(container)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.api.v1.product_actions import product_out
+from app.api.schemas.product_documents import product_out
 from app.container import Container
 from app.domain.catalog import product_services as services
 from tests import factories as f

@@ -174,9 +174,10 @@ async def _revised(shop: ShopContext, ids: dict[str, str]) -> None:
 #: (a lifecycle step is only legal from some states).
 async def _export_done(shop: ShopContext, ids: dict[str, str]) -> None:
     """The worker's job processing, in this process: the export's file exists."""
+    from app.api.schemas.bulk import SchemaRowValidator
     from app.worker import bulk_worker
 
-    worker = bulk_worker(shop.container)
+    worker = bulk_worker(shop.container, SchemaRowValidator())
     assert await worker.run_next(ids["job_id"]) == ids["job_id"]
 
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from app.container import Container
 from app.domain.catalog import stock
-from app.domain.catalog.products import OutOfStock, SkuNotFound, StockChange
+from app.domain.catalog.errors import OutOfStock, SkuNotFound
+from app.domain.catalog.products import StockChange
 from app.domain.errors import ValidationFailed
 from app.infra.db import tables
 from app.infra.db.bulk_repositories import SqlBulkRepository

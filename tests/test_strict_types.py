@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ValidationError
 
-from app.api.schemas_base import Input
+from app.api.schemas.base import Input
 from tests.product_support import Provider, product_body, provider
 
 #: Wrong JSON values per field type, each with the right one as the control.

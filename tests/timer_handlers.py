@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.timers.model import Timer
-from app.domain.uow import UnitOfWork
+from app.infra.db.uow import SqlUnitOfWork
 from app.worker.timers import TimerRegistry
 
 FIRED = "test_timer.fired"
@@ -36,7 +36,7 @@ def _signal(name: str, text: str) -> None:
         tmp.rename(where / name)  # whole or absent, never half written
 
 
-async def count(uow: UnitOfWork, timer: Timer) -> None:
+async def count(uow: SqlUnitOfWork, timer: Timer) -> None:
     uow.audit.add(
         AuditEntry.record(
             _ACTOR,
@@ -49,7 +49,7 @@ async def count(uow: UnitOfWork, timer: Timer) -> None:
     )
 
 
-async def slow(uow: UnitOfWork, timer: Timer) -> None:
+async def slow(uow: SqlUnitOfWork, timer: Timer) -> None:
     """The first attempt hangs (the test SIGKILLs its worker); a later one fires."""
     if timer.attempts == 1:
         await count(uow, timer)  # written in the transaction the kill will undo
@@ -63,7 +63,7 @@ class Flaky(Exception):
     pass
 
 
-async def flaky(uow: UnitOfWork, timer: Timer) -> None:
+async def flaky(uow: SqlUnitOfWork, timer: Timer) -> None:
     """Writes, then fails on its first `payload["failures"]` attempts."""
     await count(uow, timer)
     if timer.attempts <= int(timer.payload.get("failures", 0)):

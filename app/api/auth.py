@@ -11,43 +11,23 @@ from app.api.deps import (
     MerchantSession,
     UoW,
     client_ip,
+    login_limits,
+    set_session_cookie,
 )
 from app.api.errors import problem_responses
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.accounts import (
+from app.api.schemas.accounts import (
     Account,
     AccountCreate,
     LoginRequest,
     LoginResponse,
     SessionInfo,
 )
-from app.container import Container
+from app.container import request_id_var
 from app.domain.accounts import services as accounts
-from app.domain.accounts.services import LoginLimits, LoginResult
 from app.domain.ports import Quota
-from app.infra.context import request_id_var
 
 router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
-
-
-def login_limits(container: Container) -> LoginLimits:
-    s = container.settings
-    return LoginLimits(
-        per_account=Quota(s.login_attempts_per_account, s.login_window_seconds),
-        per_ip=Quota(s.login_attempts_per_ip, s.login_window_seconds),
-    )
-
-
-def set_session_cookie(response: Response, container: Container, result: LoginResult) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        max_age=container.settings.session_ttl_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=container.settings.is_production,
-        path="/",
-    )
 
 
 @router.post(

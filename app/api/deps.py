@@ -18,15 +18,14 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.container import Container
+from app.container import Container, SqlUnitOfWork, request_id_var
+from app.domain.accounts.errors import SessionRequired
 from app.domain.accounts.model import Account, Session
-from app.domain.accounts.services import SessionRequired, authenticate
+from app.domain.accounts.services import LoginLimits, LoginResult, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
+from app.domain.ports import Quota
 from app.domain.shops.services import require_operator
-from app.domain.uow import UnitOfWork
-from app.infra.context import request_id_var
-from app.infra.db.uow import SqlUnitOfWork
 
 SESSION_COOKIE = "minishop_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -70,7 +69,7 @@ AFTER_RESPONSE_KEY = "minishop.after_response"
 #: Writes what must commit with the request's response (the Idempotency-Key's record).
 BeforeCommit = Callable[[SqlUnitOfWork, Response], Awaitable[None]]
 #: A change made in a unit of work of its own (`commit_apart`, `after_response`).
-Work = Callable[[UnitOfWork], Awaitable[None]]
+Work = Callable[[SqlUnitOfWork], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +245,7 @@ async def current_account(
 
 def same_token(presented: str, expected: str) -> bool:
     """Constant-time comparison that also takes non-ASCII input (a header decoded as latin-1,
-    a form field): `hmac.compare_digest` raises TypeError on non-ASCII str, which was a 500."""
+    a form field): `hmac.compare_digest` raises TypeError on non-ASCII str, which would be a 500."""
     return hmac.compare_digest(
         presented.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
     )
@@ -331,3 +330,23 @@ IfMatch = Annotated[int | None, Depends(if_match)]
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
+
+
+def login_limits(container: Container) -> LoginLimits:
+    s = container.settings
+    return LoginLimits(
+        per_account=Quota(s.login_attempts_per_account, s.login_window_seconds),
+        per_ip=Quota(s.login_attempts_per_ip, s.login_window_seconds),
+    )
+
+
+def set_session_cookie(response: Response, container: Container, result: LoginResult) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=container.settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=container.settings.is_production,
+        path="/",
+    )

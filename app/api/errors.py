@@ -13,9 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from app.api.route_table import allowed_methods
+from app.container import DatabaseError, is_bad_data, request_id_var
 from app.domain.errors import DomainError
-from app.infra.context import request_id_var
-from app.infra.db.errors import DatabaseError, is_bad_data
 
 log = logging.getLogger("minishop.errors")
 
@@ -281,8 +280,10 @@ def _internal_error() -> JSONResponse:
     )
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` a route declares so its errors appear in the docs."""
+def problem_responses(*raised: int | type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` a route declares so its errors appear in the docs: statuses the edge
+    answers (authentication, a malformed body...) and the domain errors the route raises,
+    whose status each carries and whose codes the description lists."""
     descriptions = {
         400: "Malformed request",
         401: "Not authenticated",
@@ -297,11 +298,18 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Rate limited",
         503: "Busy: retry after `Retry-After` seconds",
     }
+    codes: dict[int, list[str]] = {}
+    for item in raised:
+        status, code = (item, None) if isinstance(item, int) else (item.status, item.code)
+        listed = codes.setdefault(status, [])
+        if code is not None and code not in listed:
+            listed.append(code)
     return {
         s: {
             "model": Problem,
-            "description": descriptions.get(s, "Error"),
+            "description": descriptions.get(s, "Error")
+            + (f" ({', '.join(f'`{c}`' for c in sorted(listed))})" if listed else ""),
             "content": {PROBLEM_JSON: {}},
         }
-        for s in statuses
+        for s, listed in sorted(codes.items())
     }

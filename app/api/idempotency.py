@@ -39,8 +39,7 @@ from app.api.deps import BEFORE_COMMIT_KEY, UOW_SCOPE_KEY, request_uow
 from app.api.errors import problem_response
 from app.api.route_table import operation_dependant, security_requirements
 from app.api.uploads import SPOOL_BYTES
-from app.infra.db.uow import SqlUnitOfWork
-from app.infra.idempotency import IdempotencyStore
+from app.container import IdempotencyStore, SqlUnitOfWork
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 _KEEP_HEADERS = {"content-type", "location", "etag", "deprecation", "sunset"}

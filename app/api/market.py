@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import ContainerDep, UoW
-from app.api.developer.apps import AppId
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import AppId
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.apps import MarketApp, MarketAppDetail, ScopeInfo
+from app.api.schemas.apps import MarketApp, MarketAppDetail, ScopeInfo
 from app.domain.authz import model
 from app.domain.authz.errors import AppNotFound
 from app.domain.authz.model import ServiceType

@@ -15,8 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
-from app.infra import metrics
-from app.infra.context import request_id_var
+from app.container import metrics, request_id_var
 
 log = logging.getLogger("minishop.access")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -36,7 +35,8 @@ def new_request_id() -> str:
     """`req_` and 26 Crockford base32 characters, time-ordered like the other ids.
 
     Not `new_id`: a request id is no secret and needs no cryptographic randomness, and that
-    (one `getrandom` call, a lock and a character loop) was a third of this middleware's cost.
+    (one `getrandom` call, a lock and a character loop) would be a third of this middleware's
+    cost.
     """
     value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
     encoded = base64.b32hexencode(value.to_bytes(16, "big"))[:26]

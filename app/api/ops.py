@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse, Response
 from app.api.deps import ContainerDep, same_token
 from app.api.errors import problem_responses
 from app.api.routing import StrictRoute
+from app.container import metrics
 from app.domain.errors import DomainError, NotFound
-from app.infra import metrics
 from app.settings import Settings
 
 router = APIRouter(route_class=StrictRoute, tags=["Operations"])

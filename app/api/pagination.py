@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas_base import has_control_characters
+from app.api.schemas.base import has_control_characters
 from app.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, PageRequest
 
 T = TypeVar("T")

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import Path
 
-from app.api.v1.schemas.shops import ACCOUNT_ID_EXAMPLE, SHOP_ID_EXAMPLE
+from app.api.schemas.apps import APP_ID_EXAMPLE
+from app.api.schemas.products import PRODUCT_EXAMPLE
+from app.api.schemas.shops import ACCOUNT_ID_EXAMPLE, SHOP_ID_EXAMPLE
 
 #: Ids are short opaque strings; anything longer is not one of ours.
 MAX_ID_LENGTH = 64
@@ -27,5 +29,20 @@ AccountIdPath = Annotated[
         examples=[ACCOUNT_ID_EXAMPLE],
         min_length=1,
         max_length=MAX_ID_LENGTH,
+    ),
+]
+AppId = Annotated[
+    str,
+    Path(max_length=40, description="The app's id.", examples=[APP_ID_EXAMPLE]),
+]
+ProductId = Annotated[
+    str, Path(max_length=40, description="The product's id.", examples=[PRODUCT_EXAMPLE])
+]
+QualificationId = Annotated[
+    str,
+    Path(
+        max_length=40,
+        description="The qualification's id.",
+        examples=["iq_01jd8m3k2x9v7q4w5e6r7t8y9z"],
     ),
 ]

@@ -18,16 +18,15 @@ from starlette.types import Scope as AsgiScope
 
 from app.api.deps import after_response, get_uow, request_uow
 from app.api.errors import STATE_HEADERS
-from app.container import Container
+from app.container import Container, request_id_var
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.authz import oauth
 from app.domain.authz.errors import InsufficientScope, InvalidToken
 from app.domain.authz.model import AccessClaims, TokenState
+from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.clock import utcnow
 from app.domain.errors import DomainError, TooManyRequests
-from app.domain.uow import UnitOfWork
-from app.infra.context import request_id_var
 
 OAUTH_SCHEME = "providerOAuth"
 #: Methods that change nothing: the only ones a suspended shop's apps may still call.
@@ -45,6 +44,10 @@ bearer = OAuth2AuthorizationCodeBearer(
     "`client_id` and `client_secret` from `var/demo.json`.",
     auto_error=False,
 )
+
+#: What every provider operation may answer before its own code runs: no or a bad token, a
+#: scope the token lacks, the app's rate limit for the shop.
+PROVIDER_ERRORS = (InvalidToken, InsufficientScope, TooManyRequests)
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ async def provider_access(
         # its own once the response is sent (throttled by `touch_due`, so rarely).
         grant_id, now = claims.grant_id, utcnow()
 
-        async def touch(own: UnitOfWork) -> None:
+        async def touch(own: AuthzUnitOfWork) -> None:
             await own.grants.touch(grant_id, now)
 
         after_response(request, touch)

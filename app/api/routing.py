@@ -5,8 +5,8 @@ before the response is sent (`deps.commit_request`, the one commit point), as po
 `AutoCommitAPIRoute`. `StrictRoute` adds: an operation that takes no body refuses one.
 
 FastAPI ignores a body sent to an operation that declares none, so `{bad json` posted to
-`.../reinstate` used to reinstate the shop with a 200: the client believed its payload meant
-something. Refusing it (and changing nothing) makes such mistakes visible.
+`.../reinstate` would reinstate the shop with a 200 and the client would believe its payload
+meant something. Refusing it (and changing nothing) makes such mistakes visible.
 """
 
 from __future__ import annotations

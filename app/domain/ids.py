@@ -42,11 +42,3 @@ def new_id(prefix: str) -> str:
                 millis, rand = millis + 1, secrets.randbits(_RANDOM_BITS)
         _last = (millis, rand)
     return f"{prefix}_{_b32(millis, 10)}{_b32(rand, 16)}"
-
-
-PREFIXES = {
-    "account": "acct",
-    "shop": "shop",
-    "audit": "aud",
-    "session": "sess",
-}

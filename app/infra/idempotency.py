@@ -20,9 +20,9 @@ from app.domain.errors import Conflict
 from app.infra.db.tables import idempotency_keys as t
 from app.infra.db.uow import SqlUnitOfWork
 
-#: How long a committed in-progress claim holds before it may be taken over. Claims are no
-#: longer committed on their own (they commit with their response); rows an older version
-#: left behind still expire this way.
+#: How long a committed in-progress claim holds before it may be taken over. A claim commits
+#: with its response, so such a row comes only from a release that committed claims on their
+#: own; it expires this way.
 CLAIM_SECONDS = 60
 
 
@@ -192,8 +192,3 @@ class IdempotencyStore:
             headers=dict(row.response_headers or {}),
             body=body,
         )
-
-    async def prune(self) -> int:
-        async with self.engine.begin() as conn:
-            res = await conn.execute(sa.delete(t).where(t.c.expires_at < utcnow()))
-            return int(res.rowcount or 0)

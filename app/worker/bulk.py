@@ -19,8 +19,10 @@ from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.catalog import bulk_files, bulk_import, bulk_jobs, product_rules
+from app.domain.catalog import bulk_job_services as job_services
 from app.domain.catalog.bulk_files import RawProduct
 from app.domain.catalog.bulk_jobs import BulkJob, JobKind
+from app.domain.catalog.errors import InvalidUpload
 from app.domain.errors import DomainError
 from app.domain.ids import new_id
 from app.infra.db.uow import SqlUnitOfWork
@@ -81,7 +83,7 @@ class BulkWorker:
         """Claim one job (that one, with `job_id`) and run it. `max_chunks` stops after that
         many chunks, leaving the job running as a killed worker would (tests, benchmarks)."""
         async with self.uow() as uow:
-            job = await bulk_jobs.claim(
+            job = await job_services.claim(
                 uow, self.worker_id, job_id=job_id, stale_after=self.stale_after
             )
             await uow.commit()
@@ -105,9 +107,9 @@ class BulkWorker:
 
     async def _finish(self, job_id: str, *, error: str | None = None) -> None:
         async with self.uow() as uow:
-            job = await bulk_jobs.owned(uow, job_id, self.worker_id)
+            job = await job_services.owned(uow, job_id, self.worker_id)
             if job is not None:
-                await bulk_jobs.finish(uow, job, error=error)
+                await job_services.finish(uow, job, error=error)
                 await uow.commit()
                 log.info("bulk job finished", extra={"job_id": job_id, **job.summary()})
 
@@ -130,7 +132,7 @@ class BulkWorker:
                 category_id=job.options.get("category_id"),
                 type_categories=job.options.get("type_categories"),
             )
-        except bulk_files.InvalidUpload as e:
+        except InvalidUpload as e:
             await self._finish(job.id, error=e.detail)
             return
         chunks = plan_chunks(parsed.products, self.chunk_rows)
@@ -159,7 +161,7 @@ class BulkWorker:
         for attempt in range(CHUNK_RETRIES + 1):
             try:
                 async with self.uow() as uow:
-                    job = await bulk_jobs.owned(uow, job_id, self.worker_id)
+                    job = await job_services.owned(uow, job_id, self.worker_id)
                     if job is None or job.next_chunk != index:
                         return False
                     await bulk_import.import_chunk(uow, job, sc, self.validator, chunk, orphans)
@@ -175,17 +177,17 @@ class BulkWorker:
     async def _export(self, job: BulkJob) -> None:
         parts: list[str] = [bulk_files.csv_header()] if job.format == "csv" else []
         async with self.uow() as uow:
-            current = await bulk_jobs.owned(uow, job.id, self.worker_id)
+            current = await job_services.owned(uow, job.id, self.worker_id)
             if current is None:
                 return
             current.total = await uow.bulk.count_skus(job.shop_id)
             current.processed = current.succeeded = 0
-            await bulk_jobs.heartbeat(uow, current)
+            await job_services.heartbeat(uow, current)
             await uow.commit()
         after: str | None = None
         while True:
             async with self.uow() as uow:
-                current = await bulk_jobs.owned(uow, job.id, self.worker_id)
+                current = await job_services.owned(uow, job.id, self.worker_id)
                 if current is None:
                     return
                 page = await uow.bulk.export_page(job.shop_id, after, EXPORT_PAGE)
@@ -199,12 +201,12 @@ class BulkWorker:
                 )
                 current.processed += len(rows)
                 current.succeeded += len(rows)
-                await bulk_jobs.heartbeat(uow, current)
+                await job_services.heartbeat(uow, current)
                 await uow.commit()
             after = page[-1][0]["id"]
         content = "".join(parts).encode()
         async with self.uow() as uow:
-            current = await bulk_jobs.owned(uow, job.id, self.worker_id)
+            current = await job_services.owned(uow, job.id, self.worker_id)
             if current is None:
                 return
             await uow.bulk.put_file(
@@ -215,24 +217,25 @@ class BulkWorker:
                 len(content),
                 bulk_jobs.in_parts(content),
             )
-            await bulk_jobs.finish(uow, current)
+            await job_services.finish(uow, current)
             await uow.commit()
 
 
 def bulk_worker(
     container: Container,
+    validator: bulk_import.RowValidator,
     *,
     worker_id: str | None = None,
     stale_after: timedelta | None = None,
     chunk_rows: int | None = None,
 ) -> BulkWorker:
-    """The bulk job runner, with the public schemas as the row validator."""
-    from app.api.v1.schemas.bulk import SchemaRowValidator
-
+    """The bulk job runner. `validator` checks each line as the API checks a body (the
+    process's entry point passes the public schemas' one: the worker does not import the API).
+    """
     settings = container.settings
     return BulkWorker(
         container.uow,
-        SchemaRowValidator(),
+        validator,
         chunk_rows=chunk_rows or settings.bulk_chunk_rows,
         stale_after=stale_after or timedelta(seconds=settings.bulk_stale_seconds),
         worker_id=worker_id,

@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 from app.container import Container, build_container
+from app.domain.catalog.bulk_import import RowValidator
 from app.infra.webhooks.dispatcher import Dispatcher
 from app.settings import Settings
 from app.worker.bulk import bulk_worker
@@ -51,6 +52,7 @@ def timer_runner(container: Container) -> TimerRunner:
 
 async def run_worker(
     settings: Settings,
+    validator: RowValidator,
     *,
     once: bool = False,
     interval: float = 60.0,
@@ -59,9 +61,9 @@ async def run_worker(
     """Send webhooks and fire due timers continuously (a task each), run queued bulk jobs
     as they come (polling every `worker_poll_seconds`) and housekeeping every `interval`
     seconds. With `once`, one pass of each, then return; with `parent_pid`, stop when that
-    process exits."""
+    process exits. `validator` checks the lines of bulk imports."""
     container = build_container(settings, worker=True)
-    bulk = bulk_worker(container)
+    bulk = bulk_worker(container, validator)
     timers = timer_runner(container)
     dispatcher = Dispatcher(container.engine, container.cipher, settings)
     stop = asyncio.Event()

@@ -20,12 +20,11 @@ from datetime import timedelta
 
 from app.domain.clock import utcnow
 from app.domain.timers.model import FIRST_BACKOFF, MAX_ATTEMPTS, Timer, backoff
-from app.domain.uow import UnitOfWork
 from app.infra.db.uow import SqlUnitOfWork
 
 log = logging.getLogger("minishop.worker.timers")
 
-TimerHandler = Callable[[UnitOfWork, Timer], Awaitable[None]]
+TimerHandler = Callable[[SqlUnitOfWork, Timer], Awaitable[None]]
 
 #: Timers claimed per transaction (each then fires in its own).
 CLAIM_BATCH = 20

@@ -10,6 +10,13 @@ from typing import Any
 import pytest
 
 from app.domain.accounts import services
+from app.domain.accounts.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    RegistrationThrottled,
+    SessionRequired,
+    UsernameTaken,
+)
 from app.domain.accounts.model import (
     MAX_PASSWORD,
     MIN_PASSWORD,
@@ -18,16 +25,7 @@ from app.domain.accounts.model import (
     check_password_strength,
     normalize_username,
 )
-from app.domain.accounts.services import (
-    InvalidCredentials,
-    LoginLimits,
-    LoginThrottled,
-    RegistrationThrottled,
-    SessionRequired,
-    UsernameTaken,
-    authenticate,
-    hash_token,
-)
+from app.domain.accounts.services import LoginLimits, authenticate, hash_token
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.errors import ValidationFailed
 from app.domain.ports import Quota

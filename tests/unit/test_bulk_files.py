@@ -82,9 +82,9 @@ def to_jsonl(rows: list[dict[str, object]]) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in rows).encode()
 
 
-def test_count_rows_checks_the_shape_first() -> None:
-    assert bf.count_rows("csv", b"out_product_id,price\na,1\n\nb,2\n") == 2
-    assert bf.count_rows("jsonl", b'{"out_product_id": "a"}\n\n{"x": 1}\n') == 2
+def test_inspect_counts_lines_and_checks_the_shape_first() -> None:
+    assert bf.inspect("csv", io.BytesIO(b"out_product_id,price\na,1\n\nb,2\n")) == 2
+    assert bf.inspect("jsonl", io.BytesIO(b'{"out_product_id": "a"}\n\n{"x": 1}\n')) == 2
     for fmt, content in (
         ("csv", b""),
         ("csv", b"title,price\n"),
@@ -95,7 +95,7 @@ def test_count_rows_checks_the_shape_first() -> None:
         ("csv", "out_product_id,price\n\u00e9".encode("latin-1")),
     ):
         with pytest.raises(bf.InvalidUpload):
-            bf.count_rows(fmt, content)
+            bf.inspect(fmt, io.BytesIO(content))
 
 
 def test_export_rows_read_back_as_the_same_values() -> None:

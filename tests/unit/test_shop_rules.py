@@ -20,6 +20,13 @@ from app.domain.ids import new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops import members as member_services
 from app.domain.shops import services
+from app.domain.shops.errors import (
+    OperatorRequired,
+    PermissionDenied,
+    ShopLimitReached,
+    ShopNotFound,
+    ShopSuspended,
+)
 from app.domain.shops.model import (
     MAX_BUSINESS_SHOPS,
     MAX_PERSONAL_SHOPS,
@@ -27,7 +34,6 @@ from app.domain.shops.model import (
     Qualification,
     Shop,
     ShopStatus,
-    ShopSuspended,
     SubjectType,
 )
 from app.domain.shops.permissions import MATRIX, Permission, Role, allows, matrix_markdown
@@ -488,13 +494,13 @@ async def test_open_shop_limits_and_audit() -> None:
     assert shop.name == "My Shop"
     assert member.role is Role.OWNER
     assert w.uow.accounts.locked == [a.id]
-    with pytest.raises(services.ShopLimitReached) as e:
+    with pytest.raises(ShopLimitReached) as e:
         await services.open_shop(w.uow, actor(a), name="Two", subject_type=SubjectType.PERSONAL)
     assert e.value.extra == {"subject_type": "personal", "limit": MAX_PERSONAL_SHOPS}
     for i in range(MAX_BUSINESS_SHOPS):
         kind = SubjectType.INDIVIDUAL if i % 2 else SubjectType.ENTERPRISE
         await services.open_shop(w.uow, actor(a), name=f"Biz {i}", subject_type=kind)
-    with pytest.raises(services.ShopLimitReached) as e:
+    with pytest.raises(ShopLimitReached) as e:
         await services.open_shop(w.uow, actor(a), name="Biz X", subject_type=SubjectType.INDIVIDUAL)
     assert e.value.status == 409
     assert len(w.uow.shops.rows) == 1 + MAX_BUSINESS_SHOPS
@@ -519,12 +525,12 @@ async def test_access_is_404_for_non_members_and_403_for_weak_roles() -> None:
         w.uow, actor(owner), name="Shop", subject_type=SubjectType.PERSONAL
     )
     w.uow.members.add(Member(shop_id=shop.id, account_id=staff.id, role=Role.CUSTOMER_SERVICE))
-    with pytest.raises(services.ShopNotFound) as e:
+    with pytest.raises(ShopNotFound) as e:
         await services.access(w.uow, stranger.id, shop.id, Permission.SHOP_READ)
     assert e.value.status == 404
-    with pytest.raises(services.ShopNotFound):
+    with pytest.raises(ShopNotFound):
         await services.access(w.uow, owner.id, "shop_missing", Permission.SHOP_READ)
-    with pytest.raises(services.PermissionDenied) as p:
+    with pytest.raises(PermissionDenied) as p:
         await services.access(w.uow, staff.id, shop.id, Permission.SHOP_UPDATE)
     assert p.value.extra == {"role": "customer_service", "permission": "shop.update"}
     acc = await services.access(w.uow, staff.id, shop.id, Permission.SHOP_READ)
@@ -614,7 +620,7 @@ async def test_operator_actions_and_queue() -> None:
     w = World()
     a = w.account()
     op = w.account(operator=True)
-    with pytest.raises(services.OperatorRequired):
+    with pytest.raises(OperatorRequired):
         services.require_operator(a)
     services.require_operator(op)
     shop, _ = await services.open_shop(
@@ -634,7 +640,7 @@ async def test_operator_actions_and_queue() -> None:
     with pytest.raises(ShopSuspended):
         await services.update_shop(w.uow, actor(a), shop.id, name="Nope")
     await services.operator_action(w.uow, platform, shop.id, "reinstate")
-    with pytest.raises(services.ShopNotFound):
+    with pytest.raises(ShopNotFound):
         await services.operator_action(w.uow, platform, "shop_missing", "approve")
     assert w.uow.audit.actions[-3:] == ["shop.rejected", "shop.suspended", "shop.reinstated"]
 
@@ -663,7 +669,7 @@ async def test_add_member_rules() -> None:
         await member_services.add_member(
             w.uow, actor(owner), shop.id, username="nobody", role=Role.FINANCE
         )
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         await member_services.add_member(
             w.uow, actor(admin), shop.id, username="other1", role=Role.OWNER
         )
@@ -698,11 +704,11 @@ async def test_change_role_version_and_owner_rules() -> None:
         await member_services.change_role(
             w.uow, actor(owner), shop.id, staff.id, role=Role.FINANCE, expected_version=9
         )
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         await member_services.change_role(w.uow, actor(admin), shop.id, owner.id, role=Role.ADMIN)
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         await member_services.remove_member(w.uow, actor(admin), shop.id, owner.id)
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         await member_services.change_role(w.uow, actor(staff), shop.id, staff.id, role=Role.ADMIN)
     with pytest.raises(member_services.MemberNotFound):
         await member_services.change_role(
@@ -733,7 +739,7 @@ async def test_transfer_ownership() -> None:
     assert (previous.account_id, previous.role) == (owner.id, Role.ADMIN)
     assert (new.account_id, new.role) == (heir.id, Role.OWNER)
     assert w.uow.audit.actions[-1] == "shop.ownership_transferred"
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         await member_services.transfer_ownership(
             w.uow, actor(owner), shop.id, to_account_id=heir.id
         )
@@ -746,7 +752,7 @@ async def test_transfer_respects_the_heirs_limit() -> None:
     await member_services.add_member(
         w.uow, actor(owner), shop.id, username="heir1", role=Role.ADMIN
     )
-    with pytest.raises(services.ShopLimitReached):
+    with pytest.raises(ShopLimitReached):
         await member_services.transfer_ownership(
             w.uow, actor(owner), shop.id, to_account_id=heir.id
         )

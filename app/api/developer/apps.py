@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from app.api.deps import ContainerDep, CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import AppId
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.apps import APP_ID_EXAMPLE, App, AppCreate, AppUpdate, AppWithSecret
+from app.api.schemas.apps import App, AppCreate, AppUpdate, AppWithSecret, app_out
 from app.domain.authz import apps as services
 from app.domain.authz import model
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/apps", tags=["Developer: apps"])
-
-AppId = Annotated[
-    str,
-    Path(max_length=40, description="The app's id.", examples=[APP_ID_EXAMPLE]),
-]
-
-
-def app_out(app: model.App) -> App:
-    return App.model_validate(app)
 
 
 def with_secret(app: model.App, secret: str) -> AppWithSecret:

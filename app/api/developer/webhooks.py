@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import ContainerDep, CurrentAccount, MerchantSession, UoW, set_etag
-from app.api.developer.apps import AppId
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import AppId
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.webhooks import (
+from app.api.schemas.webhooks import (
     DELIVERY_EXAMPLE,
     ENDPOINT_EXAMPLE,
     Attempt,

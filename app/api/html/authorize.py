@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, client_ip
 from app.api.html.login import SECURITY_HEADERS, templates
 from app.api.routing import AutoCommitRoute
+from app.container import request_id_var
 from app.domain.accounts.model import Account, Session
 from app.domain.accounts.services import authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
@@ -26,7 +27,6 @@ from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.errors import DomainError
 from app.domain.pagination import PageRequest
 from app.domain.shops.permissions import Permission, allows
-from app.infra.context import request_id_var
 
 router = APIRouter(route_class=AutoCommitRoute, tags=["Pages"], include_in_schema=False)
 

@@ -14,10 +14,17 @@ from fastapi import APIRouter, Cookie, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from app.api.auth import login_limits, set_session_cookie
-from app.api.deps import SESSION_COOKIE, ContainerDep, UoW, client_ip, same_token
+from app.api.deps import (
+    SESSION_COOKIE,
+    ContainerDep,
+    UoW,
+    client_ip,
+    login_limits,
+    same_token,
+    set_session_cookie,
+)
 from app.api.routing import StrictRoute
-from app.api.schemas_base import has_control_characters
+from app.api.schemas.base import has_control_characters
 from app.domain.accounts import services as accounts
 from app.domain.errors import DomainError
 

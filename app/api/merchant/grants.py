@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from app.api.deps import CurrentAccount, MerchantSession, UoW
-from app.api.developer.apps import AppId
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import AppId
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.apps import AuthorizedApp
-from app.api.v1.schemas.shops import SHOP_ID_EXAMPLE
+from app.api.schemas.apps import AuthorizedApp
+from app.api.schemas.shops import SHOP_ID_EXAMPLE
 from app.domain.authz import grants as services
 from app.domain.authz.model import App, Grant
 from app.domain.authz.scopes import Scope

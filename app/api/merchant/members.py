@@ -10,7 +10,7 @@ from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.params import AccountIdPath, ShopIdPath
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.shops import (
+from app.api.schemas.shops import (
     Member,
     MemberCreate,
     MemberUpdate,
@@ -19,14 +19,14 @@ from app.api.v1.schemas.shops import (
 )
 from app.domain.shops import members
 from app.domain.shops import model as shop_model
-from app.domain.uow import UnitOfWork
+from app.domain.shops.ports import ShopsUnitOfWork
 
 router = APIRouter(
     route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: members"]
 )
 
 
-async def members_out(uow: UnitOfWork, items: list[shop_model.Member]) -> list[Member]:
+async def members_out(uow: ShopsUnitOfWork, items: list[shop_model.Member]) -> list[Member]:
     accounts = await uow.accounts.get_many([m.account_id for m in items])
     out = []
     for m in items:

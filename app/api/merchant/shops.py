@@ -12,69 +12,27 @@ from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
-from app.api.schemas_base import BoundedDatetime
-from app.api.v1.schemas.shops import (
+from app.api.schemas.base import BoundedDatetime
+from app.api.schemas.shops import (
     AuditEntry,
     MyShop,
     RolePermissions,
-    Shop,
     ShopCreate,
     ShopQualification,
     ShopQualificationSubmit,
     ShopUpdate,
+    qualification_out,
+    shop_fields,
 )
-from app.domain.ports import Cipher
 from app.domain.shops import model, services
 from app.domain.shops.permissions import MATRIX, Permission, Role
-from app.domain.shops.validation import mask_tail
 
 router = APIRouter(route_class=StrictRoute, prefix="/merchant", tags=["Merchant: shops"])
 
 
-def shop_out(shop: model.Shop) -> Shop:
-    return Shop.model_validate(_shop_fields(shop))
-
-
-def _shop_fields(shop: model.Shop) -> dict[str, object]:
-    return {
-        "id": shop.id,
-        "name": shop.name,
-        "subject_type": shop.subject_type,
-        "status": shop.status,
-        "logo_url": shop.logo_url,
-        "rejection_reason": shop.rejection_reason,
-        "suspended": shop.suspended,
-        "suspension_reason": shop.suspension_reason,
-        "can_sell": shop.can_sell,
-        "submitted_at": shop.submitted_at,
-        "opened_at": shop.opened_at,
-        "created_at": shop.created_at,
-        "updated_at": shop.updated_at,
-        "version": shop.version,
-    }
-
-
 def my_shop_out(shop: model.Shop, role: Role) -> MyShop:
     return MyShop.model_validate(
-        {**_shop_fields(shop), "role": role, "permissions": sorted(MATRIX[role])}
-    )
-
-
-def qualification_out(
-    shop: model.Shop, q: model.Qualification, cipher: Cipher
-) -> ShopQualification:
-    return ShopQualification(
-        shop_id=q.shop_id,
-        licence_number=q.licence_number,
-        registered_name=q.registered_name,
-        licence_image_url=q.licence_image_url,
-        operator_name=q.operator_name,
-        operator_id_number=mask_tail(cipher.decrypt(q.operator_id_number_encrypted)),
-        bank_account_name=q.bank_account_name,
-        bank_name=q.bank_name,
-        bank_account_number=mask_tail(cipher.decrypt(q.bank_account_number_encrypted)),
-        submitted_at=q.submitted_at,
-        shop_status=shop.status,
+        {**shop_fields(shop), "role": role, "permissions": sorted(MATRIX[role])}
     )
 
 

@@ -18,13 +18,12 @@ from fastapi.responses import JSONResponse
 from app.api.deps import ContainerDep, UoW, commit_apart
 from app.api.oauth.schemas import OAUTH_ERRORS, IntrospectionBody, TokenBody
 from app.api.routing import AutoCommitRoute
-from app.container import Container
+from app.container import Container, SqlUnitOfWork
 from app.domain.authz import oauth
 from app.domain.authz.errors import InvalidClient, InvalidRequest, OAuthError, UnsupportedGrantType
 from app.domain.authz.model import App
+from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.authz.scopes import Scope
-from app.domain.uow import UnitOfWork
-from app.infra.db.uow import SqlUnitOfWork
 
 router = APIRouter(route_class=AutoCommitRoute, tags=["OAuth"])
 
@@ -245,7 +244,7 @@ async def token(request: Request, uow: UoW, container: ContainerDep) -> JSONResp
             # The one failure that must persist (a spent code, a family revoked for a replay):
             # committed explicitly in a unit of work of its own, while this request's
             # transaction rolls back like any error's.
-            async def record(own: UnitOfWork) -> None:
+            async def record(own: AuthzUnitOfWork) -> None:
                 await oauth.record_aftermath(own, aftermath)
 
             await commit_apart(request, record)

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import OperatorRead, OperatorWrite, UoW
-from app.api.developer.apps import AppId, app_out
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import AppId
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.apps import App, AppSuspend, RateLimitUpdate
+from app.api.schemas.apps import App, AppSuspend, RateLimitUpdate, app_out
 from app.domain.authz import apps as services
 from app.domain.authz.model import AppStatus
 

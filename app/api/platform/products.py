@@ -7,11 +7,11 @@ from fastapi import APIRouter
 from app.api.deps import OperatorRead, OperatorWrite, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import ProductId
 from app.api.routing import StrictRoute
-from app.api.v1.product_actions import product_out
-from app.api.v1.products import ProductId
-from app.api.v1.schemas.products import Product
-from app.api.v1.schemas.shops import ReasonInput
+from app.api.schemas.product_documents import product_out
+from app.api.schemas.products import Product
+from app.api.schemas.shops import ReasonInput
 from app.domain.catalog import product_lifecycle as lifecycle
 from app.domain.catalog import product_services as services
 

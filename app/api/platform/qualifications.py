@@ -7,11 +7,11 @@ from fastapi import APIRouter
 from app.api.deps import OperatorRead, OperatorWrite, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import QualificationId
 from app.api.routing import StrictRoute
-from app.api.v1.catalog import QualificationId, qualification_out
-from app.api.v1.schemas.catalog import IndustryQualification
-from app.api.v1.schemas.shops import ReasonInput
-from app.domain.catalog import qualifications as services
+from app.api.schemas.catalog import IndustryQualification, qualification_out
+from app.api.schemas.shops import ReasonInput
+from app.domain.catalog import qualification_services as services
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
 

@@ -6,11 +6,10 @@ from fastapi import APIRouter
 
 from app.api.deps import ContainerDep, OperatorRead, OperatorWrite, UoW
 from app.api.errors import problem_responses
-from app.api.merchant.shops import qualification_out, shop_out
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.shops import ReasonInput, Shop, ShopQualification
+from app.api.schemas.shops import ReasonInput, Shop, ShopQualification, qualification_out, shop_out
 from app.domain.shops import services
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])

@@ -24,8 +24,7 @@ from app.api.errors import (
 )
 from app.api.provider import ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
-from app.api.v1 import product_actions as actions
-from app.api.v1.schemas.batches import (
+from app.api.schemas.batches import (
     ActionOperation,
     AdjustStockOperation,
     CreateOperation,
@@ -40,8 +39,9 @@ from app.api.v1.schemas.batches import (
     StockChangeItem,
     UpdateOperation,
 )
-from app.api.v1.schemas.products import Product, StockLevel
-from app.domain.uow import UnitOfWork
+from app.api.schemas.products import Product, StockLevel
+from app.api.v1 import product_actions as actions
+from app.domain.catalog.ports import CatalogUnitOfWork
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
@@ -59,7 +59,7 @@ class ItemResult:
 
 
 async def run_items(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     items: Sequence[object],
     perform: Callable[[Any], Awaitable[tuple[int, Outcome]]],
 ) -> list[ItemResult]:
@@ -133,7 +133,7 @@ def _op_name(item: object) -> str | None:
 
 
 async def _product_operation(
-    uow: UnitOfWork, access: ShopAccess, op: Any, *, auto_approve: bool
+    uow: CatalogUnitOfWork, access: ShopAccess, op: Any, *, auto_approve: bool
 ) -> tuple[int, Outcome]:
     if isinstance(op, CreateOperation):
         return status.HTTP_201_CREATED, await actions.create(uow, access, op)

@@ -20,9 +20,10 @@ from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.provider import ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
+from app.api.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
 from app.api.uploads import file_size, form_file, in_parts, spooled_body, upload_slots
-from app.api.v1.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
 from app.domain.catalog import bulk_files, bulk_jobs
+from app.domain.catalog import bulk_job_services as job_services
 from app.domain.catalog.bulk_jobs import ImportFormat, JobItem, JobKind
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
@@ -244,10 +245,10 @@ async def create_bulk_import(
     if ctype != MULTIPART:  # refused before anything is received
         _upload_format(UPLOAD_TYPES.get(ctype), ctype, format)
     type_categories = _type_categories(type_category)
-    bulk_jobs.check_import_options(format or ImportFormat.CSV, category_id, type_categories)
+    job_services.check_import_options(format or ImportFormat.CSV, category_id, type_categories)
     declared = request.headers.get("content-length", "")
     size = int(declared) if declared.isdigit() else 0
-    await bulk_jobs.check_room(uow, access.shop_id, bulk_limits(request), size)
+    await job_services.check_room(uow, access.shop_id, bulk_limits(request), size)
     # Authenticated; no connection is held while the client sends the file.
     await uow.release()
     async with upload_slots(request).slot(access.app_id), _received(request, format) as got:
@@ -258,7 +259,7 @@ async def create_bulk_import(
         upload = bulk_jobs.Upload(
             content_type, size, total, in_parts(file, bulk_jobs.FILE_PART_BYTES)
         )
-        job = await bulk_jobs.start_import(
+        job = await job_services.start_import(
             uow,
             access.actor,
             shop,
@@ -310,7 +311,9 @@ async def create_bulk_export(
     body: BulkExportCreate, access: ProductsRead, uow: UoW, request: Request, response: Response
 ) -> BulkJob:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
-    job = await bulk_jobs.start_export(uow, access.actor, shop, body.format, bulk_limits(request))
+    job = await job_services.start_export(
+        uow, access.actor, shop, body.format, bulk_limits(request)
+    )
     response.headers["Location"] = f"/v1/bulk-jobs/{job.id}"
     return job_out(job)
 
@@ -331,7 +334,7 @@ async def list_bulk_jobs(
         JobKind | None, Query(description="Only imports or exports.", examples=["import"])
     ] = None,
 ) -> ListResponse[BulkJob]:
-    result = await bulk_jobs.list_for_shop(uow, access.shop_id, page, kind)
+    result = await job_services.list_for_shop(uow, access.shop_id, page, kind)
     return ListResponse[BulkJob](
         data=[job_out(j) for j in result.items], next_cursor=encode_cursor(result.next_after)
     )
@@ -347,7 +350,7 @@ async def list_bulk_jobs(
     responses=_READ_ERRORS,
 )
 async def get_bulk_job(job_id: JobId, access: ProductsRead, uow: UoW) -> BulkJob:
-    return job_out(await bulk_jobs.get(uow, access.shop_id, job_id))
+    return job_out(await job_services.get(uow, access.shop_id, job_id))
 
 
 def _download_format(accept: str | None, given: str | None) -> str:
@@ -452,7 +455,7 @@ async def get_bulk_job_errors(
     accept: AcceptHeader = None,
 ) -> Response:
     fmt = _download_format(accept, format)
-    items = await bulk_jobs.items(uow, access.shop_id, job_id, failed_only=True)
+    items = await job_services.items(uow, access.shop_id, job_id, failed_only=True)
     return _download(
         _table(_error_rows(items), ERROR_COLUMNS, fmt), fmt, f"{job_id}-errors", response
     )
@@ -478,7 +481,7 @@ async def get_bulk_job_report(
     accept: AcceptHeader = None,
 ) -> Response:
     fmt = _download_format(accept, format)
-    items = await bulk_jobs.items(uow, access.shop_id, job_id, failed_only=False)
+    items = await job_services.items(uow, access.shop_id, job_id, failed_only=False)
     rows = (
         {
             "line": i.line,
@@ -507,6 +510,6 @@ async def get_bulk_job_report(
 async def get_bulk_job_file(
     job_id: JobId, access: ProductsRead, uow: UoW, response: Response
 ) -> Response:
-    stored = await bulk_jobs.result_file(uow, access.shop_id, job_id)
+    stored = await job_services.result_file(uow, access.shop_id, job_id)
     fmt = "csv" if stored.content_type.startswith("text/csv") else "jsonl"
     return _download(stored.content, fmt, f"{job_id}-catalogue", response)

@@ -9,17 +9,19 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.params import QualificationId
 from app.api.provider import ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.catalog import (
+from app.api.schemas.catalog import (
     CATEGORY_EXAMPLE,
     Brand,
     CategoryNode,
     IndustryQualification,
     IndustryQualificationSubmit,
     QualificationKind,
+    qualification_out,
 )
-from app.domain.catalog import qualifications as services
+from app.domain.catalog import qualification_services as services
 from app.domain.catalog.brands import Brand as BrandEntry
 from app.domain.catalog.brands import BrandCatalogue, brand_catalogue
 from app.domain.catalog.categories import CategoryTree, category_tree
@@ -28,14 +30,6 @@ from app.domain.shops import services as shop_services
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: catalog"])
 
-QualificationId = Annotated[
-    str,
-    Path(
-        max_length=40,
-        description="The qualification's id.",
-        examples=["iq_01jd8m3k2x9v7q4w5e6r7t8y9z"],
-    ),
-]
 CategoryId = Annotated[
     str, Path(max_length=40, description="A category id.", examples=[CATEGORY_EXAMPLE])
 ]
@@ -181,10 +175,6 @@ async def get_brand(brand_id: BrandId, access: ProductsRead, uow: UoW) -> Brand:
 )
 async def list_kinds(access: ProductsRead) -> list[QualificationKind]:
     return [QualificationKind.model_validate(k) for k in category_tree().qualifications.values()]
-
-
-def qualification_out(q: services.IndustryQualification) -> IndustryQualification:
-    return IndustryQualification.model_validate(q)
 
 
 @router.post(

@@ -9,22 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.provider import ShopAccess
-from app.api.v1.product_documents import View, product_document, sku_document
-from app.api.v1.schemas import products as schemas
-from app.api.v1.schemas.products import (
+from app.api.schemas import products as schemas
+from app.api.schemas.product_documents import View, product_out
+from app.api.schemas.products import (
     Product,
     ProductCreate,
     ProductUpdate,
-    Sku,
     StockLevel,
 )
 from app.domain.catalog import product_lifecycle as lifecycle
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model
 from app.domain.catalog import stock
+from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
-from app.domain.uow import UnitOfWork
 
 #: Fields of `ProductUpdate` that cannot be cleared with null.
 _REQUIRED_ON_PRODUCT = (
@@ -40,22 +39,7 @@ _REQUIRED_ON_PRODUCT = (
 )
 
 
-def _sku_record(sku: model.Sku) -> dict[str, Any]:
-    return {name: getattr(sku, name) for name in model.SKU_RECORD_FIELDS}
-
-
-def sku_out(sku: model.Sku) -> Sku:
-    return Sku.model_validate(sku_document(_sku_record(sku)))
-
-
-def product_out(product: model.Product, skus: list[model.Sku], view: View = "live") -> Product:
-    """The entity as the hot reads answer its record: one document builder for both."""
-    record = {name: getattr(product, name) for name in model.PRODUCT_RECORD_FIELDS}
-    record["skus"] = [_sku_record(s) for s in skus]
-    return Product.model_validate(product_document(record, view))
-
-
-async def full(uow: UnitOfWork, product: model.Product, view: View = "live") -> Product:
+async def full(uow: CatalogUnitOfWork, product: model.Product, view: View = "live") -> Product:
     skus = await services.skus_of(uow, [product])
     return product_out(product, skus[product.id], view)
 
@@ -75,7 +59,7 @@ def product_changes(body: ProductUpdate) -> dict[str, Any]:
     return {k: v for k, v in schemas.product_changes(body).items() if k in given}
 
 
-async def create(uow: UnitOfWork, access: ShopAccess, body: ProductCreate) -> Product:
+async def create(uow: CatalogUnitOfWork, access: ShopAccess, body: ProductCreate) -> Product:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     product, skus = await services.create(
         uow,
@@ -88,7 +72,7 @@ async def create(uow: UnitOfWork, access: ShopAccess, body: ProductCreate) -> Pr
 
 
 async def update(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     access: ShopAccess,
     product_id: str,
     body: ProductUpdate,
@@ -104,36 +88,36 @@ async def update(
     return await full(uow, product)
 
 
-async def discard_revision(uow: UnitOfWork, access: ShopAccess, product_id: str) -> Product:
+async def discard_revision(uow: CatalogUnitOfWork, access: ShopAccess, product_id: str) -> Product:
     product = await services.discard_revision(uow, access.actor, access.shop_id, product_id)
     return await full(uow, product)
 
 
-async def delete(uow: UnitOfWork, access: ShopAccess, product_id: str) -> None:
+async def delete(uow: CatalogUnitOfWork, access: ShopAccess, product_id: str) -> None:
     await services.delete(uow, access.actor, access.shop_id, product_id)
 
 
 async def submit(
-    uow: UnitOfWork, access: ShopAccess, product_id: str, *, auto_approve: bool
+    uow: CatalogUnitOfWork, access: ShopAccess, product_id: str, *, auto_approve: bool
 ) -> Product:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     product = await lifecycle.submit(uow, access.actor, shop, product_id, auto_approve=auto_approve)
     return await full(uow, product)
 
 
-async def list_for_sale(uow: UnitOfWork, access: ShopAccess, product_id: str) -> Product:
+async def list_for_sale(uow: CatalogUnitOfWork, access: ShopAccess, product_id: str) -> Product:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     product = await lifecycle.list_for_sale(uow, access.actor, shop, product_id)
     return await full(uow, product)
 
 
-async def delist(uow: UnitOfWork, access: ShopAccess, product_id: str) -> Product:
+async def delist(uow: CatalogUnitOfWork, access: ShopAccess, product_id: str) -> Product:
     product = await lifecycle.delist(uow, access.actor, access.shop_id, product_id)
     return await full(uow, product)
 
 
 async def change_stock(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     access: ShopAccess,
     product_id: str,
     sku_id: str,
@@ -148,7 +132,7 @@ async def change_stock(
 
 
 async def change_stock_by_ref(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     access: ShopAccess,
     *,
     sku_id: str | None,

@@ -10,13 +10,11 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
-from app.api.provider import ProductsRead, ProductsWrite, ShopAccess
+from app.api.params import ProductId
+from app.api.provider import PROVIDER_ERRORS, ProductsRead, ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
-from app.api.v1 import product_actions as actions
-from app.api.v1.product_actions import sku_out
-from app.api.v1.product_documents import View, json_response, product_document
-from app.api.v1.schemas.products import (
-    PRODUCT_EXAMPLE,
+from app.api.schemas.product_documents import View, json_response, product_document, sku_out
+from app.api.schemas.products import (
     SKU_EXAMPLE,
     Product,
     ProductCreate,
@@ -29,18 +27,27 @@ from app.api.v1.schemas.products import (
     StockSet,
     sku_fields,
 )
+from app.api.v1 import product_actions as actions
+from app.container import ConcurrentUpdate
 from app.domain.catalog import product_services as services
 from app.domain.catalog import products as model
 from app.domain.catalog import stock
-from app.domain.errors import ValidationFailed
+from app.domain.catalog.errors import (
+    NoPendingRevision,
+    NotListable,
+    OutOfStock,
+    OutProductIdTaken,
+    ProductNotFound,
+    ProductWasListed,
+    SkuNotFound,
+)
+from app.domain.catalog.ports import CatalogUnitOfWork
+from app.domain.errors import InvalidTransition, PreconditionFailed, ValidationFailed
 from app.domain.shops import services as shop_services
-from app.domain.uow import UnitOfWork
+from app.domain.shops.errors import ShopSuspended
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
-ProductId = Annotated[
-    str, Path(max_length=40, description="The product's id.", examples=[PRODUCT_EXAMPLE])
-]
 SkuId = Annotated[str, Path(max_length=40, description="The SKU's id.", examples=[SKU_EXAMPLE])]
 OutSkuId = Annotated[
     str,
@@ -66,9 +73,13 @@ ViewQuery = Annotated[
     ),
 ]
 
-_READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
-_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429)
-_ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
+#: Every operation validates its parameters (422); one that writes may lose a race for a row
+#: (409 `concurrent_update`); one with a body may refuse it as malformed, too large or not
+#: JSON. Each lists, besides, the domain errors it raises.
+_READ = (*PROVIDER_ERRORS, 422)
+_CHANGE = (*_READ, ConcurrentUpdate)
+_WRITE = (*_CHANGE, 400, 413, 415)
+_WRITE_LIVE = (*_WRITE, ShopSuspended, InvalidTransition)
 
 
 # The hottest route first: the router tries routes in order.
@@ -77,7 +88,7 @@ _ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 429)
     operation_id="getProduct",
     summary="One product with its SKUs",
     response_model=Product,
-    responses=_READ_ERRORS,
+    responses=problem_responses(*_READ, ProductNotFound),
 )
 async def get_product(
     product_id: ProductId,
@@ -101,7 +112,7 @@ async def get_product(
     "field-level 422.",
     status_code=status.HTTP_201_CREATED,
     response_model=Product,
-    responses=_WRITE_ERRORS,
+    responses=problem_responses(*_WRITE, ShopSuspended, OutProductIdTaken),
 )
 async def create_product(
     body: ProductCreate, access: ProductsWrite, uow: UoW, response: Response
@@ -119,7 +130,7 @@ async def create_product(
     description="Scope `products:read`. Ordered by `(updated_at, id)`, so `updated_since` "
     "plus the cursor is an incremental sync. Each product comes with its SKUs.",
     response_model=ListResponse[Product],
-    responses=problem_responses(400, 401, 403, 422, 429),
+    responses=problem_responses(*_READ, 400),
 )
 async def list_products(
     access: ProductsRead,
@@ -189,7 +200,7 @@ async def list_products(
     operation_id="getProductByOutId",
     summary="One product, by your own id",
     response_model=Product,
-    responses=_READ_ERRORS,
+    responses=problem_responses(*_READ, ProductNotFound),
 )
 async def get_product_by_out_id(
     out_product_id: OutProductId,
@@ -210,7 +221,9 @@ async def get_product_by_out_id(
     description="The same as `PATCH /v1/products/{product_id}`, for providers that keep only "
     "their own ids.",
     response_model=Product,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429),
+    responses=problem_responses(
+        *_WRITE_LIVE, ProductNotFound, OutProductIdTaken, PreconditionFailed
+    ),
 )
 async def update_product_by_out_id(
     out_product_id: OutProductId,
@@ -240,7 +253,7 @@ async def update_product_by_out_id(
     summary="One SKU, by your own id",
     description="Scope `products:read`. `out_sku_id` is unique in the shop.",
     response_model=Sku,
-    responses=_READ_ERRORS,
+    responses=problem_responses(*_READ, SkuNotFound),
 )
 async def get_sku_by_out_id(out_sku_id: OutSkuId, access: ProductsRead, uow: UoW) -> Sku:
     return sku_out(await stock.find_sku(uow, access.shop_id, out_sku_id=out_sku_id))
@@ -252,7 +265,7 @@ async def get_sku_by_out_id(out_sku_id: OutSkuId, access: ProductsRead, uow: UoW
     summary="Change a SKU's price or your ids for it, by your own id",
     description="The same as `PATCH /v1/products/{product_id}/skus/{sku_id}`.",
     response_model=Sku,
-    responses=_WRITE_ERRORS,
+    responses=problem_responses(*_WRITE_LIVE, ProductNotFound, SkuNotFound),
 )
 async def update_sku_by_out_id(
     out_sku_id: OutSkuId, body: SkuUpdate, access: ProductsWrite, uow: UoW
@@ -275,7 +288,9 @@ async def update_sku_by_out_id(
     "it. Read it with `?version=pending`. Price and stock are SKU fields and never wait for "
     "review. In review or banned: 409 with `current_status`. Honours `If-Match`.",
     response_model=Product,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429),
+    responses=problem_responses(
+        *_WRITE_LIVE, ProductNotFound, OutProductIdTaken, PreconditionFailed
+    ),
 )
 async def update_product(
     product_id: ProductId,
@@ -305,7 +320,7 @@ async def update_product(
     description="Scope `products:write`. Deletes its SKUs too. A product that was ever "
     "listed stays (409 `product_was_listed`): delist it instead.",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=_ACTION_ERRORS,
+    responses=problem_responses(*_CHANGE, ProductNotFound, ProductWasListed),
 )
 async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW) -> None:
     # No Response of our own: the injected one carries the rate-limit headers.
@@ -319,7 +334,7 @@ async def delete_product(product_id: ProductId, access: ProductsWrite, uow: UoW)
     description="Scope `products:write`. The live version stays as it is. 404 "
     "`no_pending_revision` when there is none.",
     response_model=Product,
-    responses=_ACTION_ERRORS,
+    responses=problem_responses(*_CHANGE, ProductNotFound, NoPendingRevision),
 )
 async def discard_revision(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
@@ -335,7 +350,7 @@ async def discard_revision(
     summary="Add a SKU to a product",
     status_code=status.HTTP_201_CREATED,
     response_model=Sku,
-    responses=_WRITE_ERRORS,
+    responses=problem_responses(*_WRITE_LIVE, ProductNotFound),
 )
 async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite, uow: UoW) -> Sku:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
@@ -350,7 +365,7 @@ async def add_sku(product_id: ProductId, body: SkuCreate, access: ProductsWrite,
     description="Scope `products:write`. Applies at once in every state but `banned`: price "
     "changes need no review.",
     response_model=Sku,
-    responses=_WRITE_ERRORS,
+    responses=problem_responses(*_WRITE_LIVE, ProductNotFound, SkuNotFound),
 )
 async def update_sku(
     product_id: ProductId, sku_id: SkuId, body: SkuUpdate, access: ProductsWrite, uow: UoW
@@ -359,7 +374,7 @@ async def update_sku(
 
 
 async def _update_sku(
-    uow: UnitOfWork, access: ShopAccess, product_id: str, sku_id: str, body: SkuUpdate
+    uow: CatalogUnitOfWork, access: ShopAccess, product_id: str, sku_id: str, body: SkuUpdate
 ) -> Sku:
     shop = await shop_services.shop_or_404(uow, access.shop_id)
     if "price" in body.model_fields_set and body.price is None:
@@ -374,7 +389,7 @@ async def _update_sku(
     operation_id="setSkuStock",
     summary="Set a SKU's stock",
     response_model=StockLevel,
-    responses=_WRITE_ERRORS,
+    responses=problem_responses(*_WRITE, ProductNotFound, SkuNotFound),
 )
 async def set_stock(
     product_id: ProductId, sku_id: SkuId, body: StockSet, access: ProductsWrite, uow: UoW
@@ -390,7 +405,7 @@ async def set_stock(
     description="Scope `products:write`. One conditional update: concurrent adjustments all "
     "count, and a result below zero is refused with 409 `insufficient_stock`.",
     response_model=StockLevel,
-    responses=_WRITE_ERRORS,
+    responses=problem_responses(*_WRITE, ProductNotFound, SkuNotFound, OutOfStock),
 )
 async def adjust_stock(
     product_id: ProductId,
@@ -408,7 +423,7 @@ async def adjust_stock(
     operation_id="submitProduct",
     summary="Submit a draft or rejected product for review",
     response_model=Product,
-    responses=_ACTION_ERRORS,
+    responses=problem_responses(*_CHANGE, ShopSuspended, ProductNotFound, InvalidTransition),
 )
 async def submit_product(
     product_id: ProductId,
@@ -431,7 +446,9 @@ async def submit_product(
     description="Scope `products:write`. Needs a SKU with stock and a category the shop can "
     "still use, else 409 `not_listable` with the `reasons`.",
     response_model=Product,
-    responses=_ACTION_ERRORS,
+    responses=problem_responses(
+        *_CHANGE, ShopSuspended, ProductNotFound, NotListable, InvalidTransition
+    ),
 )
 async def list_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response
@@ -446,7 +463,7 @@ async def list_product(
     operation_id="delistProduct",
     summary="Take a listed product off sale",
     response_model=Product,
-    responses=_ACTION_ERRORS,
+    responses=problem_responses(*_CHANGE, ProductNotFound, InvalidTransition),
 )
 async def delist_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response

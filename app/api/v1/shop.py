@@ -6,10 +6,9 @@ from fastapi import APIRouter, Response
 
 from app.api.deps import IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
-from app.api.merchant.shops import shop_out
 from app.api.provider import ShopRead, ShopWrite
 from app.api.routing import StrictRoute
-from app.api.v1.schemas.shops import Shop, ShopUpdate
+from app.api.schemas.shops import Shop, ShopUpdate, shop_out
 from app.domain.shops import services
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: shop"])

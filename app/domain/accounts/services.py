@@ -7,44 +7,26 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from app.domain.accounts.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    RegistrationThrottled,
+    SessionRequired,
+    UsernameTaken,
+)
 from app.domain.accounts.model import (
     Account,
     Session,
     check_password_strength,
     normalize_username,
 )
+from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, IntegrityConflict, TooManyRequests, Unauthenticated
+from app.domain.errors import IntegrityConflict
 from app.domain.ports import PasswordHasher, Quota, Throttle
-from app.domain.uow import UnitOfWork
 
 SESSION_TOKEN_PREFIX = "mss_"
-
-
-class UsernameTaken(Conflict):
-    code = "username_taken"
-    title = "The username is taken"
-
-
-class InvalidCredentials(Unauthenticated):
-    code = "invalid_credentials"
-    title = "Wrong username or password"
-
-
-class LoginThrottled(TooManyRequests):
-    code = "login_throttled"
-    title = "Too many login attempts"
-
-
-class RegistrationThrottled(TooManyRequests):
-    code = "registration_throttled"
-    title = "Too many registrations from this address"
-
-
-class SessionRequired(Unauthenticated):
-    code = "session_required"
-    title = "Log in first"
 
 
 def hash_token(token: str) -> str:
@@ -52,7 +34,7 @@ def hash_token(token: str) -> str:
 
 
 async def register(
-    uow: UnitOfWork,
+    uow: AccountsUnitOfWork,
     hasher: PasswordHasher,
     *,
     username: str,
@@ -102,7 +84,7 @@ async def register(
 
 
 async def sign_up(
-    uow: UnitOfWork,
+    uow: AccountsUnitOfWork,
     hasher: PasswordHasher,
     throttle: Throttle,
     quota: Quota,
@@ -148,7 +130,7 @@ class LoginResult:
 
 
 async def login(
-    uow: UnitOfWork,
+    uow: AccountsUnitOfWork,
     hasher: PasswordHasher,
     throttle: Throttle,
     limits: LoginLimits,
@@ -207,7 +189,7 @@ async def _reserve(throttle: Throttle, key: str, quota: Quota) -> None:
         )
 
 
-async def authenticate(uow: UnitOfWork, token: str | None) -> tuple[Account, Session]:
+async def authenticate(uow: AccountsUnitOfWork, token: str | None) -> tuple[Account, Session]:
     if not token:
         raise SessionRequired()
     session = await uow.accounts.get_session(hash_token(token))
@@ -219,7 +201,7 @@ async def authenticate(uow: UnitOfWork, token: str | None) -> tuple[Account, Ses
     return account, session
 
 
-def logout(uow: UnitOfWork, actor: Actor, session: Session) -> None:
+def logout(uow: AccountsUnitOfWork, actor: Actor, session: Session) -> None:
     session.revoked_at = utcnow()
     uow.audit.add(
         AuditEntry.record(
@@ -232,7 +214,7 @@ def logout(uow: UnitOfWork, actor: Actor, session: Session) -> None:
     )
 
 
-def grant_operator(uow: UnitOfWork, actor: Actor, account: Account) -> None:
+def grant_operator(uow: AccountsUnitOfWork, actor: Actor, account: Account) -> None:
     """Make the account a platform operator; a no-op (and no audit entry) if it is one."""
     if account.is_operator:
         return

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.authz.errors import AppNotFound
 from app.domain.authz.model import App, AppStatus
+from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.authz.scopes import Scope
 from app.domain.authz.tokens import (
     CLIENT_SECRET_PREFIX,
@@ -23,7 +24,6 @@ from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.services import check_version
-from app.domain.uow import UnitOfWork
 
 MAX_REDIRECT_URIS = 10
 
@@ -165,7 +165,7 @@ class AppFields:
     scopes: list[Scope]
 
 
-async def register_app(uow: UnitOfWork, actor: Actor, fields: AppFields) -> tuple[App, str]:
+async def register_app(uow: AuthzUnitOfWork, actor: Actor, fields: AppFields) -> tuple[App, str]:
     """Returns the app and its client secret, which is shown this once and stored hashed."""
     secret = new_secret(CLIENT_SECRET_PREFIX)
     app = App(
@@ -188,7 +188,7 @@ async def register_app(uow: UnitOfWork, actor: Actor, fields: AppFields) -> tupl
     return app, secret
 
 
-async def own_app(uow: UnitOfWork, actor: Actor, app_id: str) -> App:
+async def own_app(uow: AuthzUnitOfWork, actor: Actor, app_id: str) -> App:
     """Resolve-or-404: another developer's app does not exist for this one."""
     app = await uow.apps.get(app_id)
     if app is None or app.developer_id != actor.id:
@@ -196,12 +196,12 @@ async def own_app(uow: UnitOfWork, actor: Actor, app_id: str) -> App:
     return app
 
 
-async def list_own_apps(uow: UnitOfWork, actor: Actor, page: PageRequest) -> Page[App]:
+async def list_own_apps(uow: AuthzUnitOfWork, actor: Actor, page: PageRequest) -> Page[App]:
     return await uow.apps.list_for_developer(actor.id, page)
 
 
 async def update_app(
-    uow: UnitOfWork,
+    uow: AuthzUnitOfWork,
     actor: Actor,
     app_id: str,
     changes: dict[str, object],
@@ -225,7 +225,7 @@ async def update_app(
     return app
 
 
-async def publish_app(uow: UnitOfWork, actor: Actor, app_id: str) -> App:
+async def publish_app(uow: AuthzUnitOfWork, actor: Actor, app_id: str) -> App:
     app = await own_app(uow, actor, app_id)
     before = app.summary()
     app.publish()
@@ -235,7 +235,7 @@ async def publish_app(uow: UnitOfWork, actor: Actor, app_id: str) -> App:
 
 
 async def rotate_secret(
-    uow: UnitOfWork, actor: Actor, app_id: str, *, grace: timedelta
+    uow: AuthzUnitOfWork, actor: Actor, app_id: str, *, grace: timedelta
 ) -> tuple[App, str]:
     """The old secret keeps working for `grace`, so the provider can deploy the new one."""
     app = await own_app(uow, actor, app_id)
@@ -253,7 +253,7 @@ async def rotate_secret(
     return app, secret
 
 
-async def operator_get_app(uow: UnitOfWork, app_id: str) -> App:
+async def operator_get_app(uow: AuthzUnitOfWork, app_id: str) -> App:
     app = await uow.apps.get(app_id)
     if app is None:
         raise AppNotFound(f"No app {app_id}.")
@@ -261,13 +261,13 @@ async def operator_get_app(uow: UnitOfWork, app_id: str) -> App:
 
 
 async def operator_list_apps(
-    uow: UnitOfWork, page: PageRequest, status: AppStatus | None
+    uow: AuthzUnitOfWork, page: PageRequest, status: AppStatus | None
 ) -> Page[App]:
     return await uow.apps.list_all(page, status=status)
 
 
 async def operator_action(
-    uow: UnitOfWork, actor: Actor, app_id: str, action: str, *, reason: str | None = None
+    uow: AuthzUnitOfWork, actor: Actor, app_id: str, action: str, *, reason: str | None = None
 ) -> App:
     """Suspension takes effect at once: every token of the app fails on its next request."""
     app = await operator_get_app(uow, app_id)
@@ -290,7 +290,7 @@ async def operator_action(
 
 
 async def set_rate_limit(
-    uow: UnitOfWork,
+    uow: AuthzUnitOfWork,
     actor: Actor,
     app_id: str,
     *,

@@ -6,20 +6,20 @@ from app.domain.audit.model import Actor, AuditEntry
 from app.domain.authz.errors import GrantNotFound
 from app.domain.authz.model import App, Grant
 from app.domain.authz.oauth import grant_event
+from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.permissions import Permission
 from app.domain.shops.services import access
-from app.domain.uow import UnitOfWork
 
 
 async def list_grants(
-    uow: UnitOfWork, actor: Actor, shop_id: str, page: PageRequest
+    uow: AuthzUnitOfWork, actor: Actor, shop_id: str, page: PageRequest
 ) -> Page[tuple[Grant, App]]:
     await access(uow, actor.id, shop_id, Permission.APPS_AUTHORIZE)
     return await uow.grants.list_active_for_shop(shop_id, page)
 
 
-async def revoke_grant(uow: UnitOfWork, actor: Actor, shop_id: str, app_id: str) -> Grant:
+async def revoke_grant(uow: AuthzUnitOfWork, actor: Actor, shop_id: str, app_id: str) -> Grant:
     """Every token of the grant fails on its next request: the resource server reads the
     grant's state on each call, so nothing waits for expiry."""
     await access(uow, actor.id, shop_id, Permission.APPS_AUTHORIZE)

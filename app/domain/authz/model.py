@@ -15,7 +15,7 @@ from typing import Any
 
 from app.domain.authz.scopes import Scope, scope_string
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, InvalidTransition
+from app.domain.errors import InvalidTransition
 from app.domain.ids import new_id
 
 
@@ -37,11 +37,6 @@ class AppStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     SUSPENDED = "suspended"
-
-
-class AppSuspended(Conflict):
-    code = "app_suspended"
-    title = "The app is suspended"
 
 
 @dataclass(eq=False)

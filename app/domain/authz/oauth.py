@@ -36,6 +36,7 @@ from app.domain.authz.model import (
     TokenFamily,
     TokenState,
 )
+from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.authz.scopes import InvalidScope, Scope, parse_scopes, scope_string
 from app.domain.authz.tokens import (
     CODE_PREFIX,
@@ -50,10 +51,9 @@ from app.domain.clock import utcnow
 from app.domain.errors import DomainError
 from app.domain.events.model import Event
 from app.domain.ids import new_id
-from app.domain.shops.model import ShopSuspended
+from app.domain.shops.errors import ShopSuspended
 from app.domain.shops.permissions import Permission
 from app.domain.shops.services import access
-from app.domain.uow import UnitOfWork
 
 
 class AccessTokenCodec(Protocol):
@@ -100,7 +100,7 @@ class AuthorizationRequest:
 
 
 async def validate_authorization_request(
-    uow: UnitOfWork,
+    uow: AuthzUnitOfWork,
     *,
     client_id: str | None,
     redirect_uri: str | None,
@@ -169,7 +169,7 @@ def grant_event(kind: str, grant: Grant, app: App) -> Event:
 
 
 async def approve(
-    uow: UnitOfWork,
+    uow: AuthzUnitOfWork,
     actor: Actor,
     req: AuthorizationRequest,
     shop_id: str,
@@ -234,7 +234,7 @@ def deny(req: AuthorizationRequest) -> RedirectError:
 
 
 async def authenticate_client(
-    uow: UnitOfWork, client_id: str | None, client_secret: str | None
+    uow: AuthzUnitOfWork, client_id: str | None, client_secret: str | None
 ) -> App:
     """client_secret_basic / client_secret_post: the current secret, or the previous one
     while its grace period lasts."""
@@ -259,7 +259,7 @@ class TokenResponse:
 
 
 def _issue(
-    uow: UnitOfWork,
+    uow: AuthzUnitOfWork,
     codec: AccessTokenCodec,
     cfg: OAuthConfig,
     app: App,
@@ -304,7 +304,7 @@ def _issue(
     )
 
 
-async def _usable_grant(uow: UnitOfWork, grant_id: str, app: App) -> Grant:
+async def _usable_grant(uow: AuthzUnitOfWork, grant_id: str, app: App) -> Grant:
     grant = await uow.grants.get(grant_id)
     if grant is None or not grant.active or grant.app_id != app.id:
         raise InvalidGrant("The authorization has been revoked.")
@@ -312,7 +312,7 @@ async def _usable_grant(uow: UnitOfWork, grant_id: str, app: App) -> Grant:
 
 
 async def exchange_code(
-    uow: UnitOfWork,
+    uow: AuthzUnitOfWork,
     codec: AccessTokenCodec,
     cfg: OAuthConfig,
     app: App,
@@ -362,7 +362,7 @@ async def exchange_code(
 
 
 async def refresh(
-    uow: UnitOfWork,
+    uow: AuthzUnitOfWork,
     codec: AccessTokenCodec,
     cfg: OAuthConfig,
     app: App,
@@ -419,7 +419,7 @@ def claims_of(payload: dict[str, Any]) -> AccessClaims:
 
 
 async def live_access_claims(
-    uow: UnitOfWork, codec: AccessTokenCodec, token: str
+    uow: AuthzUnitOfWork, codec: AccessTokenCodec, token: str
 ) -> tuple[AccessClaims, Any]:
     """Signature, expiry, issuer and audience, then the live state: family, grant and app."""
     claims = claims_of(codec.decode(token))
@@ -448,7 +448,7 @@ def _looks_like_jwt(token: str) -> bool:
 
 
 async def introspect(
-    uow: UnitOfWork, codec: AccessTokenCodec, cfg: OAuthConfig, app: App, token: str | None
+    uow: AuthzUnitOfWork, codec: AccessTokenCodec, cfg: OAuthConfig, app: App, token: str | None
 ) -> dict[str, Any]:
     """RFC 7662: an inactive, unknown or foreign token is only `{"active": false}`."""
     inactive: dict[str, Any] = {"active": False}
@@ -501,7 +501,7 @@ async def introspect(
 
 
 async def revoke_token(
-    uow: UnitOfWork, codec: AccessTokenCodec, app: App, token: str | None
+    uow: AuthzUnitOfWork, codec: AccessTokenCodec, app: App, token: str | None
 ) -> None:
     """RFC 7009: revoking either token of a family revokes the family — the refresh token and
     every access token minted from it. Unknown or foreign tokens are ignored (still 200)."""
@@ -524,7 +524,7 @@ async def revoke_token(
         await uow.flush()
 
 
-async def record_aftermath(uow: UnitOfWork, aftermath: Aftermath) -> None:
+async def record_aftermath(uow: AuthzUnitOfWork, aftermath: Aftermath) -> None:
     """Writes what a refused token request must leave behind (see `Aftermath`)."""
     if aftermath.spent_code_hash is not None:
         await uow.oauth.mark_code_used(aftermath.spent_code_hash, utcnow())

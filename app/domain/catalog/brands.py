@@ -15,16 +15,11 @@ from importlib import resources
 from typing import Any
 
 from app.domain.catalog.categories import CategoryTree, category_tree
-from app.domain.errors import NotFound
+from app.domain.catalog.errors import BrandNotFound
 
 NO_BRAND = "brand_none"
 BRAND_AUTHORIZATION = "brand_authorization"
 _EVERYWHERE = "*"
-
-
-class BrandNotFound(NotFound):
-    code = "brand_not_found"
-    title = "Brand not found"
 
 
 @dataclass(frozen=True)

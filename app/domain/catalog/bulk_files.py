@@ -25,7 +25,7 @@ from html import unescape
 from typing import IO, Any
 
 from app.domain.catalog.brands import brand_catalogue
-from app.domain.errors import ValidationFailed
+from app.domain.catalog.errors import InvalidUpload
 
 PRODUCT_COLUMNS = (
     "title",
@@ -58,11 +58,6 @@ SHOPIFY_REQUIRED = ("Handle", "Title", "Variant Price")
 SHOPIFY_MAX_IMAGES = 9
 MAX_DESCRIPTION_BLOCKS = 50
 MAX_TEXT_BLOCK = 5000
-
-
-class InvalidUpload(ValidationFailed):
-    code = "invalid_upload"
-    title = "The uploaded file cannot be imported"
 
 
 @dataclass
@@ -186,10 +181,6 @@ def check_header(header: list[str], known: Iterable[str], required: Iterable[str
         raise InvalidUpload(
             "The header of the file does not match the import format.", errors=errors
         )
-
-
-def count_rows(fmt: str, content: bytes) -> int:
-    return inspect(fmt, io.BytesIO(content))
 
 
 def inspect(fmt: str, stream: IO[bytes]) -> int:

@@ -17,7 +17,7 @@ What a line does:
 
 A stock cell of an existing SKU is set through `stock.set_many`, the one stock path; the
 set-based update of the other columns never names `stock`, so a stock change committed while
-the chunk runs is kept (a price-only line used to write back the stock read at chunk start).
+the chunk runs is kept (a price-only line does not write back the stock read at chunk start).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from app.domain.catalog import product_services as services
 from app.domain.catalog import stock
 from app.domain.catalog.bulk_files import RawProduct, SkuLine, usable_id
 from app.domain.catalog.bulk_jobs import BulkJob, JobItem, RowOutcome
+from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.product_rules import MAX_SKUS, ProductFields, ShopCatalog, SkuFields
 from app.domain.catalog.products import (
     REVIEWED_FIELDS,
@@ -43,7 +44,6 @@ from app.domain.catalog.products import (
 from app.domain.clock import utcnow
 from app.domain.errors import InvalidTransition
 from app.domain.events.model import Event
-from app.domain.uow import UnitOfWork
 
 Errors = list[dict[str, Any]]
 
@@ -380,7 +380,7 @@ def _sku_line(
 
 
 async def import_chunk(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     job: BulkJob,
     sc: ShopCatalog,
     validator: RowValidator,

@@ -12,12 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from app.domain.errors import NotFound
-
-
-class CategoryNotFound(NotFound):
-    code = "category_not_found"
-    title = "Category not found"
+from app.domain.catalog.errors import CategoryNotFound
 
 
 @dataclass(frozen=True)

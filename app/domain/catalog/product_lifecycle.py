@@ -7,28 +7,23 @@ same transaction.
 from __future__ import annotations
 
 from app.domain.audit.model import Actor
-from app.domain.catalog import qualifications
+from app.domain.catalog import qualification_services
 from app.domain.catalog.categories import category_tree
+from app.domain.catalog.errors import NotListable, ProductNotFound
+from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.product_services import (
     audit_entry,
     decide_revision,
     get_for_shop,
     product_event,
 )
-from app.domain.catalog.products import (
-    NotListable,
-    Product,
-    ProductNotFound,
-    ProductStatus,
-    RevisionStatus,
-)
+from app.domain.catalog.products import Product, ProductStatus, RevisionStatus
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
-from app.domain.uow import UnitOfWork
 
 
 async def submit(
-    uow: UnitOfWork, actor: Actor, shop: Shop, product_id: str, *, auto_approve: bool
+    uow: CatalogUnitOfWork, actor: Actor, shop: Shop, product_id: str, *, auto_approve: bool
 ) -> Product:
     shop.ensure_active()
     product = await get_for_shop(uow, shop.id, product_id)
@@ -46,14 +41,16 @@ async def submit(
     return product
 
 
-async def list_for_sale(uow: UnitOfWork, actor: Actor, shop: Shop, product_id: str) -> Product:
+async def list_for_sale(
+    uow: CatalogUnitOfWork, actor: Actor, shop: Shop, product_id: str
+) -> Product:
     shop.ensure_active()
     product = await get_for_shop(uow, shop.id, product_id)
     if product.status in (ProductStatus.APPROVED, ProductStatus.DELISTED):
         reasons = []
         if not await uow.products.has_stock(product.id):
             reasons.append("No SKU has stock; set the stock of at least one SKU first.")
-        held = await qualifications.held(uow, shop.id)
+        held = await qualification_services.held(uow, shop.id)
         usability = category_tree().usability(product.category_id, str(shop.subject_type), held)
         if not usability.usable:
             missing = ", ".join(usability.missing_qualifications) or "none"
@@ -71,7 +68,7 @@ async def list_for_sale(uow: UnitOfWork, actor: Actor, shop: Shop, product_id: s
     return product
 
 
-async def delist(uow: UnitOfWork, actor: Actor, shop_id: str, product_id: str) -> Product:
+async def delist(uow: CatalogUnitOfWork, actor: Actor, shop_id: str, product_id: str) -> Product:
     product = await get_for_shop(uow, shop_id, product_id)
     before = product.summary()
     product.delist()
@@ -81,12 +78,12 @@ async def delist(uow: UnitOfWork, actor: Actor, shop_id: str, product_id: str) -
     return product
 
 
-async def review_queue(uow: UnitOfWork, page: PageRequest) -> Page[Product]:
+async def review_queue(uow: CatalogUnitOfWork, page: PageRequest) -> Page[Product]:
     return await uow.products.in_review(page)
 
 
 async def review(
-    uow: UnitOfWork, actor: Actor, product_id: str, action: str, reason: str | None = None
+    uow: CatalogUnitOfWork, actor: Actor, product_id: str, action: str, reason: str | None = None
 ) -> Product:
     """The operator's decision: `approve`, `reject` or `ban` (banned is final). On a live
     product with a pending revision in review, approve and reject decide the revision."""

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.domain.catalog import qualifications
+from app.domain.catalog import qualification_services
 from app.domain.catalog.brands import NO_BRAND, brand_catalogue
 from app.domain.catalog.categories import category_tree
+from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.products import REGION_CODES, Condition, attrs_key
 from app.domain.errors import ValidationFailed
 from app.domain.shops.model import Shop
-from app.domain.uow import UnitOfWork
 
 MAX_SKUS = 100
 
@@ -60,11 +60,11 @@ class ShopCatalog:
     brands: frozenset[str] = frozenset()
 
 
-async def shop_catalog(uow: UnitOfWork, shop: Shop) -> ShopCatalog:
+async def shop_catalog(uow: CatalogUnitOfWork, shop: Shop) -> ShopCatalog:
     return ShopCatalog(
         str(shop.subject_type),
-        await qualifications.held(uow, shop.id),
-        await qualifications.authorized_brands(uow, shop.id),
+        await qualification_services.held(uow, shop.id),
+        await qualification_services.authorized_brands(uow, shop.id),
     )
 
 

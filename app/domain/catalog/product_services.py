@@ -16,6 +16,13 @@ from typing import Any
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog import product_rules as rules
 from app.domain.catalog.categories import category_tree
+from app.domain.catalog.errors import (
+    OutProductIdTaken,
+    ProductNotFound,
+    ProductWasListed,
+    SkuNotFound,
+)
+from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.product_rules import MAX_SKUS, brand_name
 from app.domain.catalog.product_rules import ProductFields as ProductFields
 from app.domain.catalog.product_rules import SkuFields as SkuFields
@@ -23,20 +30,17 @@ from app.domain.catalog.products import (
     REVIEWED_FIELDS,
     Product,
     ProductFilter,
-    ProductNotFound,
     ProductRecord,
     ProductStatus,
     Sku,
-    SkuNotFound,
     attrs_key,
 )
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, InvalidTransition
+from app.domain.errors import InvalidTransition
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
 from app.domain.shops.services import check_version
-from app.domain.uow import UnitOfWork
 
 #: States in which the provider may edit a product (a listed product, or one with a pending
 #: revision, takes reviewed changes into its revision).
@@ -47,16 +51,6 @@ EDITABLE = (
     ProductStatus.DELISTED,
     ProductStatus.LISTED,
 )
-
-
-class OutProductIdTaken(Conflict):
-    code = "out_product_id_taken"
-    title = "Another product of the shop has this out_product_id"
-
-
-class ProductWasListed(Conflict):
-    code = "product_was_listed"
-    title = "A product that was ever listed cannot be deleted"
 
 
 def audit_entry(
@@ -87,7 +81,7 @@ def product_event(type_: str, p: Product, **data: Any) -> Event:
     )
 
 
-async def _check_out_id(uow: UnitOfWork, shop_id: str, out_id: str | None, own: str) -> None:
+async def _check_out_id(uow: CatalogUnitOfWork, shop_id: str, out_id: str | None, own: str) -> None:
     if out_id is None:
         return
     other = await uow.products.get_by_out_id(shop_id, out_id)
@@ -99,7 +93,7 @@ async def _check_out_id(uow: UnitOfWork, shop_id: str, out_id: str | None, own: 
 
 
 async def create(
-    uow: UnitOfWork, actor: Actor, shop: Shop, fields: ProductFields, skus: list[SkuFields]
+    uow: CatalogUnitOfWork, actor: Actor, shop: Shop, fields: ProductFields, skus: list[SkuFields]
 ) -> tuple[Product, list[Sku]]:
     shop.ensure_active()
     sc = await rules.shop_catalog(uow, shop)
@@ -116,21 +110,21 @@ async def create(
     return product, made
 
 
-async def get_for_shop(uow: UnitOfWork, shop_id: str, product_id: str) -> Product:
+async def get_for_shop(uow: CatalogUnitOfWork, shop_id: str, product_id: str) -> Product:
     product = await uow.products.get(shop_id, product_id)
     if product is None:
         raise ProductNotFound(f"No product {product_id} in this shop.")
     return product
 
 
-async def get_by_out_id(uow: UnitOfWork, shop_id: str, out_product_id: str) -> Product:
+async def get_by_out_id(uow: CatalogUnitOfWork, shop_id: str, out_product_id: str) -> Product:
     product = await uow.products.get_by_out_id(shop_id, out_product_id)
     if product is None:
         raise ProductNotFound(f"No product with out_product_id {out_product_id!r} in this shop.")
     return product
 
 
-async def skus_of(uow: UnitOfWork, products: list[Product]) -> dict[str, list[Sku]]:
+async def skus_of(uow: CatalogUnitOfWork, products: list[Product]) -> dict[str, list[Sku]]:
     return await uow.products.skus_of([p.id for p in products])
 
 
@@ -145,7 +139,7 @@ def _expand_category(f: ProductFilter) -> ProductFilter:
 
 
 async def list_for_shop(
-    uow: UnitOfWork, shop_id: str, page: PageRequest, f: ProductFilter
+    uow: CatalogUnitOfWork, shop_id: str, page: PageRequest, f: ProductFilter
 ) -> Page[Product]:
     return await uow.products.list_for_shop(shop_id, page, _expand_category(f))
 
@@ -153,14 +147,16 @@ async def list_for_shop(
 # The provider's reads, as records: the same rules as above without loading entities.
 
 
-async def read_for_shop(uow: UnitOfWork, shop_id: str, product_id: str) -> ProductRecord:
+async def read_for_shop(uow: CatalogUnitOfWork, shop_id: str, product_id: str) -> ProductRecord:
     record = await uow.product_reads.get(shop_id, product_id)
     if record is None:
         raise ProductNotFound(f"No product {product_id} in this shop.")
     return record
 
 
-async def read_by_out_id(uow: UnitOfWork, shop_id: str, out_product_id: str) -> ProductRecord:
+async def read_by_out_id(
+    uow: CatalogUnitOfWork, shop_id: str, out_product_id: str
+) -> ProductRecord:
     record = await uow.product_reads.get_by_out_id(shop_id, out_product_id)
     if record is None:
         raise ProductNotFound(f"No product with out_product_id {out_product_id!r} in this shop.")
@@ -168,7 +164,7 @@ async def read_by_out_id(uow: UnitOfWork, shop_id: str, out_product_id: str) -> 
 
 
 async def read_page(
-    uow: UnitOfWork, shop_id: str, page: PageRequest, f: ProductFilter
+    uow: CatalogUnitOfWork, shop_id: str, page: PageRequest, f: ProductFilter
 ) -> Page[ProductRecord]:
     return await uow.product_reads.list_for_shop(shop_id, page, _expand_category(f))
 
@@ -229,7 +225,7 @@ def apply_content(product: Product, changed: dict[str, Any]) -> list[str] | None
 
 
 async def update(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     actor: Actor,
     shop: Shop,
     product_id: str,
@@ -271,14 +267,18 @@ async def update(
 
 
 def _updated(
-    uow: UnitOfWork, actor: Actor, product: Product, before: dict[str, Any], changed: list[str]
+    uow: CatalogUnitOfWork,
+    actor: Actor,
+    product: Product,
+    before: dict[str, Any],
+    changed: list[str],
 ) -> None:
     uow.audit.add(audit_entry(actor, "product.updated", product, before, changed=changed))
     uow.outbox.add(product_event("product.updated", product, changed=changed))
 
 
 async def _approve_revision(
-    uow: UnitOfWork, actor: Actor, product: Product, **extra: Any
+    uow: CatalogUnitOfWork, actor: Actor, product: Product, **extra: Any
 ) -> list[str]:
     """Swap the revision in: the live fields change in this one transaction."""
     before = product.summary()
@@ -292,7 +292,7 @@ async def _approve_revision(
 
 
 async def decide_revision(
-    uow: UnitOfWork, actor: Actor, product: Product, action: str, reason: str | None
+    uow: CatalogUnitOfWork, actor: Actor, product: Product, action: str, reason: str | None
 ) -> None:
     """The operator's decision on a pending revision: `approve` or `reject`."""
     if action == "approve":
@@ -306,7 +306,9 @@ async def decide_revision(
     uow.outbox.add(product_event("product.review_rejected", product, revision=True, reason=reason))
 
 
-async def discard_revision(uow: UnitOfWork, actor: Actor, shop_id: str, product_id: str) -> Product:
+async def discard_revision(
+    uow: CatalogUnitOfWork, actor: Actor, shop_id: str, product_id: str
+) -> Product:
     """The provider withdraws its pending revision; the live version is untouched."""
     product = await get_for_shop(uow, shop_id, product_id)
     before = product.summary()
@@ -316,7 +318,7 @@ async def discard_revision(uow: UnitOfWork, actor: Actor, shop_id: str, product_
     return product
 
 
-async def delete(uow: UnitOfWork, actor: Actor, shop_id: str, product_id: str) -> None:
+async def delete(uow: CatalogUnitOfWork, actor: Actor, shop_id: str, product_id: str) -> None:
     product = await get_for_shop(uow, shop_id, product_id)
     if product.ever_listed:
         raise ProductWasListed(
@@ -329,7 +331,7 @@ async def delete(uow: UnitOfWork, actor: Actor, shop_id: str, product_id: str) -
 
 
 async def add_sku(
-    uow: UnitOfWork, actor: Actor, shop: Shop, product_id: str, fields: SkuFields
+    uow: CatalogUnitOfWork, actor: Actor, shop: Shop, product_id: str, fields: SkuFields
 ) -> tuple[Product, Sku]:
     shop.ensure_active()
     product = await get_for_shop(uow, shop.id, product_id)
@@ -355,7 +357,7 @@ async def add_sku(
     return product, sku
 
 
-async def get_sku(uow: UnitOfWork, shop_id: str, product_id: str, sku_id: str) -> Sku:
+async def get_sku(uow: CatalogUnitOfWork, shop_id: str, product_id: str, sku_id: str) -> Sku:
     await get_for_shop(uow, shop_id, product_id)
     sku = await uow.products.get_sku(shop_id, product_id, sku_id)
     if sku is None:
@@ -364,7 +366,7 @@ async def get_sku(uow: UnitOfWork, shop_id: str, product_id: str, sku_id: str) -
 
 
 async def update_sku(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     actor: Actor,
     shop: Shop,
     product_id: str,

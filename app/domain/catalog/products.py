@@ -18,8 +18,11 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.catalog.brands import NO_BRAND
+from app.domain.catalog.errors import (
+    NoPendingRevision,
+)
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, InvalidTransition, NotFound
+from app.domain.errors import InvalidTransition
 from app.domain.ids import new_id
 
 
@@ -62,31 +65,6 @@ class Condition(StrEnum):
 
     NEW = "new"
     SECOND_HAND = "second_hand"
-
-
-class ProductNotFound(NotFound):
-    code = "product_not_found"
-    title = "Product not found"
-
-
-class SkuNotFound(NotFound):
-    code = "sku_not_found"
-    title = "SKU not found"
-
-
-class NoPendingRevision(NotFound):
-    code = "no_pending_revision"
-    title = "The product has no pending revision"
-
-
-class OutOfStock(Conflict):
-    code = "insufficient_stock"
-    title = "Not enough stock"
-
-
-class NotListable(Conflict):
-    code = "not_listable"
-    title = "The product cannot be listed yet"
 
 
 #: GB/T 2260 province-level codes (the first two digits of a division code).

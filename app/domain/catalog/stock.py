@@ -18,21 +18,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.domain.audit.model import Actor, AuditEntry
+from app.domain.catalog.errors import OutOfStock, SkuNotFound
+from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.product_services import get_for_shop, get_sku, product_event
-from app.domain.catalog.products import (
-    OutOfStock,
-    Product,
-    Sku,
-    SkuNotFound,
-    StockChange,
-)
+from app.domain.catalog.products import Product, Sku, StockChange
 from app.domain.errors import ValidationFailed
 from app.domain.events.model import Event
-from app.domain.uow import UnitOfWork
 
 
 async def find_sku(
-    uow: UnitOfWork, shop_id: str, *, sku_id: str | None = None, out_sku_id: str | None = None
+    uow: CatalogUnitOfWork,
+    shop_id: str,
+    *,
+    sku_id: str | None = None,
+    out_sku_id: str | None = None,
 ) -> Sku:
     """A SKU of the shop by our id or by the provider's `out_sku_id`."""
     sku = await uow.products.find_sku(shop_id, sku_id=sku_id, out_sku_id=out_sku_id)
@@ -43,7 +42,7 @@ async def find_sku(
 
 
 async def change(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     actor: Actor,
     shop_id: str,
     sku: Sku,
@@ -94,7 +93,7 @@ def stock_low_event(product: Product, done: StockChange, out_sku_id: str | None)
 
 
 async def _alert(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     shop_id: str,
     changes: list[StockChange],
     out_sku_ids: Mapping[str, str | None] | None = None,
@@ -113,7 +112,9 @@ async def _alert(
             uow.outbox.add(event)
 
 
-async def set_many(uow: UnitOfWork, shop_id: str, levels: Mapping[str, int]) -> list[StockChange]:
+async def set_many(
+    uow: CatalogUnitOfWork, shop_id: str, levels: Mapping[str, int]
+) -> list[StockChange]:
     """Set several SKUs at once (a bulk import chunk), in id order; SKUs the shop no longer
     has are left out. The caller writes the alerts (`stock_low_event`) with its own events."""
     _check_quantities(levels, allow_zero=True)
@@ -126,7 +127,9 @@ def _check_quantities(lines: Mapping[str, int], *, allow_zero: bool = False) -> 
         raise ValidationFailed(f"Quantities must be positive (SKU {bad[0]}).")
 
 
-async def reserve(uow: UnitOfWork, shop_id: str, lines: Mapping[str, int]) -> list[StockChange]:
+async def reserve(
+    uow: CatalogUnitOfWork, shop_id: str, lines: Mapping[str, int]
+) -> list[StockChange]:
     """Take `lines` (SKU id → units) from the shop's stock: every line or none.
 
     The SKUs are locked in id order, so concurrent reservations of overlapping SKUs queue
@@ -150,7 +153,9 @@ async def reserve(uow: UnitOfWork, shop_id: str, lines: Mapping[str, int]) -> li
     )
 
 
-async def release(uow: UnitOfWork, shop_id: str, lines: Mapping[str, int]) -> list[StockChange]:
+async def release(
+    uow: CatalogUnitOfWork, shop_id: str, lines: Mapping[str, int]
+) -> list[StockChange]:
     """Give reserved units back (an order closed or cancelled). A SKU deleted since is left
     out: there is nothing to return its units to."""
     _check_quantities(lines)
@@ -158,7 +163,7 @@ async def release(uow: UnitOfWork, shop_id: str, lines: Mapping[str, int]) -> li
 
 
 async def change_in_product(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     actor: Actor,
     shop_id: str,
     product_id: str,
@@ -173,7 +178,7 @@ async def change_in_product(
 
 
 async def change_by_ref(
-    uow: UnitOfWork,
+    uow: CatalogUnitOfWork,
     actor: Actor,
     shop_id: str,
     *,

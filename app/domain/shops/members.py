@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.errors import Conflict, IntegrityConflict, NotFound
+from app.domain.errors import Conflict, IntegrityConflict
 from app.domain.pagination import Page, PageRequest
+from app.domain.shops.errors import (
+    AccountNotFound,
+    AlreadyMember,
+    LastOwner,
+    MemberNotFound,
+    PermissionDenied,
+)
 from app.domain.shops.model import Member
 from app.domain.shops.permissions import Permission, Role
-from app.domain.shops.services import PermissionDenied, _ensure_can_own, access, check_version
-from app.domain.uow import UnitOfWork
-
-
-class MemberNotFound(NotFound):
-    code = "member_not_found"
-    title = "Member not found"
-
-
-class AccountNotFound(NotFound):
-    code = "account_not_found"
-    title = "No account with that username"
-
-
-class AlreadyMember(Conflict):
-    code = "already_member"
-    title = "The account is already a member of this shop"
-
-
-class LastOwner(Conflict):
-    code = "last_owner"
-    title = "A shop keeps at least one owner"
+from app.domain.shops.ports import ShopsUnitOfWork
+from app.domain.shops.services import _ensure_can_own, access, check_version
 
 
 def _only_owner_touches_owner(actor_role: Role, *roles: Role) -> None:
@@ -41,14 +28,14 @@ def _member_summary(m: Member) -> dict[str, str]:
 
 
 async def list_members(
-    uow: UnitOfWork, actor: Actor, shop_id: str, page: PageRequest
+    uow: ShopsUnitOfWork, actor: Actor, shop_id: str, page: PageRequest
 ) -> Page[Member]:
     await access(uow, actor.id, shop_id, Permission.MEMBERS_READ)
     return await uow.members.list_page(shop_id, page)
 
 
 async def add_member(
-    uow: UnitOfWork, actor: Actor, shop_id: str, *, username: str, role: Role
+    uow: ShopsUnitOfWork, actor: Actor, shop_id: str, *, username: str, role: Role
 ) -> Member:
     acc = await access(uow, actor.id, shop_id, Permission.MEMBERS_MANAGE)
     acc.shop.ensure_active()
@@ -80,7 +67,7 @@ async def add_member(
     return member
 
 
-async def _target(uow: UnitOfWork, shop_id: str, account_id: str) -> Member:
+async def _target(uow: ShopsUnitOfWork, shop_id: str, account_id: str) -> Member:
     member = await uow.members.get(shop_id, account_id)
     if member is None:
         raise MemberNotFound(f"{account_id} is not a member of {shop_id}.")
@@ -88,7 +75,7 @@ async def _target(uow: UnitOfWork, shop_id: str, account_id: str) -> Member:
 
 
 async def change_role(
-    uow: UnitOfWork,
+    uow: ShopsUnitOfWork,
     actor: Actor,
     shop_id: str,
     account_id: str,
@@ -126,7 +113,7 @@ async def change_role(
     return target
 
 
-async def remove_member(uow: UnitOfWork, actor: Actor, shop_id: str, account_id: str) -> None:
+async def remove_member(uow: ShopsUnitOfWork, actor: Actor, shop_id: str, account_id: str) -> None:
     acc = await access(uow, actor.id, shop_id, Permission.MEMBERS_MANAGE)
     acc.shop.ensure_active()
     target = await _target(uow, shop_id, account_id)
@@ -151,7 +138,7 @@ async def remove_member(uow: UnitOfWork, actor: Actor, shop_id: str, account_id:
 
 
 async def transfer_ownership(
-    uow: UnitOfWork, actor: Actor, shop_id: str, *, to_account_id: str
+    uow: ShopsUnitOfWork, actor: Actor, shop_id: str, *, to_account_id: str
 ) -> tuple[Member, Member]:
     """The target member becomes an owner; the acting owner steps down to admin."""
     acc = await access(uow, actor.id, shop_id, Permission.OWNERSHIP_TRANSFER)

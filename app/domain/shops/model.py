@@ -8,8 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.clock import utcnow
-from app.domain.errors import Conflict, DomainError, InvalidTransition
+from app.domain.errors import Conflict, InvalidTransition
 from app.domain.ids import new_id
+from app.domain.shops.errors import ShopSuspended
 from app.domain.shops.permissions import Role
 
 
@@ -32,12 +33,6 @@ class ShopStatus(StrEnum):
 
 MAX_PERSONAL_SHOPS = 1
 MAX_BUSINESS_SHOPS = 3  # individual + enterprise together
-
-
-class ShopSuspended(DomainError):
-    code = "shop_suspended"
-    status = 403
-    title = "The shop is suspended"
 
 
 @dataclass(eq=False)

@@ -9,14 +9,18 @@ from typing import Any
 from app.domain.accounts.model import Account
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.errors import (
-    Forbidden,
-    LimitExceeded,
     NotFound,
     PreconditionFailed,
     ValidationFailed,
 )
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import Cipher
+from app.domain.shops.errors import (
+    OperatorRequired,
+    PermissionDenied,
+    ShopLimitReached,
+    ShopNotFound,
+)
 from app.domain.shops.model import (
     MAX_BUSINESS_SHOPS,
     MAX_PERSONAL_SHOPS,
@@ -26,6 +30,7 @@ from app.domain.shops.model import (
     SubjectType,
 )
 from app.domain.shops.permissions import Permission, Role, allows
+from app.domain.shops.ports import ShopsUnitOfWork
 from app.domain.shops.validation import (
     mask_tail,
     normalize_shop_name,
@@ -33,27 +38,6 @@ from app.domain.shops.validation import (
     validate_id_number,
     validate_licence_number,
 )
-from app.domain.uow import UnitOfWork
-
-
-class ShopNotFound(NotFound):
-    code = "shop_not_found"
-    title = "Shop not found"
-
-
-class PermissionDenied(Forbidden):
-    code = "permission_denied"
-    title = "Your role does not allow this"
-
-
-class OperatorRequired(Forbidden):
-    code = "operator_required"
-    title = "Platform operators only"
-
-
-class ShopLimitReached(LimitExceeded):
-    code = "shop_limit_reached"
-    title = "The account owns the maximum number of shops of this kind"
 
 
 @dataclass(frozen=True)
@@ -78,7 +62,7 @@ def check_version(current: int, expected: int | None) -> None:
 
 
 async def access(
-    uow: UnitOfWork, account_id: str, shop_id: str, permission: Permission
+    uow: ShopsUnitOfWork, account_id: str, shop_id: str, permission: Permission
 ) -> MemberAccess:
     """Resolve-or-404: a shop the account is not a member of does not exist for it."""
     member = await uow.members.get(shop_id, account_id)
@@ -90,7 +74,7 @@ async def access(
     return result
 
 
-async def _ensure_can_own(uow: UnitOfWork, account_id: str, subject_type: SubjectType) -> None:
+async def _ensure_can_own(uow: ShopsUnitOfWork, account_id: str, subject_type: SubjectType) -> None:
     await uow.accounts.lock(account_id)
     kinds: tuple[SubjectType, ...]
     if subject_type is SubjectType.PERSONAL:
@@ -106,7 +90,7 @@ async def _ensure_can_own(uow: UnitOfWork, account_id: str, subject_type: Subjec
 
 
 async def open_shop(
-    uow: UnitOfWork,
+    uow: ShopsUnitOfWork,
     actor: Actor,
     *,
     name: str,
@@ -136,7 +120,7 @@ async def open_shop(
 
 
 async def update_shop(
-    uow: UnitOfWork,
+    uow: ShopsUnitOfWork,
     actor: Actor,
     shop_id: str,
     *,
@@ -151,7 +135,7 @@ async def update_shop(
 
 
 async def _change_shop(
-    uow: UnitOfWork,
+    uow: ShopsUnitOfWork,
     actor: Actor,
     shop: Shop,
     name: str | None,
@@ -231,7 +215,7 @@ def _validate_qualification(data: QualificationInput) -> tuple[str, str, str]:
 
 
 async def submit_qualification(
-    uow: UnitOfWork,
+    uow: ShopsUnitOfWork,
     cipher: Cipher,
     actor: Actor,
     shop_id: str,
@@ -297,7 +281,7 @@ async def submit_qualification(
 
 
 async def get_qualification(
-    uow: UnitOfWork, actor: Actor, shop_id: str
+    uow: ShopsUnitOfWork, actor: Actor, shop_id: str
 ) -> tuple[Shop, Qualification]:
     acc = await access(uow, actor.id, shop_id, Permission.QUALIFICATION_READ)
     q = await uow.shops.get_qualification(shop_id)
@@ -314,19 +298,21 @@ def require_operator(account: Account) -> None:
         raise OperatorRequired()
 
 
-async def shop_or_404(uow: UnitOfWork, shop_id: str) -> Shop:
+async def shop_or_404(uow: ShopsUnitOfWork, shop_id: str) -> Shop:
     shop = await uow.shops.get(shop_id)
     if shop is None:
         raise ShopNotFound(f"No shop {shop_id}.")
     return shop
 
 
-async def review_queue(uow: UnitOfWork, page: PageRequest) -> Page[Shop]:
+async def review_queue(uow: ShopsUnitOfWork, page: PageRequest) -> Page[Shop]:
     """Shops in review, the longest-waiting first (by submission time, then id)."""
     return await uow.shops.review_queue(page)
 
 
-async def qualification_for_review(uow: UnitOfWork, shop_id: str) -> tuple[Shop, Qualification]:
+async def qualification_for_review(
+    uow: ShopsUnitOfWork, shop_id: str
+) -> tuple[Shop, Qualification]:
     """What an operator approves: the shop's submitted qualification (masked by the API)."""
     shop = await shop_or_404(uow, shop_id)
     q = await uow.shops.get_qualification(shop_id)
@@ -336,7 +322,7 @@ async def qualification_for_review(uow: UnitOfWork, shop_id: str) -> tuple[Shop,
 
 
 async def operator_action(
-    uow: UnitOfWork,
+    uow: ShopsUnitOfWork,
     actor: Actor,
     shop_id: str,
     action: str,
@@ -380,7 +366,7 @@ async def operator_action(
 
 
 async def update_shop_as_app(
-    uow: UnitOfWork,
+    uow: ShopsUnitOfWork,
     actor: Actor,
     shop_id: str,
     *,

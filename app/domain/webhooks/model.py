@@ -17,7 +17,6 @@ from enum import StrEnum
 
 from app.domain.authz.scopes import Scope
 from app.domain.clock import utcnow
-from app.domain.errors import NotFound
 from app.domain.ids import new_id
 
 #: Topic families and the read scope a shop's grant must hold for the app to receive them.
@@ -55,16 +54,6 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-
-
-class EndpointNotFound(NotFound):
-    code = "webhook_endpoint_not_found"
-    title = "Webhook endpoint not found"
-
-
-class DeliveryNotFound(NotFound):
-    code = "webhook_delivery_not_found"
-    title = "Webhook delivery not found"
 
 
 def family(event_type: str) -> str:

@@ -13,17 +13,16 @@ from app.domain.errors import ValidationFailed
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import Cipher
-from app.domain.uow import UnitOfWork
+from app.domain.webhooks.errors import DeliveryNotFound, EndpointNotFound
 from app.domain.webhooks.model import (
     Attempt,
     Delivery,
-    DeliveryNotFound,
     DeliveryStatus,
-    EndpointNotFound,
     WebhookEndpoint,
     new_secret,
     valid_topic,
 )
+from app.domain.webhooks.ports import WebhooksUnitOfWork
 
 MAX_ENDPOINTS_PER_APP = 10
 
@@ -68,7 +67,7 @@ async def _url(guard: UrlGuard, url: str) -> str:
 
 
 async def own_endpoint(
-    uow: UnitOfWork, actor: Actor, app_id: str, endpoint_id: str
+    uow: WebhooksUnitOfWork, actor: Actor, app_id: str, endpoint_id: str
 ) -> WebhookEndpoint:
     await own_app(uow, actor, app_id)
     endpoint = await uow.webhooks.get_endpoint(endpoint_id)
@@ -78,14 +77,14 @@ async def own_endpoint(
 
 
 async def list_endpoints(
-    uow: UnitOfWork, actor: Actor, app_id: str, page: PageRequest
+    uow: WebhooksUnitOfWork, actor: Actor, app_id: str, page: PageRequest
 ) -> Page[WebhookEndpoint]:
     await own_app(uow, actor, app_id)
     return await uow.webhooks.list_endpoints(app_id, page)
 
 
 async def create_endpoint(
-    uow: UnitOfWork,
+    uow: WebhooksUnitOfWork,
     cipher: Cipher,
     guard: UrlGuard,
     actor: Actor,
@@ -117,7 +116,7 @@ async def create_endpoint(
 
 
 async def update_endpoint(
-    uow: UnitOfWork,
+    uow: WebhooksUnitOfWork,
     guard: UrlGuard,
     actor: Actor,
     app_id: str,
@@ -142,7 +141,9 @@ async def update_endpoint(
     return endpoint
 
 
-async def delete_endpoint(uow: UnitOfWork, actor: Actor, app_id: str, endpoint_id: str) -> None:
+async def delete_endpoint(
+    uow: WebhooksUnitOfWork, actor: Actor, app_id: str, endpoint_id: str
+) -> None:
     endpoint = await own_endpoint(uow, actor, app_id, endpoint_id)
     uow.audit.add(_audit(actor, "webhook_endpoint.deleted", endpoint))
     await uow.webhooks.delete_endpoint(endpoint)
@@ -150,7 +151,7 @@ async def delete_endpoint(uow: UnitOfWork, actor: Actor, app_id: str, endpoint_i
 
 
 async def rotate_secret(
-    uow: UnitOfWork,
+    uow: WebhooksUnitOfWork,
     cipher: Cipher,
     actor: Actor,
     app_id: str,
@@ -166,7 +167,9 @@ async def rotate_secret(
     return endpoint, secret
 
 
-async def send_test(uow: UnitOfWork, actor: Actor, app_id: str, endpoint_id: str) -> Delivery:
+async def send_test(
+    uow: WebhooksUnitOfWork, actor: Actor, app_id: str, endpoint_id: str
+) -> Delivery:
     """A `webhook.ping` event for this endpoint only, sent by the worker like any other."""
     endpoint = await own_endpoint(uow, actor, app_id, endpoint_id)
     event = Event(
@@ -191,7 +194,7 @@ async def send_test(uow: UnitOfWork, actor: Actor, app_id: str, endpoint_id: str
 
 
 async def list_deliveries(
-    uow: UnitOfWork,
+    uow: WebhooksUnitOfWork,
     actor: Actor,
     app_id: str,
     endpoint_id: str,
@@ -203,7 +206,7 @@ async def list_deliveries(
 
 
 async def list_attempts(
-    uow: UnitOfWork,
+    uow: WebhooksUnitOfWork,
     actor: Actor,
     app_id: str,
     endpoint_id: str,
@@ -215,7 +218,7 @@ async def list_attempts(
 
 
 async def redeliver(
-    uow: UnitOfWork, actor: Actor, app_id: str, endpoint_id: str, delivery_id: str
+    uow: WebhooksUnitOfWork, actor: Actor, app_id: str, endpoint_id: str, delivery_id: str
 ) -> Delivery:
     """Send one delivery again now, whatever its state (same `webhook-id`)."""
     await own_endpoint(uow, actor, app_id, endpoint_id)
@@ -228,7 +231,7 @@ async def redeliver(
 
 
 async def redeliver_failed(
-    uow: UnitOfWork, actor: Actor, app_id: str, endpoint_id: str, since: datetime
+    uow: WebhooksUnitOfWork, actor: Actor, app_id: str, endpoint_id: str, since: datetime
 ) -> int:
     """Every failed delivery of the endpoint created at or after `since`; returns how many."""
     endpoint = await own_endpoint(uow, actor, app_id, endpoint_id)

@@ -1,8 +1,8 @@
 """Read statements straight through the driver, for the hot provider reads.
 
 The token's live state, a product with its SKUs, a page of them: small fixed queries that
-every provider request runs. Through an ORM session each paid for a session, a pooled
-connection held until the response was sent, BEGIN and ROLLBACK around the statements,
+every provider request runs. Through an ORM session each pays for a session, a pooled
+connection held until the response is sent, BEGIN and ROLLBACK around the statements,
 statement compilation and result processing. On PostgreSQL `DriverReader` sends them to
 asyncpg directly:
 

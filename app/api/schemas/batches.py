@@ -25,8 +25,8 @@ from pydantic import (
 )
 
 from app.api.errors import Problem
-from app.api.schemas_base import Input, Output
-from app.api.v1.schemas.products import (
+from app.api.schemas.base import Input, Output
+from app.api.schemas.products import (
     IMAGE_EXAMPLE,
     LEAF_EXAMPLE,
     PRODUCT_EXAMPLE,

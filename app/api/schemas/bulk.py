@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from app.api.schemas_base import Input, Output
-from app.api.v1.schemas.catalog import TIME_EXAMPLE
-from app.api.v1.schemas.products import (
+from app.api.schemas.base import Input, Output
+from app.api.schemas.catalog import TIME_EXAMPLE
+from app.api.schemas.products import (
     SHOP_EXAMPLE,
     ProductCreate,
     ProductUpdate,

@@ -7,10 +7,14 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from app.api.schemas_base import HttpUrl, Input, Output
+from app.api.schemas.base import HttpUrl, Input, Output
 from app.domain.audit.model import ActorType, Surface
+from app.domain.ports import Cipher
+from app.domain.shops.model import Qualification as QualificationEntity
+from app.domain.shops.model import Shop as ShopEntity
 from app.domain.shops.model import ShopStatus, SubjectType
 from app.domain.shops.permissions import Permission, Role
+from app.domain.shops.validation import mask_tail
 
 SHOP_ID_EXAMPLE = "shop_01jd8m3k2x9v7q4w5e6r7t8y9z"
 ACCOUNT_ID_EXAMPLE = "acct_01jd8m3k2x9v7q4w5e6r7t8y9z"
@@ -259,4 +263,48 @@ class ReasonInput(Input):
         max_length=500,
         description="Shown to the merchant.",
         examples=["The licence scan is unreadable."],
+    )
+
+
+# --- from the domain's entities ------------------------------------------------------------
+
+
+def shop_fields(shop: ShopEntity) -> dict[str, object]:
+    return {
+        "id": shop.id,
+        "name": shop.name,
+        "subject_type": shop.subject_type,
+        "status": shop.status,
+        "logo_url": shop.logo_url,
+        "rejection_reason": shop.rejection_reason,
+        "suspended": shop.suspended,
+        "suspension_reason": shop.suspension_reason,
+        "can_sell": shop.can_sell,
+        "submitted_at": shop.submitted_at,
+        "opened_at": shop.opened_at,
+        "created_at": shop.created_at,
+        "updated_at": shop.updated_at,
+        "version": shop.version,
+    }
+
+
+def shop_out(shop: ShopEntity) -> Shop:
+    return Shop.model_validate(shop_fields(shop))
+
+
+def qualification_out(
+    shop: ShopEntity, q: QualificationEntity, cipher: Cipher
+) -> ShopQualification:
+    return ShopQualification(
+        shop_id=q.shop_id,
+        licence_number=q.licence_number,
+        registered_name=q.registered_name,
+        licence_image_url=q.licence_image_url,
+        operator_name=q.operator_name,
+        operator_id_number=mask_tail(cipher.decrypt(q.operator_id_number_encrypted)),
+        bank_account_name=q.bank_account_name,
+        bank_name=q.bank_name,
+        bank_account_number=mask_tail(cipher.decrypt(q.bank_account_number_encrypted)),
+        submitted_at=q.submitted_at,
+        shop_status=shop.status,
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import EmailStr, Field
 
-from app.api.schemas_base import Input, Output
+from app.api.schemas.base import Input, Output
 
 
 class AccountCreate(Input):

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import AnyHttpUrl, EmailStr, Field
 
-from app.api.schemas_base import Input, Output
+from app.api.schemas.base import Input, Output
+from app.domain.authz.model import App as AppEntity
 from app.domain.authz.model import AppStatus, ServiceType
 from app.domain.authz.scopes import Scope
 
@@ -299,3 +300,7 @@ class RateLimitUpdate(Input):
     per_second: float | None = Field(
         ge=0.01, le=100_000, description="Drain rate (requests/s).", examples=[4.0]
     )
+
+
+def app_out(app: AppEntity) -> App:
+    return App.model_validate(app)

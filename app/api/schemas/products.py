@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
-from app.api.schemas_base import Input, Output
-from app.api.v1.schemas.catalog import TIME_EXAMPLE
+from app.api.schemas.base import Input, Output
+from app.api.schemas.catalog import TIME_EXAMPLE
 from app.domain.catalog.brands import NO_BRAND
 from app.domain.catalog.product_rules import ProductFields, SkuFields
 from app.domain.catalog.products import Condition, ProductStatus, RevisionStatus

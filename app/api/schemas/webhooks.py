@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from app.api.schemas_base import Input, Output
+from app.api.schemas.base import Input, Output
 from app.domain.webhooks.model import DeliveryStatus
 
 ENDPOINT_EXAMPLE = "we_01jd8m3k2x9v7q4w5e6r7t8y9z"

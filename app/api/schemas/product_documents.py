@@ -14,6 +14,8 @@ from typing import Any, Literal
 import orjson
 from fastapi import Response
 
+from app.api.schemas.products import Product, Sku
+from app.domain.catalog import products as model
 from app.domain.catalog.products import ProductRecord, record_pending_view
 
 #: Which content of a product a read shows: on sale, or with its pending revision applied.
@@ -91,3 +93,21 @@ def json_response(content: Any, injected: Response, status_code: int = 200) -> R
     )
     response.headers.raw.extend(injected.headers.raw)
     return response
+
+
+# --- from the domain's entities ------------------------------------------------------------
+
+
+def _sku_record(sku: model.Sku) -> dict[str, Any]:
+    return {name: getattr(sku, name) for name in model.SKU_RECORD_FIELDS}
+
+
+def sku_out(sku: model.Sku) -> Sku:
+    return Sku.model_validate(sku_document(_sku_record(sku)))
+
+
+def product_out(product: model.Product, skus: list[model.Sku], view: View = "live") -> Product:
+    """The entity as the hot reads answer its record: one document builder for both."""
+    record = {name: getattr(product, name) for name in model.PRODUCT_RECORD_FIELDS}
+    record["skus"] = [_sku_record(s) for s in skus]
+    return Product.model_validate(product_document(record, view))

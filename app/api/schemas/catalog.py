@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import AnyHttpUrl, Field
 
-from app.api.schemas_base import Input, Output
+from app.api.schemas.base import Input, Output
+from app.domain.catalog.qualifications import IndustryQualification as QualificationEntity
 from app.domain.catalog.qualifications import QualificationStatus
 
 CATEGORY_EXAMPLE = "cat_food_snacks_nuts"
@@ -140,3 +141,7 @@ class IndustryQualification(Output):
     submitted_at: datetime = Field(description="Submitted.", examples=[TIME_EXAMPLE])
     reviewed_at: datetime | None = Field(description="Decided.", examples=[None])
     version: int = Field(description="Optimistic-lock version.", examples=[1])
+
+
+def qualification_out(q: QualificationEntity) -> IndustryQualification:
+    return IndustryQualification.model_validate(q)

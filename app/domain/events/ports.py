@@ -1,0 +1,17 @@
+"""The outbox port: events written in the use case's transaction."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from app.domain.events.model import Event
+
+
+class OutboxRepository(Protocol):
+    def add(self, event: Event) -> None:
+        """An event of a family without sequence (anything but `order.*`)."""
+
+    async def add_in_sequence(self, event: Event) -> int:
+        """An event of a sequenced family (`order.*`): takes its resource's next `sequence`
+        (set on the event and in its `data`) and holds that resource's counter until the
+        transaction ends, so numbers follow commit order and a rollback leaves no gap."""
