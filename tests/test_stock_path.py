@@ -15,7 +15,7 @@ from app.domain.catalog import stock
 from app.domain.catalog.products import OutOfStock, SkuNotFound, StockChange
 from app.domain.errors import ValidationFailed
 from app.infra.db import tables
-from app.infra.db.bulk_repositories import SqlBulkRepository
+from app.infra.db.repositories.bulk import SqlBulkRepository
 from tests.bulk_support import NDJSON, imported, line, to_jsonl
 from tests.product_support import Provider, events, provider, sku
 

@@ -29,7 +29,7 @@ from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.claim import claim_with_lease
-from app.infra.db.repositories import page_by_id
+from app.infra.db.paging import fetch_page
 
 _j = tables.bulk_jobs
 _f = tables.bulk_job_files
@@ -70,7 +70,7 @@ class SqlBulkRepository:
         stmt = sa.select(BulkJob).where(_j.c.shop_id == shop_id)
         if kind is not None:
             stmt = stmt.where(_j.c.kind == kind)
-        return await page_by_id(self.s, stmt, _j.c.id, page)
+        return await fetch_page(self.s, stmt, page, [_j.c.id])
 
     async def claim(
         self, worker_id: str, now: datetime, stale_before: datetime, *, job_id: str | None

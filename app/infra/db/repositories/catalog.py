@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +14,10 @@ from app.domain.catalog.products import (
     Sku,
 )
 from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
-from app.domain.errors import ValidationFailed
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.repositories import _page, page_by_id
+from app.infra.db.paging import fetch_page
+from app.infra.db.search import contains
 
 _q = tables.industry_qualifications
 
@@ -40,7 +38,7 @@ class SqlQualificationRepository:
         stmt = sa.select(IndustryQualification).where(_q.c.shop_id == shop_id)
         if status is not None:
             stmt = stmt.where(_q.c.status == status)
-        return await page_by_id(self.s, stmt, _q.c.id, page)
+        return await fetch_page(self.s, stmt, page, [_q.c.id])
 
     async def approved_kinds(self, shop_id: str) -> frozenset[str]:
         res = await self.s.execute(
@@ -66,17 +64,11 @@ class SqlQualificationRepository:
 
     async def in_review(self, page: PageRequest) -> Page[IndustryQualification]:
         stmt = sa.select(IndustryQualification).where(_q.c.status == QualificationStatus.IN_REVIEW)
-        return await page_by_id(self.s, stmt, _q.c.id, page)
+        return await fetch_page(self.s, stmt, page, [_q.c.id])
 
 
 _p = tables.products
 _s = tables.skus
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern that matches `text` literally (escape `%`, `_` and the escape char)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class SqlProductRepository:
@@ -122,14 +114,8 @@ class SqlProductRepository:
         if f.updated_since is not None:
             stmt = stmt.where(_p.c.updated_at >= f.updated_since)
         if f.query:
-            stmt = stmt.where(sa.func.lower(_p.c.title).like(_like(f.query), escape="\\"))
-        if page.after:
-            at, last_id = _after_time(page.after)
-            stmt = stmt.where(sa.tuple_(_p.c.updated_at, _p.c.id) > (at, last_id))
-        stmt = stmt.order_by(_p.c.updated_at, _p.c.id).limit(page.limit + 1)
-        rows = list((await self.s.execute(stmt)).scalars())
-        items, nxt = _page(rows, page, lambda r: (r.updated_at.isoformat(), r.id))
-        return Page(items, nxt)
+            stmt = stmt.where(contains(_p.c.title, f.query))
+        return await fetch_page(self.s, stmt, page, [_p.c.updated_at, _p.c.id])
 
     async def in_review(self, page: PageRequest) -> Page[Product]:
         """New products in review and live products' revisions in review, by submission."""
@@ -139,15 +125,7 @@ class SqlProductRepository:
                 _p.c.pending_status == RevisionStatus.IN_REVIEW,
             )
         )
-        if page.after:
-            at, last_id = _after_time(page.after)
-            stmt = stmt.where(sa.tuple_(_p.c.submitted_at, _p.c.id) > (at, last_id))
-        stmt = stmt.order_by(_p.c.submitted_at, _p.c.id).limit(page.limit + 1)
-        rows = list((await self.s.execute(stmt)).scalars())
-        items, nxt = _page(
-            rows, page, lambda r: ((r.submitted_at or r.updated_at).isoformat(), r.id)
-        )
-        return Page(items, nxt)
+        return await fetch_page(self.s, stmt, page, [_p.c.submitted_at, _p.c.id])
 
     async def skus_of(self, product_ids: list[str]) -> dict[str, list[Sku]]:
         """The SKUs of a page of products in one query."""
@@ -193,21 +171,3 @@ class SqlProductRepository:
             stmt = stmt.where(_s.c.out_sku_id == out_sku_id)
         res = await self.s.execute(stmt)
         return res.scalar_one_or_none()
-
-
-class InvalidCursor(ValidationFailed):
-    code = "invalid_cursor"
-    status = 400
-    title = "The cursor is not valid"
-
-
-def _after_time(after: tuple[str, ...]) -> tuple[datetime, str]:
-    if len(after) != 2:
-        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.")
-    try:
-        at = datetime.fromisoformat(after[0])
-    except ValueError as e:
-        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.") from e
-    if at.tzinfo is None:
-        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.")
-    return at, after[1]

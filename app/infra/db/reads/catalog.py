@@ -20,12 +20,15 @@ from app.domain.catalog.products import PRODUCT_RECORD_FIELDS, SKU_RECORD_FIELDS
 from app.domain.catalog.products import ProductRecord as Record
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.catalog_repositories import _after_time, _like
 from app.infra.db.driver import DriverReader
+from app.infra.db.paging import after, cut
+from app.infra.db.search import contains, pattern
 
 _p = tables.products
 _s = tables.skus
 _NP = len(PRODUCT_RECORD_FIELDS)
+#: The order of a page of products, and its cursor.
+_KEYSET = (_p.c.updated_at, _p.c.id)
 
 _SELECT = ", ".join(
     [f"p.{c}" for c in PRODUCT_RECORD_FIELDS] + [f"s.{c}" for c in SKU_RECORD_FIELDS]
@@ -67,10 +70,7 @@ def _group(rows: Sequence[Sequence[Any]]) -> list[Record]:
 
 
 def _cut(records: list[Record], page: PageRequest) -> Page[Record]:
-    has_more = len(records) > page.limit
-    items = records[: page.limit]
-    last = items[-1] if has_more and items else None
-    return Page(items, (last["updated_at"].isoformat(), last["id"]) if last else None)
+    return cut(records, page, lambda r: (r["updated_at"], r["id"]))
 
 
 class SqlProductReads:
@@ -118,10 +118,10 @@ class SqlProductReads:
         if f.updated_since is not None:
             conditions.append(_p.c.updated_at >= f.updated_since)
         if f.query:
-            conditions.append(sa.func.lower(_p.c.title).like(_like(f.query), escape="\\"))
-        if page.after:
-            at, last_id = _after_time(page.after)
-            conditions.append(sa.tuple_(_p.c.updated_at, _p.c.id) > (at, last_id))
+            conditions.append(contains(_p.c.title, f.query))
+        seen = after(page, _KEYSET)
+        if seen is not None:
+            conditions.append(sa.tuple_(*_KEYSET) > seen)
         cte = (
             sa.select(_p)
             .where(*conditions)
@@ -161,9 +161,10 @@ def _page_sql(shop_id: str, page: PageRequest, f: ProductFilter) -> tuple[str, l
     if f.updated_since is not None:
         where.append(f"updated_at >= {arg(f.updated_since)}")
     if f.query:
-        where.append(f"lower(title) LIKE {arg(_like(f.query))} ESCAPE '\\'")
-    if page.after:
-        at, last_id = _after_time(page.after)
+        where.append(f"lower(title) LIKE {arg(pattern(f.query))} ESCAPE '\\'")
+    seen = after(page, _KEYSET)
+    if seen is not None:
+        at, last_id = seen
         where.append(f"(updated_at, id) > ({arg(at)}, {arg(last_id)})")
     limit = arg(page.limit + 1)
     return _PAGE_SQL.format(where=" AND ".join(where), limit=limit), args
