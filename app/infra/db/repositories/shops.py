@@ -10,6 +10,7 @@ from app.domain.shops.model import Member, Qualification, Shop, ShopStatus, Subj
 from app.domain.shops.permissions import Role
 from app.infra.db import tables
 from app.infra.db.paging import fetch_page
+from app.infra.db.tenancy import cross_shop, select
 
 
 class SqlShopRepository:
@@ -33,6 +34,7 @@ class SqlShopRepository:
                 s.c.subject_type.in_(subject_types),
             )
         )
+        stmt = cross_shop(stmt, "account_shops")
         return int((await self.s.execute(stmt)).scalar_one())
 
     async def list_for_account(
@@ -44,6 +46,7 @@ class SqlShopRepository:
             .join(Member, tables.shops.c.id == m.c.shop_id)
             .where(m.c.account_id == account_id)
         )
+        stmt = cross_shop(stmt, "account_shops")
         return await fetch_page(self.s, stmt, page, [tables.shops.c.id], key=lambda r: (r[0].id,))
 
     async def list_by_status(
@@ -85,14 +88,14 @@ class SqlMemberRepository:
 
     async def list_page(self, shop_id: str, page: PageRequest) -> Page[Member]:
         m = tables.shop_members
-        stmt = sa.select(Member).where(m.c.shop_id == shop_id)
+        stmt = select(m, shop_id, Member)
         return await fetch_page(self.s, stmt, page, [m.c.account_id])
 
     async def lock_owners(self, shop_id: str) -> list[Member]:
         m = tables.shop_members
         stmt = (
-            sa.select(Member)
-            .where(m.c.shop_id == shop_id, m.c.role == Role.OWNER)
+            select(m, shop_id, Member)
+            .where(m.c.role == Role.OWNER)
             .order_by(m.c.account_id)
             .with_for_update()
         )

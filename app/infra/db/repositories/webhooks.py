@@ -26,8 +26,11 @@ class SqlWebhookRepository:
     def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
         self.s.add(endpoint)
 
-    async def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
-        return await self.s.get(WebhookEndpoint, endpoint_id)
+    async def get_endpoint(self, app_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        res = await self.s.execute(
+            sa.select(WebhookEndpoint).where(_e.c.app_id == app_id, _e.c.id == endpoint_id)
+        )
+        return res.scalar_one_or_none()
 
     async def list_endpoints(self, app_id: str, page: PageRequest) -> Page[WebhookEndpoint]:
         stmt = sa.select(WebhookEndpoint).where(_e.c.app_id == app_id)
@@ -49,8 +52,11 @@ class SqlWebhookRepository:
     def add_delivery(self, delivery: Delivery) -> None:
         self.s.add(delivery)
 
-    async def get_delivery(self, delivery_id: str) -> Delivery | None:
-        return await self.s.get(Delivery, delivery_id)
+    async def get_delivery(self, endpoint_id: str, delivery_id: str) -> Delivery | None:
+        res = await self.s.execute(
+            sa.select(Delivery).where(_d.c.endpoint_id == endpoint_id, _d.c.id == delivery_id)
+        )
+        return res.scalar_one_or_none()
 
     async def list_deliveries(
         self, endpoint_id: str, page: PageRequest, *, status: DeliveryStatus | None
