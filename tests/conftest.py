@@ -13,16 +13,21 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
 
 from app.container import Container, build_container
+from app.infra.db.driver import DriverReader
 from app.infra.db.migrate import upgrade
+from app.infra.db.tenancy import CROSS_SHOP
 from app.main import create_app
 from app.settings import Settings
+from tests.tenancy_guard import Guard, dialect_of
 
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
@@ -133,3 +138,51 @@ async def new_client(app) -> AsyncIterator[object]:  # type: ignore[no-untyped-d
     yield make
     for c in made:
         await c.aclose()
+
+
+#: The tenancy guard (tests/tenancy_guard.py), for every test: a statement on a tenant table
+#: without a shop_id predicate fails the test that sent it.
+_tenancy = Guard()
+
+
+def _guard_statement(
+    conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool
+) -> None:
+    reason = context.execution_options.get(CROSS_SHOP) if context is not None else None
+    _tenancy.check(sql, dialect_of(conn), reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tenancy_guard() -> Iterator[Guard]:
+    event.listen(Engine, "before_cursor_execute", _guard_statement)
+    originals = {name: getattr(DriverReader, name) for name in ("fetch", "fetchrow")}
+
+    def checked(name: str) -> Any:
+        original = originals[name]
+
+        async def read(self: DriverReader, sql: str, *args: Any) -> Any:
+            _tenancy.check(sql, "postgres")
+            return await original(self, sql, *args)
+
+        return read
+
+    for name in originals:
+        setattr(DriverReader, name, checked(name))
+    try:
+        yield _tenancy
+    finally:
+        for name, original in originals.items():
+            setattr(DriverReader, name, original)
+        event.remove(Engine, "before_cursor_execute", _guard_statement)
+
+
+@pytest.fixture(autouse=True)
+def _tenancy_checked(tenancy_guard: Guard) -> Iterator[None]:
+    tenancy_guard.take()
+    yield
+    failures = tenancy_guard.take()
+    if os.environ.get("MINISHOP_TENANCY_REPORT"):
+        with open(os.environ["MINISHOP_TENANCY_REPORT"], "a") as f:
+            f.writelines(line + "\n" for line in failures)
+        return
+    assert not failures, "\n".join(failures)

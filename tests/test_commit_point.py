@@ -18,7 +18,7 @@ from app.api.routing import AutoCommitRoute
 from app.container import Container
 from app.domain.clock import utcnow
 from app.infra.db import tables
-from app.infra.db.authz_repositories import SqlGrantRepository
+from app.infra.db.repositories.authz import SqlGrantRepository
 from tests.factories import open_shop, user
 from tests.oauth_support import authorized, exchange, get_code, make_app
 

@@ -1,4 +1,4 @@
-"""The stock guard: only the stock repository (`app/infra/db/stock_repository.py`, reached
+"""The stock guard: only the stock repository (`app/infra/db/repositories/stock.py`, reached
 through `app.domain.catalog.stock`) writes the `stock` column of an existing SKU.
 
 Every statement the application sends is inspected while representative flows run — product
@@ -31,7 +31,7 @@ from sqlalchemy import event
 from app.container import Container
 from app.domain.catalog import stock
 from app.infra.db import tables
-from app.infra.db.stock_repository import STOCK_PATH_TAG
+from app.infra.db.repositories.stock import STOCK_PATH_TAG
 from tests.bulk_support import NDJSON, imported, line, to_jsonl
 from tests.product_support import provider, sku
 

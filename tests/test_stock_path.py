@@ -16,7 +16,7 @@ from app.domain.catalog.errors import OutOfStock, SkuNotFound
 from app.domain.catalog.products import StockChange
 from app.domain.errors import ValidationFailed
 from app.infra.db import tables
-from app.infra.db.bulk_repositories import SqlBulkRepository
+from app.infra.db.repositories.bulk import SqlBulkRepository
 from tests.bulk_support import NDJSON, imported, line, to_jsonl
 from tests.product_support import Provider, events, provider, sku
 

@@ -423,7 +423,7 @@ async def live_access_claims(
 ) -> tuple[AccessClaims, Any]:
     """Signature, expiry, issuer and audience, then the live state: family, grant and app."""
     claims = claims_of(codec.decode(token))
-    state = await uow.oauth.token_state(claims.family_id)
+    state = await uow.token_reads.token_state(claims.family_id)
     if state is None or state.family_revoked or state.grant_revoked:
         raise InvalidToken("The access token has been revoked.")
     if state.app_status is AppStatus.SUSPENDED:
@@ -481,7 +481,7 @@ async def introspect(
     if stored.expires_at <= utcnow():
         return inactive
     family = await uow.oauth.get_family(stored.family_id)
-    state = await uow.oauth.token_state(stored.family_id)
+    state = await uow.token_reads.token_state(stored.family_id)
     if family is None or state is None or state.family_revoked or state.grant_revoked:
         return inactive
     if state.app_status is AppStatus.SUSPENDED:

@@ -59,6 +59,8 @@ class OAuthRepository(Protocol):
     async def rotate_refresh(self, token_id: str, when: datetime) -> bool:
         """Atomically mark the token used; False if it already was (reuse)."""
 
+
+class TokenReadModel(Protocol):
     async def token_state(self, family_id: str) -> TokenState | None:
         """Family, grant and app state behind an access token, in one query."""
 
@@ -73,5 +75,7 @@ class AuthzUnitOfWork(ShopsUnitOfWork, Protocol):
     def grants(self) -> GrantRepository: ...
     @property
     def oauth(self) -> OAuthRepository: ...
+    @property
+    def token_reads(self) -> TokenReadModel: ...
     @property
     def outbox(self) -> OutboxRepository: ...

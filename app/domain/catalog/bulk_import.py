@@ -391,7 +391,7 @@ async def import_chunk(
     commits them together)."""
     shop_id = job.shop_id
     existing = await uow.bulk.products_by_out_ids(shop_id, [p.out_product_id for p in chunk])
-    current = await uow.products.skus_of([p.id for p in existing.values()])
+    current = await uow.products.skus_of(shop_id, [p.id for p in existing.values()])
     wanted = [
         s.data["out_sku_id"] for p in chunk for s in p.skus if usable_id(s.data.get("out_sku_id"))
     ]
@@ -410,14 +410,14 @@ async def import_chunk(
     now = w.now
     await uow.bulk.insert_catalog(w.products, w.skus)
     # Rows in id order, as every multi-SKU write takes them: concurrent ones cannot deadlock.
-    await uow.bulk.update_skus(sorted(w.sku_updates, key=lambda u: str(u["id"])), now)
+    await uow.bulk.update_skus(shop_id, sorted(w.sku_updates, key=lambda u: str(u["id"])), now)
     levels = {sku_id: level for sku_id, (level, _, _) in w.stock_levels.items()}
     for done in await stock.set_many(uow, shop_id, levels):
         _, product, out_sku_id = w.stock_levels[done.sku_id]
         event = stock.stock_low_event(product, done, out_sku_id)
         if event is not None:
             w.events.append(event)
-    await uow.bulk.touch_products(sorted(w.touched - w.edited), now)
+    await uow.bulk.touch_products(shop_id, sorted(w.touched - w.edited), now)
     await uow.bulk.insert_events(w.events)
     await uow.bulk.add_items(w.items)
     await uow.flush()  # content edits of existing products, through the ORM (version checked)

@@ -48,7 +48,7 @@ async def list_for_sale(
     product = await get_for_shop(uow, shop.id, product_id)
     if product.status in (ProductStatus.APPROVED, ProductStatus.DELISTED):
         reasons = []
-        if not await uow.products.has_stock(product.id):
+        if not await uow.products.has_stock(shop.id, product.id):
             reasons.append("No SKU has stock; set the stock of at least one SKU first.")
         held = await qualification_services.held(uow, shop.id)
         usability = category_tree().usability(product.category_id, str(shop.subject_type), held)

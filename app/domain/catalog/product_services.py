@@ -125,7 +125,15 @@ async def get_by_out_id(uow: CatalogUnitOfWork, shop_id: str, out_product_id: st
 
 
 async def skus_of(uow: CatalogUnitOfWork, products: list[Product]) -> dict[str, list[Sku]]:
-    return await uow.products.skus_of([p.id for p in products])
+    """The SKUs of each product; one query per shop (a provider's page has one shop, the
+    operator's review queue a few)."""
+    by_shop: dict[str, list[str]] = {}
+    for p in products:
+        by_shop.setdefault(p.shop_id, []).append(p.id)
+    out: dict[str, list[Sku]] = {}
+    for shop_id, product_ids in by_shop.items():
+        out |= await uow.products.skus_of(shop_id, product_ids)
+    return out
 
 
 def _expand_category(f: ProductFilter) -> ProductFilter:
@@ -337,7 +345,7 @@ async def add_sku(
     product = await get_for_shop(uow, shop.id, product_id)
     if product.status is ProductStatus.BANNED:
         raise InvalidTransition("add a SKU", product.status)
-    existing = (await uow.products.skus_of([product.id]))[product.id]
+    existing = (await uow.products.skus_of(shop.id, [product.id]))[product.id]
     errors = []
     if len(existing) >= MAX_SKUS:
         errors.append(rules.sku_count_error("body"))

@@ -95,8 +95,8 @@ async def get_for_shop(
     uow: CatalogUnitOfWork, shop_id: str, qualification_id: str
 ) -> IndustryQualification:
     """Tenancy: another shop's qualification does not exist for this one."""
-    q = await uow.qualifications.get(qualification_id)
-    if q is None or q.shop_id != shop_id:
+    q = await uow.qualifications.get(shop_id, qualification_id)
+    if q is None:
         raise QualificationNotFound(f"No qualification {qualification_id} in this shop.")
     return q
 
@@ -126,7 +126,7 @@ async def review(
     action: str,
     reason: str | None = None,
 ) -> IndustryQualification:
-    q = await uow.qualifications.get(qualification_id)
+    q = await uow.qualifications.get_any(qualification_id)
     if q is None:
         raise QualificationNotFound(f"No qualification {qualification_id}.")
     before = q.summary()

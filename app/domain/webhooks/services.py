@@ -70,8 +70,8 @@ async def own_endpoint(
     uow: WebhooksUnitOfWork, actor: Actor, app_id: str, endpoint_id: str
 ) -> WebhookEndpoint:
     await own_app(uow, actor, app_id)
-    endpoint = await uow.webhooks.get_endpoint(endpoint_id)
-    if endpoint is None or endpoint.app_id != app_id:
+    endpoint = await uow.webhooks.get_endpoint(app_id, endpoint_id)
+    if endpoint is None:
         raise EndpointNotFound(f"No webhook endpoint {endpoint_id} in app {app_id}.")
     return endpoint
 
@@ -222,8 +222,8 @@ async def redeliver(
 ) -> Delivery:
     """Send one delivery again now, whatever its state (same `webhook-id`)."""
     await own_endpoint(uow, actor, app_id, endpoint_id)
-    delivery = await uow.webhooks.get_delivery(delivery_id)
-    if delivery is None or delivery.endpoint_id != endpoint_id:
+    delivery = await uow.webhooks.get_delivery(endpoint_id, delivery_id)
+    if delivery is None:
         raise DeliveryNotFound(f"No delivery {delivery_id} for endpoint {endpoint_id}.")
     _requeue(delivery)
     await uow.flush()

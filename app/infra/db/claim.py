@@ -20,6 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.infra.db.tenancy import CROSS_SHOP
+
 
 async def claim_with_lease(
     db: AsyncSession | AsyncConnection,
@@ -30,6 +32,7 @@ async def claim_with_lease(
     order_by: Sequence[sa.ColumnElement[Any]] = (),
     limit: int = 1,
     pick: sa.Select[tuple[Any]] | None = None,
+    cross_shop: str | None = None,
 ) -> list[Any]:
     """The ids (`table.c.id`) of the rows now claimed: at most `limit`, in `order_by` order,
     each matching `claimable` and given the `lease` values (its owner, its expiry, an
@@ -38,7 +41,8 @@ async def claim_with_lease(
 
     `pick` replaces the first statement when choosing takes more than `claimable` (webhook
     deliveries wait for their predecessors): it selects the ids, locked `SKIP LOCKED`, and
-    `claimable` is then only re-checked by the update."""
+    `claimable` is then only re-checked by the update. `cross_shop` marks both statements
+    as spanning shops (a tenant table's queue), with its reason (`tenancy.cross_shop`)."""
     if pick is None:
         pick = (
             sa.select(table.c.id)
@@ -47,7 +51,8 @@ async def claim_with_lease(
             .limit(limit)
             .with_for_update(skip_locked=True, of=table)
         )
-    picked = list((await db.execute(pick)).scalars())
+    options = {CROSS_SHOP: cross_shop} if cross_shop else {}
+    picked = list((await db.execute(pick.execution_options(**options))).scalars())
     if not picked:
         return []
     res = await db.execute(
@@ -55,7 +60,7 @@ async def claim_with_lease(
         .where(table.c.id.in_(picked), claimable)
         .values(**lease)
         .returning(table.c.id)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **options)
     )
     claimed = set(res.scalars())
     return [i for i in picked if i in claimed]

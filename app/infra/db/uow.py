@@ -12,25 +12,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.errors import Conflict, IntegrityConflict
-from app.infra.db.authz_repositories import (
+from app.infra.db.driver import DriverReader, ReadPool
+from app.infra.db.reads.authz import SqlTokenReads
+from app.infra.db.reads.catalog import SqlProductReads
+from app.infra.db.repositories.accounts import SqlAccountRepository
+from app.infra.db.repositories.audit import SqlAuditRepository
+from app.infra.db.repositories.authz import (
     SqlAppRepository,
     SqlGrantRepository,
     SqlOAuthRepository,
     SqlOutboxRepository,
 )
-from app.infra.db.bulk_repositories import SqlBulkRepository
-from app.infra.db.catalog_reads import SqlProductReads
-from app.infra.db.catalog_repositories import SqlProductRepository, SqlQualificationRepository
-from app.infra.db.driver import DriverReader, ReadPool
-from app.infra.db.repositories import (
-    SqlAccountRepository,
-    SqlAuditRepository,
-    SqlMemberRepository,
-    SqlShopRepository,
-)
-from app.infra.db.stock_repository import SqlStockRepository
+from app.infra.db.repositories.bulk import SqlBulkRepository
+from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
+from app.infra.db.repositories.shops import SqlMemberRepository, SqlShopRepository
+from app.infra.db.repositories.stock import SqlStockRepository
+from app.infra.db.repositories.webhooks import SqlWebhookRepository
 from app.infra.db.timers import SqlTimers
-from app.infra.db.webhook_repositories import SqlWebhookRepository
 
 
 class ConcurrentUpdate(Conflict):
@@ -40,7 +38,7 @@ class ConcurrentUpdate(Conflict):
 
 class SqlUnitOfWork:
     """The session and the repositories are made on first use: a request that only reads
-    through the driver (`product_reads`, `oauth.token_state`) never opens a session."""
+    through the driver (`product_reads`, `token_reads`) never opens a session."""
 
     def __init__(
         self, session_factory: async_sessionmaker[AsyncSession], read_pool: ReadPool | None = None
@@ -101,7 +99,11 @@ class SqlUnitOfWork:
 
     @cached_property
     def oauth(self) -> SqlOAuthRepository:
-        return SqlOAuthRepository(lambda: self.session, self._reader)
+        return SqlOAuthRepository(self.session)
+
+    @cached_property
+    def token_reads(self) -> SqlTokenReads:
+        return SqlTokenReads(lambda: self.session, self._reader)
 
     @cached_property
     def outbox(self) -> SqlOutboxRepository:

@@ -20,12 +20,16 @@ from app.domain.catalog.products import PRODUCT_RECORD_FIELDS, SKU_RECORD_FIELDS
 from app.domain.catalog.products import ProductRecord as Record
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.catalog_repositories import _after_time, _like
 from app.infra.db.driver import DriverReader
+from app.infra.db.paging import after, cut
+from app.infra.db.search import contains, pattern
+from app.infra.db.tenancy import join_on, select
 
 _p = tables.products
 _s = tables.skus
 _NP = len(PRODUCT_RECORD_FIELDS)
+#: The order of a page of products, and its cursor.
+_KEYSET = (_p.c.updated_at, _p.c.id)
 
 _SELECT = ", ".join(
     [f"p.{c}" for c in PRODUCT_RECORD_FIELDS] + [f"s.{c}" for c in SKU_RECORD_FIELDS]
@@ -33,7 +37,7 @@ _SELECT = ", ".join(
 # Only constant column names and $n placeholders are formatted into the statements.
 _ONE_SQL = f"""
 SELECT {_SELECT}
-FROM products p LEFT JOIN skus s ON s.product_id = p.id
+FROM products p LEFT JOIN skus s ON s.shop_id = p.shop_id AND s.product_id = p.id
 WHERE p.shop_id = $1 AND p.{{key}} = $2
 ORDER BY s.id
 """  # noqa: S608
@@ -47,7 +51,7 @@ WITH page AS (
     LIMIT {{limit}}
 )
 SELECT {_SELECT}
-FROM page p LEFT JOIN skus s ON s.product_id = p.id
+FROM page p LEFT JOIN skus s ON s.shop_id = p.shop_id AND s.product_id = p.id
 ORDER BY p.updated_at, p.id, s.id
 """  # noqa: S608
 
@@ -67,10 +71,7 @@ def _group(rows: Sequence[Sequence[Any]]) -> list[Record]:
 
 
 def _cut(records: list[Record], page: PageRequest) -> Page[Record]:
-    has_more = len(records) > page.limit
-    items = records[: page.limit]
-    last = items[-1] if has_more and items else None
-    return Page(items, (last["updated_at"].isoformat(), last["id"]) if last else None)
+    return cut(records, page, lambda r: (r["updated_at"], r["id"]))
 
 
 class SqlProductReads:
@@ -93,9 +94,9 @@ class SqlProductReads:
             rows: Sequence[Sequence[Any]] = await self.reader.fetch(sql, shop_id, value)
         else:
             stmt = (
-                sa.select(*_columns(_p), *_columns(_s, SKU_RECORD_FIELDS))
-                .select_from(_p.outerjoin(_s, _s.c.product_id == _p.c.id))
-                .where(_p.c.shop_id == shop_id, key == value)
+                select(_p, shop_id, *_columns(_p), *_columns(_s, SKU_RECORD_FIELDS))
+                .select_from(_p.outerjoin(_s, join_on(_s, _p, (_s.c.product_id, _p.c.id))))
+                .where(key == value)
                 .order_by(_s.c.id)
             )
             rows = list((await self.s.execute(stmt)).all())
@@ -108,7 +109,7 @@ class SqlProductReads:
         if self.reader.direct:
             sql, args = _page_sql(shop_id, page, f)
             return _cut(_group(await self.reader.fetch(sql, *args)), page)
-        conditions: list[Any] = [_p.c.shop_id == shop_id]
+        conditions: list[Any] = []
         if f.status is not None:
             conditions.append(_p.c.status == f.status)
         if f.category_ids is not None:
@@ -118,12 +119,12 @@ class SqlProductReads:
         if f.updated_since is not None:
             conditions.append(_p.c.updated_at >= f.updated_since)
         if f.query:
-            conditions.append(sa.func.lower(_p.c.title).like(_like(f.query), escape="\\"))
-        if page.after:
-            at, last_id = _after_time(page.after)
-            conditions.append(sa.tuple_(_p.c.updated_at, _p.c.id) > (at, last_id))
+            conditions.append(contains(_p.c.title, f.query))
+        seen = after(page, _KEYSET)
+        if seen is not None:
+            conditions.append(sa.tuple_(*_KEYSET) > seen)
         cte = (
-            sa.select(_p)
+            select(_p, shop_id)
             .where(*conditions)
             .order_by(_p.c.updated_at, _p.c.id)
             .limit(page.limit + 1)
@@ -131,7 +132,7 @@ class SqlProductReads:
         )
         stmt = (
             sa.select(*_columns(cte), *_columns(_s, SKU_RECORD_FIELDS))
-            .select_from(cte.outerjoin(_s, _s.c.product_id == cte.c.id))
+            .select_from(cte.outerjoin(_s, join_on(_s, cte, (_s.c.product_id, cte.c.id))))
             .order_by(cte.c.updated_at, cte.c.id, _s.c.id)
         )
         return _cut(_group(list((await self.s.execute(stmt)).all())), page)
@@ -161,9 +162,10 @@ def _page_sql(shop_id: str, page: PageRequest, f: ProductFilter) -> tuple[str, l
     if f.updated_since is not None:
         where.append(f"updated_at >= {arg(f.updated_since)}")
     if f.query:
-        where.append(f"lower(title) LIKE {arg(_like(f.query))} ESCAPE '\\'")
-    if page.after:
-        at, last_id = _after_time(page.after)
+        where.append(f"lower(title) LIKE {arg(pattern(f.query))} ESCAPE '\\'")
+    seen = after(page, _KEYSET)
+    if seen is not None:
+        at, last_id = seen
         where.append(f"(updated_at, id) > ({arg(at)}, {arg(last_id)})")
     limit = arg(page.limit + 1)
     return _PAGE_SQL.format(where=" AND ".join(where), limit=limit), args

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,23 +11,12 @@ from app.domain.clock import utcnow
 from app.domain.pagination import Page, PageRequest
 from app.domain.webhooks.model import Attempt, Delivery, DeliveryStatus, WebhookEndpoint
 from app.infra.db import tables
-from app.infra.db.authz_repositories import _rowcount
-from app.infra.db.repositories import _page, page_by_id
+from app.infra.db.paging import fetch_page
+from app.infra.db.results import rowcount
 
 _e = tables.webhook_endpoints
 _d = tables.webhook_deliveries
 _a = tables.webhook_attempts
-
-
-async def _newest_first(
-    session: AsyncSession, stmt: sa.Select[Any], id_column: Any, page: PageRequest
-) -> Page[Any]:
-    if page.after:
-        stmt = stmt.where(id_column < page.after[0])
-    stmt = stmt.order_by(id_column.desc()).limit(page.limit + 1)
-    rows = list((await session.execute(stmt)).scalars())
-    items, nxt = _page(rows, page, lambda r: (r.id,))
-    return Page(items, nxt)
 
 
 class SqlWebhookRepository:
@@ -38,12 +26,15 @@ class SqlWebhookRepository:
     def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
         self.s.add(endpoint)
 
-    async def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
-        return await self.s.get(WebhookEndpoint, endpoint_id)
+    async def get_endpoint(self, app_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        res = await self.s.execute(
+            sa.select(WebhookEndpoint).where(_e.c.app_id == app_id, _e.c.id == endpoint_id)
+        )
+        return res.scalar_one_or_none()
 
     async def list_endpoints(self, app_id: str, page: PageRequest) -> Page[WebhookEndpoint]:
         stmt = sa.select(WebhookEndpoint).where(_e.c.app_id == app_id)
-        return await page_by_id(self.s, stmt, _e.c.id, page)
+        return await fetch_page(self.s, stmt, page, [_e.c.id])
 
     async def count_endpoints(self, app_id: str) -> int:
         res = await self.s.execute(
@@ -61,8 +52,11 @@ class SqlWebhookRepository:
     def add_delivery(self, delivery: Delivery) -> None:
         self.s.add(delivery)
 
-    async def get_delivery(self, delivery_id: str) -> Delivery | None:
-        return await self.s.get(Delivery, delivery_id)
+    async def get_delivery(self, endpoint_id: str, delivery_id: str) -> Delivery | None:
+        res = await self.s.execute(
+            sa.select(Delivery).where(_d.c.endpoint_id == endpoint_id, _d.c.id == delivery_id)
+        )
+        return res.scalar_one_or_none()
 
     async def list_deliveries(
         self, endpoint_id: str, page: PageRequest, *, status: DeliveryStatus | None
@@ -70,7 +64,7 @@ class SqlWebhookRepository:
         stmt = sa.select(Delivery).where(_d.c.endpoint_id == endpoint_id)
         if status is not None:
             stmt = stmt.where(_d.c.status == status)
-        return await _newest_first(self.s, stmt, _d.c.id, page)
+        return await fetch_page(self.s, stmt, page, [_d.c.id], descending=True)
 
     async def list_attempts(
         self, endpoint_id: str, page: PageRequest, *, failed_only: bool
@@ -78,7 +72,7 @@ class SqlWebhookRepository:
         stmt = sa.select(Attempt).where(_a.c.endpoint_id == endpoint_id)
         if failed_only:
             stmt = stmt.where(_a.c.succeeded.is_(False))
-        return await _newest_first(self.s, stmt, _a.c.id, page)
+        return await fetch_page(self.s, stmt, page, [_a.c.id], descending=True)
 
     async def requeue_failed(self, endpoint_id: str, since: datetime) -> int:
         now = utcnow()
@@ -98,4 +92,4 @@ class SqlWebhookRepository:
             )
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(res)
+        return rowcount(res)

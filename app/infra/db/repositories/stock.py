@@ -24,6 +24,7 @@ from sqlalchemy.orm.util import identity_key
 from app.domain.catalog.products import Shortage, Sku, StockChange, StockRow
 from app.domain.clock import utcnow
 from app.infra.db import tables
+from app.infra.db.tenancy import select, update
 
 _s = tables.skus
 
@@ -32,8 +33,8 @@ _s = tables.skus
 STOCK_PATH_TAG = "/* stock_path */"
 
 
-def _update() -> sa.Update:
-    return sa.update(_s).prefix_with(STOCK_PATH_TAG)
+def _update(shop_id: str) -> sa.Update:
+    return update(_s, shop_id).prefix_with(STOCK_PATH_TAG)
 
 
 class SqlStockRepository:
@@ -51,8 +52,9 @@ class SqlStockRepository:
         if not ids:
             return {}
         res = await self.s.execute(
-            sa.select(_s.c.id, _s.c.product_id, _s.c.stock, _s.c.low_stock_threshold, _s.c.version)
-            .where(_s.c.shop_id == shop_id, _s.c.id.in_(ids))
+            select(_s, shop_id, _s.c.id, _s.c.product_id, _s.c.stock)
+            .add_columns(_s.c.low_stock_threshold, _s.c.version)
+            .where(_s.c.id.in_(ids))
             .order_by(_s.c.id)
             .with_for_update()
         )
@@ -69,8 +71,8 @@ class SqlStockRepository:
         now = utcnow()
         row = (
             await self.s.execute(
-                _update()
-                .where(_s.c.shop_id == shop_id, _s.c.id == sku_id, new >= 0)
+                _update(shop_id)
+                .where(_s.c.id == sku_id, new >= 0)
                 .values(stock=new, version=_s.c.version + 1, updated_at=now)
                 .returning(_s.c.stock, _s.c.version, _s.c.product_id, _s.c.low_stock_threshold)
             )
@@ -78,7 +80,7 @@ class SqlStockRepository:
         if row is None:
             return None
         after = int(row.stock)
-        self._refresh_loaded(sku_id, stock=after, version=row.version, updated_at=now)
+        self._refresh_loaded(shop_id, sku_id, stock=after, version=row.version, updated_at=now)
         return StockChange(sku_id, row.product_id, after - delta, after, row.low_stock_threshold)
 
     async def set(self, shop_id: str, sku_id: str, value: int) -> StockChange | None:
@@ -97,8 +99,8 @@ class SqlStockRepository:
             return []
         now = utcnow()
         stmt = (
-            _update()
-            .where(_s.c.shop_id == shop_id, _s.c.id == sa.bindparam("b_id"))
+            _update(shop_id)
+            .where(_s.c.id == sa.bindparam("b_id"))
             .values(stock=sa.bindparam("b_stock"), version=_s.c.version + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -107,7 +109,7 @@ class SqlStockRepository:
         out = []
         for sku_id, (row, version) in locked.items():
             after = values[sku_id]
-            self._refresh_loaded(sku_id, stock=after, version=version + 1, updated_at=now)
+            self._refresh_loaded(shop_id, sku_id, stock=after, version=version + 1, updated_at=now)
             out.append(
                 StockChange(sku_id, row.product_id, row.stock, after, row.low_stock_threshold)
             )
@@ -142,8 +144,8 @@ class SqlStockRepository:
         now = utcnow()
         new = _s.c.stock + sa.bindparam("b_delta", type_=sa.Integer)
         stmt = (
-            _update()
-            .where(_s.c.shop_id == shop_id, _s.c.id == sa.bindparam("b_id"), new >= 0)
+            _update(shop_id)
+            .where(_s.c.id == sa.bindparam("b_id"), new >= 0)
             .values(stock=new, version=_s.c.version + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -152,16 +154,16 @@ class SqlStockRepository:
         out = []
         for sku_id, (row, version) in locked.items():
             after = row.stock + deltas[sku_id]
-            self._refresh_loaded(sku_id, stock=after, version=version + 1, updated_at=now)
+            self._refresh_loaded(shop_id, sku_id, stock=after, version=version + 1, updated_at=now)
             out.append(
                 StockChange(sku_id, row.product_id, row.stock, after, row.low_stock_threshold)
             )
         return out
 
-    def _refresh_loaded(self, sku_id: str, **values: object) -> None:
+    def _refresh_loaded(self, shop_id: str, sku_id: str, **values: object) -> None:
         """The UPDATE bypassed the ORM: a SKU already loaded in this session (a batch reads
         it again, or changes it twice) must show the stored values, not the old ones."""
-        sku = self.s.identity_map.get(identity_key(Sku, sku_id))
+        sku = self.s.identity_map.get(identity_key(Sku, (shop_id, sku_id)))
         if sku is not None:
             for name, value in values.items():
                 set_committed_value(sku, name, value)

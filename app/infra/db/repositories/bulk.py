@@ -29,7 +29,8 @@ from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.claim import claim_with_lease
-from app.infra.db.repositories import page_by_id
+from app.infra.db.paging import fetch_page
+from app.infra.db.tenancy import cross_shop, select, update
 
 _j = tables.bulk_jobs
 _f = tables.bulk_job_files
@@ -48,7 +49,8 @@ def _row(obj: Any, table: sa.Table) -> dict[str, Any]:
 
 
 class SqlBulkRepository:
-    """Every provider read is scoped by the shop; the worker's claim is not (it serves all)."""
+    """Every provider statement starts from `tenancy`'s builder, scoped by the shop; the
+    worker's claim spans shops (it serves them all) and says so (`cross_shop`)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -59,18 +61,16 @@ class SqlBulkRepository:
         self.s.add(job)
 
     async def get(self, shop_id: str, job_id: str) -> BulkJob | None:
-        res = await self.s.execute(
-            sa.select(BulkJob).where(_j.c.shop_id == shop_id, _j.c.id == job_id)
-        )
+        res = await self.s.execute(select(_j, shop_id, BulkJob).where(_j.c.id == job_id))
         return res.scalar_one_or_none()
 
     async def list_for_shop(
         self, shop_id: str, page: PageRequest, kind: JobKind | None
     ) -> Page[BulkJob]:
-        stmt = sa.select(BulkJob).where(_j.c.shop_id == shop_id)
+        stmt = select(_j, shop_id, BulkJob)
         if kind is not None:
             stmt = stmt.where(_j.c.kind == kind)
-        return await page_by_id(self.s, stmt, _j.c.id, page)
+        return await fetch_page(self.s, stmt, page, [_j.c.id])
 
     async def claim(
         self, worker_id: str, now: datetime, stale_before: datetime, *, job_id: str | None
@@ -102,6 +102,7 @@ class SqlBulkRepository:
                 "updated_at": now,
             },
             order_by=[last_turn.asc().nulls_first(), _j.c.created_at, _j.c.id],
+            cross_shop="worker_claim",
         )
         if not claimed:
             return None
@@ -109,7 +110,9 @@ class SqlBulkRepository:
         return await self._load(picked)
 
     async def _load(self, job_id: str, *, lock: bool = False) -> BulkJob | None:
-        stmt = sa.select(BulkJob).where(_j.c.id == job_id).execution_options(populate_existing=True)
+        stmt = cross_shop(
+            sa.select(BulkJob).where(_j.c.id == job_id), "worker_claim"
+        ).execution_options(populate_existing=True)
         if lock:
             stmt = stmt.with_for_update()
         return (await self.s.execute(stmt)).scalar_one_or_none()
@@ -132,18 +135,15 @@ class SqlBulkRepository:
             .with_for_update(key_share=True)
         )
         waiting = (
-            sa.select(_j.c.id)
-            .where(
-                _j.c.shop_id == shop_id,
-                _j.c.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
-            )
+            select(_j, shop_id, _j.c.id)
+            .where(_j.c.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
             .subquery()
         )
         jobs = (await self.s.execute(sa.select(sa.func.count()).select_from(waiting))).scalar_one()
         stored = (
             await self.s.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(_f.c.size), 0)).where(
-                    _f.c.shop_id == shop_id, _f.c.job_id.in_(sa.select(waiting.c.id))
+                select(_f, shop_id, sa.func.coalesce(sa.func.sum(_f.c.size), 0)).where(
+                    _f.c.job_id.in_(sa.select(waiting.c.id))
                 )
             )
         ).scalar_one()
@@ -179,16 +179,16 @@ class SqlBulkRepository:
 
     async def get_file(self, shop_id: str, job_id: str, purpose: str) -> StoredFile | None:
         res = await self.s.execute(
-            sa.select(_f.c.content_type).where(
-                _f.c.shop_id == shop_id, _f.c.job_id == job_id, _f.c.purpose == purpose
+            select(_f, shop_id, _f.c.content_type).where(
+                _f.c.job_id == job_id, _f.c.purpose == purpose
             )
         )
         content_type = res.scalar_one_or_none()
         if content_type is None:
             return None
         parts = await self.s.execute(
-            sa.select(_fp.c.content)
-            .where(_fp.c.shop_id == shop_id, _fp.c.job_id == job_id, _fp.c.purpose == purpose)
+            select(_fp, shop_id, _fp.c.content)
+            .where(_fp.c.job_id == job_id, _fp.c.purpose == purpose)
             .order_by(_fp.c.seq)
         )
         return StoredFile(content_type, b"".join(bytes(p) for p in parts.scalars()))
@@ -197,7 +197,7 @@ class SqlBulkRepository:
         await self._insert_many(_i, [vars(item) for item in items])
 
     async def items(self, shop_id: str, job_id: str, *, failed_only: bool) -> list[JobItem]:
-        stmt = sa.select(_i).where(_i.c.shop_id == shop_id, _i.c.job_id == job_id)
+        stmt = select(_i, shop_id).where(_i.c.job_id == job_id)
         if failed_only:
             stmt = stmt.where(_i.c.outcome == RowOutcome.FAILED)
         res = await self.s.execute(stmt.order_by(_i.c.line))
@@ -219,9 +219,8 @@ class SqlBulkRepository:
         for start in range(0, len(out_ids), _BATCH):
             batch = out_ids[start : start + _BATCH]
             res = await self.s.execute(
-                sa.select(Product).where(
-                    _p.c.shop_id == shop_id,
-                    sa.or_(_p.c.out_product_id.in_(batch), _p.c.id.in_(batch)),
+                select(_p, shop_id, Product).where(
+                    sa.or_(_p.c.out_product_id.in_(batch), _p.c.id.in_(batch))
                 )
             )
             wanted = set(batch)
@@ -237,9 +236,8 @@ class SqlBulkRepository:
         owners: dict[str, str] = {}
         for start in range(0, len(out_sku_ids), _BATCH):
             res = await self.s.execute(
-                sa.select(_s.c.out_sku_id, _s.c.product_id).where(
-                    _s.c.shop_id == shop_id,
-                    _s.c.out_sku_id.in_(out_sku_ids[start : start + _BATCH]),
+                select(_s, shop_id, _s.c.out_sku_id, _s.c.product_id).where(
+                    _s.c.out_sku_id.in_(out_sku_ids[start : start + _BATCH])
                 )
             )
             owners.update({r.out_sku_id: r.product_id for r in res})
@@ -278,7 +276,7 @@ class SqlBulkRepository:
         await self._insert_many(_p, products)
         await self._insert_many(_s, skus)
 
-    async def update_skus(self, updates: list[dict[str, Any]], now: datetime) -> None:
+    async def update_skus(self, shop_id: str, updates: list[dict[str, Any]], now: datetime) -> None:
         if not updates:
             return
         columns = [k for k in updates[0] if k not in ("id", "version_step")]
@@ -286,7 +284,7 @@ class SqlBulkRepository:
             raise ValueError("stock changes go through the stock repository")
         step = sa.bindparam("b_version_step", type_=sa.Integer)
         stmt = (
-            sa.update(_s)
+            update(_s, shop_id)
             .where(_s.c.id == sa.bindparam("b_id"))
             .values(
                 {c: sa.bindparam(f"b_{c}") for c in columns}
@@ -299,10 +297,10 @@ class SqlBulkRepository:
         conn = await self.s.connection()
         await conn.execute(stmt, params)
 
-    async def touch_products(self, product_ids: list[str], now: datetime) -> None:
+    async def touch_products(self, shop_id: str, product_ids: list[str], now: datetime) -> None:
         for start in range(0, len(product_ids), _BATCH):
             await self.s.execute(
-                sa.update(_p)
+                update(_p, shop_id)
                 .where(_p.c.id.in_(product_ids[start : start + _BATCH]))
                 .values(updated_at=now, version=_p.c.version + 1)
                 .execution_options(synchronize_session=False)
@@ -315,7 +313,7 @@ class SqlBulkRepository:
         self, shop_id: str, after_id: str | None, limit: int
     ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """Products by id with their SKUs, as plain rows (no ORM objects for a whole shop)."""
-        stmt = sa.select(_p).where(_p.c.shop_id == shop_id).order_by(_p.c.id).limit(limit)
+        stmt = select(_p, shop_id).order_by(_p.c.id).limit(limit)
         if after_id is not None:
             stmt = stmt.where(_p.c.id > after_id)
         products = [dict(r._mapping) for r in await self.s.execute(stmt)]
@@ -323,8 +321,8 @@ class SqlBulkRepository:
             return []
         by_product: dict[str, list[dict[str, Any]]] = {p["id"]: [] for p in products}
         res = await self.s.execute(
-            sa.select(_s)
-            .where(_s.c.shop_id == shop_id, _s.c.product_id.in_(list(by_product)))
+            select(_s, shop_id)
+            .where(_s.c.product_id.in_(list(by_product)))
             .order_by(_s.c.product_id, _s.c.id)
         )
         for r in res:
@@ -332,7 +330,5 @@ class SqlBulkRepository:
         return [(p, by_product[p["id"]]) for p in products]
 
     async def count_skus(self, shop_id: str) -> int:
-        res = await self.s.execute(
-            sa.select(sa.func.count()).select_from(_s).where(_s.c.shop_id == shop_id)
-        )
+        res = await self.s.execute(select(_s, shop_id, sa.func.count()))
         return int(res.scalar_one())

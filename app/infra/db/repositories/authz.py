@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,18 +16,14 @@ from app.domain.authz.model import (
     Grant,
     RefreshToken,
     TokenFamily,
-    TokenState,
 )
 from app.domain.clock import utcnow
 from app.domain.events.model import Event, sequenced
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.driver import DriverReader
-from app.infra.db.repositories import _page, page_by_id
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+from app.infra.db.paging import fetch_page
+from app.infra.db.results import rowcount
+from app.infra.db.search import contains
 
 
 class SqlAppRepository:
@@ -47,13 +42,13 @@ class SqlAppRepository:
 
     async def list_for_developer(self, developer_id: str, page: PageRequest) -> Page[App]:
         stmt = sa.select(App).where(tables.apps.c.developer_id == developer_id)
-        return await page_by_id(self.s, stmt, tables.apps.c.id, page)
+        return await fetch_page(self.s, stmt, page, [tables.apps.c.id])
 
     async def list_all(self, page: PageRequest, *, status: AppStatus | None) -> Page[App]:
         stmt = sa.select(App)
         if status is not None:
             stmt = stmt.where(tables.apps.c.status == status)
-        return await page_by_id(self.s, stmt, tables.apps.c.id, page)
+        return await fetch_page(self.s, stmt, page, [tables.apps.c.id])
 
     async def list_published(
         self, page: PageRequest, *, service_type: str | None, query: str | None
@@ -64,9 +59,8 @@ class SqlAppRepository:
             as_text = sa.type_coerce(a.c.service_types, sa.String)
             stmt = stmt.where(as_text.like(f"% {service_type} %"))
         if query:
-            escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(sa.func.lower(a.c.name).like(f"%{escaped}%", escape="\\"))
-        return await page_by_id(self.s, stmt, tables.apps.c.id, page)
+            stmt = stmt.where(contains(a.c.name, query))
+        return await fetch_page(self.s, stmt, page, [tables.apps.c.id])
 
     async def developer_names(self, developer_ids: list[str]) -> dict[str, str]:
         if not developer_ids:
@@ -105,14 +99,8 @@ class SqlGrantRepository:
             sa.select(Grant, App)
             .join(App, tables.apps.c.id == g.c.app_id)
             .where(g.c.shop_id == shop_id, g.c.revoked_at.is_(None))
-            .order_by(g.c.id)
-            .limit(page.limit + 1)
         )
-        if page.after:
-            stmt = stmt.where(g.c.id > page.after[0])
-        rows = [(r[0], r[1]) for r in (await self.s.execute(stmt)).all()]
-        items, nxt = _page(rows, page, lambda r: (r[0].id,))
-        return Page(items, nxt)
+        return await fetch_page(self.s, stmt, page, [g.c.id], key=lambda r: (r[0].id,))
 
     async def active_for_shops(self, shop_ids: list[str]) -> list[tuple[Grant, App]]:
         if not shop_ids:
@@ -136,29 +124,9 @@ class SqlGrantRepository:
         )
 
 
-#: `token_state` for the driver: one indexed join by the family's primary key.
-_TOKEN_STATE_SQL = """
-SELECT f.revoked_at, g.revoked_at, g.last_used_at, a.status, a.rate_limit_burst,
-       a.rate_limit_per_second, f.grant_id, g.shop_id, f.app_id, g.app_id, a.client_id,
-       g.scopes, s.suspended_at, s.suspension_reason
-FROM token_families f
-JOIN grants g ON g.id = f.grant_id
-JOIN apps a ON a.id = f.app_id
-JOIN shops s ON s.id = g.shop_id
-WHERE f.id = $1
-"""
-
-
 class SqlOAuthRepository:
-    def __init__(self, session: Callable[[], AsyncSession], reader: DriverReader) -> None:
-        # The session is the unit of work's, made on first use: `token_state` on PostgreSQL
-        # needs none.
-        self._session = session
-        self.reader = reader
-
-    @property
-    def s(self) -> AsyncSession:
-        return self._session()
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
 
     def add_code(self, code: AuthorizationCode) -> None:
         self.s.add(code)
@@ -174,7 +142,7 @@ class SqlOAuthRepository:
             .values(used_at=when)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(res) == 1
+        return rowcount(res) == 1
 
     def add_family(self, family: TokenFamily) -> None:
         self.s.add(family)
@@ -217,75 +185,7 @@ class SqlOAuthRepository:
             .values(rotated_at=when)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(res) == 1
-
-    async def token_state(self, family_id: str) -> TokenState | None:
-        """Every provider request asks this: on PostgreSQL one prepared statement through the
-        driver, outside any transaction unless the request has already begun one."""
-        if self.reader.direct:
-            r = await self.reader.fetchrow(_TOKEN_STATE_SQL, family_id)
-            if r is None:
-                return None
-            return TokenState(
-                family_revoked=r[0] is not None,
-                grant_revoked=r[1] is not None,
-                app_status=AppStatus(r[3]),
-                grant_last_used_at=r[2],
-                rate_limit_burst=r[4],
-                rate_limit_per_second=r[5],
-                grant_id=r[6],
-                shop_id=r[7],
-                app_id=r[8],
-                grant_app_id=r[9],
-                client_id=r[10],
-                grant_scopes=frozenset(r[11].split()),  # the raw SpaceList column
-                shop_suspended=r[12] is not None,
-                shop_suspension_reason=r[13],
-            )
-        f, g, a, s = tables.token_families, tables.grants, tables.apps, tables.shops
-        stmt = (
-            sa.select(
-                f.c.revoked_at.label("family_revoked_at"),
-                g.c.revoked_at.label("grant_revoked_at"),
-                g.c.last_used_at,
-                a.c.status,
-                a.c.rate_limit_burst,
-                a.c.rate_limit_per_second,
-                f.c.grant_id,
-                g.c.shop_id,
-                f.c.app_id,
-                g.c.app_id.label("grant_app_id"),
-                a.c.client_id,
-                g.c.scopes,
-                s.c.suspended_at,
-                s.c.suspension_reason,
-            )
-            .select_from(
-                f.join(g, g.c.id == f.c.grant_id)
-                .join(a, a.c.id == f.c.app_id)
-                .join(s, s.c.id == g.c.shop_id)
-            )
-            .where(f.c.id == family_id)
-        )
-        row = (await self.s.execute(stmt)).first()
-        if row is None:
-            return None
-        return TokenState(
-            family_revoked=row.family_revoked_at is not None,
-            grant_revoked=row.grant_revoked_at is not None,
-            app_status=AppStatus(row.status),
-            grant_last_used_at=row.last_used_at,
-            rate_limit_burst=row.rate_limit_burst,
-            rate_limit_per_second=row.rate_limit_per_second,
-            grant_id=row.grant_id,
-            shop_id=row.shop_id,
-            app_id=row.app_id,
-            grant_app_id=row.grant_app_id,
-            client_id=row.client_id,
-            grant_scopes=frozenset(row.scopes),
-            shop_suspended=row.suspended_at is not None,
-            shop_suspension_reason=row.suspension_reason,
-        )
+        return rowcount(res) == 1
 
 
 class SqlOutboxRepository:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +14,11 @@ from app.domain.catalog.products import (
     Sku,
 )
 from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
-from app.domain.errors import ValidationFailed
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.repositories import _page, page_by_id
+from app.infra.db.paging import fetch_page
+from app.infra.db.search import contains
+from app.infra.db.tenancy import cross_shop, delete, select
 
 _q = tables.industry_qualifications
 
@@ -31,21 +30,29 @@ class SqlQualificationRepository:
     def add(self, qualification: IndustryQualification) -> None:
         self.s.add(qualification)
 
-    async def get(self, qualification_id: str) -> IndustryQualification | None:
-        return await self.s.get(IndustryQualification, qualification_id)
+    async def get(self, shop_id: str, qualification_id: str) -> IndustryQualification | None:
+        res = await self.s.execute(
+            select(_q, shop_id, IndustryQualification).where(_q.c.id == qualification_id)
+        )
+        return res.scalar_one_or_none()
+
+    async def get_any(self, qualification_id: str) -> IndustryQualification | None:
+        """For the platform operator, who reviews every shop's qualifications."""
+        stmt = sa.select(IndustryQualification).where(_q.c.id == qualification_id)
+        return (await self.s.execute(cross_shop(stmt, "operator_review"))).scalar_one_or_none()
 
     async def list_for_shop(
         self, shop_id: str, page: PageRequest, *, status: QualificationStatus | None
     ) -> Page[IndustryQualification]:
-        stmt = sa.select(IndustryQualification).where(_q.c.shop_id == shop_id)
+        stmt = select(_q, shop_id, IndustryQualification)
         if status is not None:
             stmt = stmt.where(_q.c.status == status)
-        return await page_by_id(self.s, stmt, _q.c.id, page)
+        return await fetch_page(self.s, stmt, page, [_q.c.id])
 
     async def approved_kinds(self, shop_id: str) -> frozenset[str]:
         res = await self.s.execute(
-            sa.select(_q.c.kind)
-            .where(_q.c.shop_id == shop_id, _q.c.status == QualificationStatus.APPROVED)
+            select(_q, shop_id, _q.c.kind)
+            .where(_q.c.status == QualificationStatus.APPROVED)
             .distinct()
         )
         return frozenset(res.scalars())
@@ -53,9 +60,8 @@ class SqlQualificationRepository:
     async def authorized_brands(self, shop_id: str) -> frozenset[str]:
         """The brands the shop holds an approved brand authorization for."""
         res = await self.s.execute(
-            sa.select(_q.c.brand_id)
+            select(_q, shop_id, _q.c.brand_id)
             .where(
-                _q.c.shop_id == shop_id,
                 _q.c.status == QualificationStatus.APPROVED,
                 _q.c.kind == BRAND_AUTHORIZATION,
                 _q.c.brand_id.is_not(None),
@@ -66,21 +72,15 @@ class SqlQualificationRepository:
 
     async def in_review(self, page: PageRequest) -> Page[IndustryQualification]:
         stmt = sa.select(IndustryQualification).where(_q.c.status == QualificationStatus.IN_REVIEW)
-        return await page_by_id(self.s, stmt, _q.c.id, page)
+        return await fetch_page(self.s, cross_shop(stmt, "operator_review"), page, [_q.c.id])
 
 
 _p = tables.products
 _s = tables.skus
 
 
-def _like(text: str) -> str:
-    """A LIKE pattern that matches `text` literally (escape `%`, `_` and the escape char)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 class SqlProductRepository:
-    """Every provider query goes through `_scoped`: the shop is the tenancy boundary."""
+    """Every provider query starts from `tenancy.select`: the shop is the tenancy boundary."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -91,28 +91,25 @@ class SqlProductRepository:
     def add_sku(self, sku: Sku) -> None:
         self.s.add(sku)
 
-    @staticmethod
-    def _scoped(shop_id: str) -> sa.Select[Product]:
-        return sa.select(Product).where(_p.c.shop_id == shop_id)
-
     async def get(self, shop_id: str, product_id: str) -> Product | None:
-        res = await self.s.execute(self._scoped(shop_id).where(_p.c.id == product_id))
+        res = await self.s.execute(select(_p, shop_id, Product).where(_p.c.id == product_id))
         return res.scalar_one_or_none()
 
     async def get_any(self, product_id: str) -> Product | None:
         """For the platform operator, who works across shops."""
-        return await self.s.get(Product, product_id)
+        stmt = sa.select(Product).where(_p.c.id == product_id)
+        return (await self.s.execute(cross_shop(stmt, "operator_review"))).scalar_one_or_none()
 
     async def get_by_out_id(self, shop_id: str, out_product_id: str) -> Product | None:
         res = await self.s.execute(
-            self._scoped(shop_id).where(_p.c.out_product_id == out_product_id)
+            select(_p, shop_id, Product).where(_p.c.out_product_id == out_product_id)
         )
         return res.scalar_one_or_none()
 
     async def list_for_shop(
         self, shop_id: str, page: PageRequest, f: ProductFilter
     ) -> Page[Product]:
-        stmt = self._scoped(shop_id)
+        stmt = select(_p, shop_id, Product)
         if f.status is not None:
             stmt = stmt.where(_p.c.status == f.status)
         if f.category_ids is not None:
@@ -122,14 +119,8 @@ class SqlProductRepository:
         if f.updated_since is not None:
             stmt = stmt.where(_p.c.updated_at >= f.updated_since)
         if f.query:
-            stmt = stmt.where(sa.func.lower(_p.c.title).like(_like(f.query), escape="\\"))
-        if page.after:
-            at, last_id = _after_time(page.after)
-            stmt = stmt.where(sa.tuple_(_p.c.updated_at, _p.c.id) > (at, last_id))
-        stmt = stmt.order_by(_p.c.updated_at, _p.c.id).limit(page.limit + 1)
-        rows = list((await self.s.execute(stmt)).scalars())
-        items, nxt = _page(rows, page, lambda r: (r.updated_at.isoformat(), r.id))
-        return Page(items, nxt)
+            stmt = stmt.where(contains(_p.c.title, f.query))
+        return await fetch_page(self.s, stmt, page, [_p.c.updated_at, _p.c.id])
 
     async def in_review(self, page: PageRequest) -> Page[Product]:
         """New products in review and live products' revisions in review, by submission."""
@@ -139,23 +130,16 @@ class SqlProductRepository:
                 _p.c.pending_status == RevisionStatus.IN_REVIEW,
             )
         )
-        if page.after:
-            at, last_id = _after_time(page.after)
-            stmt = stmt.where(sa.tuple_(_p.c.submitted_at, _p.c.id) > (at, last_id))
-        stmt = stmt.order_by(_p.c.submitted_at, _p.c.id).limit(page.limit + 1)
-        rows = list((await self.s.execute(stmt)).scalars())
-        items, nxt = _page(
-            rows, page, lambda r: ((r.submitted_at or r.updated_at).isoformat(), r.id)
-        )
-        return Page(items, nxt)
+        stmt = cross_shop(stmt, "operator_review")
+        return await fetch_page(self.s, stmt, page, [_p.c.submitted_at, _p.c.id])
 
-    async def skus_of(self, product_ids: list[str]) -> dict[str, list[Sku]]:
-        """The SKUs of a page of products in one query."""
+    async def skus_of(self, shop_id: str, product_ids: list[str]) -> dict[str, list[Sku]]:
+        """The SKUs of a page of the shop's products in one query."""
         out: dict[str, list[Sku]] = {pid: [] for pid in product_ids}
         if not product_ids:
             return out
         res = await self.s.execute(
-            sa.select(Sku).where(_s.c.product_id.in_(product_ids)).order_by(_s.c.id)
+            select(_s, shop_id, Sku).where(_s.c.product_id.in_(product_ids)).order_by(_s.c.id)
         )
         for sku in res.scalars():
             out[sku.product_id].append(sku)
@@ -163,51 +147,29 @@ class SqlProductRepository:
 
     async def get_sku(self, shop_id: str, product_id: str, sku_id: str) -> Sku | None:
         res = await self.s.execute(
-            sa.select(Sku).where(
-                _s.c.shop_id == shop_id, _s.c.product_id == product_id, _s.c.id == sku_id
-            )
+            select(_s, shop_id, Sku).where(_s.c.product_id == product_id, _s.c.id == sku_id)
         )
         return res.scalar_one_or_none()
 
-    async def has_stock(self, product_id: str) -> bool:
+    async def has_stock(self, shop_id: str, product_id: str) -> bool:
         res = await self.s.execute(
-            sa.select(sa.func.count())
-            .select_from(_s)
-            .where(_s.c.product_id == product_id, _s.c.stock > 0)
+            select(_s, shop_id, sa.func.count()).where(
+                _s.c.product_id == product_id, _s.c.stock > 0
+            )
         )
         return bool(res.scalar_one())
 
     async def delete(self, product: Product) -> None:
-        await self.s.execute(
-            sa.delete(_s).where(_s.c.shop_id == product.shop_id, _s.c.product_id == product.id)
-        )
+        await self.s.execute(delete(_s, product.shop_id).where(_s.c.product_id == product.id))
         await self.s.delete(product)
 
     async def find_sku(
         self, shop_id: str, *, sku_id: str | None = None, out_sku_id: str | None = None
     ) -> Sku | None:
-        stmt = sa.select(Sku).where(_s.c.shop_id == shop_id)
+        stmt = select(_s, shop_id, Sku)
         if sku_id is not None:
             stmt = stmt.where(_s.c.id == sku_id)
         if out_sku_id is not None:
             stmt = stmt.where(_s.c.out_sku_id == out_sku_id)
         res = await self.s.execute(stmt)
         return res.scalar_one_or_none()
-
-
-class InvalidCursor(ValidationFailed):
-    code = "invalid_cursor"
-    status = 400
-    title = "The cursor is not valid"
-
-
-def _after_time(after: tuple[str, ...]) -> tuple[datetime, str]:
-    if len(after) != 2:
-        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.")
-    try:
-        at = datetime.fromisoformat(after[0])
-    except ValueError as e:
-        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.") from e
-    if at.tzinfo is None:
-        raise InvalidCursor("Pass back the next_cursor of a previous page unchanged.")
-    return at, after[1]

@@ -1,0 +1,1 @@
+"""Read models: statements that answer a request without loading entities."""

@@ -1,0 +1,51 @@
+"""Storage: SQLAlchemy Core tables, one module per context, all on one `metadata`
+(`base.py`). The domain classes are mapped onto them in `mapping.py`."""
+
+from app.infra.db.tables.accounts import accounts, sessions
+from app.infra.db.tables.audit import audit_log
+from app.infra.db.tables.authz import apps, grants, oauth_codes, refresh_tokens, token_families
+from app.infra.db.tables.base import ID, metadata
+from app.infra.db.tables.catalog import (
+    bulk_job_file_parts,
+    bulk_job_files,
+    bulk_job_items,
+    bulk_jobs,
+    industry_qualifications,
+    products,
+    skus,
+)
+from app.infra.db.tables.events import event_sequences, outbox_events
+from app.infra.db.tables.idempotency import idempotency_keys
+from app.infra.db.tables.shops import shop_members, shop_qualifications, shops
+from app.infra.db.tables.timers import timers
+from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, webhook_endpoints
+
+__all__ = [
+    "ID",
+    "accounts",
+    "apps",
+    "audit_log",
+    "bulk_job_file_parts",
+    "bulk_job_files",
+    "bulk_job_items",
+    "bulk_jobs",
+    "event_sequences",
+    "grants",
+    "idempotency_keys",
+    "industry_qualifications",
+    "metadata",
+    "oauth_codes",
+    "outbox_events",
+    "products",
+    "refresh_tokens",
+    "sessions",
+    "shop_members",
+    "shop_qualifications",
+    "shops",
+    "skus",
+    "timers",
+    "token_families",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_endpoints",
+]
