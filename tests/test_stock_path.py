@@ -41,13 +41,13 @@ async def test_a_price_only_import_line_keeps_a_stock_change_made_during_its_chu
     adjusted: list[int] = []
 
     async def adjust_then_write(
-        self: SqlBulkRepository, updates: list[dict[str, Any]], now: Any
+        self: SqlBulkRepository, shop_id: str, updates: list[dict[str, Any]], now: Any
     ) -> None:
         # The chunk has read the SKU (stock 10); another request commits -3 now.
         r = await p.post(f"{base}/stock-adjustments", {"delta": -3})
         assert r.status_code == 200, r.text
         adjusted.append(r.json()["stock"])
-        await original(self, updates, now)
+        await original(self, shop_id, updates, now)
 
     monkeypatch.setattr(SqlBulkRepository, "update_skus", adjust_then_write)
     job = await imported(

@@ -18,13 +18,20 @@ from app.api.errors import problem_responses
 from app.api.idempotency import receiving_body_itself
 from app.api.openapi import sets_headers
 from app.api.pagination import ListResponse, PageParams, encode_cursor
-from app.api.provider import ProductsRead, ProductsWrite
+from app.api.provider import PROVIDER_ERRORS, ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
 from app.api.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
 from app.api.uploads import file_size, form_file, in_parts, spooled_body, upload_slots
 from app.domain.catalog import bulk_files, bulk_jobs
 from app.domain.catalog import bulk_job_services as job_services
 from app.domain.catalog.bulk_jobs import ImportFormat, JobItem, JobKind
+from app.domain.catalog.errors import (
+    BulkJobNotFound,
+    BulkQueueFull,
+    BulkStorageFull,
+    FileNotReady,
+    InvalidUpload,
+)
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
 
@@ -49,7 +56,9 @@ DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjs
 
 JobId = Annotated[str, Path(max_length=40, description="The job's id.", examples=[JOB_EXAMPLE])]
 
-_READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
+_READ_ERRORS = problem_responses(*PROVIDER_ERRORS, 422, BulkJobNotFound)
+#: What queueing a job may answer: a malformed body, a key still in use, a full queue.
+_JOB_WRITE = (*PROVIDER_ERRORS, 400, 409, 413, 415, 422, BulkQueueFull, BulkStorageFull)
 
 IMPORT_DESCRIPTION = """Scope `products:write`. Send the file itself as the body,
 `Content-Type: text/csv` for `csv` and `shopify_csv`, `application/x-ndjson` for `jsonl`; or
@@ -171,7 +180,18 @@ _UPLOAD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
     description=IMPORT_DESCRIPTION,
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkJob,
-    responses=problem_responses(400, 401, 403, 408, 409, 413, 415, 422, 429)
+    responses=problem_responses(
+        *PROVIDER_ERRORS,
+        400,
+        408,
+        409,
+        413,
+        415,
+        422,
+        InvalidUpload,
+        BulkQueueFull,
+        BulkStorageFull,
+    )
     | sets_headers(202, location=True),
     openapi_extra={
         "requestBody": {
@@ -304,7 +324,9 @@ def bulk_limits(request: Request) -> bulk_jobs.BulkLimits:
     "Answers 202 with the job; when it has succeeded, download `GET /v1/bulk-jobs/{job_id}/file`.",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkJob,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429)
+    responses=problem_responses(
+        *PROVIDER_ERRORS, 400, 409, 413, 415, 422, BulkQueueFull, BulkStorageFull
+    )
     | sets_headers(202, location=True),
 )
 async def create_bulk_export(
@@ -324,7 +346,7 @@ async def create_bulk_export(
     summary="The shop's bulk jobs, oldest first",
     description="Scope `products:read`.",
     response_model=ListResponse[BulkJob],
-    responses=problem_responses(400, 401, 403, 422, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, 400, 422),
 )
 async def list_bulk_jobs(
     access: ProductsRead,
@@ -504,7 +526,7 @@ async def get_bulk_job_report(
     description="Scope `products:read`. 409 `file_not_ready` until the export has succeeded "
     "(and for an import).",
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 409, 422, 429)
+    responses=problem_responses(*PROVIDER_ERRORS, 422, BulkJobNotFound, FileNotReady)
     | _download_responses("The exported catalogue."),
 )
 async def get_bulk_job_file(

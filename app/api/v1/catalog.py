@@ -10,7 +10,7 @@ from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import ListResponse, PageParams, encode_cursor
 from app.api.params import QualificationId
-from app.api.provider import ProductsRead, ProductsWrite
+from app.api.provider import PROVIDER_ERRORS, ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
 from app.api.schemas.catalog import (
     CATEGORY_EXAMPLE,
@@ -25,8 +25,10 @@ from app.domain.catalog import qualification_services as services
 from app.domain.catalog.brands import Brand as BrandEntry
 from app.domain.catalog.brands import BrandCatalogue, brand_catalogue
 from app.domain.catalog.categories import CategoryTree, category_tree
+from app.domain.catalog.errors import BrandNotFound, CategoryNotFound, QualificationNotFound
 from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.shops import services as shop_services
+from app.domain.shops.errors import ShopSuspended
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: catalog"])
 
@@ -67,7 +69,7 @@ def _node(
     "every level below. Each node says whether the calling shop can list products there and "
     "which qualifications it still lacks. Scope `products:read`.",
     response_model=list[CategoryNode],
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, 422, CategoryNotFound),
 )
 async def list_categories(
     access: ProductsRead,
@@ -94,7 +96,7 @@ async def list_categories(
     operation_id="getCategory",
     summary="One category, with its children",
     response_model=CategoryNode,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, 422, CategoryNotFound),
 )
 async def get_category(category_id: CategoryId, access: ProductsRead, uow: UoW) -> CategoryNode:
     categories = category_tree()
@@ -128,7 +130,7 @@ def _brand(b: BrandEntry, authorized: frozenset[str]) -> Brand:
     "`authorization_required` needs an approved `brand_authorization` qualification naming "
     "it (`POST /v1/qualifications` with `brand_id`) before a product may use it.",
     response_model=list[Brand],
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, 422, CategoryNotFound),
 )
 async def list_brands(
     access: ProductsRead,
@@ -159,7 +161,7 @@ async def list_brands(
     operation_id="getBrand",
     summary="One brand",
     response_model=Brand,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, 422, BrandNotFound),
 )
 async def get_brand(brand_id: BrandId, access: ProductsRead, uow: UoW) -> Brand:
     brand = brand_catalogue().require(brand_id)
@@ -171,7 +173,7 @@ async def get_brand(brand_id: BrandId, access: ProductsRead, uow: UoW) -> Brand:
     operation_id="listQualificationKinds",
     summary="Kinds of industry qualification",
     response_model=list[QualificationKind],
-    responses=problem_responses(401, 403, 429),
+    responses=problem_responses(*PROVIDER_ERRORS),
 )
 async def list_kinds(access: ProductsRead) -> list[QualificationKind]:
     return [QualificationKind.model_validate(k) for k in category_tree().qualifications.values()]
@@ -183,7 +185,7 @@ async def list_kinds(access: ProductsRead) -> list[QualificationKind]:
     summary="Submit an industry qualification for review",
     status_code=status.HTTP_201_CREATED,
     response_model=IndustryQualification,
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, 400, 413, 415, 422, ShopSuspended),
 )
 async def submit_qualification(
     body: IndustryQualificationSubmit,
@@ -214,7 +216,7 @@ async def submit_qualification(
     operation_id="listQualifications",
     summary="The shop's industry qualifications",
     response_model=ListResponse[IndustryQualification],
-    responses=problem_responses(400, 401, 403, 422, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, 400, 422),
 )
 async def list_qualifications(
     access: ProductsRead,
@@ -236,7 +238,7 @@ async def list_qualifications(
     operation_id="getQualification",
     summary="One of the shop's industry qualifications",
     response_model=IndustryQualification,
-    responses=problem_responses(401, 403, 404, 422, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, 422, QualificationNotFound),
 )
 async def get_qualification(
     qualification_id: QualificationId, access: ProductsRead, uow: UoW
