@@ -254,7 +254,6 @@ class BulkRepository(Protocol):
         updatable columns, never `stock` (that is `StockRepository`'s)."""
 
     async def touch_products(self, product_ids: list[str], now: datetime) -> None: ...
-    async def insert_events(self, events: list[Event]) -> None: ...
     async def export_page(
         self, shop_id: str, after_id: str | None, limit: int
     ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]: ...
@@ -272,8 +271,11 @@ class ProductReadModel(Protocol):
 
 
 class OutboxRepository(Protocol):
-    def add(self, event: Event) -> None:
+    async def add(self, event: Event) -> None:
         """An event of a family without sequence (anything but `order.*`)."""
+
+    async def add_many(self, events: list[Event]) -> None:
+        """Many events without sequence at once (a bulk job's chunk)."""
 
     async def add_in_sequence(self, event: Event) -> int:
         """An event of a sequenced family (`order.*`): takes its resource's next `sequence`

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.catalog.product_services import get_for_shop, get_sku, product_event
+from app.domain.catalog.product_services import get_for_shop, get_sku
 from app.domain.catalog.products import (
     OutOfStock,
     Product,
@@ -27,6 +27,7 @@ from app.domain.catalog.products import (
     StockChange,
 )
 from app.domain.errors import ValidationFailed
+from app.domain.events.catalog import StockLowData
 from app.domain.events.model import Event
 from app.domain.uow import UnitOfWork
 
@@ -81,16 +82,19 @@ async def change(
 
 def stock_low_event(product: Product, done: StockChange, out_sku_id: str | None) -> Event | None:
     """`product.stock_low` when `done` crossed the SKU's threshold, else None."""
-    if not done.fell_to_low_stock:
+    if not done.fell_to_low_stock or done.low_stock_threshold is None:
         return None
-    return product_event(
-        "product.stock_low",
-        product,
+    data = StockLowData(
+        shop_id=product.shop_id,
+        product_id=product.id,
+        out_product_id=product.out_product_id,
+        status=product.status,
         sku_id=done.sku_id,
         out_sku_id=out_sku_id,
         stock=done.after,
         low_stock_threshold=done.low_stock_threshold,
     )
+    return Event("product.stock_low", data, resource_id=product.id)
 
 
 async def _alert(
@@ -110,7 +114,7 @@ async def _alert(
         product = await get_for_shop(uow, shop_id, done.product_id)
         event = stock_low_event(product, done, out_sku_id)
         if event is not None:
-            uow.outbox.add(event)
+            await uow.outbox.add(event)
 
 
 async def set_many(uow: UnitOfWork, shop_id: str, levels: Mapping[str, int]) -> list[StockChange]:

@@ -16,12 +16,12 @@ from app.infra.db.authz_repositories import (
     SqlAppRepository,
     SqlGrantRepository,
     SqlOAuthRepository,
-    SqlOutboxRepository,
 )
 from app.infra.db.bulk_repositories import SqlBulkRepository
 from app.infra.db.catalog_reads import SqlProductReads
 from app.infra.db.catalog_repositories import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.driver import DriverReader, ReadPool
+from app.infra.db.outbox import SqlOutboxRepository
 from app.infra.db.repositories import (
     SqlAccountRepository,
     SqlAuditRepository,
