@@ -24,6 +24,8 @@ from app.infra.db.migrate import upgrade
 from app.main import create_app
 from app.settings import Settings
 
+pytest_plugins = ["tests.outbox_plugin"]
+
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
 

@@ -51,7 +51,7 @@ async def write(db: Db, event: Event) -> None:
 async def write_many(db: Db, events: list[Event]) -> None:
     """Many events of families without sequence, as few statements as the database allows."""
     _unsequenced(events)
-    await insert_rows(await _connection(db), _o, [_row(e) for e in events])
+    await insert_rows(await _connection(db), _o, [_row(e) for e in events], tag=OUTBOX_WRITER_TAG)
 
 
 async def write_in_sequence(db: Db, event: Event) -> int:

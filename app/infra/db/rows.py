@@ -9,13 +9,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-async def insert_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+async def insert_rows(
+    conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], *, tag: str = ""
+) -> None:
     """COPY on PostgreSQL (several times faster than INSERTs for thousands of rows), a
-    multi-row INSERT elsewhere. `rows` name every column of `table`."""
+    multi-row INSERT elsewhere, marked with the SQL comment `tag`. `rows` name every column
+    of `table`."""
     if not rows:
         return
     if conn.dialect.name != "postgresql":
-        await conn.execute(sa.insert(table), rows)
+        await conn.execute(sa.insert(table).prefix_with(tag), rows)
         return
     columns = list(table.columns)
     as_json = [isinstance(c.type, sa.JSON) for c in columns]
