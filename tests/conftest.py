@@ -29,6 +29,8 @@ from app.main import create_app
 from app.settings import Settings
 from tests.tenancy_guard import Guard, dialect_of
 
+pytest_plugins = ["tests.outbox_plugin"]
+
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from app.container import Container
 from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
 from app.domain.errors import Conflict
-from app.domain.events.model import Event
 from app.infra.db import tables
 from tests import factories as f
+from tests.event_support import product_updated
 from tests.product_support import Provider, audit, events, product_body, provider, sku
 
 NewClient = Callable[..., httpx.AsyncClient]
@@ -123,15 +123,12 @@ async def test_a_failed_item_undoes_its_own_audit_and_outbox_rows(
             actor, "test.savepoint", target_type="test", target_id=target, shop_id=p.shop_id
         )
 
-    def event(target: str) -> Event:
-        return Event(type="test.savepoint", shop_id=p.shop_id, resource_id=target, data={})
-
     async with container.uow() as uow:
         for target, fail in (("kept-1", False), ("undone", True), ("kept-2", False)):
             try:
                 async with uow.savepoint():
                     uow.audit.add(entry(target))
-                    uow.outbox.add(event(target))
+                    await uow.outbox.add(product_updated(p.shop_id, target))
                     await uow.flush()
                     if fail:
                         raise Conflict("this item fails after its rows were written")
@@ -140,11 +137,15 @@ async def test_a_failed_item_undoes_its_own_audit_and_outbox_rows(
         await uow.commit()
     async with container.engine.connect() as conn:
         log, outbox = tables.audit_log, tables.outbox_events
-        for column, kind in (
-            (log.c.target_id, log.c.action),
-            (outbox.c.resource_id, outbox.c.type),
+        for column, shop in (
+            (log.c.target_id, log.c.shop_id),
+            (outbox.c.resource_id, outbox.c.shop_id),
         ):
-            rows = await conn.execute(sa.select(column).where(kind == "test.savepoint"))
+            rows = await conn.execute(
+                sa.select(column).where(
+                    shop == p.shop_id, column.in_(["kept-1", "undone", "kept-2"])
+                )
+            )
             assert sorted(rows.scalars()) == ["kept-1", "kept-2"], column
 
 

@@ -2,14 +2,15 @@
 worker never lets a later number reach an endpoint before an earlier one.
 
 There is no order API yet, so the events are written as the orders module will write them:
-`uow.outbox.add_in_sequence(Event(type="order.…", resource_id=order_id, …))`, in the
-transaction of the change.
+`uow.outbox.add_in_sequence(Event("order.…", payload, resource_id=order_id))`, in the
+transaction of the change, with `order.updated` catalogued for these tests only.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -17,23 +18,34 @@ import sqlalchemy as sa
 
 from app.container import Container
 from app.domain.clock import utcnow
+from app.domain.events.catalog import CATALOG, EventType, SequencedPayload
 from app.domain.events.model import Event
 from app.domain.ids import new_id
 from app.infra.db import tables
 from app.infra.webhooks.dispatcher import Dispatcher
+from tests.event_support import product_updated
 from tests.oauth_support import authorized
 from tests.webhook_support import drain, receiver, subscribe
 
 _o = tables.outbox_events
 
 
-def _order_event(order_id: str, shop_id: str | None = "shop_x", **data: object) -> Event:
-    return Event(
-        type="order.updated",
-        shop_id=shop_id,
-        resource_id=order_id,
-        data={"order_id": order_id, **data},
-    )
+class OrderData(SequencedPayload):
+    order_id: str
+    step: str | None = None
+
+
+@pytest.fixture(autouse=True)
+def _order_events_catalogued(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = EventType("order.updated", "An order changed (tests only).", OrderData)
+    monkeypatch.setitem(CATALOG, spec.name, spec)
+
+
+def _order_event(
+    order_id: str, shop_id: str = "shop_x", step: str | None = None, **kw: Any
+) -> Event:
+    data = OrderData(shop_id=shop_id, order_id=order_id, **({"step": step} if step else {}))
+    return Event("order.updated", data, resource_id=order_id, **kw)
 
 
 async def _change(
@@ -112,11 +124,9 @@ async def test_a_rolled_back_change_leaves_no_gap(container: Container) -> None:
 async def test_order_events_cannot_skip_their_number(container: Container) -> None:
     async with container.uow() as uow:
         with pytest.raises(ValueError, match="sequenced"):
-            uow.outbox.add(_order_event(new_id("order")))
+            await uow.outbox.add(_order_event(new_id("order")))
         with pytest.raises(ValueError, match="not a sequenced"):
-            await uow.outbox.add_in_sequence(
-                Event(type="product.updated", shop_id="shop_x", resource_id="prod_x", data={})
-            )
+            await uow.outbox.add_in_sequence(product_updated("shop_x", "prod_x"))
 
 
 async def test_order_events_reach_the_receiver_in_sequence(
@@ -158,19 +168,11 @@ async def test_a_higher_number_with_an_older_id_waits_for_the_lower_number(
         await subscribe(client, auth.app, rx.url, ["order.*"])
         await drain(container)  # nothing else waiting to be fanned out
         now = utcnow() + timedelta(seconds=1)  # after the endpoint was created
-        async with container.engine.begin() as conn:
-            for event_id, number in ((second_id, 2), (first_id, 1)):
-                await conn.execute(
-                    sa.insert(_o).values(
-                        id=event_id,
-                        type="order.updated",
-                        shop_id=auth.shop["id"],
-                        resource_id=order_id,
-                        sequence=number,
-                        data={"order_id": order_id, "sequence": number},
-                        created_at=now,
-                    )
-                )
+        async with container.uow() as uow:
+            for event_id, number in ((first_id, 1), (second_id, 2)):
+                event = _order_event(order_id, auth.shop["id"], id=event_id, created_at=now)
+                assert await uow.outbox.add_in_sequence(event) == number
+            await uow.commit()
         dispatcher = Dispatcher(container.engine, container.cipher, container.settings)
         try:
             assert await dispatcher.fan_out(limit=1) == 1  # number 2 only

@@ -10,7 +10,7 @@ import httpx
 import sqlalchemy as sa
 
 from app.container import Container
-from app.domain.webhooks.model import EVENT_TYPES
+from app.domain.events.catalog import CATALOG
 from app.infra.db import tables
 from tests import factories as f
 from tests.oauth_support import authorized
@@ -59,7 +59,7 @@ async def test_every_shop_event_carries_its_shop(
         await drain(container)
         received = rx.verified(endpoint["secret"])
 
-    shop_types = set(EVENT_TYPES) - APP_OWN
+    shop_types = set(CATALOG) - APP_OWN
     assert {b["type"] for b in received} == shop_types - {"app.authorized"}  # before subscribing
     for body in received:
         assert body["data"]["shop_id"] == shop_id, body

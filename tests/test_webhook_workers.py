@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.container import Container
-from app.domain.events.model import Event
 from app.infra.db import tables
 from app.settings import Settings
+from tests.event_support import product_updated
 from tests.live_server import REPO, venv_python
 from tests.oauth_support import authorized
 from tests.webhook_support import Receiver, receiver, subscribe
@@ -60,13 +60,8 @@ async def _events(container: Container, shop_id: str, n: int, first: int = 0) ->
     ids = []
     async with container.uow() as uow:
         for i in range(first, first + n):
-            event = Event(
-                type="product.updated",
-                shop_id=shop_id,
-                resource_id=f"prod_test{i:04d}",
-                data={"product_id": f"prod_test{i:04d}", "changed": ["title"]},
-            )
-            uow.outbox.add(event)
+            event = product_updated(shop_id, f"prod_test{i:04d}")
+            await uow.outbox.add(event)
             ids.append(event.id)
         await uow.commit()
     return ids

@@ -14,6 +14,7 @@ from app.container import Container
 from app.infra.db import tables
 from app.infra.webhooks.urls import AddressGuard
 from tests import factories as f
+from tests.event_support import product_updated
 from tests.oauth_support import authorized, make_app
 from tests.product_support import Provider, listed
 from tests.webhook_support import drain, receiver, subscribe
@@ -174,16 +175,7 @@ async def test_only_authorized_shops_with_the_read_scope_are_delivered(
         )
         assert r.status_code == 204, r.text
         async with container.uow() as uow:
-            from app.domain.events.model import Event
-
-            uow.outbox.add(
-                Event(
-                    type="product.updated",
-                    shop_id=full.auth.shop["id"],
-                    resource_id=a["id"],
-                    data={"product_id": a["id"]},
-                )
-            )
+            await uow.outbox.add(product_updated(full.auth.shop["id"], a["id"]))
             await uow.commit()
         await drain(container)
         types = [b["type"] for b in rx.verified(endpoint["secret"])]
@@ -340,21 +332,13 @@ async def test_a_delivery_never_overtakes_an_earlier_one_of_the_same_resource(
 ) -> None:
     """The first event of product A fails once; A's second event waits for its retry, while
     product B's event, another resource, goes out at once."""
-    from app.domain.events.model import Event
     from app.infra.webhooks.dispatcher import Dispatcher
 
     auth = await authorized(client)
 
     async def change(resource: str, step: str) -> None:
         async with container.uow() as uow:
-            uow.outbox.add(
-                Event(
-                    type="product.updated",
-                    shop_id=auth.shop["id"],
-                    resource_id=resource,
-                    data={"product_id": resource, "step": step},
-                )
-            )
+            await uow.outbox.add(product_updated(auth.shop["id"], resource, step))
             await uow.commit()
 
     with receiver(statuses=[500]) as rx:
@@ -369,7 +353,7 @@ async def test_a_delivery_never_overtakes_an_earlier_one_of_the_same_resource(
             await dispatcher.close()
         await change("prod_b", "b1")
         await drain(container)
-    steps = [r.json["data"]["step"] for r in rx.received]
+    steps = [r.json["data"]["changed"][0] for r in rx.received]
     assert steps.count("a1") == 2 and steps.count("a2") == 1 and steps.count("b1") == 1
     # a2 only after a1's successful retry; b1 did not wait for product A.
     assert steps.index("a2") > len(steps) - 1 - steps[::-1].index("a1")
@@ -396,7 +380,6 @@ async def test_a_failure_inside_the_sender_is_a_failed_attempt_not_a_lost_batch(
 ) -> None:
     """An endpoint whose stored secret cannot be decrypted (a bug or a key mix-up): its
     delivery gets a failed attempt and is retried; the rest of the batch goes out."""
-    from app.domain.events.model import Event
     from app.infra.webhooks.dispatcher import Dispatcher
 
     p = Provider(client, await authorized(client))
@@ -410,14 +393,7 @@ async def test_a_failure_inside_the_sender_is_a_failed_attempt_not_a_lost_batch(
                 .values(secret_enc="not-a-fernet-token")
             )
         async with container.uow() as uow:
-            uow.outbox.add(
-                Event(
-                    type="product.updated",
-                    shop_id=p.auth.shop["id"],
-                    resource_id="prod_x",
-                    data={"product_id": "prod_x"},
-                )
-            )
+            await uow.outbox.add(product_updated(p.auth.shop["id"], "prod_x"))
             await uow.commit()
         dispatcher = Dispatcher(container.engine, container.cipher, container.settings)
         try:

@@ -39,6 +39,6 @@ async def revoke_grant(uow: AuthzUnitOfWork, actor: Actor, shop_id: str, app_id:
             before={"app_id": app_id, "scopes": list(grant.scopes)},
         )
     )
-    uow.outbox.add(grant_event("app.authorization_revoked", grant, app))
+    await uow.outbox.add(grant_event("app.authorization_revoked", grant, app))
     await uow.flush()
     return grant

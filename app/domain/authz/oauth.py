@@ -49,6 +49,7 @@ from app.domain.authz.tokens import (
 )
 from app.domain.clock import utcnow
 from app.domain.errors import DomainError
+from app.domain.events.catalog import GrantEventData
 from app.domain.events.model import Event
 from app.domain.ids import new_id
 from app.domain.shops.errors import ShopSuspended
@@ -152,20 +153,15 @@ async def validate_authorization_request(
 
 
 def grant_event(kind: str, grant: Grant, app: App) -> Event:
-    return Event(
-        type=kind,
+    data = GrantEventData(
         shop_id=grant.shop_id,
+        grant_id=grant.id,
         app_id=app.id,
-        resource_id=grant.id,
-        data={
-            "grant_id": grant.id,
-            "app_id": app.id,
-            "client_id": app.client_id,
-            "shop_id": grant.shop_id,
-            "scopes": list(grant.scopes),
-            "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
-        },
+        client_id=app.client_id,
+        scopes=list(grant.scopes),
+        revoked_at=grant.revoked_at,
     )
+    return Event(kind, data, app_id=app.id, resource_id=grant.id)
 
 
 async def approve(
@@ -208,7 +204,7 @@ async def approve(
                 after={"app_id": app.id, "scopes": list(grant.scopes)},
             )
         )
-        uow.outbox.add(grant_event("app.authorized", grant, app))
+        await uow.outbox.add(grant_event("app.authorized", grant, app))
     code = new_secret(CODE_PREFIX)
     uow.oauth.add_code(
         AuthorizationCode(

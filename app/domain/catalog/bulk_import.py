@@ -418,7 +418,7 @@ async def import_chunk(
         if event is not None:
             w.events.append(event)
     await uow.bulk.touch_products(shop_id, sorted(w.touched - w.edited), now)
-    await uow.bulk.insert_events(w.events)
+    await uow.outbox.add_many(w.events)
     await uow.bulk.add_items(w.items)
     await uow.flush()  # content edits of existing products, through the ORM (version checked)
     job.next_chunk += 1

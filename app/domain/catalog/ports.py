@@ -18,7 +18,6 @@ from app.domain.catalog.products import (
     StockRow,
 )
 from app.domain.catalog.qualifications import IndustryQualification, QualificationStatus
-from app.domain.events.model import Event
 from app.domain.events.ports import OutboxRepository
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.ports import ShopsUnitOfWork
@@ -139,7 +138,6 @@ class BulkRepository(Protocol):
         updatable columns, never `stock` (that is `StockRepository`'s)."""
 
     async def touch_products(self, shop_id: str, product_ids: list[str], now: datetime) -> None: ...
-    async def insert_events(self, events: list[Event]) -> None: ...
     async def export_page(
         self, shop_id: str, after_id: str | None, limit: int
     ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]: ...

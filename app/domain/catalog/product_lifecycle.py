@@ -36,7 +36,7 @@ async def submit(
         uow.audit.add(
             audit_entry(actor, "product.review_passed", product, before, auto_approved=True)
         )
-        uow.outbox.add(product_event("product.review_passed", product))
+        await uow.outbox.add(product_event("product.review_passed", product))
     await uow.flush()
     return product
 
@@ -63,7 +63,7 @@ async def list_for_sale(
     before = product.summary()
     product.list_for_sale()
     uow.audit.add(audit_entry(actor, "product.listed", product, before))
-    uow.outbox.add(product_event("product.listed", product))
+    await uow.outbox.add(product_event("product.listed", product))
     await uow.flush()
     return product
 
@@ -73,7 +73,7 @@ async def delist(uow: CatalogUnitOfWork, actor: Actor, shop_id: str, product_id:
     before = product.summary()
     product.delist()
     uow.audit.add(audit_entry(actor, "product.delisted", product, before))
-    uow.outbox.add(product_event("product.delisted", product))
+    await uow.outbox.add(product_event("product.delisted", product))
     await uow.flush()
     return product
 
@@ -109,6 +109,6 @@ async def review(
         product.ban(reason or "")
         event, extra = "product.banned", {"reason": reason}
     uow.audit.add(audit_entry(actor, event, product, before, **extra))
-    uow.outbox.add(product_event(event, product, **extra))
+    await uow.outbox.add(product_event(event, product, reason=extra.get("reason")))
     await uow.flush()
     return product

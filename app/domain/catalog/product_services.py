@@ -37,6 +37,7 @@ from app.domain.catalog.products import (
 )
 from app.domain.clock import utcnow
 from app.domain.errors import InvalidTransition
+from app.domain.events.catalog import ProductEventData
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Shop
@@ -67,18 +68,27 @@ def audit_entry(
     )
 
 
-def product_event(type_: str, p: Product, **data: Any) -> Event:
-    return Event(
-        type=type_,
-        shop_id=p.shop_id,
-        resource_id=p.id,
-        data={
+def product_event(
+    type_: str,
+    p: Product,
+    *,
+    changed: list[str] | None = None,
+    revision: bool | None = None,
+    reason: str | None = None,
+    sku_id: str | None = None,
+) -> Event:
+    """A `product.*` event about `p`; the optional fields that do not apply stay absent."""
+    optional = {"changed": changed, "revision": revision, "reason": reason, "sku_id": sku_id}
+    data = ProductEventData.model_validate(
+        {
+            "shop_id": p.shop_id,
             "product_id": p.id,
             "out_product_id": p.out_product_id,
-            "status": str(p.status),
-            **data,
-        },
+            "status": p.status,
+        }
+        | {k: v for k, v in optional.items() if v is not None}
     )
+    return Event(type_, data, resource_id=p.id)
 
 
 async def _check_out_id(uow: CatalogUnitOfWork, shop_id: str, out_id: str | None, own: str) -> None:
@@ -260,7 +270,7 @@ async def update(
     before = product.summary()
     pending = apply_content(product, changed)
     if pending is None:
-        _updated(uow, actor, product, before, sorted(changed))
+        await _updated(uow, actor, product, before, sorted(changed))
     else:
         uow.audit.add(
             audit_entry(actor, "product.revision_submitted", product, before, pending=pending)
@@ -269,12 +279,12 @@ async def update(
         if auto_approve and pending:
             await _approve_revision(uow, actor, product, auto_approved=True)
         elif direct:
-            _updated(uow, actor, product, before, direct)
+            await _updated(uow, actor, product, before, direct)
     await uow.flush()
     return product
 
 
-def _updated(
+async def _updated(
     uow: CatalogUnitOfWork,
     actor: Actor,
     product: Product,
@@ -282,7 +292,7 @@ def _updated(
     changed: list[str],
 ) -> None:
     uow.audit.add(audit_entry(actor, "product.updated", product, before, changed=changed))
-    uow.outbox.add(product_event("product.updated", product, changed=changed))
+    await uow.outbox.add(product_event("product.updated", product, changed=changed))
 
 
 async def _approve_revision(
@@ -294,8 +304,10 @@ async def _approve_revision(
     uow.audit.add(
         audit_entry(actor, "product.review_passed", product, before, revision=True, **extra)
     )
-    uow.outbox.add(product_event("product.review_passed", product, revision=True, changed=changed))
-    _updated(uow, actor, product, before, changed)
+    await uow.outbox.add(
+        product_event("product.review_passed", product, revision=True, changed=changed)
+    )
+    await _updated(uow, actor, product, before, changed)
     return changed
 
 
@@ -311,7 +323,9 @@ async def decide_revision(
     uow.audit.add(
         audit_entry(actor, "product.review_rejected", product, before, revision=True, reason=reason)
     )
-    uow.outbox.add(product_event("product.review_rejected", product, revision=True, reason=reason))
+    await uow.outbox.add(
+        product_event("product.review_rejected", product, revision=True, reason=reason)
+    )
 
 
 async def discard_revision(
@@ -360,7 +374,7 @@ async def add_sku(
     uow.products.add_sku(sku)
     product.updated_at = utcnow()
     uow.audit.add(audit_entry(actor, "product.sku_added", product, None, sku_id=sku.id))
-    uow.outbox.add(product_event("product.updated", product, changed=["skus"], sku_id=sku.id))
+    await uow.outbox.add(product_event("product.updated", product, changed=["skus"], sku_id=sku.id))
     await uow.flush()
     return product, sku
 
@@ -410,7 +424,7 @@ async def update_sku(
             after={k: getattr(sku, k) for k in changed},
         )
     )
-    uow.outbox.add(
+    await uow.outbox.add(
         product_event("product.updated", product, changed=sorted(changed), sku_id=sku.id)
     )
     await uow.flush()

@@ -20,9 +20,10 @@ from collections.abc import Mapping
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog.errors import OutOfStock, SkuNotFound
 from app.domain.catalog.ports import CatalogUnitOfWork
-from app.domain.catalog.product_services import get_for_shop, get_sku, product_event
+from app.domain.catalog.product_services import get_for_shop, get_sku
 from app.domain.catalog.products import Product, Sku, StockChange
 from app.domain.errors import ValidationFailed
+from app.domain.events.catalog import StockLowData
 from app.domain.events.model import Event
 
 
@@ -80,16 +81,19 @@ async def change(
 
 def stock_low_event(product: Product, done: StockChange, out_sku_id: str | None) -> Event | None:
     """`product.stock_low` when `done` crossed the SKU's threshold, else None."""
-    if not done.fell_to_low_stock:
+    if not done.fell_to_low_stock or done.low_stock_threshold is None:
         return None
-    return product_event(
-        "product.stock_low",
-        product,
+    data = StockLowData(
+        shop_id=product.shop_id,
+        product_id=product.id,
+        out_product_id=product.out_product_id,
+        status=product.status,
         sku_id=done.sku_id,
         out_sku_id=out_sku_id,
         stock=done.after,
         low_stock_threshold=done.low_stock_threshold,
     )
+    return Event("product.stock_low", data, resource_id=product.id)
 
 
 async def _alert(
@@ -109,7 +113,7 @@ async def _alert(
         product = await get_for_shop(uow, shop_id, done.product_id)
         event = stock_low_event(product, done, out_sku_id)
         if event is not None:
-            uow.outbox.add(event)
+            await uow.outbox.add(event)
 
 
 async def set_many(

@@ -6,29 +6,22 @@ The webhook worker turns outbox rows into one delivery per matching endpoint
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from app.domain.clock import utcnow
+from app.domain.events.catalog import Payload, ShopPayload, event_type
 from app.domain.ids import new_id
-
-#: Families whose events carry `sequence`: 1, 2, 3… per resource (an order), in the order
-#: their transactions committed, so a receiver can tell a late retry from the latest news.
-SEQUENCED_FAMILIES = frozenset({"order"})
-
-
-def sequenced(event_type: str) -> bool:
-    return event_type.split(".", 1)[0] in SEQUENCED_FAMILIES
 
 
 @dataclass(eq=False)
 class Event:
-    """`type` is dotted (`app.authorized`); `data` is the JSON payload a subscriber receives."""
+    """`type` is dotted (`app.authorized`) and catalogued (`app.domain.events.catalog`);
+    `payload` must be that type's model. `data` is the JSON a subscriber receives."""
 
     type: str
-    shop_id: str | None
-    data: dict[str, Any]
+    payload: InitVar[Payload]
     #: When set, the event concerns one app only (its own authorization changes).
     app_id: str | None = None
     resource_id: str | None = None
@@ -36,12 +29,23 @@ class Event:
     created_at: datetime = field(default_factory=utcnow)
     #: Set by the webhook worker once the event has become deliveries.
     dispatched_at: datetime | None = None
-    #: Sequenced families only: the resource's number for this event (also in `data`).
+    #: Sequenced families only: the resource's number for this event (also in `data`), set
+    #: by the outbox writer.
     sequence: int | None = None
+    #: A shop event's shop, always its payload's `shop_id`.
+    shop_id: str | None = field(init=False)
+    data: dict[str, Any] = field(init=False)
 
-    def __post_init__(self) -> None:
-        # A provider serving many shops picks the shop's token by it: every shop event says
-        # which shop in `data`.
-        if self.shop_id is not None:
-            rest = {k: v for k, v in self.data.items() if k != "shop_id"}
-            self.data = {"shop_id": self.shop_id, **rest}
+    def __post_init__(self, payload: Payload) -> None:
+        expected = event_type(self.type).payload
+        if type(payload) is not expected:
+            raise TypeError(
+                f"{self.type} carries {expected.__name__}, not {type(payload).__name__}"
+            )
+        self.shop_id = payload.shop_id if isinstance(payload, ShopPayload) else None
+        # What the emitting code set, so optional fields that do not apply stay absent.
+        self.data = payload.model_dump(mode="json", exclude_unset=True)
+
+    @property
+    def sequenced(self) -> bool:
+        return event_type(self.type).sequenced

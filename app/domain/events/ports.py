@@ -8,8 +8,11 @@ from app.domain.events.model import Event
 
 
 class OutboxRepository(Protocol):
-    def add(self, event: Event) -> None:
+    async def add(self, event: Event) -> None:
         """An event of a family without sequence (anything but `order.*`)."""
+
+    async def add_many(self, events: list[Event]) -> None:
+        """Many events without sequence at once (a bulk job's chunk)."""
 
     async def add_in_sequence(self, event: Event) -> int:
         """An event of a sequenced family (`order.*`): takes its resource's next `sequence`

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from app.domain.authz.scopes import Scope
 from app.domain.clock import utcnow
+from app.domain.events.catalog import CATALOG
 from app.domain.ids import new_id
 
 #: Topic families and the read scope a shop's grant must hold for the app to receive them.
@@ -29,22 +30,6 @@ FAMILY_SCOPES: dict[str, Scope | None] = {
     "logistics": Scope.LOGISTICS_READ,
     "shop": Scope.SHOP_READ,
     "webhook": None,
-}
-
-#: Every event type a subscriber can receive, with what it means.
-EVENT_TYPES: dict[str, str] = {
-    "app.authorized": "A shop authorized the app (or widened its scopes).",
-    "app.authorization_revoked": "A shop revoked the app's authorization.",
-    "app.webhook_disabled": "The platform disabled one of the app's endpoints after "
-    "sustained failure (or a 410 Gone).",
-    "product.review_passed": "A product (or a pending revision of a live one) passed review.",
-    "product.review_rejected": "A product (or a pending revision) was rejected, with a reason.",
-    "product.listed": "A product went on sale.",
-    "product.delisted": "A product was taken off sale.",
-    "product.banned": "The platform banned a product.",
-    "product.updated": "A product's content, SKUs or prices changed.",
-    "product.stock_low": "A SKU's stock fell to or below its low-stock threshold.",
-    "webhook.ping": "A test event sent from the developer surface.",
 }
 
 
@@ -67,7 +52,7 @@ def valid_topic(topic: str) -> bool:
     fam, _, rest = topic.partition(".")
     if fam not in FAMILY_SCOPES or not rest:
         return False
-    return rest == "*" or topic in EVENT_TYPES
+    return rest == "*" or topic in CATALOG
 
 
 def matches(topics: list[str], event_type: str) -> bool:

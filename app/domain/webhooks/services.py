@@ -10,6 +10,7 @@ from app.domain.audit.model import Actor, AuditEntry
 from app.domain.authz.apps import own_app
 from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
+from app.domain.events.catalog import PingData
 from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import Cipher
@@ -173,14 +174,13 @@ async def send_test(
     """A `webhook.ping` event for this endpoint only, sent by the worker like any other."""
     endpoint = await own_endpoint(uow, actor, app_id, endpoint_id)
     event = Event(
-        type="webhook.ping",
-        shop_id=None,
+        "webhook.ping",
+        PingData(endpoint_id=endpoint.id, app_id=app_id),
         app_id=app_id,
         resource_id=endpoint.id,
-        data={"endpoint_id": endpoint.id, "app_id": app_id},
         dispatched_at=utcnow(),  # fanned out here, to this endpoint alone
     )
-    uow.outbox.add(event)
+    await uow.outbox.add(event)
     delivery = Delivery(
         event_id=event.id,
         endpoint_id=endpoint.id,

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.errors import Conflict, IntegrityConflict
 from app.infra.db.driver import DriverReader, ReadPool
+from app.infra.db.outbox import SqlOutboxRepository
 from app.infra.db.reads.authz import SqlTokenReads
 from app.infra.db.reads.catalog import SqlProductReads
 from app.infra.db.repositories.accounts import SqlAccountRepository
@@ -21,7 +22,6 @@ from app.infra.db.repositories.authz import (
     SqlAppRepository,
     SqlGrantRepository,
     SqlOAuthRepository,
-    SqlOutboxRepository,
 )
 from app.infra.db.repositories.bulk import SqlBulkRepository
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository

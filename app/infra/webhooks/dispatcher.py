@@ -28,6 +28,8 @@ from standardwebhooks.webhooks import Webhook
 
 from app.domain.authz.model import AppStatus
 from app.domain.clock import utcnow
+from app.domain.events.catalog import EndpointDisabledData
+from app.domain.events.model import Event
 from app.domain.ids import new_id
 from app.domain.ports import Cipher
 from app.domain.webhooks.model import (
@@ -37,7 +39,7 @@ from app.domain.webhooks.model import (
     matches,
     next_delay,
 )
-from app.infra.db import tables
+from app.infra.db import outbox, tables
 from app.infra.db.claim import claim_with_lease
 from app.infra.webhooks.transport import webhook_client
 from app.infra.webhooks.urls import AddressGuard
@@ -566,17 +568,14 @@ class Dispatcher:
         )
         if disabled.rowcount:
             log.warning("webhook endpoint disabled", extra={"endpoint": eid, "reason": reason})
-            await conn.execute(
-                sa.insert(_o).values(
-                    id=new_id("evt"),
-                    type="app.webhook_disabled",
-                    shop_id=None,
-                    app_id=job["app_id"],
-                    resource_id=eid,
-                    data={"endpoint_id": eid, "url": job["url"], "reason": reason},
-                    created_at=now,
-                )
+            disabled_event = Event(
+                "app.webhook_disabled",
+                EndpointDisabledData(endpoint_id=eid, url=job["url"], reason=reason),
+                app_id=job["app_id"],
+                resource_id=eid,
+                created_at=now,
             )
+            await outbox.write(conn, disabled_event)
             await conn.execute(
                 sa.insert(tables.audit_log).values(**_disabled_audit(job, eid, reason, now))
             )

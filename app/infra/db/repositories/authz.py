@@ -1,12 +1,10 @@
-"""Repositories of apps, grants, OAuth codes and tokens, and the event outbox."""
+"""Repositories of apps, grants, OAuth codes and tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.authz.model import (
@@ -18,7 +16,6 @@ from app.domain.authz.model import (
     TokenFamily,
 )
 from app.domain.clock import utcnow
-from app.domain.events.model import Event, sequenced
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.paging import fetch_page
@@ -186,34 +183,3 @@ class SqlOAuthRepository:
             .execution_options(synchronize_session=False)
         )
         return rowcount(res) == 1
-
-
-class SqlOutboxRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.s = session
-
-    def add(self, event: Event) -> None:
-        if sequenced(event.type):
-            raise ValueError(f"{event.type} is sequenced: use add_in_sequence")
-        self.s.add(event)
-
-    async def add_in_sequence(self, event: Event) -> int:
-        if not sequenced(event.type) or event.resource_id is None:
-            raise ValueError(f"{event.type} is not a sequenced event of a resource")
-        seq = tables.event_sequences
-        dialect = self.s.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = (
-            insert(seq)
-            .values(resource_id=event.resource_id, last_sequence=1)
-            .on_conflict_do_update(
-                index_elements=[seq.c.resource_id],
-                set_={"last_sequence": seq.c.last_sequence + 1},
-            )
-            .returning(seq.c.last_sequence)
-        )
-        number = int((await self.s.execute(stmt)).scalar_one())
-        event.sequence = number
-        event.data = {**event.data, "sequence": number}
-        self.s.add(event)
-        return number

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,11 +24,11 @@ from app.domain.catalog.bulk_jobs import (
 )
 from app.domain.catalog.products import Product
 from app.domain.clock import utcnow
-from app.domain.events.model import Event
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.claim import claim_with_lease
 from app.infra.db.paging import fetch_page
+from app.infra.db.rows import insert_rows
 from app.infra.db.tenancy import cross_shop, select, update
 
 _j = tables.bulk_jobs
@@ -38,14 +37,9 @@ _fp = tables.bulk_job_file_parts
 _i = tables.bulk_job_items
 _p = tables.products
 _s = tables.skus
-_o = tables.outbox_events
 
 #: Parameters per statement stay well under PostgreSQL's 32 767 bind parameters.
 _BATCH = 1000
-
-
-def _row(obj: Any, table: sa.Table) -> dict[str, Any]:
-    return {c.key: getattr(obj, c.key) for c in table.columns}
 
 
 class SqlBulkRepository:
@@ -248,27 +242,7 @@ class SqlBulkRepository:
         return self.s.get_bind().dialect.name == "postgresql"
 
     async def _insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """Many rows at once: COPY on PostgreSQL (in this transaction), a multi-row INSERT
-        elsewhere."""
-        if not rows:
-            return
-        if not self._postgres:
-            await self.s.execute(sa.insert(table), rows)
-            return
-        columns = list(table.columns)
-        as_json = [isinstance(c.type, sa.JSON) for c in columns]
-        records = [
-            tuple(
-                orjson.dumps(row[c.key]).decode() if j and row[c.key] is not None else row[c.key]
-                for c, j in zip(columns, as_json, strict=True)
-            )
-            for row in rows
-        ]
-        conn = await self.s.connection()
-        raw = await conn.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name, records=records, columns=[c.name for c in columns]
-        )
+        await insert_rows(await self.s.connection(), table, rows)
 
     async def insert_catalog(
         self, products: list[dict[str, Any]], skus: list[dict[str, Any]]
@@ -305,9 +279,6 @@ class SqlBulkRepository:
                 .values(updated_at=now, version=_p.c.version + 1)
                 .execution_options(synchronize_session=False)
             )
-
-    async def insert_events(self, events: list[Event]) -> None:
-        await self._insert_many(_o, [_row(e, _o) for e in events])
 
     async def export_page(
         self, shop_id: str, after_id: str | None, limit: int

@@ -1,0 +1,205 @@
+"""Every event type a subscriber can receive, with the payload (`data`) it carries.
+
+This is the one source of the event contract: emitting code builds these payloads (a wrong or
+missing field fails where the event is made), `Event` accepts only a catalogued type with its
+own payload model, and the OpenAPI `webhooks` section is generated from this table.
+
+Payloads refuse unknown fields when built, yet their published schema allows additional
+properties: new fields are an additive change a receiver must tolerate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain.catalog.products import ProductStatus
+
+#: Families whose events carry `sequence`: 1, 2, 3… per resource (an order), in the order
+#: their transactions committed, so a receiver can tell a late retry from the latest news. A
+#: resource's events are all sequenced or none are: the family decides, not the type.
+SEQUENCED_FAMILIES = frozenset({"order"})
+
+
+def _open_schema(schema: dict[str, Any]) -> None:
+    schema["additionalProperties"] = True
+
+
+class Payload(BaseModel):
+    """The `data` of an event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_open_schema)
+
+
+class ShopPayload(Payload):
+    """Every shop event says which shop: a provider serving many shops picks the shop's token
+    by it. The event's `shop_id` column is taken from here, so the two cannot disagree."""
+
+    shop_id: str = Field(
+        description="The shop the event is about: use that shop's access token to act on it.",
+        examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    )
+
+
+class SequencedPayload(ShopPayload):
+    """A payload of a sequenced family; the outbox writer numbers it."""
+
+    sequence: int | None = Field(
+        default=None,
+        description="1, 2, 3… per resource, in commit order: a lower number is older news.",
+        examples=[1],
+    )
+
+
+class ProductEventData(ShopPayload):
+    """What a product event carries."""
+
+    product_id: str = Field(
+        description="The product.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    out_product_id: str | None = Field(description="Your id for it.", examples=["erp-10086"])
+    status: ProductStatus = Field(description="Its status after the change.", examples=["listed"])
+    changed: list[str] | None = Field(
+        default=None,
+        description="`product.updated`: the fields that changed.",
+        examples=[["title"]],
+    )
+    revision: bool | None = Field(
+        default=None,
+        description="Review events of a live product's pending revision (not the product).",
+        examples=[None],
+    )
+    reason: str | None = Field(
+        default=None, description="Rejections and bans: why.", examples=[None]
+    )
+    sku_id: str | None = Field(default=None, description="SKU changes: the SKU.", examples=[None])
+
+
+class StockLowData(ShopPayload):
+    """A SKU whose stock a change took from above its `low_stock_threshold` to at or below
+    it: sent once per crossing, not again while it stays low."""
+
+    product_id: str = Field(
+        description="The product.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    out_product_id: str | None = Field(description="Your id for it.", examples=["erp-10086"])
+    status: ProductStatus = Field(description="The product's status.", examples=["listed"])
+    sku_id: str = Field(description="The SKU.", examples=["sku_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    out_sku_id: str | None = Field(
+        description="Your id for the SKU.", examples=["erp-sku-10086-red-m"]
+    )
+    stock: int = Field(description="Units left after the change.", examples=[3])
+    low_stock_threshold: int = Field(description="The SKU's threshold.", examples=[5])
+
+
+class GrantEventData(ShopPayload):
+    """A shop's authorization of the app."""
+
+    grant_id: str = Field(
+        description="The authorization.", examples=["grant_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    app_id: str = Field(description="Your app.", examples=["app_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    client_id: str = Field(description="Its client id.", examples=["msc_4f1c9a7e2b6d8f0a1c3e"])
+    scopes: list[str] = Field(description="Scopes granted.", examples=[["products:read"]])
+    revoked_at: datetime | None = Field(description="When revoked.", examples=[None])
+
+
+class EndpointDisabledData(Payload):
+    """The endpoint the platform disabled."""
+
+    endpoint_id: str = Field(
+        description="The endpoint.", examples=["we_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    url: str = Field(description="Its URL.", examples=["https://erp.example.com/hooks"])
+    reason: str = Field(description="Why.", examples=["The endpoint answered 410 Gone."])
+
+
+class PingData(Payload):
+    """The endpoint being tested."""
+
+    endpoint_id: str = Field(
+        description="The endpoint.", examples=["we_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    app_id: str = Field(description="Your app.", examples=["app_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One entry of the catalogue: its dotted name, what it means, and its payload model."""
+
+    name: str
+    meaning: str
+    payload: type[Payload]
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def sequenced(self) -> bool:
+        return self.family in SEQUENCED_FAMILIES
+
+    @property
+    def for_shop(self) -> bool:
+        return issubclass(self.payload, ShopPayload)
+
+    def __post_init__(self) -> None:
+        if self.sequenced and not issubclass(self.payload, SequencedPayload):
+            raise TypeError(f"{self.name} is sequenced: its payload must be a SequencedPayload")
+
+
+def _table(*types: EventType) -> dict[str, EventType]:
+    return {t.name: t for t in types}
+
+
+CATALOG: dict[str, EventType] = _table(
+    EventType(
+        "app.authorized",
+        "A shop authorized the app (or widened its scopes).",
+        GrantEventData,
+    ),
+    EventType(
+        "app.authorization_revoked",
+        "A shop revoked the app's authorization.",
+        GrantEventData,
+    ),
+    EventType(
+        "app.webhook_disabled",
+        "The platform disabled one of the app's endpoints after sustained failure (or a 410 Gone).",
+        EndpointDisabledData,
+    ),
+    EventType(
+        "product.review_passed",
+        "A product (or a pending revision of a live one) passed review.",
+        ProductEventData,
+    ),
+    EventType(
+        "product.review_rejected",
+        "A product (or a pending revision) was rejected, with a reason.",
+        ProductEventData,
+    ),
+    EventType("product.listed", "A product went on sale.", ProductEventData),
+    EventType("product.delisted", "A product was taken off sale.", ProductEventData),
+    EventType("product.banned", "The platform banned a product.", ProductEventData),
+    EventType("product.updated", "A product's content, SKUs or prices changed.", ProductEventData),
+    EventType(
+        "product.stock_low",
+        "A SKU's stock fell to or below its low-stock threshold.",
+        StockLowData,
+    ),
+    EventType("webhook.ping", "A test event sent from the developer surface.", PingData),
+)
+
+
+class UnknownEventType(ValueError):
+    """A programming error: an event type that is not in the catalogue."""
+
+
+def event_type(name: str) -> EventType:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise UnknownEventType(f"{name!r} is not in the event catalogue") from None
