@@ -83,15 +83,17 @@ def stock_low_event(product: Product, done: StockChange, out_sku_id: str | None)
     """`product.stock_low` when `done` crossed the SKU's threshold, else None."""
     if not done.fell_to_low_stock or done.low_stock_threshold is None:
         return None
-    data = StockLowData(
-        shop_id=product.shop_id,
-        product_id=product.id,
-        out_product_id=product.out_product_id,
-        status=product.status,
-        sku_id=done.sku_id,
-        out_sku_id=out_sku_id,
-        stock=done.after,
-        low_stock_threshold=done.low_stock_threshold,
+    data = StockLowData.model_validate(
+        {
+            "shop_id": product.shop_id,
+            "product_id": product.id,
+            "out_product_id": product.out_product_id,
+            "status": product.status,
+            "sku_id": done.sku_id,
+            "out_sku_id": out_sku_id,
+            "stock": done.after,
+            "low_stock_threshold": done.low_stock_threshold,
+        }
     )
     return Event("product.stock_low", data, resource_id=product.id)
 

@@ -12,16 +12,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from app.domain.catalog.products import ProductStatus
 
 #: Families whose events carry `sequence`: 1, 2, 3… per resource (an order), in the order
 #: their transactions committed, so a receiver can tell a late retry from the latest news. A
 #: resource's events are all sequenced or none are: the family decides, not the type.
 SEQUENCED_FAMILIES = frozenset({"order"})
+
+
+#: A product's status as its events publish it: the values of the catalogue context's
+#: `ProductStatus`, spelled out because this contract sits below every context it describes
+#: (no import cycle); tests/unit/test_event_catalog.py holds the two equal.
+ProductStatusName = Literal[
+    "draft", "in_review", "approved", "listed", "delisted", "rejected", "banned"
+]
 
 
 def _open_schema(schema: dict[str, Any]) -> None:
@@ -61,7 +67,9 @@ class ProductEventData(ShopPayload):
         description="The product.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
     )
     out_product_id: str | None = Field(description="Your id for it.", examples=["erp-10086"])
-    status: ProductStatus = Field(description="Its status after the change.", examples=["listed"])
+    status: ProductStatusName = Field(
+        description="Its status after the change.", examples=["listed"]
+    )
     changed: list[str] | None = Field(
         default=None,
         description="`product.updated`: the fields that changed.",
@@ -86,7 +94,7 @@ class StockLowData(ShopPayload):
         description="The product.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
     )
     out_product_id: str | None = Field(description="Your id for it.", examples=["erp-10086"])
-    status: ProductStatus = Field(description="The product's status.", examples=["listed"])
+    status: ProductStatusName = Field(description="The product's status.", examples=["listed"])
     sku_id: str = Field(description="The SKU.", examples=["sku_01jd8m3k2x9v7q4w5e6r7t8y9z"])
     out_sku_id: str | None = Field(
         description="Your id for the SKU.", examples=["erp-sku-10086-red-m"]
