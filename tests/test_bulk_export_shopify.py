@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from app.api.schemas.bulk import SchemaRowValidator
 from app.container import Container
 from app.domain.clock import utcnow
 from app.infra.db import tables
@@ -206,13 +207,13 @@ async def test_a_job_interrupted_mid_way_is_resumed_without_duplicates(
     job_id = r.json()["id"]
     # A worker processes two chunks of 20 lines, then stops as if killed: the job stays
     # running, its heartbeat ages.
-    first = bulk_worker(container, chunk_rows=20, worker_id="worker-a")
+    first = bulk_worker(container, SchemaRowValidator(), chunk_rows=20, worker_id="worker-a")
     assert await first.run_next(job_id, max_chunks=2) == job_id
     job = (await p.get(f"/v1/bulk-jobs/{job_id}")).json()
     assert (job["status"], job["processed"], job["total"]) == ("running", 40, 60)
     assert await _count_skus(container, p.shop_id) == 40
     # While the heartbeat is fresh nobody else takes the job.
-    second = bulk_worker(container, chunk_rows=20, worker_id="worker-b")
+    second = bulk_worker(container, SchemaRowValidator(), chunk_rows=20, worker_id="worker-b")
     assert await second.run_next(job_id) is None
     # Once it is stale, another worker takes over and resumes at the next chunk.
     async with container.engine.begin() as conn:
@@ -303,7 +304,10 @@ async def test_several_workers_share_the_queue_without_running_a_job_twice(
     for n in range(4):
         rows = [r for i in range(5) for r in product_lines(f"w{n}-{i}", sizes=("S", "M"))]
         job_ids.append((await upload(p, to_jsonl(rows), NDJSON)).json()["id"])
-    workers = [bulk_worker(container, chunk_rows=4, worker_id=f"w{i}") for i in range(3)]
+    workers = [
+        bulk_worker(container, SchemaRowValidator(), chunk_rows=4, worker_id=f"w{i}")
+        for i in range(3)
+    ]
     ran = await asyncio.gather(*(w.run_all() for w in workers))
     assert sum(ran) >= 4
     async with container.engine.connect() as conn:
