@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Coroutine
@@ -24,6 +25,11 @@ log = logging.getLogger("minishop.worker")
 T = TypeVar("T")
 
 BULK_POOL_SIZE = 2
+#: How long a thread that wants the GIL waits before the running one must hand it over
+#: (Python's default is 5 ms). While a bulk job keeps its thread busy, every wake-up of the
+#: worker's loop (a NOTIFY, an HTTP answer, a timer) can wait this long; 1 ms took the p99 of
+#: a 5 ms ticker on the loop during a 20 000-SKU import from 90 ms to 34 ms.
+GIL_SWITCH_SECONDS = 0.001
 
 
 #: How often a worker started by `serve --with-worker` checks that its parent is still alive.
@@ -99,6 +105,8 @@ async def run_worker(
     every `interval` seconds. With `once`, one pass of each, then return; with `parent_pid`,
     stop when that process exits."""
     container = build_container(settings, worker=True)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     bulk_loop = LoopThread("minishop-bulk")
     # One chunk's unit of work at a time: a small pool of its own.
     bulk_container = build_container(
@@ -149,3 +157,4 @@ async def run_worker(
             await bulk_loop.run(bulk_container.close())
         finally:
             bulk_loop.close()
+            sys.setswitchinterval(switch_interval)
