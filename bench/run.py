@@ -1,7 +1,7 @@
 """The catalog benchmark: the project's product reads against their floors, under wrk.
 
     make bench                        # or: .venv/bin/python -m bench.run
-    .venv/bin/python -m bench.run --duration 10 --warmup 2 --connections 64 --threads 2
+    .venv/bin/python -m bench.run --rounds 3 --duration 5 --warmup 1 --connections 64
 
 One run, everything on loopback, stops by itself:
 
@@ -12,9 +12,15 @@ One run, everything on loopback, stops by itself:
 3. 100 000 listed products of 3 SKUs each in that shop, loaded with COPY, then ANALYZE;
 4. the project (`uvicorn app.main:app_factory`, one worker) and the floor (`bench/floor.py`,
    one worker) on free loopback ports;
-5. wrk per scenario (warm-up, then the measured run, with `--latency`), peak RSS of each
-   server from /proc/<pid>/status VmHWM;
+5. rounds of wrk runs (warm-up, then the measured run, with `--latency`): in each round every
+   floor and its project scenario back to back, the floor first in even rounds and the
+   project first in odd ones; a row reports the medians over the rounds, and
+   `ratio_to_floor` is the median of the in-round ratios (both sides of a ratio ran under the
+   same conditions); peak RSS of each server from /proc/<pid>/status VmHWM;
 6. a table on stdout and `bench/results/latest.json`.
+
+With two CPUs or more the servers run on one (`taskset`) and wrk on the others, so the load
+generator does not take CPU from the server it measures. PostgreSQL is not pinned.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,6 +79,9 @@ PAGE = 50
 DEEP_AT = 90_000
 LEAF = "cat_apparel_women_dresses"
 MIB = 1024 * 1024
+#: How long a server may take to answer its health check: one pinned CPU shared with a busy
+#: machine can take a minute to import the app.
+SERVER_START_SECONDS = 180
 PEAK_RSS_TARGET_MB = 160.0
 #: Every product in the shop changed over the last PRODUCTS seconds, one a second.
 STEP = timedelta(seconds=1)
@@ -321,6 +331,32 @@ async def load_catalog(dsn: str, shop_id: str, products: int) -> dict[str, Any]:
 # Processes
 
 
+@dataclass(frozen=True)
+class Cpus:
+    """Which CPUs the servers and the load generator may use (empty: not pinned)."""
+
+    server: tuple[int, ...]
+    load: tuple[int, ...]
+
+    @classmethod
+    def split(cls) -> Cpus:
+        """The first usable CPU for the server under test, the rest for wrk; nothing pinned
+        on a single CPU or without `taskset`."""
+        usable = sorted(os.sched_getaffinity(0))
+        if len(usable) < 2 or shutil.which("taskset") is None:
+            return cls((), ())
+        return cls((usable[0],), tuple(usable[1:]))
+
+    @staticmethod
+    def prefix(cpus: tuple[int, ...]) -> list[str]:
+        return ["taskset", "--cpu-list", ",".join(map(str, cpus))] if cpus else []
+
+    def describe(self) -> str:
+        if not self.server:
+            return "not pinned"
+        return f"servers on CPU {self.server}, wrk on CPU {self.load}"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -357,10 +393,17 @@ class Server:
 
 
 def start_server(
-    name: str, target: list[str], env: dict[str, str], port: int, tmp: Path, health: str
+    name: str,
+    target: list[str],
+    env: dict[str, str],
+    port: int,
+    tmp: Path,
+    health: str,
+    cpus: tuple[int, ...] = (),
 ) -> Server:
     log = tmp / f"{name}.log"
     cmd = [
+        *Cpus.prefix(cpus),
         sys.executable,
         "-m",
         "uvicorn",
@@ -380,7 +423,7 @@ def start_server(
             cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
         )
     server = Server(name, proc, port, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited:\n{log.read_text()[-3000:]}")
@@ -437,11 +480,13 @@ class Load:
     duration: int
     warmup: int
     timeout: int = 10
+    cpus: tuple[int, ...] = ()
 
     def run(
         self, url: str, path: str, ids_file: Path | None, token: str | None, seconds: int
     ) -> str:
         cmd = [
+            *Cpus.prefix(self.cpus),
             "wrk",
             f"-t{self.threads}",
             f"-c{self.connections}",
@@ -527,18 +572,36 @@ def print_table(rows: list[Row]) -> None:
             print(f"{'':<24}note: {r.extra['note']}")
 
 
-def _row(name: str, m: dict[str, Any], **extra: Any) -> Row:
+def _ratios(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str) -> list[float]:
+    """`ours[key] / theirs[key]` round by round."""
+    return [round(a[key] / b[key], 3) for a, b in zip(ours, theirs, strict=True) if b[key]]
+
+
+def _median_ratio(
+    ours: list[dict[str, Any]], theirs: list[dict[str, Any]], key: str
+) -> float | None:
+    ratios = _ratios(ours, theirs, key)
+    return round(statistics.median(ratios), 3) if ratios else None
+
+
+def _row(name: str, runs: list[dict[str, Any]], **extra: Any) -> Row:
+    """A scenario's rounds: the median of each figure, the peak RSS, the sums of counts."""
+
+    def median(key: str) -> float:
+        return round(float(statistics.median(m[key] for m in runs)), 2)
+
     return Row(
         name=name,
-        rps=m["rps"],
-        p50_ms=m["p50_ms"],
-        p99_ms=m["p99_ms"],
-        rss_mb=m["rss_mb"],
+        rps=round(statistics.median(m["rps"] for m in runs), 1),
+        p50_ms=median("p50_ms"),
+        p99_ms=median("p99_ms"),
+        rss_mb=max((m["rss_mb"] for m in runs if m["rss_mb"] is not None), default=None),
         ratio_to_floor=None,
         extra={
-            "requests": m["requests"],
-            "non_2xx": m["non_2xx"],
-            "loadavg_1m": m["loadavg_1m"],
+            "requests": sum(m["requests"] for m in runs),
+            "non_2xx": sum(m["non_2xx"] for m in runs),
+            "loadavg_1m": median("loadavg_1m"),
+            "rounds": [{k: m[k] for k in ("rps", "p50_ms", "p99_ms", "loadavg_1m")} for m in runs],
             **extra,
         },
     )
@@ -551,10 +614,14 @@ def _check_tail(row: Row) -> None:
         row.extra["tail_ok"] = row.p99_ms <= 5 * row.p50_ms
 
 
-def _vs_floor(row: Row, floor: Row, minimum: float) -> None:
-    if row.rps is not None and floor.rps:
-        row.ratio_to_floor = round(row.rps / floor.rps, 3)
-        row.extra["target"] = f">= {minimum:.0%} of {floor.name} req/s"
+def _vs_floor(
+    row: Row, ours: list[dict[str, Any]], floor: list[dict[str, Any]], minimum: float
+) -> None:
+    """`ratio_to_floor`: the median of the in-round ratios of req/s."""
+    row.ratio_to_floor = _median_ratio(ours, floor, "rps")
+    row.extra["ratios"] = _ratios(ours, floor, "rps")
+    if row.ratio_to_floor is not None:
+        row.extra["target"] = f">= {minimum:.0%} of {row.name.replace('project', 'floor')} req/s"
         row.extra["ok"] = row.ratio_to_floor >= minimum and row.extra.get("non_2xx", 0) == 0
 
 
@@ -595,6 +662,8 @@ def run(args: argparse.Namespace) -> list[Row]:
     asyncio.run(_admin(args.admin_url, f'CREATE DATABASE "{db}"'))
     servers: list[Server] = []
     rows: list[Row] = []
+    cpus = Cpus.split()
+    print(f"bench: {cpus.describe()}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="minishop-bench-"))
     try:
         t0 = time.perf_counter()
@@ -638,6 +707,7 @@ def run(args: argparse.Namespace) -> list[Row]:
                 api_port,
                 tmp,
                 "/healthz",
+                cpus.server,
             )
         )
         servers.append(
@@ -648,51 +718,83 @@ def run(args: argparse.Namespace) -> list[Row]:
                 floor_port,
                 tmp,
                 "/health",
+                cpus.server,
             )
         )
         project, floor = servers
         smoke(project, floor, setup.token, sample[0], deep_cursor)
 
-        load = Load(args.threads, args.connections, args.duration, args.warmup)
+        load = Load(
+            args.threads or len(cpus.load) or 2,
+            args.connections,
+            args.duration,
+            args.warmup,
+            cpus=cpus.load,
+        )
         tok = setup.token
         floor_after = urllib.parse.quote(f"{deep_after[0]},{deep_after[1]}", safe="")
-        plan: list[tuple[str, Server, str, Path | None, str | None]] = [
-            ("floor-read", floor, "/products/{id}", ids_file, None),
-            ("project-read", project, "/v1/products/{id}", ids_file, tok),
-            ("floor-page", floor, f"/products?limit={PAGE}", None, None),
-            ("project-page", project, f"/v1/products?limit={PAGE}", None, tok),
-            ("floor-page-deep", floor, f"/products?limit={PAGE}&after={floor_after}", None, None),
+        scenario = tuple[str, Server, str, Path | None, str | None]
+        pairs: list[tuple[scenario, scenario]] = [
             (
-                "project-page-deep",
-                project,
-                f"/v1/products?limit={PAGE}&cursor={deep_cursor}",
-                None,
-                tok,
+                ("floor-read", floor, "/products/{id}", ids_file, None),
+                ("project-read", project, "/v1/products/{id}", ids_file, tok),
+            ),
+            (
+                ("floor-page", floor, f"/products?limit={PAGE}", None, None),
+                ("project-page", project, f"/v1/products?limit={PAGE}", None, tok),
+            ),
+            (
+                (
+                    "floor-page-deep",
+                    floor,
+                    f"/products?limit={PAGE}&after={floor_after}",
+                    None,
+                    None,
+                ),
+                (
+                    "project-page-deep",
+                    project,
+                    f"/v1/products?limit={PAGE}&cursor={deep_cursor}",
+                    None,
+                    tok,
+                ),
             ),
         ]
-        measured: dict[str, Row] = {}
+        runs: dict[str, list[dict[str, Any]]] = {sc[0]: [] for pair in pairs for sc in pair}
         raw: dict[str, str] = {}
-        for name, server, path, idf, token in plan:
-            print(f"bench: {name} ({args.warmup} s warm-up, {args.duration} s) ...", flush=True)
-            m = load.measure(server, path, idf, token)
-            raw[name] = m.pop("raw")
-            row = _row(name, m, server=server.name, path=path.split("?")[0])
-            measured[name] = row
-            rows.append(row)
+        for rnd in range(args.rounds):
+            for pair in pairs:
+                # Floor first in even rounds, project first in odd ones: neither side always
+                # gets the warmer (or the quieter) half of the pair.
+                for name, server, path, idf, token in pair if rnd % 2 == 0 else pair[::-1]:
+                    print(
+                        f"bench: round {rnd + 1}/{args.rounds} {name} "
+                        f"({args.warmup} s warm-up, {args.duration} s) ...",
+                        flush=True,
+                    )
+                    m = load.measure(server, path, idf, token)
+                    raw[f"{name} round {rnd + 1}"] = m.pop("raw")
+                    runs[name].append(m)
+        measured: dict[str, Row] = {}
+        for pair in pairs:
+            for name, server, path, _, _ in pair:
+                row = _row(name, runs[name], server=server.name, path=path.split("?")[0])
+                measured[name] = row
+                rows.append(row)
 
-        _vs_floor(measured["project-read"], measured["floor-read"], 0.5)
-        _vs_floor(measured["project-page"], measured["floor-page"], 0.5)
+        _vs_floor(measured["project-read"], runs["project-read"], runs["floor-read"], 0.5)
+        _vs_floor(measured["project-page"], runs["project-page"], runs["floor-page"], 0.5)
         measured["floor-page-deep"].extra["target"] = "floor of project-page-deep"
-        deep, first = measured["project-page-deep"], measured["project-page"]
-        deep.ratio_to_floor = (
-            round(deep.rps / measured["floor-page-deep"].rps, 3)
-            if deep.rps and measured["floor-page-deep"].rps
-            else None
+        deep = measured["project-page-deep"]
+        deep.ratio_to_floor = _median_ratio(
+            runs["project-page-deep"], runs["floor-page-deep"], "rps"
         )
-        if deep.p50_ms and first.p50_ms:
-            deep.extra["p50_vs_first_page"] = round(deep.p50_ms / first.p50_ms, 3)
+        deep.extra["ratios"] = _ratios(runs["project-page-deep"], runs["floor-page-deep"], "rps")
+        vs_first = _median_ratio(runs["project-page-deep"], runs["project-page"], "p50_ms")
+        if vs_first is not None:
+            deep.extra["p50_vs_first_page"] = vs_first
             deep.extra["target"] = "p50 within 20% of project-page"
-            deep.extra["ok"] = abs(deep.p50_ms / first.p50_ms - 1) <= 0.2
+            deep.extra["ok"] = abs(vs_first - 1) <= 0.2
         for name in ("project-read", "project-page", "project-page-deep"):
             _check_tail(measured[name])
         for r in (measured["floor-read"], measured["floor-page"]):
@@ -776,10 +878,13 @@ def main() -> None:
         help="libpq URL of a database to run CREATE/DROP DATABASE from",
     )
     parser.add_argument("--products", type=int, default=PRODUCTS)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every scenario")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per scenario run")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per run")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="wrk threads (default: one per load CPU)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--keep-raw", action="store_true", help="write wrk's raw output too")
     parser.add_argument("-v", "--verbose", action="store_true", help="print server logs")
@@ -791,8 +896,9 @@ def main() -> None:
     print()
     print(
         f"MiniShop catalog benchmark, {started:%Y-%m-%d %H:%M} UTC, {args.products} products "
-        f"x {SKUS_PER_PRODUCT} SKUs, wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.duration}s, one uvicorn worker each, {os.cpu_count()} CPUs, "
+        f"x {SKUS_PER_PRODUCT} SKUs, {args.rounds} rounds of wrk -c{args.connections} "
+        f"-d{args.duration}s, one uvicorn worker each ({Cpus.split().describe()}), "
+        f"{os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, load average before the run {idle_load}"
     )
     print_table(rows)
