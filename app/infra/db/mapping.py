@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
 from sqlalchemy.orm import registry
 
 from app.domain.accounts.model import Account, Session
@@ -20,12 +17,6 @@ from app.infra.db import tables
 
 mapper_registry = registry(metadata=tables.metadata)
 _mapped = False
-
-
-def _shop_key(table: sa.Table) -> list[sa.Column[Any]]:
-    """A tenant entity is identified by (shop_id, id), so every UPDATE and DELETE the ORM
-    flushes names its shop (the tenancy guard checks them like any statement)."""
-    return [table.c.shop_id, table.c.id]
 
 
 def map_domain() -> None:
@@ -55,17 +46,11 @@ def map_domain() -> None:
         IndustryQualification,
         tables.industry_qualifications,
         version_id_col=tables.industry_qualifications.c.version,
-        primary_key=_shop_key(tables.industry_qualifications),
     )
-    mr.map_imperatively(
-        Product,
-        tables.products,
-        version_id_col=tables.products.c.version,
-        primary_key=_shop_key(tables.products),
-    )
-    mr.map_imperatively(
-        Sku, tables.skus, version_id_col=tables.skus.c.version, primary_key=_shop_key(tables.skus)
-    )
+    # Tenant entities are identified by (shop_id, id), their tables' primary key, so every
+    # UPDATE and DELETE the ORM flushes names the shop.
+    mr.map_imperatively(Product, tables.products, version_id_col=tables.products.c.version)
+    mr.map_imperatively(Sku, tables.skus, version_id_col=tables.skus.c.version)
     mr.map_imperatively(
         WebhookEndpoint,
         tables.webhook_endpoints,
@@ -73,4 +58,4 @@ def map_domain() -> None:
     )
     mr.map_imperatively(Delivery, tables.webhook_deliveries)
     mr.map_imperatively(Attempt, tables.webhook_attempts)
-    mr.map_imperatively(BulkJob, tables.bulk_jobs, primary_key=_shop_key(tables.bulk_jobs))
+    mr.map_imperatively(BulkJob, tables.bulk_jobs)

@@ -14,7 +14,7 @@ from app.infra.db.types import JSONType, UTCDateTime, str_enum
 industry_qualifications = sa.Table(
     "industry_qualifications",
     metadata,
-    sa.Column("id", ID, primary_key=True),
+    sa.Column("id", ID, nullable=False),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("category_id", sa.String(40)),
@@ -29,7 +29,9 @@ industry_qualifications = sa.Table(
     sa.Column("reviewed_at", UTCDateTime()),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Index(None, "shop_id", "id"),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    # The operator's review finds a qualification by id alone.
+    sa.Index(None, "id"),
     sa.Index(None, "status", "id"),
 )
 
@@ -37,7 +39,7 @@ industry_qualifications = sa.Table(
 products = sa.Table(
     "products",
     metadata,
-    sa.Column("id", ID, primary_key=True),
+    sa.Column("id", ID, nullable=False),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("title", sa.String(60), nullable=False),
     sa.Column("subtitle", sa.String(120), nullable=False),
@@ -64,6 +66,9 @@ products = sa.Table(
     *timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
     # NULLs never collide, so products without a provider id are not constrained.
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    # The operator's review finds a product by id alone.
+    sa.Index(None, "id"),
     sa.UniqueConstraint("shop_id", "out_product_id"),
     sa.Index(None, "shop_id", "updated_at", "id"),
     sa.Index(None, "status", "submitted_at", "id"),
@@ -74,9 +79,9 @@ products = sa.Table(
 skus = sa.Table(
     "skus",
     metadata,
-    sa.Column("id", ID, primary_key=True),
+    sa.Column("id", ID, nullable=False),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("product_id", ID, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("product_id", ID, nullable=False),
     sa.Column("sale_attrs", JSONType, nullable=False),
     sa.Column("attrs_key", sa.String(1000), nullable=False),
     sa.Column("price", sa.BigInteger, nullable=False),
@@ -89,8 +94,12 @@ skus = sa.Table(
     sa.Column("low_stock_threshold", sa.Integer),
     *timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "product_id"], ["products.shop_id", "products.id"], ondelete="CASCADE"
+    ),
     sa.UniqueConstraint("shop_id", "out_sku_id"),
-    sa.UniqueConstraint("product_id", "attrs_key"),
+    sa.UniqueConstraint("shop_id", "product_id", "attrs_key"),
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
     sa.CheckConstraint("price >= 1", name="price_positive"),
     sa.CheckConstraint("low_stock_threshold >= 0", name="low_stock_threshold_not_negative"),
@@ -100,7 +109,7 @@ skus = sa.Table(
 bulk_jobs = sa.Table(
     "bulk_jobs",
     metadata,
-    sa.Column("id", ID, primary_key=True),
+    sa.Column("id", ID, nullable=False),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("kind", str_enum(JobKind, 16), nullable=False),
     sa.Column("format", sa.String(16), nullable=False),
@@ -127,7 +136,9 @@ bulk_jobs = sa.Table(
     sa.Column("started_at", UTCDateTime()),
     sa.Column("finished_at", UTCDateTime()),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
-    sa.Index(None, "shop_id", "id"),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    # The worker loads the job it claimed by id alone.
+    sa.Index(None, "id"),
     # The workers' claim: queued jobs, and running ones whose heartbeat went stale; and the
     # shop whose last job started longest ago (round robin).
     sa.Index(None, "status", "created_at"),
@@ -140,12 +151,16 @@ bulk_jobs = sa.Table(
 bulk_job_files = sa.Table(
     "bulk_job_files",
     metadata,
-    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("purpose", sa.String(16), primary_key=True),
+    sa.Column("job_id", ID, nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("content_type", sa.String(64), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "job_id", "purpose"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "job_id"], ["bulk_jobs.shop_id", "bulk_jobs.id"], ondelete="CASCADE"
+    ),
 )
 
 
@@ -154,11 +169,15 @@ bulk_job_files = sa.Table(
 bulk_job_file_parts = sa.Table(
     "bulk_job_file_parts",
     metadata,
-    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("purpose", sa.String(16), primary_key=True),
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("job_id", ID, nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "job_id", "purpose", "seq"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "job_id"], ["bulk_jobs.shop_id", "bulk_jobs.id"], ondelete="CASCADE"
+    ),
 )
 
 
@@ -166,8 +185,8 @@ bulk_job_file_parts = sa.Table(
 bulk_job_items = sa.Table(
     "bulk_job_items",
     metadata,
-    sa.Column("job_id", ID, sa.ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("line", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("job_id", ID, nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
     sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
     sa.Column("outcome", str_enum(RowOutcome, 16), nullable=False),
     sa.Column("out_product_id", sa.String(64)),
@@ -175,5 +194,9 @@ bulk_job_items = sa.Table(
     sa.Column("product_id", ID),
     sa.Column("sku_id", ID),
     sa.Column("errors", JSONType, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "job_id", "line"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "job_id"], ["bulk_jobs.shop_id", "bulk_jobs.id"], ondelete="CASCADE"
+    ),
     sa.Index(None, "job_id", "outcome", "line"),
 )
