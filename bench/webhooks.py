@@ -39,19 +39,21 @@ import subprocess
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.container import build_container
 from app.domain.audit.model import Actor, ActorType, Surface
-from app.domain.catalog import bulk_files, bulk_jobs
-from app.domain.ids import new_id
+from app.domain.catalog import bulk_files, bulk_job_services, bulk_jobs
+from app.domain.events.catalog import ProductEventData
+from app.domain.events.model import Event
 from app.domain.shops import services as shop_services
 from app.domain.webhooks import services as webhooks
+from app.infra.db import outbox
 from app.infra.db.migrate import upgrade
 from app.settings import Settings
 from bench import bulk_import
@@ -84,9 +86,9 @@ class Receiver:
                         length = int(line[15:])
                 body = await reader.readexactly(length)
                 now = time.time()
-                marker = orjson.loads(body)["data"].get("marker")
-                if marker is not None:
-                    self.arrivals.setdefault(marker, now)
+                product_id = orjson.loads(body)["data"].get("product_id", "")
+                if product_id.startswith(MARKER_PREFIX):
+                    self.arrivals.setdefault(product_id.removeprefix(MARKER_PREFIX), now)
                 self.count += 1
                 self.first = self.first or now
                 self.last = now
@@ -97,26 +99,28 @@ class Receiver:
             writer.close()
 
 
-def _event_rows(shop_id: str, n: int, prefix: str, start: int = 0) -> list[tuple[Any, ...]]:
-    now = datetime.now(UTC)
+#: The bench's events name products that do not exist: the id carries the event's marker
+#: (`l12`: the 12th latency event), which the receiver reads back.
+MARKER_PREFIX = "prod_bench_"
+
+
+def _events(shop_id: str, n: int, prefix: str, start: int = 0) -> list[Event]:
+    """`product.updated` events as the catalogue types them, written by the one outbox
+    writer (`app.infra.db.outbox`) like every event of the application."""
     return [
-        (
-            new_id("evt"),
+        Event(
             "product.updated",
-            shop_id,
-            None,
-            f"prod_bench{prefix}{i:06d}",
-            json.dumps({"product_id": f"prod_bench{prefix}{i:06d}", "marker": f"{prefix}{i}"}),
-            now,
+            ProductEventData(
+                shop_id=shop_id,
+                product_id=f"{MARKER_PREFIX}{prefix}{i}",
+                out_product_id=None,
+                status="listed",
+                changed=["title"],
+            ),
+            resource_id=f"{MARKER_PREFIX}{prefix}{i}",
         )
         for i in range(start, start + n)
     ]
-
-
-INSERT = (
-    "INSERT INTO outbox_events (id, type, shop_id, app_id, resource_id, data, created_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
-)
 
 
 def _percentiles(committed: dict[str, float], rx: Receiver) -> dict[str, Any]:
@@ -136,7 +140,7 @@ async def _arrived(committed: dict[str, float], rx: Receiver, seconds: float) ->
 
 
 async def _commit_steadily(
-    conn: asyncpg.Connection, shop_id: str, prefix: str, go_on: Any
+    engine: AsyncEngine, shop_id: str, prefix: str, go_on: Any
 ) -> dict[str, float]:
     """Events committed one per transaction at `LATENCY_RATE` per second while `go_on()`
     says so (a coroutine function taking the number sent); marker → commit time."""
@@ -144,8 +148,9 @@ async def _commit_steadily(
     start = time.perf_counter()
     i = 0
     while await go_on(i):
-        (row,) = _event_rows(shop_id, 1, prefix, start=i)
-        await conn.execute(INSERT, *row)  # autocommit: one transaction each
+        (event,) = _events(shop_id, 1, prefix, start=i)
+        async with engine.begin() as conn:  # one transaction each
+            await outbox.write(conn, event)
         committed[f"{prefix}{i}"] = time.time()
         i += 1
         delay = start + i / LATENCY_RATE - time.perf_counter()
@@ -161,7 +166,7 @@ async def queue_import(settings: Settings, shop_id: str, app_id: str, skus: int)
     try:
         async with c.uow() as uow:
             shop = await shop_services.shop_or_404(uow, shop_id)
-            job = await bulk_jobs.start_import(
+            job = await bulk_job_services.start_import(
                 uow,
                 Actor(type=ActorType.APP, id=app_id, surface=Surface.OPEN_API),
                 shop,
@@ -185,7 +190,7 @@ async def measure_during_import(
 ) -> dict[str, Any]:
     """Commit-to-receipt of events committed while a bulk import runs in the worker."""
     job_id = await queue_import(settings, shop_id, app_id, DURING_IMPORT_SKUS)
-    conn = await asyncpg.connect(dsn)
+    engine = create_async_engine(_sqlalchemy_url(dsn), pool_size=2)
     watch = await asyncpg.connect(dsn)
     running: set[int] = set()  # the markers committed while the job was running
     status = "queued"
@@ -202,7 +207,7 @@ async def measure_during_import(
         return status in ("queued", "running") and time.monotonic() - started < 300
 
     try:
-        committed = await _commit_steadily(conn, shop_id, "b", while_importing)
+        committed = await _commit_steadily(engine, shop_id, "b", while_importing)
         await _arrived(committed, rx, 30)
         job = await watch.fetchrow(
             "SELECT status, skus_created, failed, started_at, finished_at "
@@ -210,7 +215,7 @@ async def measure_during_import(
             job_id,
         )
     finally:
-        await conn.close()
+        await engine.dispose()
         await watch.close()
     during = {k: t for k, t in committed.items() if int(k[1:]) in running}
     result = _percentiles(during, rx)
@@ -225,32 +230,29 @@ async def measure_during_import(
 
 
 async def measure(dsn: str, shop_id: str, rx: Receiver) -> dict[str, Any]:
-    conn = await asyncpg.connect(dsn)
+    engine = create_async_engine(_sqlalchemy_url(dsn), pool_size=2)
     try:
         # Latency: one event per transaction at a steady rate.
         async def for_ten_seconds(i: int) -> bool:
             return i < LATENCY_RATE * LATENCY_SECONDS
 
-        committed = await _commit_steadily(conn, shop_id, "l", for_ten_seconds)
+        committed = await _commit_steadily(engine, shop_id, "l", for_ten_seconds)
         await _arrived(committed, rx, 30)
 
         # Throughput: a burst committed at once, then timed from first to last arrival.
         rx.first = rx.last = None
         before = rx.count
-        burst = _event_rows(shop_id, THROUGHPUT_EVENTS, "t")
-        await conn.copy_records_to_table(
-            "outbox_events",
-            records=burst,
-            columns=["id", "type", "shop_id", "app_id", "resource_id", "data", "created_at"],
-        )
-        await conn.execute("NOTIFY minishop_webhooks")  # COPY fires no row trigger
+        burst = _events(shop_id, THROUGHPUT_EVENTS, "t")
+        async with engine.begin() as conn:
+            await outbox.write_many(conn, burst)  # one COPY
+            await conn.exec_driver_sql("NOTIFY minishop_webhooks")  # COPY fires no row trigger
         deadline = time.monotonic() + 120
         while rx.count - before < THROUGHPUT_EVENTS and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         got = rx.count - before
         span = (rx.last or 0) - (rx.first or 0)
     finally:
-        await conn.close()
+        await engine.dispose()
     return {
         "latency": _percentiles(committed, rx),
         "throughput": {
