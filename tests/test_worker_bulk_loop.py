@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from app.api.schemas.bulk import SchemaRowValidator
 from app.settings import Settings
 from app.worker import run_worker
 from app.worker.bulk import BulkWorker
@@ -46,7 +47,7 @@ async def test_a_busy_bulk_job_does_not_block_the_workers_loop(
 
     ticks = asyncio.create_task(ticker())
     try:
-        await run_worker(settings, once=True, interval=3600)
+        await run_worker(settings, SchemaRowValidator(), once=True, interval=3600)
     finally:
         done.set()
         await ticks
