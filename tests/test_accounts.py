@@ -430,7 +430,7 @@ async def test_login_sets_hardened_session_cookie(client: httpx.AsyncClient) -> 
 async def test_session_row_stores_only_a_hash_of_the_token(
     client: httpx.AsyncClient, container: Container
 ) -> None:
-    u = await f.user(client)
+    u = await f.user_over_http(client)
     token = client.cookies[SESSION_COOKIE]
     rows = await session_rows(container, u.id)
     assert len(rows) == 1
