@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from fastapi import Response
 
-from app.api.deps import SESSION_COOKIE
+from app.api.auth import set_session_cookie
 from app.container import Container
 from app.domain.accounts import services as accounts
 from app.domain.shops.validation import id_check_char, uscc_check_char
@@ -80,7 +81,17 @@ async def user(client: httpx.AsyncClient, *, username: str | None = None) -> Use
             session_ttl_seconds=container.settings.session_ttl_seconds,
         )
         await uow.commit()
-    client.cookies.set(SESSION_COOKIE, session.token)
+    # The cookie the login route would set, taken in as from its response: a later login
+    # over HTTP on the same client replaces it.
+    answer = Response()
+    set_session_cookie(answer, container, session)
+    client.cookies.extract_cookies(
+        httpx.Response(
+            200,
+            headers=[(b"set-cookie", v) for k, v in answer.raw_headers if k == b"set-cookie"],
+            request=httpx.Request("POST", client.base_url.join("/auth/login")),
+        )
+    )
     return User(client, made.id, made.username, PASSWORD, session.session.csrf_token)
 
 
