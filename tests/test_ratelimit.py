@@ -262,6 +262,21 @@ async def test_redis_key_expires_once_the_bucket_is_full_again() -> None:
     assert 2000 < ttl_ms <= 3100
 
 
+async def test_redis_keys_outlive_a_standing_injected_clock() -> None:
+    """Redis expires keys on its own clock, which an injected clock does not move: such a
+    bucket is kept an hour, not the two seconds its clock would say."""
+    own = prefix()
+    limiter = RedisRateLimiter(REDIS_URL, prefix=own, clock=FakeClock(1000.1))
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await limiter.hit("k", 3, 0.5)
+        ttl_ms = await redis.pttl(own + "k")
+    finally:
+        await redis.aclose()
+        await limiter.close()
+    assert 3_000_000 < ttl_ms <= 3_600_000
+
+
 async def test_two_redis_limiters_share_one_bucket(
     redis_limiters: Callable[..., RedisRateLimiter],
 ) -> None:

@@ -94,7 +94,9 @@ class MemoryRateLimiter:
 
 # Microseconds since the epoch (~1.8e15) are exact in Lua's doubles (< 2^53) and come back
 # as integer replies; `%d` stores them without `tostring`'s rounding. ARGV[3], when given, is
-# the caller's clock instead of the server's (an injected clock).
+# the caller's clock instead of the server's (an injected clock), and ARGV[4] the least time
+# (ms) to keep the key: Redis expires keys on its own clock, which an injected one does not
+# move, so a bucket must not vanish while a test's clock stands still.
 _LUA = """
 local key = KEYS[1]
 local burst = tonumber(ARGV[1])
@@ -112,9 +114,14 @@ local new_tat = tat + interval
 if now < new_tat - interval * burst then
   return {0, now, tat}
 end
-redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+local keep = math.max(math.ceil((new_tat - now) / 1000) + 1000, tonumber(ARGV[4] or 0))
+redis.call('SET', key, string.format('%d', new_tat), 'PX', keep)
 return {1, now, new_tat}
 """
+
+
+#: How long keys live at least when the clock is injected (tests): an hour of real time.
+_INJECTED_CLOCK_KEEP_MS = 3_600_000
 
 
 class RedisRateLimiter:
@@ -135,7 +142,7 @@ class RedisRateLimiter:
         interval = _interval_us(per_second)
         args = [burst, interval]
         if self._clock is not None:
-            args.append(round(self._clock() * _US))
+            args += [round(self._clock() * _US), _INJECTED_CLOCK_KEEP_MS]
         allowed, now, tat = await self._script(keys=[self._prefix + key], args=args)
         return _decision(int(allowed) == 1, int(now), int(tat), burst, interval)
 
