@@ -10,8 +10,11 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from fastapi import Response
 
+from app.api.auth import set_session_cookie
 from app.container import Container
+from app.domain.accounts import services as accounts
 from app.domain.shops.validation import id_check_char, uscc_check_char
 from app.infra.db.tables import metadata
 
@@ -59,9 +62,53 @@ async def login(client: httpx.AsyncClient, *, username: str, password: str = PAS
 
 
 async def user(client: httpx.AsyncClient, *, username: str | None = None) -> User:
+    """A signed-up account logged in on `client`. For a client of an in-process app both
+    are written through its unit of work by the domain calls the routes make (no HTTP round
+    trips, no password check); otherwise through `/auth/register` and `/auth/login`. Tests of
+    registration and login themselves call `register` and `login`."""
+    container = app_container(client)
+    if container is None:
+        return await user_over_http(client, username=username)
+    async with container.uow() as uow:
+        made = await accounts.register(
+            uow, container.hasher, username=username or unique(), password=PASSWORD
+        )
+        session = accounts.open_session(
+            uow,
+            made,
+            ip=None,
+            user_agent=None,
+            session_ttl_seconds=container.settings.session_ttl_seconds,
+        )
+        await uow.commit()
+    # The cookie the login route would set, taken in as from its response: a later login
+    # over HTTP on the same client replaces it.
+    answer = Response()
+    set_session_cookie(answer, container, session)
+    client.cookies.extract_cookies(
+        httpx.Response(
+            200,
+            headers=[(b"set-cookie", v) for k, v in answer.raw_headers if k == b"set-cookie"],
+            request=httpx.Request("POST", client.base_url.join("/auth/login")),
+        )
+    )
+    return User(client, made.id, made.username, PASSWORD, session.session.csrf_token)
+
+
+async def user_over_http(client: httpx.AsyncClient, *, username: str | None = None) -> User:
+    """A user signed up and logged in through the API (for tests of what those routes store)."""
     account = await register(client, username=username)
     csrf = await login(client, username=account["username"])
     return User(client, account["id"], account["username"], PASSWORD, csrf)
+
+
+def app_container(client: httpx.AsyncClient) -> Container | None:
+    """The container of the app `client` calls in process, if it is one of ours."""
+    transport = client._transport  # httpx keeps it private; it is the one we passed
+    if not isinstance(transport, httpx.ASGITransport):
+        return None
+    container = getattr(getattr(transport.app, "state", None), "container", None)
+    return container if isinstance(container, Container) else None
 
 
 async def operator(container: Container, client: httpx.AsyncClient) -> User:

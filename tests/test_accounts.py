@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -274,8 +274,11 @@ class ConcurrencyProbe:
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.release.set()
+        #: Set once a hash has started (holds a slot).
+        self.entered = threading.Event()
 
     def hash(self, password: str) -> str:
+        self.entered.set()
         with self.lock:
             self.running += 1
             self.peak = max(self.peak, self.running)
@@ -286,6 +289,22 @@ class ConcurrencyProbe:
         finally:
             with self.lock:
                 self.running -= 1
+
+
+class CountingSlots(asyncio.Semaphore):
+    """The hasher's slots, telling when `expected` callers have asked for one."""
+
+    def __init__(self, value: int, *, expected: int) -> None:
+        super().__init__(value)
+        self.asked = 0
+        self.expected = expected
+        self.all_asked = asyncio.Event()
+
+    async def acquire(self) -> Literal[True]:
+        self.asked += 1
+        if self.asked >= self.expected:
+            self.all_asked.set()
+        return await super().acquire()
 
 
 async def test_password_hashing_runs_at_most_the_configured_number_at_once() -> None:
@@ -303,7 +322,7 @@ async def test_hashing_past_the_wait_is_a_503_with_retry_after() -> None:
     probe.release.clear()
     hasher._ph = probe  # type: ignore[assignment]
     first = asyncio.create_task(hasher.hash("first"))
-    await asyncio.sleep(0.02)
+    assert await asyncio.to_thread(probe.entered.wait, 30)  # it holds the only slot
     with pytest.raises(PasswordHashingBusy) as e:
         await hasher.hash("second")
     assert (e.value.status, e.value.code) == (503, "password_hashing_busy")
@@ -323,15 +342,18 @@ async def test_a_burst_of_sign_ups_neither_stalls_other_requests_nor_errs(
     probe = ConcurrencyProbe(0)
     probe.release.clear()  # the first hash takes until the read below is done
     hasher._ph = probe  # type: ignore[assignment]
-    monkeypatch.setattr(container, "hasher", hasher)
     names = [f.unique("b") for _ in range(3 * container.settings.db_pool_size)]
+    slots = CountingSlots(1, expected=len(names))
+    hasher._slots = slots
+    monkeypatch.setattr(container, "hasher", hasher)
     burst = [
         asyncio.create_task(
             new_client().post("/auth/register", json={"username": n, "password": f.PASSWORD})
         )
         for n in names
     ]
-    await asyncio.sleep(0.3)
+    async with asyncio.timeout(120):
+        await slots.all_asked.wait()  # every sign-up has reached the hash queue
     started = time.perf_counter()
     r = await reader.client.get("/auth/me")
     elapsed = time.perf_counter() - started
@@ -408,7 +430,7 @@ async def test_login_sets_hardened_session_cookie(client: httpx.AsyncClient) -> 
 async def test_session_row_stores_only_a_hash_of_the_token(
     client: httpx.AsyncClient, container: Container
 ) -> None:
-    u = await f.user(client)
+    u = await f.user_over_http(client)
     token = client.cookies[SESSION_COOKIE]
     rows = await session_rows(container, u.id)
     assert len(rows) == 1

@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ import httpx
 import pytest
 
 from tests import factories as f
+from tests.live_server import free_port, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -51,7 +42,7 @@ class Server:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     env = {
         **os.environ,
@@ -62,30 +53,9 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("MINISHOP_REDIS_URL", None)
-    python = REPO / ".venv" / "bin" / "python"
-    cmd = [str(python if python.exists() else sys.executable), "-m", "app", "serve"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*cmd, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_server(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /healthz in 30 s:\n{log.read_text()}")
-            time.sleep(0.2)
         yield Server(base_url, log)
     finally:
         proc.terminate()

@@ -39,8 +39,11 @@ async def _providers(server: LiveServer, n: int) -> list[Provider]:
     return [await provider(client) for _ in range(n)]
 
 
-async def _trickle(server: LiveServer, token: str, seconds: float) -> bytes:
-    """Promise 100 000 bytes, then send one a second; what the server answers."""
+async def _trickle(
+    server: LiveServer, token: str, seconds: float, sending: asyncio.Event | None = None
+) -> bytes:
+    """Promise 100 000 bytes, then send one a second (`sending` is set once the first has
+    gone out); what the server answers."""
     host, port = server.base_url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     writer.write(
@@ -58,6 +61,8 @@ async def _trickle(server: LiveServer, token: str, seconds: float) -> bytes:
         while time.monotonic() < deadline:
             writer.write(b"o")
             await writer.drain()
+            if sending is not None:
+                sending.set()
             try:
                 answer = await asyncio.wait_for(reader.read(65536), 1.0)
             except TimeoutError:
@@ -78,8 +83,10 @@ async def _trickle(server: LiveServer, token: str, seconds: float) -> bytes:
 async def test_trickling_uploads_hold_no_connection_and_time_out(server: LiveServer) -> None:
     uploader, reader = await _providers(server, 2)
     token = uploader.auth.tokens["access_token"]
-    trickles = [asyncio.create_task(_trickle(server, token, BODY_TIMEOUT + 8)) for _ in range(12)]
-    await asyncio.sleep(1)  # all twelve are sending their bodies
+    sending = [asyncio.Event() for _ in range(12)]
+    trickles = [asyncio.create_task(_trickle(server, token, BODY_TIMEOUT + 8, s)) for s in sending]
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(s.wait() for s in sending))  # all twelve are sending bodies
     # Another shop's reads keep answering, fast, while the uploads trickle in.
     latencies = []
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as c:

@@ -85,17 +85,46 @@ async def test_concurrent_changes_of_one_order_are_numbered_one_to_n(
     assert await _numbers(container, order_b) == [(1, 1)]
 
 
+async def _until_blocked(container: Container, sent: asyncio.Event) -> None:
+    """Until the second change has sent its statement and, on PostgreSQL, waits on a lock.
+    SQLite shows no waiter: its busy handler retries inside the driver's thread."""
+    async with asyncio.timeout(60):
+        await sent.wait()
+        if container.engine.dialect.name != "postgresql":
+            return
+        probe = sa.text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        while True:
+            async with container.engine.connect() as conn:
+                if (await conn.execute(probe)).scalar_one():
+                    return
+            await asyncio.sleep(0.02)
+
+
 async def test_a_number_is_held_until_its_transaction_ends_so_it_follows_commit_order(
     container: Container,
 ) -> None:
     order_id = new_id("order")
     first = container.uow()
     await first.__aenter__()
+    sent = asyncio.Event()
+
+    def statement(*_: object) -> None:
+        sent.set()  # the first change has run its statement: this one is the second's
+
     try:
         assert await first.outbox.add_in_sequence(_order_event(order_id)) == 1
-        waiting = asyncio.create_task(_change(container, order_id))
-        await asyncio.sleep(0.3)
-        assert not waiting.done()  # blocked behind the first change's open transaction
+        sa.event.listen(container.engine.sync_engine, "before_cursor_execute", statement)
+        try:
+            waiting = asyncio.create_task(_change(container, order_id))
+            await _until_blocked(container, sent)
+        finally:
+            sa.event.remove(container.engine.sync_engine, "before_cursor_execute", statement)
+        # Blocked behind the first change's open transaction, however long it is given.
+        done, _ = await asyncio.wait({waiting}, timeout=0.2)
+        assert not done
         await first.commit()
     finally:
         await first.__aexit__(None, None, None)

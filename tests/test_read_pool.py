@@ -31,7 +31,13 @@ async def test_a_failed_or_cancelled_statement_leaves_the_pool_usable(pool: Read
         with pytest.raises(Exception, match="division by zero"):
             await pool.fetch("SELECT 1 / $1::int", 0)
         slow = asyncio.ensure_future(pool.fetch("SELECT pg_sleep(5)"))
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(60):  # until the server runs it: the cancel hits mid-statement
+            while not await pool.fetch(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'active' AND query = $1",
+                "SELECT pg_sleep(5)",
+            ):
+                await asyncio.sleep(0.02)
         slow.cancel()
         with pytest.raises(asyncio.CancelledError):
             await slow

@@ -7,13 +7,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live_server import REPO, free_port, venv_python
+from tests.live_server import REPO, free_port, start_server, venv_python, wait_for_exit
 
 pytestmark = pytest.mark.slow
 
@@ -61,33 +60,16 @@ def test_sigterm_to_serve_stops_its_worker(tmp_path: Path) -> None:
         check=False,
     )
     assert migrated.returncode == 0, migrated.stderr
-    proc = subprocess.Popen(
-        [venv_python(), "-m", "app", "serve", "--port", str(port), "--with-worker"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_server(["serve", "--port", str(port), "--with-worker"], env, tmp_path / "log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"serve exited with {proc.returncode}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not answer /healthz in 30 s"
-            time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200
         workers = _children(proc.pid)
         assert workers, "serve --with-worker started no worker process"
 
         proc.send_signal(signal.SIGTERM)  # the server process only, not its group
         assert proc.wait(timeout=20) == 128 + signal.SIGTERM
-        deadline = time.monotonic() + 10
-        while any(_running(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        for w in workers:
+            wait_for_exit(w, 10)
         assert not [w for w in workers if _running(w)], "the worker outlived serve"
     finally:
         with contextlib.suppress(ProcessLookupError):

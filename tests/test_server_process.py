@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,14 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.live_server import free_port, start_server, wait_for_exit
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def children(pid: int) -> list[int]:
@@ -74,35 +68,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         done = minishop(env, *step)
         assert done.returncode == 0, done.stderr
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--with-worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_server(["serve", "--port", str(port), "--with-worker"], env, var / "serve.log")
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "no output")
-        time.sleep(0.2)
     workers = [p for p in children(proc.pid) if "app worker" in cmdline(p)]
     assert len(workers) == 1, [cmdline(p) for p in children(proc.pid)]
     yield base, var
     proc.terminate()
     proc.wait(timeout=15)
     # The background worker stops with the server: no stray `python -m app worker` left.
-    deadline = time.monotonic() + 10
-    while is_running(workers[0]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if is_running(workers[0]):
+    if not wait_for_exit(workers[0], 10):
         os.kill(workers[0], 9)
         raise AssertionError("the worker outlived `serve --with-worker`")
 
@@ -175,25 +149,9 @@ def bare_server(tmp_path: Path, **settings: str) -> Iterator[str]:
     done = minishop(env, "migrate")
     assert done.returncode == 0, done.stderr
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    proc = start_server(["serve", "--port", str(port)], env, tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=15)

@@ -147,11 +147,28 @@ async def test_postgres_workers_wake_on_notify_not_on_their_poll(
     with receiver() as rx:
         await subscribe(client, auth.app, rx.url, ["product.*"])
         with worker(settings, MINISHOP_WEBHOOK_POLL_SECONDS="60"):
-            await asyncio.sleep(2.0)  # started, idle, listening
-            started = time.monotonic()
+            await _until_listening(container)
+            # A first delivery: the sending loop has run and is now idle on its 60 s poll.
             await _events(container, auth.shop["id"], 1)
-            await _wait_for(lambda: len(rx.received) == 1, 10, "the delivery")
+            await _wait_for(lambda: len(rx.received) == 1, 60, "the first delivery")
+            started = time.monotonic()
+            await _events(container, auth.shop["id"], 1, first=1)
+            await _wait_for(lambda: len(rx.received) == 2, 10, "the delivery")
             assert time.monotonic() - started < 5  # a 60 s poll would not have seen it yet
+
+
+async def _until_listening(container: Container, timeout: float = 120) -> None:
+    """Until a session on the suite's database has run LISTEN (the worker's listener)."""
+    probe = sa.text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND query ILIKE 'LISTEN %'"
+    )
+    async with asyncio.timeout(timeout):
+        while True:
+            async with container.engine.connect() as conn:
+                if (await conn.execute(probe)).scalar_one():
+                    return
+            await asyncio.sleep(0.05)
 
 
 async def test_a_slow_receiver_does_not_hold_up_the_others(

@@ -3,14 +3,17 @@
 GCRA keeps one number per key — the theoretical arrival time (TAT) of the next request — so a
 check is one read and one write: in process memory by default, in Redis (one Lua call, the
 server's clock) when `MINISHOP_REDIS_URL` is set, so every API process shares the bucket.
+Both take an optional clock (seconds, like `time.monotonic`) so tests move time instead of
+sleeping; production leaves Redis on its server's clock, the one every process agrees on.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class RateLimiter(Protocol):
 class MemoryRateLimiter:
     """One process's buckets. Idle keys are dropped now and then to bound memory."""
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._tat: dict[str, int] = {}
         self._clock = clock
         self._hits = 0
@@ -90,37 +93,57 @@ class MemoryRateLimiter:
 
 
 # Microseconds since the epoch (~1.8e15) are exact in Lua's doubles (< 2^53) and come back
-# as integer replies; `%d` stores them without `tostring`'s rounding.
+# as integer replies; `%d` stores them without `tostring`'s rounding. ARGV[3], when given, is
+# the caller's clock instead of the server's (an injected clock), and ARGV[4] the least time
+# (ms) to keep the key: Redis expires keys on its own clock, which an injected one does not
+# move, so a bucket must not vanish while a test's clock stands still.
 _LUA = """
 local key = KEYS[1]
 local burst = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now
+if ARGV[3] then
+  now = tonumber(ARGV[3])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local tat = tonumber(redis.call('GET', key) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
 if now < new_tat - interval * burst then
   return {0, now, tat}
 end
-redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+local keep = math.max(math.ceil((new_tat - now) / 1000) + 1000, tonumber(ARGV[4] or 0))
+redis.call('SET', key, string.format('%d', new_tat), 'PX', keep)
 return {1, now, new_tat}
 """
 
 
-class RedisRateLimiter:
-    """Shared buckets: atomic in one script, timed by the Redis server's clock."""
+#: How long keys live at least when the clock is injected (tests): an hour of real time.
+_INJECTED_CLOCK_KEEP_MS = 3_600_000
 
-    def __init__(self, url: str, prefix: str = "minishop:rl:") -> None:
+
+class RedisRateLimiter:
+    """Shared buckets: atomic in one script, timed by the Redis server's clock unless a
+    `clock` is injected (every process sharing the buckets must then share that clock)."""
+
+    def __init__(
+        self, url: str, prefix: str = "minishop:rl:", clock: Callable[[], float] | None = None
+    ) -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(url)
         self._script = self._redis.register_script(_LUA)
         self._prefix = prefix
+        self._clock = clock
 
     async def hit(self, key: str, burst: int, per_second: float) -> Decision:
         interval = _interval_us(per_second)
-        allowed, now, tat = await self._script(keys=[self._prefix + key], args=[burst, interval])
+        args = [burst, interval]
+        if self._clock is not None:
+            args += [round(self._clock() * _US), _INJECTED_CLOCK_KEEP_MS]
+        allowed, now, tat = await self._script(keys=[self._prefix + key], args=args)
         return _decision(int(allowed) == 1, int(now), int(tat), burst, interval)
 
     async def close(self) -> None:

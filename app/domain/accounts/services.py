@@ -166,6 +166,23 @@ async def login(
     await throttle.release(ip_key, limits.per_ip)
     if hasher.needs_rehash(account.password_hash):
         account.password_hash = await hasher.hash(password)
+    result = open_session(
+        uow, account, ip=ip, user_agent=user_agent, session_ttl_seconds=session_ttl_seconds
+    )
+    await uow.flush()
+    return result
+
+
+def open_session(
+    uow: UnitOfWork,
+    account: Account,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    session_ttl_seconds: int,
+) -> LoginResult:
+    """A new session of an account whose password was just checked: the cookie's token (only
+    its hash is stored) and the CSRF token that goes with it."""
     token = SESSION_TOKEN_PREFIX + secrets.token_urlsafe(32)
     session = Session(
         account_id=account.id,
@@ -176,7 +193,6 @@ async def login(
         user_agent=(user_agent or "")[:255] or None,
     )
     uow.accounts.add_session(session)
-    await uow.flush()
     return LoginResult(account=account, session=session, token=token)
 
 
