@@ -174,7 +174,7 @@ async def login(
 
 
 def open_session(
-    uow: UnitOfWork,
+    uow: AccountsUnitOfWork,
     account: Account,
     *,
     ip: str | None,
