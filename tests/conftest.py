@@ -27,7 +27,8 @@ from app.infra.db.migrate import upgrade
 from app.infra.db.tenancy import CROSS_SHOP
 from app.main import create_app
 from app.settings import Settings
-from tests.tenancy_guard import Guard, dialect_of
+from tests.stock_guard import stock_writes
+from tests.tenancy_guard import Guard, dialect_of, issued_by_app
 
 pytest_plugins = ["tests.outbox_plugin"]
 
@@ -145,6 +146,14 @@ async def new_client(app) -> AsyncIterator[object]:  # type: ignore[no-untyped-d
 #: The tenancy guard (tests/tenancy_guard.py), for every test: a statement on a tenant table
 #: without a shop_id predicate fails the test that sent it.
 _tenancy = Guard()
+#: The stock guard (tests/stock_guard.py), for every test: the application's statements that
+#: write an existing SKU's stock outside the stock path.
+_stock_bypasses: list[str] = []
+
+
+def _check_stock(sql: str) -> None:
+    if "stock" in sql and "untagged" in stock_writes(sql) and issued_by_app():
+        _stock_bypasses.append("stock written outside the stock path: " + " ".join(sql.split()))
 
 
 def _guard_statement(
@@ -152,6 +161,7 @@ def _guard_statement(
 ) -> None:
     reason = context.execution_options.get(CROSS_SHOP) if context is not None else None
     _tenancy.check(sql, dialect_of(conn), reason)
+    _check_stock(sql)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -164,6 +174,7 @@ def tenancy_guard() -> Iterator[Guard]:
 
         async def read(self: DriverReader, sql: str, *args: Any) -> Any:
             _tenancy.check(sql, "postgres")
+            _check_stock(sql)
             return await original(self, sql, *args)
 
         return read
@@ -181,8 +192,9 @@ def tenancy_guard() -> Iterator[Guard]:
 @pytest.fixture(autouse=True)
 def _tenancy_checked(tenancy_guard: Guard) -> Iterator[None]:
     tenancy_guard.take()
+    _stock_bypasses.clear()
     yield
-    failures = tenancy_guard.take()
+    failures = tenancy_guard.take() + _stock_bypasses
     if os.environ.get("MINISHOP_TENANCY_REPORT"):
         with open(os.environ["MINISHOP_TENANCY_REPORT"], "a") as f:
             f.writelines(line + "\n" for line in failures)
