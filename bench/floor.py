@@ -78,8 +78,8 @@ _SELECT = ", ".join([f"p.{c}" for c in PRODUCT_COLS] + [f"s.{c}" for c in SKU_CO
 
 READ_SQL = f"""
 SELECT {_SELECT}
-FROM products p LEFT JOIN skus s ON s.product_id = p.id
-WHERE p.id = $1
+FROM products p LEFT JOIN skus s ON s.shop_id = p.shop_id AND s.product_id = p.id
+WHERE p.shop_id = $1 AND p.id = $2
 ORDER BY s.id
 """
 
@@ -91,7 +91,7 @@ WITH page AS (
     LIMIT $2
 )
 SELECT {select}
-FROM page p LEFT JOIN skus s ON s.product_id = p.id
+FROM page p LEFT JOIN skus s ON s.shop_id = p.shop_id AND s.product_id = p.id
 ORDER BY p.updated_at, p.id, s.id
 """
 # Two statements rather than `$3 IS NULL OR ...`: a generic plan keeps the keyset condition
@@ -164,7 +164,7 @@ async def health() -> Response:
 
 @app.get("/products/{product_id}")
 async def read(product_id: str) -> Response:
-    rows = await app.state.pool.fetch(READ_SQL, product_id)
+    rows = await app.state.pool.fetch(READ_SQL, app.state.shop_id, product_id)
     if not rows:
         raise HTTPException(404)
     return _json(_group(rows)[0])
