@@ -274,7 +274,7 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-async def _main(admin_url: str) -> dict[str, Any]:
+async def _main(admin_url: str, *, during_import: bool = True) -> dict[str, Any]:
     db = f"minishop_bench_wh_{uuid.uuid4().hex[:8]}"
     dsn = _dsn(admin_url, db)
     await _admin(admin_url, f'CREATE DATABASE "{db}"')
@@ -330,6 +330,8 @@ async def _main(admin_url: str) -> dict[str, Any]:
         await asyncio.sleep(3)  # started and listening
         result = await measure(dsn, setup.shop_id, rx)
         result["worker_rss_mb"] = _peak_rss_mb(worker.pid)
+        if not during_import:
+            return result
         result["during_import"] = await measure_during_import(
             dsn, settings, setup.shop_id, setup.app_id, rx
         )
@@ -349,8 +351,8 @@ async def _main(admin_url: str) -> dict[str, Any]:
 
 
 def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    lat, thr, dur = result["latency"], result["throughput"], result["during_import"]
-    return [
+    lat, thr, dur = result["latency"], result["throughput"], result.get("during_import")
+    out = [
         {
             "name": "webhook-latency",
             "rps": LATENCY_RATE,
@@ -379,6 +381,11 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             and thr["received"] == thr["sent"],
             "received": f"{thr['received']}/{thr['sent']} in {thr['seconds']} s",
         },
+    ]
+    if dur is None:
+        return out
+    return [
+        *out,
         {
             "name": "webhook_latency_during_bulk_import",
             "rps": LATENCY_RATE,
@@ -412,9 +419,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_ADMIN_URL))
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--without-import",
+        action="store_true",
+        help="measure latency and throughput only (not the row during a bulk import)",
+    )
     args = parser.parse_args()
     load = round(os.getloadavg()[0], 2)
-    result = asyncio.run(_main(args.admin_url))
+    result = asyncio.run(_main(args.admin_url, during_import=not args.without_import))
     out = rows(result)
     for r in out:
         print(
