@@ -29,7 +29,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.tenancy_guard import Guard, dialect_of
 
-pytest_plugins = ["tests.outbox_plugin"]
+pytest_plugins = ["tests.outbox_plugin", "tests.problem_codes_plugin"]
 
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
@@ -111,7 +111,9 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
 
 @pytest.fixture(scope="session")
 def app(container: Container):  # type: ignore[no-untyped-def]
-    return create_app(container=container)
+    from tests.problem_codes_plugin import observe  # loaded by `pytest_plugins` first
+
+    return observe(create_app(container=container))
 
 
 def random_ip() -> str:
