@@ -16,6 +16,7 @@ declares the former for every operation (`app.api.openapi`).
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -80,41 +81,42 @@ def documented(spec: dict[str, Any], seen: Answered) -> str | None:
 class Recorder:
     def __init__(self) -> None:
         self.apps: list[FastAPI] = []
-        self.answered: set[tuple[int, Answered]] = set()
+        #: Each (app, method, path, status, code) answered, with the first test that got it.
+        self.answered: dict[tuple[int, str, str, int, str | None], str] = {}
         self.test = "?"
 
     def record(self, app: FastAPI, request: Request, status: int, code: str | None) -> None:
-        route = request.scope.get("route")
-        path = getattr(route, "path_format", None)
+        path = getattr(request.scope.get("route"), "path_format", None)
         if path is None:
             return
         if app not in self.apps:
             self.apps.append(app)
-        seen = Answered(request.method, path, status, code, self.test)
-        self.answered.add((self.apps.index(app), seen))
+        key = (self.apps.index(app), request.method, path, status, code)
+        self.answered.setdefault(key, self.test)
 
     def findings(self) -> list[str]:
         specs = [app.openapi() for app in self.apps]
-        found = {
-            problem
-            for index, seen in self.answered
-            if (problem := documented(specs[index], seen)) is not None
-        }
+        found = []
+        for (index, method, path, status, code), test in self.answered.items():
+            problem = documented(specs[index], Answered(method, path, status, code, test))
+            if problem is not None:
+                found.append(problem)
         return sorted(found)
 
 
 recorder = Recorder()
 
-Handler = Callable[[Request, Any], Awaitable[Response]]
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 
 def observe(app: FastAPI) -> FastAPI:
     """Wrap the app's error handlers to record what each route answers (before the app's
     first request: Starlette builds its handler table then)."""
 
-    def wrap(kind: type[Exception], handler: Handler) -> Handler:
+    def wrap(handler: Handler) -> Handler:
         async def recording(request: Request, exc: Any) -> Response:
-            response = await handler(request, exc)
+            answer = handler(request, exc)
+            response = await answer if inspect.isawaitable(answer) else answer
             code = exc.code if isinstance(exc, generic.DomainError) else None
             recorder.record(app, request, response.status_code, code)
             return response
@@ -124,7 +126,7 @@ def observe(app: FastAPI) -> FastAPI:
     for kind in (generic.DomainError, RequestValidationError, StarletteHTTPException):
         handler = app.exception_handlers.get(kind)
         if handler is not None:
-            app.exception_handlers[kind] = wrap(kind, handler)
+            app.exception_handlers[kind] = wrap(handler)
     return app
 
 
@@ -155,7 +157,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if workeroutput is not None:  # an xdist worker: the controller decides
         workeroutput[_OUTPUT_KEY] = recorder.findings()
         return
-    found = sorted(set(config.stash[_merged]) | set(recorder.findings()))
+    merged: list[str] = config.stash[_merged]
+    found = sorted(set(merged) | set(recorder.findings()))
     config.stash[_verdict] = found
     if found and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
