@@ -21,7 +21,14 @@ from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cur
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
 from app.api.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
-from app.api.uploads import file_size, form_file, in_parts, spooled_body, upload_slots
+from app.api.uploads import (
+    TooManyUploads,
+    file_size,
+    form_file,
+    in_parts,
+    spooled_body,
+    upload_slots,
+)
 from app.domain.catalog import bulk_files, bulk_jobs
 from app.domain.catalog import bulk_job_services as job_services
 from app.domain.catalog.bulk_jobs import ImportFormat, JobItem, JobKind
@@ -181,7 +188,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkJob,
     responses=problem_responses(
-        *PROVIDER_ERRORS,
+        *PROVIDER_WRITE_ERRORS,
         400,
         408,
         409,
@@ -191,6 +198,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
         InvalidUpload,
         BulkQueueFull,
         BulkStorageFull,
+        TooManyUploads,
     )
     | sets_headers(202, location=True),
     openapi_extra={
