@@ -30,7 +30,7 @@ from app.settings import Settings
 from tests.stock_guard import stock_writes
 from tests.tenancy_guard import Guard, dialect_of, issued_by_app
 
-pytest_plugins = ["tests.outbox_plugin"]
+pytest_plugins = ["tests.outbox_plugin", "tests.problem_codes_plugin"]
 
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
@@ -112,7 +112,9 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
 
 @pytest.fixture(scope="session")
 def app(container: Container):  # type: ignore[no-untyped-def]
-    return create_app(container=container)
+    from tests.problem_codes_plugin import observe  # loaded by `pytest_plugins` first
+
+    return observe(create_app(container=container))
 
 
 def random_ip() -> str:

@@ -28,12 +28,13 @@ from fastapi import Response
 
 from app.api.deps import set_session_cookie
 from app.container import Container, build_container
+from app.domain.accounts.errors import PasswordHashingBusy
 from app.domain.clock import utcnow
 from app.domain.ports import Quota
 from app.infra import metrics
 from app.infra.db import tables
 from app.infra.security.keys import load_keys
-from app.infra.security.passwords import Argon2PasswordHasher, PasswordHashingBusy
+from app.infra.security.passwords import Argon2PasswordHasher
 from app.infra.throttle import LimitsThrottle
 from app.main import create_app
 from app.settings import MissingSecretError, Settings

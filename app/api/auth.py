@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import (
+    MERCHANT_ERRORS,
     SESSION_COOKIE,
+    SESSION_ERRORS,
     ContainerDep,
     CurrentAccount,
     MerchantSession,
@@ -25,6 +27,13 @@ from app.api.schemas.accounts import (
 )
 from app.container import request_id_var
 from app.domain.accounts import services as accounts
+from app.domain.accounts.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    PasswordHashingBusy,
+    RegistrationThrottled,
+    UsernameTaken,
+)
 from app.domain.ports import Quota
 
 router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
@@ -38,7 +47,9 @@ router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
     response_model=Account,
     description="Limited per client address (`MINISHOP_REGISTRATIONS_PER_IP` an hour by "
     "default): 429 `registration_throttled` with `Retry-After` past it.",
-    responses=problem_responses(400, 409, 413, 415, 422, 429, 503),
+    responses=problem_responses(
+        400, 413, 415, 422, UsernameTaken, RegistrationThrottled, PasswordHashingBusy
+    ),
 )
 async def register(
     body: AccountCreate, request: Request, uow: UoW, container: ContainerDep
@@ -66,7 +77,9 @@ async def register(
     description="Sets the `minishop_session` cookie (HttpOnly, SameSite=Lax) and returns the "
     "CSRF token to send as `X-CSRF-Token` on every state change. Throttled per account and IP.",
     response_model=LoginResponse,
-    responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
+    responses=problem_responses(
+        400, 413, 415, 422, InvalidCredentials, LoginThrottled, PasswordHashingBusy
+    ),
 )
 async def login(
     body: LoginRequest, request: Request, response: Response, uow: UoW, container: ContainerDep
@@ -95,7 +108,7 @@ async def login(
     operation_id="logout",
     summary="Log out",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403),
+    responses=problem_responses(*MERCHANT_ERRORS),
 )
 async def logout(ctx: MerchantSession, uow: UoW) -> Response:
     accounts.logout(uow, ctx.actor, ctx.session)
@@ -109,7 +122,7 @@ async def logout(ctx: MerchantSession, uow: UoW) -> Response:
     operation_id="getCurrentAccount",
     summary="The logged-in account",
     response_model=Account,
-    responses=problem_responses(401),
+    responses=problem_responses(*SESSION_ERRORS),
 )
 async def me(ctx: CurrentAccount) -> Account:
     return Account.model_validate(ctx.account)
@@ -123,7 +136,7 @@ async def me(ctx: CurrentAccount) -> Account:
     "return JSON: read the session's `csrf_token` here (same-origin, with the session cookie) "
     "and send it as `X-CSRF-Token` on every state change. Not cached.",
     response_model=SessionInfo,
-    responses=problem_responses(401),
+    responses=problem_responses(*SESSION_ERRORS),
 )
 async def current_session(ctx: CurrentAccount, response: Response) -> SessionInfo:
     response.headers["Cache-Control"] = "no-store"

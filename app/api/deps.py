@@ -25,6 +25,7 @@ from app.domain.accounts.services import LoginLimits, LoginResult, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.errors import Forbidden, PreconditionFailed
 from app.domain.ports import Quota
+from app.domain.shops.errors import OperatorRequired
 from app.domain.shops.services import require_operator
 
 SESSION_COOKIE = "minishop_session"
@@ -294,6 +295,12 @@ async def operator_csrf_account(
     require_operator(ctx.account)
     return ctx
 
+
+#: The errors each session dependency below raises, for a route's `problem_responses`.
+SESSION_ERRORS = (SessionRequired,)
+MERCHANT_ERRORS = (SessionRequired, CsrfFailed)
+OPERATOR_READ_ERRORS = (SessionRequired, OperatorRequired)
+OPERATOR_WRITE_ERRORS = (SessionRequired, CsrfFailed, OperatorRequired)
 
 #: Any logged-in account, for reads.
 CurrentAccount = Annotated[AuthContext, Depends(current_account)]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -307,9 +308,26 @@ def problem_responses(*raised: int | type[DomainError]) -> dict[int | str, dict[
     return {
         s: {
             "model": Problem,
-            "description": descriptions.get(s, "Error")
-            + (f" ({', '.join(f'`{c}`' for c in sorted(listed))})" if listed else ""),
+            "description": with_codes(descriptions.get(s, "Error"), listed),
             "content": {PROBLEM_JSON: {}},
         }
         for s, listed in sorted(codes.items())
     }
+
+
+#: The codes a response description lists, at its end: "Not found (`a_not_found`, `b`)".
+_LISTED_CODES = re.compile(r" \((`[a-z0-9_]+`(?:, `[a-z0-9_]+`)*)\)$")
+
+
+def listed_codes(description: str) -> set[str]:
+    """The codes a response description lists (as `with_codes` writes them)."""
+    m = _LISTED_CODES.search(description)
+    return set(re.findall(r"`([a-z0-9_]+)`", m[1])) if m else set()
+
+
+def with_codes(description: str, codes: Iterable[str]) -> str:
+    """`description` listing `codes` too, after those it lists already, sorted."""
+    m = _LISTED_CODES.search(description)
+    base = description[: m.start()] if m else description
+    every = sorted(listed_codes(description) | set(codes))
+    return f"{base} ({', '.join(f'`{c}`' for c in every)})" if every else base

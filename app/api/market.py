@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
 from app.api.routing import StrictRoute
 from app.api.schemas.apps import MarketApp, MarketAppDetail, ScopeInfo
@@ -39,7 +39,7 @@ def _market_fields(app: model.App, developer: str) -> dict[str, object]:
     operation_id="listMarketApps",
     summary="Published apps",
     response_model=ListResponse[MarketApp],
-    responses=problem_responses(400, 422),
+    responses=problem_responses(*PAGE_ERRORS),
 )
 async def list_market_apps(
     uow: UoW,
@@ -76,7 +76,7 @@ async def list_market_apps(
     operation_id="getMarketApp",
     summary="A published app, with the scopes it asks for",
     response_model=MarketAppDetail,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(422, AppNotFound),
 )
 async def get_market_app(app_id: AppId, uow: UoW, container: ContainerDep) -> MarketAppDetail:
     app = await uow.apps.get(app_id)

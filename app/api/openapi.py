@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.api.errors import PROBLEM_JSON
+from app.api.errors import PROBLEM_JSON, with_codes
 from app.api.idempotency import EXCLUDED_PATHS as NOT_IDEMPOTENT_PATHS
 from app.api.idempotency import METHODS as IDEMPOTENT_METHODS
 from app.api.middleware import InvalidCharactersMiddleware
@@ -188,24 +188,27 @@ def _idempotency(schema: dict[str, Any]) -> None:
                     headers["Idempotent-Replayed"] = _header_ref("Idempotent-Replayed")
                     response["headers"] = dict(sorted(headers.items()))
             # What the middleware itself may answer, before the operation runs.
-            for status, description in _IDEMPOTENCY_ERRORS.items():
-                responses.setdefault(
-                    status,
-                    {
-                        "description": description,
-                        "content": {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}},
-                        "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
-                    },
-                )
-            operation["responses"] = dict(sorted(responses.items()))
+            for status, (description, codes) in _IDEMPOTENCY_ERRORS.items():
+                _declare_problem(operation, status, description, codes)
 
 
+#: What the idempotency middleware answers, by status: a description for an operation that
+#: does not declare the status itself, and the codes listed either way.
 _IDEMPOTENCY_ERRORS = {
-    "400": "Malformed request (such as an invalid `Idempotency-Key`, or a body sent to an "
-    "operation that takes none)",
-    "409": "Conflicts with the current state, or a request with this `Idempotency-Key` is "
-    "still running",
-    "422": "Validation failed, or the `Idempotency-Key` was used with another request",
+    "400": (
+        "Malformed request: an invalid `Idempotency-Key`, or a body sent to an operation "
+        "that takes none",
+        ("invalid_idempotency_key",),
+    ),
+    "409": (
+        "Conflicts with the current state, or a request with this `Idempotency-Key` is "
+        "still running",
+        ("idempotency_key_in_use", "idempotency_response_unavailable"),
+    ),
+    "422": (
+        "Validation failed, or the `Idempotency-Key` was used with another request",
+        ("idempotency_key_reused",),
+    ),
 }
 
 
@@ -232,8 +235,8 @@ def _invalid_characters(schema: dict[str, Any], page_paths: tuple[str, ...]) -> 
             _declare_problem(
                 operation,
                 "400",
-                "Malformed request (such as control characters in the path or the query: "
-                "`invalid_characters`)",
+                "Malformed request: control characters in the path or the query",
+                ("invalid_characters",),
             )
 
 
@@ -248,16 +251,19 @@ def _body_read_timeout(schema: dict[str, Any]) -> None:
             _declare_problem(
                 operation,
                 "408",
-                "The request body did not arrive whole in time (`body_read_timeout`); the "
-                "connection is closed",
+                "The request body did not arrive whole in time; the connection is closed",
+                ("body_read_timeout",),
             )
 
 
-def _declare_problem(operation: dict[str, Any], status: str, description: str) -> None:
-    """A problem response a middleware answers before the route runs, unless the operation
-    declares that status already; responses kept in status order."""
+def _declare_problem(
+    operation: dict[str, Any], status: str, description: str, codes: tuple[str, ...]
+) -> None:
+    """A problem response a middleware answers before the route runs: declared with
+    `description` unless the operation declares that status already, and listing `codes`
+    either way; responses kept in status order."""
     responses = operation.setdefault("responses", {})
-    responses.setdefault(
+    response = responses.setdefault(
         status,
         {
             "description": description,
@@ -265,6 +271,7 @@ def _declare_problem(operation: dict[str, Any], status: str, description: str) -
             "headers": {"X-Request-Id": _header_ref("X-Request-Id")},
         },
     )
+    response["description"] = with_codes(response.get("description", ""), codes)
     operation["responses"] = dict(sorted(responses.items()))
 
 

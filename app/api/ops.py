@@ -98,7 +98,7 @@ async def metrics_access(
     openapi_extra={"security": [{}]},
     responses={
         200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text exposition"},
-        **problem_responses(401, 404),
+        **problem_responses(MetricsTokenRequired, 404),
     },
 )
 async def prometheus_metrics() -> Response:

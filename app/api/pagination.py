@@ -54,6 +54,9 @@ async def page_params(
 
 
 PageParams = Annotated[PageRequest, Depends(page_params)]
+#: What `PageParams` answers, for a route's `problem_responses`: a cursor it did not issue,
+#: a limit out of range.
+PAGE_ERRORS = (InvalidCursor, 422)
 
 
 class ListResponse(BaseModel, Generic[T]):

@@ -27,6 +27,7 @@ from app.domain.authz.ports import AuthzUnitOfWork
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.clock import utcnow
 from app.domain.errors import DomainError, TooManyRequests
+from app.domain.shops.errors import ShopSuspended
 
 OAUTH_SCHEME = "providerOAuth"
 #: Methods that change nothing: the only ones a suspended shop's apps may still call.
@@ -48,6 +49,8 @@ bearer = OAuth2AuthorizationCodeBearer(
 #: What every provider operation may answer before its own code runs: no or a bad token, a
 #: scope the token lacks, the app's rate limit for the shop.
 PROVIDER_ERRORS = (InvalidToken, InsufficientScope, TooManyRequests)
+#: ... and, for a write, a suspended shop.
+PROVIDER_WRITE_ERRORS = (*PROVIDER_ERRORS, ShopSuspended)
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,25 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import ContainerDep, CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
+from app.api.deps import (
+    MERCHANT_ERRORS,
+    SESSION_ERRORS,
+    ContainerDep,
+    CurrentAccount,
+    IfMatch,
+    MerchantSession,
+    UoW,
+    set_etag,
+)
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
 from app.api.routing import StrictRoute
 from app.api.schemas.apps import App, AppCreate, AppUpdate, AppWithSecret, app_out
 from app.domain.authz import apps as services
 from app.domain.authz import model
+from app.domain.authz.errors import AppNotFound
+from app.domain.errors import InvalidTransition, PreconditionFailed
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/apps", tags=["Developer: apps"])
 
@@ -31,7 +42,7 @@ def with_secret(app: model.App, secret: str) -> AppWithSecret:
     description="Returns the `client_secret` once; only its hash is stored.",
     status_code=status.HTTP_201_CREATED,
     response_model=AppWithSecret,
-    responses=problem_responses(400, 401, 403, 413, 415, 422),
+    responses=problem_responses(*MERCHANT_ERRORS, 400, 413, 415, 422),
 )
 async def create_app(
     body: AppCreate, ctx: MerchantSession, uow: UoW, response: Response
@@ -61,7 +72,7 @@ async def create_app(
     operation_id="listApps",
     summary="Your apps",
     response_model=ListResponse[App],
-    responses=problem_responses(400, 401),
+    responses=problem_responses(*SESSION_ERRORS, *PAGE_ERRORS),
 )
 async def list_apps(ctx: CurrentAccount, uow: UoW, page: PageParams) -> ListResponse[App]:
     result = await services.list_own_apps(uow, ctx.actor, page)
@@ -75,7 +86,7 @@ async def list_apps(ctx: CurrentAccount, uow: UoW, page: PageParams) -> ListResp
     operation_id="getApp",
     summary="One of your apps",
     response_model=App,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(*SESSION_ERRORS, 422, AppNotFound),
 )
 async def get_app(app_id: AppId, ctx: CurrentAccount, uow: UoW, response: Response) -> App:
     app = await services.own_app(uow, ctx.actor, app_id)
@@ -88,7 +99,9 @@ async def get_app(app_id: AppId, ctx: CurrentAccount, uow: UoW, response: Respon
     operation_id="updateApp",
     summary="Change an app",
     response_model=App,
-    responses=problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+    responses=problem_responses(
+        *MERCHANT_ERRORS, 400, 413, 415, 422, AppNotFound, PreconditionFailed
+    ),
 )
 async def update_app(
     app_id: AppId,
@@ -120,7 +133,7 @@ async def update_app(
     operation_id="publishApp",
     summary="Publish an app to the service market",
     response_model=App,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(*MERCHANT_ERRORS, 422, AppNotFound, InvalidTransition),
 )
 async def publish_app(app_id: AppId, ctx: MerchantSession, uow: UoW, response: Response) -> App:
     app = await services.publish_app(uow, ctx.actor, app_id)
@@ -135,7 +148,7 @@ async def publish_app(app_id: AppId, ctx: MerchantSession, uow: UoW, response: R
     description="Returns the new `client_secret` once. The previous secret keeps working for "
     "the grace period (24 h by default; `previous_secret_expires_at`), then is rejected.",
     response_model=AppWithSecret,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(*MERCHANT_ERRORS, 422, AppNotFound),
 )
 async def rotate_secret(
     app_id: AppId, ctx: MerchantSession, uow: UoW, container: ContainerDep, response: Response

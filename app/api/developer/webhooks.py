@@ -7,9 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app.api.deps import ContainerDep, CurrentAccount, MerchantSession, UoW, set_etag
+from app.api.deps import (
+    MERCHANT_ERRORS,
+    SESSION_ERRORS,
+    ContainerDep,
+    CurrentAccount,
+    MerchantSession,
+    UoW,
+    set_etag,
+)
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
 from app.api.routing import StrictRoute
 from app.api.schemas.webhooks import (
@@ -24,8 +32,10 @@ from app.api.schemas.webhooks import (
     RedeliverFailed,
     RedeliverResult,
 )
+from app.domain.authz.errors import AppNotFound
 from app.domain.errors import ValidationFailed
 from app.domain.webhooks import model, services
+from app.domain.webhooks.errors import DeliveryNotFound, EndpointNotFound
 
 router = APIRouter(
     route_class=StrictRoute,
@@ -40,8 +50,12 @@ DeliveryId = Annotated[
     str, Path(max_length=40, description="The delivery's id.", examples=[DELIVERY_EXAMPLE])
 ]
 
-_READ = problem_responses(400, 401, 404, 422)
-_WRITE = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+#: A page of an app's endpoints, or of an endpoint's deliveries or attempts.
+_APP_PAGE = (*SESSION_ERRORS, *PAGE_ERRORS, AppNotFound)
+_ENDPOINT_PAGE = problem_responses(*_APP_PAGE, EndpointNotFound)
+#: A change to one endpoint: the session's errors, the app's, the endpoint's, the body's.
+_CHANGE = (*MERCHANT_ERRORS, 422, AppNotFound, EndpointNotFound)
+_BODY = (400, 409, 413, 415)
 
 
 def endpoint_out(e: model.WebhookEndpoint) -> Endpoint:
@@ -62,7 +76,7 @@ def with_secret(e: model.WebhookEndpoint, secret: str) -> EndpointWithSecret:
     "check is made again for every connection, which goes to the address checked.",
     status_code=status.HTTP_201_CREATED,
     response_model=EndpointWithSecret,
-    responses=_WRITE,
+    responses=problem_responses(*MERCHANT_ERRORS, *_BODY, 422, AppNotFound),
 )
 async def create_endpoint(
     app_id: AppId,
@@ -92,7 +106,7 @@ async def create_endpoint(
     operation_id="listWebhookEndpoints",
     summary="The app's webhook endpoints",
     response_model=ListResponse[Endpoint],
-    responses=_READ,
+    responses=problem_responses(*_APP_PAGE),
 )
 async def list_endpoints(
     app_id: AppId, ctx: CurrentAccount, uow: UoW, page: PageParams
@@ -108,7 +122,7 @@ async def list_endpoints(
     operation_id="getWebhookEndpoint",
     summary="One webhook endpoint",
     response_model=Endpoint,
-    responses=_READ,
+    responses=problem_responses(*SESSION_ERRORS, 422, AppNotFound, EndpointNotFound),
 )
 async def get_endpoint(
     app_id: AppId, endpoint_id: EndpointId, ctx: CurrentAccount, uow: UoW, response: Response
@@ -123,7 +137,7 @@ async def get_endpoint(
     operation_id="updateWebhookEndpoint",
     summary="Change, pause or resume an endpoint",
     response_model=Endpoint,
-    responses=_WRITE,
+    responses=problem_responses(*_CHANGE, *_BODY),
 )
 async def update_endpoint(
     app_id: AppId,
@@ -157,7 +171,7 @@ async def update_endpoint(
     operation_id="deleteWebhookEndpoint",
     summary="Remove an endpoint and its delivery log",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(*_CHANGE),
 )
 async def delete_endpoint(
     app_id: AppId, endpoint_id: EndpointId, ctx: MerchantSession, uow: UoW
@@ -172,7 +186,7 @@ async def delete_endpoint(
     description="Returns the new secret once. For the overlap (24 h by default) every "
     "delivery carries two signatures, one per secret, so receivers can switch at leisure.",
     response_model=EndpointWithSecret,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(*_CHANGE),
 )
 async def rotate_secret(
     app_id: AppId,
@@ -197,7 +211,7 @@ async def rotate_secret(
     description="Queued like any delivery; watch it in the delivery log.",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Delivery,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(*_CHANGE),
 )
 async def test_endpoint(
     app_id: AppId, endpoint_id: EndpointId, ctx: MerchantSession, uow: UoW
@@ -211,7 +225,7 @@ async def test_endpoint(
     operation_id="listWebhookDeliveries",
     summary="The endpoint's deliveries, newest first",
     response_model=ListResponse[Delivery],
-    responses=_READ,
+    responses=_ENDPOINT_PAGE,
 )
 async def list_deliveries(
     app_id: AppId,
@@ -236,7 +250,7 @@ async def list_deliveries(
     summary="Every request made to the endpoint, newest first",
     description="Time, status code, latency, error and the first 1 KB of the response.",
     response_model=ListResponse[Attempt],
-    responses=_READ,
+    responses=_ENDPOINT_PAGE,
 )
 async def list_attempts(
     app_id: AppId,
@@ -260,7 +274,7 @@ async def list_attempts(
     description="Same `webhook-id`, a fresh attempt count.",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Delivery,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(*_CHANGE, DeliveryNotFound),
 )
 async def redeliver(
     app_id: AppId,
@@ -279,7 +293,7 @@ async def redeliver(
     summary="Send every failed delivery since a time again",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RedeliverResult,
-    responses=_WRITE,
+    responses=problem_responses(*_CHANGE, *_BODY),
 )
 async def redeliver_failed(
     app_id: AppId,

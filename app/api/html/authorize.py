@@ -23,6 +23,7 @@ from app.domain.accounts.services import authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.authz import grants, oauth
 from app.domain.authz.apps import redirect_origin
+from app.domain.authz.errors import AuthorizePageError
 from app.domain.authz.scopes import DESCRIPTIONS, Scope
 from app.domain.errors import DomainError
 from app.domain.pagination import PageRequest
@@ -148,7 +149,7 @@ async def authorize_page(
         return _error_page(request, "A parameter is repeated or malformed.")
     try:
         req = await _validate(uow, values)
-    except oauth.AuthorizePageError as e:
+    except AuthorizePageError as e:
         return _error_page(request, e.detail, untrusted=True)
     except oauth.RedirectError as e:
         return _error_redirect(e, issuer, 302)
@@ -218,7 +219,7 @@ async def authorize_decision(
         values[key] = str(raw[0]) if raw and raw[0] != "" else None
     try:
         req = await _validate(uow, values)
-    except oauth.AuthorizePageError as e:
+    except AuthorizePageError as e:
         return _error_page(request, e.detail, untrusted=True)
     except oauth.RedirectError as e:
         return _error_redirect(e, issuer, 303)
@@ -245,7 +246,7 @@ async def authorize_decision(
         for app_id in replace[:20]:
             if app_id != req.app.id and await uow.grants.get_active(app_id, shop_id):
                 await grants.revoke_grant(uow, actor, shop_id, app_id)
-    except oauth.AuthorizePageError as e:
+    except AuthorizePageError as e:
         return _error_page(request, e.detail, 403)
     except DomainError as e:
         return _error_page(request, e.detail, e.status if e.status < 500 else 400)

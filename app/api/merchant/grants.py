@@ -6,16 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from app.api.deps import CurrentAccount, MerchantSession, UoW
+from app.api.deps import MERCHANT_ERRORS, SESSION_ERRORS, CurrentAccount, MerchantSession, UoW
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
 from app.api.routing import StrictRoute
 from app.api.schemas.apps import AuthorizedApp
 from app.api.schemas.shops import SHOP_ID_EXAMPLE
 from app.domain.authz import grants as services
+from app.domain.authz.errors import GrantNotFound
 from app.domain.authz.model import App, Grant
 from app.domain.authz.scopes import Scope
+from app.domain.shops.errors import PermissionDenied, ShopNotFound
 
 router = APIRouter(
     route_class=StrictRoute,
@@ -50,7 +52,7 @@ def authorized_out(grant: Grant, app: App) -> AuthorizedApp:
     description="Owners and admins see every app holding a grant, its scopes, when it was "
     "granted and when it last called the API.",
     response_model=ListResponse[AuthorizedApp],
-    responses=problem_responses(400, 401, 403, 404, 422),
+    responses=problem_responses(*SESSION_ERRORS, *PAGE_ERRORS, ShopNotFound, PermissionDenied),
 )
 async def list_authorized_apps(
     shop_id: ShopId, ctx: CurrentAccount, uow: UoW, page: PageParams
@@ -69,7 +71,9 @@ async def list_authorized_apps(
     description="Every token of the grant fails on its next request. To switch providers, "
     "authorize the new app on the consent page, then revoke the old one here.",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(
+        *MERCHANT_ERRORS, 422, ShopNotFound, PermissionDenied, GrantNotFound
+    ),
 )
 async def revoke_authorization(
     shop_id: ShopId, app_id: AppId, ctx: MerchantSession, uow: UoW

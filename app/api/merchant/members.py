@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
+from app.api.deps import (
+    MERCHANT_ERRORS,
+    SESSION_ERRORS,
+    CurrentAccount,
+    IfMatch,
+    MerchantSession,
+    UoW,
+    set_etag,
+)
 from app.api.errors import problem_responses
 from app.api.openapi import sets_headers
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AccountIdPath, ShopIdPath
 from app.api.routing import StrictRoute
 from app.api.schemas.shops import (
@@ -17,9 +25,25 @@ from app.api.schemas.shops import (
     OwnershipTransfer,
     OwnershipTransferResult,
 )
+from app.domain.errors import Conflict, PreconditionFailed
 from app.domain.shops import members
 from app.domain.shops import model as shop_model
+from app.domain.shops.errors import (
+    AccountNotFound,
+    AlreadyMember,
+    LastOwner,
+    MemberNotFound,
+    PermissionDenied,
+    ShopLimitReached,
+    ShopNotFound,
+    ShopSuspended,
+)
 from app.domain.shops.ports import ShopsUnitOfWork
+
+#: What every member change can answer: the session's errors, a shop the caller does not see,
+#: a permission the caller's role lacks, a suspended shop.
+_CHANGE = (*MERCHANT_ERRORS, ShopNotFound, PermissionDenied, ShopSuspended)
+_BODY = (400, 413, 415, 422)
 
 router = APIRouter(
     route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: members"]
@@ -49,7 +73,7 @@ async def members_out(uow: ShopsUnitOfWork, items: list[shop_model.Member]) -> l
     operation_id="listShopMembers",
     summary="Members of the shop",
     response_model=ListResponse[Member],
-    responses=problem_responses(400, 401, 403, 404),
+    responses=problem_responses(*SESSION_ERRORS, *PAGE_ERRORS, ShopNotFound, PermissionDenied),
 )
 async def list_members(
     shop_id: ShopIdPath, ctx: CurrentAccount, uow: UoW, page: PageParams
@@ -68,7 +92,7 @@ async def list_members(
     response_model=Member,
     responses={
         **sets_headers(201, etag=True),
-        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+        **problem_responses(*_CHANGE, *_BODY, AccountNotFound, AlreadyMember, ShopLimitReached),
     },
 )
 async def add_member(
@@ -89,7 +113,14 @@ async def add_member(
     response_model=Member,
     responses={
         **sets_headers(200, etag=True),
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+        **problem_responses(
+            *_CHANGE,
+            *_BODY,
+            MemberNotFound,
+            LastOwner,
+            PreconditionFailed,
+            ShopLimitReached,
+        ),
     },
 )
 async def change_role(
@@ -113,7 +144,7 @@ async def change_role(
     operation_id="removeShopMember",
     summary="Remove a member",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(*_CHANGE, 422, MemberNotFound, LastOwner),
 )
 async def remove_member(
     shop_id: ShopIdPath, account_id: AccountIdPath, ctx: MerchantSession, uow: UoW
@@ -127,7 +158,7 @@ async def remove_member(
     operation_id="transferShopOwnership",
     summary="Hand ownership to another member",
     response_model=OwnershipTransferResult,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    responses=problem_responses(*_CHANGE, *_BODY, MemberNotFound, Conflict, ShopLimitReached),
 )
 async def transfer(
     shop_id: ShopIdPath, body: OwnershipTransfer, ctx: MerchantSession, uow: UoW

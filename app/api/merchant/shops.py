@@ -6,10 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import ContainerDep, CurrentAccount, IfMatch, MerchantSession, UoW, set_etag
+from app.api.deps import (
+    MERCHANT_ERRORS,
+    SESSION_ERRORS,
+    ContainerDep,
+    CurrentAccount,
+    IfMatch,
+    MerchantSession,
+    UoW,
+    set_etag,
+)
 from app.api.errors import problem_responses
 from app.api.openapi import sets_headers
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
 from app.api.schemas.base import BoundedDatetime
@@ -24,7 +33,14 @@ from app.api.schemas.shops import (
     qualification_out,
     shop_fields,
 )
+from app.domain.errors import Conflict, InvalidTransition, PreconditionFailed
 from app.domain.shops import model, services
+from app.domain.shops.errors import (
+    PermissionDenied,
+    ShopLimitReached,
+    ShopNotFound,
+    ShopSuspended,
+)
 from app.domain.shops.permissions import MATRIX, Permission, Role
 
 router = APIRouter(route_class=StrictRoute, prefix="/merchant", tags=["Merchant: shops"])
@@ -54,7 +70,7 @@ async def list_roles() -> list[RolePermissions]:
     response_model=MyShop,
     responses={
         **sets_headers(201, etag=True, location=True),
-        **problem_responses(400, 401, 403, 409, 413, 415, 422),
+        **problem_responses(*MERCHANT_ERRORS, 400, 413, 415, 422, ShopLimitReached),
     },
 )
 async def open_shop(body: ShopCreate, ctx: MerchantSession, uow: UoW, response: Response) -> MyShop:
@@ -75,7 +91,7 @@ async def open_shop(body: ShopCreate, ctx: MerchantSession, uow: UoW, response: 
     operation_id="listMyShops",
     summary="Shops where you are a member",
     response_model=ListResponse[MyShop],
-    responses=problem_responses(400, 401),
+    responses=problem_responses(*SESSION_ERRORS, *PAGE_ERRORS),
 )
 async def list_my_shops(ctx: CurrentAccount, uow: UoW, page: PageParams) -> ListResponse[MyShop]:
     result = await uow.shops.list_for_account(ctx.account.id, page)
@@ -90,7 +106,10 @@ async def list_my_shops(ctx: CurrentAccount, uow: UoW, page: PageParams) -> List
     operation_id="getMyShop",
     summary="A shop you are a member of",
     response_model=MyShop,
-    responses={**sets_headers(200, etag=True), **problem_responses(401, 404)},
+    responses={
+        **sets_headers(200, etag=True),
+        **problem_responses(*SESSION_ERRORS, ShopNotFound, PermissionDenied),
+    },
 )
 async def get_my_shop(
     shop_id: ShopIdPath, ctx: CurrentAccount, uow: UoW, response: Response
@@ -107,7 +126,18 @@ async def get_my_shop(
     response_model=MyShop,
     responses={
         **sets_headers(200, etag=True),
-        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422),
+        **problem_responses(
+            *MERCHANT_ERRORS,
+            400,
+            413,
+            415,
+            422,
+            ShopNotFound,
+            PermissionDenied,
+            ShopSuspended,
+            InvalidTransition,
+            PreconditionFailed,
+        ),
     },
 )
 async def update_my_shop(
@@ -139,7 +169,18 @@ async def update_my_shop(
     "`rejected` to `in_review`. Identity and bank numbers are encrypted at rest and masked on "
     "every read.",
     response_model=ShopQualification,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    responses=problem_responses(
+        *MERCHANT_ERRORS,
+        400,
+        413,
+        415,
+        422,
+        ShopNotFound,
+        PermissionDenied,
+        ShopSuspended,
+        InvalidTransition,
+        Conflict,
+    ),
 )
 async def submit_qualification(
     shop_id: ShopIdPath,
@@ -173,7 +214,7 @@ async def submit_qualification(
     operation_id="getShopQualification",
     summary="The submitted qualification, masked",
     response_model=ShopQualification,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(*SESSION_ERRORS, ShopNotFound, PermissionDenied, 404),
 )
 async def get_qualification(
     shop_id: ShopIdPath, ctx: CurrentAccount, uow: UoW, container: ContainerDep
@@ -187,7 +228,7 @@ async def get_qualification(
     operation_id="listShopAuditLog",
     summary="The shop's audit log, newest first",
     response_model=ListResponse[AuditEntry],
-    responses=problem_responses(400, 401, 403, 404, 422),
+    responses=problem_responses(*SESSION_ERRORS, *PAGE_ERRORS, ShopNotFound, PermissionDenied),
 )
 async def list_audit_log(
     shop_id: ShopIdPath,

@@ -6,18 +6,28 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import OperatorRead, OperatorWrite, UoW
+from app.api.deps import (
+    OPERATOR_READ_ERRORS,
+    OPERATOR_WRITE_ERRORS,
+    OperatorRead,
+    OperatorWrite,
+    UoW,
+)
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
 from app.api.routing import StrictRoute
 from app.api.schemas.apps import App, AppSuspend, RateLimitUpdate, app_out
 from app.domain.authz import apps as services
+from app.domain.authz.errors import AppNotFound
 from app.domain.authz.model import AppStatus
+from app.domain.errors import InvalidTransition
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/platform/apps", tags=["Platform: apps"])
 
-_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+_ERRORS = problem_responses(
+    *OPERATOR_WRITE_ERRORS, 400, 413, 415, 422, AppNotFound, InvalidTransition
+)
 
 
 @router.get(
@@ -25,7 +35,7 @@ _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
     operation_id="platformListApps",
     summary="Every provider app, optionally by status",
     response_model=ListResponse[App],
-    responses=problem_responses(400, 401, 403, 422),
+    responses=problem_responses(*OPERATOR_READ_ERRORS, *PAGE_ERRORS),
 )
 async def list_apps(
     ctx: OperatorRead,
@@ -46,7 +56,7 @@ async def list_apps(
     operation_id="platformGetApp",
     summary="Any provider app",
     response_model=App,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(*OPERATOR_READ_ERRORS, 422, AppNotFound),
 )
 async def get_app(app_id: AppId, ctx: OperatorRead, uow: UoW) -> App:
     return app_out(await services.operator_get_app(uow, app_id))

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import OperatorRead, OperatorWrite, UoW
+from app.api.deps import (
+    OPERATOR_READ_ERRORS,
+    OPERATOR_WRITE_ERRORS,
+    OperatorRead,
+    OperatorWrite,
+    UoW,
+)
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ProductId
 from app.api.routing import StrictRoute
 from app.api.schemas.product_documents import product_out
@@ -14,10 +20,14 @@ from app.api.schemas.products import Product
 from app.api.schemas.shops import ReasonInput
 from app.domain.catalog import product_lifecycle as lifecycle
 from app.domain.catalog import product_services as services
+from app.domain.catalog.errors import ProductNotFound
+from app.domain.errors import InvalidTransition
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
 
-_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+_ERRORS = problem_responses(
+    *OPERATOR_WRITE_ERRORS, 400, 413, 415, 422, ProductNotFound, InvalidTransition
+)
 
 
 @router.get(
@@ -25,7 +35,7 @@ _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
     operation_id="listProductReviewQueue",
     summary="Products waiting for review, oldest submission first",
     response_model=ListResponse[Product],
-    responses=problem_responses(400, 401, 403, 422),
+    responses=problem_responses(*OPERATOR_READ_ERRORS, *PAGE_ERRORS),
 )
 async def queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListResponse[Product]:
     result = await lifecycle.review_queue(uow, page)

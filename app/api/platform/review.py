@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import ContainerDep, OperatorRead, OperatorWrite, UoW
+from app.api.deps import (
+    OPERATOR_READ_ERRORS,
+    OPERATOR_WRITE_ERRORS,
+    ContainerDep,
+    OperatorRead,
+    OperatorWrite,
+    UoW,
+)
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
 from app.api.schemas.shops import ReasonInput, Shop, ShopQualification, qualification_out, shop_out
+from app.domain.errors import InvalidTransition
 from app.domain.shops import services
+from app.domain.shops.errors import ShopNotFound
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
 
-_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
+_ERRORS = problem_responses(
+    *OPERATOR_WRITE_ERRORS, 400, 413, 415, 422, ShopNotFound, InvalidTransition
+)
 
 
 @router.get(
@@ -22,7 +33,7 @@ _ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 415, 422)
     operation_id="listShopReviewQueue",
     summary="Shops waiting for qualification review, oldest first",
     response_model=ListResponse[Shop],
-    responses=problem_responses(400, 401, 403),
+    responses=problem_responses(*OPERATOR_READ_ERRORS, *PAGE_ERRORS),
 )
 async def shop_queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListResponse[Shop]:
     result = await services.review_queue(uow, page)
@@ -36,7 +47,7 @@ async def shop_queue(ctx: OperatorRead, uow: UoW, page: PageParams) -> ListRespo
     operation_id="platformGetShop",
     summary="Any shop, as the platform sees it",
     response_model=Shop,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(*OPERATOR_READ_ERRORS, 422, ShopNotFound),
 )
 async def get_shop(shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW) -> Shop:
     shop = await services.shop_or_404(uow, shop_id)
@@ -50,7 +61,7 @@ async def get_shop(shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW) -> Shop:
     description="What the operator reviews before approving or rejecting. Identity and bank "
     "numbers are masked as on the merchant's own read.",
     response_model=ShopQualification,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(*OPERATOR_READ_ERRORS, 422, ShopNotFound, 404),
 )
 async def get_qualification(
     shop_id: ShopIdPath, ctx: OperatorRead, uow: UoW, container: ContainerDep

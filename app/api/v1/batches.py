@@ -22,7 +22,7 @@ from app.api.errors import (
     problem_responses,
     validation_problem,
 )
-from app.api.provider import ProductsWrite, ShopAccess
+from app.api.provider import PROVIDER_WRITE_ERRORS, ProductsWrite, ShopAccess
 from app.api.routing import StrictRoute
 from app.api.schemas.batches import (
     ActionOperation,
@@ -45,7 +45,9 @@ from app.domain.catalog.ports import CatalogUnitOfWork
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
-_BATCH_ERRORS = problem_responses(400, 401, 403, 413, 415, 422, 429)
+#: An item's own error is in its result (a 200); the request's are the bearer token's and
+#: the body's.
+_BATCH_ERRORS = problem_responses(*PROVIDER_WRITE_ERRORS, 400, 413, 415, 422)
 
 Outcome = Product | StockLevel | None
 

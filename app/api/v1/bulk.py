@@ -17,11 +17,18 @@ from app.api.deps import UoW
 from app.api.errors import problem_responses
 from app.api.idempotency import receiving_body_itself
 from app.api.openapi import sets_headers
-from app.api.pagination import ListResponse, PageParams, encode_cursor
-from app.api.provider import PROVIDER_ERRORS, ProductsRead, ProductsWrite
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
+from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
 from app.api.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
-from app.api.uploads import file_size, form_file, in_parts, spooled_body, upload_slots
+from app.api.uploads import (
+    TooManyUploads,
+    file_size,
+    form_file,
+    in_parts,
+    spooled_body,
+    upload_slots,
+)
 from app.domain.catalog import bulk_files, bulk_jobs
 from app.domain.catalog import bulk_job_services as job_services
 from app.domain.catalog.bulk_jobs import ImportFormat, JobItem, JobKind
@@ -58,7 +65,7 @@ JobId = Annotated[str, Path(max_length=40, description="The job's id.", examples
 
 _READ_ERRORS = problem_responses(*PROVIDER_ERRORS, 422, BulkJobNotFound)
 #: What queueing a job may answer: a malformed body, a key still in use, a full queue.
-_JOB_WRITE = (*PROVIDER_ERRORS, 400, 409, 413, 415, 422, BulkQueueFull, BulkStorageFull)
+_JOB_WRITE = (*PROVIDER_WRITE_ERRORS, 400, 409, 413, 415, 422, BulkQueueFull, BulkStorageFull)
 
 IMPORT_DESCRIPTION = """Scope `products:write`. Send the file itself as the body,
 `Content-Type: text/csv` for `csv` and `shopify_csv`, `application/x-ndjson` for `jsonl`; or
@@ -181,7 +188,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkJob,
     responses=problem_responses(
-        *PROVIDER_ERRORS,
+        *PROVIDER_WRITE_ERRORS,
         400,
         408,
         409,
@@ -191,6 +198,7 @@ _UPLOAD_SCHEMA: dict[str, Any] = {"type": "string", "minLength": 1}
         InvalidUpload,
         BulkQueueFull,
         BulkStorageFull,
+        TooManyUploads,
     )
     | sets_headers(202, location=True),
     openapi_extra={
@@ -325,7 +333,7 @@ def bulk_limits(request: Request) -> bulk_jobs.BulkLimits:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BulkJob,
     responses=problem_responses(
-        *PROVIDER_ERRORS, 400, 409, 413, 415, 422, BulkQueueFull, BulkStorageFull
+        *PROVIDER_WRITE_ERRORS, 400, 409, 413, 415, 422, BulkQueueFull, BulkStorageFull
     )
     | sets_headers(202, location=True),
 )
@@ -346,7 +354,7 @@ async def create_bulk_export(
     summary="The shop's bulk jobs, oldest first",
     description="Scope `products:read`.",
     response_model=ListResponse[BulkJob],
-    responses=problem_responses(*PROVIDER_ERRORS, 400, 422),
+    responses=problem_responses(*PROVIDER_ERRORS, *PAGE_ERRORS),
 )
 async def list_bulk_jobs(
     access: ProductsRead,

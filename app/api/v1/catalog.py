@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import QualificationId
-from app.api.provider import PROVIDER_ERRORS, ProductsRead, ProductsWrite
+from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, ProductsRead, ProductsWrite
 from app.api.routing import StrictRoute
 from app.api.schemas.catalog import (
     CATEGORY_EXAMPLE,
@@ -28,7 +28,6 @@ from app.domain.catalog.categories import CategoryTree, category_tree
 from app.domain.catalog.errors import BrandNotFound, CategoryNotFound, QualificationNotFound
 from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.shops import services as shop_services
-from app.domain.shops.errors import ShopSuspended
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: catalog"])
 
@@ -185,7 +184,7 @@ async def list_kinds(access: ProductsRead) -> list[QualificationKind]:
     summary="Submit an industry qualification for review",
     status_code=status.HTTP_201_CREATED,
     response_model=IndustryQualification,
-    responses=problem_responses(*PROVIDER_ERRORS, 400, 413, 415, 422, ShopSuspended),
+    responses=problem_responses(*PROVIDER_WRITE_ERRORS, 400, 413, 415, 422),
 )
 async def submit_qualification(
     body: IndustryQualificationSubmit,
@@ -216,7 +215,7 @@ async def submit_qualification(
     operation_id="listQualifications",
     summary="The shop's industry qualifications",
     response_model=ListResponse[IndustryQualification],
-    responses=problem_responses(*PROVIDER_ERRORS, 400, 422),
+    responses=problem_responses(*PROVIDER_ERRORS, *PAGE_ERRORS),
 )
 async def list_qualifications(
     access: ProductsRead,

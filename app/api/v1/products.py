@@ -9,9 +9,15 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
-from app.api.pagination import ListResponse, PageParams, encode_cursor
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ProductId
-from app.api.provider import PROVIDER_ERRORS, ProductsRead, ProductsWrite, ShopAccess
+from app.api.provider import (
+    PROVIDER_ERRORS,
+    PROVIDER_WRITE_ERRORS,
+    ProductsRead,
+    ProductsWrite,
+    ShopAccess,
+)
 from app.api.routing import StrictRoute
 from app.api.schemas.product_documents import View, json_response, product_document, sku_out
 from app.api.schemas.products import (
@@ -77,7 +83,8 @@ ViewQuery = Annotated[
 #: (409 `concurrent_update`); one with a body may refuse it as malformed, too large or not
 #: JSON. Each lists, besides, the domain errors it raises.
 _READ = (*PROVIDER_ERRORS, 422)
-_CHANGE = (*_READ, ConcurrentUpdate)
+#: Every write: a suspended shop's apps may only read (403 `shop_suspended`).
+_CHANGE = (*PROVIDER_WRITE_ERRORS, 422, ConcurrentUpdate)
 _WRITE = (*_CHANGE, 400, 413, 415)
 _WRITE_LIVE = (*_WRITE, ShopSuspended, InvalidTransition)
 
@@ -130,7 +137,7 @@ async def create_product(
     description="Scope `products:read`. Ordered by `(updated_at, id)`, so `updated_since` "
     "plus the cursor is an incremental sync. Each product comes with its SKUs.",
     response_model=ListResponse[Product],
-    responses=problem_responses(*_READ, 400),
+    responses=problem_responses(*_READ, *PAGE_ERRORS),
 )
 async def list_products(
     access: ProductsRead,

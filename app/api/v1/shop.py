@@ -6,10 +6,12 @@ from fastapi import APIRouter, Response
 
 from app.api.deps import IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
-from app.api.provider import ShopRead, ShopWrite
+from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, ShopRead, ShopWrite
 from app.api.routing import StrictRoute
 from app.api.schemas.shops import Shop, ShopUpdate, shop_out
+from app.domain.errors import InvalidTransition, PreconditionFailed
 from app.domain.shops import services
+from app.domain.shops.errors import ShopNotFound
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: shop"])
 
@@ -20,7 +22,7 @@ router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: shop"
     summary="The authorized shop",
     description="The shop the access token is bound to. Scope `shop:read`.",
     response_model=Shop,
-    responses=problem_responses(401, 403, 429),
+    responses=problem_responses(*PROVIDER_ERRORS, ShopNotFound),
 )
 async def get_shop(access: ShopRead, uow: UoW, response: Response) -> Shop:
     shop = await services.shop_or_404(uow, access.shop_id)
@@ -35,7 +37,16 @@ async def get_shop(access: ShopRead, uow: UoW, response: Response) -> Shop:
     description="Scope `shop:write`. Same rules as the merchant's own change: name length and "
     "characters, not while in review, not while suspended. Honours `If-Match`.",
     response_model=Shop,
-    responses=problem_responses(400, 401, 403, 409, 412, 413, 415, 422, 429),
+    responses=problem_responses(
+        *PROVIDER_WRITE_ERRORS,
+        400,
+        413,
+        415,
+        422,
+        ShopNotFound,
+        InvalidTransition,
+        PreconditionFailed,
+    ),
 )
 async def update_shop(
     body: ShopUpdate, access: ShopWrite, uow: UoW, response: Response, expected: IfMatch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain.errors import Conflict, TooManyRequests, Unauthenticated
+from app.domain.errors import Conflict, ServiceBusy, TooManyRequests, Unauthenticated
 
 
 class UsernameTaken(Conflict):
@@ -28,3 +28,10 @@ class RegistrationThrottled(TooManyRequests):
 class SessionRequired(Unauthenticated):
     code = "session_required"
     title = "Log in first"
+
+
+class PasswordHashingBusy(ServiceBusy):
+    """Every password-hashing slot is taken (the hasher's bounded concurrency): retry later."""
+
+    code = "password_hashing_busy"
+    title = "Too many logins and sign-ups at once"

@@ -87,3 +87,11 @@ class AppNotFound(NotFound):
 class GrantNotFound(NotFound):
     code = "grant_not_found"
     title = "The app is not authorized for this shop"
+
+
+class AuthorizePageError(DomainError):
+    """Client or redirect URI cannot be trusted: show an error page, never redirect."""
+
+    code = "invalid_authorization_request"
+    status = 400
+    title = "This authorization request cannot be completed"

@@ -17,6 +17,7 @@ from app.domain.audit.model import Actor, AuditEntry
 from app.domain.authz.errors import (
     AccessDenied,
     Aftermath,
+    AuthorizePageError,
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
@@ -71,14 +72,6 @@ class OAuthConfig:
     access_ttl: timedelta = timedelta(hours=2)
     refresh_ttl: timedelta = timedelta(days=30)
     code_ttl: timedelta = timedelta(minutes=10)
-
-
-class AuthorizePageError(DomainError):
-    """Client or redirect URI cannot be trusted: show an error page, never redirect."""
-
-    code = "invalid_authorization_request"
-    status = 400
-    title = "This authorization request cannot be completed"
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,9 @@ from argon2 import Parameters, profiles
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from app.domain.errors import ServiceBusy
+from app.domain.accounts.errors import PasswordHashingBusy
 
 T = TypeVar("T")
-
-
-class PasswordHashingBusy(ServiceBusy):
-    code = "password_hashing_busy"
-    title = "Too many logins and sign-ups at once"
 
 
 #: The parameters of each `MINISHOP_PASSWORD_HASH_PROFILE`. `production` is argon2-cffi's
