@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.domain.clock import utcnow
 from app.domain.errors import Conflict
+from app.infra.db.results import rowcount
 from app.infra.db.tables import idempotency_keys as t
 from app.infra.db.uow import SqlUnitOfWork
 
@@ -24,10 +25,6 @@ from app.infra.db.uow import SqlUnitOfWork
 #: with its response, so such a row comes only from a release that committed claims on their
 #: own; it expires this way.
 CLAIM_SECONDS = 60
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class BodyCipher(Protocol):
@@ -98,7 +95,7 @@ class IdempotencyStore:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if _rowcount(taken) == 1:
+        if rowcount(taken) == 1:
             uow.holds_writes = True
             return Claim("new")
         row = await self._row(session, scope_key)
@@ -140,7 +137,7 @@ class IdempotencyStore:
             .values(**response)
             .execution_options(synchronize_session=False)
         )
-        if _rowcount(done) == 1:
+        if rowcount(done) == 1:
             return
         try:
             async with session.begin_nested():

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.domain.clock import utcnow
 from app.domain.timers.model import TimerStatus
 from app.infra.db import tables
+from app.infra.db.results import rowcount
 
 #: Fired and failed timers are kept this long (what fired when, and why one failed).
 TIMER_RETENTION = timedelta(days=7)
@@ -41,9 +42,9 @@ async def housekeeping(container_engine: AsyncEngine) -> dict[str, int]:
             )
         )
     return {
-        "idempotency_keys": int(keys.rowcount or 0),
-        "sessions": int(sessions.rowcount or 0),
-        "oauth_codes": int(codes.rowcount or 0),
-        "refresh_tokens": int(refresh.rowcount or 0),
-        "timers": int(timers.rowcount or 0),
+        "idempotency_keys": rowcount(keys),
+        "sessions": rowcount(sessions),
+        "oauth_codes": rowcount(codes),
+        "refresh_tokens": rowcount(refresh),
+        "timers": rowcount(timers),
     }

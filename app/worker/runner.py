@@ -68,10 +68,6 @@ class LoopThread:
         self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
         self._thread.start()
 
-    @property
-    def thread(self) -> threading.Thread:
-        return self._thread
-
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on this thread's loop and wait for it without blocking the caller's
         loop; cancelling the caller cancels `coro`."""
@@ -107,9 +103,6 @@ async def run_worker(
     every `interval` seconds. With `once`, one pass of each, then return; with `parent_pid`,
     stop when that process exits. `validator` checks the lines of bulk imports."""
     container = build_container(settings, worker=True)
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    bulk_loop = LoopThread("minishop-bulk")
     # One chunk's unit of work at a time: a small pool of its own.
     bulk_container = build_container(
         settings.model_copy(update={"db_pool_size": BULK_POOL_SIZE}), worker=True
@@ -118,16 +111,18 @@ async def run_worker(
     timers = timer_runner(container)
     dispatcher = Dispatcher(container.engine, container.cipher, settings)
     stop = asyncio.Event()
-    tasks = (
-        []
-        if once
-        else [
-            asyncio.create_task(dispatcher.run(stop)),
-            asyncio.create_task(timers.run(stop, settings.worker_poll_seconds)),
-        ]
-    )
-    log.info("worker ready", extra={"timer_kinds": sorted(timers.registry.kinds)})
+    tasks: list[asyncio.Task[None]] = []
+    # Process-wide, so set only once nothing before the `finally` that restores it can fail.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    bulk_loop = LoopThread("minishop-bulk")
     try:
+        if not once:
+            tasks += [
+                asyncio.create_task(dispatcher.run(stop)),
+                asyncio.create_task(timers.run(stop, settings.worker_poll_seconds)),
+            ]
+        log.info("worker ready", extra={"timer_kinds": sorted(timers.registry.kinds)})
         next_housekeeping = 0.0
         while True:
             if time.monotonic() >= next_housekeeping:

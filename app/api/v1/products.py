@@ -50,7 +50,6 @@ from app.domain.catalog.errors import (
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.errors import InvalidTransition, PreconditionFailed, ValidationFailed
 from app.domain.shops import services as shop_services
-from app.domain.shops.errors import ShopSuspended
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
@@ -86,7 +85,7 @@ _READ = (*PROVIDER_ERRORS, 422)
 #: Every write: a suspended shop's apps may only read (403 `shop_suspended`).
 _CHANGE = (*PROVIDER_WRITE_ERRORS, 422, ConcurrentUpdate)
 _WRITE = (*_CHANGE, 400, 413, 415)
-_WRITE_LIVE = (*_WRITE, ShopSuspended, InvalidTransition)
+_WRITE_LIVE = (*_WRITE, InvalidTransition)
 
 
 # The hottest route first: the router tries routes in order.
@@ -119,7 +118,7 @@ async def get_product(
     "field-level 422.",
     status_code=status.HTTP_201_CREATED,
     response_model=Product,
-    responses=problem_responses(*_WRITE, ShopSuspended, OutProductIdTaken),
+    responses=problem_responses(*_WRITE, OutProductIdTaken),
 )
 async def create_product(
     body: ProductCreate, access: ProductsWrite, uow: UoW, response: Response
@@ -430,7 +429,7 @@ async def adjust_stock(
     operation_id="submitProduct",
     summary="Submit a draft or rejected product for review",
     response_model=Product,
-    responses=problem_responses(*_CHANGE, ShopSuspended, ProductNotFound, InvalidTransition),
+    responses=problem_responses(*_CHANGE, ProductNotFound, InvalidTransition),
 )
 async def submit_product(
     product_id: ProductId,
@@ -453,9 +452,7 @@ async def submit_product(
     description="Scope `products:write`. Needs a SKU with stock and a category the shop can "
     "still use, else 409 `not_listable` with the `reasons`.",
     response_model=Product,
-    responses=problem_responses(
-        *_CHANGE, ShopSuspended, ProductNotFound, NotListable, InvalidTransition
-    ),
+    responses=problem_responses(*_CHANGE, ProductNotFound, NotListable, InvalidTransition),
 )
 async def list_product(
     product_id: ProductId, access: ProductsWrite, uow: UoW, response: Response

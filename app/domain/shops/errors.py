@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from app.domain.errors import Conflict, DomainError, Forbidden, LimitExceeded, NotFound
+from app.domain.errors import Conflict, Forbidden, LimitExceeded, NotFound
 
 
-class ShopSuspended(DomainError):
+class ShopSuspended(Forbidden):
     code = "shop_suspended"
-    status = 403
     title = "The shop is suspended"
 
 

@@ -10,7 +10,6 @@ from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, 
 from app.domain.catalog.bulk_jobs import BulkJob
 from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
-from app.domain.events.model import Event
 from app.domain.shops.model import Member, Qualification, Shop
 from app.domain.webhooks.model import Attempt, Delivery, WebhookEndpoint
 from app.infra.db import tables
@@ -41,7 +40,6 @@ def map_domain() -> None:
     mr.map_imperatively(AuthorizationCode, tables.oauth_codes)
     mr.map_imperatively(TokenFamily, tables.token_families)
     mr.map_imperatively(RefreshToken, tables.refresh_tokens)
-    mr.map_imperatively(Event, tables.outbox_events)
     mr.map_imperatively(
         IndustryQualification,
         tables.industry_qualifications,

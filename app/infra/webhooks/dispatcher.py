@@ -41,6 +41,7 @@ from app.domain.webhooks.model import (
 )
 from app.infra.db import outbox, tables
 from app.infra.db.claim import claim_with_lease
+from app.infra.db.results import rowcount
 from app.infra.webhooks.transport import webhook_client
 from app.infra.webhooks.urls import AddressGuard
 from app.settings import Settings
@@ -602,9 +603,9 @@ class Dispatcher:
                 )
             )
         return {
-            "webhook_attempts": int(attempts.rowcount or 0),
-            "webhook_deliveries": int(deliveries.rowcount or 0),
-            "outbox_events": int(events.rowcount or 0),
+            "webhook_attempts": rowcount(attempts),
+            "webhook_deliveries": rowcount(deliveries),
+            "outbox_events": rowcount(events),
         }
 
     async def run_once(self, limit: int = BATCH) -> tuple[int, int]:
