@@ -873,3 +873,14 @@ async def test_a_keyed_request_authenticates_its_caller_once(
     r = await client.get("/merchant/shops", headers=u.h)
     assert r.status_code == 200
     assert len(sessions) == 3
+    # A credential that is not good is refused by one check, too: the middleware's verdict
+    # (no caller, so no key handling) is the route's 401.
+    r = await client.post(
+        "/v1/products", json=product_body(), headers={"Authorization": "Bearer nope", IK: key()}
+    )
+    assert r.status_code == 401, r.text
+    assert tokens[2:] == ["nope"]
+    gone = {**u.h, "Cookie": "minishop_session=expired-or-made-up"}
+    r = await client.post("/merchant/shops", json=shop_body(), headers={**gone, IK: key()})
+    assert r.status_code == 401, r.text
+    assert sessions[3:] == ["expired-or-made-up"]

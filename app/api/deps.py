@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader
@@ -23,7 +23,7 @@ from app.domain.accounts.errors import SessionRequired
 from app.domain.accounts.model import Account, Session
 from app.domain.accounts.services import LoginLimits, LoginResult, authenticate
 from app.domain.audit.model import Actor, ActorType, Surface
-from app.domain.errors import Forbidden, PreconditionFailed
+from app.domain.errors import DomainError, Forbidden, PreconditionFailed
 from app.domain.ports import Quota
 from app.domain.shops.errors import OperatorRequired
 from app.domain.shops.services import require_operator
@@ -219,28 +219,45 @@ def _surface(request: Request) -> Surface:
 
 # --- one authentication per request ----------------------------------------------------------
 # A request with an Idempotency-Key has its credential checked by the idempotency middleware
-# (to know whose key it is) before the route runs; the check's result is kept in the scope,
-# against the exact credential, so the route's own dependency does not check it again.
+# (to know whose key it is) before the route runs. The check's outcome — what it found, or the
+# error it raised — is kept in the scope against the exact credential, so the route's own
+# dependency takes it from there instead of checking again.
 VERIFIED_SESSION_KEY = "minishop.verified_session"
+T = TypeVar("T")
 
 
-def remember_session(scope: Scope, token: str, found: tuple[Account, Session]) -> None:
-    scope[VERIFIED_SESSION_KEY] = (token, found)
+async def checked_once(
+    scope: Scope, key: str, credential: str | None, check: Callable[[], Awaitable[T]]
+) -> T:
+    """`check()`'s outcome for `credential`, computed once per request: a result is returned
+    again, a domain error raised again."""
+    kept: tuple[str, object] | None = scope.get(key)
+    if credential is not None and kept is not None and kept[0] == credential:
+        outcome = kept[1]
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return cast(T, outcome)
+    try:
+        found = await check()
+    except DomainError as e:
+        if credential is not None:
+            scope[key] = (credential, e)
+        raise
+    if credential is not None:
+        scope[key] = (credential, found)
+    return found
 
 
-def remembered_session(scope: Scope, token: str | None) -> tuple[Account, Session] | None:
-    kept: tuple[str, tuple[Account, Session]] | None = scope.get(VERIFIED_SESSION_KEY)
-    return kept[1] if kept is not None and token is not None and kept[0] == token else None
+async def _session_of(scope: Scope, token: str | None) -> tuple[Account, Session]:
+    uow = await request_uow(scope)
+    return await checked_once(scope, VERIFIED_SESSION_KEY, token, lambda: authenticate(uow, token))
 
 
 async def current_account(
     request: Request,
     token: Annotated[str | None, Depends(session_cookie)],
 ) -> AuthContext:
-    found = remembered_session(request.scope, token)
-    if found is None:
-        found = await authenticate(await get_uow(request), token)
-    account, session = found
+    account, session = await _session_of(request.scope, token)
     return AuthContext(account, session, _surface(request), client_ip(request))
 
 
@@ -265,10 +282,9 @@ async def verified_session_account(scope: Scope, token: str, csrf: str | None) -
     Asked in the request's unit of work, and remembered for the route's `current_account`.
     """
     try:
-        account, session = await authenticate(await request_uow(scope), token)
+        account, session = await _session_of(scope, token)
     except SessionRequired:
         return None
-    remember_session(scope, token, (account, session))
     if not csrf or not same_token(csrf, session.csrf_token):
         return None
     return account.id

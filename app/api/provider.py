@@ -16,7 +16,7 @@ from fastapi import Depends, Request, Response, Security
 from fastapi.security import OAuth2AuthorizationCodeBearer, SecurityScopes
 from starlette.types import Scope as AsgiScope
 
-from app.api.deps import after_response, get_uow, request_uow
+from app.api.deps import after_response, checked_once, get_uow, request_uow
 from app.api.errors import STATE_HEADERS
 from app.container import Container, request_id_var
 from app.domain.audit.model import Actor, ActorType, Surface
@@ -82,20 +82,21 @@ VERIFIED_TOKEN_KEY = "minishop.verified_token"
 async def verified_grant(scope: AsgiScope, token: str) -> tuple[str, frozenset[str]] | None:
     """The grant a good access token acts under and the token's scopes, else None; checked
     in the request's unit of work and remembered, against the token, for `provider_access`."""
-    container: Container = scope["app"].state.container
     try:
-        claims, state = await oauth.live_access_claims(
-            await request_uow(scope), container.tokens, token
-        )
+        claims, _ = await _claims_of(scope, await request_uow(scope), token)
     except DomainError:
         return None
-    scope[VERIFIED_TOKEN_KEY] = (token, (claims, state))
     return claims.grant_id, frozenset(s.value for s in claims.scopes)
 
 
-def _remembered(scope: AsgiScope, token: str) -> tuple[AccessClaims, TokenState] | None:
-    kept: tuple[str, tuple[AccessClaims, TokenState]] | None = scope.get(VERIFIED_TOKEN_KEY)
-    return kept[1] if kept is not None and kept[0] == token else None
+async def _claims_of(
+    scope: AsgiScope, uow: AuthzUnitOfWork, token: str
+) -> tuple[AccessClaims, TokenState]:
+    """The token's claims and live state, checked once per request (`checked_once`)."""
+    codec = scope["app"].state.container.tokens
+    return await checked_once(
+        scope, VERIFIED_TOKEN_KEY, token, lambda: oauth.live_access_claims(uow, codec, token)
+    )
 
 
 def _challenge(error: str, description: str, scope: str | None = None) -> str:
@@ -116,8 +117,7 @@ async def provider_access(
     try:
         if not token:
             raise InvalidToken("Send an access token: `Authorization: Bearer <token>`.")
-        found = _remembered(request.scope, token)
-        claims, state = found or await oauth.live_access_claims(uow, container.tokens, token)
+        claims, state = await _claims_of(request.scope, uow, token)
     except InvalidToken as e:
         e.headers["WWW-Authenticate"] = _challenge("invalid_token", e.detail.replace('"', "'"))
         raise
