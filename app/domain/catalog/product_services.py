@@ -68,6 +68,16 @@ def audit_entry(
     )
 
 
+def product_ref(p: Product) -> dict[str, Any]:
+    """The fields every product event names the product by (`events.catalog.ProductRef`)."""
+    return {
+        "shop_id": p.shop_id,
+        "product_id": p.id,
+        "out_product_id": p.out_product_id,
+        "status": p.status,
+    }
+
+
 def product_event(
     type_: str,
     p: Product,
@@ -80,13 +90,7 @@ def product_event(
     """A `product.*` event about `p`; the optional fields that do not apply stay absent."""
     optional = {"changed": changed, "revision": revision, "reason": reason, "sku_id": sku_id}
     data = ProductEventData.model_validate(
-        {
-            "shop_id": p.shop_id,
-            "product_id": p.id,
-            "out_product_id": p.out_product_id,
-            "status": p.status,
-        }
-        | {k: v for k, v in optional.items() if v is not None}
+        product_ref(p) | {k: v for k, v in optional.items() if v is not None}
     )
     return Event(type_, data, resource_id=p.id)
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog.errors import OutOfStock, SkuNotFound
 from app.domain.catalog.ports import CatalogUnitOfWork
-from app.domain.catalog.product_services import get_for_shop, get_sku
+from app.domain.catalog.product_services import get_for_shop, get_sku, product_ref
 from app.domain.catalog.products import Product, Sku, StockChange
 from app.domain.errors import ValidationFailed
 from app.domain.events.catalog import StockLowData
@@ -84,11 +84,8 @@ def stock_low_event(product: Product, done: StockChange, out_sku_id: str | None)
     if not done.fell_to_low_stock or done.low_stock_threshold is None:
         return None
     data = StockLowData.model_validate(
-        {
-            "shop_id": product.shop_id,
-            "product_id": product.id,
-            "out_product_id": product.out_product_id,
-            "status": product.status,
+        product_ref(product)
+        | {
             "sku_id": done.sku_id,
             "out_sku_id": out_sku_id,
             "stock": done.after,

@@ -60,8 +60,8 @@ class SequencedPayload(ShopPayload):
     )
 
 
-class ProductEventData(ShopPayload):
-    """What a product event carries."""
+class ProductRef(ShopPayload):
+    """The product an event is about, as every product event names it."""
 
     product_id: str = Field(
         description="The product.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
@@ -70,6 +70,11 @@ class ProductEventData(ShopPayload):
     status: ProductStatusName = Field(
         description="Its status after the change.", examples=["listed"]
     )
+
+
+class ProductEventData(ProductRef):
+    """What a product event carries."""
+
     changed: list[str] | None = Field(
         default=None,
         description="`product.updated`: the fields that changed.",
@@ -86,15 +91,10 @@ class ProductEventData(ShopPayload):
     sku_id: str | None = Field(default=None, description="SKU changes: the SKU.", examples=[None])
 
 
-class StockLowData(ShopPayload):
+class StockLowData(ProductRef):
     """A SKU whose stock a change took from above its `low_stock_threshold` to at or below
     it: sent once per crossing, not again while it stays low."""
 
-    product_id: str = Field(
-        description="The product.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
-    )
-    out_product_id: str | None = Field(description="Your id for it.", examples=["erp-10086"])
-    status: ProductStatusName = Field(description="The product's status.", examples=["listed"])
     sku_id: str = Field(description="The SKU.", examples=["sku_01jd8m3k2x9v7q4w5e6r7t8y9z"])
     out_sku_id: str | None = Field(
         description="Your id for the SKU.", examples=["erp-sku-10086-red-m"]
