@@ -3,7 +3,8 @@ indexed join by the family's primary key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,26 @@ WHERE f.id = $1
 """
 
 
+def _state(r: Sequence[Any], scopes: frozenset[str]) -> TokenState:
+    """A row of either query (the same columns in the same order) as the token's state."""
+    return TokenState(
+        family_revoked=r[0] is not None,
+        grant_revoked=r[1] is not None,
+        grant_last_used_at=r[2],
+        app_status=AppStatus(r[3]),
+        rate_limit_burst=r[4],
+        rate_limit_per_second=r[5],
+        grant_id=r[6],
+        shop_id=r[7],
+        app_id=r[8],
+        grant_app_id=r[9],
+        client_id=r[10],
+        grant_scopes=scopes,
+        shop_suspended=r[12] is not None,
+        shop_suspension_reason=r[13],
+    )
+
+
 class SqlTokenReads:
     def __init__(self, session: Callable[[], AsyncSession], reader: DriverReader) -> None:
         # The session is the unit of work's, made on first use: on PostgreSQL the read
@@ -43,22 +64,7 @@ class SqlTokenReads:
             r = await self.reader.fetchrow(_TOKEN_STATE_SQL, family_id)
             if r is None:
                 return None
-            return TokenState(
-                family_revoked=r[0] is not None,
-                grant_revoked=r[1] is not None,
-                app_status=AppStatus(r[3]),
-                grant_last_used_at=r[2],
-                rate_limit_burst=r[4],
-                rate_limit_per_second=r[5],
-                grant_id=r[6],
-                shop_id=r[7],
-                app_id=r[8],
-                grant_app_id=r[9],
-                client_id=r[10],
-                grant_scopes=frozenset(r[11].split()),  # the raw SpaceList column
-                shop_suspended=r[12] is not None,
-                shop_suspension_reason=r[13],
-            )
+            return _state(r, frozenset(r[11].split()))  # the raw SpaceList column
         f, g, a, s = tables.token_families, tables.grants, tables.apps, tables.shops
         stmt = (
             sa.select(
@@ -87,19 +93,4 @@ class SqlTokenReads:
         row = (await self.s.execute(stmt)).first()
         if row is None:
             return None
-        return TokenState(
-            family_revoked=row.family_revoked_at is not None,
-            grant_revoked=row.grant_revoked_at is not None,
-            app_status=AppStatus(row.status),
-            grant_last_used_at=row.last_used_at,
-            rate_limit_burst=row.rate_limit_burst,
-            rate_limit_per_second=row.rate_limit_per_second,
-            grant_id=row.grant_id,
-            shop_id=row.shop_id,
-            app_id=row.app_id,
-            grant_app_id=row.grant_app_id,
-            client_id=row.client_id,
-            grant_scopes=frozenset(row.scopes),
-            shop_suspended=row.suspended_at is not None,
-            shop_suspension_reason=row.suspension_reason,
-        )
+        return _state(row, frozenset(row.scopes))
