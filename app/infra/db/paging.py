@@ -75,8 +75,9 @@ def cursor_value(value: Any) -> str:
 def cut(rows: Sequence[T], page: PageRequest, key: Callable[[T], tuple[Any, ...]]) -> Page[T]:
     """Drop the look-ahead row; the cursor is the key of the last row returned."""
     items = list(rows[: page.limit])
-    more = len(rows) > page.limit and items
-    return Page(items, tuple(cursor_value(v) for v in key(items[-1])) if more else None)
+    if len(rows) <= page.limit or not items:
+        return Page(items, None)
+    return Page(items, tuple(cursor_value(v) for v in key(items[-1])))
 
 
 async def fetch_page(

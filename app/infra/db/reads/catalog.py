@@ -21,7 +21,7 @@ from app.domain.catalog.products import ProductRecord as Record
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.driver import DriverReader
-from app.infra.db.paging import after, cut
+from app.infra.db.paging import after, cut, keyset
 from app.infra.db.search import contains, pattern
 from app.infra.db.tenancy import join_on, select
 
@@ -120,16 +120,7 @@ class SqlProductReads:
             conditions.append(_p.c.updated_at >= f.updated_since)
         if f.query:
             conditions.append(contains(_p.c.title, f.query))
-        seen = after(page, _KEYSET)
-        if seen is not None:
-            conditions.append(sa.tuple_(*_KEYSET) > seen)
-        cte = (
-            select(_p, shop_id)
-            .where(*conditions)
-            .order_by(_p.c.updated_at, _p.c.id)
-            .limit(page.limit + 1)
-            .subquery("page")
-        )
+        cte = keyset(select(_p, shop_id).where(*conditions), page, _KEYSET).subquery("page")
         stmt = (
             sa.select(*_columns(cte), *_columns(_s, SKU_RECORD_FIELDS))
             .select_from(cte.outerjoin(_s, join_on(_s, cte, (_s.c.product_id, cte.c.id))))
