@@ -171,59 +171,78 @@ async def business_shop_in_review(u: User, *, subject_type: str = "enterprise") 
     return shop
 
 
-def _digest_sql(dialect: str, table: sa.Table, columns: list[sa.Column[Any]], where: str) -> str:
-    """One statement giving the row count and every row's text, sorted and joined by the
-    database itself: no rows travel to Python or go through type processing, so a whole
-    database is fingerprinted in milliseconds however many tests wrote to it before."""
+#: The `new_client` fixture: another independent client (own cookies, own address).
+NewClient = Callable[..., httpx.AsyncClient]
+
+
+#: How a fingerprint reads a table: every row (""), the rows of one shop ("shop"), or
+#: that shop's rows plus the number of rows of all shops ("shop+count").
+_Scope = Callable[[sa.Table], str | None]
+
+
+def _digest_sql(dialect: str, table: sa.Table, how: str) -> str:
+    """A select of the table's name, its row count and every row's text, sorted and joined by
+    the database itself: no rows travel to Python or go through type processing."""
+    column = "id" if table.name == "shops" else "shop_id"
+    where = f'WHERE t."{column}" = :shop_id' if how else ""
+    columns = [c for c in table.c if c.name not in _VOLATILE_COLUMNS or not how]
     name = f'"{table.name}"'
+    total = f"(SELECT count(*) FROM {name})" if how == "shop+count" else "CAST(NULL AS BIGINT)"
     if dialect == "postgresql":
         row = "ROW(" + ", ".join(f't."{c.name}"' for c in columns) + ")::text"
         return (
-            f"SELECT count(*), coalesce(string_agg(r, E'\\n' ORDER BY r), '') "
-            f"FROM (SELECT {row} AS r FROM {name} AS t {where}) AS s"
+            f"SELECT '{table.name}', count(*), coalesce(string_agg(r, E'\\n' ORDER BY r), ''), "
+            f"{total} FROM (SELECT {row} AS r FROM {name} AS t {where}) AS s"
         )
-    row = " || ',' || ".join(f'quote("{c.name}")' for c in columns)
+    row = " || ',' || ".join(f'quote(t."{c.name}")' for c in columns)
     return (
-        f"SELECT count(*), coalesce(group_concat(r, char(10)), '') "
-        f"FROM (SELECT {row} AS r FROM {name} {where} ORDER BY r)"
+        f"SELECT '{table.name}', count(*), coalesce(group_concat(r, char(10)), ''), {total} "
+        f"FROM (SELECT {row} AS r FROM {name} AS t {where} ORDER BY r)"
     )
 
 
-async def _fingerprint(
-    container: Container, scope: Callable[[sa.Table], tuple[str, dict[str, Any]] | None]
-) -> dict[str, str]:
-    out: dict[str, str] = {}
+async def _fingerprint(container: Container, scope: _Scope, shop_id: str = "") -> dict[str, str]:
+    """Every table the scope reads, digested, in one statement (one round trip: a refusal
+    test fingerprints before and after each of hundreds of calls)."""
     async with container.engine.connect() as conn:
         dialect = conn.dialect.name
-        for table in metadata.sorted_tables:
-            scoped = scope(table)
-            if scoped is None:
-                continue
-            where, params = scoped
-            columns = [c for c in table.c if c.name not in _VOLATILE_COLUMNS or not where]
-            sql = _digest_sql(dialect, table, columns, where)
-            count, text = (await conn.execute(sa.text(sql), params)).one()
-            out[table.name] = f"{count}:{hashlib.sha256(str(text).encode()).hexdigest()}"
+        selects = [
+            _digest_sql(dialect, table, how)
+            for table in metadata.sorted_tables
+            if (how := scope(table)) is not None
+        ]
+        statement = sa.text(" UNION ALL ".join(selects))
+        rows = (await conn.execute(statement, {"shop_id": shop_id})).all()
+    out: dict[str, str] = {}
+    for name, count, text, total in rows:
+        digest = hashlib.sha256(str(text).encode()).hexdigest()
+        out[name] = f"{count}:{digest}" + ("" if total is None else f":{total}")
     return out
 
 
 async def db_fingerprint(container: Container) -> dict[str, str]:
     """A digest of every table's rows: equal before and after means nothing changed."""
-    return await _fingerprint(container, lambda table: ("", {}))
+    return await _fingerprint(container, lambda table: "")
 
 
 #: Bookkeeping that a refused call may still move (a grant's "last used" stamp).
 _VOLATILE_COLUMNS = frozenset({"last_used_at"})
 
 
+def _of_a_shop(table: sa.Table) -> bool:
+    return table.name == "shops" or "shop_id" in table.c
+
+
 async def shop_fingerprint(container: Container, shop_id: str) -> dict[str, str]:
     """A digest of one shop's rows (the shop itself and every table carrying `shop_id`):
     equal before and after means the calls in between changed nothing of that shop."""
+    return await _fingerprint(container, lambda t: "shop" if _of_a_shop(t) else None, shop_id)
 
-    def scope(table: sa.Table) -> tuple[str, dict[str, Any]] | None:
-        column = "id" if table.name == "shops" else "shop_id" if "shop_id" in table.c else None
-        if column is None:
-            return None
-        return f'WHERE "{column}" = :shop_id', {"shop_id": shop_id}
 
-    return await _fingerprint(container, scope)
+async def fingerprint(container: Container, shop_id: str) -> dict[str, str]:
+    """What a call by someone of the shop under test could change, digested: that shop's rows
+    in full, every row that belongs to no shop (accounts, sessions, apps, keys...) in full,
+    and the number of rows of every table, so that a row added to or removed from any other
+    shop shows too. Equal before and after means the call changed nothing, at the cost of
+    reading one shop rather than everything earlier tests wrote."""
+    return await _fingerprint(container, lambda t: "shop+count" if _of_a_shop(t) else "", shop_id)
