@@ -175,8 +175,8 @@ async def business_shop_in_review(u: User, *, subject_type: str = "enterprise") 
 NewClient = Callable[..., httpx.AsyncClient]
 
 
-#: How a fingerprint reads a table: every row (""), the rows of one shop ("shop"), or
-#: that shop's rows plus the number of rows of all shops ("shop+count").
+#: How a fingerprint reads a table: every row (""), the rows of the given shops ("shop"), or
+#: those shops' rows and the rows of no shop plus the number of rows of all shops ("shop+count").
 _Scope = Callable[[sa.Table], str | None]
 
 
@@ -184,7 +184,13 @@ def _digest_sql(dialect: str, table: sa.Table, how: str) -> str:
     """A select of the table's name, its row count and every row's text, sorted and joined by
     the database itself: no rows travel to Python or go through type processing."""
     column = "id" if table.name == "shops" else "shop_id"
-    where = f'WHERE t."{column}" = :shop_id' if how else ""
+    where = ""
+    if how == "shop":
+        where = f'WHERE t."{column}" IN :shop_ids'
+    elif how == "shop+count":
+        # A row whose shop is null (an app's test delivery, an account's audit entry, a
+        # platform timer) belongs to no shop: read in full, like the tables without `shop_id`.
+        where = f'WHERE t."{column}" IN :shop_ids OR t."{column}" IS NULL'
     columns = [c for c in table.c if c.name not in _VOLATILE_COLUMNS or not how]
     name = f'"{table.name}"'
     total = f"(SELECT count(*) FROM {name})" if how == "shop+count" else "CAST(NULL AS BIGINT)"
@@ -201,7 +207,9 @@ def _digest_sql(dialect: str, table: sa.Table, how: str) -> str:
     )
 
 
-async def _fingerprint(container: Container, scope: _Scope, shop_id: str = "") -> dict[str, str]:
+async def _fingerprint(
+    container: Container, scope: _Scope, shop_ids: tuple[str, ...] = ()
+) -> dict[str, str]:
     """Every table the scope reads, digested, in one statement (one round trip: a refusal
     test fingerprints before and after each of hundreds of calls)."""
     async with container.engine.connect() as conn:
@@ -212,7 +220,10 @@ async def _fingerprint(container: Container, scope: _Scope, shop_id: str = "") -
             if (how := scope(table)) is not None
         ]
         statement = sa.text(" UNION ALL ".join(selects))
-        rows = (await conn.execute(statement, {"shop_id": shop_id})).all()
+        if shop_ids:
+            statement = statement.bindparams(sa.bindparam("shop_ids", expanding=True))
+        params = {"shop_ids": list(shop_ids)} if shop_ids else {}
+        rows = (await conn.execute(statement, params)).all()
     out: dict[str, str] = {}
     for name, count, text, total in rows:
         digest = hashlib.sha256(str(text).encode()).hexdigest()
@@ -236,13 +247,16 @@ def _of_a_shop(table: sa.Table) -> bool:
 async def shop_fingerprint(container: Container, shop_id: str) -> dict[str, str]:
     """A digest of one shop's rows (the shop itself and every table carrying `shop_id`):
     equal before and after means the calls in between changed nothing of that shop."""
-    return await _fingerprint(container, lambda t: "shop" if _of_a_shop(t) else None, shop_id)
+    return await _fingerprint(container, lambda t: "shop" if _of_a_shop(t) else None, (shop_id,))
 
 
-async def fingerprint(container: Container, shop_id: str) -> dict[str, str]:
+async def fingerprint(container: Container, shop_id: str, *more_shop_ids: str) -> dict[str, str]:
     """What a call by someone of the shop under test could change, digested: that shop's rows
-    in full, every row that belongs to no shop (accounts, sessions, apps, keys...) in full,
-    and the number of rows of every table, so that a row added to or removed from any other
-    shop shows too. Equal before and after means the call changed nothing, at the cost of
-    reading one shop rather than everything earlier tests wrote."""
-    return await _fingerprint(container, lambda t: "shop+count" if _of_a_shop(t) else "", shop_id)
+    (and those of `more_shop_ids`: say the caller's own shop when the call targets another
+    one) in full, every row that belongs to no shop (accounts, sessions, apps, keys, and the
+    rows of a shop table whose shop is null) in full, and the number of rows of every table,
+    so that a row added to or removed from any other shop shows too. Equal before and after
+    means the call changed nothing, at the cost of reading these shops rather than everything
+    earlier tests wrote."""
+    shop_ids = (shop_id, *more_shop_ids)
+    return await _fingerprint(container, lambda t: "shop+count" if _of_a_shop(t) else "", shop_ids)

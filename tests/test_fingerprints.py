@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
 from app.container import Container
+from app.domain.ids import new_id
+from app.infra.db import tables
 from tests import factories as f
 
 
@@ -59,3 +63,34 @@ async def test_each_fingerprint_sees_the_changes_it_claims_to(
     )
     whole, scoped, shop = await now()
     assert whole != before[0] and scoped != before[1] and shop == before[2]
+    before = (whole, scoped, shop)
+
+    # A row of a shop table whose shop is null (an account's audit entry) belongs to no shop:
+    # the whole database and the scoped fingerprint read it in full, not only count it.
+    entry = new_id("aud")
+    async with container.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(tables.audit_log).values(
+                id=entry,
+                shop_id=None,
+                actor_type="account",
+                actor_id=owner.id,
+                surface="merchant",
+                action="test.noted",
+                target_type="account",
+                target_id=owner.id,
+                created_at=datetime.now(UTC),
+            )
+        )
+    before = await now()
+    await _execute(
+        container, "UPDATE audit_log SET action = 'test.changed' WHERE id = :id", id=entry
+    )
+    whole, scoped, shop = await now()
+    assert whole != before[0] and scoped != before[1] and shop == before[2]
+
+    # Several shops under test: a change to any of them shows, one to another shop does not.
+    both = await f.fingerprint(container, mine["id"], theirs["id"])
+    await _execute(container, "UPDATE shops SET name = 'Again' WHERE id = :id", id=theirs["id"])
+    assert await f.fingerprint(container, mine["id"], theirs["id"]) != both
+    assert await f.fingerprint(container, mine["id"]) == scoped
