@@ -192,7 +192,7 @@ async def test_malformed_uploads_are_refused_and_change_nothing(
 ) -> None:
     p = await provider(client)
     assert (await p.get("/v1/bulk-jobs")).status_code == 200  # the grant's first use is noted
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, p.shop_id)
     cases = [
         (b"out_product_id,price\n", CSV, 422, "invalid_upload"),  # no data lines
         (b"", CSV, 422, "invalid_upload"),  # no body at all
@@ -215,7 +215,7 @@ async def test_malformed_uploads_are_refused_and_change_nothing(
     # format=jsonl with a CSV body: a mismatch, refused.
     r = await upload(p, to_csv(product_lines("a")), CSV, format="jsonl")
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "format"]
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, p.shop_id) == before
     async with container.engine.connect() as conn:
         n = (
             await conn.execute(

@@ -5,7 +5,8 @@
   reaches the same ids (control).
 - Every session operation of the merchant and developer surfaces that takes an id: another
   account's session (a merchant and developer of its own) on B's real ids answers 404 and
-  changes nothing in the database; B's own session gets past the lookup (control).
+  changes nothing (B's shop, A's, the rows of no shop, any table's row count); B's own
+  session gets past the lookup (control).
 
 A route added later is covered by itself: its path parameters must be in the maps below
 (`PATH_ID_FACTORIES` for the provider surface, `SESSION_IDS` here), or
@@ -309,7 +310,7 @@ async def test_session_matrix_another_account_on_b_ids(
     assert {"getMyShop", "removeShopMember", "revokeAppAuthorization", "getApp"} <= ids, ids
     # A: a merchant with a shop of its own and a developer with an app of its own.
     a = await f.user(new_client())
-    await f.open_shop(a)
+    a_shop = (await f.open_shop(a))["id"]
     await make_app(a.client)
     failures: list[str] = []
     for route in matrix:
@@ -319,10 +320,13 @@ async def test_session_matrix_another_account_on_b_ids(
         path = route.path.format(**b_ids)
         body = _session_body(app, route, w)
         kwargs: dict[str, Any] = {} if body is None else {"json": body}
-        before = await f.db_fingerprint(container)
+        # B's shop, if the operation made one, and A's own: the refused call must change
+        # neither (nor any row of no shop, such as B's app, nor any table's row count).
+        shops = [w.ids["shop_id"], a_shop] if "shop_id" in w.ids else [a_shop]
+        before = await f.fingerprint(container, *shops)
         refused = await a.client.request(route.method, path, headers=a.h, **kwargs)
         collect(failures, route, _not_found, refused, [w.user.username, w.user.id])
-        collect(failures, route, _unchanged, before, await f.db_fingerprint(container))
+        collect(failures, route, _unchanged, before, await f.fingerprint(container, *shops))
         r = await w.user.client.request(route.method, path, headers=w.user.h, **kwargs)
         collect(failures, route, _control, r, refused)
     assert not failures, "\n".join(failures)

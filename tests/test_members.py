@@ -111,11 +111,11 @@ async def test_admin_adds_members_but_not_owners(
     admin = await member(new_client, owner, shop["id"], "admin")
     newcomer = await f.user(new_client())
 
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await add(admin, shop["id"], newcomer.username, "owner")
     body = assert_problem(r, 403, "permission_denied")
     assert "owner" in body["detail"]
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
     r = await add(admin, shop["id"], newcomer.username, "customer_service")
     assert r.status_code == 201, r.text
@@ -125,10 +125,10 @@ async def test_admin_adds_members_but_not_owners(
 async def test_unknown_username_is_404(client: httpx.AsyncClient, container: Container) -> None:
     owner = await f.user(client)
     shop = await f.open_shop(owner)
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await add(owner, shop["id"], f.unique("ghost"), "admin")
     assert_problem(r, 404, "account_not_found")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_duplicate_member_is_409(
@@ -137,10 +137,10 @@ async def test_duplicate_member_is_409(
     owner = await f.user(client)
     shop = await f.open_shop(owner)
     other = await member(new_client, owner, shop["id"], "finance")
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     assert_problem(await add(owner, shop["id"], other.username, "admin"), 409, "already_member")
     assert_problem(await add(owner, shop["id"], owner.username, "admin"), 409, "already_member")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
     assert (await roles_in_db(container, shop["id"]))[other.id] == "finance"
 
 
@@ -160,11 +160,11 @@ async def test_add_member_malformed_body(
 ) -> None:
     owner = await f.user(client)
     shop = await f.open_shop(owner)
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.post(f"/merchant/shops/{shop['id']}/members", json=body, headers=owner.h)
     problem = assert_problem(r, 422, "validation_error")
     assert problem["errors"]
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_member_routes_need_csrf(
@@ -174,7 +174,7 @@ async def test_member_routes_need_csrf(
     shop = await f.open_shop(owner)
     other = await member(new_client, owner, shop["id"], "finance")
     base = f"/merchant/shops/{shop['id']}"
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     calls = [
         client.post(f"{base}/members", json={"username": other.username, "role": "admin"}),
         client.patch(f"{base}/members/{other.id}", json={"role": "admin"}),
@@ -185,7 +185,7 @@ async def test_member_routes_need_csrf(
         assert_problem(await call, 403, "csrf_failed")
     anon = new_client()
     assert_problem(await anon.get(f"{base}/members"), 401, "session_required")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 # --- the permission matrix ------------------------------------------------------------------
@@ -211,7 +211,7 @@ async def test_non_managers_cannot_manage_members(
     victim = await member(new_client, owner, shop["id"], "customer_service")
     outsider = await f.user(new_client())
     base = f"/merchant/shops/{shop['id']}"
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
 
     r = await add(actor, shop["id"], outsider.username, "finance")
     body = assert_problem(r, 403, "permission_denied")
@@ -232,7 +232,7 @@ async def test_non_managers_cannot_manage_members(
         f"{base}/ownership-transfer", json={"to_account_id": victim.id}, headers=actor.h
     )
     assert_problem(r, 403, "permission_denied")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
     # They may read the member list.
     r = await actor.client.get(f"{base}/members")
@@ -248,14 +248,14 @@ async def test_non_managers_cannot_change_the_shop(
     shop = await f.open_shop(owner, subject_type="enterprise")
     actor = await member(new_client, owner, shop["id"], role)
     url = f"/merchant/shops/{shop['id']}"
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await actor.client.patch(url, json={"name": "Hijacked"}, headers=actor.h)
     body = assert_problem(r, 403, "permission_denied")
     assert body["permission"] == "shop.update"
     r = await actor.client.put(f"{url}/qualification", json=f.qualification(), headers=actor.h)
     body = assert_problem(r, 403, "permission_denied")
     assert body["permission"] == "qualification.submit"
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
     r = await actor.client.get(url)
     assert r.status_code == 200
     assert r.json()["role"] == role
@@ -301,7 +301,7 @@ async def test_admin_manages_members_but_cannot_touch_owners(
     staff = await member(new_client, owner, shop["id"], "operator")
     base = f"/merchant/shops/{shop['id']}/members"
 
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await admin.client.patch(f"{base}/{owner.id}", json={"role": "admin"}, headers=admin.h)
     assert_problem(r, 403, "permission_denied")
     r = await admin.client.delete(f"{base}/{owner.id}", headers=admin.h)
@@ -315,7 +315,7 @@ async def test_admin_manages_members_but_cannot_touch_owners(
     )
     body = assert_problem(r, 403, "permission_denied")
     assert body["permission"] == "ownership.transfer"
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
     r = await admin.client.patch(
         f"{base}/{staff.id}", json={"role": "customer_service"}, headers=admin.h
@@ -340,17 +340,17 @@ async def test_change_role_if_match_and_unknown_member(
     r = await client.patch(url, json={"role": "finance"}, headers={**owner.h, "If-Match": '"1"'})
     assert r.status_code == 200, r.text
     assert r.headers["ETag"] == '"2"'
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.patch(url, json={"role": "admin"}, headers={**owner.h, "If-Match": '"1"'})
     body = assert_problem(r, 412, "precondition_failed")
     assert body["current_version"] == 2
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
     r = await client.patch(url, json={"role": "admin"}, headers={**owner.h, "If-Match": '"2"'})
     assert r.status_code == 200
     assert (await roles_in_db(container, shop["id"]))[staff.id] == "admin"
 
     stranger = await f.user(new_client())
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     base = f"/merchant/shops/{shop['id']}/members/{stranger.id}"
     assert_problem(
         await client.patch(base, json={"role": "admin"}, headers=owner.h), 404, "member_not_found"
@@ -358,7 +358,7 @@ async def test_change_role_if_match_and_unknown_member(
     assert_problem(await client.delete(base, headers=owner.h), 404, "member_not_found")
     r = await client.patch(url, json={"role": "chief"}, headers=owner.h)
     assert_problem(r, 422, "validation_error")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_removed_member_loses_access(
@@ -386,12 +386,12 @@ async def test_last_owner_cannot_leave_or_step_down(
     owner = await f.user(client)
     shop = await f.open_shop(owner)
     url = f"/merchant/shops/{shop['id']}/members/{owner.id}"
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.patch(url, json={"role": "admin"}, headers=owner.h)
     assert_problem(r, 409, "last_owner")
     r = await client.delete(url, headers=owner.h)
     assert_problem(r, 409, "last_owner")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
     # Setting the same role is a no-op, not an error.
     r = await client.patch(url, json={"role": "owner"}, headers=owner.h)
     assert r.status_code == 200
@@ -424,12 +424,14 @@ async def test_adding_an_owner_respects_their_shop_limit(
     owner = await f.user(client)
     personal = await f.open_shop(owner)
     target = await f.user(new_client())
-    await f.open_shop(target)  # target already owns a personal shop
-    before = await f.db_fingerprint(container)
+    # The target already owns a personal shop: the refused addition reads it, and must change
+    # it no more than the shop it is made to.
+    theirs = await f.open_shop(target)
+    before = await f.fingerprint(container, personal["id"], theirs["id"])
     r = await add(owner, personal["id"], target.username, "owner")
     body = assert_problem(r, 409, "shop_limit_reached")
     assert body["limit"] == 1
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, personal["id"], theirs["id"]) == before
     # Any other role is fine: the limit counts owned shops only.
     r = await add(owner, personal["id"], target.username, "admin")
     assert r.status_code == 201
@@ -475,10 +477,11 @@ async def test_ownership_transfer_errors(
     owner = await f.user(client)
     shop = await f.open_shop(owner)
     heir = await member(new_client, owner, shop["id"], "admin")
-    await f.open_shop(heir)  # the heir already owns a personal shop
+    # The heir already owns a personal shop: the refused transfer must not change it either.
+    heirs = await f.open_shop(heir)
     stranger = await f.user(new_client())
     url = f"/merchant/shops/{shop['id']}/ownership-transfer"
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"], heirs["id"])
 
     r = await client.post(url, json={"to_account_id": heir.id}, headers=owner.h)
     body = assert_problem(r, 409, "shop_limit_reached")
@@ -489,7 +492,7 @@ async def test_ownership_transfer_errors(
     assert_problem(r, 409, "conflict")
     r = await client.post(url, json={}, headers=owner.h)
     assert_problem(r, 422, "validation_error")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"], heirs["id"]) == before
 
 
 async def test_ownership_transfer_of_business_shop_counts_business_limit(
@@ -547,7 +550,8 @@ async def test_non_members_get_404_everywhere(
     other = await f.user(new_client())
     shop_b = await f.open_shop(other)  # a member of B probing A
     stranger = await f.user(new_client())  # a member of nothing
-    before = await f.db_fingerprint(container)
+    # The shop probed and the intruder's own: a probe must change neither.
+    before = await f.fingerprint(container, shop_a["id"], shop_b["id"])
     for intruder in (other, stranger):
         for method, url, body in shop_routes(shop_a["id"], owner.id):
             r = await intruder.client.request(method, url, json=body, headers=intruder.h)
@@ -556,5 +560,5 @@ async def test_non_members_get_404_everywhere(
         # A shop id that does not exist answers exactly the same way.
         r = await intruder.client.get("/merchant/shops/shop_00000000000000000000000000")
         assert_problem(r, 404, "shop_not_found")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop_a["id"], shop_b["id"]) == before
     assert (await other.client.get(f"/merchant/shops/{shop_b['id']}")).status_code == 200

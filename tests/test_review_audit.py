@@ -165,7 +165,7 @@ async def test_review_decisions_need_a_shop_in_review(
     personal = await f.open_shop(u)
     op = await f.operator(container, new_client())
     body = {"reason": "Not good enough"} if action == "reject" else None
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, pending["id"], personal["id"])
     for shop, status in ((pending, "pending_qualification"), (personal, "open")):
         r = await op.client.post(
             f"/v1/platform/shops/{shop['id']}/{action}", json=body, headers=op.h
@@ -176,7 +176,7 @@ async def test_review_decisions_need_a_shop_in_review(
         f"/v1/platform/shops/shop_00000000000000000000000000/{action}", json=body, headers=op.h
     )
     assert_problem(r, 404, "shop_not_found")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, pending["id"], personal["id"]) == before
 
 
 async def test_approve_twice_is_409(
@@ -205,14 +205,14 @@ async def test_reject_and_suspend_need_a_reason(
     u = await f.user(client)
     shop = await f.business_shop_in_review(u)
     op = await f.operator(container, new_client())
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     for action in ("reject", "suspend"):
         r = await op.client.post(
             f"/v1/platform/shops/{shop['id']}/{action}", json=body, headers=op.h
         )
         problem = assert_problem(r, 422, "validation_error")
         assert problem["errors"]
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_platform_routes_are_for_operators_only(
@@ -222,7 +222,7 @@ async def test_platform_routes_are_for_operators_only(
     shop = await f.business_shop_in_review(merchant)
     sid = shop["id"]
     reason = {"reason": "Because I can"}
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, sid)
 
     r = await client.get("/v1/platform/review-queue/shops")
     assert_problem(r, 403, "operator_required")
@@ -240,9 +240,10 @@ async def test_platform_routes_are_for_operators_only(
     anon = new_client()
     assert_problem(await anon.get("/v1/platform/review-queue/shops"), 401, "session_required")
     assert_problem(await anon.post(f"/v1/platform/shops/{sid}/approve"), 401, "session_required")
+    assert await f.fingerprint(container, sid) == before
 
     op = await f.operator(container, new_client())
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, sid)
     for action, body in (
         ("approve", None),
         ("reject", reason),
@@ -255,7 +256,7 @@ async def test_platform_routes_are_for_operators_only(
             f"/v1/platform/shops/{sid}/{action}", json=body, headers={"X-CSRF-Token": "forged"}
         )
         assert_problem(r, 403, "csrf_failed")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, sid) == before
     assert (await shop_row(container, sid))["status"] == "in_review"
 
 
@@ -287,7 +288,7 @@ async def test_suspended_shop_refuses_changes_but_can_be_read(
     assert row["suspended_at"] is not None
     assert row["suspension_reason"] == reason
 
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, sid)
     base = f"/merchant/shops/{sid}"
     attempts = [
         ("PATCH", base, {"name": "Renamed While Suspended"}),
@@ -303,7 +304,7 @@ async def test_suspended_shop_refuses_changes_but_can_be_read(
         problem = assert_problem(r, 403, "shop_suspended")
         assert problem["shop_id"] == sid
         assert reason in problem["detail"]
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, sid) == before
 
     # Reads still work and show the suspension.
     r = await client.get(base)

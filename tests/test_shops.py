@@ -164,15 +164,15 @@ async def test_one_personal_shop_per_account(
     client: httpx.AsyncClient, container: Container
 ) -> None:
     u = await f.user(client)
-    await f.open_shop(u)
-    before = await f.db_fingerprint(container)
+    shop = await f.open_shop(u)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.post(
         "/merchant/shops", json={"name": "Second Shop", "subject_type": "personal"}, headers=u.h
     )
     body = assert_problem(r, 409, "shop_limit_reached")
     assert body["subject_type"] == "personal"
     assert body["limit"] == 1
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
     # The personal limit does not touch the business allowance.
     await f.open_shop(u, subject_type="enterprise")
     assert await owned_shops(container, u.id) == {"personal": 1, "enterprise": 1}
@@ -182,10 +182,12 @@ async def test_three_business_shops_per_account(
     client: httpx.AsyncClient, container: Container
 ) -> None:
     u = await f.user(client)
-    await f.open_shop(u, subject_type="individual")
-    await f.open_shop(u, subject_type="enterprise")
-    await f.open_shop(u, subject_type="individual")
-    before = await f.db_fingerprint(container)
+    # A refused opening must change none of the account's shops: all three are under test.
+    shops = [
+        (await f.open_shop(u, subject_type=kind))["id"]
+        for kind in ("individual", "enterprise", "individual")
+    ]
+    before = await f.fingerprint(container, *shops)
     for subject_type in ("individual", "enterprise"):
         r = await client.post(
             "/merchant/shops",
@@ -195,7 +197,7 @@ async def test_three_business_shops_per_account(
         body = assert_problem(r, 409, "shop_limit_reached")
         assert body["subject_type"] == subject_type
         assert body["limit"] == 3
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, *shops) == before
     await f.open_shop(u, subject_type="personal")
     assert await owned_shops(container, u.id) == {"individual": 2, "enterprise": 1, "personal": 1}
 
@@ -329,6 +331,7 @@ async def test_open_shop_needs_session_and_csrf(
     anon = new_client()
     r = await anon.post("/merchant/shops", json={"name": "Anon Shop", "subject_type": "personal"})
     assert_problem(r, 401, "session_required")
+    assert await f.db_fingerprint(container) == before
     u = await f.user(client)
     before = await f.db_fingerprint(container)
     r = await client.post("/merchant/shops", json={"name": "No Csrf", "subject_type": "personal"})
@@ -393,11 +396,11 @@ async def test_rename_name_rules(
 ) -> None:
     u = await f.user(client)
     shop = await f.open_shop(u, name="Keep This")
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.patch(f"/merchant/shops/{shop['id']}", json={"name": name}, headers=u.h)
     body = assert_problem(r, 422, "validation_error")
     assert body["errors"][0]["loc"] == ["body", "name"]
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_if_match(client: httpx.AsyncClient, container: Container) -> None:
@@ -409,13 +412,13 @@ async def test_if_match(client: httpx.AsyncClient, container: Container) -> None
     assert r.status_code == 200, r.text
     assert r.headers["ETag"] == '"2"'
 
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.patch(url, json={"name": "Lost Update"}, headers={**u.h, "If-Match": '"1"'})
     body = assert_problem(r, 412, "precondition_failed")
     assert body["current_version"] == 2
     r = await client.patch(url, json={"name": "Lost Update"}, headers={**u.h, "If-Match": "abc"})
     assert_problem(r, 412, "precondition_failed")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
     assert (await client.get(url)).json()["name"] == "Version Two"
 
     r = await client.patch(url, json={"name": "Version Three"}, headers={**u.h, "If-Match": '"2"'})
@@ -436,11 +439,11 @@ async def test_rename_not_allowed_in_review_but_logo_is(
     u = await f.user(client)
     shop = await f.business_shop_in_review(u)
     url = f"/merchant/shops/{shop['id']}"
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.patch(url, json={"name": "Sneaky Rename"}, headers=u.h)
     body = assert_problem(r, 409, "invalid_state_transition")
     assert body["current_status"] == "in_review"
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
     r = await client.patch(url, json={"logo_url": "https://cdn.example.com/new.png"}, headers=u.h)
     assert r.status_code == 200, r.text
@@ -454,14 +457,14 @@ async def test_patch_malformed_body_changes_nothing(
 ) -> None:
     u = await f.user(client)
     shop = await f.open_shop(u)
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     url = f"/merchant/shops/{shop['id']}"
     for body in ({"status": "open"}, {"logo_url": "ftp:/x"}, {"name": ["x"]}):
         r = await client.patch(url, json=body, headers=u.h)
         assert_problem(r, 422, "validation_error")
     r = await client.patch(url, json={"name": "No Csrf Here"})
     assert_problem(r, 403, "csrf_failed")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 # --- qualifications and review ----------------------------------------------------------------
@@ -511,11 +514,11 @@ async def test_qualification_review_approve_flow(
         "shop.qualification_submitted",
     ]
     # An open shop does not go back into review.
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await submit(u, shop["id"])
     body = assert_problem(r, 409, "invalid_state_transition")
     assert body["current_status"] == "open"
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_rejected_shop_shows_reason_and_can_resubmit(
@@ -594,12 +597,12 @@ async def test_qualification_validation_errors(
     shop = await f.open_shop(u, subject_type="enterprise")
     good = f.qualification()
     bad = {**good, field: mangle(good[field])}
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.put(f"/merchant/shops/{shop['id']}/qualification", json=bad, headers=u.h)
     body = assert_problem(r, 422, "validation_error")
     assert [e["loc"] for e in body["errors"]] == [["body", field]]
     assert body["errors"][0]["msg"]
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
     mine = (await client.get(f"/merchant/shops/{shop['id']}")).json()
     assert mine["status"] == "pending_qualification"
     r = await client.get(f"/merchant/shops/{shop['id']}/qualification")
@@ -619,7 +622,7 @@ async def test_qualification_reports_every_bad_number_at_once(
         "operator_id_number": "12345678901234567Z",
         "bank_account_number": "not a number",
     }
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.put(f"/merchant/shops/{shop['id']}/qualification", json=bad, headers=u.h)
     body = assert_problem(r, 422, "validation_error")
     assert [e["loc"] for e in body["errors"]] == [
@@ -627,7 +630,7 @@ async def test_qualification_reports_every_bad_number_at_once(
         ["body", "operator_id_number"],
         ["body", "bank_account_number"],
     ]
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_qualification_schema_errors_list_every_field(
@@ -635,7 +638,7 @@ async def test_qualification_schema_errors_list_every_field(
 ) -> None:
     u = await f.user(client)
     shop = await f.open_shop(u, subject_type="enterprise")
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     bad = f.qualification(
         licence_number="123", licence_image_url="not-a-url", operator_name="W", extra="x"
     )
@@ -650,7 +653,7 @@ async def test_qualification_schema_errors_list_every_field(
         ("body", "bank_name"),
         ("body", "extra"),
     } <= locs
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_legacy_15_digit_licence_is_accepted(client: httpx.AsyncClient) -> None:
@@ -705,11 +708,11 @@ async def test_personal_shop_cannot_submit_qualification(
 ) -> None:
     u = await f.user(client)
     shop = await f.open_shop(u)
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await submit(u, shop["id"])
     body = assert_problem(r, 409, "conflict")
     assert body["subject_type"] == "personal"
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
     assert (await client.get(f"/merchant/shops/{shop['id']}")).json()["status"] == "open"
 
 
@@ -718,11 +721,11 @@ async def test_cannot_resubmit_while_in_review(
 ) -> None:
     u = await f.user(client)
     shop = await f.business_shop_in_review(u)
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await submit(u, shop["id"])
     body = assert_problem(r, 409, "invalid_state_transition")
     assert body["current_status"] == "in_review"
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
 
 
 async def test_qualification_routes_need_session_and_csrf(
@@ -731,11 +734,11 @@ async def test_qualification_routes_need_session_and_csrf(
     u = await f.user(client)
     shop = await f.open_shop(u, subject_type="enterprise")
     url = f"/merchant/shops/{shop['id']}/qualification"
-    before = await f.db_fingerprint(container)
+    before = await f.fingerprint(container, shop["id"])
     r = await client.put(url, json=f.qualification())
     assert_problem(r, 403, "csrf_failed")
     anon = new_client()
     assert_problem(await anon.put(url, json=f.qualification()), 401, "session_required")
     assert_problem(await anon.get(url), 401, "session_required")
     assert_problem(await anon.get(f"/merchant/shops/{shop['id']}"), 401, "session_required")
-    assert await f.db_fingerprint(container) == before
+    assert await f.fingerprint(container, shop["id"]) == before
