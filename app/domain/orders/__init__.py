@@ -1,0 +1,1 @@
+"""Orders: the lifecycle, pricing, address regions and carriers."""

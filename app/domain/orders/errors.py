@@ -1,0 +1,72 @@
+"""The order context's errors: what a buyer or a provider can act on, with code and status."""
+
+from __future__ import annotations
+
+from app.domain.errors import Conflict, NotFound, ValidationFailed
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "Order not found"
+
+
+class InvalidOrderTransition(Conflict):
+    """An action the order's current status does not allow; names that status."""
+
+    code = "invalid_order_transition"
+    title = "The action is not allowed in the order's current status"
+
+    def __init__(self, action: str, status: int, status_name: str) -> None:
+        super().__init__(
+            f"Cannot {action} an order in status {status} ({status_name}).",
+            extra={"current_status": status, "current_status_name": status_name},
+        )
+
+
+class ProductNotListed(Conflict):
+    code = "product_not_listed"
+    title = "The product is not for sale"
+
+
+class OrderSkuNotFound(NotFound):
+    """A line names a SKU the shop does not have (the storefront's `sku_not_found`)."""
+
+    code = "sku_not_found"
+    title = "SKU not found"
+
+
+class OutOfStock(Conflict):
+    """Not enough units of a SKU to order; `extra` names the SKU and what is left."""
+
+    code = "out_of_stock"
+    title = "Out of stock"
+
+
+class QuantityInvalid(ValidationFailed):
+    code = "quantity_invalid"
+    title = "The quantity is not valid"
+
+
+class ShopNotOpen(Conflict):
+    code = "shop_not_open"
+    title = "The shop does not take orders"
+
+
+class RegionNotSellable(Conflict):
+    code = "region_not_sellable"
+    title = "The product is not sold to the address's region"
+
+
+class RegionUnknown(ValidationFailed):
+    code = "region_unknown"
+    title = "Not a GB/T 2260 district code"
+
+
+class WaybillInvalid(ValidationFailed):
+    code = "waybill_invalid"
+    title = "The waybill number does not match the carrier's format"
+
+
+class CarrierUnknown(ValidationFailed):
+    code = "carrier_unknown"
+    title = "Unknown carrier code"

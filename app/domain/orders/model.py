@@ -1,0 +1,254 @@
+"""Orders: lines with the snapshot taken at order time, amounts, and the lifecycle.
+
+The status codes are the Mini Shop's. Every change of status is a method here that checks the
+current status first and raises `InvalidOrderTransition` (409, naming it) otherwise; nothing
+else assigns `status`.
+
+    10 pending payment ──pay──> 20 awaiting shipment ──ship (part)──> 21 partially shipped
+      │                          │        └──────ship (all)────────┐     │ ship (rest)
+      │ cancel (buyer, timeout,  │ cancel (merchant, provider)     v     v
+      │  merchant, provider)     v                          30 awaiting receipt
+      └───────────────────> 250 cancelled                          │ confirm receipt
+                                                                    v (buyer or auto)
+    200 closed: every unit refunded by after-sales            100 completed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from app.domain.clock import utcnow
+from app.domain.ids import new_id
+from app.domain.orders.errors import InvalidOrderTransition, QuantityInvalid
+from app.domain.orders.pricing import Amounts, LineAmount, price
+
+
+class OrderStatus(IntEnum):
+    PENDING_PAYMENT = 10
+    AWAITING_SHIPMENT = 20
+    PARTIALLY_SHIPPED = 21
+    AWAITING_RECEIPT = 30
+    COMPLETED = 100
+    CLOSED = 200
+    CANCELLED = 250
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class CancelReason(StrEnum):
+    BUYER = "buyer"
+    TIMEOUT = "timeout"
+    MERCHANT = "merchant"
+    PROVIDER = "provider"
+
+
+class ReceivedBy(StrEnum):
+    BUYER = "buyer"
+    AUTO = "auto"
+
+
+#: Who may cancel in which status: the buyer only before paying, the shop's side (merchant
+#: or provider) until the first shipment, the close timer only an unpaid order.
+_CANCELLABLE: Mapping[CancelReason, frozenset[OrderStatus]] = {
+    CancelReason.BUYER: frozenset({OrderStatus.PENDING_PAYMENT}),
+    CancelReason.TIMEOUT: frozenset({OrderStatus.PENDING_PAYMENT}),
+    CancelReason.MERCHANT: frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.AWAITING_SHIPMENT}),
+    CancelReason.PROVIDER: frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.AWAITING_SHIPMENT}),
+}
+
+
+@dataclass(eq=False)
+class OrderLine:
+    shop_id: str
+    order_id: str
+    product_id: str
+    sku_id: str
+    quantity: int
+    unit_price: int
+    #: What the buyer saw when ordering: title, SKU attributes, image, out ids.
+    snapshot: dict[str, Any]
+    shipped_quantity: int = 0
+    aftersale_quantity: int = 0
+    id: str = field(default_factory=lambda: new_id("oline"))
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+    @property
+    def unshipped(self) -> int:
+        return self.quantity - self.shipped_quantity
+
+
+@dataclass(eq=False)
+class Order:
+    shop_id: str
+    buyer_id: str
+    lines: list[OrderLine]
+    #: The address as it was when the order was placed (recipient, phone, region, detail).
+    address: dict[str, Any]
+    product_total: int
+    freight: int
+    discount_total: int
+    total: int
+    status: OrderStatus = OrderStatus.PENDING_PAYMENT
+    buyer_note: str | None = None
+    merchant_note: str | None = None
+    cancel_reason: CancelReason | None = None
+    received_by: ReceivedBy | None = None
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    received_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    closed_at: datetime | None = None
+    id: str = field(default_factory=lambda: new_id("order"))
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    version: int = 1
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        id: str,
+        shop_id: str,
+        buyer_id: str,
+        lines: Sequence[OrderLine],
+        amounts: Amounts,
+        address: dict[str, Any],
+        buyer_note: str | None = None,
+    ) -> Order:
+        """A new order, pending payment; `lines` belong to `id` and priced as `amounts`."""
+        if not lines:
+            raise QuantityInvalid("An order needs at least one line.")
+        if any(line.order_id != id or line.shop_id != shop_id for line in lines):
+            raise ValueError("lines of another order or shop")
+        return cls(
+            id=id,
+            shop_id=shop_id,
+            buyer_id=buyer_id,
+            lines=list(lines),
+            address=address,
+            buyer_note=buyer_note,
+            product_total=amounts.product_total,
+            freight=amounts.freight,
+            discount_total=amounts.discount_total,
+            total=amounts.total,
+        )
+
+    # -- transitions --------------------------------------------------------------------------
+
+    def _require(self, action: str, *allowed: OrderStatus) -> None:
+        if self.status not in allowed:
+            raise InvalidOrderTransition(action, int(self.status), self.status.label)
+
+    def _touch(self, now: datetime) -> None:
+        self.updated_at = now
+        self.version += 1
+
+    def pay(self, now: datetime | None = None) -> None:
+        self._require("pay", OrderStatus.PENDING_PAYMENT)
+        now = now or utcnow()
+        self.status = OrderStatus.AWAITING_SHIPMENT
+        self.paid_at = now
+        self._touch(now)
+
+    def reprice(
+        self,
+        *,
+        unit_prices: Mapping[str, int] | None = None,
+        freight: int | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """New unit prices for some lines (by line id) and/or new freight; before payment."""
+        self._require("change the price of", OrderStatus.PENDING_PAYMENT)
+        lines = {line.id: line for line in self.lines}
+        unknown = set(unit_prices or {}) - set(lines)
+        if unknown:
+            raise ValueError(f"lines not in this order: {sorted(unknown)}")
+        for line_id, unit_price in (unit_prices or {}).items():
+            lines[line_id].unit_price = unit_price
+        amounts = price(
+            [LineAmount(line.unit_price, line.quantity) for line in self.lines],
+            self.freight if freight is None else freight,
+        )
+        # Discounts stay as granted, capped by the new product total.
+        self.discount_total = min(self.discount_total, amounts.product_total)
+        self.product_total, self.freight = amounts.product_total, amounts.freight
+        self.total = self.product_total - self.discount_total + self.freight
+        self._touch(now or utcnow())
+
+    @property
+    def paid(self) -> bool:
+        return self.paid_at is not None
+
+    def cancel(self, reason: CancelReason, now: datetime | None = None) -> bool:
+        """Cancel for `reason`; True when the order was paid (its payment is to be refunded)."""
+        self._require("cancel", *sorted(_CANCELLABLE[reason]))
+        now = now or utcnow()
+        self.status = OrderStatus.CANCELLED
+        self.cancel_reason = reason
+        self.cancelled_at = now
+        self._touch(now)
+        return self.paid
+
+    def ship(self, quantities: Mapping[str, int], now: datetime | None = None) -> bool:
+        """Record a shipment of `quantities` (line id → units); True when it ships the rest."""
+        self._require("ship", OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPED)
+        lines = {line.id: line for line in self.lines}
+        if not quantities:
+            raise QuantityInvalid("A shipment carries at least one line.")
+        for line_id, quantity in quantities.items():
+            line = lines.get(line_id)
+            if line is None:
+                raise QuantityInvalid(f"Line {line_id} is not a line of this order.")
+            if not 1 <= quantity <= line.unshipped:
+                raise QuantityInvalid(
+                    f"Line {line_id} has {line.unshipped} unit(s) left to ship, not {quantity}.",
+                    extra={"line_id": line_id, "unshipped": line.unshipped},
+                )
+        for line_id, quantity in quantities.items():
+            lines[line_id].shipped_quantity += quantity
+        now = now or utcnow()
+        everything = all(line.unshipped == 0 for line in self.lines)
+        if everything:
+            self.status = OrderStatus.AWAITING_RECEIPT
+            self.shipped_at = now
+        else:
+            self.status = OrderStatus.PARTIALLY_SHIPPED
+        self._touch(now)
+        return everything
+
+    def confirm_receipt(self, by: ReceivedBy, now: datetime | None = None) -> None:
+        """The buyer (or the auto-confirm timer) confirms receipt: the order completes."""
+        self._require("confirm receipt of", OrderStatus.AWAITING_RECEIPT)
+        now = now or utcnow()
+        self.status = OrderStatus.COMPLETED
+        self.received_by = by
+        self.received_at = self.completed_at = now
+        self._touch(now)
+
+    def close(self, now: datetime | None = None) -> None:
+        """Every unit was refunded by after-sales: the order closes (200)."""
+        self._require(
+            "close",
+            OrderStatus.AWAITING_SHIPMENT,
+            OrderStatus.PARTIALLY_SHIPPED,
+            OrderStatus.AWAITING_RECEIPT,
+            OrderStatus.COMPLETED,
+        )
+        now = now or utcnow()
+        self.status = OrderStatus.CLOSED
+        self.closed_at = now
+        self._touch(now)
+
+    def set_merchant_note(self, note: str | None, now: datetime | None = None) -> None:
+        self.merchant_note = note
+        self._touch(now or utcnow())
