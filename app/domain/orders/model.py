@@ -150,8 +150,8 @@ class Order:
             raise InvalidOrderTransition(action, int(self.status), self.status.label)
 
     def _touch(self, now: datetime) -> None:
+        # `version` is the storage's optimistic lock: it counts the flushes, not the calls.
         self.updated_at = now
-        self.version += 1
 
     def pay(self, now: datetime | None = None) -> None:
         self._require("pay", OrderStatus.PENDING_PAYMENT)

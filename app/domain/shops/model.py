@@ -48,6 +48,9 @@ class Shop:
     submitted_at: datetime | None = None
     reviewed_at: datetime | None = None
     opened_at: datetime | None = None
+    #: The flat freight of the shop's orders (fen), waived from `free_shipping_from`.
+    freight_fee: int = 0
+    free_shipping_from: int | None = None
     id: str = field(default_factory=lambda: new_id("shop"))
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)

@@ -30,6 +30,8 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.bulk_job_files,
     tables.bulk_job_file_parts,
     tables.bulk_job_items,
+    tables.orders,
+    tables.order_lines,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

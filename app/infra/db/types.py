@@ -62,3 +62,20 @@ class SpaceList(sa.types.TypeDecorator[list[str]]):
         if value is None:
             return None
         return value.split()
+
+
+class IntEnumType(sa.types.TypeDecorator[Any]):
+    """An `IntEnum` stored as its number (an order's status code: 10, 20, ...)."""
+
+    impl = sa.SmallInteger
+    cache_ok = True
+
+    def __init__(self, enum_cls: Any) -> None:
+        super().__init__()
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(self.enum_cls(value))
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Any:
+        return None if value is None else self.enum_cls(value)

@@ -16,6 +16,7 @@ from app.infra.db.tables.catalog import (
 )
 from app.infra.db.tables.events import event_sequences, outbox_events
 from app.infra.db.tables.idempotency import idempotency_keys
+from app.infra.db.tables.orders import order_lines, orders
 from app.infra.db.tables.shops import shop_members, shop_qualifications, shops
 from app.infra.db.tables.timers import timers
 from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -35,6 +36,8 @@ __all__ = [
     "industry_qualifications",
     "metadata",
     "oauth_codes",
+    "order_lines",
+    "orders",
     "outbox_events",
     "products",
     "refresh_tokens",

@@ -24,6 +24,9 @@ shops = sa.Table(
     sa.Column("reviewed_at", UTCDateTime()),
     sa.Column("opened_at", UTCDateTime()),
     sa.Column("created_by", ID, sa.ForeignKey("accounts.id"), nullable=False),
+    # The flat freight of its orders (fen), waived from `free_shipping_from` when set.
+    sa.Column("freight_fee", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("free_shipping_from", sa.BigInteger),
     *timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index(None, "status", "submitted_at", "id"),

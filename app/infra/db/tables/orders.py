@@ -1,0 +1,75 @@
+"""Tables: Orders and their lines."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.domain.orders.model import CancelReason, OrderStatus, ReceivedBy
+from app.infra.db.tables.base import ID, metadata, timestamps
+from app.infra.db.types import IntEnumType, JSONType, UTCDateTime, str_enum
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("buyer_id", ID, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("status", IntEnumType(OrderStatus), nullable=False),
+    # Integer fen.
+    sa.Column("product_total", sa.BigInteger, nullable=False),
+    sa.Column("freight", sa.BigInteger, nullable=False),
+    sa.Column("discount_total", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    # The address as it was when the order was placed.
+    sa.Column("address", JSONType, nullable=False),
+    sa.Column("buyer_note", sa.String(200)),
+    sa.Column("merchant_note", sa.String(500)),
+    sa.Column("cancel_reason", str_enum(CancelReason, 16)),
+    sa.Column("received_by", str_enum(ReceivedBy, 16)),
+    sa.Column("paid_at", UTCDateTime()),
+    sa.Column("shipped_at", UTCDateTime()),
+    sa.Column("received_at", UTCDateTime()),
+    sa.Column("completed_at", UTCDateTime()),
+    sa.Column("cancelled_at", UTCDateTime()),
+    sa.Column("closed_at", UTCDateTime()),
+    *timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.CheckConstraint("total = product_total - discount_total + freight", name="total_adds_up"),
+    sa.CheckConstraint("discount_total >= 0 AND discount_total <= product_total", name="discount"),
+    sa.CheckConstraint("freight >= 0", name="freight_not_negative"),
+    # The provider's lists: newest first, and by `updated_at` for sync.
+    sa.Index(None, "shop_id", "created_at", "id"),
+    sa.Index(None, "shop_id", "updated_at", "id"),
+    sa.Index(None, "shop_id", "status", "created_at", "id"),
+    # A buyer's own orders in the shop's storefront.
+    sa.Index(None, "shop_id", "buyer_id", "created_at", "id"),
+)
+
+
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("order_id", ID, nullable=False),
+    # The product and SKU as ordered: no foreign key, a line outlives their deletion.
+    sa.Column("product_id", ID, nullable=False),
+    sa.Column("sku_id", ID, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unit_price", sa.BigInteger, nullable=False),
+    # Title, SKU attributes, image and out ids as the buyer saw them.
+    sa.Column("snapshot", JSONType, nullable=False),
+    sa.Column("shipped_quantity", sa.Integer, nullable=False),
+    sa.Column("aftersale_quantity", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "order_id"], ["orders.shop_id", "orders.id"], ondelete="CASCADE"
+    ),
+    sa.CheckConstraint("quantity >= 1", name="quantity_positive"),
+    sa.CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+    sa.CheckConstraint(
+        "shipped_quantity >= 0 AND shipped_quantity <= quantity", name="shipped_within_quantity"
+    ),
+    sa.Index(None, "shop_id", "order_id", "id"),
+)
