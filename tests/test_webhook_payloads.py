@@ -4,6 +4,7 @@ the documented payload models, so a provider serving many shops knows whose toke
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -11,7 +12,9 @@ import sqlalchemy as sa
 
 from app.container import Container
 from app.domain.events.catalog import CATALOG
+from app.domain.orders import services as orders
 from app.infra.db import tables
+from app.worker.timers import TimerRunner, build_registry
 from tests import factories as f
 from tests.oauth_support import authorized
 from tests.product_support import Provider, approved, sku
@@ -46,6 +49,21 @@ async def test_every_shop_event_carries_its_shop(
         assert r.status_code == 200, r.text
         r = await client.put(f"/v1/products/{pid}/skus/{sid}/stock", json={"stock": 3}, headers=p.h)
         assert r.status_code == 200, r.text
+        # Every order event: placed, then closed unpaid by its timer.
+        buyer = await f.user(new_client())
+        async with container.uow() as uow:
+            await orders.place(
+                uow,
+                shop_id=shop_id,
+                buyer_id=buyer.id,
+                items=[orders.Item(sid, 1)],
+                address=orders.Address("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
+                buyer_note=None,
+                payment_timeout=timedelta(0),
+            )
+            await uow.commit()
+        timers = TimerRunner(container.uow, build_registry(), lease=timedelta(seconds=30))
+        assert await timers.run_due() >= 1
         assert (await p.post(f"/v1/products/{pid}/delisting")).status_code == 200
         r = await op.client.post(
             f"/v1/platform/products/{pid}/ban", json={"reason": "Counterfeit."}, headers=op.h

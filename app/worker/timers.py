@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
 from app.domain.clock import utcnow
+from app.domain.orders import services as orders
 from app.domain.timers.model import FIRST_BACKOFF, MAX_ATTEMPTS, Timer, backoff
 from app.infra.db.uow import SqlUnitOfWork
 
@@ -50,10 +51,16 @@ class TimerRegistry:
         return frozenset(self._handlers)
 
 
+async def _close_unpaid(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "an order's timer names its shop"
+    await orders.close_unpaid(uow, timer.shop_id, timer.key)
+
+
 def build_registry(modules: Iterable[str] = ()) -> TimerRegistry:
     """The built-in handlers, then those of `modules`: each module's `register(registry)` is
     called (`MINISHOP_WORKER_TIMER_MODULES`; tests register their kinds that way)."""
     registry = TimerRegistry()
+    registry.register(orders.CLOSE_UNPAID, _close_unpaid)
     for name in modules:
         importlib.import_module(name).register(registry)
     return registry

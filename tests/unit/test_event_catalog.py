@@ -1,13 +1,22 @@
-"""The event catalogue spells out the product statuses it publishes (it sits below the
-catalogue context, so it cannot import them): they must stay the products API's."""
+"""The event catalogue spells out the product and order statuses it publishes (it sits below
+the contexts, so it cannot import them): they must stay theirs."""
 
 from __future__ import annotations
 
 from typing import get_args
 
 from app.domain.catalog.products import ProductStatus
-from app.domain.events.catalog import ProductStatusName
+from app.domain.events.catalog import OrderEventData, OrderStatusCode, ProductStatusName
+from app.domain.orders.model import CancelReason, OrderStatus
 
 
 def test_product_events_publish_the_product_statuses() -> None:
     assert set(get_args(ProductStatusName)) == {s.value for s in ProductStatus}
+
+
+def test_order_events_publish_the_order_statuses_and_reasons() -> None:
+    assert set(get_args(OrderStatusCode)) == {int(s) for s in OrderStatus}
+    fields = OrderEventData.model_fields
+    assert set(get_args(get_args(fields["reason"].annotation)[0])) == {
+        r.value for r in CancelReason
+    }

@@ -16,10 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: Families whose events carry `sequence`: 1, 2, 3… per resource (an order), in the order
-#: their transactions committed, so a receiver can tell a late retry from the latest news. A
-#: resource's events are all sequenced or none are: the family decides, not the type.
-SEQUENCED_FAMILIES = frozenset({"order"})
+#: Families whose events carry `sequence`: 1, 2, 3… per resource (an order: its `order.*` and
+#: `payment.*` events share its numbers), in the order their transactions committed, so a
+#: receiver can tell a late retry from the latest news. A resource's events are all sequenced
+#: or none are: the family decides, not the type.
+SEQUENCED_FAMILIES = frozenset({"order", "payment"})
 
 
 #: A product's status as its events publish it: the values of the catalogue context's
@@ -134,6 +135,27 @@ class PingData(Payload):
     app_id: str = Field(description="Your app.", examples=["app_01jd8m3k2x9v7q4w5e6r7t8y9z"])
 
 
+#: An order's status as its events publish it: the Mini Shop's codes (the orders context's
+#: `OrderStatus`, spelled out for the same reason as `ProductStatusName`).
+OrderStatusCode = Literal[10, 20, 21, 30, 100, 200, 250]
+
+
+class OrderEventData(SequencedPayload):
+    """What every order event carries: the order, its status after the change, and what
+    changed; read the order (`GET /v1/orders/{order_id}`) for the rest."""
+
+    order_id: str = Field(description="The order.", examples=["order_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    status: OrderStatusCode = Field(
+        description="Its status after the change: 10 pending payment, 20 awaiting shipment, "
+        "21 partially shipped, 30 awaiting receipt, 100 completed, 200 closed, 250 cancelled.",
+        examples=[20],
+    )
+    total: int = Field(description="The order's total after the change, in fen.", examples=[12900])
+    reason: Literal["buyer", "timeout", "merchant", "provider"] | None = Field(
+        default=None, description="`order.cancelled`: who or what cancelled it.", examples=[None]
+    )
+
+
 @dataclass(frozen=True)
 class EventType:
     """One entry of the catalogue: its dotted name, what it means, and its payload model."""
@@ -199,6 +221,12 @@ CATALOG: dict[str, EventType] = _table(
         StockLowData,
     ),
     EventType("webhook.ping", "A test event sent from the developer surface.", PingData),
+    EventType("order.created", "A buyer placed an order (pending payment).", OrderEventData),
+    EventType(
+        "order.cancelled",
+        "The order was cancelled (by the buyer, the payment timeout, the merchant or a provider).",
+        OrderEventData,
+    ),
 )
 
 

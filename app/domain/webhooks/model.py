@@ -26,6 +26,7 @@ FAMILY_SCOPES: dict[str, Scope | None] = {
     "app": None,
     "product": Scope.PRODUCTS_READ,
     "order": Scope.ORDERS_READ,
+    "payment": Scope.ORDERS_READ,
     "aftersale": Scope.AFTERSALES_READ,
     "logistics": Scope.LOGISTICS_READ,
     "shop": Scope.SHOP_READ,

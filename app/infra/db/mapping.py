@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import registry
+import sqlalchemy as sa
+from sqlalchemy.orm import foreign, registry, relationship
 
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
@@ -10,6 +11,7 @@ from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, 
 from app.domain.catalog.bulk_jobs import BulkJob
 from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
+from app.domain.orders.model import Order, OrderLine
 from app.domain.shops.model import Member, Qualification, Shop
 from app.domain.webhooks.model import Attempt, Delivery, WebhookEndpoint
 from app.infra.db import tables
@@ -57,3 +59,23 @@ def map_domain() -> None:
     mr.map_imperatively(Delivery, tables.webhook_deliveries)
     mr.map_imperatively(Attempt, tables.webhook_attempts)
     mr.map_imperatively(BulkJob, tables.bulk_jobs)
+    _o, _l = tables.orders, tables.order_lines
+    mr.map_imperatively(OrderLine, _l)
+    mr.map_imperatively(
+        Order,
+        _o,
+        version_id_col=_o.c.version,
+        properties={
+            # Saved with the order; loaded by the repository with the shop in the statement
+            # (`SqlOrderRepository`), never lazily behind its back.
+            "lines": relationship(
+                OrderLine,
+                primaryjoin=sa.and_(
+                    foreign(_l.c.shop_id) == _o.c.shop_id, foreign(_l.c.order_id) == _o.c.id
+                ),
+                order_by=_l.c.id,
+                cascade="save-update, merge",
+                lazy="raise",
+            )
+        },
+    )

@@ -1,0 +1,26 @@
+"""The order context's ports: orders and their lines, and what placing one needs of the
+contexts below (the catalogue's stock path, timers, the outbox)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from app.domain.catalog.ports import CatalogUnitOfWork
+from app.domain.orders.model import Order
+from app.domain.timers.ports import Timers
+
+
+class OrderRepository(Protocol):
+    """A shop's orders with their lines; every statement names the shop."""
+
+    def add(self, order: Order) -> None: ...
+    async def get(self, shop_id: str, order_id: str, *, lock: bool = False) -> Order | None:
+        """The order with its lines; `lock`: held (FOR UPDATE) until the transaction ends,
+        so two changes of one order (a payment and the close timer) run one after the other."""
+
+
+class OrdersUnitOfWork(CatalogUnitOfWork, Protocol):
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def timers(self) -> Timers: ...

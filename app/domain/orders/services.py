@@ -1,0 +1,225 @@
+"""Order use cases: place an order, and the changes of its lifecycle, each writing its event
+(numbered per order) in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.domain.catalog import stock
+from app.domain.catalog.errors import OutOfStock as CatalogOutOfStock
+from app.domain.catalog.errors import SkuNotFound
+from app.domain.catalog.products import Product, ProductStatus, Sku
+from app.domain.clock import utcnow
+from app.domain.events.catalog import OrderEventData
+from app.domain.events.model import Event
+from app.domain.ids import new_id
+from app.domain.orders.errors import (
+    OrderNotFound,
+    OrderSkuNotFound,
+    OutOfStock,
+    ProductNotListed,
+    QuantityInvalid,
+    RegionNotSellable,
+    ShopNotOpen,
+)
+from app.domain.orders.model import CancelReason, Order, OrderLine
+from app.domain.orders.ports import OrdersUnitOfWork
+from app.domain.orders.pricing import (
+    MAX_LINE_QUANTITY,
+    MAX_LINES,
+    Discount,
+    FlatFreight,
+    LineAmount,
+    quote,
+)
+from app.domain.orders.regions import region
+
+#: The durable timer that closes an order left unpaid (key: the order id).
+CLOSE_UNPAID = "order.close_unpaid"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A line as the buyer asks for it."""
+
+    sku_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Address:
+    recipient: str
+    phone: str
+    region_code: str
+    detail: str
+
+    def snapshot(self) -> dict[str, Any]:
+        r = region(self.region_code)
+        return {
+            "recipient": self.recipient,
+            "phone": self.phone,
+            "region_code": r.code,
+            "province": r.province_name,
+            "city": r.city_name,
+            "district": r.district_name,
+            "detail": self.detail,
+        }
+
+
+async def order_event(uow: OrdersUnitOfWork, type_: str, order: Order, **extra: Any) -> None:
+    """`type_` of `order`, numbered after the order's earlier events."""
+    data = OrderEventData(
+        shop_id=order.shop_id,
+        order_id=order.id,
+        status=int(order.status),  # type: ignore[arg-type]
+        total=order.total,
+        **extra,
+    )
+    await uow.outbox.add_in_sequence(Event(type_, data, resource_id=order.id))
+
+
+def _merged(items: Sequence[Item]) -> dict[str, int]:
+    """SKU id → units, a SKU named twice counting once with both quantities."""
+    if not items:
+        raise QuantityInvalid("An order needs at least one line.")
+    if len(items) > MAX_LINES:
+        raise QuantityInvalid(f"An order carries at most {MAX_LINES} lines.")
+    lines: dict[str, int] = {}
+    for item in items:
+        lines[item.sku_id] = lines.get(item.sku_id, 0) + item.quantity
+    for sku_id, quantity in lines.items():
+        if not 1 <= quantity <= MAX_LINE_QUANTITY:
+            raise QuantityInvalid(
+                f"SKU {sku_id}: order between 1 and {MAX_LINE_QUANTITY} units, not {quantity}.",
+                extra={"sku_id": sku_id},
+            )
+    return lines
+
+
+async def _sellable(
+    uow: OrdersUnitOfWork, shop_id: str, sku_ids: Sequence[str], province: str
+) -> dict[str, tuple[Product, Sku]]:
+    """Each SKU with its product: listed, and sold to `province`."""
+    found: dict[str, tuple[Product, Sku]] = {}
+    products: dict[str, Product | None] = {}
+    for sku_id in sku_ids:
+        sku = await uow.products.find_sku(shop_id, sku_id=sku_id)
+        if sku is None:
+            raise OrderSkuNotFound(f"No SKU {sku_id} in this shop.", extra={"sku_id": sku_id})
+        if sku.product_id not in products:
+            products[sku.product_id] = await uow.products.get(shop_id, sku.product_id)
+        product = products[sku.product_id]
+        if product is None or product.status is not ProductStatus.LISTED:
+            raise ProductNotListed(
+                f"The product of SKU {sku_id} is not for sale.",
+                extra={"sku_id": sku_id, "product_id": sku.product_id},
+            )
+        if product.regions and province not in product.regions:
+            raise RegionNotSellable(
+                f"Product {product.id} is not sold to the address's province ({province}).",
+                extra={"product_id": product.id, "province": province},
+            )
+        found[sku_id] = (product, sku)
+    return found
+
+
+def _snapshot(product: Product, sku: Sku) -> dict[str, Any]:
+    return {
+        "title": product.title,
+        "image": product.images[0] if product.images else None,
+        "sale_attrs": dict(sku.sale_attrs),
+        "out_product_id": product.out_product_id,
+        "out_sku_id": sku.out_sku_id,
+    }
+
+
+async def place(
+    uow: OrdersUnitOfWork,
+    *,
+    shop_id: str,
+    buyer_id: str,
+    items: Sequence[Item],
+    address: Address,
+    buyer_note: str | None,
+    payment_timeout: timedelta,
+    discounts: Sequence[Discount] = (),
+    now: datetime | None = None,
+) -> Order:
+    """Check and price the order, reserve its stock (all lines or none), write it pending
+    payment with `order.created`, and schedule its close if it stays unpaid."""
+    now = now or utcnow()
+    shop = await uow.shops.get(shop_id)
+    if shop is None or not shop.can_sell:
+        raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
+    wanted = _merged(items)
+    snapshot = address.snapshot()
+    sellable = await _sellable(uow, shop_id, list(wanted), address.region_code[:2])
+    try:
+        await stock.reserve(uow, shop_id, wanted)
+    except CatalogOutOfStock as e:
+        sku_id = e.extra["sku_id"]
+        raise OutOfStock(
+            f"SKU {sku_id} has {e.extra['available']} unit(s) left, fewer than {wanted[sku_id]}.",
+            extra=e.extra,
+        ) from None
+    except SkuNotFound as e:  # deleted since it was read: as if never there
+        raise OrderSkuNotFound(e.detail, extra=e.extra) from None
+    order_id = new_id("order")
+    lines = [
+        OrderLine(
+            shop_id=shop_id,
+            order_id=order_id,
+            product_id=product.id,
+            sku_id=sku_id,
+            quantity=wanted[sku_id],
+            unit_price=sku.price,
+            snapshot=_snapshot(product, sku),
+        )
+        for sku_id, (product, sku) in sellable.items()
+    ]
+    freight = FlatFreight(shop.freight_fee, shop.free_shipping_from)
+    amounts = quote([LineAmount(x.unit_price, x.quantity) for x in lines], freight, discounts)
+    order = Order.place(
+        id=order_id,
+        shop_id=shop_id,
+        buyer_id=buyer_id,
+        lines=lines,
+        amounts=amounts,
+        address=snapshot,
+        buyer_note=buyer_note,
+    )
+    order.created_at = order.updated_at = now
+    uow.orders.add(order)
+    await order_event(uow, "order.created", order)
+    await uow.timers.schedule(
+        CLOSE_UNPAID, order.id, now + payment_timeout, {"shop_id": shop_id}, shop_id=shop_id
+    )
+    await uow.flush()
+    return order
+
+
+async def get(uow: OrdersUnitOfWork, shop_id: str, order_id: str, *, lock: bool = False) -> Order:
+    order = await uow.orders.get(shop_id, order_id, lock=lock)
+    if order is None:
+        raise OrderNotFound(f"No order {order_id} in this shop.")
+    return order
+
+
+async def _release(uow: OrdersUnitOfWork, order: Order) -> None:
+    await stock.release(uow, order.shop_id, {line.sku_id: line.quantity for line in order.lines})
+
+
+async def close_unpaid(uow: OrdersUnitOfWork, shop_id: str, order_id: str) -> bool:
+    """The close timer: cancel the order if it is still unpaid, releasing its stock once.
+    False (and nothing changes) when it was paid or cancelled in the meantime."""
+    order = await uow.orders.get(shop_id, order_id, lock=True)
+    if order is None or order.paid or order.cancelled_at is not None:
+        return False
+    order.cancel(CancelReason.TIMEOUT)
+    await _release(uow, order)
+    await order_event(uow, "order.cancelled", order, reason=CancelReason.TIMEOUT.value)
+    await uow.flush()
+    return True
