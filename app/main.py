@@ -44,6 +44,7 @@ from app.api.uploads import UploadSlots
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
+from app.api.v1 import orders as provider_orders
 from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
 from app.api.webhook_docs import install_webhook_docs
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # OpenAPI document lists the same operations (`openapi/` is written with sorted keys).
     for router in (
         provider_products.router,
+        provider_orders.router,
         provider_batches.router,
         provider_bulk.router,
         ops.router,

@@ -22,6 +22,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -128,6 +129,55 @@ async def _bulk_job(shop: ShopContext) -> str:
     return str(r.json()["id"])
 
 
+async def _order(shop: ShopContext) -> str:
+    """An order of a listed product, placed by the shop's merchant as a buyer."""
+    from app.domain.orders import services as orders
+
+    product = await _create_product(shop)
+    await _listed(shop, {"product_id": product["id"]})
+    async with shop.container.uow() as uow:
+        order = await orders.place(
+            uow,
+            shop_id=str(shop.auth.shop["id"]),
+            buyer_id=shop.auth.merchant.id,
+            items=[orders.Item(product["skus"][0]["id"], 2)],
+            address=orders.Address("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
+            buyer_note=None,
+            payment_timeout=timedelta(minutes=30),
+        )
+        await uow.commit()
+        return order.id
+
+
+async def _paid(shop: ShopContext, ids: dict[str, str]) -> None:
+    """The order paid (the payment itself is the storefront's; here, the transition)."""
+    from app.domain.orders import services as orders
+
+    async with shop.container.uow() as uow:
+        order = await orders.get(uow, str(shop.auth.shop["id"]), ids["order_id"], lock=True)
+        order.pay()
+        await uow.commit()
+
+
+async def _shipment(shop: ShopContext, ids: dict[str, str]) -> str:
+    """A shipment of one of the two units of the order made for the same call."""
+    await _paid(shop, ids)
+    r = await shop.client.get(f"/v1/orders/{ids['order_id']}", headers=shop.auth.bearer)
+    assert r.status_code == 200, r.text
+    line = r.json()["lines"][0]["id"]
+    r = await shop.client.post(
+        f"/v1/orders/{ids['order_id']}/shipments",
+        json={
+            "carrier": "SF",
+            "waybill_no": "SF1234567890123",
+            "lines": [{"line_id": line, "quantity": 1}],
+        },
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "qualification_id": _qualification,
     "product_id": _product,
@@ -135,7 +185,12 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "sku_id": _sku,
     "out_sku_id": _out_sku_id,
     "job_id": _bulk_job,
+    "order_id": _order,
+    "shipment_id": _shipment,
 }
+
+#: Path parameters naming a child of the resource made for the same call (named before them).
+CHILD_FACTORIES = frozenset({"sku_id", "shipment_id"})
 
 
 async def _approved(shop: ShopContext, ids: dict[str, str]) -> None:
@@ -186,6 +241,7 @@ STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]]
     "delistProduct": _listed,
     "discardProductRevision": _revised,
     "getBulkJobFile": _export_done,
+    "createOrderShipment": _paid,
 }
 
 #: Path parameters naming platform-wide resources that no shop owns (the category tree):
@@ -199,6 +255,11 @@ SHARED_PATH_IDS: dict[str, str] = {
 BODY_OVERRIDES: dict[str, dict[str, Any]] = {
     # The factory's product has a {"size": "S"} SKU: another combination, no out_sku_id.
     "addSku": {"sale_attrs": {"size": "XL"}, "price": 9900, "stock": 5},
+    # The examples name a line of no real order: re-price the freight, ship everything.
+    "changeOrderPrice": {"freight": 0},
+    "createOrderShipment": {"carrier": "SF", "waybill_no": "SF1234567890123"},
+    # The factory's shipment is an SF one: a ZTO number needs the carrier changed too.
+    "updateOrderShipment": {"carrier": "ZTO", "waybill_no": "78123456789012"},
 }
 
 #: operationId → (body, Content-Type) of the operations that take a file, not JSON.
@@ -327,7 +388,7 @@ async def path_ids(ops: list[Operation], shop: ShopContext) -> dict[str, str]:
     for name in names:
         factory: Any = PATH_ID_FACTORIES[name]
         # A child resource (a SKU) belongs to the parent made for the same call.
-        ids[name] = await (factory(shop, ids) if name == "sku_id" else factory(shop))
+        ids[name] = await (factory(shop, ids) if name in CHILD_FACTORIES else factory(shop))
     return ids
 
 

@@ -56,6 +56,11 @@ TAGS = [
         "description": "Products and SKUs, stock, and the review and sale lifecycle.",
     },
     {
+        "name": "Open API: orders",
+        "description": "The shop's orders: read and sync, notes, price changes before payment, "
+        "shipments; the carrier catalogue.",
+    },
+    {
         "name": "Open API: bulk jobs",
         "description": "Asynchronous import (CSV, JSON Lines, Shopify's product CSV) and "
         "export of the catalogue: jobs with progress, per-line errors and a report.",

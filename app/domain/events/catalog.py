@@ -154,6 +154,9 @@ class OrderEventData(SequencedPayload):
     reason: Literal["buyer", "timeout", "merchant", "provider"] | None = Field(
         default=None, description="`order.cancelled`: who or what cancelled it.", examples=[None]
     )
+    shipment_id: str | None = Field(
+        default=None, description="`order.shipped`: the shipment.", examples=[None]
+    )
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,14 @@ CATALOG: dict[str, EventType] = _table(
     ),
     EventType("webhook.ping", "A test event sent from the developer surface.", PingData),
     EventType("order.created", "A buyer placed an order (pending payment).", OrderEventData),
+    EventType(
+        "order.price_changed",
+        "The shop changed line prices or the freight of an unpaid order.",
+        OrderEventData,
+    ),
+    EventType(
+        "order.shipped", "A shipment of the order left (one event per shipment).", OrderEventData
+    ),
     EventType(
         "order.cancelled",
         "The order was cancelled (by the buyer, the payment timeout, the merchant or a provider).",

@@ -10,6 +10,11 @@ class OrderNotFound(NotFound):
     title = "Order not found"
 
 
+class ShipmentNotFound(NotFound):
+    code = "shipment_not_found"
+    title = "Shipment not found"
+
+
 class InvalidOrderTransition(Conflict):
     """An action the order's current status does not allow; names that status."""
 

@@ -28,6 +28,9 @@ from app.domain.orders.pricing import Amounts, LineAmount, price
 
 
 class OrderStatus(IntEnum):
+    """The Mini Shop's order status codes: 10 pending payment, 20 awaiting shipment,
+    21 partially shipped, 30 awaiting receipt, 100 completed, 200 closed, 250 cancelled."""
+
     PENDING_PAYMENT = 10
     AWAITING_SHIPMENT = 20
     PARTIALLY_SHIPPED = 21
@@ -252,3 +255,43 @@ class Order:
     def set_merchant_note(self, note: str | None, now: datetime | None = None) -> None:
         self.merchant_note = note
         self._touch(now or utcnow())
+
+    def change_waybill(self, now: datetime | None = None) -> None:
+        """A shipment's carrier or waybill may change until the buyer has the goods."""
+        self._require(
+            "change a shipment of",
+            OrderStatus.PARTIALLY_SHIPPED,
+            OrderStatus.AWAITING_RECEIPT,
+        )
+        self._touch(now or utcnow())
+
+
+@dataclass(eq=False)
+class Shipment:
+    """Units of an order's lines that left together under one waybill."""
+
+    shop_id: str
+    order_id: str
+    carrier: str
+    waybill_no: str
+    #: `[{"line_id": ..., "quantity": ...}]`
+    lines: list[dict[str, Any]]
+    id: str = field(default_factory=lambda: new_id("ship"))
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """The provider's order list: any of these statuses, time ranges (inclusive from,
+    exclusive to), and the order: newest first, or by `updated_at` for sync."""
+
+    statuses: frozenset[OrderStatus] = frozenset()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    paid_from: datetime | None = None
+    paid_to: datetime | None = None
+    by_updated: bool = False

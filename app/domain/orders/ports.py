@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from app.domain.catalog.ports import CatalogUnitOfWork
-from app.domain.orders.model import Order
+from app.domain.orders.model import Order, OrderFilter, Shipment
+from app.domain.pagination import Page, PageRequest
 from app.domain.timers.ports import Timers
 
 
@@ -17,6 +18,16 @@ class OrderRepository(Protocol):
     async def get(self, shop_id: str, order_id: str, *, lock: bool = False) -> Order | None:
         """The order with its lines; `lock`: held (FOR UPDATE) until the transaction ends,
         so two changes of one order (a payment and the close timer) run one after the other."""
+
+    async def list_for_shop(
+        self, shop_id: str, page: PageRequest, f: OrderFilter
+    ) -> Page[Order]: ...
+    def add_shipment(self, shipment: Shipment) -> None: ...
+    async def get_shipment(
+        self, shop_id: str, order_id: str, shipment_id: str
+    ) -> Shipment | None: ...
+    async def shipments_of(self, shop_id: str, order_ids: list[str]) -> dict[str, list[Shipment]]:
+        """The shipments of each order, oldest first."""
 
 
 class OrdersUnitOfWork(CatalogUnitOfWork, Protocol):

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog import stock
 from app.domain.catalog.errors import OutOfStock as CatalogOutOfStock
 from app.domain.catalog.errors import SkuNotFound
 from app.domain.catalog.products import Product, ProductStatus, Sku
 from app.domain.clock import utcnow
+from app.domain.errors import ValidationFailed
 from app.domain.events.catalog import OrderEventData
 from app.domain.events.model import Event
 from app.domain.ids import new_id
+from app.domain.orders.carriers import carrier
 from app.domain.orders.errors import (
     OrderNotFound,
     OrderSkuNotFound,
@@ -23,9 +26,10 @@ from app.domain.orders.errors import (
     ProductNotListed,
     QuantityInvalid,
     RegionNotSellable,
+    ShipmentNotFound,
     ShopNotOpen,
 )
-from app.domain.orders.model import CancelReason, Order, OrderLine
+from app.domain.orders.model import CancelReason, Order, OrderFilter, OrderLine, Shipment
 from app.domain.orders.ports import OrdersUnitOfWork
 from app.domain.orders.pricing import (
     MAX_LINE_QUANTITY,
@@ -36,6 +40,8 @@ from app.domain.orders.pricing import (
     quote,
 )
 from app.domain.orders.regions import region
+from app.domain.pagination import Page, PageRequest
+from app.domain.shops.services import check_version
 
 #: The durable timer that closes an order left unpaid (key: the order id).
 CLOSE_UNPAID = "order.close_unpaid"
@@ -223,3 +229,166 @@ async def close_unpaid(uow: OrdersUnitOfWork, shop_id: str, order_id: str) -> bo
     await order_event(uow, "order.cancelled", order, reason=CancelReason.TIMEOUT.value)
     await uow.flush()
     return True
+
+
+async def list_for_shop(
+    uow: OrdersUnitOfWork, shop_id: str, page: PageRequest, f: OrderFilter
+) -> tuple[Page[Order], dict[str, list[Shipment]]]:
+    """A page of the shop's orders with their lines, and the shipments of each."""
+    result = await uow.orders.list_for_shop(shop_id, page, f)
+    shipments = await uow.orders.shipments_of(shop_id, [o.id for o in result.items])
+    return result, shipments
+
+
+async def shipments_of(uow: OrdersUnitOfWork, order: Order) -> list[Shipment]:
+    return (await uow.orders.shipments_of(order.shop_id, [order.id]))[order.id]
+
+
+def _audit(
+    uow: OrdersUnitOfWork,
+    actor: Actor,
+    action: str,
+    order: Order,
+    before: dict[str, Any] | None,
+    **after: Any,
+) -> None:
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            action,
+            target_type="order",
+            target_id=order.id,
+            shop_id=order.shop_id,
+            before=before,
+            after=after,
+        )
+    )
+
+
+async def set_merchant_note(
+    uow: OrdersUnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    order_id: str,
+    note: str | None,
+    expected_version: int | None = None,
+) -> Order:
+    order = await get(uow, shop_id, order_id, lock=True)
+    check_version(order.version, expected_version)
+    before = order.merchant_note
+    order.set_merchant_note(note)
+    _audit(
+        uow, actor, "order.merchant_note_set", order, {"merchant_note": before}, merchant_note=note
+    )
+    await uow.flush()
+    return order
+
+
+async def reprice(
+    uow: OrdersUnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    order_id: str,
+    *,
+    unit_prices: dict[str, int],
+    freight: int | None,
+    expected_version: int | None,
+) -> Order:
+    """New unit prices (line id → fen) and/or freight for an unpaid order."""
+    order = await get(uow, shop_id, order_id, lock=True)
+    check_version(order.version, expected_version)
+    lines = {line.id for line in order.lines}
+    unknown = sorted(set(unit_prices) - lines)
+    if unknown:
+        raise ValidationFailed.field(
+            "body.lines", f"Not lines of this order: {', '.join(unknown)}."
+        )
+    before = {"total": order.total, "freight": order.freight}
+    order.reprice(unit_prices=unit_prices, freight=freight)
+    _audit(
+        uow,
+        actor,
+        "order.price_changed",
+        order,
+        before,
+        total=order.total,
+        freight=order.freight,
+        unit_prices=unit_prices,
+    )
+    await order_event(uow, "order.price_changed", order)
+    await uow.flush()
+    return order
+
+
+async def ship(
+    uow: OrdersUnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    order_id: str,
+    *,
+    carrier_code: str,
+    waybill_no: str,
+    quantities: dict[str, int] | None,
+) -> tuple[Order, Shipment]:
+    """A shipment of `quantities` (line id → units; None: everything still unshipped)."""
+    number = carrier(carrier_code).check_waybill(waybill_no)
+    order = await get(uow, shop_id, order_id, lock=True)
+    if quantities is None:
+        quantities = {line.id: line.unshipped for line in order.lines if line.unshipped}
+    order.ship(quantities)
+    shipment = Shipment(
+        shop_id=shop_id,
+        order_id=order.id,
+        carrier=carrier_code,
+        waybill_no=number,
+        lines=[{"line_id": k, "quantity": v} for k, v in sorted(quantities.items())],
+    )
+    uow.orders.add_shipment(shipment)
+    _audit(
+        uow,
+        actor,
+        "order.shipped",
+        order,
+        None,
+        shipment_id=shipment.id,
+        carrier=carrier_code,
+        waybill_no=number,
+        lines=shipment.lines,
+    )
+    await order_event(uow, "order.shipped", order, shipment_id=shipment.id)
+    await uow.flush()
+    return order, shipment
+
+
+async def change_waybill(
+    uow: OrdersUnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    order_id: str,
+    shipment_id: str,
+    *,
+    carrier_code: str | None,
+    waybill_no: str,
+) -> Shipment:
+    order = await get(uow, shop_id, order_id, lock=True)
+    shipment = await uow.orders.get_shipment(shop_id, order_id, shipment_id)
+    if shipment is None:
+        raise ShipmentNotFound(f"No shipment {shipment_id} of order {order_id}.")
+    code = carrier_code or shipment.carrier
+    number = carrier(code).check_waybill(waybill_no)
+    order.change_waybill()
+    before = {"carrier": shipment.carrier, "waybill_no": shipment.waybill_no}
+    shipment.carrier, shipment.waybill_no = code, number
+    shipment.updated_at = order.updated_at
+    _audit(
+        uow,
+        actor,
+        "order.waybill_changed",
+        order,
+        before,
+        shipment_id=shipment.id,
+        carrier=code,
+        waybill_no=number,
+    )
+    await uow.flush()
+    return shipment

@@ -32,6 +32,7 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.bulk_job_items,
     tables.orders,
     tables.order_lines,
+    tables.shipments,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

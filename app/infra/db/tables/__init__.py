@@ -16,7 +16,7 @@ from app.infra.db.tables.catalog import (
 )
 from app.infra.db.tables.events import event_sequences, outbox_events
 from app.infra.db.tables.idempotency import idempotency_keys
-from app.infra.db.tables.orders import order_lines, orders
+from app.infra.db.tables.orders import order_lines, orders, shipments
 from app.infra.db.tables.shops import shop_members, shop_qualifications, shops
 from app.infra.db.tables.timers import timers
 from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -42,6 +42,7 @@ __all__ = [
     "products",
     "refresh_tokens",
     "sessions",
+    "shipments",
     "shop_members",
     "shop_qualifications",
     "shops",

@@ -73,3 +73,23 @@ order_lines = sa.Table(
     ),
     sa.Index(None, "shop_id", "order_id", "id"),
 )
+
+
+shipments = sa.Table(
+    "shipments",
+    metadata,
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("order_id", ID, nullable=False),
+    sa.Column("carrier", sa.String(16), nullable=False),
+    sa.Column("waybill_no", sa.String(32), nullable=False),
+    # [{"line_id", "quantity"}]: which units of which lines left under this waybill.
+    sa.Column("lines", JSONType, nullable=False),
+    *timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "order_id"], ["orders.shop_id", "orders.id"], ondelete="CASCADE"
+    ),
+    sa.Index(None, "shop_id", "order_id", "id"),
+)

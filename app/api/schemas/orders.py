@@ -1,0 +1,247 @@
+"""Orders as the open API shows them, and the bodies that change them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.api.schemas.base import Input, Output
+from app.domain.orders.carriers import Carrier as CarrierEntity
+from app.domain.orders.model import Order as OrderEntity
+from app.domain.orders.model import Shipment as ShipmentEntity
+from app.domain.orders.pricing import MAX_LINE_QUANTITY
+
+ORDER_EXAMPLE = "order_01jd8m3k2x9v7q4w5e6r7t8y9z"
+LINE_EXAMPLE = "oline_01jd8m3k2x9v7q4w5e6r7t8y9z"
+SHIPMENT_EXAMPLE = "ship_01jd8m3k2x9v7q4w5e6r7t8y9z"
+TIME_EXAMPLE = "2026-11-25T08:00:00Z"
+
+StatusCode = Literal[10, 20, 21, 30, 100, 200, 250]
+
+
+class LineSnapshot(Output):
+    """The product and SKU as the buyer saw them when ordering (later edits do not change it)."""
+
+    title: str = Field(description="The product's title.", examples=["Linen dress"])
+    image: str | None = Field(
+        description="The product's first image.", examples=["https://cdn.example.com/front.jpg"]
+    )
+    sale_attrs: dict[str, str] = Field(
+        description="The SKU's sale attributes.", examples=[{"size": "M"}]
+    )
+    out_product_id: str | None = Field(description="Your id for the product.", examples=["erp-1"])
+    out_sku_id: str | None = Field(description="Your id for the SKU.", examples=["erp-1-m"])
+
+
+class OrderLine(Output):
+    """One SKU of the order: units, price, and how many shipped or went to after-sales."""
+
+    id: str = Field(description="The line's id.", examples=[LINE_EXAMPLE])
+    product_id: str = Field(
+        description="The product ordered.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    sku_id: str = Field(description="The SKU ordered.", examples=["sku_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    quantity: int = Field(description="Units ordered.", examples=[2])
+    unit_price: int = Field(description="Price of one unit, fen.", examples=[19900])
+    total: int = Field(description="`unit_price * quantity`, fen.", examples=[39800])
+    shipped_quantity: int = Field(description="Units shipped so far.", examples=[0])
+    aftersale_quantity: int = Field(
+        description="Units in after-sales (refunds and returns).", examples=[0]
+    )
+    snapshot: LineSnapshot = Field(description="What the buyer saw.")
+
+
+class OrderAddress(Output):
+    """Where the order goes (readable with `orders:read`, as the consent page says)."""
+
+    recipient: str = Field(description="Who receives it.", examples=["Li Lei"])
+    phone: str = Field(description="The recipient's mobile number.", examples=["13800138000"])
+    region_code: str = Field(description="GB/T 2260 district code.", examples=["440305"])
+    province: str = Field(description="Province name.", examples=["广东省"])
+    city: str | None = Field(
+        description="City name (none for a province-level city's districts).", examples=["深圳市"]
+    )
+    district: str = Field(description="District or county name.", examples=["南山区"])
+    detail: str = Field(description="Street, building, door.", examples=["1 Keyuan Road"])
+
+
+class ShipmentLine(Output):
+    """Units of one line in a shipment."""
+
+    line_id: str = Field(description="The order line.", examples=[LINE_EXAMPLE])
+    quantity: int = Field(description="Units of it in this shipment.", examples=[1])
+
+
+class Shipment(Output):
+    """Units of the order that left together under one waybill."""
+
+    id: str = Field(description="The shipment's id.", examples=[SHIPMENT_EXAMPLE])
+    carrier: str = Field(description="A code of `GET /v1/logistics/carriers`.", examples=["SF"])
+    waybill_no: str = Field(
+        description="The carrier's waybill number.", examples=["SF1234567890123"]
+    )
+    lines: list[ShipmentLine] = Field(description="What it carries.")
+    created_at: datetime = Field(description="When it was recorded.", examples=[TIME_EXAMPLE])
+    updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
+
+    @classmethod
+    def of(cls, s: ShipmentEntity) -> Shipment:
+        return cls.model_validate(s)
+
+
+class Order(Output):
+    """An order of the shop: lines, amounts (integer fen), address, notes, shipments."""
+
+    id: str = Field(description="The order's id.", examples=[ORDER_EXAMPLE])
+    shop_id: str = Field(description="The shop.", examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    buyer_id: str = Field(
+        description="The buyer's account.", examples=["acct_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    status: StatusCode = Field(
+        description="10 pending payment, 20 awaiting shipment, 21 partially shipped, "
+        "30 awaiting receipt, 100 completed, 200 closed, 250 cancelled.",
+        examples=[10],
+    )
+    product_total: int = Field(description="Sum of the lines, fen.", examples=[39800])
+    freight: int = Field(description="Freight, fen.", examples=[800])
+    discount_total: int = Field(description="Discounts on the goods, fen.", examples=[0])
+    total: int = Field(
+        description="`product_total - discount_total + freight`, fen: what the buyer pays.",
+        examples=[40600],
+    )
+    lines: list[OrderLine] = Field(description="The SKUs ordered.")
+    address: OrderAddress = Field(description="Where it goes.")
+    buyer_note: str | None = Field(description="The buyer's note.", examples=["Ring twice"])
+    merchant_note: str | None = Field(description="The shop's own note.", examples=[None])
+    cancel_reason: Literal["buyer", "timeout", "merchant", "provider"] | None = Field(
+        description="Why it was cancelled (status 250).", examples=[None]
+    )
+    shipments: list[Shipment] = Field(description="Its shipments, oldest first.")
+    created_at: datetime = Field(description="When it was placed.", examples=[TIME_EXAMPLE])
+    updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
+    paid_at: datetime | None = Field(description="When it was paid.", examples=[None])
+    shipped_at: datetime | None = Field(description="When the last unit left.", examples=[None])
+    received_at: datetime | None = Field(description="When receipt was confirmed.", examples=[None])
+    completed_at: datetime | None = Field(description="When it completed.", examples=[None])
+    cancelled_at: datetime | None = Field(description="When it was cancelled.", examples=[None])
+    version: int = Field(description="Also the `ETag`; send it in `If-Match`.", examples=[1])
+
+    @classmethod
+    def of(cls, o: OrderEntity, shipments: list[ShipmentEntity]) -> Order:
+        data: dict[str, Any] = {
+            name: getattr(o, name)
+            for name in cls.model_fields
+            if name not in ("lines", "shipments", "status", "cancel_reason")
+        }
+        data["status"] = int(o.status)
+        data["cancel_reason"] = o.cancel_reason.value if o.cancel_reason else None
+        data["lines"] = [
+            {
+                "id": x.id,
+                "product_id": x.product_id,
+                "sku_id": x.sku_id,
+                "quantity": x.quantity,
+                "unit_price": x.unit_price,
+                "total": x.total,
+                "shipped_quantity": x.shipped_quantity,
+                "aftersale_quantity": x.aftersale_quantity,
+                "snapshot": x.snapshot,
+            }
+            for x in o.lines
+        ]
+        data["shipments"] = [Shipment.of(s) for s in shipments]
+        return cls.model_validate(data)
+
+
+class MerchantNote(Input):
+    """The shop's note on an order."""
+
+    note: str | None = Field(
+        max_length=500, description="Visible to the shop only; null clears it.", examples=["VIP"]
+    )
+
+
+class LinePrice(Input):
+    """A line's new unit price."""
+
+    line_id: str = Field(max_length=64, description="The order line.", examples=[LINE_EXAMPLE])
+    unit_price: int = Field(ge=0, le=10**9, description="New unit price, fen.", examples=[15900])
+
+
+class PriceChange(Input):
+    """New unit prices for some lines and/or new freight; status 10 only."""
+
+    lines: list[LinePrice] = Field(
+        default_factory=list, max_length=50, description="Lines to re-price."
+    )
+    freight: int | None = Field(
+        default=None, ge=0, le=10**7, description="New freight, fen.", examples=[0]
+    )
+
+
+class ShipmentLineIn(Input):
+    """Units of one line to ship."""
+
+    line_id: str = Field(max_length=64, description="The order line.", examples=[LINE_EXAMPLE])
+    quantity: int = Field(
+        ge=1, le=MAX_LINE_QUANTITY, description="Units of it leaving now.", examples=[1]
+    )
+
+
+class ShipmentCreate(Input):
+    """A shipment of some units (`lines`) or of everything not yet shipped (no `lines`)."""
+
+    carrier: str = Field(max_length=16, description="A carrier code.", examples=["SF"])
+    waybill_no: str = Field(
+        min_length=1,
+        max_length=40,
+        description="The carrier's waybill number.",
+        examples=["SF1234567890123"],
+    )
+    lines: list[ShipmentLineIn] | None = Field(
+        default=None, max_length=50, description="What leaves; omit to ship everything left."
+    )
+
+
+class ShipmentUpdate(Input):
+    """A corrected waybill (and carrier), until the order is received."""
+
+    carrier: str | None = Field(
+        default=None,
+        max_length=16,
+        description="A new carrier code, if it changed.",
+        examples=["ZTO"],
+    )
+    waybill_no: str = Field(
+        min_length=1,
+        max_length=40,
+        description="The right waybill number.",
+        examples=["78123456789012"],
+    )
+
+
+class Carrier(Output):
+    """A carrier a shipment may name."""
+
+    code: str = Field(description="Stable code to send as `carrier`.", examples=["SF"])
+    name: str = Field(description="Its Chinese name.", examples=["顺丰速运"])
+    name_en: str = Field(description="Its English name.", examples=["SF Express"])
+    waybill_pattern: str | None = Field(
+        description="The published format (a regular expression the whole number matches).",
+        examples=["SF\\d{13}"],
+    )
+    waybill_example: str | None = Field(
+        description="A number of that format.", examples=["SF1234567890123"]
+    )
+
+    @classmethod
+    def of(cls, c: CarrierEntity) -> Carrier:
+        return cls.model_validate(c)
+
+
+class CarrierList(Output):
+    """Every carrier."""
+
+    data: list[Carrier] = Field(description="The carriers, in a stable order.")
