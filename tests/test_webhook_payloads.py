@@ -64,6 +64,27 @@ async def test_every_shop_event_carries_its_shop(
             await uow.commit()
         timers = TimerRunner(container.uow, build_registry(), lease=timedelta(seconds=30))
         assert await timers.run_due() >= 1
+        # ... and another re-priced, paid and shipped.
+        async with container.uow() as uow:
+            order = await orders.place(
+                uow,
+                shop_id=shop_id,
+                buyer_id=buyer.id,
+                items=[orders.Item(sid, 1)],
+                address=orders.Address("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
+                buyer_note=None,
+                payment_timeout=timedelta(minutes=30),
+            )
+            await uow.commit()
+        assert (await p.post(f"/v1/orders/{order.id}/price", {"freight": 500})).status_code == 200
+        async with container.uow() as uow:
+            (await orders.get(uow, shop_id, order.id, lock=True)).pay()
+            await uow.commit()
+        shipped = await p.post(
+            f"/v1/orders/{order.id}/shipments",
+            {"carrier": "SF", "waybill_no": "SF1234567890123"},
+        )
+        assert shipped.status_code == 201, shipped.text
         assert (await p.post(f"/v1/products/{pid}/delisting")).status_code == 200
         r = await op.client.post(
             f"/v1/platform/products/{pid}/ban", json={"reason": "Counterfeit."}, headers=op.h
