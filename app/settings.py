@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     bulk_chunk_rows: int = 1000
     #: A running bulk job whose worker has been silent this long is taken over.
     bulk_stale_seconds: float = 60.0
+    #: An order left unpaid this long is cancelled and its stock released.
+    order_payment_timeout_seconds: int = 1800
+    #: Receipt of an order is confirmed for the buyer this many days after it fully shipped.
+    order_auto_confirm_days: int = 10
     #: How often an idle worker looks for queued bulk jobs and due timers.
     worker_poll_seconds: float = 1.0
     #: How long a worker holds the timers it claimed; a dead worker's timers are then

@@ -43,6 +43,9 @@ ALLOWED_CROSS_SHOP: dict[str, str] = {
     # An account's own shops, found through its memberships (the dashboard's shop list and
     # the per-account owned-shop limit): the account, not a shop, is the scope.
     "account_shops": "an account's memberships across its shops",
+    # A buyer's own orders: a buyer account orders from many shops, and names an order by
+    # its id alone (`/v1/storefront/orders/{order_id}`); the buyer, not a shop, is the scope.
+    "buyer_orders": "a buyer's own orders across shops",
 }
 
 

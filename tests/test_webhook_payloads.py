@@ -85,6 +85,9 @@ async def test_every_shop_event_carries_its_shop(
             {"carrier": "SF", "waybill_no": "SF1234567890123"},
         )
         assert shipped.status_code == 201, shipped.text
+        async with container.uow() as uow:  # the confirmation period ends
+            assert await orders.auto_confirm(uow, shop_id, order.id)
+            await uow.commit()
         assert (await p.post(f"/v1/products/{pid}/delisting")).status_code == 200
         r = await op.client.post(
             f"/v1/platform/products/{pid}/ban", json={"reason": "Counterfeit."}, headers=op.h

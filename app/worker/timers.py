@@ -56,11 +56,17 @@ async def _close_unpaid(uow: SqlUnitOfWork, timer: Timer) -> None:
     await orders.close_unpaid(uow, timer.shop_id, timer.key)
 
 
+async def _auto_confirm(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "an order's timer names its shop"
+    await orders.auto_confirm(uow, timer.shop_id, timer.key)
+
+
 def build_registry(modules: Iterable[str] = ()) -> TimerRegistry:
     """The built-in handlers, then those of `modules`: each module's `register(registry)` is
     called (`MINISHOP_WORKER_TIMER_MODULES`; tests register their kinds that way)."""
     registry = TimerRegistry()
     registry.register(orders.CLOSE_UNPAID, _close_unpaid)
+    registry.register(orders.AUTO_CONFIRM, _auto_confirm)
     for name in modules:
         importlib.import_module(name).register(registry)
     return registry

@@ -1,4 +1,4 @@
-"""shipments: the waybills an order's units left under
+"""shipments: the waybills an order's units left under; a buyer's orders indexed across shops
 
 Revision ID: 20b12b166927
 Revises: da31c1c21fbc
@@ -19,6 +19,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # A buyer's orders span shops: by buyer, newest first, and one by id.
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orders_shop_id_buyer_id_created_at_id'))
+        batch_op.create_index(batch_op.f('ix_orders_buyer_id_created_at_id'), ['buyer_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_id'), ['id'], unique=False)
+
     op.create_table('shipments',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('shop_id', sa.String(length=40), nullable=False),
@@ -39,6 +45,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orders_id'))
+        batch_op.drop_index(batch_op.f('ix_orders_buyer_id_created_at_id'))
+        batch_op.create_index(batch_op.f('ix_orders_shop_id_buyer_id_created_at_id'), ['shop_id', 'buyer_id', 'created_at', 'id'], unique=False)
+
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shipments_shop_id_order_id_id'))
 

@@ -7,7 +7,7 @@ from typing import get_args
 
 from app.domain.catalog.products import ProductStatus
 from app.domain.events.catalog import OrderEventData, OrderStatusCode, ProductStatusName
-from app.domain.orders.model import CancelReason, OrderStatus
+from app.domain.orders.model import CancelReason, OrderStatus, ReceivedBy
 
 
 def test_product_events_publish_the_product_statuses() -> None:
@@ -19,4 +19,7 @@ def test_order_events_publish_the_order_statuses_and_reasons() -> None:
     fields = OrderEventData.model_fields
     assert set(get_args(get_args(fields["reason"].annotation)[0])) == {
         r.value for r in CancelReason
+    }
+    assert set(get_args(get_args(fields["received_by"].annotation)[0])) == {
+        r.value for r in ReceivedBy
     }

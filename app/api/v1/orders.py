@@ -3,12 +3,12 @@ and the carriers a shipment names."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app.api.deps import IfMatch, UoW, set_etag
+from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, OrdersRead, OrdersWrite
@@ -224,7 +224,11 @@ async def change_price(
     ),
 )
 async def create_shipment(
-    order_id: OrderId, body: ShipmentCreate, access: OrdersWrite, uow: UoW
+    order_id: OrderId,
+    body: ShipmentCreate,
+    access: OrdersWrite,
+    uow: UoW,
+    container: ContainerDep,
 ) -> Shipment:
     quantities: dict[str, int] | None = None
     if body.lines is not None:
@@ -241,6 +245,7 @@ async def create_shipment(
         carrier_code=body.carrier,
         waybill_no=body.waybill_no,
         quantities=quantities,
+        auto_confirm_after=timedelta(days=container.settings.order_auto_confirm_days),
     )
     return Shipment.of(shipment)
 

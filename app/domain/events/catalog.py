@@ -157,6 +157,11 @@ class OrderEventData(SequencedPayload):
     shipment_id: str | None = Field(
         default=None, description="`order.shipped`: the shipment.", examples=[None]
     )
+    received_by: Literal["buyer", "auto"] | None = Field(
+        default=None,
+        description="`order.received`: the buyer, or the platform after the confirmation period.",
+        examples=[None],
+    )
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,12 @@ CATALOG: dict[str, EventType] = _table(
     EventType(
         "order.shipped", "A shipment of the order left (one event per shipment).", OrderEventData
     ),
+    EventType(
+        "order.received",
+        "The buyer confirmed receipt, or the platform did after the confirmation period.",
+        OrderEventData,
+    ),
+    EventType("order.completed", "The order completed.", OrderEventData),
     EventType(
         "order.cancelled",
         "The order was cancelled (by the buyer, the payment timeout, the merchant or a provider).",

@@ -22,6 +22,14 @@ class OrderRepository(Protocol):
     async def list_for_shop(
         self, shop_id: str, page: PageRequest, f: OrderFilter
     ) -> Page[Order]: ...
+    async def get_for_buyer(self, buyer_id: str, order_id: str) -> Order | None:
+        """One of the buyer's own orders, whichever shop it is from."""
+
+    async def list_for_buyer(
+        self, buyer_id: str, page: PageRequest, shop_id: str | None
+    ) -> Page[Order]:
+        """The buyer's own orders, newest first (of one shop when `shop_id` is given)."""
+
     def add_shipment(self, shipment: Shipment) -> None: ...
     async def get_shipment(
         self, shop_id: str, order_id: str, shipment_id: str

@@ -29,7 +29,15 @@ from app.domain.orders.errors import (
     ShipmentNotFound,
     ShopNotOpen,
 )
-from app.domain.orders.model import CancelReason, Order, OrderFilter, OrderLine, Shipment
+from app.domain.orders.model import (
+    CancelReason,
+    Order,
+    OrderFilter,
+    OrderLine,
+    OrderStatus,
+    ReceivedBy,
+    Shipment,
+)
 from app.domain.orders.ports import OrdersUnitOfWork
 from app.domain.orders.pricing import (
     MAX_LINE_QUANTITY,
@@ -45,6 +53,8 @@ from app.domain.shops.services import check_version
 
 #: The durable timer that closes an order left unpaid (key: the order id).
 CLOSE_UNPAID = "order.close_unpaid"
+#: The durable timer that confirms receipt for the buyer once the order fully shipped.
+AUTO_CONFIRM = "order.auto_confirm"
 
 
 @dataclass(frozen=True)
@@ -329,13 +339,23 @@ async def ship(
     carrier_code: str,
     waybill_no: str,
     quantities: dict[str, int] | None,
+    auto_confirm_after: timedelta,
 ) -> tuple[Order, Shipment]:
-    """A shipment of `quantities` (line id → units; None: everything still unshipped)."""
+    """A shipment of `quantities` (line id → units; None: everything still unshipped). Once
+    everything has shipped, receipt is confirmed automatically after `auto_confirm_after`."""
     number = carrier(carrier_code).check_waybill(waybill_no)
     order = await get(uow, shop_id, order_id, lock=True)
     if quantities is None:
         quantities = {line.id: line.unshipped for line in order.lines if line.unshipped}
-    order.ship(quantities)
+    everything = order.ship(quantities)
+    if everything:
+        await uow.timers.schedule(
+            AUTO_CONFIRM,
+            order.id,
+            order.updated_at + auto_confirm_after,
+            {"shop_id": shop_id},
+            shop_id=shop_id,
+        )
     shipment = Shipment(
         shop_id=shop_id,
         order_id=order.id,
@@ -392,3 +412,62 @@ async def change_waybill(
     )
     await uow.flush()
     return shipment
+
+
+async def get_for_buyer(uow: OrdersUnitOfWork, buyer_id: str, order_id: str) -> Order:
+    """One of the buyer's own orders; anyone else's is as if it did not exist."""
+    order = await uow.orders.get_for_buyer(buyer_id, order_id)
+    if order is None:
+        raise OrderNotFound(f"You have no order {order_id}.")
+    return order
+
+
+async def list_for_buyer(
+    uow: OrdersUnitOfWork, buyer_id: str, page: PageRequest, shop_id: str | None
+) -> tuple[Page[Order], dict[str, list[Shipment]]]:
+    result = await uow.orders.list_for_buyer(buyer_id, page, shop_id)
+    shipments: dict[str, list[Shipment]] = {}
+    for order in result.items:
+        shipments.update(await uow.orders.shipments_of(order.shop_id, [order.id]))
+    return result, shipments
+
+
+async def _buyers_locked(uow: OrdersUnitOfWork, buyer_id: str, order_id: str) -> Order:
+    found = await get_for_buyer(uow, buyer_id, order_id)
+    return await get(uow, found.shop_id, order_id, lock=True)
+
+
+async def cancel_by_buyer(uow: OrdersUnitOfWork, buyer_id: str, order_id: str) -> Order:
+    """Before paying, the buyer may cancel: the stock goes back, the close timer goes."""
+    order = await _buyers_locked(uow, buyer_id, order_id)
+    order.cancel(CancelReason.BUYER)
+    await _release(uow, order)
+    await uow.timers.cancel(CLOSE_UNPAID, order.id)
+    await order_event(uow, "order.cancelled", order, reason=CancelReason.BUYER.value)
+    await uow.flush()
+    return order
+
+
+async def _receive(uow: OrdersUnitOfWork, order: Order, by: ReceivedBy) -> None:
+    order.confirm_receipt(by)
+    await order_event(uow, "order.received", order, received_by=by.value)
+    await order_event(uow, "order.completed", order)
+
+
+async def confirm_receipt_by_buyer(uow: OrdersUnitOfWork, buyer_id: str, order_id: str) -> Order:
+    order = await _buyers_locked(uow, buyer_id, order_id)
+    await _receive(uow, order, ReceivedBy.BUYER)
+    await uow.timers.cancel(AUTO_CONFIRM, order.id)
+    await uow.flush()
+    return order
+
+
+async def auto_confirm(uow: OrdersUnitOfWork, shop_id: str, order_id: str) -> bool:
+    """The auto-confirm timer: receipt confirmed for the buyer, unless it already was (or
+    the order left `awaiting receipt` otherwise, by after-sales say)."""
+    order = await uow.orders.get(shop_id, order_id, lock=True)
+    if order is None or order.status is not OrderStatus.AWAITING_RECEIPT:
+        return False
+    await _receive(uow, order, ReceivedBy.AUTO)
+    await uow.flush()
+    return True

@@ -14,7 +14,7 @@ from app.domain.orders.model import Order, OrderFilter, OrderLine, Shipment
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.paging import cut, keyset
-from app.infra.db.tenancy import select
+from app.infra.db.tenancy import cross_shop, select
 
 _o = tables.orders
 _l = tables.order_lines
@@ -84,6 +84,32 @@ class SqlOrderRepository:
             lambda o: (o.updated_at if f.by_updated else o.created_at, o.id),
         )
         await self._with_lines(shop_id, result.items)
+        return result
+
+    async def get_for_buyer(self, buyer_id: str, order_id: str) -> Order | None:
+        stmt = sa.select(Order).where(_o.c.buyer_id == buyer_id, _o.c.id == order_id)
+        order: Order | None = (
+            await self.s.execute(cross_shop(stmt, "buyer_orders"))
+        ).scalar_one_or_none()
+        if order is not None:
+            await self._with_lines(order.shop_id, [order])
+        return order
+
+    async def list_for_buyer(
+        self, buyer_id: str, page: PageRequest, shop_id: str | None
+    ) -> Page[Order]:
+        if shop_id is not None:
+            stmt = select(_o, shop_id, Order).where(_o.c.buyer_id == buyer_id)
+        else:
+            stmt = cross_shop(sa.select(Order).where(_o.c.buyer_id == buyer_id), "buyer_orders")
+        columns: list[sa.ColumnElement[Any]] = [_o.c.created_at, _o.c.id]
+        rows = list((await self.s.execute(keyset(stmt, page, columns, descending=True))).scalars())
+        result = cut(rows, page, lambda o: (o.created_at, o.id))
+        by_shop: dict[str, list[Order]] = defaultdict(list)
+        for order in result.items:
+            by_shop[order.shop_id].append(order)
+        for shop, of_shop in by_shop.items():
+            await self._with_lines(shop, of_shop)
         return result
 
     def add_shipment(self, shipment: Shipment) -> None:

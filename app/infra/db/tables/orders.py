@@ -42,8 +42,9 @@ orders = sa.Table(
     sa.Index(None, "shop_id", "created_at", "id"),
     sa.Index(None, "shop_id", "updated_at", "id"),
     sa.Index(None, "shop_id", "status", "created_at", "id"),
-    # A buyer's own orders in the shop's storefront.
-    sa.Index(None, "shop_id", "buyer_id", "created_at", "id"),
+    # A buyer's own orders, from every shop, newest first; and one of them by id.
+    sa.Index(None, "buyer_id", "created_at", "id"),
+    sa.Index(None, "id"),
 )
 
 
