@@ -5,6 +5,7 @@ rule, phone and region validation, another buyer's ids)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from datetime import timedelta
@@ -484,3 +485,21 @@ async def test_creating_an_address_honours_idempotency_keys(client: httpx.AsyncC
     other = await f.buyer(client)
     r = await client.post(ADDRESSES, json=f.address(), headers={**other.h, **key})
     assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+
+
+async def test_concurrent_first_addresses_make_exactly_one_default(
+    client: httpx.AsyncClient,
+) -> None:
+    """The buyer's account row is locked by every change that moves the default: racing
+    first addresses take turns, and one of them is the default."""
+    b = await f.buyer(client)
+    made = await asyncio.gather(
+        *(
+            client.post(ADDRESSES, json=f.address(recipient=f"收件人{i}"), headers=b.h)
+            for i in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in made) == [201] * 6, [r.text for r in made]
+    listed = (await client.get(ADDRESSES, headers=b.h)).json()["data"]
+    assert len(listed) == 6
+    assert [a["is_default"] for a in listed].count(True) == 1
