@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.domain.authz.oauth import OAuthConfig
+from app.domain.buyers.services import BuyerTokenConfig
 from app.infra import metrics
 from app.infra.context import request_id_var
 from app.infra.db.driver import ReadPool
@@ -52,6 +53,10 @@ class Container:
     idempotency: IdempotencyStore
     oauth: OAuthConfig
     tokens: JwtCodec
+    buyer_auth: BuyerTokenConfig
+    #: Buyers' access tokens: the same keys as `tokens`, the storefront's own audience, so
+    #: neither kind of token passes for the other.
+    buyer_tokens: JwtCodec
     rate_limiter: RateLimiter
     webhook_guard: AddressGuard
     #: PostgreSQL only: the pool of the reads that run outside a transaction.
@@ -85,6 +90,12 @@ def build_container(settings: Settings, *, worker: bool = False) -> Container:
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         code_ttl=timedelta(seconds=settings.authorization_code_ttl_seconds),
     )
+    buyer_auth = BuyerTokenConfig(
+        issuer=issuer,
+        audience=f"{issuer}/v1/storefront",
+        access_ttl=timedelta(seconds=settings.buyer_token_seconds),
+        refresh_ttl=timedelta(seconds=settings.buyer_refresh_token_seconds),
+    )
     cipher = FernetCipher(keys.fernet_keys)
     return Container(
         settings=settings,
@@ -105,6 +116,13 @@ def build_container(settings: Settings, *, worker: bool = False) -> Container:
             keys.jwt_retired_pems,
             issuer=oauth.issuer,
             audience=oauth.audience,
+        ),
+        buyer_auth=buyer_auth,
+        buyer_tokens=JwtCodec(
+            keys.jwt_private_pem,
+            keys.jwt_retired_pems,
+            issuer=buyer_auth.issuer,
+            audience=buyer_auth.audience,
         ),
         rate_limiter=make_rate_limiter(settings.redis_url),
         webhook_guard=AddressGuard.from_settings(settings),

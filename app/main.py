@@ -27,6 +27,7 @@ from app.api.idempotency import CallerResolver, IdempotencyMiddleware, caller_re
 from app.api.merchant import grants, members, shops
 from app.api.middleware import (
     BodyLimitMiddleware,
+    FormAsJsonMiddleware,
     InvalidCharactersMiddleware,
     JsonOnlyMiddleware,
     RequestContextMiddleware,
@@ -40,6 +41,9 @@ from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
 from app.api.provider import OAUTH_SCHEME, verified_grant
 from app.api.routing import AutoCommitRoute
+from app.api.storefront import addresses as storefront_addresses
+from app.api.storefront import tokens as storefront_tokens
+from app.api.storefront.auth import BUYER_SCHEME, verified_buyer
 from app.api.uploads import UploadSlots
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
@@ -130,6 +134,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         platform_products.router,
         oauth_server.router,
         authorize.router,
+        storefront_tokens.router,
+        storefront_addresses.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app, page_paths=FORM_PATHS)  # type: ignore[method-assign]
@@ -149,6 +155,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         form_paths=FORM_PATHS,
         raw_paths={provider_bulk.IMPORT_PATH: provider_bulk.ACCEPTED_TYPES},
     )
+    # The storefront's token endpoint takes what OAuth clients send too (form-encoded).
+    app.add_middleware(FormAsJsonMiddleware, paths=(storefront_tokens.TOKEN_PATH,))
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -170,8 +178,10 @@ def idempotency_callers() -> CallerResolver:
     return caller_resolver(
         verified_session_account,
         verified_grant,
+        verified_buyer,
         session_scheme=session_cookie.scheme_name,
         bearer_scheme=OAUTH_SCHEME,
+        buyer_scheme=BUYER_SCHEME,
     )
 
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 80
     rate_limit_per_second: float = 4.0
 
+    #: Buyers' storefront tokens (`POST /v1/storefront/token`): a short-lived access token
+    #: and a refresh token that rotates on every use, each living this long.
+    buyer_token_seconds: int = Field(default=900, ge=60)
+    buyer_refresh_token_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+
     session_ttl_seconds: int = 14 * 24 * 3600
     max_body_bytes: int = 1_048_576
     #: The body limit of bulk import uploads (`POST /v1/products/bulk-imports`) instead of

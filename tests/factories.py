@@ -260,3 +260,65 @@ async def fingerprint(container: Container, shop_id: str, *more_shop_ids: str) -
     earlier tests wrote."""
     shop_ids = (shop_id, *more_shop_ids)
     return await _fingerprint(container, lambda t: "shop+count" if _of_a_shop(t) else "", shop_ids)
+
+
+@dataclass
+class Buyer:
+    """A buyer logged in on the storefront: the token pair `POST /v1/storefront/token` gave."""
+
+    client: httpx.AsyncClient
+    id: str
+    username: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def h(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def buyer_token(
+    client: httpx.AsyncClient, *, username: str, password: str = PASSWORD
+) -> dict[str, Any]:
+    r = await client.post(
+        "/v1/storefront/token",
+        json={"grant_type": "password", "username": username, "password": password},
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def buyer(client: httpx.AsyncClient, *, username: str | None = None) -> Buyer:
+    """An account (made as `user` makes one) logged in through the storefront's token
+    endpoint: the buyer's calls carry its access token, not a cookie."""
+    container = app_container(client)
+    if container is None:
+        account = await register(client, username=username)
+        account_id, name = str(account["id"]), str(account["username"])
+    else:
+        async with container.uow() as uow:
+            made = await accounts.register(
+                uow, container.hasher, username=username or unique("b"), password=PASSWORD
+            )
+            await uow.commit()
+        account_id, name = made.id, made.username
+    tokens = await buyer_token(client, username=name)
+    assert tokens["account_id"] == account_id
+    return Buyer(client, account_id, name, tokens["access_token"], tokens["refresh_token"])
+
+
+def address(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "recipient": "王芳",
+        "phone": "13800138000",
+        "region_code": "440305",
+        "detail": "科技园南区深南大道10000号 2栋 1801",
+    }
+    body.update(overrides)
+    return body
+
+
+async def buyer_address(b: Buyer, **overrides: Any) -> dict[str, Any]:
+    r = await b.client.post("/v1/storefront/addresses", json=address(**overrides), headers=b.h)
+    assert r.status_code == 201, r.text
+    return dict(r.json())

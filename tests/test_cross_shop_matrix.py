@@ -7,9 +7,11 @@
   account's session (a merchant and developer of its own) on B's real ids answers 404 and
   changes nothing (B's shop, A's, the rows of no shop, any table's row count); B's own
   session gets past the lookup (control).
+- Every buyer operation of the storefront that takes an id: another buyer's access token on
+  buyer B's real ids answers 404 and changes nothing; B's own token gets past the lookup.
 
 A route added later is covered by itself: its path parameters must be in the maps below
-(`PATH_ID_FACTORIES` for the provider surface, `SESSION_IDS` here), or
+(`PATH_ID_FACTORIES` for the provider surface, `SESSION_IDS` and `BUYER_IDS` here), or
 `test_every_id_taking_route_can_be_filled` fails and names it.
 """
 
@@ -27,6 +29,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.api.deps import current_account, operator_account
 from app.api.provider import provider_access
+from app.api.storefront.auth import buyer_access
 from app.container import Container
 from tests import factories as f
 from tests.oauth_support import make_app
@@ -51,7 +54,7 @@ class Route:
     operation_id: str
     method: str
     path: str
-    auth: str  # "provider" | "session" | "operator" | "public"
+    auth: str  # "provider" | "session" | "operator" | "buyer" | "public"
     path_params: tuple[str, ...]
 
     def __str__(self) -> str:
@@ -80,6 +83,8 @@ def routes(app: FastAPI) -> list[Route]:
             auth = "operator"
         elif current_account in calls:
             auth = "session"
+        elif buyer_access in calls:
+            auth = "buyer"
         else:
             auth = "public"
         params = tuple(p.name for p in route.dependant.path_params)
@@ -210,23 +215,33 @@ def test_every_id_taking_route_can_be_filled(app: FastAPI) -> None:
     all_routes = routes(app)
     # The classification must see today's surfaces, else this module would test nothing.
     kinds = {r.auth for r in all_routes}
-    assert {"provider", "session", "operator", "public"} <= kinds, kinds
-    unknown = [
-        f"{r}: {p}"
-        for r in id_routes(app, "provider")
-        for p in r.path_params
-        if p not in PATH_ID_FACTORIES and p not in SHARED_PATH_IDS
-    ] + [
-        f"{r}: {p}"
-        for r in id_routes(app, "session")
-        for p in r.path_params
-        if p not in SESSION_IDS
-    ]
+    assert {"provider", "session", "operator", "buyer", "public"} <= kinds, kinds
+    unknown = (
+        [
+            f"{r}: {p}"
+            for r in id_routes(app, "provider")
+            for p in r.path_params
+            if p not in PATH_ID_FACTORIES and p not in SHARED_PATH_IDS
+        ]
+        + [
+            f"{r}: {p}"
+            for r in id_routes(app, "session")
+            for p in r.path_params
+            if p not in SESSION_IDS
+        ]
+        + [
+            f"{r}: {p}"
+            for r in id_routes(app, "buyer")
+            for p in r.path_params
+            if p not in BUYER_IDS
+        ]
+    )
     assert not unknown, (
         "Routes with path parameters this matrix cannot fill with another tenant's id:\n  "
         + "\n  ".join(unknown)
         + "\nAdd a factory (PATH_ID_FACTORIES in tests/test_provider_enforcement.py for the "
-        "provider surface, SESSION_IDS in tests/test_cross_shop_matrix.py for sessions)."
+        "provider surface, SESSION_IDS or BUYER_IDS in tests/test_cross_shop_matrix.py for "
+        "sessions and buyers)."
     )
     # The provider matrix calls the operations by their documented form: same set.
     documented = {op.id for op in provider_operations(app)}
@@ -328,5 +343,48 @@ async def test_session_matrix_another_account_on_b_ids(
         collect(failures, route, _not_found, refused, [w.user.username, w.user.id])
         collect(failures, route, _unchanged, before, await f.fingerprint(container, *shops))
         r = await w.user.client.request(route.method, path, headers=w.user.h, **kwargs)
+        collect(failures, route, _control, r, refused)
+    assert not failures, "\n".join(failures)
+
+
+# --- 3. Buyers: another buyer's token on B's ids --------------------------------------------------
+
+
+async def _address(b: f.Buyer) -> str:
+    return str((await f.buyer_address(b))["id"])
+
+
+#: Path parameter name → how to get buyer B's real id of that type (the storefront's buyer
+#: operations).
+BUYER_IDS: dict[str, Callable[[f.Buyer], Awaitable[str]]] = {
+    "address_id": _address,
+}
+
+
+async def test_buyer_matrix_another_buyer_on_b_ids(
+    app: FastAPI, container: Container, new_client: NewClient
+) -> None:
+    matrix = id_routes(app, "buyer")
+    ids = {r.operation_id for r in matrix}
+    assert {"getBuyerAddress", "updateBuyerAddress", "deleteBuyerAddress"} <= ids, ids
+    a = await f.buyer(new_client())
+    await f.buyer_address(a)  # A has an address book of its own
+    spec = app.openapi()
+    failures: list[str] = []
+    for route in matrix:
+        b = await f.buyer(new_client())  # afresh: the control may delete what it reads
+        b_ids = {p: await BUYER_IDS[p](b) for p in route.path_params}
+        path = route.path.format(**b_ids)
+        op = spec["paths"][route.path][route.method.lower()]
+        content = op.get("requestBody", {}).get("content", {}).get("application/json")
+        kwargs: dict[str, Any] = {}
+        if content is not None:
+            kwargs["json"] = _example(content["schema"], spec, f"{route} body")
+        # Buyers' rows belong to no shop: every row of every table, compared.
+        before = await f.db_fingerprint(container)
+        refused = await a.client.request(route.method, path, headers=a.h, **kwargs)
+        collect(failures, route, _not_found, refused, [b.username, b.id])
+        collect(failures, route, _unchanged, before, await f.db_fingerprint(container))
+        r = await b.client.request(route.method, path, headers=b.h, **kwargs)
         collect(failures, route, _control, r, refused)
     assert not failures, "\n".join(failures)

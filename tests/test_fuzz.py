@@ -2,8 +2,9 @@
 
 A seeded server process (`migrate`, `seed-demo`, `serve` on a free loopback port, see
 `tests/live_server.py`); the demo merchant authorizes
-the demo app on the personal shop with every scope (authorization code + PKCE), and another
-merchant registers and opens a shop (session cookie + CSRF token). Schemathesis
+the demo app on the personal shop with every scope (authorization code + PKCE), another
+merchant registers and opens a shop (session cookie + CSRF token), and the demo buyer logs in
+on the storefront (a buyer's bearer token). Schemathesis
 (`st run`) then sends generated requests to every operation of `openapi/openapi.json`, with
 the credentials each operation's `security` names, and checks: no 5xx, and status code,
 content type, headers and body conform to the spec.
@@ -79,6 +80,8 @@ SERVER_SETTINGS = {
     "MINISHOP_LOGIN_ATTEMPTS_PER_IP": "1000000",
     "MINISHOP_LOGIN_ATTEMPTS_PER_ACCOUNT": "1000000",
     "MINISHOP_AUTO_APPROVE_REVIEWS": "true",
+    # The buyer's access token must outlive the long run (an hour), as the provider's does.
+    "MINISHOP_BUYER_TOKEN_SECONDS": "86400",
 }
 
 
@@ -128,7 +131,16 @@ async def credentials(server: LiveServer) -> dict[str, str]:
         await f.open_shop(merchant)
         session = client.cookies.get(SESSION_COOKIE)
         assert session, "no session cookie after login"
-        return {"token": token, "session": session, "csrf": merchant.csrf}
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+        buyer = await f.buyer_token(
+            client, username=demo["buyer"]["username"], password=demo["buyer"]["password"]
+        )
+    return {
+        "token": token,
+        "session": session,
+        "csrf": merchant.csrf,
+        "buyer": buyer["access_token"],
+    }
 
 
 def config_file(path: Path, creds: dict[str, str]) -> Path:
@@ -145,6 +157,8 @@ def config_file(path: Path, creds: dict[str, str]) -> Path:
                 f"api_key = {json.dumps(creds['session'])}",
                 "[auth.openapi.csrfToken]",
                 f"api_key = {json.dumps(creds['csrf'])}",
+                "[auth.openapi.buyerBearer]",
+                f"bearer = {json.dumps(creds['buyer'])}",
                 "",
             ]
         )
@@ -186,4 +200,8 @@ async def test_every_operation_conforms_to_the_spec(server: LiveServer, tmp_path
         r = await client.get("/v1/shop", headers={"Authorization": f"Bearer {creds['token']}"})
         assert r.status_code == 200, r.text
         r = await client.get("/auth/me")
+        assert r.status_code == 200, r.text
+        r = await client.get(
+            "/v1/storefront/addresses", headers={"Authorization": f"Bearer {creds['buyer']}"}
+        )
         assert r.status_code == 200, r.text

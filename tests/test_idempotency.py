@@ -775,9 +775,18 @@ async def test_caller_resolver_branches() -> None:
         grants = {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}
         return (grants[token], frozenset({"shop:read"})) if token in grants else None
 
+    async def buyer_account(scope: Any, token: str) -> str | None:
+        assert scope is request_scope
+        return {"b1": "acct_9", "b1-renewed": "acct_9"}.get(token)
+
     request_scope: dict[str, Any] = {"type": "http"}
     resolver = caller_resolver(
-        session_account, bearer_grant, session_scheme="session", bearer_scheme="oauth"
+        session_account,
+        bearer_grant,
+        buyer_account,
+        session_scheme="session",
+        bearer_scheme="oauth",
+        buyer_scheme="buyer",
     )
 
     async def resolve(credentials: Credentials, requirements: Any) -> str | None:
@@ -823,6 +832,14 @@ async def test_caller_resolver_branches() -> None:
     both = creds(authorization="Bearer t1", session_token="good", csrf_token="csrf")
     assert await resolve(both, merchant) == "account:acct_1"
     assert await resolve(creds(), public) == "anon:10.0.0.1"
+    # A buyer's keys are the buyer's account's, whichever login; only a buyer token counts.
+    buyer = {"buyer": none}
+    assert await resolve(creds(authorization="Bearer b1"), buyer) == "buyer:acct_9"
+    assert await resolve(creds(authorization="Bearer b1-renewed"), buyer) == "buyer:acct_9"
+    assert await resolve(creds(authorization="Bearer t1"), buyer) is None
+    assert await resolve(creds(authorization="Basic eDp5"), buyer) is None
+    assert await resolve(good_session, buyer) is None
+    assert await resolve(creds(authorization="Bearer b1"), provider) is None
     assert seen == [("good", "csrf")] * 2 + [("good", None), ("revoked", "csrf"), ("good", "csrf")]
 
 

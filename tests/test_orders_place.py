@@ -21,7 +21,7 @@ from app.worker.timers import TimerRunner, build_registry
 from tests import factories as f
 from tests.product_support import Provider, listed, provider, sku
 
-ADDRESS = orders.Address("Li Lei", "13800138000", "440305", "1 Keyuan Road")
+ADDRESS = orders.Destination("Li Lei", "13800138000", "440305", "1 Keyuan Road")
 TIMEOUT = timedelta(minutes=30)
 
 
@@ -152,15 +152,19 @@ async def test_free_shipping_from_the_threshold(container: Container, shop: Shop
         ([("sku0", 0)], ADDRESS, "quantity_invalid"),
         ([("sku0", 1000)], ADDRESS, "quantity_invalid"),
         ([], ADDRESS, "quantity_invalid"),
-        ([("sku0", 1)], orders.Address("Li", "13800138000", "650102", "x"), "region_not_sellable"),
-        ([("sku0", 1)], orders.Address("Li", "13800138000", "440300", "x"), "region_unknown"),
+        (
+            [("sku0", 1)],
+            orders.Destination("Li", "13800138000", "650102", "x"),
+            "region_not_sellable",
+        ),
+        ([("sku0", 1)], orders.Destination("Li", "13800138000", "440300", "x"), "region_unknown"),
     ],
 )
 async def test_a_refused_order_changes_nothing(
     container: Container,
     shop: Shop,
     items: list[tuple[str, int]],
-    address: orders.Address,
+    address: orders.Destination,
     code: str,
 ) -> None:
     def sku_id(name: str) -> str:

@@ -17,7 +17,7 @@ from app.infra.db import tables
 from tests import factories as f
 from tests.product_support import Provider, listed, provider, sku
 
-ADDRESS = orders.Address("Li Lei", "13800138000", "440305", "1 Keyuan Road")
+ADDRESS = orders.Destination("Li Lei", "13800138000", "440305", "1 Keyuan Road")
 
 
 class Shop:

@@ -141,7 +141,7 @@ async def _order(shop: ShopContext) -> str:
             shop_id=str(shop.auth.shop["id"]),
             buyer_id=shop.auth.merchant.id,
             items=[orders.Item(product["skus"][0]["id"], 2)],
-            address=orders.Address("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
+            address=orders.Destination("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
             buyer_note=None,
             payment_timeout=timedelta(minutes=30),
         )

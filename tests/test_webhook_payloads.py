@@ -57,7 +57,7 @@ async def test_every_shop_event_carries_its_shop(
                 shop_id=shop_id,
                 buyer_id=buyer.id,
                 items=[orders.Item(sid, 1)],
-                address=orders.Address("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
+                address=orders.Destination("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
                 buyer_note=None,
                 payment_timeout=timedelta(0),
             )
@@ -71,7 +71,7 @@ async def test_every_shop_event_carries_its_shop(
                 shop_id=shop_id,
                 buyer_id=buyer.id,
                 items=[orders.Item(sid, 1)],
-                address=orders.Address("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
+                address=orders.Destination("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
                 buyer_note=None,
                 payment_timeout=timedelta(minutes=30),
             )

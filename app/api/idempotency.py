@@ -46,8 +46,9 @@ _KEEP_HEADERS = {"content-type", "location", "etag", "deprecation", "sunset"}
 # As Stripe: a request that failed before the operation ran (validation, authentication,
 # throttling) is not stored, so the corrected retry with the same key runs.
 _NOT_STORED = {400, 401, 403, 413, 415, 422, 429}
-# Logins create a session cookie that a replay could not give back; never replay them.
-EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/")
+# Logins create a session cookie (or a token pair) that a replay could not give back; never
+# replay them.
+EXCLUDED_PATHS = ("/auth/login", "/login", "/oauth/", "/v1/storefront/token")
 #: The methods whose requests may carry an `Idempotency-Key`.
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _BLOCK_BYTES = 1 << 16
@@ -116,12 +117,23 @@ def anonymous_caller(client_ip: str | None) -> str:
     return "anon:" + (client_ip or "-")
 
 
+#: Resolves a buyer's access token to the buyer's account id, or None when it is not good.
+BuyerAccount = Callable[[Scope, str], Awaitable[str | None]]
+
+
+def _bearer_token(authorization: str) -> str | None:
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def caller_resolver(
     session_account: SessionAccount,
     bearer_grant: BearerGrant,
+    buyer_account: BuyerAccount,
     *,
     session_scheme: str,
     bearer_scheme: str,
+    buyer_scheme: str,
 ) -> CallerResolver:
     """The resolver the app uses; both lookups and both scheme names come from the
     composition root.
@@ -130,13 +142,18 @@ def caller_resolver(
     them; a token that is not good (expired, revoked) or lacks the operation's scope gets no
     replay: the route answers 401 or 403. An operation is only ever judged by the credential
     it takes: a session sent to a provider operation (or a bearer token to a merchant one)
-    counts for nothing, as it does there.
+    counts for nothing, as it does there. A buyer's keys belong to the buyer's account (a
+    new login keeps them), apart from the same account's keys as a merchant.
     """
 
     async def resolve(
         scope: Scope, credentials: Credentials, requirements: Requirements
     ) -> str | None:
         public = not requirements
+        if buyer_scheme in requirements:
+            token = _bearer_token(credentials.authorization or "")
+            buyer = await buyer_account(scope, token) if token else None
+            return f"buyer:{buyer}" if buyer else None
         if credentials.authorization is not None and (public or bearer_scheme in requirements):
             scheme, _, token = credentials.authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():

@@ -30,6 +30,11 @@ the query are refused (400 `invalid_characters`).
 call the open API with `Authorization: Bearer <access token>`. Each operation names its one
 scope; responses carry `RateLimit-*` headers. **Authorize** above runs the flow from here.
 
+**Buyers.** The merchant's mini program logs a buyer in at `POST /v1/storefront/token`
+(`grant_type=password`, then `refresh_token`; JSON or form-encoded) and calls the buyer's
+storefront operations with `Authorization: Bearer <access token>`: a token of its own kind,
+which the open API refuses, as the storefront refuses a provider's.
+
 **Merchant and operator sessions.** `POST /auth/login` sets an HttpOnly session cookie and
 returns a `csrf_token`; send it as `X-CSRF-Token` on every state change. A browser that
 logged in through the HTML `/login` page reads its `csrf_token` from `GET /auth/session`.
@@ -64,6 +69,11 @@ TAGS = [
         "name": "Open API: bulk jobs",
         "description": "Asynchronous import (CSV, JSON Lines, Shopify's product CSV) and "
         "export of the catalogue: jobs with progress, per-line errors and a report.",
+    },
+    {
+        "name": "Storefront: buyers",
+        "description": "A buyer's login for the merchant's mini program (a bearer token pair) "
+        "and the buyer's address book.",
     },
     {"name": "Operations", "description": "Health, readiness and metrics."},
 ]

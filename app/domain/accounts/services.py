@@ -141,7 +141,31 @@ async def login(
     user_agent: str | None,
     session_ttl_seconds: int,
 ) -> LoginResult:
-    """Every attempt is counted, per address and then per account, before its password is
+    """A browser login: the password checked (`check_login`), then a session opened."""
+    account = await check_login(
+        uow, hasher, throttle, limits, username=username, password=password, ip=ip
+    )
+    result = open_session(
+        uow, account, ip=ip, user_agent=user_agent, session_ttl_seconds=session_ttl_seconds
+    )
+    await uow.flush()
+    return result
+
+
+async def check_login(
+    uow: AccountsUnitOfWork,
+    hasher: PasswordHasher,
+    throttle: Throttle,
+    limits: LoginLimits,
+    *,
+    username: str,
+    password: str,
+    ip: str | None,
+) -> Account:
+    """The account whose password this is, or `InvalidCredentials`; every credential login
+    (the merchant's session, the buyer's token) goes through here, on the same counters.
+
+    Every attempt is counted, per address and then per account, before its password is
     verified: concurrent guesses cannot all pass a limit that none of them has counted yet."""
     username = username.strip().lower()
     account_key, ip_key = f"login:acct:{username}", f"login:ip:{ip or '-'}"
@@ -166,11 +190,7 @@ async def login(
     await throttle.release(ip_key, limits.per_ip)
     if hasher.needs_rehash(account.password_hash):
         account.password_hash = await hasher.hash(password)
-    result = open_session(
-        uow, account, ip=ip, user_agent=user_agent, session_ttl_seconds=session_ttl_seconds
-    )
-    await uow.flush()
-    return result
+    return account
 
 
 def open_session(

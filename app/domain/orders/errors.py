@@ -75,3 +75,20 @@ class WaybillInvalid(ValidationFailed):
 class CarrierUnknown(ValidationFailed):
     code = "carrier_unknown"
     title = "Unknown carrier code"
+
+
+class AddressNotFound(NotFound):
+    """No such address among the buyer's own (another buyer's is not found either)."""
+
+    code = "address_not_found"
+    title = "Address not found"
+
+
+class PhoneInvalid(ValidationFailed):
+    code = "phone_invalid"
+    title = "Not a mainland China mobile number"
+
+
+class AddressLimitReached(Conflict):
+    code = "address_limit_reached"
+    title = "The buyer has as many addresses as allowed"

@@ -1,14 +1,36 @@
-"""The order context's ports: orders and their lines, and what placing one needs of the
-contexts below (the catalogue's stock path, timers, the outbox)."""
+"""The order context's ports: orders and their lines, buyers' addresses, and what placing an
+order needs of the contexts below (the catalogue's stock path, timers, the outbox)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.catalog.ports import CatalogUnitOfWork
+from app.domain.orders.addresses import Address
 from app.domain.orders.model import Order, OrderFilter, Shipment
 from app.domain.pagination import Page, PageRequest
 from app.domain.timers.ports import Timers
+
+
+class AddressRepository(Protocol):
+    """A buyer's addresses: every method takes the account they belong to."""
+
+    def add(self, address: Address) -> None: ...
+    async def get(self, account_id: str, address_id: str) -> Address | None: ...
+    async def list_page(self, account_id: str, page: PageRequest) -> Page[Address]: ...
+    async def count(self, account_id: str) -> int: ...
+    async def get_default(self, account_id: str) -> Address | None: ...
+    async def newest(self, account_id: str) -> Address | None: ...
+    async def delete(self, address: Address) -> None: ...
+
+
+class AddressesUnitOfWork(AccountsUnitOfWork, Protocol):
+    """Address use cases: the buyer's account (locked to serialise a buyer's changes) and
+    the addresses."""
+
+    @property
+    def addresses(self) -> AddressRepository: ...
 
 
 class OrderRepository(Protocol):
@@ -38,7 +60,7 @@ class OrderRepository(Protocol):
         """The shipments of each order, oldest first."""
 
 
-class OrdersUnitOfWork(CatalogUnitOfWork, Protocol):
+class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
     @property
     def orders(self) -> OrderRepository: ...
     @property

@@ -66,7 +66,9 @@ class Item:
 
 
 @dataclass(frozen=True)
-class Address:
+class Destination:
+    """Where an order goes: an address of the buyer's book, or one given with the order."""
+
     recipient: str
     phone: str
     region_code: str
@@ -158,7 +160,7 @@ async def place(
     shop_id: str,
     buyer_id: str,
     items: Sequence[Item],
-    address: Address,
+    address: Destination,
     buyer_note: str | None,
     payment_timeout: timedelta,
     discounts: Sequence[Discount] = (),

@@ -8,9 +8,11 @@ from sqlalchemy.orm import foreign, registry, relationship
 from app.domain.accounts.model import Account, Session
 from app.domain.audit.model import AuditEntry
 from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, TokenFamily
+from app.domain.buyers.model import BuyerRefreshToken, BuyerTokenFamily
 from app.domain.catalog.bulk_jobs import BulkJob
 from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
+from app.domain.orders.addresses import Address
 from app.domain.orders.model import Order, OrderLine, Shipment
 from app.domain.shops.model import Member, Qualification, Shop
 from app.domain.webhooks.model import Attempt, Delivery, WebhookEndpoint
@@ -42,6 +44,11 @@ def map_domain() -> None:
     mr.map_imperatively(AuthorizationCode, tables.oauth_codes)
     mr.map_imperatively(TokenFamily, tables.token_families)
     mr.map_imperatively(RefreshToken, tables.refresh_tokens)
+    mr.map_imperatively(BuyerTokenFamily, tables.buyer_token_families)
+    mr.map_imperatively(BuyerRefreshToken, tables.buyer_refresh_tokens)
+    mr.map_imperatively(
+        Address, tables.buyer_addresses, version_id_col=tables.buyer_addresses.c.version
+    )
     mr.map_imperatively(
         IndustryQualification,
         tables.industry_qualifications,

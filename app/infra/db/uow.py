@@ -24,6 +24,7 @@ from app.infra.db.repositories.authz import (
     SqlOAuthRepository,
 )
 from app.infra.db.repositories.bulk import SqlBulkRepository
+from app.infra.db.repositories.buyers import SqlAddressRepository, SqlBuyerTokenRepository
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories.orders import SqlOrderRepository
 from app.infra.db.repositories.shops import SqlMemberRepository, SqlShopRepository
@@ -101,6 +102,14 @@ class SqlUnitOfWork:
     @cached_property
     def oauth(self) -> SqlOAuthRepository:
         return SqlOAuthRepository(self.session)
+
+    @cached_property
+    def buyer_tokens(self) -> SqlBuyerTokenRepository:
+        return SqlBuyerTokenRepository(self.session)
+
+    @cached_property
+    def addresses(self) -> SqlAddressRepository:
+        return SqlAddressRepository(self.session)
 
     @cached_property
     def token_reads(self) -> SqlTokenReads:

@@ -5,6 +5,7 @@ from app.infra.db.tables.accounts import accounts, sessions
 from app.infra.db.tables.audit import audit_log
 from app.infra.db.tables.authz import apps, grants, oauth_codes, refresh_tokens, token_families
 from app.infra.db.tables.base import ID, metadata
+from app.infra.db.tables.buyers import buyer_addresses, buyer_refresh_tokens, buyer_token_families
 from app.infra.db.tables.catalog import (
     bulk_job_file_parts,
     bulk_job_files,
@@ -30,6 +31,9 @@ __all__ = [
     "bulk_job_files",
     "bulk_job_items",
     "bulk_jobs",
+    "buyer_addresses",
+    "buyer_refresh_tokens",
+    "buyer_token_families",
     "event_sequences",
     "grants",
     "idempotency_keys",

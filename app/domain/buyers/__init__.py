@@ -1,0 +1,1 @@
+"""Buyers: the storefront's credentials (a token pair per login, from the one account system)."""
