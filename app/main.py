@@ -42,6 +42,7 @@ from app.api.platform import review
 from app.api.provider import OAUTH_SCHEME, verified_grant
 from app.api.routing import AutoCommitRoute
 from app.api.storefront import addresses as storefront_addresses
+from app.api.storefront import orders as storefront_orders
 from app.api.storefront import tokens as storefront_tokens
 from app.api.storefront.auth import BUYER_SCHEME, verified_buyer
 from app.api.uploads import UploadSlots
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         authorize.router,
         storefront_tokens.router,
         storefront_addresses.router,
+        storefront_orders.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app, page_paths=FORM_PATHS)  # type: ignore[method-assign]

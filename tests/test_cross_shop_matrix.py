@@ -33,6 +33,7 @@ from app.api.storefront.auth import buyer_access
 from app.container import Container
 from tests import factories as f
 from tests.oauth_support import make_app
+from tests.order_support import buyer_order, on_sale
 from tests.test_provider_enforcement import (
     PATH_ID_FACTORIES,
     SHARED_PATH_IDS,
@@ -356,8 +357,16 @@ async def _address(b: f.Buyer) -> str:
 
 #: Path parameter name → how to get buyer B's real id of that type (the storefront's buyer
 #: operations).
+async def _order(b: f.Buyer) -> str:
+    container = f.app_container(b.client)
+    assert container is not None
+    shop = await on_sale(b.client, container)
+    return str((await buyer_order(b, shop))["id"])
+
+
 BUYER_IDS: dict[str, Callable[[f.Buyer], Awaitable[str]]] = {
     "address_id": _address,
+    "order_id": _order,
 }
 
 

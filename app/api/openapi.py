@@ -75,6 +75,11 @@ TAGS = [
         "description": "A buyer's login for the merchant's mini program (a bearer token pair) "
         "and the buyer's address book.",
     },
+    {
+        "name": "Storefront: orders",
+        "description": "A buyer's orders: place one, read them, cancel before paying, "
+        "confirm receipt.",
+    },
     {"name": "Operations", "description": "Health, readiness and metrics."},
 ]
 

@@ -245,3 +245,34 @@ class CarrierList(Output):
     """Every carrier."""
 
     data: list[Carrier] = Field(description="The carriers, in a stable order.")
+
+
+class ItemIn(Input):
+    """Units of one SKU to order."""
+
+    sku_id: str = Field(
+        max_length=64, description="The SKU.", examples=["sku_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    quantity: int = Field(description="Units, 1 to 999.", examples=[1])
+
+
+class OrderCreate(Input):
+    """An order of the shop's SKUs, to one of the buyer's addresses."""
+
+    shop_id: str = Field(
+        max_length=64,
+        description="The shop ordered from.",
+        examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    )
+    items: list[ItemIn] = Field(
+        max_length=50, description="What to order (a SKU named twice counts once)."
+    )
+    address_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="An address of the buyer's book; omitted: the default one.",
+        examples=["addr_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    )
+    buyer_note: str | None = Field(
+        default=None, max_length=200, description="A note for the shop.", examples=["Ring twice"]
+    )

@@ -35,6 +35,14 @@ async def get_address(uow: AddressesUnitOfWork, account_id: str, address_id: str
     return address
 
 
+async def default_address(uow: AddressesUnitOfWork, account_id: str) -> Address:
+    """The buyer's default address; `AddressNotFound` when the book is empty."""
+    address = await uow.addresses.get_default(account_id)
+    if address is None:
+        raise AddressNotFound("You have no address yet: add one, or name one by address_id.")
+    return address
+
+
 async def create_address(
     uow: AddressesUnitOfWork,
     account_id: str,

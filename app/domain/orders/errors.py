@@ -92,3 +92,12 @@ class PhoneInvalid(ValidationFailed):
 class AddressLimitReached(Conflict):
     code = "address_limit_reached"
     title = "The buyer has as many addresses as allowed"
+
+
+class IdempotencyKeyRequired(ValidationFailed):
+    """Placing an order (and paying one) takes an `Idempotency-Key`: a retry after a lost
+    answer must not order twice."""
+
+    code = "idempotency_key_required"
+    status = 400
+    title = "Send an Idempotency-Key"

@@ -1,0 +1,168 @@
+"""Storefront: a buyer places orders, reads their own, cancels one before paying and confirms
+receipt. Another buyer's order id is not found (404), like an id that does not exist."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from app.api.deps import ContainerDep, UoW, set_etag
+from app.api.errors import problem_responses
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
+from app.api.routing import StrictRoute
+from app.api.schemas.orders import ORDER_EXAMPLE, Order, OrderCreate
+from app.api.storefront.auth import BUYER_ERRORS, BuyerAuth
+from app.domain.orders import address_services as addresses
+from app.domain.orders import services
+from app.domain.orders.errors import (
+    AddressNotFound,
+    IdempotencyKeyRequired,
+    InvalidOrderTransition,
+    OrderNotFound,
+    OrderSkuNotFound,
+    OutOfStock,
+    ProductNotListed,
+    QuantityInvalid,
+    RegionNotSellable,
+    RegionUnknown,
+    ShopNotOpen,
+)
+
+router = APIRouter(
+    route_class=StrictRoute, prefix="/v1/storefront/orders", tags=["Storefront: orders"]
+)
+
+OrderId = Annotated[
+    str, Path(min_length=1, max_length=64, description="The order's id.", examples=[ORDER_EXAMPLE])
+]
+_BODY = (400, 413, 415, 422)
+
+
+@router.post(
+    "",
+    operation_id="placeOrder",
+    summary="Place an order",
+    description="Requires `Idempotency-Key`: a retry after a lost answer gets the same order, "
+    "never a second one. Checks each SKU (`sku_not_found`), that its product is on sale "
+    "(`product_not_listed`) and sold to the address's province (`region_not_sellable`), and "
+    "reserves the stock of every line or none (`out_of_stock` names the SKU). The price is "
+    "the SKUs' current prices plus the shop's freight. The order is pending payment (10) and "
+    "is cancelled, its stock released, if unpaid after the payment timeout.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Order,
+    responses=problem_responses(
+        *BUYER_ERRORS,
+        *_BODY,
+        IdempotencyKeyRequired,
+        AddressNotFound,
+        ShopNotOpen,
+        OrderSkuNotFound,
+        ProductNotListed,
+        RegionNotSellable,
+        RegionUnknown,
+        OutOfStock,
+        QuantityInvalid,
+    ),
+)
+async def place_order(
+    body: OrderCreate,
+    buyer: BuyerAuth,
+    uow: UoW,
+    response: Response,
+    container: ContainerDep,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", include_in_schema=False)
+    ] = None,
+) -> Order:
+    if not idempotency_key:
+        raise IdempotencyKeyRequired(
+            "Send an Idempotency-Key header (a unique string per order, e.g. a UUID)."
+        )
+    if body.address_id is None:
+        address = await addresses.default_address(uow, buyer.account_id)
+    else:
+        address = await addresses.get_address(uow, buyer.account_id, body.address_id)
+    order = await services.place(
+        uow,
+        shop_id=body.shop_id,
+        buyer_id=buyer.account_id,
+        items=[services.Item(x.sku_id, x.quantity) for x in body.items],
+        address=services.Destination(
+            address.recipient, address.phone, address.region_code, address.detail
+        ),
+        buyer_note=body.buyer_note,
+        payment_timeout=timedelta(seconds=container.settings.order_payment_timeout_seconds),
+    )
+    set_etag(response, order.version)
+    return Order.of(order, [])
+
+
+@router.get(
+    "",
+    operation_id="listMyOrders",
+    summary="The buyer's orders",
+    description="Newest first, from every shop or from `shop_id`.",
+    response_model=ListResponse[Order],
+    responses=problem_responses(*BUYER_ERRORS, *PAGE_ERRORS),
+)
+async def list_my_orders(
+    buyer: BuyerAuth,
+    uow: UoW,
+    page: PageParams,
+    shop_id: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Only from this shop.",
+            examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+        ),
+    ] = None,
+) -> ListResponse[Order]:
+    result, shipments = await services.list_for_buyer(uow, buyer.account_id, page, shop_id)
+    return ListResponse[Order](
+        data=[Order.of(o, shipments.get(o.id, [])) for o in result.items],
+        next_cursor=encode_cursor(result.next_after),
+    )
+
+
+@router.get(
+    "/{order_id}",
+    operation_id="getMyOrder",
+    summary="One of the buyer's orders",
+    response_model=Order,
+    responses=problem_responses(*BUYER_ERRORS, 422, OrderNotFound),
+)
+async def get_my_order(order_id: OrderId, buyer: BuyerAuth, uow: UoW, response: Response) -> Order:
+    order = await services.get_for_buyer(uow, buyer.account_id, order_id)
+    set_etag(response, order.version)
+    return Order.of(order, await services.shipments_of(uow, order))
+
+
+@router.post(
+    "/{order_id}/cancellation",
+    operation_id="cancelMyOrder",
+    summary="Cancel an unpaid order",
+    description="Before paying only (409 `invalid_order_transition` after); the stock goes "
+    "back. Emits `order.cancelled` with reason `buyer`.",
+    response_model=Order,
+    responses=problem_responses(*BUYER_ERRORS, 400, 422, OrderNotFound, InvalidOrderTransition),
+)
+async def cancel_my_order(order_id: OrderId, buyer: BuyerAuth, uow: UoW) -> Order:
+    order = await services.cancel_by_buyer(uow, buyer.account_id, order_id)
+    return Order.of(order, [])
+
+
+@router.post(
+    "/{order_id}/receipt",
+    operation_id="confirmMyOrderReceipt",
+    summary="Confirm receipt",
+    description="Once everything shipped (status 30): the order completes. Emits "
+    "`order.received` and `order.completed`.",
+    response_model=Order,
+    responses=problem_responses(*BUYER_ERRORS, 400, 422, OrderNotFound, InvalidOrderTransition),
+)
+async def confirm_receipt(order_id: OrderId, buyer: BuyerAuth, uow: UoW) -> Order:
+    order = await services.confirm_receipt_by_buyer(uow, buyer.account_id, order_id)
+    return Order.of(order, await services.shipments_of(uow, order))
