@@ -40,6 +40,7 @@ from app.api.platform import qualifications as platform_qualifications
 from app.api.platform import review
 from app.api.provider import OAUTH_SCHEME, verified_grant
 from app.api.routing import AutoCommitRoute
+from app.api.storefront import public as storefront_public
 from app.api.uploads import UploadSlots
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         developer_apps.router,
         developer_webhooks.router,
         market.router,
+        storefront_public.router,
         provider_shop.router,
         provider_catalog.router,
         platform_qualifications.router,
