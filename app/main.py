@@ -43,6 +43,7 @@ from app.api.provider import OAUTH_SCHEME, verified_grant
 from app.api.routing import AutoCommitRoute
 from app.api.storefront import addresses as storefront_addresses
 from app.api.storefront import orders as storefront_orders
+from app.api.storefront import public as storefront_public
 from app.api.storefront import tokens as storefront_tokens
 from app.api.storefront.auth import BUYER_SCHEME, verified_buyer
 from app.api.uploads import UploadSlots
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         developer_apps.router,
         developer_webhooks.router,
         market.router,
+        storefront_public.router,
         provider_shop.router,
         provider_catalog.router,
         platform_qualifications.router,

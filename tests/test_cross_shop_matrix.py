@@ -9,9 +9,15 @@
   session gets past the lookup (control).
 - Every buyer operation of the storefront that takes an id: another buyer's access token on
   buyer B's real ids answers 404 and changes nothing; B's own token gets past the lookup.
+- Every public operation that takes an id (the service market, the storefront's reads): B's
+  public ids answer (control); any one of them swapped for a real id of the same kind that
+  is not public (a draft product, a shop in review, an unpublished app) answers 404; and a
+  shop's id with B's ids under it (shop A's storefront, B's product) answers 404. None leaks
+  what it hides, nor changes anything.
 
 A route added later is covered by itself: its path parameters must be in the maps below
-(`PATH_ID_FACTORIES` for the provider surface, `SESSION_IDS` and `BUYER_IDS` here), or
+(`PATH_ID_FACTORIES` for the provider surface, `SESSION_IDS`, `BUYER_IDS` and `PUBLIC_IDS`
+here), or
 `test_every_id_taking_route_can_be_filled` fails and names it.
 """
 
@@ -34,6 +40,7 @@ from app.container import Container
 from tests import factories as f
 from tests.oauth_support import make_app
 from tests.order_support import buyer_order, on_sale
+from tests.product_support import listed, provider
 from tests.test_provider_enforcement import (
     PATH_ID_FACTORIES,
     SHARED_PATH_IDS,
@@ -236,13 +243,19 @@ def test_every_id_taking_route_can_be_filled(app: FastAPI) -> None:
             for p in r.path_params
             if p not in BUYER_IDS
         ]
+        + [
+            f"{r}: {p}"
+            for r in id_routes(app, "public")
+            for p in r.path_params
+            if p not in PUBLIC_IDS
+        ]
     )
     assert not unknown, (
         "Routes with path parameters this matrix cannot fill with another tenant's id:\n  "
         + "\n  ".join(unknown)
         + "\nAdd a factory (PATH_ID_FACTORIES in tests/test_provider_enforcement.py for the "
         "provider surface, SESSION_IDS or BUYER_IDS in tests/test_cross_shop_matrix.py for "
-        "sessions and buyers)."
+        "sessions and buyers, PUBLIC_IDS there for public reads)."
     )
     # The provider matrix calls the operations by their documented form: same set.
     documented = {op.id for op in provider_operations(app)}
@@ -396,4 +409,86 @@ async def test_buyer_matrix_another_buyer_on_b_ids(
         collect(failures, route, _unchanged, before, await f.db_fingerprint(container))
         r = await b.client.request(route.method, path, headers=b.h, **kwargs)
         collect(failures, route, _control, r, refused)
+    assert not failures, "\n".join(failures)
+
+
+# --- 3. Public reads: B's public ids, its hidden ones, and another shop's ------------------------
+
+
+@dataclass
+class Showcase:
+    """Per path parameter, a real id of B that anyone may read and one of the same kind that
+    no one may (`hidden`); shop A's own open shop to put B's ids under; and the texts of B's
+    that a refusal must not show."""
+
+    public: dict[str, str]
+    hidden: dict[str, str]
+    a_shop_id: str
+    texts: list[str]
+
+
+#: Path parameter name → what anyone may read of that kind, and what not: (public, hidden).
+PUBLIC_IDS: dict[str, str] = {
+    "shop_id": "B's open shop / a shop still in qualification review",
+    "product_id": "B's listed product / B's draft product",
+    "app_id": "a published app / an unpublished one",
+}
+
+
+async def _showcase(
+    client: httpx.AsyncClient, container: Container, new_client: NewClient
+) -> Showcase:
+    op = await f.operator(container, new_client())
+    b = await provider(new_client())
+    on_sale = await b.create()
+    await listed(b, op, on_sale["id"])
+    draft = await b.create()
+    in_review = await f.business_shop_in_review(await f.user(new_client()))
+    published = await make_app(client)
+    unpublished = await make_app(client, publish=False)
+    a = await provider(new_client())
+    return Showcase(
+        public={"shop_id": b.shop_id, "product_id": on_sale["id"], "app_id": published.id},
+        hidden={
+            "shop_id": in_review["id"],
+            "product_id": draft["id"],
+            "app_id": unpublished.id,
+        },
+        a_shop_id=a.shop_id,
+        texts=[
+            on_sale["title"],
+            draft["title"],
+            in_review["name"],
+            b.auth.shop["name"],
+            unpublished.body["name"],
+        ],
+    )
+
+
+async def test_public_matrix_hidden_and_other_shops_ids(
+    app: FastAPI, client: httpx.AsyncClient, container: Container, new_client: NewClient
+) -> None:
+    matrix = id_routes(app, "public")
+    ids = {r.operation_id for r in matrix}
+    assert {"getMarketApp", "getStorefrontProduct", "listStorefrontProducts"} <= ids, ids
+    w = await _showcase(client, container, new_client)
+    anon = new_client()
+    failures: list[str] = []
+
+    async def refused(route: Route, values: dict[str, str], shown: list[str]) -> None:
+        shops = [s for s in (values.get("shop_id"), w.public["shop_id"], w.a_shop_id) if s]
+        before = await f.fingerprint(container, *shops)
+        r = await anon.request(route.method, route.path.format(**values))
+        collect(failures, route, _not_found, r, shown)
+        collect(failures, route, _unchanged, before, await f.fingerprint(container, *shops))
+
+    for route in matrix:
+        public = {p: w.public[p] for p in route.path_params}
+        r = await anon.request(route.method, route.path.format(**public))
+        collect(failures, route, _reached, r)
+        for p in route.path_params:
+            # The hidden id is the caller's own input: echoing it is no leak; its content is.
+            await refused(route, {**public, p: w.hidden[p]}, w.texts)
+        if "shop_id" in route.path_params and len(route.path_params) > 1:
+            await refused(route, {**public, "shop_id": w.a_shop_id}, w.texts)
     assert not failures, "\n".join(failures)

@@ -52,6 +52,12 @@ TAGS = [
         "description": "An app's webhook endpoints, signing secrets, delivery log, redelivery.",
     },
     {"name": "Service market", "description": "Published apps, public."},
+    {
+        "name": "Storefront: public reads",
+        "description": "A shop's profile and its products on sale, for anyone (no "
+        "credential): what a merchant's mini program shows before a buyer logs in. Cacheable: "
+        "`ETag`, `If-None-Match` (304) and `Cache-Control`.",
+    },
     {"name": "Merchant: authorized apps", "description": "Apps a shop authorized; revoke."},
     {"name": "OAuth", "description": "Token, introspection, revocation, metadata, keys."},
     {"name": "Open API: shop", "description": "The shop an access token is bound to."},
@@ -121,8 +127,15 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
     "ETag": {
         "description": 'The version of the resource, e.g. `"3"`; send it back as `If-Match` to '
-        "change the resource only if nobody else did (412 otherwise).",
+        "change the resource only if nobody else did (412 otherwise). A public read's is a "
+        'digest of its content (`W/"…"`): send it back as `If-None-Match` to get 304 while '
+        "your copy is current.",
         "schema": {"type": "string", "examples": ['"3"']},
+    },
+    "Cache-Control": {
+        "description": "How long a browser or a shared cache may serve this response without "
+        "asking again (a public read: `public, max-age=30`).",
+        "schema": {"type": "string", "examples": ["public, max-age=30"]},
     },
     "Location": {
         "description": "Where the created resource can be read.",
@@ -156,6 +169,19 @@ def sets_headers(
     if location:
         headers["Location"] = _header_ref("Location")
     return {status: {"headers": headers}}
+
+
+def cacheable(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entries of a public read that caches may keep: `ETag` and
+    `Cache-Control` on its success, and the 304 a current `If-None-Match` gets."""
+    headers = {"Cache-Control": _header_ref("Cache-Control"), "ETag": _header_ref("ETag")}
+    return {
+        status: {"headers": headers},
+        304: {
+            "description": "Not modified: the `ETag` sent in `If-None-Match` is current; no body.",
+            "headers": dict(headers),
+        },
+    }
 
 
 def _response_headers(schema: dict[str, Any]) -> None:

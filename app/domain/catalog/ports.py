@@ -145,13 +145,16 @@ class BulkRepository(Protocol):
 
 
 class ProductReadModel(Protocol):
-    """The provider's hot product reads as records (no entities); scoped by the shop."""
+    """The hot product reads as records (no entities); scoped by the shop."""
 
     async def get(self, shop_id: str, product_id: str) -> ProductRecord | None: ...
     async def get_by_out_id(self, shop_id: str, out_product_id: str) -> ProductRecord | None: ...
     async def list_for_shop(
         self, shop_id: str, page: PageRequest, f: ProductFilter
     ) -> Page[ProductRecord]: ...
+    async def list_listed(self, shop_id: str, page: PageRequest) -> Page[ProductRecord]:
+        """The shop's listed products, the latest listed first."""
+        ...
 
 
 class CatalogUnitOfWork(ShopsUnitOfWork, Protocol):

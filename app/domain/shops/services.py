@@ -305,6 +305,15 @@ async def shop_or_404(uow: ShopsUnitOfWork, shop_id: str) -> Shop:
     return shop
 
 
+async def storefront_shop(uow: ShopsUnitOfWork, shop_id: str) -> Shop:
+    """A shop whose storefront is open to anyone: open and not suspended. Any other is not
+    found, so the public reads never tell a shop in review or suspended from none at all."""
+    shop = await uow.shops.get(shop_id)
+    if shop is None or not shop.can_sell:
+        raise ShopNotFound(f"No shop {shop_id}.")
+    return shop
+
+
 async def review_queue(uow: ShopsUnitOfWork, page: PageRequest) -> Page[Shop]:
     """Shops in review, the longest-waiting first (by submission time, then id)."""
     return await uow.shops.review_queue(page)

@@ -1,4 +1,4 @@
-"""The provider's product reads as plain rows: no entities, one statement per read.
+"""The product reads as plain rows: no entities, one statement per read.
 
 A product with its SKUs is one join (a page is one statement too: the page of products in a
 CTE, joined to their SKUs), returned as `ProductRecord`s — column values by name, the SKUs
@@ -6,17 +6,26 @@ under `skus` — for the API to serialise once. On PostgreSQL the statements go 
 (`DriverReader`: prepared once per connection, no transaction for a read-only request); on
 SQLite the same statements are built with SQLAlchemy Core. Both are scoped by the shop, as
 every provider query is.
+
+The storefront reads the same records (`list_listed`: a shop's listed products, newest
+listing first); what a buyer may see of them is the API's to pick.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.catalog.products import PRODUCT_RECORD_FIELDS, SKU_RECORD_FIELDS, ProductFilter
+from app.domain.catalog.products import (
+    PRODUCT_RECORD_FIELDS,
+    SKU_RECORD_FIELDS,
+    ProductFilter,
+    ProductStatus,
+)
 from app.domain.catalog.products import ProductRecord as Record
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
@@ -28,8 +37,33 @@ from app.infra.db.tenancy import join_on, select
 _p = tables.products
 _s = tables.skus
 _NP = len(PRODUCT_RECORD_FIELDS)
-#: The order of a page of products, and its cursor.
-_KEYSET = (_p.c.updated_at, _p.c.id)
+
+
+@dataclass(frozen=True)
+class _Order:
+    """The order of a page of products, whose columns are its cursor too."""
+
+    columns: tuple[sa.Column[Any], ...]
+    descending: bool = False
+
+    @property
+    def names(self) -> str:
+        return ", ".join(c.name for c in self.columns)
+
+    def sql(self, prefix: str = "") -> str:
+        """The ORDER BY list, its columns named with `prefix`."""
+        way = " DESC" if self.descending else ""
+        return ", ".join(f"{prefix}{c.name}{way}" for c in self.columns)
+
+    def key(self, r: Record) -> tuple[Any, ...]:
+        return tuple(r[c.name] for c in self.columns)
+
+
+#: The provider's list: oldest change first, so `updated_since` plus the cursor is a sync.
+_BY_CHANGE = _Order((_p.c.updated_at, _p.c.id))
+#: The storefront's: newest listing first (an index on (shop_id, status, listed_at, id)).
+_NEWEST_LISTED = _Order((_p.c.listed_at, _p.c.id), descending=True)
+_LISTED = ProductFilter(status=ProductStatus.LISTED)
 
 _SELECT = ", ".join(
     [f"p.{c}" for c in PRODUCT_RECORD_FIELDS] + [f"s.{c}" for c in SKU_RECORD_FIELDS]
@@ -47,12 +81,12 @@ _PAGE_SQL = f"""
 WITH page AS (
     SELECT * FROM products
     WHERE {{where}}
-    ORDER BY updated_at, id
+    ORDER BY {{order}}
     LIMIT {{limit}}
 )
 SELECT {_SELECT}
 FROM page p LEFT JOIN skus s ON s.shop_id = p.shop_id AND s.product_id = p.id
-ORDER BY p.updated_at, p.id, s.id
+ORDER BY {{outer_order}}, s.id
 """  # noqa: S608
 
 
@@ -68,10 +102,6 @@ def _group(rows: Sequence[Sequence[Any]]) -> list[Record]:
         if r[_NP] is not None:
             current["skus"].append(dict(zip(SKU_RECORD_FIELDS, r[_NP:], strict=True)))
     return out
-
-
-def _cut(records: list[Record], page: PageRequest) -> Page[Record]:
-    return cut(records, page, lambda r: (r["updated_at"], r["id"]))
 
 
 class SqlProductReads:
@@ -106,9 +136,17 @@ class SqlProductReads:
     async def list_for_shop(
         self, shop_id: str, page: PageRequest, f: ProductFilter
     ) -> Page[Record]:
+        return await self._page(shop_id, page, f, _BY_CHANGE)
+
+    async def list_listed(self, shop_id: str, page: PageRequest) -> Page[Record]:
+        return await self._page(shop_id, page, _LISTED, _NEWEST_LISTED)
+
+    async def _page(
+        self, shop_id: str, page: PageRequest, f: ProductFilter, order: _Order
+    ) -> Page[Record]:
         if self.reader.direct:
-            sql, args = _page_sql(shop_id, page, f)
-            return _cut(_group(await self.reader.fetch(sql, *args)), page)
+            sql, args = _page_sql(shop_id, page, f, order)
+            return cut(_group(await self.reader.fetch(sql, *args)), page, order.key)
         conditions: list[Any] = []
         if f.status is not None:
             conditions.append(_p.c.status == f.status)
@@ -120,13 +158,19 @@ class SqlProductReads:
             conditions.append(_p.c.updated_at >= f.updated_since)
         if f.query:
             conditions.append(contains(_p.c.title, f.query))
-        cte = keyset(select(_p, shop_id).where(*conditions), page, _KEYSET).subquery("page")
+        cte = keyset(
+            select(_p, shop_id).where(*conditions),
+            page,
+            order.columns,
+            descending=order.descending,
+        ).subquery("page")
+        outer = [cte.c[c.name] for c in order.columns]
         stmt = (
             sa.select(*_columns(cte), *_columns(_s, SKU_RECORD_FIELDS))
             .select_from(cte.outerjoin(_s, join_on(_s, cte, (_s.c.product_id, cte.c.id))))
-            .order_by(cte.c.updated_at, cte.c.id, _s.c.id)
+            .order_by(*(c.desc() if order.descending else c for c in outer), _s.c.id)
         )
-        return _cut(_group(list((await self.s.execute(stmt)).all())), page)
+        return cut(_group(list((await self.s.execute(stmt)).all())), page, order.key)
 
 
 def _columns(
@@ -135,7 +179,9 @@ def _columns(
     return [source.c[name] for name in names]
 
 
-def _page_sql(shop_id: str, page: PageRequest, f: ProductFilter) -> tuple[str, list[Any]]:
+def _page_sql(
+    shop_id: str, page: PageRequest, f: ProductFilter, order: _Order
+) -> tuple[str, list[Any]]:
     """Only the conditions in use, so each shape gets a plan that uses the index."""
     args: list[Any] = [shop_id]
 
@@ -154,9 +200,12 @@ def _page_sql(shop_id: str, page: PageRequest, f: ProductFilter) -> tuple[str, l
         where.append(f"updated_at >= {arg(f.updated_since)}")
     if f.query:
         where.append(f"lower(title) LIKE {arg(pattern(f.query))} ESCAPE '\\'")
-    seen = after(page, _KEYSET)
+    seen = after(page, order.columns)
     if seen is not None:
-        at, last_id = seen
-        where.append(f"(updated_at, id) > ({arg(at)}, {arg(last_id)})")
+        than = "<" if order.descending else ">"
+        where.append(f"({order.names}) {than} ({', '.join(arg(v) for v in seen)})")
     limit = arg(page.limit + 1)
-    return _PAGE_SQL.format(where=" AND ".join(where), limit=limit), args
+    sql = _PAGE_SQL.format(
+        where=" AND ".join(where), order=order.sql(), outer_order=order.sql("p."), limit=limit
+    )
+    return sql, args

@@ -71,6 +71,8 @@ products = sa.Table(
     sa.Index(None, "id"),
     sa.UniqueConstraint("shop_id", "out_product_id"),
     sa.Index(None, "shop_id", "updated_at", "id"),
+    # The storefront's page: a shop's listed products, the latest listed first.
+    sa.Index(None, "shop_id", "status", "listed_at", "id"),
     sa.Index(None, "status", "submitted_at", "id"),
     sa.Index(None, "pending_status", "submitted_at", "id"),
 )
