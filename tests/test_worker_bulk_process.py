@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from app.container import Container
 from app.infra.db import tables
 from app.settings import Settings
+from app.worker.processes import BULK_NICENESS
 from tests.bulk_support import CSV, product_lines, to_csv, upload
 from tests.event_support import product_updated
 from tests.live_server import REPO, children, running, venv_python, wait_for_exit
@@ -140,8 +141,10 @@ async def test_dispatch_goes_on_while_the_bulk_process_is_stuck_and_a_dead_one_i
             return job.status == "running" and job.processed >= 20 and job
 
         job = await _until(importing, "the import to be under way")
-        # The job runs in the bulk process, not in the worker.
+        # The job runs in the bulk process, not in the worker, and yields the CPU to it.
         assert f":{bulk}:" in job.worker_id and f":{proc.pid}:" not in job.worker_id
+        niceness = os.getpriority(os.PRIO_PROCESS, bulk) - os.getpriority(os.PRIO_PROCESS, proc.pid)
+        assert niceness == BULK_NICENESS
 
         await _freeze(bulk, settings)
         frozen_at = (await _job(container, p.shop_id, job_id)).processed

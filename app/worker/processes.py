@@ -25,6 +25,10 @@ log = logging.getLogger("minishop.worker")
 #: How often a process started by another (`serve --with-worker`'s worker, the worker's bulk
 #: process) checks that its parent is still alive.
 PARENT_POLL_SECONDS = 0.5
+#: Added to the bulk process's niceness: on a busy machine the scheduler gives the CPU to
+#: the worker (webhook dispatch, timers) first and to bulk jobs what is left; an idle
+#: machine still runs them at full speed.
+BULK_NICENESS = 10
 #: How long the bulk process has to stop after SIGTERM before it is killed. It stops at its
 #: next await (a chunk's transaction is rolled back, the job taken over once its heartbeat is
 #: stale), which parsing a large upload may put off by a few seconds. `serve` gives the
