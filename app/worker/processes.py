@@ -25,9 +25,9 @@ log = logging.getLogger("minishop.worker")
 #: How often a process started by another (`serve --with-worker`'s worker, the worker's bulk
 #: process) checks that its parent is still alive.
 PARENT_POLL_SECONDS = 0.5
-#: Added to the bulk process's niceness: on a busy machine the scheduler gives the CPU to
-#: the worker (webhook dispatch, timers) first and to bulk jobs what is left; an idle
-#: machine still runs them at full speed.
+#: Added to the bulk process's niceness as soon as it is started (its imports included): on
+#: a busy machine the scheduler gives the CPU to the worker (webhook dispatch, timers) first
+#: and to bulk jobs what is left; an idle machine still runs them at full speed.
 BULK_NICENESS = 10
 #: How long the bulk process has to stop after SIGTERM before it is killed. It stops at its
 #: next await (a chunk's transaction is rolled back, the job taken over once its heartbeat is
@@ -78,7 +78,8 @@ def bulk_command(parent_pid: int) -> list[str]:
 
 class BulkProcess:
     """The worker's bulk process: started when `run` starts, started again when it dies,
-    stopped when `stop` is set or `run` is cancelled (SIGTERM, then SIGKILL after `grace`)."""
+    stopped when `stop` is set or `run` is cancelled (SIGTERM, then SIGKILL after `grace`);
+    `niceness` lower in priority than the worker."""
 
     def __init__(
         self,
@@ -86,9 +87,11 @@ class BulkProcess:
         *,
         grace: float = BULK_STOP_GRACE_SECONDS,
         restart_after: float = BULK_RESTART_SECONDS,
+        niceness: int = BULK_NICENESS,
     ) -> None:
         self.command = list(command)
         self.grace = grace
+        self.niceness = niceness
         self.restart_after = restart_after
         #: The process running now, if any.
         self.pid: int | None = None
@@ -103,6 +106,9 @@ class BulkProcess:
                 log.exception("the bulk process could not be started")
             else:
                 self.pid = proc.pid
+                with contextlib.suppress(ProcessLookupError):  # (it died at once)
+                    mine = os.getpriority(os.PRIO_PROCESS, 0)
+                    os.setpriority(os.PRIO_PROCESS, proc.pid, mine + self.niceness)
                 log.info("bulk process started", extra={"pid": proc.pid})
                 try:
                     await _first(proc.wait(), stop.wait())

@@ -18,7 +18,6 @@ from app.settings import Settings
 from app.worker.bulk import BulkWorker, bulk_worker
 from app.worker.housekeeping import housekeeping
 from app.worker.processes import (
-    BULK_NICENESS,
     BulkProcess,
     bulk_command,
     parent_gone,
@@ -109,11 +108,10 @@ async def run_bulk_jobs(
 ) -> None:
     """The bulk process (`minishop bulk-worker`, started by the worker): run the queued bulk
     jobs, then look again every `worker_poll_seconds`, each job claimed with a lease
-    (`BulkWorker`), at a lower CPU priority than the worker (`BULK_NICENESS`); `validator`
-    checks the lines of imports. Stops on SIGTERM or SIGINT, or once `parent_pid` is gone,
-    mid-job too: the chunk being written rolls back, and the job is taken over once its
-    heartbeat is stale, at the next uncommitted chunk. With `once`, runs the jobs queued
-    now, in this process and at its priority, then returns."""
+    (`BulkWorker`); `validator` checks the lines of imports. Stops on SIGTERM or SIGINT, or
+    once `parent_pid` is gone, mid-job too: the chunk being written rolls back, and the job
+    is taken over once its heartbeat is stale, at the next uncommitted chunk. With `once`,
+    runs the jobs queued now, then returns."""
     container = build_container(
         settings.model_copy(update={"db_pool_size": BULK_POOL_SIZE}), worker=True
     )
@@ -122,7 +120,6 @@ async def run_bulk_jobs(
         if once:
             await _run_queued(bulk)
             return
-        os.nice(BULK_NICENESS)
         stop = asyncio.Event()
         with stopped_by_signals(stop):
             jobs = asyncio.create_task(_poll(bulk, settings.worker_poll_seconds))
