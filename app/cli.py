@@ -1,4 +1,5 @@
-"""The `minishop` command: serve, worker, migrate, seed-demo, create-operator, export-openapi."""
+"""The `minishop` command: serve, worker (and its bulk-worker), migrate, seed-demo,
+create-operator, export-openapi."""
 
 from __future__ import annotations
 
@@ -127,7 +128,8 @@ def worker(
         typer.Option(help="Exit when this process (the one that started us) exits.", hidden=True),
     ] = None,
 ) -> None:
-    """Run background work: bulk import/export jobs and housekeeping."""
+    """Run background work: webhooks, timers, bulk import/export jobs (in a process of their
+    own, started and watched by this one) and housekeeping."""
     from app.api.schemas.bulk import SchemaRowValidator
     from app.infra.logging import configure_logging
     from app.worker import run_worker
@@ -139,6 +141,22 @@ def worker(
             settings, SchemaRowValidator(), once=once, interval=interval, parent_pid=parent_pid
         )
     )
+
+
+@cli.command("bulk-worker", hidden=True)
+def bulk_worker(
+    parent_pid: Annotated[
+        int | None, typer.Option(help="Exit when this process (the worker) exits.")
+    ] = None,
+) -> None:
+    """Run bulk import/export jobs only: the process `minishop worker` starts and watches."""
+    from app.api.schemas.bulk import SchemaRowValidator
+    from app.infra.logging import configure_logging
+    from app.worker import run_bulk_jobs
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(run_bulk_jobs(settings, SchemaRowValidator(), parent_pid=parent_pid))
 
 
 @cli.command()

@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 
 from app.infra.db.migrate import upgrade
+from bench.rss import workers_peak_rss_mb
 
 SKUS = 100_000
 SIZES = ("S", "M", "L")
@@ -85,17 +86,6 @@ def import_file(skus: int = SKUS, prefix: str = "bulk") -> bytes:
     return out.getvalue().encode()
 
 
-def _rss_mb(pid: int) -> float | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
-
-
 @dataclass
 class Result:
     ok: bool
@@ -122,7 +112,8 @@ class Result:
             "failed_lines": self.job.get("failed"),
             "file_mb": round(self.file_mb, 1),
             "note": "rps = SKU lines imported per second, upload to succeeded; p50_ms = the "
-            "upload request (202); rss_mb = the worker process's peak RSS",
+            "upload request (202); rss_mb = the peak RSS of the worker "
+            "and its bulk process, summed",
         }
 
 
@@ -167,7 +158,7 @@ def measure(base_url: str, token: str, worker_pid: int | None, skus: int = SKUS)
         seconds=seconds,
         upload_ms=upload_ms,
         job=job,
-        worker_rss_mb=_rss_mb(worker_pid) if worker_pid else None,
+        worker_rss_mb=workers_peak_rss_mb(worker_pid) if worker_pid else None,
         file_mb=len(content) / 1024 / 1024,
     )
 

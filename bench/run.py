@@ -66,6 +66,7 @@ from app.domain.shops.model import SubjectType
 from app.infra.db.migrate import upgrade
 from app.settings import Settings
 from bench import bulk_import as bulk
+from bench.rss import peak_rss_mb
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -78,7 +79,6 @@ SKUS_PER_PRODUCT = 3
 PAGE = 50
 DEEP_AT = 90_000
 LEAF = "cat_apparel_women_dresses"
-MIB = 1024 * 1024
 #: How long a server may take to answer its health check: one pinned CPU shared with a busy
 #: machine can take a minute to import the app.
 SERVER_START_SECONDS = 180
@@ -375,12 +375,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def peak_rss_mb(self) -> float | None:
-        try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except OSError:
-            return None
-        m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
-        return round(int(m.group(1)) * 1024 / MIB, 1) if m else None
+        return peak_rss_mb(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -57,7 +57,16 @@ from app.infra.db import outbox
 from app.infra.db.migrate import upgrade
 from app.settings import Settings
 from bench import bulk_import
-from bench.run import DEFAULT_ADMIN_URL, RESULTS, ROOT, _admin, _dsn, _sqlalchemy_url, create_actors
+from bench.rss import workers_peak_rss_mb
+from bench.run import (
+    DEFAULT_ADMIN_URL,
+    RESULTS,
+    ROOT,
+    _admin,
+    _dsn,
+    _sqlalchemy_url,
+    create_actors,
+)
 
 LATENCY_RATE = 100
 LATENCY_SECONDS = 10
@@ -264,16 +273,6 @@ async def measure(dsn: str, shop_id: str, rx: Receiver) -> dict[str, Any]:
     }
 
 
-def _peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
 async def _main(admin_url: str, *, during_import: bool = True) -> dict[str, Any]:
     db = f"minishop_bench_wh_{uuid.uuid4().hex[:8]}"
     dsn = _dsn(admin_url, db)
@@ -329,13 +328,13 @@ async def _main(admin_url: str, *, during_import: bool = True) -> dict[str, Any]
         )
         await asyncio.sleep(3)  # started and listening
         result = await measure(dsn, setup.shop_id, rx)
-        result["worker_rss_mb"] = _peak_rss_mb(worker.pid)
+        result["worker_rss_mb"] = workers_peak_rss_mb(worker.pid)
         if not during_import:
             return result
         result["during_import"] = await measure_during_import(
             dsn, settings, setup.shop_id, setup.app_id, rx
         )
-        result["during_import"]["worker_rss_mb"] = _peak_rss_mb(worker.pid)
+        result["during_import"]["worker_rss_mb"] = workers_peak_rss_mb(worker.pid)
         return result
     finally:
         if worker is not None:

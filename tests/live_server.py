@@ -205,6 +205,30 @@ def start_server(
     return proc
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append(int(entry.name))
+    return out
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` exists and has not exited (a zombie has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def wait_for_exit(pid: int, timeout: float) -> bool:
     """Whether `pid` (any process, not only a child) exits within `timeout`: woken by the
     kernel when it does (a pidfd), not by polling."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -328,8 +329,9 @@ async def test_several_workers_share_the_queue_without_running_a_job_twice(
 async def test_a_killed_worker_process_is_replaced_and_the_job_completes(
     client: httpx.AsyncClient, container: Container
 ) -> None:
-    """SIGKILL a `minishop worker` mid-job; `minishop worker --once` takes the job over once
-    its heartbeat is stale and finishes it without a duplicate row."""
+    """SIGKILL a `minishop worker` and its bulk process mid-job (the machine gone);
+    `minishop worker --once` takes the job over once its heartbeat is stale and finishes it
+    without a duplicate row."""
     p = await provider(client)
     rows = [r for i in range(600) for r in product_lines(f"k{i:03d}", sizes=("S", "M"))]
     job_id = (await upload(p, to_csv(rows), CSV)).json()["id"]
@@ -346,6 +348,7 @@ async def test_a_killed_worker_process_is_replaced_and_the_job_completes(
         [sys.executable, "-m", "app", "worker"],
         cwd=ROOT,
         env=env,
+        start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -362,7 +365,7 @@ async def test_a_killed_worker_process_is_replaced_and_the_job_completes(
                         break
                 await asyncio.sleep(0.05)
     finally:
-        worker.kill()
+        os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(10)
     job = (await p.get(f"/v1/bulk-jobs/{job_id}")).json()
     assert job["status"] == "running" and 0 < job["processed"] < 1200, job

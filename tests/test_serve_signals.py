@@ -1,5 +1,6 @@
 """`minishop serve --with-worker` stopped with SIGTERM (docker stop, systemd, a test's
-teardown) stops its worker too instead of leaving it orphaned."""
+teardown) stops its worker, and the worker its bulk process, instead of leaving them
+orphaned."""
 
 from __future__ import annotations
 
@@ -7,36 +8,23 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live_server import REPO, free_port, start_server, venv_python, wait_for_exit
+from tests.live_server import (
+    REPO,
+    children,
+    free_port,
+    running,
+    start_server,
+    venv_python,
+    wait_for_exit,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out.append(int(entry.name))
-    return out
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
@@ -63,15 +51,28 @@ def test_sigterm_to_serve_stops_its_worker(tmp_path: Path) -> None:
     proc = start_server(["serve", "--port", str(port), "--with-worker"], env, tmp_path / "log")
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         assert workers, "serve --with-worker started no worker process"
+        bulk = _bulk_processes(workers)
 
         proc.send_signal(signal.SIGTERM)  # the server process only, not its group
         assert proc.wait(timeout=20) == 128 + signal.SIGTERM
-        for w in workers:
-            wait_for_exit(w, 10)
-        assert not [w for w in workers if _running(w)], "the worker outlived serve"
+        for pid in [*workers, *bulk]:
+            wait_for_exit(pid, 10)
+        assert not [w for w in workers if running(w)], "the worker outlived serve"
+        assert not [b for b in bulk if running(b)], "the bulk process outlived serve"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def _bulk_processes(workers: list[int], timeout: float = 60) -> list[int]:
+    """The bulk process each worker starts (`minishop bulk-worker`), once they all have one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [c for w in workers for c in children(w)]
+        if len(found) == len(workers):
+            return found
+        assert time.monotonic() < deadline, "the worker started no bulk process"
+        time.sleep(0.05)

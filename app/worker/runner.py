@@ -1,82 +1,35 @@
 """The background process: webhook dispatch and durable timers (continuous, a task each),
-bulk import/export jobs (polled) and housekeeping (periodic)."""
+housekeeping (periodic), and the bulk process it starts for bulk import/export jobs
+(`app.worker.processes.BulkProcess` running `run_bulk_jobs`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import os
-import sys
-import threading
-import time
-from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any, TypeVar
 
 from app.container import Container, build_container
 from app.domain.catalog.bulk_import import RowValidator
 from app.infra.webhooks.dispatcher import Dispatcher
 from app.settings import Settings
-from app.worker.bulk import bulk_worker
+from app.worker.bulk import BulkWorker, bulk_worker
 from app.worker.housekeeping import housekeeping
+from app.worker.processes import (
+    BulkProcess,
+    bulk_command,
+    parent_gone,
+    sleep_unless_stopped,
+    stopped_by_signals,
+)
 from app.worker.timers import TimerRunner, build_registry
 
 log = logging.getLogger("minishop.worker")
 
-T = TypeVar("T")
-
+#: One chunk's unit of work at a time: the bulk jobs' container has a small pool of its own.
 BULK_POOL_SIZE = 2
-#: How long a thread that wants the GIL waits before the running one must hand it over
-#: (Python's default is 5 ms). While a bulk job keeps its thread busy, every wake-up of the
-#: worker's loop (a NOTIFY, an HTTP answer, a timer) can wait this long; 1 ms took the p99 of
-#: a 5 ms ticker on the loop during a 20 000-SKU import from 90 ms to 34 ms.
-GIL_SWITCH_SECONDS = 0.001
-
-
-#: How often a worker started by `serve --with-worker` checks that its parent is still alive.
-PARENT_POLL_SECONDS = 0.5
-
-
-def parent_gone(parent_pid: int | None) -> bool:
-    """A worker started by `serve` is re-parented when `serve` dies, however it died."""
-    return parent_pid is not None and os.getppid() != parent_pid
-
-
-async def _sleep_unless_orphaned(seconds: float, parent_pid: int | None) -> bool:
-    """Sleep `seconds`; return False early when the parent process is gone."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        if parent_gone(parent_pid):
-            return False
-        await asyncio.sleep(min(left, PARENT_POLL_SECONDS))
-    return not parent_gone(parent_pid)
-
-
-class LoopThread:
-    """An event loop of its own, run by a daemon thread.
-
-    Bulk jobs run here, with their own container (engine and connections: a driver
-    connection belongs to the loop that opened it). Parsing an upload and validating and
-    writing its chunks is CPU work of seconds for a large file; on the worker's loop it held
-    webhook dispatch and timers back for as long (`webhook_latency_during_bulk_import` in
-    `bench/webhooks.py`). On this loop the worker's loop is only ever waiting for the GIL,
-    which a busy thread hands over every `sys.getswitchinterval()`.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
-        self._thread.start()
-
-    async def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` on this thread's loop and wait for it without blocking the caller's
-        loop; cancelling the caller cancels `coro`."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
-
-    def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
 
 
 def timer_runner(container: Container) -> TimerRunner:
@@ -98,60 +51,102 @@ async def run_worker(
     interval: float = 60.0,
     parent_pid: int | None = None,
 ) -> None:
-    """Send webhooks and fire due timers continuously (a task each), run queued bulk jobs
-    as they come (polling every `worker_poll_seconds`, on a `LoopThread`) and housekeeping
-    every `interval` seconds. With `once`, one pass of each, then return; with `parent_pid`,
-    stop when that process exits. `validator` checks the lines of bulk imports."""
+    """Send webhooks and fire due timers continuously (a task each), run housekeeping every
+    `interval` seconds, and keep a bulk process running queued bulk jobs (`BulkProcess`);
+    until SIGTERM or SIGINT, or, with `parent_pid`, until that process exits.
+
+    With `once`, one pass of each, then return: the bulk jobs queued now run in this process
+    first (`validator` checks the lines of their imports; the bulk process has its own)."""
     container = build_container(settings, worker=True)
-    # One chunk's unit of work at a time: a small pool of its own.
-    bulk_container = build_container(
-        settings.model_copy(update={"db_pool_size": BULK_POOL_SIZE}), worker=True
-    )
-    bulk = bulk_worker(bulk_container, validator)
     timers = timer_runner(container)
     dispatcher = Dispatcher(container.engine, container.cipher, settings)
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-    # Process-wide, so set only once nothing before the `finally` that restores it can fail.
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    bulk_loop = LoopThread("minishop-bulk")
     try:
-        if not once:
-            tasks += [
-                asyncio.create_task(dispatcher.run(stop)),
-                asyncio.create_task(timers.run(stop, settings.worker_poll_seconds)),
-            ]
+        if once:
+            await _housekeeping(container, dispatcher)
+            await run_bulk_jobs(settings, validator, once=True)
+            await dispatcher.run_once()
+            await timers.run_due()
+            return
+        stop = asyncio.Event()
+        bulk = BulkProcess(bulk_command(os.getpid()))
+        tasks = [
+            asyncio.create_task(dispatcher.run(stop)),
+            asyncio.create_task(timers.run(stop, settings.worker_poll_seconds)),
+            asyncio.create_task(bulk.run(stop)),
+        ]
         log.info("worker ready", extra={"timer_kinds": sorted(timers.registry.kinds)})
-        next_housekeeping = 0.0
-        while True:
-            if time.monotonic() >= next_housekeeping:
-                pruned = await housekeeping(container.engine)
-                pruned |= await dispatcher.prune()
-                log.info("housekeeping", extra={"pruned": pruned})
-                next_housekeeping = time.monotonic() + interval
-            try:
-                ran = await bulk_loop.run(bulk.run_all())
-            except Exception:
-                # The database is unreachable, say: keep the process, try again next poll.
-                log.exception("bulk jobs could not be claimed")
-                ran = 0
-            if ran:
-                log.info("bulk jobs run", extra={"jobs": ran})
-            if once:
-                await dispatcher.run_once()
-                await timers.run_due()
-                return
-            if not await _sleep_unless_orphaned(settings.worker_poll_seconds, parent_pid):
-                log.info("the serving process is gone; stopping", extra={"parent": parent_pid})
-                return
+        try:
+            with stopped_by_signals(stop):
+                while not stop.is_set():
+                    await _housekeeping(container, dispatcher)
+                    await sleep_unless_stopped(interval, stop, parent_pid)
+                    if parent_gone(parent_pid):
+                        log.info(
+                            "the serving process is gone; stopping", extra={"parent": parent_pid}
+                        )
+                        break
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
     finally:
-        stop.set()
-        await asyncio.gather(*tasks)
         await dispatcher.close()
         await container.close()
-        try:
-            await bulk_loop.run(bulk_container.close())
-        finally:
-            bulk_loop.close()
-            sys.setswitchinterval(switch_interval)
+
+
+async def _housekeeping(container: Container, dispatcher: Dispatcher) -> None:
+    pruned = await housekeeping(container.engine)
+    pruned |= await dispatcher.prune()
+    log.info("housekeeping", extra={"pruned": pruned})
+
+
+async def run_bulk_jobs(
+    settings: Settings,
+    validator: RowValidator,
+    *,
+    once: bool = False,
+    parent_pid: int | None = None,
+) -> None:
+    """The bulk process (`minishop bulk-worker`, started by the worker): run the queued bulk
+    jobs, then look again every `worker_poll_seconds`, each job claimed with a lease
+    (`BulkWorker`); `validator` checks the lines of imports. Stops on SIGTERM or SIGINT, or
+    once `parent_pid` is gone, mid-job too: the chunk being written rolls back, and the job
+    is taken over once its heartbeat is stale, at the next uncommitted chunk. With `once`,
+    runs the jobs queued now, then returns."""
+    container = build_container(
+        settings.model_copy(update={"db_pool_size": BULK_POOL_SIZE}), worker=True
+    )
+    bulk = bulk_worker(container, validator)
+    try:
+        if once:
+            await _run_queued(bulk)
+            return
+        stop = asyncio.Event()
+        with stopped_by_signals(stop):
+            jobs = asyncio.create_task(_poll(bulk, settings.worker_poll_seconds))
+            try:
+                await sleep_unless_stopped(math.inf, stop, parent_pid)
+                if parent_gone(parent_pid):
+                    log.info("the worker is gone; stopping", extra={"parent": parent_pid})
+            finally:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
+    finally:
+        await container.close()
+
+
+async def _run_queued(bulk: BulkWorker) -> None:
+    try:
+        ran = await bulk.run_all()
+    except Exception:
+        # The database is unreachable, say: keep the process, try again next poll.
+        log.exception("bulk jobs could not be claimed")
+        ran = 0
+    if ran:
+        log.info("bulk jobs run", extra={"jobs": ran})
+
+
+async def _poll(bulk: BulkWorker, seconds: float) -> None:
+    while True:
+        await _run_queued(bulk)
+        await asyncio.sleep(seconds)

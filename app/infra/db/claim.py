@@ -33,6 +33,7 @@ async def claim_with_lease(
     limit: int = 1,
     pick: sa.Select[tuple[Any]] | None = None,
     cross_shop: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> list[Any]:
     """The ids (`table.c.id`) of the rows now claimed: at most `limit`, in `order_by` order,
     each matching `claimable` and given the `lease` values (its owner, its expiry, an
@@ -42,7 +43,10 @@ async def claim_with_lease(
     `pick` replaces the first statement when choosing takes more than `claimable` (webhook
     deliveries wait for their predecessors): it selects the ids, locked `SKIP LOCKED`, and
     `claimable` is then only re-checked by the update. `cross_shop` marks both statements
-    as spanning shops (a tenant table's queue), with its reason (`tenancy.cross_shop`)."""
+    as spanning shops (a tenant table's queue), with its reason (`tenancy.cross_shop`).
+    `params` binds the values of `pick` and `claimable` when they were built once with
+    `bindparam`s (the webhook dispatcher's, run many times a second); their names must not
+    be column names of `table`, which an update's parameters would set."""
     if pick is None:
         pick = (
             sa.select(table.c.id)
@@ -52,15 +56,17 @@ async def claim_with_lease(
             .with_for_update(skip_locked=True, of=table)
         )
     options = {CROSS_SHOP: cross_shop} if cross_shop else {}
-    picked = list((await db.execute(pick.execution_options(**options))).scalars())
+    values = dict(params or {})
+    picked = list((await db.execute(pick, values, execution_options=options)).scalars())
     if not picked:
         return []
     res = await db.execute(
         sa.update(table)
         .where(table.c.id.in_(picked), claimable)
         .values(**lease)
-        .returning(table.c.id)
-        .execution_options(synchronize_session=False, **options)
+        .returning(table.c.id),
+        values,
+        execution_options={"synchronize_session": False, **options},
     )
     claimed = set(res.scalars())
     return [i for i in picked if i in claimed]

@@ -86,6 +86,185 @@ IN_FLIGHT_PER_SLOT = 64
 #: Events fanned out, and deliveries claimed, per transaction.
 BATCH = 500
 
+# The dispatcher's statements are built once (per dialect) and run with their values bound:
+# building them on every pass (two aliases of the deliveries table, every column proxied, and
+# their cache keys) took more of the worker's CPU than sending the webhooks did.
+_NOW: sa.BindParameter[datetime] = sa.bindparam("now")
+_LIMIT: sa.BindParameter[int] = sa.bindparam("limit")
+_IDS: sa.BindParameter[str] = sa.bindparam("ids", expanding=True)
+
+
+def _undispatched(postgres: bool) -> sa.Select[Any]:
+    """Outbox events not fanned out yet, oldest first, locked (PostgreSQL): `limit`."""
+    stmt = (
+        sa.select(
+            _o.c.id,
+            _o.c.type,
+            _o.c.shop_id,
+            _o.c.app_id,
+            _o.c.resource_id,
+            _o.c.sequence,
+            _o.c.created_at,
+        )
+        .where(_o.c.dispatched_at.is_(None))
+        .order_by(_o.c.id)
+        .limit(_LIMIT)
+    )
+    return stmt.with_for_update(skip_locked=True) if postgres else stmt
+
+
+#: Outbox events `ids` fanned out `now`.
+_DISPATCHED = sa.update(_o).where(_o.c.id.in_(_IDS)).values(dispatched_at=_NOW)
+
+
+def _audience_of() -> sa.Select[Any]:
+    """The enabled endpoints of the apps `own_apps` and of the grantees of the shops
+    `shops`, with each grant in force of those shops."""
+    shops: sa.BindParameter[str] = sa.bindparam("shops", expanding=True)
+    grantees = sa.select(_g.c.app_id).where(_g.c.shop_id.in_(shops), _g.c.revoked_at.is_(None))
+    return (
+        sa.select(
+            _e.c.id,
+            _e.c.app_id,
+            _e.c.topics,
+            _e.c.created_at,
+            _g.c.shop_id,
+            _g.c.scopes,
+        )
+        .join(_apps, _apps.c.id == _e.c.app_id)
+        .outerjoin(
+            _g,
+            sa.and_(
+                _g.c.app_id == _e.c.app_id,
+                _g.c.shop_id.in_(shops),
+                _g.c.revoked_at.is_(None),
+            ),
+        )
+        .where(
+            sa.or_(
+                _e.c.app_id.in_(sa.bindparam("own_apps", expanding=True)),
+                _e.c.app_id.in_(grantees),
+            ),
+            _e.c.enabled.is_(True),
+            _apps.c.status != AppStatus.SUSPENDED,
+        )
+    )
+
+
+_AUDIENCE = _audience_of()
+
+
+def _due(postgres: bool) -> sa.Select[tuple[str]]:
+    """Ids of the deliveries to send `now`, oldest due first, locked (PostgreSQL): `limit`."""
+    d = _d.alias("due")
+    earlier = _d.alias("earlier")
+    # A delivery waits for the earlier pending ones of its (endpoint, resource): earlier
+    # by `sequence` for sequenced events (commit order), by id for the others. A resource's
+    # events are all sequenced or none are (the family decides; ids are prefixed by kind).
+    # Two plain NOT EXISTS (no OR inside), so each stays an indexed anti-join.
+    pending_of_same = sa.and_(
+        earlier.c.endpoint_id == d.c.endpoint_id,
+        earlier.c.resource_id == d.c.resource_id,
+        earlier.c.status == DeliveryStatus.PENDING,
+    )
+    blocked_by_id = (
+        sa.select(sa.literal(1))
+        .select_from(earlier)
+        .where(pending_of_same, earlier.c.id < d.c.id, d.c.sequence.is_(None))
+    )
+    blocked_by_sequence = (
+        sa.select(sa.literal(1))
+        .select_from(earlier)
+        .where(pending_of_same, earlier.c.sequence < d.c.sequence)
+    )
+    # ... and a sequenced one also for an earlier event of its resource that is committed
+    # but not yet fanned out (event ids made in two processes need not follow commit order).
+    unfanned = (
+        sa.select(sa.literal(1))
+        .select_from(_o)
+        .where(
+            _o.c.resource_id == d.c.resource_id,
+            _o.c.dispatched_at.is_(None),
+            _o.c.sequence.is_not(None),
+            _o.c.sequence < d.c.sequence,
+        )
+    )
+    stmt = (
+        sa.select(d.c.id)
+        .where(
+            d.c.status == DeliveryStatus.PENDING,
+            d.c.next_attempt_at <= _NOW,
+            sa.or_(d.c.lease_until.is_(None), d.c.lease_until < _NOW),
+            ~sa.exists(blocked_by_id),
+            ~sa.exists(blocked_by_sequence),
+            ~sa.exists(unfanned),
+        )
+        .order_by(d.c.next_attempt_at, d.c.id)
+        .limit(_LIMIT)
+    )
+    return stmt.with_for_update(skip_locked=True, of=d) if postgres else stmt
+
+
+#: A delivery may be claimed `now`: pending, and its lease (if any) ran out.
+_CLAIMABLE = sa.and_(
+    _d.c.status == DeliveryStatus.PENDING,
+    sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < _NOW),
+)
+
+#: What sending the deliveries `ids` takes, with the grant in force for each.
+_JOBS = (
+    sa.select(
+        _d.c.id,
+        _d.c.attempts,
+        _d.c.endpoint_id,
+        _d.c.app_id,
+        _d.c.shop_id,
+        _d.c.event_type,
+        _o.c.data,
+        _o.c.created_at.label("event_at"),
+        _o.c.app_id.label("event_app_id"),
+        _e.c.url,
+        _e.c.enabled,
+        _e.c.secret_enc,
+        _e.c.previous_secret_enc,
+        _e.c.previous_secret_until,
+        _e.c.failing_since,
+        _g.c.scopes.label("grant_scopes"),
+    )
+    .join(_o, _o.c.id == _d.c.event_id)
+    .join(_e, _e.c.id == _d.c.endpoint_id)
+    .outerjoin(
+        _g,
+        sa.and_(
+            _g.c.app_id == _d.c.app_id,
+            _g.c.shop_id == _d.c.shop_id,
+            _g.c.revoked_at.is_(None),
+        ),
+    )
+    .where(_d.c.id.in_(_IDS))
+)
+
+# Only while the lease is still this claim's (`b_id`, `b_lease`): a redelivery (or a claim
+# after the lease ran out) has taken the delivery over.
+_OURS = sa.and_(_d.c.id == sa.bindparam("b_id"), _d.c.lease_until == sa.bindparam("b_lease"))
+#: A claimed delivery not sent, freed for the next claim.
+_RELEASED = sa.update(_d).where(_OURS).values(lease_until=None)
+#: An attempt's outcome.
+_ATTEMPTED = (
+    sa.update(_d)
+    .where(_OURS)
+    .values(
+        attempts=sa.bindparam("attempts"),
+        status=sa.bindparam("status"),
+        next_attempt_at=sa.bindparam("next_attempt_at"),
+        last_status_code=sa.bindparam("last_status_code"),
+        last_error=sa.bindparam("last_error"),
+        delivered_at=sa.bindparam("delivered_at"),
+        lease_until=None,
+        updated_at=sa.bindparam("b_now"),
+    )
+)
+
 
 def payload(event_type: str, created_at: datetime, data: dict[str, Any]) -> bytes:
     """`{"type", "timestamp", "data"}`: the same bytes on every attempt."""
@@ -114,6 +293,8 @@ class Dispatcher:
         self.schedule = settings.webhook_schedule
         self.guard = guard or AddressGuard.from_settings(settings)
         self.postgres = engine.dialect.name == "postgresql"
+        self._undispatched = _undispatched(self.postgres)
+        self._due = _due(self.postgres)
         self.client = webhook_client(
             self.guard,
             timeout=settings.webhook_timeout_seconds,
@@ -146,23 +327,7 @@ class Dispatcher:
     async def _fan_out(self, conn: AsyncConnection, limit: int) -> tuple[int, int]:
         """(events taken, deliveries made)."""
         now = utcnow()
-        stmt = (
-            sa.select(
-                _o.c.id,
-                _o.c.type,
-                _o.c.shop_id,
-                _o.c.app_id,
-                _o.c.resource_id,
-                _o.c.sequence,
-                _o.c.created_at,
-            )
-            .where(_o.c.dispatched_at.is_(None))
-            .order_by(_o.c.id)
-            .limit(limit)
-        )
-        if self.postgres:
-            stmt = stmt.with_for_update(skip_locked=True)
-        events = (await conn.execute(stmt)).all()
+        events = (await conn.execute(self._undispatched, {"limit": limit})).all()
         if not events:
             return 0, 0
         endpoints, grants = await self._audience(
@@ -198,9 +363,7 @@ class Dispatcher:
                 )
         if rows:
             await conn.execute(sa.insert(_d), rows)
-        await conn.execute(
-            sa.update(_o).where(_o.c.id.in_([e.id for e in events])).values(dispatched_at=now)
-        )
+        await conn.execute(_DISPATCHED, {"ids": [e.id for e in events], "now": now})
         return len(events), len(rows)
 
     async def _audience(
@@ -209,33 +372,7 @@ class Dispatcher:
         """In one query: the enabled endpoints of the apps that can receive the events (the
         apps themselves, for their own events, and the shops' grantees), and the grants in
         force, (app, shop) → scopes."""
-        grantees = sa.select(_g.c.app_id).where(
-            _g.c.shop_id.in_(shop_ids), _g.c.revoked_at.is_(None)
-        )
-        res = await conn.execute(
-            sa.select(
-                _e.c.id,
-                _e.c.app_id,
-                _e.c.topics,
-                _e.c.created_at,
-                _g.c.shop_id,
-                _g.c.scopes,
-            )
-            .join(_apps, _apps.c.id == _e.c.app_id)
-            .outerjoin(
-                _g,
-                sa.and_(
-                    _g.c.app_id == _e.c.app_id,
-                    _g.c.shop_id.in_(shop_ids),
-                    _g.c.revoked_at.is_(None),
-                ),
-            )
-            .where(
-                sa.or_(_e.c.app_id.in_(own_apps), _e.c.app_id.in_(grantees)),
-                _e.c.enabled.is_(True),
-                _apps.c.status != AppStatus.SUSPENDED,
-            )
-        )
+        res = await conn.execute(_AUDIENCE, {"own_apps": list(own_apps), "shops": list(shop_ids)})
         endpoints: dict[str, Any] = {}
         grants: dict[tuple[str, str], frozenset[str]] = {}
         for r in res:
@@ -268,58 +405,6 @@ class Dispatcher:
             log.exception("recording webhook attempts failed", extra={"count": len(jobs)})
         return len(jobs)
 
-    def _due(self, now: datetime, limit: int) -> sa.Select[tuple[str]]:
-        """Ids of the deliveries to send now, oldest due first, locked (PostgreSQL)."""
-        d = _d.alias("due")
-        earlier = _d.alias("earlier")
-        # A delivery waits for the earlier pending ones of its (endpoint, resource): earlier
-        # by `sequence` for sequenced events (commit order), by id for the others. A resource's
-        # events are all sequenced or none are (the family decides; ids are prefixed by kind).
-        # Two plain NOT EXISTS (no OR inside), so each stays an indexed anti-join.
-        pending_of_same = sa.and_(
-            earlier.c.endpoint_id == d.c.endpoint_id,
-            earlier.c.resource_id == d.c.resource_id,
-            earlier.c.status == DeliveryStatus.PENDING,
-        )
-        blocked_by_id = (
-            sa.select(sa.literal(1))
-            .select_from(earlier)
-            .where(pending_of_same, earlier.c.id < d.c.id, d.c.sequence.is_(None))
-        )
-        blocked_by_sequence = (
-            sa.select(sa.literal(1))
-            .select_from(earlier)
-            .where(pending_of_same, earlier.c.sequence < d.c.sequence)
-        )
-        # ... and a sequenced one also for an earlier event of its resource that is committed
-        # but not yet fanned out (event ids made in two processes need not follow commit order).
-        unfanned = (
-            sa.select(sa.literal(1))
-            .select_from(_o)
-            .where(
-                _o.c.resource_id == d.c.resource_id,
-                _o.c.dispatched_at.is_(None),
-                _o.c.sequence.is_not(None),
-                _o.c.sequence < d.c.sequence,
-            )
-        )
-        stmt = (
-            sa.select(d.c.id)
-            .where(
-                d.c.status == DeliveryStatus.PENDING,
-                d.c.next_attempt_at <= now,
-                sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
-                ~sa.exists(blocked_by_id),
-                ~sa.exists(blocked_by_sequence),
-                ~sa.exists(unfanned),
-            )
-            .order_by(d.c.next_attempt_at, d.c.id)
-            .limit(limit)
-        )
-        if self.postgres:
-            stmt = stmt.with_for_update(skip_locked=True, of=d)
-        return stmt
-
     async def _claim(self, conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
         """Lease the due deliveries and read what sending them takes, with the grant in
         force for each (a shop's event goes out only while it is)."""
@@ -331,45 +416,14 @@ class Dispatcher:
         ids = await claim_with_lease(
             conn,
             _d,
-            pick=self._due(now, limit),
-            claimable=sa.and_(
-                _d.c.status == DeliveryStatus.PENDING,
-                sa.or_(_d.c.lease_until.is_(None), _d.c.lease_until < now),
-            ),
+            pick=self._due,
+            claimable=_CLAIMABLE,
             lease={"lease_until": lease},
+            params={"now": now, "limit": limit},
         )
         if not ids:
             return []
-        res = await conn.execute(
-            sa.select(
-                _d.c.id,
-                _d.c.attempts,
-                _d.c.endpoint_id,
-                _d.c.app_id,
-                _d.c.shop_id,
-                _d.c.event_type,
-                _o.c.data,
-                _o.c.created_at.label("event_at"),
-                _o.c.app_id.label("event_app_id"),
-                _e.c.url,
-                _e.c.enabled,
-                _e.c.secret_enc,
-                _e.c.previous_secret_enc,
-                _e.c.previous_secret_until,
-                _g.c.scopes.label("grant_scopes"),
-            )
-            .join(_o, _o.c.id == _d.c.event_id)
-            .join(_e, _e.c.id == _d.c.endpoint_id)
-            .outerjoin(
-                _g,
-                sa.and_(
-                    _g.c.app_id == _d.c.app_id,
-                    _g.c.shop_id == _d.c.shop_id,
-                    _g.c.revoked_at.is_(None),
-                ),
-            )
-            .where(_d.c.id.in_(ids))
-        )
+        res = await conn.execute(_JOBS, {"ids": ids})
         jobs = [dict(r._mapping) for r in res]
         # Sent only while a whole attempt (bounded by the timeout) still fits in the lease.
         send_by = started + self.settings.webhook_lease_seconds
@@ -456,6 +510,7 @@ class Dispatcher:
             row = {
                 "b_id": job["id"],
                 "b_lease": job["lease_until"],
+                "b_now": now,
                 "attempts": job["attempts"],
                 "status": DeliveryStatus.PENDING,
                 "next_attempt_at": now,
@@ -508,31 +563,14 @@ class Dispatcher:
                 health[job["endpoint_id"]] = (job, outcome)
         if not updates and not lapsed:
             return
-        # Only while the lease is still this claim's: a redelivery (or a claim after the lease
-        # ran out) has taken the delivery over.
-        ours = sa.and_(_d.c.id == sa.bindparam("b_id"), _d.c.lease_until == sa.bindparam("b_lease"))
         async with self.engine.begin() as conn:
             if lapsed:
-                await conn.execute(sa.update(_d).where(ours).values(lease_until=None), lapsed)
+                await conn.execute(_RELEASED, lapsed)
             if attempts:
                 await conn.execute(sa.insert(_a), attempts)
             if not updates:
                 return
-            await conn.execute(
-                sa.update(_d)
-                .where(ours)
-                .values(
-                    attempts=sa.bindparam("attempts"),
-                    status=sa.bindparam("status"),
-                    next_attempt_at=sa.bindparam("next_attempt_at"),
-                    last_status_code=sa.bindparam("last_status_code"),
-                    last_error=sa.bindparam("last_error"),
-                    delivered_at=sa.bindparam("delivered_at"),
-                    lease_until=None,
-                    updated_at=now,
-                ),
-                updates,
-            )
+            await conn.execute(_ATTEMPTED, updates)
             # In endpoint order, so concurrent batches lock endpoint rows in one order.
             for _, (job, outcome) in sorted(health.items()):
                 await self._endpoint_health(conn, job, outcome, now)
@@ -543,11 +581,15 @@ class Dispatcher:
         """Healthy again on a success; disabled on 410 Gone or after failing for too long."""
         eid = job["endpoint_id"]
         if outcome.ok:
-            await conn.execute(
-                sa.update(_e)
-                .where(_e.c.id == eid, _e.c.failing_since.is_not(None))
-                .values(failing_since=None)
-            )
+            # Only for an endpoint failing when the delivery was claimed: a healthy one costs
+            # no statement. (One marked failing since then is healed by a success claimed
+            # after the mark, and disabled only if none comes for the whole period.)
+            if job["failing_since"] is not None:
+                await conn.execute(
+                    sa.update(_e)
+                    .where(_e.c.id == eid, _e.c.failing_since.is_not(None))
+                    .values(failing_since=None)
+                )
             return
         await conn.execute(
             sa.update(_e)
