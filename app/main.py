@@ -25,6 +25,7 @@ from app.api.errors import install_error_handlers
 from app.api.html import authorize, login
 from app.api.idempotency import CallerResolver, IdempotencyMiddleware, caller_resolver
 from app.api.merchant import grants, members, shops
+from app.api.merchant import orders as merchant_orders
 from app.api.middleware import (
     BodyLimitMiddleware,
     FormAsJsonMiddleware,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         login.router,
         shops.router,
         members.router,
+        merchant_orders.router,
         grants.router,
         review.router,
         platform_apps.router,

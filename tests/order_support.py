@@ -69,3 +69,42 @@ async def buyer_order(b: f.Buyer, shop: OnSale, *quantities: int) -> dict[str, A
     r = await place(b, shop, *(quantities or (1,)))
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+async def order_in_shop(container: Container, shop_id: str, buyer_id: str) -> str:
+    """An order in a shop that has no provider: a product made, approved and listed through
+    the catalogue's use cases (as the platform), then ordered by `buyer_id`."""
+    from datetime import timedelta
+
+    from app.domain.catalog import product_services
+    from app.domain.catalog.product_rules import ProductFields, SkuFields
+    from app.domain.orders import services as orders
+
+    actor = Actor(type=ActorType.SYSTEM, id="system:test", surface=Surface.SYSTEM)
+    async with container.uow() as uow:
+        shop = await uow.shops.get(shop_id)
+        assert shop is not None
+        product, skus = await product_services.create(
+            uow,
+            actor,
+            shop,
+            ProductFields(
+                title=f"Tea {secrets.token_hex(3)}",
+                category_id="cat_apparel_women_dresses",
+                images=["https://cdn.example.com/p.jpg"],
+            ),
+            [SkuFields(sale_attrs={"size": "S"}, price=9900, stock=10)],
+        )
+        await product_lifecycle.submit(uow, actor, shop, product.id, auto_approve=True)
+        await product_lifecycle.list_for_sale(uow, actor, shop, product.id)
+        order = await orders.place(
+            uow,
+            shop_id=shop_id,
+            buyer_id=buyer_id,
+            items=[orders.Item(skus[0].id, 1)],
+            address=orders.Destination("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
+            buyer_note="For B",
+            payment_timeout=timedelta(minutes=30),
+        )
+        await uow.commit()
+        return order.id

@@ -39,7 +39,7 @@ from app.api.storefront.auth import buyer_access
 from app.container import Container
 from tests import factories as f
 from tests.oauth_support import make_app
-from tests.order_support import buyer_order, on_sale
+from tests.order_support import buyer_order, on_sale, order_in_shop
 from tests.product_support import listed, provider
 from tests.test_provider_enforcement import (
     PATH_ID_FACTORIES,
@@ -194,8 +194,15 @@ async def _delivery(w: World) -> str:
 
 
 #: Path parameter name → how to get account B's real id of that type (session surfaces).
+async def _shop_order(w: World) -> str:
+    container = f.app_container(w.user.client)
+    assert container is not None
+    return await order_in_shop(container, await ensure(w, "shop_id"), w.user.id)
+
+
 SESSION_IDS: dict[str, Callable[[World], Awaitable[str]]] = {
     "shop_id": _shop,
+    "order_id": _shop_order,
     "account_id": _member,
     "app_id": _app,
     "endpoint_id": _endpoint,

@@ -180,6 +180,18 @@ def test_operation_ids_are_hand_chosen_unique_camel_case(spec: dict[str, Any]) -
         assert not re.search(r"(_|^)(get|post|put|patch|delete)$", op_id), op_id
 
 
+def test_no_route_is_registered_twice(app: FastAPI) -> None:
+    # The document keeps one operation per method and path, so a router included twice
+    # would not show there: count the routes themselves.
+    ids = [
+        c.original_route.operation_id
+        for c in iter_route_contexts(app.routes)
+        if isinstance(c.original_route, APIRoute) and c.original_route.include_in_schema
+    ]
+    assert len(ids) > 100
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
 def test_every_operation_has_a_summary_and_declared_tags(spec: dict[str, Any]) -> None:
     declared = {t["name"]: t for t in spec.get("tags", [])}
     for tag in declared.values():

@@ -44,6 +44,7 @@ TAGS = [
     {"name": "Accounts", "description": "Register, log in and out."},
     {"name": "Merchant: shops", "description": "Open shops, qualifications, audit log."},
     {"name": "Merchant: members", "description": "Members, roles and ownership."},
+    {"name": "Merchant: orders", "description": "The shop's orders, by the members' roles."},
     {"name": "Platform: review", "description": "Operator review queue and enforcement."},
     {"name": "Platform: apps", "description": "Operator control of provider apps."},
     {"name": "Developer: apps", "description": "Register and manage provider apps."},

@@ -276,3 +276,22 @@ class OrderCreate(Input):
     buyer_note: str | None = Field(
         default=None, max_length=200, description="A note for the shop.", examples=["Ring twice"]
     )
+
+
+class MerchantOrder(Order):
+    """An order as a shop member reads it: a member whose role manages orders sees it all;
+    finance reads the amounts, lines and statuses, with the buyer's address and the notes
+    withheld (null)."""
+
+    address: OrderAddress | None = Field(  # type: ignore[assignment]
+        description="Where it goes; null for a role that does not manage orders."
+    )
+
+    @classmethod
+    def for_member(
+        cls, o: OrderEntity, shipments: list[ShipmentEntity], *, personal: bool
+    ) -> MerchantOrder:
+        data = Order.of(o, shipments).model_dump()
+        if not personal:
+            data.update(address=None, buyer_note=None, merchant_note=None)
+        return cls.model_validate(data)

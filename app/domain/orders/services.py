@@ -49,6 +49,8 @@ from app.domain.orders.pricing import (
 )
 from app.domain.orders.regions import region
 from app.domain.pagination import Page, PageRequest
+from app.domain.shops.permissions import Permission, allows
+from app.domain.shops.services import access as shop_access
 from app.domain.shops.services import check_version
 
 #: The durable timer that closes an order left unpaid (key: the order id).
@@ -473,3 +475,16 @@ async def auto_confirm(uow: OrdersUnitOfWork, shop_id: str, order_id: str) -> bo
     await _receive(uow, order, ReceivedBy.AUTO)
     await uow.flush()
     return True
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """What a shop member reads of the shop's orders: every role with `orders.read`; the
+    buyer's address and the notes only with `orders.manage` too (finance reads amounts)."""
+
+    personal: bool
+
+
+async def member_view(uow: OrdersUnitOfWork, account_id: str, shop_id: str) -> MemberView:
+    acc = await shop_access(uow, account_id, shop_id, Permission.ORDERS_READ)
+    return MemberView(personal=allows(acc.member.role, Permission.ORDERS_MANAGE))

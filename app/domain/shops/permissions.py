@@ -31,6 +31,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     APPS_AUTHORIZE = "apps.authorize"
     PRODUCTS_MANAGE = "products.manage"
+    ORDERS_READ = "orders.read"
     ORDERS_MANAGE = "orders.manage"
     AFTERSALES_MANAGE = "aftersales.manage"
     FINANCE_READ = "finance.read"
@@ -46,6 +47,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.SHOP_READ,
             Permission.MEMBERS_READ,
             Permission.PRODUCTS_MANAGE,
+            Permission.ORDERS_READ,
             Permission.ORDERS_MANAGE,
         }
     ),
@@ -53,6 +55,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         {
             Permission.SHOP_READ,
             Permission.MEMBERS_READ,
+            Permission.ORDERS_READ,
             Permission.ORDERS_MANAGE,
             Permission.AFTERSALES_MANAGE,
         }
@@ -62,6 +65,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.SHOP_READ,
             Permission.MEMBERS_READ,
             Permission.QUALIFICATION_READ,
+            # The orders' amounts, not who bought or where they live (see `ORDERS_MANAGE`).
+            Permission.ORDERS_READ,
             Permission.FINANCE_READ,
         }
     ),
