@@ -43,6 +43,7 @@ from app.api.platform import review
 from app.api.provider import OAUTH_SCHEME, verified_grant
 from app.api.routing import AutoCommitRoute
 from app.api.storefront import addresses as storefront_addresses
+from app.api.storefront import cart as storefront_cart
 from app.api.storefront import orders as storefront_orders
 from app.api.storefront import public as storefront_public
 from app.api.storefront import tokens as storefront_tokens
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         storefront_tokens.router,
         storefront_addresses.router,
         storefront_orders.router,
+        storefront_cart.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app, page_paths=FORM_PATHS)  # type: ignore[method-assign]

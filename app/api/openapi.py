@@ -84,7 +84,7 @@ TAGS = [
     },
     {
         "name": "Storefront: orders",
-        "description": "A buyer's orders: place one, read them, cancel before paying, "
+        "description": "A buyer's cart and orders: place one, read them, cancel before paying, "
         "confirm receipt.",
     },
     {"name": "Operations", "description": "Health, readiness and metrics."},

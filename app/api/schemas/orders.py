@@ -265,7 +265,15 @@ class OrderCreate(Input):
         examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"],
     )
     items: list[ItemIn] = Field(
-        max_length=50, description="What to order (a SKU named twice counts once)."
+        default_factory=list,
+        max_length=50,
+        description="What to order (a SKU named twice counts once); leave it out with `from_cart`.",
+    )
+    from_cart: bool = Field(
+        default=False,
+        description="Order the cart's lines in this shop instead of `items`; they leave the "
+        "cart when the order is placed.",
+        examples=[False],
     )
     address_id: str | None = Field(
         default=None,
@@ -295,3 +303,49 @@ class MerchantOrder(Order):
         if not personal:
             data.update(address=None, buyer_note=None, merchant_note=None)
         return cls.model_validate(data)
+
+
+class CartLineOut(Output):
+    """A line of the cart as it is now."""
+
+    sku_id: str = Field(description="The SKU.", examples=["sku_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    product_id: str = Field(
+        description="Its product.", examples=["prod_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    quantity: int = Field(description="Units wanted.", examples=[2])
+    title: str = Field(description="The product's title now.", examples=["Linen dress"])
+    image: str | None = Field(
+        description="The product's first image.", examples=["https://cdn.example.com/p.jpg"]
+    )
+    sale_attrs: dict[str, str] = Field(
+        description="The SKU's attributes.", examples=[{"size": "M"}]
+    )
+    unit_price: int = Field(description="The SKU's current price, fen.", examples=[19900])
+    total: int = Field(description="`unit_price * quantity`, fen.", examples=[39800])
+    orderable: bool = Field(
+        description="On sale, with enough stock for the quantity.", examples=[True]
+    )
+    stock_hint: int = Field(description="Units in stock, capped at 99.", examples=[12])
+
+
+class Cart(Output):
+    """The buyer's cart in a shop."""
+
+    shop_id: str = Field(description="The shop.", examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    lines: list[CartLineOut] = Field(description="Oldest first.")
+    subtotal: int = Field(
+        description="The orderable lines' totals, fen (freight comes with the order).",
+        examples=[39800],
+    )
+
+
+class CartLineSet(Input):
+    """How many units of a SKU the buyer wants in the cart (0 removes the line)."""
+
+    shop_id: str = Field(
+        max_length=64, description="The shop.", examples=["shop_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    sku_id: str = Field(
+        max_length=64, description="The SKU.", examples=["sku_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    quantity: int = Field(description="Units, 0 to 999.", examples=[2])

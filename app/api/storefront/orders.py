@@ -14,8 +14,9 @@ from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cur
 from app.api.routing import StrictRoute
 from app.api.schemas.orders import ORDER_EXAMPLE, Order, OrderCreate
 from app.api.storefront.auth import BUYER_ERRORS, BuyerAuth
+from app.domain.errors import ValidationFailed
 from app.domain.orders import address_services as addresses
-from app.domain.orders import services
+from app.domain.orders import cart, services
 from app.domain.orders.errors import (
     AddressNotFound,
     IdempotencyKeyRequired,
@@ -80,6 +81,13 @@ async def place_order(
         raise IdempotencyKeyRequired(
             "Send an Idempotency-Key header (a unique string per order, e.g. a UUID)."
         )
+    if body.from_cart and body.items:
+        raise ValidationFailed.field("body.items", "Give items, or from_cart: true (not both).")
+    if body.from_cart:
+        wanted = await cart.take(uow, buyer.account_id, body.shop_id)
+        items = [services.Item(sku_id, quantity) for sku_id, quantity in wanted.items()]
+    else:
+        items = [services.Item(x.sku_id, x.quantity) for x in body.items]
     if body.address_id is None:
         address = await addresses.default_address(uow, buyer.account_id)
     else:
@@ -88,7 +96,7 @@ async def place_order(
         uow,
         shop_id=body.shop_id,
         buyer_id=buyer.account_id,
-        items=[services.Item(x.sku_id, x.quantity) for x in body.items],
+        items=items,
         address=services.Destination(
             address.recipient, address.phone, address.region_code, address.detail
         ),

@@ -101,3 +101,8 @@ class IdempotencyKeyRequired(ValidationFailed):
     code = "idempotency_key_required"
     status = 400
     title = "Send an Idempotency-Key"
+
+
+class CartFull(Conflict):
+    code = "cart_full"
+    title = "The cart holds no more SKUs"

@@ -295,3 +295,16 @@ class OrderFilter:
     paid_from: datetime | None = None
     paid_to: datetime | None = None
     by_updated: bool = False
+
+
+@dataclass(eq=False)
+class CartLine:
+    """Units of one SKU in a buyer's cart in a shop."""
+
+    shop_id: str
+    account_id: str
+    sku_id: str
+    product_id: str
+    quantity: int
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)

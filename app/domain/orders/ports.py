@@ -8,7 +8,7 @@ from typing import Protocol
 from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.orders.addresses import Address
-from app.domain.orders.model import Order, OrderFilter, Shipment
+from app.domain.orders.model import CartLine, Order, OrderFilter, Shipment
 from app.domain.pagination import Page, PageRequest
 from app.domain.timers.ports import Timers
 
@@ -60,8 +60,20 @@ class OrderRepository(Protocol):
         """The shipments of each order, oldest first."""
 
 
+class CartRepository(Protocol):
+    """A buyer's cart lines in a shop (every statement names the shop)."""
+
+    def add(self, line: CartLine) -> None: ...
+    async def lines(self, shop_id: str, account_id: str) -> list[CartLine]:
+        """Oldest first."""
+
+    async def remove(self, line: CartLine) -> None: ...
+
+
 class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
     @property
     def orders(self) -> OrderRepository: ...
+    @property
+    def carts(self) -> CartRepository: ...
     @property
     def timers(self) -> Timers: ...

@@ -33,6 +33,7 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.orders,
     tables.order_lines,
     tables.shipments,
+    tables.cart_lines,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

@@ -26,7 +26,7 @@ from app.infra.db.repositories.authz import (
 from app.infra.db.repositories.bulk import SqlBulkRepository
 from app.infra.db.repositories.buyers import SqlAddressRepository, SqlBuyerTokenRepository
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
-from app.infra.db.repositories.orders import SqlOrderRepository
+from app.infra.db.repositories.orders import SqlCartRepository, SqlOrderRepository
 from app.infra.db.repositories.shops import SqlMemberRepository, SqlShopRepository
 from app.infra.db.repositories.stock import SqlStockRepository
 from app.infra.db.repositories.webhooks import SqlWebhookRepository
@@ -146,6 +146,10 @@ class SqlUnitOfWork:
     @cached_property
     def orders(self) -> SqlOrderRepository:
         return SqlOrderRepository(self.session)
+
+    @cached_property
+    def carts(self) -> SqlCartRepository:
+        return SqlCartRepository(self.session)
 
     @cached_property
     def timers(self) -> SqlTimers:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.domain.orders.model import Order, OrderFilter, OrderLine, Shipment
+from app.domain.orders.model import CartLine, Order, OrderFilter, OrderLine, Shipment
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.paging import cut, keyset
@@ -134,3 +134,25 @@ class SqlOrderRepository:
         for shipment in rows.scalars():
             out[shipment.order_id].append(shipment)
         return out
+
+
+_c = tables.cart_lines
+
+
+class SqlCartRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    def add(self, line: CartLine) -> None:
+        self.s.add(line)
+
+    async def lines(self, shop_id: str, account_id: str) -> list[CartLine]:
+        stmt = (
+            select(_c, shop_id, CartLine)
+            .where(_c.c.account_id == account_id)
+            .order_by(_c.c.created_at, _c.c.sku_id)
+        )
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def remove(self, line: CartLine) -> None:
+        await self.s.delete(line)

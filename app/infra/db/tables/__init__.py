@@ -17,7 +17,7 @@ from app.infra.db.tables.catalog import (
 )
 from app.infra.db.tables.events import event_sequences, outbox_events
 from app.infra.db.tables.idempotency import idempotency_keys
-from app.infra.db.tables.orders import order_lines, orders, shipments
+from app.infra.db.tables.orders import cart_lines, order_lines, orders, shipments
 from app.infra.db.tables.shops import shop_members, shop_qualifications, shops
 from app.infra.db.tables.timers import timers
 from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -34,6 +34,7 @@ __all__ = [
     "buyer_addresses",
     "buyer_refresh_tokens",
     "buyer_token_families",
+    "cart_lines",
     "event_sequences",
     "grants",
     "idempotency_keys",

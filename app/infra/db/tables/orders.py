@@ -94,3 +94,18 @@ shipments = sa.Table(
     ),
     sa.Index(None, "shop_id", "order_id", "id"),
 )
+
+
+cart_lines = sa.Table(
+    "cart_lines",
+    metadata,
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("account_id", ID, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("sku_id", ID, nullable=False),
+    sa.Column("product_id", ID, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    *timestamps(),
+    # A buyer's cart in a shop is its lines: one per SKU.
+    sa.PrimaryKeyConstraint("shop_id", "account_id", "sku_id"),
+    sa.CheckConstraint("quantity >= 1", name="quantity_positive"),
+)
