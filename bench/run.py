@@ -196,8 +196,11 @@ async def create_actors(settings: Settings) -> Setup:
         await c.close()
 
 
-async def load_catalog(dsn: str, shop_id: str, products: int) -> dict[str, Any]:
-    """`products` listed products of 3 SKUs each, with COPY; returns ids and cursors."""
+async def load_catalog(
+    dsn: str, shop_id: str, products: int, stock: int | None = None
+) -> dict[str, Any]:
+    """`products` listed products of 3 SKUs each, with COPY; returns ids and cursors. Each
+    SKU's stock is `stock` when given (50-52 otherwise)."""
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - STEP * (products + 10)
     product_rows: list[tuple[Any, ...]] = []
@@ -251,7 +254,7 @@ async def load_catalog(dsn: str, shop_id: str, products: int) -> dict[str, Any]:
                     attrs_key(attrs),
                     19900 + 100 * k,
                     25900,
-                    50 + k,
+                    50 + k if stock is None else stock,
                     f"bench-{i}-{size}",
                     None,
                     350,
@@ -476,6 +479,8 @@ class Load:
     warmup: int
     timeout: int = 10
     cpus: tuple[int, ...] = ()
+    #: The wrk script (bench/wrk.lua: GETs; bench/wrk_order.lua: order POSTs).
+    script: Path = LUA
 
     def run(
         self, url: str, path: str, ids_file: Path | None, token: str | None, seconds: int
@@ -489,13 +494,14 @@ class Load:
             f"--timeout={self.timeout}s",
             "--latency",
             "-s",
-            str(LUA),
+            str(self.script),
             url,
             "--",
             path,
             str(ids_file) if ids_file else "",
         ]
-        env = {**os.environ, "BENCH_TOKEN": token or ""}
+        # A prefix of its own per wrk run: Idempotency-Keys (bench/wrk_order.lua) never repeat.
+        env = {**os.environ, "BENCH_TOKEN": token or "", "BENCH_KEY_PREFIX": uuid.uuid4().hex}
         res = subprocess.run(
             cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
         )
