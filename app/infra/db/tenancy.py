@@ -33,6 +33,9 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.orders,
     tables.order_lines,
     tables.shipments,
+    tables.payments,
+    tables.payment_notifications,
+    tables.sandbox_charges,
 )
 
 #: The execution option that carries a cross-shop statement's reason.
