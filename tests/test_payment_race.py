@@ -6,6 +6,7 @@ allowed states, and the stock must match."""
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,13 +49,17 @@ async def _notification(container: Container, payment: dict[str, Any]) -> Gatewa
     return GatewayCharge(row.id, ChargeState.PAID, row.amount, row.transaction_id, row.paid_at)
 
 
-async def _settle(container: Container, shop_id: str, notice: GatewayCharge) -> None:
+async def _settle(
+    container: Container, shop_id: str, notice: GatewayCharge, delay: float = 0.0
+) -> None:
+    await asyncio.sleep(delay)
     async with container.uow() as uow:
         await payments.settle(uow, shop_id, "sandbox", notice)
         await uow.commit()
 
 
-async def _close(container: Container, shop_id: str, order_id: str) -> None:
+async def _close(container: Container, shop_id: str, order_id: str, delay: float = 0.0) -> None:
+    await asyncio.sleep(delay)
     async with container.uow() as uow:
         await orders.close_unpaid(uow, shop_id, order_id)
         await uow.commit()
@@ -85,8 +90,9 @@ async def test_notification_against_the_close_timer_ends_paid_or_cancelled_and_r
             work
             for (order, _), notice in zip(made, notices, strict=True)
             for work in (
-                _close(container, shop.shop_id, order["id"]),
-                _settle(container, shop.shop_id, notice),
+                # A few milliseconds either way, at random: each side wins some of the races.
+                _close(container, shop.shop_id, order["id"], random.random() * 0.02),
+                _settle(container, shop.shop_id, notice, random.random() * 0.02),
             )
         ),
         return_exceptions=True,
@@ -107,6 +113,7 @@ async def test_notification_against_the_close_timer_ends_paid_or_cancelled_and_r
             assert (row.status, row.refund_reason) == ("refunded", "order_cancelled")
             assert ledger.state == "refunded"
             assert kinds == ["order.created", "order.cancelled", "payment.refunded"], kinds
+    print(f"race: {paid} paid, {len(made) - paid} cancelled and refunded")
     # Released exactly once for each cancelled order, never for a paid one.
     assert await stock(container, shop.shop_id, shop.sku(0)) == 50 - paid
 
@@ -118,6 +125,7 @@ async def test_price_change_against_the_payment_never_pays_another_total(
     notices = [await _notification(container, p) for _, p in made]
 
     async def reprice(order_id: str) -> None:
+        await asyncio.sleep(random.random() * 0.02)
         async with container.uow() as uow:
             await orders.reprice(
                 uow,
@@ -134,7 +142,10 @@ async def test_price_change_against_the_payment_never_pays_another_total(
         *(
             work
             for (order, _), notice in zip(made, notices, strict=True)
-            for work in (reprice(order["id"]), _settle(container, shop.shop_id, notice))
+            for work in (
+                reprice(order["id"]),
+                _settle(container, shop.shop_id, notice, random.random() * 0.02),
+            )
         ),
         return_exceptions=True,
     )
@@ -155,5 +166,6 @@ async def test_price_change_against_the_payment_never_pays_another_total(
             assert o.status == 10 and o.freight == 999
             assert o.total == payment["amount"] - order["freight"] + 999
             assert (row.status, row.refund_reason) == ("refunded", "total_changed")
+    print(f"price race: {paid} paid, {len(made) - paid} re-priced and refunded")
     # Each paid order refused its price change; each re-priced one refunded its payment.
     assert len(refused) == paid

@@ -29,11 +29,11 @@ from app.infra.db.repositories.buyers import SqlAddressRepository, SqlBuyerToken
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories.orders import SqlOrderRepository
 from app.infra.db.repositories.payments import SqlPaymentRepository
+from app.infra.db.repositories.sandbox import SandboxGateway
 from app.infra.db.repositories.shops import SqlMemberRepository, SqlShopRepository
 from app.infra.db.repositories.stock import SqlStockRepository
 from app.infra.db.repositories.webhooks import SqlWebhookRepository
 from app.infra.db.timers import SqlTimers
-from app.infra.payments.sandbox import SandboxGateway
 
 
 class ConcurrentUpdate(Conflict):
