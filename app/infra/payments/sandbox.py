@@ -10,10 +10,10 @@ effect is the HTTP call, made outside any transaction and retried until the plat
 answers. Its query answers from the ledger; its refund marks the ledger's charge refunded.
 
 The ledger (`app/infra/db/repositories/sandbox.py`, the gateway port) lives in the platform's
-database and is written in the caller's transaction, so
-a payment that fails to be recorded leaves no charge behind; a real gateway's calls are
-HTTP requests that no rollback undoes, which the settlement rules allow for (a refund is
-asked for once the outcome is decided, and a gateway refund is idempotent per payment).
+database and is written in the caller's transaction, so a payment that fails to be recorded
+leaves no charge behind; a real gateway's calls are HTTP requests that no rollback undoes,
+which the settlement rules allow for (a refund is asked for once the outcome is decided, and
+a gateway refund is idempotent per payment).
 """
 
 from __future__ import annotations
