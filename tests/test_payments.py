@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.container import Container
 from app.domain.orders import payment_services as payments
 from app.domain.orders import services as orders
-from app.infra.payments.sandbox import NOTIFY
+from app.infra.db import tables
+from app.infra.payments.sandbox import NOTIFY, SandboxNotifier
+from app.worker.timers import build_registry
 from tests import factories as f
 from tests.order_support import OnSale, buyer_order, on_sale
 from tests.payment_support import (
@@ -250,3 +253,37 @@ async def test_the_shop_cancels_a_paid_order_and_the_payment_is_refunded(
     assert r.status_code == 201, r.text
     r = await shop.p.post(f"/v1/orders/{shipped['id']}/cancellation", {"reason": "Late"})
     assert r.status_code == 409 and r.json()["code"] == "invalid_order_transition"
+
+
+async def test_a_refused_notification_is_sent_again_later(
+    app: FastAPI, client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    """The worker's notification is an effect run before its timer is marked done: when the
+    platform does not take it (here: a gateway with the wrong secret, 401), the timer stays
+    pending and is tried again; nothing of the order changed meanwhile."""
+    _, b, order = await _setup(client, container, new_client)
+    payment = await paid_payment(b, order["id"])
+    reference = payment["gateway_reference"]
+    wrong = build_registry(
+        sandbox=SandboxNotifier(
+            "http://testserver",
+            "not-the-sandbox-secret",
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app)),
+        )
+    )
+    assert await fire(container, wrong, NOTIFY, reference) == 0
+    await wrong.close()
+    t = tables.timers
+    async with container.engine.connect() as conn:
+        timer = (
+            await conn.execute(sa.select(t).where(t.c.kind == NOTIFY, t.c.key == reference))
+        ).one()
+    assert (timer.status, timer.attempts) == ("pending", 1)
+    assert "401" in timer.last_error
+    mine = (await b.client.get(f"/v1/storefront/orders/{order['id']}", headers=b.h)).json()
+    assert mine["status"] == 10
+    registry = sandbox_registry(app, container)
+    assert await fire(container, registry, NOTIFY, reference) >= 1
+    await registry.close()
+    mine = (await b.client.get(f"/v1/storefront/orders/{order['id']}", headers=b.h)).json()
+    assert mine["status"] == 20
