@@ -20,6 +20,7 @@ from app.infra.db.engine import make_engine, make_session_factory
 from app.infra.db.errors import DatabaseError, is_bad_data
 from app.infra.db.uow import ConcurrentUpdate, SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
+from app.infra.payments.sandbox import SandboxSigner
 from app.infra.ratelimit import RateLimiter, make_rate_limiter
 from app.infra.security.jwt import JwtCodec
 from app.infra.security.keys import FernetCipher, KeyMaterial, load_keys
@@ -33,6 +34,7 @@ __all__ = [
     "Container",
     "DatabaseError",
     "IdempotencyStore",
+    "SandboxSigner",
     "SqlUnitOfWork",
     "build_container",
     "is_bad_data",
@@ -59,11 +61,17 @@ class Container:
     buyer_tokens: JwtCodec
     rate_limiter: RateLimiter
     webhook_guard: AddressGuard
+    #: Checks the sandbox payment gateway's notifications.
+    sandbox_signer: SandboxSigner
     #: PostgreSQL only: the pool of the reads that run outside a transaction.
     read_pool: ReadPool | None = None
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.session_factory, self.read_pool)
+        return SqlUnitOfWork(
+            self.session_factory,
+            self.read_pool,
+            sandbox_notify_after=timedelta(seconds=self.settings.sandbox_notify_delay_seconds),
+        )
 
     async def close(self) -> None:
         await self.rate_limiter.close()
@@ -126,6 +134,7 @@ def build_container(settings: Settings, *, worker: bool = False) -> Container:
         ),
         rate_limiter=make_rate_limiter(settings.redis_url),
         webhook_guard=AddressGuard.from_settings(settings),
+        sandbox_signer=SandboxSigner(keys.sandbox_payment_secret),
         read_pool=(
             ReadPool(settings.database_url, settings.db_pool_size)
             if engine.dialect.name == "postgresql"

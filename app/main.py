@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import auth, market, ops
+from app.api.callbacks import payments as payment_callbacks
 from app.api.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -45,6 +46,7 @@ from app.api.routing import AutoCommitRoute
 from app.api.storefront import addresses as storefront_addresses
 from app.api.storefront import cart as storefront_cart
 from app.api.storefront import orders as storefront_orders
+from app.api.storefront import payments as storefront_payments
 from app.api.storefront import public as storefront_public
 from app.api.storefront import tokens as storefront_tokens
 from app.api.storefront.auth import BUYER_SCHEME, verified_buyer
@@ -144,6 +146,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         storefront_addresses.router,
         storefront_orders.router,
         storefront_cart.router,
+        storefront_payments.router,
+        payment_callbacks.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app, page_paths=FORM_PATHS)  # type: ignore[method-assign]

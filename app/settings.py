@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     order_payment_timeout_seconds: int = 1800
     #: Receipt of an order is confirmed for the buyer this many days after it fully shipped.
     order_auto_confirm_days: int = 10
+    #: The sandbox payment gateway's own secret, signing its notifications (HMAC-SHA256).
+    #: Generated into the var dir outside production; in production without it the sandbox
+    #: sends no notifications and every sandbox callback is refused (payments then settle
+    #: by the worker's query alone).
+    sandbox_payment_secret: SecretStr | None = None
+    #: The sandbox notifies the platform of a payment this long after it was made.
+    sandbox_notify_delay_seconds: float = Field(default=2.0, ge=0)
+    #: A payment whose notification has not come this long after it was made is queried
+    #: from its gateway by the worker.
+    payment_query_after_seconds: int = Field(default=300, ge=1)
     #: How often an idle worker looks for queued bulk jobs and due timers.
     worker_poll_seconds: float = 1.0
     #: How long a worker holds the timers it claimed; a dead worker's timers are then

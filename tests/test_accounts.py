@@ -614,6 +614,9 @@ def test_production_with_keys_uses_them(tmp_path: Path) -> None:
     keys = load_keys(settings)
     assert keys.fernet_keys == [k1, k2]
     assert keys.jwt_private_pem == pem
+    # No sandbox secret in production: the sandbox gateway notifies nothing, and none of its
+    # notifications is believed (payments settle by the worker's query).
+    assert keys.sandbox_payment_secret is None
     assert not (tmp_path / "keys").exists()
 
 
@@ -624,11 +627,13 @@ def test_development_generates_private_key_files(
     with caplog.at_level(logging.WARNING, logger="minishop.keys"):
         keys = load_keys(settings)
     fernet_file, jwt_file = tmp_path / "keys" / "fernet.key", tmp_path / "keys" / "jwt-es256.pem"
-    for path in (fernet_file, jwt_file):
+    sandbox_file = tmp_path / "keys" / "sandbox-payment.key"
+    for path in (fernet_file, jwt_file, sandbox_file):
         assert path.is_file()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, oct(path.stat().st_mode)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 2
+    assert len(warnings) == 3
+    assert keys.sandbox_payment_secret == sandbox_file.read_text().strip()
     assert all("development key" in r.getMessage() for r in warnings)
     assert keys.fernet_keys == [fernet_file.read_text().strip()]
     Fernet(keys.fernet_keys[0].encode())  # a usable key

@@ -150,13 +150,12 @@ async def _order(shop: ShopContext) -> str:
 
 
 async def _paid(shop: ShopContext, ids: dict[str, str]) -> None:
-    """The order paid (the payment itself is the storefront's; here, the transition)."""
-    from app.domain.orders import services as orders
+    """The order paid through the sandbox gateway: its payment made by its buyer, and the
+    gateway's notification settled (so a cancellation has a payment to refund)."""
+    from tests.payment_support import open_payment, settle_in_process
 
-    async with shop.container.uow() as uow:
-        order = await orders.get(uow, str(shop.auth.shop["id"]), ids["order_id"], lock=True)
-        order.pay()
-        await uow.commit()
+    payment = await open_payment(shop.container, shop.auth.merchant.id, ids["order_id"])
+    assert await settle_in_process(shop.container, payment) == "paid"
 
 
 async def _shipment(shop: ShopContext, ids: dict[str, str]) -> str:
@@ -242,6 +241,8 @@ STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]]
     "discardProductRevision": _revised,
     "getBulkJobFile": _export_done,
     "createOrderShipment": _paid,
+    # Paid: the control's cancellation refunds through the gateway.
+    "cancelOrder": _paid,
 }
 
 #: Path parameters naming platform-wide resources that no shop owns (the category tree):

@@ -17,6 +17,7 @@ from app.infra.db import tables
 from app.worker.timers import TimerRunner, build_registry
 from tests import factories as f
 from tests.oauth_support import authorized
+from tests.payment_support import open_payment, settle_in_process
 from tests.product_support import Provider, approved, sku
 from tests.webhook_support import drain, receiver, subscribe
 
@@ -49,10 +50,11 @@ async def test_every_shop_event_carries_its_shop(
         assert r.status_code == 200, r.text
         r = await client.put(f"/v1/products/{pid}/skus/{sid}/stock", json={"stock": 3}, headers=p.h)
         assert r.status_code == 200, r.text
-        # Every order event: placed, then closed unpaid by its timer.
+        # Every order event: placed, then closed unpaid by its timer, its payment (which came
+        # too late) refunded.
         buyer = await f.user(new_client())
         async with container.uow() as uow:
-            await orders.place(
+            late = await orders.place(
                 uow,
                 shop_id=shop_id,
                 buyer_id=buyer.id,
@@ -62,8 +64,10 @@ async def test_every_shop_event_carries_its_shop(
                 payment_timeout=timedelta(0),
             )
             await uow.commit()
+        late_payment = await open_payment(container, buyer.id, late.id)
         timers = TimerRunner(container.uow, build_registry(), lease=timedelta(seconds=30))
         assert await timers.run_due() >= 1
+        assert await settle_in_process(container, late_payment) == "refunded"
         # ... and another re-priced, paid and shipped.
         async with container.uow() as uow:
             order = await orders.place(
@@ -77,9 +81,8 @@ async def test_every_shop_event_carries_its_shop(
             )
             await uow.commit()
         assert (await p.post(f"/v1/orders/{order.id}/price", {"freight": 500})).status_code == 200
-        async with container.uow() as uow:
-            (await orders.get(uow, shop_id, order.id, lock=True)).pay()
-            await uow.commit()
+        payment = await open_payment(container, buyer.id, order.id)
+        assert await settle_in_process(container, payment) == "paid"
         shipped = await p.post(
             f"/v1/orders/{order.id}/shipments",
             {"carrier": "SF", "waybill_no": "SF1234567890123"},

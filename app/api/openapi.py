@@ -84,8 +84,14 @@ TAGS = [
     },
     {
         "name": "Storefront: orders",
-        "description": "A buyer's cart and orders: place one, read them, cancel before paying, "
-        "confirm receipt.",
+        "description": "A buyer's cart and orders: place one, pay it, read them, cancel "
+        "before paying, confirm receipt.",
+    },
+    {
+        "name": "Callbacks: payments",
+        "description": "What payment gateways send the platform (the sandbox gateway's "
+        "notifications), authenticated by the gateway's own signature; not for providers or "
+        "buyers.",
     },
     {"name": "Operations", "description": "Health, readiness and metrics."},
 ]

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from app.container import Container, build_container
 from app.domain.catalog.bulk_import import RowValidator
+from app.infra.payments.sandbox import SandboxNotifier
 from app.infra.webhooks.dispatcher import Dispatcher
 from app.settings import Settings
 from app.worker.bulk import BulkWorker, bulk_worker
@@ -33,12 +34,18 @@ BULK_POOL_SIZE = 2
 
 
 def timer_runner(container: Container) -> TimerRunner:
-    """The timer runner, with the built-in handlers and those of `worker_timer_modules`."""
+    """The timer runner, with the built-in handlers (the sandbox gateway's notifier posting
+    to the service's public base URL among them) and those of `worker_timer_modules`."""
     settings = container.settings
     modules = [m.strip() for m in settings.worker_timer_modules.split(",") if m.strip()]
+    notifier = SandboxNotifier.over_http(
+        settings.public_base_url,
+        container.keys.sandbox_payment_secret,
+        timeout=settings.webhook_timeout_seconds,
+    )
     return TimerRunner(
         container.uow,
-        build_registry(modules),
+        build_registry(modules, sandbox=notifier),
         lease=timedelta(seconds=settings.timer_lease_seconds),
     )
 
@@ -90,6 +97,7 @@ async def run_worker(
             await asyncio.gather(*tasks)
     finally:
         await dispatcher.close()
+        await timers.registry.close()
         await container.close()
 
 

@@ -7,6 +7,12 @@ writes and the "done" roll back together and the timer is tried again later (bac
 attempts counted). A worker killed mid-handler leaves a claimed timer whose lease runs out;
 another worker then claims it. So a handler runs to completion at most once, but may be
 started again after a crash: everything it does outside the transaction must be idempotent.
+
+An *effect* (`register_effect`) is a call to the outside world that must not run inside a
+transaction (an HTTP request to the platform's own API, which on SQLite would wait for the
+very lock the firing transaction holds): it runs first, with no transaction open, and the
+timer is marked done after it succeeded. It may run again after a crash between the two, so
+its receiver must be idempotent (the sandbox's notification is, by transaction id).
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
 from app.domain.clock import utcnow
+from app.domain.orders import payment_services as payments
 from app.domain.orders import services as orders
 from app.domain.timers.model import FIRST_BACKOFF, MAX_ATTEMPTS, Timer, backoff
 from app.infra.db.uow import SqlUnitOfWork
+from app.infra.payments.sandbox import NOTIFY as SANDBOX_NOTIFY
 
 log = logging.getLogger("minishop.worker.timers")
 
 TimerHandler = Callable[[SqlUnitOfWork, Timer], Awaitable[None]]
+TimerEffect = Callable[[Timer], Awaitable[None]]
 
 #: Timers claimed per transaction (each then fires in its own).
 CLAIM_BATCH = 20
@@ -37,18 +46,34 @@ class TimerRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, TimerHandler] = {}
+        self._effects: dict[str, TimerEffect] = {}
 
     def register(self, kind: str, handler: TimerHandler) -> None:
-        if kind in self._handlers:
+        if kind in self.kinds:
             raise ValueError(f"a handler for timer kind {kind!r} is already registered")
         self._handlers[kind] = handler
+
+    def register_effect(self, kind: str, effect: TimerEffect) -> None:
+        if kind in self.kinds:
+            raise ValueError(f"a handler for timer kind {kind!r} is already registered")
+        self._effects[kind] = effect
 
     def handler(self, kind: str) -> TimerHandler:
         return self._handlers[kind]
 
+    def effect(self, kind: str) -> TimerEffect | None:
+        return self._effects.get(kind)
+
     @property
     def kinds(self) -> frozenset[str]:
-        return frozenset(self._handlers)
+        return frozenset(self._handlers) | frozenset(self._effects)
+
+    async def close(self) -> None:
+        """Close what the effects hold (an HTTP client)."""
+        for effect in self._effects.values():
+            close = getattr(effect, "aclose", None)
+            if close is not None:
+                await close()
 
 
 async def _close_unpaid(uow: SqlUnitOfWork, timer: Timer) -> None:
@@ -61,12 +86,26 @@ async def _auto_confirm(uow: SqlUnitOfWork, timer: Timer) -> None:
     await orders.auto_confirm(uow, timer.shop_id, timer.key)
 
 
-def build_registry(modules: Iterable[str] = ()) -> TimerRegistry:
+async def _query_payment(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "a payment's timer names its shop"
+    await payments.check_pending(
+        uow, timer.shop_id, timer.key, int(timer.payload.get("attempt", 1))
+    )
+
+
+def build_registry(
+    modules: Iterable[str] = (), *, sandbox: TimerEffect | None = None
+) -> TimerRegistry:
     """The built-in handlers, then those of `modules`: each module's `register(registry)` is
-    called (`MINISHOP_WORKER_TIMER_MODULES`; tests register their kinds that way)."""
+    called (`MINISHOP_WORKER_TIMER_MODULES`; tests register their kinds that way). `sandbox`:
+    the sandbox gateway's notifier (the worker plays the gateway); without it, the sandbox's
+    notifications are left to a worker that has one."""
     registry = TimerRegistry()
     registry.register(orders.CLOSE_UNPAID, _close_unpaid)
     registry.register(orders.AUTO_CONFIRM, _auto_confirm)
+    registry.register(payments.PAYMENT_QUERY, _query_payment)
+    if sandbox is not None:
+        registry.register_effect(SANDBOX_NOTIFY, sandbox)
     for name in modules:
         importlib.import_module(name).register(registry)
     return registry
@@ -114,12 +153,15 @@ class TimerRunner:
     async def fire(self, timer: Timer) -> bool:
         """Run the timer's handler in the transaction that marks it done; False when it did
         not fire (no longer this worker's claim, or the handler failed)."""
-        handler = self.registry.handler(timer.kind)
+        effect = self.registry.effect(timer.kind)
         try:
+            if effect is not None:
+                await effect(timer)
             async with self.uow() as uow:
                 if not await uow.timers.start_firing(timer):
                     return False  # rescheduled, cancelled or taken over since the claim
-                await handler(uow, timer)
+                if effect is None:
+                    await self.registry.handler(timer.kind)(uow, timer)
                 await uow.commit()
         except Exception as e:
             log.exception(

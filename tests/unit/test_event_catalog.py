@@ -23,3 +23,12 @@ def test_order_events_publish_the_order_statuses_and_reasons() -> None:
     assert set(get_args(get_args(fields["received_by"].annotation)[0])) == {
         r.value for r in ReceivedBy
     }
+
+
+def test_refund_events_publish_the_refund_reasons() -> None:
+    from app.domain.orders.payments import RefundReason
+
+    fields = OrderEventData.model_fields
+    assert set(get_args(get_args(fields["refund_reason"].annotation)[0])) == {
+        r.value for r in RefundReason
+    }

@@ -25,19 +25,22 @@ from app.api.schemas.orders import (
     ShipmentCreate,
     ShipmentUpdate,
 )
+from app.api.schemas.payments import OrderCancellation
 from app.container import ConcurrentUpdate
 from app.domain.errors import PreconditionFailed, ValidationFailed
+from app.domain.orders import payment_services as payments
 from app.domain.orders import services
 from app.domain.orders.carriers import CARRIERS
 from app.domain.orders.errors import (
     CarrierUnknown,
     InvalidOrderTransition,
+    NoPaymentToRefund,
     OrderNotFound,
     QuantityInvalid,
     ShipmentNotFound,
     WaybillInvalid,
 )
-from app.domain.orders.model import OrderFilter, OrderStatus
+from app.domain.orders.model import CancelReason, OrderFilter, OrderStatus
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: orders"])
 
@@ -199,6 +202,36 @@ async def change_price(
         unit_prices={x.line_id: x.unit_price for x in body.lines},
         freight=body.freight,
         expected_version=expected,
+    )
+    set_etag(response, order.version)
+    return Order.of(order, await services.shipments_of(uow, order))
+
+
+@router.post(
+    "/orders/{order_id}/cancellation",
+    operation_id="cancelOrder",
+    summary="Cancel an order before it ships",
+    description="Scope `orders:write`. Status 10 or 20 (409 `invalid_order_transition` once "
+    "anything shipped): the stock goes back and, if the order was paid, its payment is "
+    "refunded in full through its gateway (`payment.refunded`). Emits `order.cancelled` "
+    "with reason `provider`; your `reason` is kept in the shop's audit log.",
+    response_model=Order,
+    responses=problem_responses(*_WRITE, OrderNotFound, InvalidOrderTransition, NoPaymentToRefund),
+)
+async def cancel_order(
+    order_id: OrderId,
+    body: OrderCancellation,
+    access: OrdersWrite,
+    uow: UoW,
+    response: Response,
+) -> Order:
+    order = await payments.cancel_by_shop(
+        uow,
+        access.actor,
+        access.shop_id,
+        order_id,
+        by=CancelReason.PROVIDER,
+        reason=body.reason,
     )
     set_etag(response, order.version)
     return Order.of(order, await services.shipments_of(uow, order))

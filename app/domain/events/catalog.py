@@ -162,6 +162,27 @@ class OrderEventData(SequencedPayload):
         description="`order.received`: the buyer, or the platform after the confirmation period.",
         examples=[None],
     )
+    payment_id: str | None = Field(
+        default=None,
+        description="`order.paid` and `payment.refunded`: the payment.",
+        examples=[None],
+    )
+    refund_reason: (
+        Literal["order_cancelled", "order_already_paid", "total_changed", "cancelled_by_shop"]
+        | None
+    ) = Field(
+        default=None,
+        description="`payment.refunded`: why the money went back: its notification came "
+        "after the order was cancelled (`order_cancelled`), the order was paid by another "
+        "payment (`order_already_paid`), its total changed after the payment was made "
+        "(`total_changed`), or the shop cancelled the paid order (`cancelled_by_shop`).",
+        examples=[None],
+    )
+    refund_amount: int | None = Field(
+        default=None,
+        description="`payment.refunded`: the amount refunded, in fen.",
+        examples=[None],
+    )
 
 
 @dataclass(frozen=True)
@@ -243,10 +264,22 @@ CATALOG: dict[str, EventType] = _table(
         "The buyer confirmed receipt, or the platform did after the confirmation period.",
         OrderEventData,
     ),
+    EventType(
+        "order.paid",
+        "The buyer paid the order (status 20); `payment_id` names the payment.",
+        OrderEventData,
+    ),
     EventType("order.completed", "The order completed.", OrderEventData),
     EventType(
         "order.cancelled",
         "The order was cancelled (by the buyer, the payment timeout, the merchant or a provider).",
+        OrderEventData,
+    ),
+    EventType(
+        "payment.refunded",
+        "A payment of the order was refunded through its gateway (numbered with the order's "
+        "events): it came after the order was cancelled or paid otherwise, or the shop "
+        "cancelled the paid order.",
         OrderEventData,
     ),
 )

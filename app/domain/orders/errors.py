@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain.errors import Conflict, NotFound, ValidationFailed
+from app.domain.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 
 
 class OrderNotFound(NotFound):
@@ -106,3 +106,24 @@ class IdempotencyKeyRequired(ValidationFailed):
 class CartFull(Conflict):
     code = "cart_full"
     title = "The cart holds no more SKUs"
+
+
+class PaymentNotFound(NotFound):
+    """No payment of the gateway with that reference (a notification's, or a query's)."""
+
+    code = "payment_not_found"
+    title = "Payment not found"
+
+
+class SignatureInvalid(Unauthenticated):
+    """A gateway notification without its gateway's valid signature: nothing is read from it."""
+
+    code = "signature_invalid"
+    title = "The notification's signature is missing or wrong"
+
+
+class NoPaymentToRefund(Conflict):
+    """A paid order with no succeeded payment on record: refunding it needs an operator."""
+
+    code = "no_payment_to_refund"
+    title = "The order's payment is not on record"

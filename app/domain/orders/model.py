@@ -156,6 +156,10 @@ class Order:
         # `version` is the storage's optimistic lock: it counts the flushes, not the calls.
         self.updated_at = now
 
+    def require_payable(self) -> None:
+        """A payment may be made only for an order pending payment."""
+        self._require("pay", OrderStatus.PENDING_PAYMENT)
+
     def pay(self, now: datetime | None = None) -> None:
         self._require("pay", OrderStatus.PENDING_PAYMENT)
         now = now or utcnow()

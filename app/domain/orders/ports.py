@@ -9,6 +9,7 @@ from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.orders.addresses import Address
 from app.domain.orders.model import CartLine, Order, OrderFilter, Shipment
+from app.domain.orders.payments import GatewayCharge, Payment, PaymentNotification
 from app.domain.pagination import Page, PageRequest
 from app.domain.timers.ports import Timers
 
@@ -70,10 +71,52 @@ class CartRepository(Protocol):
     async def remove(self, line: CartLine) -> None: ...
 
 
+class PaymentRepository(Protocol):
+    """An order's payments and the gateway transactions settled; every method names the shop."""
+
+    def add(self, payment: Payment) -> None: ...
+    async def get(self, shop_id: str, payment_id: str, *, lock: bool = False) -> Payment | None:
+        """`lock`: held until the transaction ends, and read afresh (not from the session)."""
+
+    async def by_reference(self, shop_id: str, gateway: str, reference: str) -> Payment | None: ...
+    async def of_order(self, shop_id: str, order_id: str) -> list[Payment]:
+        """The order's payments, oldest first."""
+
+    def add_notification(self, notification: PaymentNotification) -> None: ...
+    async def notification(
+        self, shop_id: str, gateway: str, transaction_id: str
+    ) -> PaymentNotification | None: ...
+
+
+class PaymentGateway(Protocol):
+    """A payment service provider: opens a payment for an amount, says what became of it,
+    refunds it. Its notifications reach the platform on the callback surface."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def create(self, payment: Payment) -> str:
+        """Open `payment` (its amount, for its shop) at the gateway; the gateway's reference."""
+
+    async def query(self, payment: Payment) -> GatewayCharge:
+        """What the gateway knows of `payment` (by its reference)."""
+
+    async def refund(self, payment: Payment) -> str:
+        """Give a paid payment's money back in full; the refund's reference. Idempotent per
+        payment: asked again, the gateway answers with the same refund."""
+
+
 class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
     @property
     def orders(self) -> OrderRepository: ...
     @property
     def carts(self) -> CartRepository: ...
+    @property
+    def payments(self) -> PaymentRepository: ...
+    @property
+    def gateway(self) -> PaymentGateway:
+        """The payment gateway, acting for this unit of work (the sandbox keeps its ledger
+        in the same transaction)."""
+
     @property
     def timers(self) -> Timers: ...

@@ -228,7 +228,7 @@ async def get(uow: OrdersUnitOfWork, shop_id: str, order_id: str, *, lock: bool 
     return order
 
 
-async def _release(uow: OrdersUnitOfWork, order: Order) -> None:
+async def release(uow: OrdersUnitOfWork, order: Order) -> None:
     await stock.release(uow, order.shop_id, {line.sku_id: line.quantity for line in order.lines})
 
 
@@ -239,7 +239,7 @@ async def close_unpaid(uow: OrdersUnitOfWork, shop_id: str, order_id: str) -> bo
     if order is None or order.paid or order.cancelled_at is not None:
         return False
     order.cancel(CancelReason.TIMEOUT)
-    await _release(uow, order)
+    await release(uow, order)
     await order_event(uow, "order.cancelled", order, reason=CancelReason.TIMEOUT.value)
     await uow.flush()
     return True
@@ -445,7 +445,7 @@ async def cancel_by_buyer(uow: OrdersUnitOfWork, buyer_id: str, order_id: str) -
     """Before paying, the buyer may cancel: the stock goes back, the close timer goes."""
     order = await _buyers_locked(uow, buyer_id, order_id)
     order.cancel(CancelReason.BUYER)
-    await _release(uow, order)
+    await release(uow, order)
     await uow.timers.cancel(CLOSE_UNPAID, order.id)
     await order_event(uow, "order.cancelled", order, reason=CancelReason.BUYER.value)
     await uow.flush()

@@ -14,6 +14,7 @@ from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
 from app.domain.orders.addresses import Address
 from app.domain.orders.model import CartLine, Order, OrderLine, Shipment
+from app.domain.orders.payments import Payment, PaymentNotification
 from app.domain.shops.model import Member, Qualification, Shop
 from app.domain.webhooks.model import Attempt, Delivery, WebhookEndpoint
 from app.infra.db import tables
@@ -70,6 +71,8 @@ def map_domain() -> None:
     mr.map_imperatively(Shipment, tables.shipments, version_id_col=tables.shipments.c.version)
     mr.map_imperatively(CartLine, tables.cart_lines)
     mr.map_imperatively(OrderLine, _l)
+    mr.map_imperatively(Payment, tables.payments, version_id_col=tables.payments.c.version)
+    mr.map_imperatively(PaymentNotification, tables.payment_notifications)
     mr.map_imperatively(
         Order,
         _o,

@@ -34,6 +34,9 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.order_lines,
     tables.shipments,
     tables.cart_lines,
+    tables.payments,
+    tables.payment_notifications,
+    tables.sandbox_charges,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

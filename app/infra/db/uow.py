@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import cached_property
 from types import TracebackType
 
@@ -27,6 +28,8 @@ from app.infra.db.repositories.bulk import SqlBulkRepository
 from app.infra.db.repositories.buyers import SqlAddressRepository, SqlBuyerTokenRepository
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories.orders import SqlCartRepository, SqlOrderRepository
+from app.infra.db.repositories.payments import SqlPaymentRepository
+from app.infra.db.repositories.sandbox import SandboxGateway
 from app.infra.db.repositories.shops import SqlMemberRepository, SqlShopRepository
 from app.infra.db.repositories.stock import SqlStockRepository
 from app.infra.db.repositories.webhooks import SqlWebhookRepository
@@ -43,9 +46,14 @@ class SqlUnitOfWork:
     through the driver (`product_reads`, `token_reads`) never opens a session."""
 
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], read_pool: ReadPool | None = None
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        read_pool: ReadPool | None = None,
+        *,
+        sandbox_notify_after: timedelta = timedelta(seconds=2),
     ) -> None:
         self._factory = session_factory
+        self._sandbox_notify_after = sandbox_notify_after
         self._committed = False
         self._savepoints = 0
         #: Set by a write that must stay in the transaction (an Idempotency-Key's claim):
@@ -150,6 +158,14 @@ class SqlUnitOfWork:
     @cached_property
     def carts(self) -> SqlCartRepository:
         return SqlCartRepository(self.session)
+
+    @cached_property
+    def payments(self) -> SqlPaymentRepository:
+        return SqlPaymentRepository(self.session)
+
+    @cached_property
+    def gateway(self) -> SandboxGateway:
+        return SandboxGateway(self.session, self.timers, self._sandbox_notify_after)
 
     @cached_property
     def timers(self) -> SqlTimers:

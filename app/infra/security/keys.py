@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ class KeyMaterial:
     fernet_keys: list[str]
     jwt_private_pem: str
     jwt_retired_pems: list[str]
+    #: The sandbox payment gateway's signing secret (None: production without one).
+    sandbox_payment_secret: str | None = None
 
 
 def _read_or_create(path: Path, make: bytes) -> str:
@@ -56,7 +59,20 @@ def load_keys(settings: Settings) -> KeyMaterial:
         )
         jwt_pem = _read_or_create(keys_dir / "jwt-es256.pem", pem)
     retired = _PEM_BLOCK.findall(settings.jwt_retired_keys or "")
-    return KeyMaterial(fernet_keys=fernet, jwt_private_pem=jwt_pem, jwt_retired_pems=retired)
+    if settings.sandbox_payment_secret is not None:
+        sandbox: str | None = settings.sandbox_payment_secret.get_secret_value()
+    elif settings.is_production:
+        sandbox = None
+    else:
+        sandbox = _read_or_create(
+            keys_dir / "sandbox-payment.key", secrets.token_urlsafe(32).encode()
+        )
+    return KeyMaterial(
+        fernet_keys=fernet,
+        jwt_private_pem=jwt_pem,
+        jwt_retired_pems=retired,
+        sandbox_payment_secret=sandbox,
+    )
 
 
 class FernetCipher:

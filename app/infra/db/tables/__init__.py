@@ -18,6 +18,7 @@ from app.infra.db.tables.catalog import (
 from app.infra.db.tables.events import event_sequences, outbox_events
 from app.infra.db.tables.idempotency import idempotency_keys
 from app.infra.db.tables.orders import cart_lines, order_lines, orders, shipments
+from app.infra.db.tables.payments import payment_notifications, payments, sandbox_charges
 from app.infra.db.tables.shops import shop_members, shop_qualifications, shops
 from app.infra.db.tables.timers import timers
 from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -44,8 +45,11 @@ __all__ = [
     "order_lines",
     "orders",
     "outbox_events",
+    "payment_notifications",
+    "payments",
     "products",
     "refresh_tokens",
+    "sandbox_charges",
     "sessions",
     "shipments",
     "shop_members",

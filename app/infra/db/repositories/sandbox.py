@@ -1,0 +1,92 @@
+"""The sandbox payment gateway's side of the port: its ledger (`sandbox_charges`), written in
+the caller's transaction (see `app/infra/payments/sandbox.py` for the gateway as a whole)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.clock import utcnow
+from app.domain.ids import new_id
+from app.domain.orders.payments import ChargeState, GatewayCharge, Payment
+from app.domain.timers.ports import Timers
+from app.infra.db import tables
+from app.infra.db.tenancy import select, update
+from app.infra.payments.sandbox import NOTIFY, SANDBOX, notification
+
+_c = tables.sandbox_charges
+
+
+class SandboxGateway:
+    """The gateway port, on the sandbox's ledger, in the caller's transaction."""
+
+    name = SANDBOX
+
+    def __init__(self, session: AsyncSession, timers: Timers, notify_after: timedelta) -> None:
+        self.s = session
+        self.timers = timers
+        self.notify_after = notify_after
+
+    async def create(self, payment: Payment) -> str:
+        now = utcnow()
+        reference = new_id("sbch")
+        values = {
+            "id": reference,
+            "shop_id": payment.shop_id,
+            "payment_id": payment.id,
+            "amount": payment.amount,
+            "state": ChargeState.PAID,
+            "transaction_id": new_id("sbtx"),
+            "paid_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        await self.s.execute(sa.insert(_c).values(**values))
+        row = (await self.s.execute(select(_c, payment.shop_id).where(_c.c.id == reference))).one()
+        await self.timers.schedule(
+            NOTIFY,
+            reference,
+            now + self.notify_after,
+            {"notification": notification(row)},
+            shop_id=payment.shop_id,
+        )
+        return reference
+
+    async def _row(self, payment: Payment) -> Any:
+        row = (
+            await self.s.execute(
+                select(_c, payment.shop_id).where(_c.c.id == payment.gateway_reference)
+            )
+        ).one_or_none()
+        if row is None:
+            raise LookupError(f"the sandbox has no charge {payment.gateway_reference}")
+        return row
+
+    async def query(self, payment: Payment) -> GatewayCharge:
+        row = await self._row(payment)
+        return GatewayCharge(
+            reference=row.id,
+            state=ChargeState(row.state),
+            amount=row.amount,
+            transaction_id=row.transaction_id,
+            paid_at=row.paid_at,
+        )
+
+    async def refund(self, payment: Payment) -> str:
+        row = await self._row(payment)
+        if row.refund_id:
+            return str(row.refund_id)
+        if row.state != ChargeState.PAID:
+            raise ValueError(f"the sandbox cannot refund a {row.state} charge")
+        refund_id, now = new_id("sbrf"), utcnow()
+        await self.s.execute(
+            update(_c, payment.shop_id)
+            .where(_c.c.id == row.id)
+            .values(
+                state=ChargeState.REFUNDED, refund_id=refund_id, refunded_at=now, updated_at=now
+            )
+        )
+        return refund_id
