@@ -54,8 +54,8 @@ async def _admin_exec(url: str, sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _fresh_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new database migrated to head (PostgreSQL: created, and dropped after)."""
     if PG_URL:
         name = f"minishop_test_{uuid.uuid4().hex[:10]}_{_worker()}"
         asyncio.run(_admin_exec(PG_URL, f'CREATE DATABASE "{name}"'))
@@ -70,13 +70,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+database_url = pytest.fixture(scope="session")(_fresh_database)
+
+
 @pytest.fixture(scope="session")
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith("postgresql")
 
 
-@pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def _test_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     var_dir: Path = tmp_path_factory.mktemp("var")
     return Settings(
         env="test",
@@ -101,6 +103,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Tests queue jobs they never run, many per shop; test_bulk_quotas sets its own limit.
         bulk_max_pending_jobs=1000,
     )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return _test_settings(database_url, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
