@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -56,9 +54,6 @@ import httpx
 from app.container import build_container
 from app.domain.accounts import services as accounts
 from app.domain.audit.model import Actor, ActorType, Surface
-from app.domain.authz import apps as app_services
-from app.domain.authz import oauth
-from app.domain.authz.scopes import Scope
 from app.domain.ids import new_id
 from app.domain.shops import services as shop_services
 from app.domain.shops.model import SubjectType
@@ -80,6 +75,7 @@ from bench.run import (
     _ratios,
     _row,
     _sqlalchemy_url,
+    authorize,
     create_actors,
     free_port,
     load_catalog,
@@ -137,34 +133,7 @@ async def _authorize(
                 uow, actor, name=shop_name, subject_type=SubjectType.PERSONAL
             )
             await uow.commit()
-        async with c.uow() as uow:
-            app = await app_services.operator_get_app(uow, app_id)
-            verifier = "w" * 43
-            challenge = (
-                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-                .decode()
-                .rstrip("=")
-            )
-            req = oauth.AuthorizationRequest(
-                app=app,
-                redirect_uri="http://127.0.0.1:1/cb",
-                scopes=frozenset(Scope),
-                state=None,
-                code_challenge=challenge,
-                shop_id=shop.id,
-            )
-            code = await oauth.approve(uow, actor, req, shop.id, c.oauth)
-            tokens = await oauth.exchange_code(
-                uow,
-                c.tokens,
-                c.oauth,
-                app,
-                code=code,
-                redirect_uri=req.redirect_uri,
-                code_verifier=verifier,
-            )
-            await uow.commit()
-        return shop.id, tokens.access_token
+        return shop.id, await authorize(c, actor, app_id, shop.id)
     finally:
         await c.close()
 

@@ -53,7 +53,7 @@ import asyncpg
 import httpx
 
 from app.api.pagination import encode_cursor
-from app.container import build_container
+from app.container import Container, build_container
 from app.domain.accounts import services as accounts
 from app.domain.audit.model import Actor, ActorType, Surface
 from app.domain.authz import apps as app_services
@@ -115,6 +115,39 @@ class Setup:
     app_id: str
 
 
+async def authorize(c: Container, actor: Actor, app_id: str, shop_id: str) -> str:
+    """The shop's merchant (`actor`) authorizes the app with every scope, as a provider gets
+    it (authorization code with PKCE); the access token."""
+    async with c.uow() as uow:
+        app = await app_services.operator_get_app(uow, app_id)
+        verifier = "v" * 43
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .decode()
+            .rstrip("=")
+        )
+        req = oauth.AuthorizationRequest(
+            app=app,
+            redirect_uri="http://127.0.0.1:1/cb",
+            scopes=frozenset(Scope),
+            state=None,
+            code_challenge=challenge,
+            shop_id=shop_id,
+        )
+        code = await oauth.approve(uow, actor, req, shop_id, c.oauth)
+        tokens = await oauth.exchange_code(
+            uow,
+            c.tokens,
+            c.oauth,
+            app,
+            code=code,
+            redirect_uri=req.redirect_uri,
+            code_verifier=verifier,
+        )
+        await uow.commit()
+    return tokens.access_token
+
+
 async def create_actors(settings: Settings) -> Setup:
     """Operator, merchant, personal shop, published app, grant and token: the domain's way."""
     c = build_container(settings)
@@ -164,34 +197,8 @@ async def create_actors(settings: Settings) -> Setup:
             )
             await uow.commit()
 
-        async with c.uow() as uow:
-            app = await app_services.operator_get_app(uow, app.id)
-            verifier = "v" * 43
-            challenge = (
-                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-                .decode()
-                .rstrip("=")
-            )
-            req = oauth.AuthorizationRequest(
-                app=app,
-                redirect_uri="http://127.0.0.1:1/cb",
-                scopes=frozenset(Scope),
-                state=None,
-                code_challenge=challenge,
-                shop_id=shop.id,
-            )
-            code = await oauth.approve(uow, actor, req, shop.id, c.oauth)
-            tokens = await oauth.exchange_code(
-                uow,
-                c.tokens,
-                c.oauth,
-                app,
-                code=code,
-                redirect_uri=req.redirect_uri,
-                code_verifier=verifier,
-            )
-            await uow.commit()
-        return Setup(token=tokens.access_token, shop_id=shop.id, app_id=app.id)
+        token = await authorize(c, actor, app.id, shop.id)
+        return Setup(token=token, shop_id=shop.id, app_id=app.id)
     finally:
         await c.close()
 

@@ -430,9 +430,13 @@ async def list_for_buyer(
     uow: OrdersUnitOfWork, buyer_id: str, page: PageRequest, shop_id: str | None
 ) -> tuple[Page[Order], dict[str, list[Shipment]]]:
     result = await uow.orders.list_for_buyer(buyer_id, page, shop_id)
-    shipments: dict[str, list[Shipment]] = {}
+    by_shop: dict[str, list[str]] = {}
     for order in result.items:
-        shipments.update(await uow.orders.shipments_of(order.shop_id, [order.id]))
+        by_shop.setdefault(order.shop_id, []).append(order.id)
+    # One query per shop on the page (usually one), not one per order.
+    shipments: dict[str, list[Shipment]] = {}
+    for shop, order_ids in by_shop.items():
+        shipments.update(await uow.orders.shipments_of(shop, order_ids))
     return result, shipments
 
 
