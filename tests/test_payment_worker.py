@@ -21,9 +21,14 @@ from app.infra.db import tables
 from tests import factories as f
 from tests.live_server import free_port
 from tests.order_support import buyer_order, on_sale
+from tests.own_database import own_database
 from tests.payment_support import paid_payment
 
 ROOT = Path(__file__).resolve().parent.parent
+
+#: A database of this module's own (tests/own_database.py): the worker processes take up
+#: only this module's work, none left behind by the tests before on this xdist worker.
+database_url, is_postgres, settings, container, app = own_database()
 
 
 @pytest.mark.slow

@@ -28,10 +28,15 @@ from app.domain.clock import utcnow
 from app.infra.db import tables
 from app.settings import Settings
 from tests.live_server import REPO, venv_python
+from tests.own_database import own_database
 from tests.timer_handlers import FIRED
 
 _t = tables.timers
 _a = tables.audit_log
+
+#: A database of this module's own (tests/own_database.py): the worker processes take up
+#: only this module's work, none left behind by the tests before on this xdist worker.
+database_url, is_postgres, settings, container, app = own_database()
 
 
 @contextmanager

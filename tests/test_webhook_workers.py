@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,42 +17,17 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from app.container import Container, build_container
+from app.container import Container
 from app.infra.db import tables
-from app.main import create_app
 from app.settings import Settings
-from tests.conftest import _fresh_database, _test_settings
 from tests.event_support import product_updated
 from tests.live_server import REPO, venv_python
 from tests.oauth_support import authorized
+from tests.own_database import own_database
 from tests.webhook_support import Receiver, receiver, subscribe
 
-#: A database of this module's own: the xdist worker's is shared with the tests that ran
-#: before, and their leftovers (events not fanned out, deliveries pending to receivers long
-#: gone, due timers) would be taken up by these tests' worker processes along with their own.
-database_url = pytest.fixture(scope="module")(_fresh_database)
-
-
-@pytest.fixture(scope="module")
-def is_postgres(database_url: str) -> bool:
-    return database_url.startswith("postgresql")
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return _test_settings(database_url, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    c = build_container(settings)
-    yield c
-    await c.close()
-
-
-@pytest.fixture(scope="module")
-def app(container: Container):  # type: ignore[no-untyped-def]
-    return create_app(container=container)
+#: A database of this module's own (tests/own_database.py).
+database_url, is_postgres, settings, container, app = own_database()
 
 
 @contextmanager

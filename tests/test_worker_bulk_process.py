@@ -26,12 +26,17 @@ from app.worker.processes import BULK_NICENESS
 from tests.bulk_support import CSV, product_lines, to_csv, upload
 from tests.event_support import product_updated
 from tests.live_server import REPO, children, running, venv_python, wait_for_exit
+from tests.own_database import own_database
 from tests.product_support import provider
 from tests.webhook_support import receiver, subscribe
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
 
 _j = tables.bulk_jobs
+
+#: A database of this module's own (tests/own_database.py): the worker processes take up
+#: only this module's work, none left behind by the tests before on this xdist worker.
+database_url, is_postgres, settings, container, app = own_database()
 
 
 @contextmanager
