@@ -115,12 +115,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         install_docs(app)
     install_webhook_docs(app)
     # The router tries routes in order, and matching is not free (~1-2 µs a route, several
-    # times over with included routers): the provider's product routes, the hottest ones,
-    # come first. No other router's paths start with /v1/products, so no match changes; the
+    # times over with included routers): the hottest routes come first, the provider's
+    # products and orders and the storefront's orders. No other router's paths start with
+    # theirs (/v1/products, /v1/orders, /v1/storefront/orders), so no match changes; the
     # OpenAPI document lists the same operations (`openapi/` is written with sorted keys).
     for router in (
         provider_products.router,
         provider_orders.router,
+        storefront_orders.router,
         provider_batches.router,
         provider_bulk.router,
         ops.router,
@@ -144,7 +146,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         authorize.router,
         storefront_tokens.router,
         storefront_addresses.router,
-        storefront_orders.router,
         storefront_cart.router,
         storefront_payments.router,
         payment_callbacks.router,

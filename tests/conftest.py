@@ -176,17 +176,18 @@ def _guard_statement(
 @pytest.fixture(scope="session", autouse=True)
 def tenancy_guard() -> Iterator[Guard]:
     event.listen(Engine, "before_cursor_execute", _guard_statement)
-    originals = {name: getattr(DriverReader, name) for name in ("fetch", "fetchrow")}
+    names = ("fetch", "fetchrow", "write", "write_many")
+    originals = {name: getattr(DriverReader, name) for name in names}
 
     def checked(name: str) -> Any:
         original = originals[name]
 
-        async def read(self: DriverReader, sql: str, *args: Any) -> Any:
+        async def run(self: DriverReader, sql: str, *args: Any) -> Any:
             _tenancy.check(sql, "postgres")
             _check_stock(sql)
             return await original(self, sql, *args)
 
-        return read
+        return run
 
     for name in originals:
         setattr(DriverReader, name, checked(name))

@@ -1,8 +1,9 @@
 """Two checks on every event the test suite writes to the outbox, whichever test writes it.
 
 The writer guard: only `app.infra.db.outbox` writes `outbox_events`. Every statement
-SQLAlchemy hands to a driver (`before_cursor_execute` on every engine, ORM flushes included)
-and every asyncpg COPY is inspected; an INSERT into the table without `OUTBOX_WRITER_TAG`, or
+SQLAlchemy hands to a driver (`before_cursor_execute` on every engine, ORM flushes included),
+every write sent straight to asyncpg (`DriverReader.write`, `write_many`) and every asyncpg
+COPY is inspected; an INSERT into the table without `OUTBOX_WRITER_TAG`, or
 a COPY into it from outside the writer module, fails the test that made it. A test that
 shows the guard working catches its own bypasses with `expected_bypasses()`.
 
@@ -32,6 +33,7 @@ from sqlalchemy.engine import Engine
 
 from app.domain.events.catalog import CATALOG
 from app.infra.db import outbox
+from app.infra.db.driver import DriverReader
 
 TABLE = "outbox_events"
 WRITER_MODULE = outbox.__name__
@@ -119,6 +121,23 @@ class Recorder:
         for params in context.compiled_parameters:
             self.event_written(params)
 
+    def driver_statement(self, sql: str, rows: Any) -> None:
+        """A write sent straight to the driver: the writer's return what they wrote of each
+        event (`RETURNING type, shop_id, data`)."""
+        kind = outbox_insert(sql)
+        if kind is None:
+            return
+        if kind == "untagged":
+            self.bypass(" ".join(sql.split()))
+            return
+        self.by_writer += 1
+        if rows is None:
+            self.errors.append(f"the writer's driver INSERT returned no rows: {sql}")
+            return
+        for row in rows:
+            written = {"type": row["type"], "shop_id": row["shop_id"], "data": row["data"]}
+            self.event_written(written)
+
     def copy(self, table_name: str, records: Any, columns: Any) -> None:
         if table_name != TABLE:
             return
@@ -166,6 +185,19 @@ def pytest_configure(config: pytest.Config) -> None:
         return copy(self, table_name, *a, **kw)
 
     asyncpg.Connection.copy_records_to_table = copied  # type: ignore[method-assign]
+    write, write_many = DriverReader.write, DriverReader.write_many
+
+    async def written(self: DriverReader, sql: str, *args: Any) -> Any:
+        rows = await write(self, sql, *args)
+        recorder.driver_statement(sql, rows)
+        return rows
+
+    async def written_many(self: DriverReader, sql: str, args: Any) -> None:
+        await write_many(self, sql, args)
+        recorder.driver_statement(sql, None)
+
+    DriverReader.write = written  # type: ignore[method-assign]
+    DriverReader.write_many = written_many  # type: ignore[method-assign]
     config.stash[_merged] = (set(), [])
 
 

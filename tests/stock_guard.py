@@ -10,7 +10,8 @@ import re
 from app.infra.db.repositories.stock import STOCK_PATH_TAG
 
 UPDATE_SKUS = re.compile(
-    r"\bUPDATE\s+(?P<prefix>(?:/\*.*?\*/\s*)*)\"?skus\"?\s+SET\s+(?P<set>.*?)"
+    r"\bUPDATE\s+(?P<prefix>(?:/\*.*?\*/\s*)*)\"?skus\"?(?:\s+(?:AS\s+)?(?!SET\b)\w+)?\s+SET\s+"
+    r"(?P<set>.*?)"
     r"(?=\s+FROM\s|\s+WHERE\s|\s+RETURNING\s|$)",
     re.I | re.S,
 )

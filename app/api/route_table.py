@@ -7,20 +7,57 @@ answers follow the routes as they are, including those added after start-up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security.base import SecurityBase
-from starlette.routing import BaseRoute, Match
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Scope
+
+
+#: The route table flattened (included routers' routes with their prefixes), each context
+#: with a regular expression of its full path to rule it out at once: what `operation_
+#: dependant` walks. Kept per table until a route is added.
+_flattened: dict[int, tuple[int, list[tuple[RouteContext, re.Pattern[str] | None]]]] = {}
+
+
+def _version(routes: Sequence[BaseRoute]) -> int:
+    """Changes when a route is added to the table or to a router included in it (FastAPI
+    counts the changes of each router)."""
+    version = len(routes)
+    for route in routes:
+        router = getattr(route, "original_router", None)
+        if router is not None:
+            version += router._get_routes_version()  # noqa: SLF001 — pinned FastAPI
+    return version
+
+
+def _contexts(routes: Sequence[BaseRoute]) -> list[tuple[RouteContext, re.Pattern[str] | None]]:
+    version = _version(routes)
+    cached = _flattened.get(id(routes))
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    contexts = []
+    for route in iter_route_contexts(routes):
+        regex = None
+        if isinstance(route.original_route, APIRoute) and route.path is not None:
+            regex = compile_path(route.path)[0]
+        contexts.append((route, regex))
+    _flattened[id(routes)] = (version, contexts)
+    return contexts
 
 
 def operation_dependant(routes: Sequence[BaseRoute], scope: Scope) -> Dependant | None:
     """The dependencies of the API operation the router will run for this request, or None
     when there is none: the router answers 404 or 405, or the path is no API operation."""
     probe = dict(scope)  # matching may note things in the scope; the router does it again
-    for route in iter_route_contexts(routes):
+    path = get_route_path(scope)
+    for route, regex in _contexts(routes):
+        if regex is not None and regex.match(path) is None:
+            continue  # the path is not this operation's: no match, whatever the method
         match, _ = route.matches(probe)
         if match == Match.FULL:
             if not isinstance(route.original_route, APIRoute):

@@ -17,9 +17,38 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.domain.clock import utcnow
 from app.domain.errors import Conflict
+from app.infra.db.driver import json_text
 from app.infra.db.results import rowcount
 from app.infra.db.tables import idempotency_keys as t
 from app.infra.db.uow import SqlUnitOfWork
+
+#: `claim` on PostgreSQL, through the driver, one statement: a new key is inserted; an
+#: expired one, or an in-progress one whose lock ran out, taken over; a key another
+#: transaction holds uncommitted waits for it. No row back: the key is someone's, as it is.
+_CLAIM_SQL = """
+INSERT INTO idempotency_keys (scope_key, request_hash, method, path, state, created_at,
+                              locked_until, expires_at)
+VALUES ($1, $2, $3, $4, 'in_progress', $5, $6, $7)
+ON CONFLICT (scope_key) DO UPDATE
+SET request_hash = excluded.request_hash, method = excluded.method, path = excluded.path,
+    state = 'in_progress', response_status = NULL, response_headers = NULL,
+    response_body = NULL, created_at = excluded.created_at,
+    locked_until = excluded.locked_until, expires_at = excluded.expires_at
+WHERE idempotency_keys.expires_at < $5
+   OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < $5)
+RETURNING scope_key
+"""
+_ROW_SQL = """
+SELECT request_hash, state, response_status, response_headers, response_body
+FROM idempotency_keys WHERE scope_key = $1
+"""
+_COMPLETE_SQL = """
+UPDATE idempotency_keys
+SET state = 'completed', response_status = $2, response_headers = $3::text::jsonb,
+    response_body = $4
+WHERE scope_key = $1
+RETURNING scope_key
+"""
 
 #: How long a committed in-progress claim holds before it may be taken over. A claim commits
 #: with its response, so such a row comes only from a release that committed claims on their
@@ -78,9 +107,26 @@ class IdempotencyStore:
     ) -> Claim:
         """`new`: the key is claimed in `uow`'s transaction (kept by `uow.release()`), for
         `complete` to fill in before it commits."""
-        session = uow.session
         values = self._claim_values(request_hash, method, path)
         now = values["created_at"]
+        driver = uow.driver
+        if driver is not None:
+            claimed = await driver.write(
+                _CLAIM_SQL,
+                scope_key,
+                request_hash,
+                method,
+                values["path"],
+                now,
+                values["locked_until"],
+                values["expires_at"],
+            )
+            uow.holds_writes = True  # the transaction has begun: keep it for the route
+            if claimed:
+                return Claim("new")
+            row = await driver.fetchrow(_ROW_SQL, scope_key)
+            return Claim("in_progress") if row is None else self._outcome(row, request_hash)
+        session = uow.session
         # Take over an expired key, or an in-progress one whose lock ran out (written by a
         # version that committed claims on their own, before its request died).
         taken = await session.execute(
@@ -131,6 +177,15 @@ class IdempotencyStore:
             "response_headers": headers,
             "response_body": self.cipher.encrypt_bytes(body),
         }
+        driver = uow.driver
+        if driver is not None and await driver.write(
+            _COMPLETE_SQL,
+            scope_key,
+            status,
+            json_text(headers),
+            response["response_body"],
+        ):
+            return
         done = await session.execute(
             sa.update(t)
             .where(t.c.scope_key == scope_key)
@@ -173,19 +228,21 @@ class IdempotencyStore:
             pass
 
     async def _row(self, session: AsyncSession, scope_key: str) -> Any:
-        return (await session.execute(sa.select(t).where(t.c.scope_key == scope_key))).one_or_none()
+        row = (await session.execute(sa.select(t).where(t.c.scope_key == scope_key))).one_or_none()
+        return None if row is None else row._mapping
 
     def _outcome(self, row: Any, request_hash: str) -> Claim:
-        if row.request_hash != request_hash:
+        """From a row of the table (a SQLAlchemy row or the driver's record, by name)."""
+        if row["request_hash"] != request_hash:
             return Claim("mismatch")
-        if row.state != "completed":
+        if row["state"] != "completed":
             return Claim("in_progress")
-        body = self.cipher.decrypt_bytes(bytes(row.response_body or b""))
+        body = self.cipher.decrypt_bytes(bytes(row["response_body"] or b""))
         if body is None:
             return Claim("unreadable")
         return Claim(
             "replay",
-            status=row.response_status,
-            headers=dict(row.response_headers or {}),
+            status=row["response_status"],
+            headers=dict(row["response_headers"] or {}),
             body=body,
         )

@@ -88,10 +88,7 @@ async def place_order(
         items = [services.Item(sku_id, quantity) for sku_id, quantity in wanted.items()]
     else:
         items = [services.Item(x.sku_id, x.quantity) for x in body.items]
-    if body.address_id is None:
-        address = await addresses.default_address(uow, buyer.account_id)
-    else:
-        address = await addresses.get_address(uow, buyer.account_id, body.address_id)
+    address = await addresses.ship_to(uow, buyer.account_id, body.address_id)
     order = await services.place(
         uow,
         shop_id=body.shop_id,

@@ -12,6 +12,10 @@ from app.domain.buyers.model import BuyerRefreshToken, BuyerTokenFamily
 class BuyerTokenRepository(Protocol):
     def add_family(self, family: BuyerTokenFamily) -> None: ...
     async def get_family(self, family_id: str) -> BuyerTokenFamily | None: ...
+    async def family_owner(self, family_id: str) -> str | None:
+        """The account of a live family; None when it is revoked or unknown. What every
+        buyer request checks, so one indexed read (the driver's, on PostgreSQL)."""
+
     async def revoke_family(self, family_id: str, reason: str) -> None:
         """Idempotent: a family revoked already keeps its first reason."""
 

@@ -183,7 +183,6 @@ def claims_of(payload: dict[str, Any]) -> BuyerClaims:
 async def authenticate(uow: BuyersUnitOfWork, codec: AccessTokenCodec, token: str) -> BuyerClaims:
     """Signature, expiry, issuer and the storefront audience, then the family's live state."""
     claims = claims_of(codec.decode(token))
-    family = await uow.buyer_tokens.get_family(claims.family_id)
-    if family is None or not family.live or family.account_id != claims.account_id:
+    if await uow.buyer_tokens.family_owner(claims.family_id) != claims.account_id:
         raise InvalidToken("The access token has been revoked; log in again.")
     return claims

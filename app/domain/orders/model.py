@@ -66,6 +66,42 @@ _CANCELLABLE: Mapping[CancelReason, frozenset[OrderStatus]] = {
 }
 
 
+@dataclass(frozen=True)
+class ShopTerms:
+    """What placing an order needs of the shop: whether it sells, and its flat freight."""
+
+    can_sell: bool
+    freight_fee: int
+    free_shipping_from: int | None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A SKU as an order takes it: its price, whether its product is on sale and where, and
+    what the line keeps of both (the snapshot)."""
+
+    sku_id: str
+    product_id: str
+    price: int
+    listed: bool
+    #: The provinces (GB/T 2260 two-digit codes) the product is sold to; empty: everywhere.
+    regions: tuple[str, ...]
+    title: str
+    image: str | None
+    sale_attrs: dict[str, Any]
+    out_product_id: str | None
+    out_sku_id: str | None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "image": self.image,
+            "sale_attrs": dict(self.sale_attrs),
+            "out_product_id": self.out_product_id,
+            "out_sku_id": self.out_sku_id,
+        }
+
+
 @dataclass(eq=False)
 class OrderLine:
     shop_id: str

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +12,6 @@ from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog import stock
 from app.domain.catalog.errors import OutOfStock as CatalogOutOfStock
 from app.domain.catalog.errors import SkuNotFound
-from app.domain.catalog.products import Product, ProductStatus, Sku
 from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
 from app.domain.events.catalog import OrderEventData
@@ -31,6 +30,7 @@ from app.domain.orders.errors import (
 )
 from app.domain.orders.model import (
     CancelReason,
+    Offer,
     Order,
     OrderFilter,
     OrderLine,
@@ -119,41 +119,27 @@ def _merged(items: Sequence[Item]) -> dict[str, int]:
     return lines
 
 
-async def _sellable(
-    uow: OrdersUnitOfWork, shop_id: str, sku_ids: Sequence[str], province: str
-) -> dict[str, tuple[Product, Sku]]:
-    """Each SKU with its product: listed, and sold to `province`."""
-    found: dict[str, tuple[Product, Sku]] = {}
-    products: dict[str, Product | None] = {}
+def _sellable(
+    offers: Mapping[str, Offer], sku_ids: Sequence[str], province: str
+) -> dict[str, Offer]:
+    """Each SKU's offer: the SKU is the shop's, its product listed and sold to `province`."""
+    found: dict[str, Offer] = {}
     for sku_id in sku_ids:
-        sku = await uow.products.find_sku(shop_id, sku_id=sku_id)
-        if sku is None:
+        offer = offers.get(sku_id)
+        if offer is None:
             raise OrderSkuNotFound(f"No SKU {sku_id} in this shop.", extra={"sku_id": sku_id})
-        if sku.product_id not in products:
-            products[sku.product_id] = await uow.products.get(shop_id, sku.product_id)
-        product = products[sku.product_id]
-        if product is None or product.status is not ProductStatus.LISTED:
+        if not offer.listed:
             raise ProductNotListed(
                 f"The product of SKU {sku_id} is not for sale.",
-                extra={"sku_id": sku_id, "product_id": sku.product_id},
+                extra={"sku_id": sku_id, "product_id": offer.product_id},
             )
-        if product.regions and province not in product.regions:
+        if offer.regions and province not in offer.regions:
             raise RegionNotSellable(
-                f"Product {product.id} is not sold to the address's province ({province}).",
-                extra={"product_id": product.id, "province": province},
+                f"Product {offer.product_id} is not sold to the address's province ({province}).",
+                extra={"product_id": offer.product_id, "province": province},
             )
-        found[sku_id] = (product, sku)
+        found[sku_id] = offer
     return found
-
-
-def _snapshot(product: Product, sku: Sku) -> dict[str, Any]:
-    return {
-        "title": product.title,
-        "image": product.images[0] if product.images else None,
-        "sale_attrs": dict(sku.sale_attrs),
-        "out_product_id": product.out_product_id,
-        "out_sku_id": sku.out_sku_id,
-    }
 
 
 async def place(
@@ -171,12 +157,12 @@ async def place(
     """Check and price the order, reserve its stock (all lines or none), write it pending
     payment with `order.created`, and schedule its close if it stays unpaid."""
     now = now or utcnow()
-    shop = await uow.shops.get(shop_id)
-    if shop is None or not shop.can_sell:
-        raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
     wanted = _merged(items)
     snapshot = address.snapshot()
-    sellable = await _sellable(uow, shop_id, list(wanted), address.region_code[:2])
+    shop, offers = await uow.orders.offers(shop_id, list(wanted))
+    if shop is None or not shop.can_sell:
+        raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
+    sellable = _sellable(offers, list(wanted), address.region_code[:2])
     try:
         await stock.reserve(uow, shop_id, wanted)
     except CatalogOutOfStock as e:
@@ -192,13 +178,13 @@ async def place(
         OrderLine(
             shop_id=shop_id,
             order_id=order_id,
-            product_id=product.id,
+            product_id=offer.product_id,
             sku_id=sku_id,
             quantity=wanted[sku_id],
-            unit_price=sku.price,
-            snapshot=_snapshot(product, sku),
+            unit_price=offer.price,
+            snapshot=offer.snapshot(),
         )
-        for sku_id, (product, sku) in sellable.items()
+        for sku_id, offer in sellable.items()
     ]
     freight = FlatFreight(shop.freight_fee, shop.free_shipping_from)
     amounts = quote([LineAmount(x.unit_price, x.quantity) for x in lines], freight, discounts)
@@ -212,7 +198,7 @@ async def place(
         buyer_note=buyer_note,
     )
     order.created_at = order.updated_at = now
-    uow.orders.add(order)
+    await uow.orders.add(order)
     await order_event(uow, "order.created", order)
     await uow.timers.schedule(
         CLOSE_UNPAID, order.id, now + payment_timeout, {"shop_id": shop_id}, shop_id=shop_id

@@ -1,4 +1,4 @@
-"""Read statements straight through the driver, for the hot provider reads.
+"""Statements straight through the driver, for the hot reads and the hot writes.
 
 The token's live state, a product with its SKUs, a page of them: small fixed queries that
 every provider request runs. Through an ORM session each pays for a session, a pooled
@@ -12,6 +12,11 @@ asyncpg directly:
   request, in any process;
 * inside the unit of work's transaction (once its session has begun one), on that
   transaction's connection, so the statement sees the request's own changes.
+
+A write (`write`, `write_many`), or a read that locks, always runs inside the unit of work's
+transaction, which it begins if the request has not yet: on the connection of the session's
+transaction, after SQLAlchemy's own BEGIN, so the unit of work still commits or rolls back
+everything at its one commit point, ORM changes and driver writes alike.
 
 Statements are prepared once per connection (asyncpg's statement cache). On SQLite there is
 no such path: the callers use SQLAlchemy Core there (`direct` is False).
@@ -27,7 +32,7 @@ from typing import Any
 import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransaction
 
@@ -140,15 +145,37 @@ class ReadPool:
             await conn.close()
 
 
+def json_text(value: Any) -> str:
+    """A JSON parameter of a driver write, sent as text and cast in the statement
+    (`$n::text::jsonb`): the transaction's connection is SQLAlchemy's, whose codecs take
+    JSON as text, and the read pool's take objects; text means the same to both."""
+    return orjson.dumps(value).decode()
+
+
+def _translated(sql: str, args: Any, e: Exception) -> DBAPIError:
+    """The error type the ORM path raises, so the callers and the API's handler treat both
+    alike (a constraint → `IntegrityError`; bad data → 422, anything else → 500)."""
+    if isinstance(e, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(sql, args, e)
+    return DBAPIError(sql, args, e)
+
+
 class DriverReader:
     def __init__(
-        self, pool: ReadPool | None, session_of: Callable[[], AsyncSession | None]
+        self,
+        pool: ReadPool | None,
+        session_of: Callable[[], AsyncSession | None],
+        make_session: Callable[[], AsyncSession] | None = None,
     ) -> None:
         self._pool = pool
         #: The unit of work's session if it has opened one (it does so lazily).
         self._session_of = session_of
+        #: The unit of work's session, opened if need be (for writes).
+        self._make_session = make_session
         self._transaction: SessionTransaction | None = None
         self._driver: Any = None
+        #: Whether BEGIN has been sent on `_driver` for `_transaction`.
+        self._begun = False
 
     @property
     def direct(self) -> bool:
@@ -165,13 +192,51 @@ class DriverReader:
                 return rows
             return await self._pool.fetch(sql, *args)
         except _DRIVER_ERRORS as e:
-            # The error type the ORM path raises, so the API's handler treats both alike
-            # (bad data → 422, anything else → 500).
-            raise DBAPIError(sql, args, e) from e
+            raise _translated(sql, args, e) from e
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
+
+    async def write(self, sql: str, *args: Any) -> Sequence[Any]:
+        """A statement in the unit of work's transaction (begun now if it was not): a write,
+        or a read that locks. Its rows (RETURNING)."""
+        driver = await self._begun_driver()
+        try:
+            rows: Sequence[Any] = await driver.fetch(sql, *args)
+        except _DRIVER_ERRORS as e:
+            raise _translated(sql, args, e) from e
+        return rows
+
+    def wrote(self, session: AsyncSession) -> bool:
+        """Whether statements of this reader's run in the session's current transaction
+        (what it holds may be writes: ending it would lose them)."""
+        return self._begun and self._transaction is session.sync_session.get_transaction()
+
+    async def write_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows of arguments, in one round trip (`executemany`)."""
+        driver = await self._begun_driver()
+        try:
+            await driver.executemany(sql, args)
+        except _DRIVER_ERRORS as e:
+            raise _translated(sql, args, e) from e
+
+    async def _begun_driver(self) -> Any:
+        assert self._pool is not None and self._make_session is not None
+        session = self._make_session()
+        transaction = session.sync_session.get_transaction()
+        if transaction is None or transaction is not self._transaction or not self._begun:
+            conn = await session.connection()  # begins the session's transaction
+            adapted: Any = (await conn.get_raw_connection()).dbapi_connection
+            # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs; a
+            # driver statement may be the first, so it is sent here, the adapter's way (its
+            # `_transaction` is what its commit and rollback then end).
+            if adapted._transaction is None:
+                await adapted._start_transaction()
+            self._driver = adapted.driver_connection
+            self._transaction = session.sync_session.get_transaction()
+            self._begun = True
+        return self._driver
 
     async def _transaction_driver(self, session: AsyncSession) -> Any:
         # A transaction keeps its connection until it ends, so the driver connection is
@@ -181,4 +246,5 @@ class DriverReader:
             conn = await session.connection()
             self._driver = (await conn.get_raw_connection()).driver_connection
             self._transaction = session.sync_session.get_transaction()
+            self._begun = False
         return self._driver

@@ -24,13 +24,27 @@ from app.domain.ids import new_id
 from app.domain.timers.model import Timer, TimerStatus
 from app.infra.db import tables
 from app.infra.db.claim import claim_with_lease
+from app.infra.db.driver import DriverReader, json_text
 
 _t = tables.timers
 
+#: `schedule` on PostgreSQL, through the driver: the same upsert as the Core statement.
+_SCHEDULE_SQL = """
+INSERT INTO timers (id, shop_id, kind, key, due_at, payload, status, attempts, created_at,
+                    updated_at)
+VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, 'pending', 0, $7, $7)
+ON CONFLICT (kind, key) DO UPDATE
+SET due_at = excluded.due_at, payload = excluded.payload, shop_id = excluded.shop_id,
+    lease_token = NULL, lease_until = NULL, updated_at = $7
+WHERE timers.status = 'pending'
+RETURNING id
+"""
+
 
 class SqlTimers:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, driver: DriverReader | None = None) -> None:
         self.s = session
+        self._driver = driver if driver is not None and driver.direct else None
 
     # --- the port ------------------------------------------------------------------------
 
@@ -44,6 +58,18 @@ class SqlTimers:
         shop_id: str | None = None,
     ) -> bool:
         now = utcnow()
+        if self._driver is not None:
+            rows = await self._driver.write(
+                _SCHEDULE_SQL,
+                new_id("tmr"),
+                shop_id,
+                kind,
+                key,
+                due_at,
+                json_text(payload or {}),
+                now,
+            )
+            return bool(rows)
         insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
         stmt = insert(_t).values(
             id=new_id("tmr"),

@@ -59,7 +59,9 @@ class SqlUnitOfWork:
         #: Set by a write that must stay in the transaction (an Idempotency-Key's claim):
         #: `release` keeps the transaction then.
         self.holds_writes = False
-        self._reader = DriverReader(read_pool, lambda: self.__dict__.get("session"))
+        self._reader = DriverReader(
+            read_pool, lambda: self.__dict__.get("session"), lambda: self.session
+        )
 
     async def __aenter__(self) -> SqlUnitOfWork:
         return self
@@ -82,6 +84,11 @@ class SqlUnitOfWork:
     @cached_property
     def session(self) -> AsyncSession:
         return self._factory()
+
+    @property
+    def driver(self) -> DriverReader | None:
+        """The driver's path into this unit of work (PostgreSQL), else None."""
+        return self._reader if self._reader.direct else None
 
     @cached_property
     def accounts(self) -> SqlAccountRepository:
@@ -113,11 +120,11 @@ class SqlUnitOfWork:
 
     @cached_property
     def buyer_tokens(self) -> SqlBuyerTokenRepository:
-        return SqlBuyerTokenRepository(self.session)
+        return SqlBuyerTokenRepository(self.session, self._reader)
 
     @cached_property
     def addresses(self) -> SqlAddressRepository:
-        return SqlAddressRepository(self.session)
+        return SqlAddressRepository(self.session, self._reader)
 
     @cached_property
     def token_reads(self) -> SqlTokenReads:
@@ -125,7 +132,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def outbox(self) -> SqlOutboxRepository:
-        return SqlOutboxRepository(self.session)
+        return SqlOutboxRepository(self.session, self._reader)
 
     @cached_property
     def qualifications(self) -> SqlQualificationRepository:
@@ -137,7 +144,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def stock(self) -> SqlStockRepository:
-        return SqlStockRepository(self.session)
+        return SqlStockRepository(self.session, self._reader)
 
     @cached_property
     def product_reads(self) -> SqlProductReads:
@@ -153,7 +160,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def orders(self) -> SqlOrderRepository:
-        return SqlOrderRepository(self.session)
+        return SqlOrderRepository(self.session, self._reader)
 
     @cached_property
     def carts(self) -> SqlCartRepository:
@@ -169,7 +176,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def timers(self) -> SqlTimers:
-        return SqlTimers(self.session)
+        return SqlTimers(self.session, self._reader)
 
     async def flush(self) -> None:
         try:
@@ -208,7 +215,12 @@ class SqlUnitOfWork:
         connection back to the pool; the next statement takes one again. For a request
         that waits on its client (an upload) after authenticating."""
         session: AsyncSession | None = self.__dict__.get("session")
-        if session is not None and session.in_transaction() and not self.holds_writes:
+        if (
+            session is not None
+            and session.in_transaction()
+            and not self.holds_writes
+            and not self._reader.wrote(session)
+        ):
             await session.rollback()
 
     @asynccontextmanager

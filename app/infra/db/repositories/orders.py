@@ -1,4 +1,8 @@
-"""Repositories of the order context."""
+"""Repositories of the order context.
+
+On PostgreSQL placing an order reads what it checks (`offers`) and writes the order with its
+lines (`add`) through the driver, one statement each: the storefront's hottest write.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.domain.orders.model import CartLine, Order, OrderFilter, OrderLine, Shipment
+from app.domain.catalog.products import ProductStatus
+from app.domain.orders.model import (
+    CartLine,
+    Offer,
+    Order,
+    OrderFilter,
+    OrderLine,
+    Shipment,
+    ShopTerms,
+)
 from app.domain.pagination import Page, PageRequest
+from app.domain.shops.model import ShopStatus
 from app.infra.db import tables
+from app.infra.db.driver import DriverReader, json_text
 from app.infra.db.paging import cut, keyset
 from app.infra.db.tenancy import cross_shop, select
 
@@ -37,12 +52,140 @@ def _ranges(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-class SqlOrderRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.s = session
+#: `offers`: the shop's terms and each SKU asked for with its product (a row per SKU found;
+#: the shop's row alone, SKU columns null, when none is).
+_OFFERS_SQL = """
+SELECT sh.status, sh.suspended_at, sh.freight_fee, sh.free_shipping_from,
+       s.id, s.product_id, s.price, s.sale_attrs, s.out_sku_id,
+       p.status, p.regions, p.title, p.images, p.out_product_id
+FROM shops sh
+LEFT JOIN skus s ON s.shop_id = $1 AND s.id = ANY($2::text[])
+LEFT JOIN products p ON p.shop_id = $1 AND p.id = s.product_id
+WHERE sh.id = $1
+"""
+#: `add`: the order and its lines, one statement (the lines' key to their order is checked
+#: at its end).
+_ADD_SQL = """
+WITH o AS (
+    INSERT INTO orders (id, shop_id, buyer_id, status, product_total, freight, discount_total,
+                        total, address, buyer_note, merchant_note, created_at, updated_at,
+                        version)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14)
+)
+INSERT INTO order_lines (id, shop_id, order_id, product_id, sku_id, quantity, unit_price,
+                         snapshot, shipped_quantity, aftersale_quantity)
+SELECT l.id, $2, $1, l.product_id, l.sku_id, l.quantity, l.unit_price, l.snapshot::jsonb, 0, 0
+FROM unnest($15::text[], $16::text[], $17::text[], $18::int[], $19::bigint[], $20::text[])
+     AS l(id, product_id, sku_id, quantity, unit_price, snapshot)
+"""
 
-    def add(self, order: Order) -> None:
-        self.s.add(order)
+
+def _offer(
+    sku_id: str,
+    product_id: str,
+    price: int,
+    sale_attrs: dict[str, Any],
+    out_sku_id: str | None,
+    status: str,
+    regions: list[str],
+    title: str,
+    images: list[str],
+    out_product_id: str | None,
+) -> Offer:
+    return Offer(
+        sku_id=sku_id,
+        product_id=product_id,
+        price=int(price),
+        listed=status == ProductStatus.LISTED,
+        regions=tuple(regions or ()),
+        title=title,
+        image=images[0] if images else None,
+        sale_attrs=sale_attrs,
+        out_product_id=out_product_id,
+        out_sku_id=out_sku_id,
+    )
+
+
+def _offers(rows: Sequence[Sequence[Any]]) -> tuple[ShopTerms | None, dict[str, Offer]]:
+    if not rows:
+        return None, {}
+    status, suspended_at, fee, free_from = rows[0][:4]
+    terms = ShopTerms(
+        can_sell=status == ShopStatus.OPEN and suspended_at is None,
+        freight_fee=int(fee),
+        free_shipping_from=None if free_from is None else int(free_from),
+    )
+    # A SKU whose product is gone (never: the key cascades) counts as not found.
+    offers = {r[4]: _offer(*r[4:]) for r in rows if r[4] is not None and r[5] is not None}
+    return terms, offers
+
+
+class SqlOrderRepository:
+    def __init__(self, session: AsyncSession, driver: DriverReader | None = None) -> None:
+        self.s = session
+        self._driver = driver if driver is not None and driver.direct else None
+
+    async def add(self, order: Order) -> None:
+        if self._driver is None:
+            self.s.add(order)
+            return
+        lines = order.lines
+        await self._driver.write(
+            _ADD_SQL,
+            order.id,
+            order.shop_id,
+            order.buyer_id,
+            int(order.status),
+            order.product_total,
+            order.freight,
+            order.discount_total,
+            order.total,
+            json_text(order.address),
+            order.buyer_note,
+            order.merchant_note,
+            order.created_at,
+            order.updated_at,
+            order.version,
+            [x.id for x in lines],
+            [x.product_id for x in lines],
+            [x.sku_id for x in lines],
+            [x.quantity for x in lines],
+            [x.unit_price for x in lines],
+            [json_text(x.snapshot) for x in lines],
+        )
+
+    async def offers(
+        self, shop_id: str, sku_ids: list[str]
+    ) -> tuple[ShopTerms | None, dict[str, Offer]]:
+        if self._driver is not None:
+            # In the transaction when the request has begun one (a from-cart order has).
+            return _offers(await self._driver.fetch(_OFFERS_SQL, shop_id, sku_ids))
+        sh, sk, p = tables.shops, tables.skus, tables.products
+        stmt = (
+            sa.select(
+                sh.c.status,
+                sh.c.suspended_at,
+                sh.c.freight_fee,
+                sh.c.free_shipping_from,
+                sk.c.id,
+                sk.c.product_id,
+                sk.c.price,
+                sk.c.sale_attrs,
+                sk.c.out_sku_id,
+                p.c.status,
+                p.c.regions,
+                p.c.title,
+                p.c.images,
+                p.c.out_product_id,
+            )
+            .select_from(
+                sh.outerjoin(sk, sa.and_(sk.c.shop_id == shop_id, sk.c.id.in_(sku_ids))).outerjoin(
+                    p, sa.and_(p.c.shop_id == shop_id, p.c.id == sk.c.product_id)
+                )
+            )
+            .where(sh.c.id == shop_id)
+        )
+        return _offers(list((await self.s.execute(stmt)).all()))
 
     async def _with_lines(self, shop_id: str, orders: Sequence[Order]) -> None:
         if not orders:
