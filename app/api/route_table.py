@@ -17,7 +17,6 @@ from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Scope
 
-
 #: The route table flattened (included routers' routes with their prefixes), each context
 #: with a regular expression of its full path to rule it out at once: what `operation_
 #: dependant` walks. Kept per table until a route is added.
@@ -31,7 +30,7 @@ def _version(routes: Sequence[BaseRoute]) -> int:
     for route in routes:
         router = getattr(route, "original_router", None)
         if router is not None:
-            version += router._get_routes_version()  # noqa: SLF001 — pinned FastAPI
+            version += router._get_routes_version()
     return version
 
 

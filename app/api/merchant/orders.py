@@ -12,7 +12,9 @@ from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
+from app.api.schemas.order_documents import member_document
 from app.api.schemas.orders import ORDER_EXAMPLE, MerchantOrder
+from app.api.schemas.product_documents import json_response
 from app.domain.orders import services
 from app.domain.orders.errors import OrderNotFound
 from app.domain.orders.model import OrderFilter, OrderStatus
@@ -42,21 +44,22 @@ async def list_shop_orders(
     ctx: CurrentAccount,
     uow: UoW,
     page: PageParams,
+    response: Response,
     status_: Annotated[
         list[OrderStatus] | None,
         Query(alias="status", description="Only in these statuses (repeat it).", examples=[[20]]),
     ] = None,
-) -> ListResponse[MerchantOrder]:
+) -> Response:
     view = await services.member_view(uow, ctx.actor.id, shop_id)
-    result, shipments = await services.list_for_shop(
+    result = await services.read_page(
         uow, shop_id, page, OrderFilter(statuses=frozenset(status_ or ()))
     )
-    return ListResponse[MerchantOrder](
-        data=[
-            MerchantOrder.for_member(o, shipments[o.id], personal=view.personal)
-            for o in result.items
-        ],
-        next_cursor=encode_cursor(result.next_after),
+    return json_response(
+        {
+            "data": [member_document(o, personal=view.personal) for o in result.items],
+            "next_cursor": encode_cursor(result.next_after),
+        },
+        response,
     )
 
 
@@ -70,10 +73,8 @@ async def list_shop_orders(
 )
 async def get_shop_order(
     shop_id: ShopIdPath, order_id: OrderId, ctx: CurrentAccount, uow: UoW, response: Response
-) -> MerchantOrder:
+) -> Response:
     view = await services.member_view(uow, ctx.actor.id, shop_id)
-    order = await services.get(uow, shop_id, order_id)
-    set_etag(response, order.version)
-    return MerchantOrder.for_member(
-        order, await services.shipments_of(uow, order), personal=view.personal
-    )
+    order = await services.read_one(uow, shop_id, order_id)
+    set_etag(response, order["version"])
+    return json_response(member_document(order, personal=view.personal), response)

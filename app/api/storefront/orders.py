@@ -12,7 +12,9 @@ from app.api.deps import ContainerDep, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.routing import StrictRoute
+from app.api.schemas.order_documents import entity_document
 from app.api.schemas.orders import ORDER_EXAMPLE, Order, OrderCreate
+from app.api.schemas.product_documents import json_response
 from app.api.storefront.auth import BUYER_ERRORS, BuyerAuth
 from app.domain.errors import ValidationFailed
 from app.domain.orders import address_services as addresses
@@ -76,7 +78,7 @@ async def place_order(
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", include_in_schema=False)
     ] = None,
-) -> Order:
+) -> Response:
     if not idempotency_key:
         raise IdempotencyKeyRequired(
             "Send an Idempotency-Key header (a unique string per order, e.g. a UUID)."
@@ -101,7 +103,7 @@ async def place_order(
         payment_timeout=timedelta(seconds=container.settings.order_payment_timeout_seconds),
     )
     set_etag(response, order.version)
-    return Order.of(order, [])
+    return json_response(entity_document(order, []), response, status.HTTP_201_CREATED)
 
 
 @router.get(

@@ -13,6 +13,7 @@ from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, OrdersRead, OrdersWrite
 from app.api.routing import StrictRoute
+from app.api.schemas.order_documents import order_document
 from app.api.schemas.orders import (
     ORDER_EXAMPLE,
     SHIPMENT_EXAMPLE,
@@ -26,6 +27,7 @@ from app.api.schemas.orders import (
     ShipmentUpdate,
 )
 from app.api.schemas.payments import OrderCancellation
+from app.api.schemas.product_documents import json_response
 from app.container import ConcurrentUpdate
 from app.domain.errors import PreconditionFailed, ValidationFailed
 from app.domain.orders import payment_services as payments
@@ -82,6 +84,7 @@ async def list_orders(
     access: OrdersRead,
     uow: UoW,
     page: PageParams,
+    response: Response,
     status_: Annotated[
         list[OrderStatus] | None,
         Query(alias="status", description="Only in these statuses (repeat it).", examples=[[20]]),
@@ -105,7 +108,7 @@ async def list_orders(
             examples=["updated_at"],
         ),
     ] = "created_at",
-) -> ListResponse[Order]:
+) -> Response:
     _aware(
         created_from=created_from,
         created_to=created_to,
@@ -127,10 +130,13 @@ async def list_orders(
         paid_to=paid_to,
         by_updated=updated_since is not None or sort == "updated_at",
     )
-    result, shipments = await services.list_for_shop(uow, access.shop_id, page, f)
-    return ListResponse[Order](
-        data=[Order.of(o, shipments[o.id]) for o in result.items],
-        next_cursor=encode_cursor(result.next_after),
+    result = await services.read_page(uow, access.shop_id, page, f)
+    return json_response(
+        {
+            "data": [order_document(o) for o in result.items],
+            "next_cursor": encode_cursor(result.next_after),
+        },
+        response,
     )
 
 
@@ -143,10 +149,12 @@ async def list_orders(
     response_model=Order,
     responses=problem_responses(*_READ, OrderNotFound),
 )
-async def get_order(order_id: OrderId, access: OrdersRead, uow: UoW, response: Response) -> Order:
-    order = await services.get(uow, access.shop_id, order_id)
-    set_etag(response, order.version)
-    return Order.of(order, await services.shipments_of(uow, order))
+async def get_order(
+    order_id: OrderId, access: OrdersRead, uow: UoW, response: Response
+) -> Response:
+    order = await services.read_one(uow, access.shop_id, order_id)
+    set_etag(response, order["version"])
+    return json_response(order_document(order), response)
 
 
 @router.put(

@@ -348,3 +348,55 @@ class CartLine:
     quantity: int
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+
+
+# --- records: orders as the hot reads return them ----------------------------------------
+
+#: An order as a plain record: its columns by name (`status` the code, `cancel_reason` the
+#: text), `lines` and `shipments` lists of records. What the provider's order reads return,
+#: for the API to serialise once.
+OrderRecord = dict[str, Any]
+
+ORDER_RECORD_FIELDS = (
+    "id",
+    "shop_id",
+    "buyer_id",
+    "status",
+    "product_total",
+    "freight",
+    "discount_total",
+    "total",
+    "address",
+    "buyer_note",
+    "merchant_note",
+    "cancel_reason",
+    "created_at",
+    "updated_at",
+    "paid_at",
+    "shipped_at",
+    "received_at",
+    "completed_at",
+    "cancelled_at",
+    "version",
+)
+LINE_RECORD_FIELDS = (
+    "id",
+    "product_id",
+    "sku_id",
+    "quantity",
+    "unit_price",
+    "shipped_quantity",
+    "aftersale_quantity",
+    "snapshot",
+)
+SHIPMENT_RECORD_FIELDS = ("id", "carrier", "waybill_no", "lines", "created_at", "updated_at")
+
+
+def order_record(order: Order, shipments: Sequence[Shipment]) -> OrderRecord:
+    """The entity as a record (the same shape the driver's reads produce)."""
+    record: OrderRecord = {name: getattr(order, name) for name in ORDER_RECORD_FIELDS}
+    record["status"] = int(order.status)
+    record["cancel_reason"] = order.cancel_reason.value if order.cancel_reason else None
+    record["lines"] = [{n: getattr(x, n) for n in LINE_RECORD_FIELDS} for x in order.lines]
+    record["shipments"] = [{n: getattr(s, n) for n in SHIPMENT_RECORD_FIELDS} for s in shipments]
+    return record

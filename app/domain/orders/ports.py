@@ -8,7 +8,15 @@ from typing import Protocol
 from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.orders.addresses import Address
-from app.domain.orders.model import CartLine, Offer, Order, OrderFilter, Shipment, ShopTerms
+from app.domain.orders.model import (
+    CartLine,
+    Offer,
+    Order,
+    OrderFilter,
+    OrderRecord,
+    Shipment,
+    ShopTerms,
+)
 from app.domain.orders.payments import GatewayCharge, Payment, PaymentNotification
 from app.domain.pagination import Page, PageRequest
 from app.domain.timers.ports import Timers
@@ -73,6 +81,14 @@ class OrderRepository(Protocol):
         """The shipments of each order, oldest first."""
 
 
+class OrderReads(Protocol):
+    """The provider's order reads as records (`OrderRecord`), for the API to serialise
+    once; every statement names the shop."""
+
+    async def page(self, shop_id: str, page: PageRequest, f: OrderFilter) -> Page[OrderRecord]: ...
+    async def one(self, shop_id: str, order_id: str) -> OrderRecord | None: ...
+
+
 class CartRepository(Protocol):
     """A buyer's cart lines in a shop (every statement names the shop)."""
 
@@ -121,6 +137,8 @@ class PaymentGateway(Protocol):
 class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
     @property
     def orders(self) -> OrderRepository: ...
+    @property
+    def order_reads(self) -> OrderReads: ...
     @property
     def carts(self) -> CartRepository: ...
     @property

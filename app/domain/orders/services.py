@@ -34,6 +34,7 @@ from app.domain.orders.model import (
     Order,
     OrderFilter,
     OrderLine,
+    OrderRecord,
     OrderStatus,
     ReceivedBy,
     Shipment,
@@ -231,13 +232,18 @@ async def close_unpaid(uow: OrdersUnitOfWork, shop_id: str, order_id: str) -> bo
     return True
 
 
-async def list_for_shop(
+async def read_page(
     uow: OrdersUnitOfWork, shop_id: str, page: PageRequest, f: OrderFilter
-) -> tuple[Page[Order], dict[str, list[Shipment]]]:
-    """A page of the shop's orders with their lines, and the shipments of each."""
-    result = await uow.orders.list_for_shop(shop_id, page, f)
-    shipments = await uow.orders.shipments_of(shop_id, [o.id for o in result.items])
-    return result, shipments
+) -> Page[OrderRecord]:
+    """A page of the shop's orders with their lines and shipments, as records."""
+    return await uow.order_reads.page(shop_id, page, f)
+
+
+async def read_one(uow: OrdersUnitOfWork, shop_id: str, order_id: str) -> OrderRecord:
+    found = await uow.order_reads.one(shop_id, order_id)
+    if found is None:
+        raise OrderNotFound(f"No order {order_id} in this shop.")
+    return found
 
 
 async def shipments_of(uow: OrdersUnitOfWork, order: Order) -> list[Shipment]:

@@ -17,6 +17,7 @@ from app.infra.db.driver import DriverReader, ReadPool
 from app.infra.db.outbox import SqlOutboxRepository
 from app.infra.db.reads.authz import SqlTokenReads
 from app.infra.db.reads.catalog import SqlProductReads
+from app.infra.db.reads.orders import SqlOrderReads
 from app.infra.db.repositories.accounts import SqlAccountRepository
 from app.infra.db.repositories.audit import SqlAuditRepository
 from app.infra.db.repositories.authz import (
@@ -161,6 +162,10 @@ class SqlUnitOfWork:
     @cached_property
     def orders(self) -> SqlOrderRepository:
         return SqlOrderRepository(self.session, self._reader)
+
+    @cached_property
+    def order_reads(self) -> SqlOrderReads:
+        return SqlOrderReads(lambda: self.session, self._reader, lambda: self.orders)
 
     @cached_property
     def carts(self) -> SqlCartRepository:

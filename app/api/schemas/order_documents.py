@@ -1,0 +1,108 @@
+"""Order records straight to JSON: the hot order reads (and the storefront's new order)
+serialise once, without models.
+
+The routes keep `response_model=Order` (the OpenAPI document is unchanged) and return a
+`Response` built here (`json_response`), so FastAPI neither validates nor re-serialises it.
+The documents follow the `Order` schema and its parts field for field and in their order;
+`tests/test_order_documents.py` holds them to the schema's own output, byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.api.schemas.orders import Order
+from app.domain.orders.model import Order as OrderEntity
+from app.domain.orders.model import OrderRecord, Shipment, order_record
+
+
+def _address(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "recipient": a["recipient"],
+        "phone": a["phone"],
+        "region_code": a["region_code"],
+        "province": a["province"],
+        "city": a["city"],
+        "district": a["district"],
+        "detail": a["detail"],
+    }
+
+
+def _line(x: dict[str, Any]) -> dict[str, Any]:
+    s = x["snapshot"]
+    return {
+        "id": x["id"],
+        "product_id": x["product_id"],
+        "sku_id": x["sku_id"],
+        "quantity": x["quantity"],
+        "unit_price": x["unit_price"],
+        "total": x["unit_price"] * x["quantity"],
+        "shipped_quantity": x["shipped_quantity"],
+        "aftersale_quantity": x["aftersale_quantity"],
+        "snapshot": {
+            "title": s["title"],
+            "image": s["image"],
+            "sale_attrs": s["sale_attrs"],
+            "out_product_id": s["out_product_id"],
+            "out_sku_id": s["out_sku_id"],
+        },
+    }
+
+
+def _shipment(s: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": s["id"],
+        "carrier": s["carrier"],
+        "waybill_no": s["waybill_no"],
+        "lines": [{"line_id": x["line_id"], "quantity": x["quantity"]} for x in s["lines"]],
+        "created_at": s["created_at"],
+        "updated_at": s["updated_at"],
+    }
+
+
+def order_document(r: OrderRecord) -> dict[str, Any]:
+    # Literal dicts rather than loops over the schema's fields (half the cost; a page
+    # builds fifty); tests/test_order_documents.py holds them to the schema.
+    return {
+        "id": r["id"],
+        "shop_id": r["shop_id"],
+        "buyer_id": r["buyer_id"],
+        "status": r["status"],
+        "product_total": r["product_total"],
+        "freight": r["freight"],
+        "discount_total": r["discount_total"],
+        "total": r["total"],
+        "lines": [_line(x) for x in r["lines"]],
+        "address": _address(r["address"]),
+        "buyer_note": r["buyer_note"],
+        "merchant_note": r["merchant_note"],
+        "cancel_reason": r["cancel_reason"],
+        "shipments": [_shipment(s) for s in r["shipments"]],
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
+        "paid_at": r["paid_at"],
+        "shipped_at": r["shipped_at"],
+        "received_at": r["received_at"],
+        "completed_at": r["completed_at"],
+        "cancelled_at": r["cancelled_at"],
+        "version": r["version"],
+    }
+
+
+def member_document(r: OrderRecord, *, personal: bool) -> dict[str, Any]:
+    """As `MerchantOrder` shows it: a member whose role does not manage orders (finance)
+    reads it without the buyer's address and the notes."""
+    doc = order_document(r)
+    if not personal:
+        doc.update(address=None, buyer_note=None, merchant_note=None)
+    return doc
+
+
+def entity_document(order: OrderEntity, shipments: list[Shipment]) -> dict[str, Any]:
+    """An order entity (a change just made) as the reads write it."""
+    return order_document(order_record(order, shipments))
+
+
+def order_out(order: OrderEntity, shipments: list[Shipment]) -> Order:
+    """The entity through the schema: what the documents must equal."""
+    return Order.of(order, shipments)
