@@ -231,6 +231,9 @@ async def test_the_shop_cancels_a_paid_order_and_the_payment_is_refunded(
     r = await shop.p.post(f"/v1/orders/{order['id']}/cancellation", {"reason": "Sold out"})
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["cancel_reason"]) == (250, "provider")
+    assert r.json()["cancel_note"] == "Sold out"
+    read = await shop.p.get(f"/v1/orders/{order['id']}")
+    assert read.json()["cancel_note"] == "Sold out"
     assert await stock(container, shop.shop_id, shop.sku(0)) == 10
     row = await payment_row(container, shop.shop_id, payment["id"])
     assert (row.status, row.refund_reason) == ("refunded", "cancelled_by_shop")

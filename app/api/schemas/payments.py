@@ -124,7 +124,8 @@ class PaymentNotificationAck(Output):
 
 
 class OrderCancellation(Input):
-    """Why the shop cancels the order (kept in the audit log)."""
+    """Why the shop cancels the order: kept in the audit log and shown on the order as
+    `cancel_note`, to the buyer too."""
 
     reason: str = Field(
         min_length=1,

@@ -27,6 +27,8 @@ from app.domain.orders.payments import (
     SettleOutcome,
 )
 from app.domain.orders.ports import OrdersUnitOfWork
+from app.domain.shops.permissions import Permission
+from app.domain.shops.services import access as shop_access
 
 #: The durable timer that asks the gateway about a payment whose notification has not come
 #: (key: the payment id), the fallback real gateways require.
@@ -200,11 +202,12 @@ async def cancel_by_shop(
     by: CancelReason,
     reason: str,
 ) -> Order:
-    """The shop's side (merchant or provider) cancels an order before it ships: the stock
-    goes back, and a paid order's payment is refunded through its gateway."""
+    """The shop's side (merchant or provider) cancels an order before it ships, `reason`
+    kept on the order (`cancel_note`) and in the audit log: the stock goes back, and a paid
+    order's payment is refunded through its gateway."""
     order = await services.get(uow, shop_id, order_id, lock=True)
     status_before = int(order.status)
-    was_paid = order.cancel(by)
+    was_paid = order.cancel(by, note=reason)
     await services.release(uow, order)
     await uow.timers.cancel(services.CLOSE_UNPAID, order.id)
     uow.audit.add(
@@ -234,3 +237,15 @@ async def cancel_by_shop(
         await _refund(uow, order, payment, RefundReason.CANCELLED_BY_SHOP)
     await uow.flush()
     return order
+
+
+async def cancel_by_member(
+    uow: OrdersUnitOfWork, actor: Actor, shop_id: str, order_id: str, *, reason: str
+) -> Order:
+    """A shop member whose role manages orders cancels one (`cancel_by_shop`, reason
+    `merchant`); not while the shop is suspended, as no other write of it is allowed then."""
+    acc = await shop_access(uow, actor.id, shop_id, Permission.ORDERS_MANAGE)
+    acc.shop.ensure_active()
+    return await cancel_by_shop(
+        uow, actor, shop_id, order_id, by=CancelReason.MERCHANT, reason=reason
+    )
