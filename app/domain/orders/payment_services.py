@@ -93,8 +93,9 @@ async def _refund(
 async def _apply(
     uow: OrdersUnitOfWork, order: Order, payment: Payment, charge: GatewayCharge
 ) -> SettleOutcome:
-    """The gateway says `payment` was paid (`charge`); order and payment are locked."""
-    if not payment.pending:
+    """The gateway says `payment` was paid (`charge`); order and payment are locked. A
+    payment the gateway had closed unpaid is settled as a pending one: the money came late."""
+    if not payment.settleable:
         return SettleOutcome.ALREADY_SETTLED
     if charge.amount != payment.amount:
         payment.refuse(charge)
@@ -149,8 +150,10 @@ async def check_pending(
     uow: OrdersUnitOfWork, shop_id: str, payment_id: str, attempt: int = 1
 ) -> SettleOutcome | None:
     """The query timer: a payment still pending is asked about at the gateway, and settled
-    by its answer as by a notification. None when there was nothing to settle (asked again
-    later while the gateway says pending, up to `QUERY_ATTEMPTS` times)."""
+    by its answer as by a notification. None when there was nothing to settle: asked again
+    later while the gateway says pending, up to `QUERY_ATTEMPTS` times; closed when the
+    gateway closed it unpaid (the order decides alone: it stays pending payment until paid
+    by another payment or closed by its timer)."""
     payment = await uow.payments.get(shop_id, payment_id)
     if payment is None or not payment.pending:
         return None
@@ -168,8 +171,12 @@ async def check_pending(
                 shop_id=shop_id,
             )
         return None
+    if charge.state is ChargeState.CLOSED:
+        payment.close()
+        await uow.flush()
+        return None
     if charge.state is not ChargeState.PAID or charge.transaction_id is None:
-        return None  # closed unpaid at the gateway: nothing was paid, the order decides alone
+        return None
     seen = await uow.payments.notification(shop_id, payment.gateway, charge.transaction_id)
     if seen is not None:
         return None
