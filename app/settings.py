@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     #: and a refresh token that rotates on every use, each living this long.
     buyer_token_seconds: int = Field(default=900, ge=60)
     buyer_refresh_token_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+    #: The worker prunes a buyer's revoked login (token family) and a refresh token past its
+    #: expiry this many days later, and a login whose refresh tokens have all been expired
+    #: that long; until then a reused refresh token still revokes its login.
+    buyer_token_retention_days: int = Field(default=7, ge=0)
 
     session_ttl_seconds: int = 14 * 24 * 3600
     max_body_bytes: int = 1_048_576

@@ -48,6 +48,7 @@ ORDER_COLS = (
     "buyer_note",
     "merchant_note",
     "cancel_reason",
+    "cancel_note",
     "received_by",
     "paid_at",
     "shipped_at",

@@ -86,3 +86,24 @@ async def test_order_reads_answer_exactly_what_the_order_schema_writes(
         assert got.content == expected[which].encode()
         listed = await member.client.get(base, headers=member.h)
         assert listed.content == b'{"data":[' + got.content + b'],"next_cursor":null}'
+
+
+async def test_a_cancelled_order_reads_with_its_note_as_the_schema_writes_it(
+    client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    shop = await on_sale(client, container)
+    buyer = await f.buyer(new_client())
+    await f.buyer_address(buyer)
+    r = await place(buyer, shop, 1)
+    assert r.status_code == 201, r.text
+    order_id = r.json()["id"]
+    cancelled = await shop.p.post(
+        f"/v1/orders/{order_id}/cancellation", {"reason": "Out of the fabric — 面料缺货"}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    expected = await _entities(container, shop.shop_id, order_id)
+    one = await shop.p.get(f"/v1/orders/{order_id}")
+    assert one.content == expected["full"].encode()
+    assert one.json()["cancel_note"] == "Out of the fabric — 面料缺货"
+    page = await shop.p.get("/v1/orders", status=250)
+    assert page.content == b'{"data":[' + one.content + b'],"next_cursor":null}'

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.container import Container
+from app.domain.clock import utcnow
+from app.domain.ids import new_id
 from app.domain.orders import payment_services as payments
 from app.domain.orders import services as orders
 from app.infra.db import tables
@@ -231,6 +233,9 @@ async def test_the_shop_cancels_a_paid_order_and_the_payment_is_refunded(
     r = await shop.p.post(f"/v1/orders/{order['id']}/cancellation", {"reason": "Sold out"})
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["cancel_reason"]) == (250, "provider")
+    assert r.json()["cancel_note"] == "Sold out"
+    read = await shop.p.get(f"/v1/orders/{order['id']}")
+    assert read.json()["cancel_note"] == "Sold out"
     assert await stock(container, shop.shop_id, shop.sku(0)) == 10
     row = await payment_row(container, shop.shop_id, payment["id"])
     assert (row.status, row.refund_reason) == ("refunded", "cancelled_by_shop")
@@ -287,3 +292,109 @@ async def test_a_refused_notification_is_sent_again_later(
     await registry.close()
     mine = (await b.client.get(f"/v1/storefront/orders/{order['id']}", headers=b.h)).json()
     assert mine["status"] == 20
+
+
+async def _gateway_closes(container: Container, payment: dict[str, Any]) -> None:
+    """The sandbox plays a gateway whose buyer never paid: the charge closed unpaid, and no
+    notification coming (its timer done)."""
+    c, t = tables.sandbox_charges, tables.timers
+    reference = payment["gateway_reference"]
+    async with container.engine.begin() as conn:
+        await conn.execute(
+            sa.update(c)
+            .where(c.c.shop_id == payment["shop_id"], c.c.id == reference)
+            .values(state="closed", transaction_id=None, paid_at=None)
+        )
+        await conn.execute(
+            sa.update(t).where(t.c.kind == NOTIFY, t.c.key == reference).values(status="done")
+        )
+
+
+async def _gateway_took_it_after_all(container: Container, payment: dict[str, Any]) -> None:
+    """The gateway's charge was paid after all (the wallet had taken the money)."""
+    c = tables.sandbox_charges
+    async with container.engine.begin() as conn:
+        await conn.execute(
+            sa.update(c)
+            .where(c.c.shop_id == payment["shop_id"], c.c.id == payment["gateway_reference"])
+            .values(state="paid", transaction_id=new_id("sbtx"), paid_at=utcnow())
+        )
+
+
+async def _closed_by_the_query(
+    app: FastAPI, container: Container, b: f.Buyer, order: dict[str, Any]
+) -> dict[str, Any]:
+    """A payment of `order` that the gateway closed unpaid, as the worker's query found it."""
+    payment = await paid_payment(b, order["id"])
+    await _gateway_closes(container, payment)
+    registry = sandbox_registry(app, container)
+    assert await fire(container, registry, payments.PAYMENT_QUERY, payment["id"]) >= 1
+    await registry.close()
+    row = await payment_row(container, payment["shop_id"], payment["id"])
+    assert (row.status, row.transaction_id, row.paid_at) == ("closed", None, None)
+    # The wait is over: no query left, and the order is as it was, pending payment.
+    assert await pending_timers(container, payment["id"]) == []
+    mine = (await b.client.get(f"/v1/storefront/orders/{order['id']}", headers=b.h)).json()
+    assert mine["status"] == 10
+    return payment
+
+
+async def test_a_payment_closed_unpaid_at_the_gateway_ends_closed_and_a_new_one_pays(
+    app: FastAPI, client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    shop, b, order = await _setup(client, container, new_client)
+    closed = await _closed_by_the_query(app, container, b, order)
+    assert await stock(container, shop.shop_id, shop.sku(0)) == 8, "still reserved"
+    assert [t for t, _ in await events(container, order["id"])] == ["order.created"]
+    # Asked again (a timer run twice): a closed payment is not queried, nothing changes.
+    before = await f.fingerprint(container, shop.shop_id)
+    async with container.uow() as uow:
+        assert await payments.check_pending(uow, shop.shop_id, closed["id"]) is None
+        await uow.commit()
+    assert await f.fingerprint(container, shop.shop_id) == before
+
+    # The buyer pays again, with a new payment that the gateway's notification settles.
+    second = await paid_payment(b, order["id"])
+    assert second["id"] != closed["id"] and second["status"] == "pending"
+    r = await notify(new_client(), container, await notification(container, second))
+    assert r.json()["outcome"] == "paid"
+
+    # The closed charge is reported paid after all: the order was paid by the other one, so
+    # this money goes back; the order stays paid once.
+    await _gateway_took_it_after_all(container, closed)
+    late = await notification(container, closed)
+    r = await notify(new_client(), container, late)
+    assert r.status_code == 200 and r.json()["outcome"] == "refunded", r.text
+    row = await payment_row(container, shop.shop_id, closed["id"])
+    assert (row.status, row.refund_reason) == ("refunded", "order_already_paid")
+    ledger = await charge(container, shop.shop_id, closed["gateway_reference"])
+    assert ledger.state == "refunded" and ledger.refund_id == row.refund_reference
+    assert (await payment_row(container, shop.shop_id, second["id"])).status == "succeeded"
+    mine = (await b.client.get(f"/v1/storefront/orders/{order['id']}", headers=b.h)).json()
+    assert mine["status"] == 20
+    assert [(t, d.get("payment_id")) for t, d in await events(container, order["id"])] == [
+        ("order.created", None),
+        ("order.paid", second["id"]),
+        ("payment.refunded", closed["id"]),
+    ]
+    # The same notification again: answered as before, nothing changes.
+    before = await f.fingerprint(container, shop.shop_id)
+    r = await notify(new_client(), container, late)
+    assert r.json()["outcome"] == "refunded"
+    assert await f.fingerprint(container, shop.shop_id) == before
+
+
+async def test_a_closed_payment_reported_paid_after_all_pays_the_order_still_pending(
+    app: FastAPI, client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    shop, b, order = await _setup(client, container, new_client)
+    closed = await _closed_by_the_query(app, container, b, order)
+    await _gateway_took_it_after_all(container, closed)
+    r = await notify(new_client(), container, await notification(container, closed))
+    assert r.status_code == 200 and r.json()["outcome"] == "paid", r.text
+    row = await payment_row(container, shop.shop_id, closed["id"])
+    assert (row.status, row.refund_reason) == ("succeeded", None)
+    mine = (await b.client.get(f"/v1/storefront/orders/{order['id']}", headers=b.h)).json()
+    assert mine["status"] == 20
+    assert [t for t, _ in await events(container, order["id"])] == ["order.created", "order.paid"]
+    assert await pending_timers(container, order["id"]) == [], "the close timer is gone"

@@ -102,7 +102,10 @@ async def run_worker(
 
 
 async def _housekeeping(container: Container, dispatcher: Dispatcher) -> None:
-    pruned = await housekeeping(container.engine)
+    pruned = await housekeeping(
+        container.engine,
+        buyer_token_retention=timedelta(days=container.settings.buyer_token_retention_days),
+    )
     pruned |= await dispatcher.prune()
     log.info("housekeeping", extra={"pruned": pruned})
 

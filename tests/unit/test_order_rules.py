@@ -16,6 +16,7 @@ from app.domain.orders.errors import (
     WaybillInvalid,
 )
 from app.domain.orders.model import CancelReason, Order, OrderLine, OrderStatus, ReceivedBy
+from app.domain.orders.payments import ChargeState, GatewayCharge, Payment, PaymentStatus
 from app.domain.orders.pricing import Discount, FlatFreight, LineAmount, price, quote
 from app.domain.orders.regions import region
 
@@ -223,3 +224,27 @@ def test_carriers_check_their_published_waybill_formats() -> None:
         carrier("OTHER").check_waybill("short")
     with pytest.raises(CarrierUnknown):
         carrier("UPS")
+
+
+def _charge(amount: int = 100) -> GatewayCharge:
+    return GatewayCharge("sbch_1", ChargeState.PAID, amount, "sbtx_1")
+
+
+def test_a_payment_closes_only_while_pending_and_a_closed_one_may_still_be_paid() -> None:
+    payment = Payment(shop_id="s", order_id="o", buyer_id="b", amount=100, gateway="sandbox")
+    payment.close()
+    assert payment.status is PaymentStatus.CLOSED and not payment.pending
+    assert payment.settleable
+    with pytest.raises(ValueError):
+        payment.close()
+    payment.succeed(_charge())
+    assert payment.status is PaymentStatus.SUCCEEDED and payment.transaction_id == "sbtx_1"
+    assert not payment.settleable
+    with pytest.raises(ValueError):
+        payment.close()
+    refused = Payment(shop_id="s", order_id="o", buyer_id="b", amount=100, gateway="sandbox")
+    refused.close()
+    refused.refuse(_charge(99))
+    assert refused.status is PaymentStatus.REFUSED and refused.reported_amount == 99
+    with pytest.raises(ValueError):
+        refused.succeed(_charge())

@@ -1,5 +1,6 @@
 """Merchant: the shop's orders, read by its members (`orders.read`): owners, admins, operators
-and customer service see them in full; finance reads the amounts."""
+and customer service see them in full; finance reads the amounts. Members whose role manages
+orders (`orders.manage`) cancel them."""
 
 from __future__ import annotations
 
@@ -7,18 +8,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.api.deps import SESSION_ERRORS, CurrentAccount, UoW, set_etag
+from app.api.deps import (
+    MERCHANT_ERRORS,
+    SESSION_ERRORS,
+    CurrentAccount,
+    MerchantSession,
+    UoW,
+    set_etag,
+)
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
 from app.api.schemas.order_documents import member_document
 from app.api.schemas.orders import ORDER_EXAMPLE, MerchantOrder
+from app.api.schemas.payments import OrderCancellation
 from app.api.schemas.product_documents import json_response
+from app.domain.orders import payment_services as payments
 from app.domain.orders import services
-from app.domain.orders.errors import OrderNotFound
+from app.domain.orders.errors import InvalidOrderTransition, NoPaymentToRefund, OrderNotFound
 from app.domain.orders.model import OrderFilter, OrderStatus
-from app.domain.shops.errors import PermissionDenied, ShopNotFound
+from app.domain.shops.errors import PermissionDenied, ShopNotFound, ShopSuspended
 
 router = APIRouter(
     route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: orders"]
@@ -28,6 +38,7 @@ OrderId = Annotated[
     str, Path(max_length=40, description="The order's id.", examples=[ORDER_EXAMPLE])
 ]
 _READ = (*SESSION_ERRORS, 422, ShopNotFound, PermissionDenied)
+_WRITE = (*MERCHANT_ERRORS, 400, 413, 415, 422, ShopNotFound, PermissionDenied, ShopSuspended)
 
 
 @router.get(
@@ -78,3 +89,29 @@ async def get_shop_order(
     order = await services.read_one(uow, shop_id, order_id)
     set_etag(response, order["version"])
     return json_response(member_document(order, personal=view.personal), response)
+
+
+@router.post(
+    "/orders/{order_id}/cancellation",
+    operation_id="cancelShopOrder",
+    summary="Cancel one of the shop's orders before it ships",
+    description="Permission `orders.manage`; CSRF token required. Status 10 or 20 (409 "
+    "`invalid_order_transition` once anything shipped): the stock goes back and, if the "
+    "order was paid, its payment is refunded in full through its gateway "
+    "(`payment.refunded`). Emits `order.cancelled` with reason `merchant`; the `reason` is "
+    "kept on the order (`cancel_note`) and in the shop's audit log. Not while the shop is "
+    "suspended (403 `shop_suspended`).",
+    response_model=MerchantOrder,
+    responses=problem_responses(*_WRITE, OrderNotFound, InvalidOrderTransition, NoPaymentToRefund),
+)
+async def cancel_shop_order(
+    shop_id: ShopIdPath,
+    order_id: OrderId,
+    body: OrderCancellation,
+    ctx: MerchantSession,
+    uow: UoW,
+    response: Response,
+) -> MerchantOrder:
+    order = await payments.cancel_by_member(uow, ctx.actor, shop_id, order_id, reason=body.reason)
+    set_etag(response, order.version)
+    return MerchantOrder.for_member(order, await services.shipments_of(uow, order), personal=True)

@@ -77,6 +77,7 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
         "buyer_note": r["buyer_note"],
         "merchant_note": r["merchant_note"],
         "cancel_reason": r["cancel_reason"],
+        "cancel_note": r["cancel_note"],
         "shipments": [_shipment(s) for s in r["shipments"]],
         "created_at": r["created_at"],
         "updated_at": r["updated_at"],
@@ -91,10 +92,10 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
 
 def member_document(r: OrderRecord, *, personal: bool) -> dict[str, Any]:
     """As `MerchantOrder` shows it: a member whose role does not manage orders (finance)
-    reads it without the buyer's address and the notes."""
+    reads it without the buyer's address and the notes (the cancellation's too)."""
     doc = order_document(r)
     if not personal:
-        doc.update(address=None, buyer_note=None, merchant_note=None)
+        doc.update(address=None, buyer_note=None, merchant_note=None, cancel_note=None)
     return doc
 
 

@@ -118,6 +118,12 @@ class Order(Output):
     cancel_reason: Literal["buyer", "timeout", "merchant", "provider"] | None = Field(
         description="Why it was cancelled (status 250).", examples=[None]
     )
+    cancel_note: str | None = Field(
+        description="The shop's words on why it cancelled, as the merchant or provider gave "
+        "them with the cancellation (`reason`); null for other cancellations. The buyer reads "
+        "it too.",
+        examples=[None],
+    )
     shipments: list[Shipment] = Field(description="Its shipments, oldest first.")
     created_at: datetime = Field(description="When it was placed.", examples=[TIME_EXAMPLE])
     updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
@@ -289,7 +295,7 @@ class OrderCreate(Input):
 class MerchantOrder(Order):
     """An order as a shop member reads it: a member whose role manages orders sees it all;
     finance reads the amounts, lines and statuses, with the buyer's address and the notes
-    withheld (null)."""
+    (`buyer_note`, `merchant_note`, `cancel_note`) withheld (null)."""
 
     address: OrderAddress | None = Field(  # type: ignore[assignment]
         description="Where it goes; null for a role that does not manage orders."
@@ -301,7 +307,7 @@ class MerchantOrder(Order):
     ) -> MerchantOrder:
         data = Order.of(o, shipments).model_dump()
         if not personal:
-            data.update(address=None, buyer_note=None, merchant_note=None)
+            data.update(address=None, buyer_note=None, merchant_note=None, cancel_note=None)
         return cls.model_validate(data)
 
 

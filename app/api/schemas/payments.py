@@ -14,7 +14,7 @@ from app.domain.orders.payments import Payment as PaymentEntity
 PAYMENT_EXAMPLE = "pay_01jd8m3k2x9v7q4w5e6r7t8y9z"
 TIME_EXAMPLE = "2026-11-25T08:00:00Z"
 
-PaymentStatusName = Literal["pending", "succeeded", "refused", "refunded"]
+PaymentStatusName = Literal["pending", "succeeded", "refused", "refunded", "closed"]
 RefundReasonName = Literal[
     "order_cancelled", "order_already_paid", "total_changed", "cancelled_by_shop"
 ]
@@ -43,7 +43,11 @@ class Payment(Output):
     status: PaymentStatusName = Field(
         description="`pending` until the gateway reports it; `succeeded` (the order is paid), "
         "`refused` (the gateway reported another amount: nothing paid) or `refunded` (the "
-        "money went back: the order was cancelled or paid otherwise, or re-priced, first).",
+        "money went back: the order was cancelled or paid otherwise, or re-priced, first); "
+        "`closed` when the gateway closed it unpaid: nothing was paid, and an order still "
+        "pending payment may be paid with a new payment. Should the gateway report a closed "
+        "payment paid after all, it is settled then: `succeeded` if the order is still "
+        "pending at that total, `refunded` otherwise.",
         examples=["pending"],
     )
     transaction_id: str | None = Field(
@@ -124,7 +128,8 @@ class PaymentNotificationAck(Output):
 
 
 class OrderCancellation(Input):
-    """Why the shop cancels the order (kept in the audit log)."""
+    """Why the shop cancels the order: kept in the audit log and shown on the order as
+    `cancel_note`, to the buyer too."""
 
     reason: str = Field(
         min_length=1,

@@ -39,8 +39,10 @@ OrderId = Annotated[
     "otherwise). The payment is for the order's total now, opened at the payment gateway "
     "(the sandbox one): pay its `gateway_reference` in the wallet. The order is paid when the "
     "gateway's notification arrives (`order.paid`); if it never does, the platform asks the "
-    "gateway a few minutes later. A payment that arrives after the order was cancelled, or "
-    "for a total the shop has changed since, is refunded.",
+    "gateway a few minutes later, and a payment the gateway closed unpaid ends `closed`: "
+    "pay the order again with a new one. A payment that arrives after the order was "
+    "cancelled or paid by another payment, or for a total the shop has changed since, is "
+    "refunded.",
     status_code=status.HTTP_201_CREATED,
     response_model=Payment,
     responses=problem_responses(

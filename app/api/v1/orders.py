@@ -222,7 +222,8 @@ async def change_price(
     description="Scope `orders:write`. Status 10 or 20 (409 `invalid_order_transition` once "
     "anything shipped): the stock goes back and, if the order was paid, its payment is "
     "refunded in full through its gateway (`payment.refunded`). Emits `order.cancelled` "
-    "with reason `provider`; your `reason` is kept in the shop's audit log.",
+    "with reason `provider`; your `reason` is kept on the order (`cancel_note`) and in "
+    "the shop's audit log.",
     response_model=Order,
     responses=problem_responses(*_WRITE, OrderNotFound, InvalidOrderTransition, NoPaymentToRefund),
 )

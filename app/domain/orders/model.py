@@ -140,6 +140,8 @@ class Order:
     buyer_note: str | None = None
     merchant_note: str | None = None
     cancel_reason: CancelReason | None = None
+    #: The shop's words on why it cancelled (a merchant's or provider's cancellation).
+    cancel_note: str | None = None
     received_by: ReceivedBy | None = None
     paid_at: datetime | None = None
     shipped_at: datetime | None = None
@@ -232,12 +234,16 @@ class Order:
     def paid(self) -> bool:
         return self.paid_at is not None
 
-    def cancel(self, reason: CancelReason, now: datetime | None = None) -> bool:
-        """Cancel for `reason`; True when the order was paid (its payment is to be refunded)."""
+    def cancel(
+        self, reason: CancelReason, now: datetime | None = None, *, note: str | None = None
+    ) -> bool:
+        """Cancel for `reason`, with the canceller's `note` (why, in words); True when the
+        order was paid (its payment is to be refunded)."""
         self._require("cancel", *sorted(_CANCELLABLE[reason]))
         now = now or utcnow()
         self.status = OrderStatus.CANCELLED
         self.cancel_reason = reason
+        self.cancel_note = note
         self.cancelled_at = now
         self._touch(now)
         return self.paid
@@ -370,6 +376,7 @@ ORDER_RECORD_FIELDS = (
     "buyer_note",
     "merchant_note",
     "cancel_reason",
+    "cancel_note",
     "created_at",
     "updated_at",
     "paid_at",

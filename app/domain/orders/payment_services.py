@@ -27,6 +27,8 @@ from app.domain.orders.payments import (
     SettleOutcome,
 )
 from app.domain.orders.ports import OrdersUnitOfWork
+from app.domain.shops.permissions import Permission
+from app.domain.shops.services import access as shop_access
 
 #: The durable timer that asks the gateway about a payment whose notification has not come
 #: (key: the payment id), the fallback real gateways require.
@@ -91,8 +93,9 @@ async def _refund(
 async def _apply(
     uow: OrdersUnitOfWork, order: Order, payment: Payment, charge: GatewayCharge
 ) -> SettleOutcome:
-    """The gateway says `payment` was paid (`charge`); order and payment are locked."""
-    if not payment.pending:
+    """The gateway says `payment` was paid (`charge`); order and payment are locked. A
+    payment the gateway had closed unpaid is settled as a pending one: the money came late."""
+    if not payment.settleable:
         return SettleOutcome.ALREADY_SETTLED
     if charge.amount != payment.amount:
         payment.refuse(charge)
@@ -147,8 +150,10 @@ async def check_pending(
     uow: OrdersUnitOfWork, shop_id: str, payment_id: str, attempt: int = 1
 ) -> SettleOutcome | None:
     """The query timer: a payment still pending is asked about at the gateway, and settled
-    by its answer as by a notification. None when there was nothing to settle (asked again
-    later while the gateway says pending, up to `QUERY_ATTEMPTS` times)."""
+    by its answer as by a notification. None when there was nothing to settle: asked again
+    later while the gateway says pending, up to `QUERY_ATTEMPTS` times; closed when the
+    gateway closed it unpaid (the order decides alone: it stays pending payment until paid
+    by another payment or closed by its timer)."""
     payment = await uow.payments.get(shop_id, payment_id)
     if payment is None or not payment.pending:
         return None
@@ -166,8 +171,12 @@ async def check_pending(
                 shop_id=shop_id,
             )
         return None
+    if charge.state is ChargeState.CLOSED:
+        payment.close()
+        await uow.flush()
+        return None
     if charge.state is not ChargeState.PAID or charge.transaction_id is None:
-        return None  # closed unpaid at the gateway: nothing was paid, the order decides alone
+        return None
     seen = await uow.payments.notification(shop_id, payment.gateway, charge.transaction_id)
     if seen is not None:
         return None
@@ -200,11 +209,12 @@ async def cancel_by_shop(
     by: CancelReason,
     reason: str,
 ) -> Order:
-    """The shop's side (merchant or provider) cancels an order before it ships: the stock
-    goes back, and a paid order's payment is refunded through its gateway."""
+    """The shop's side (merchant or provider) cancels an order before it ships, `reason`
+    kept on the order (`cancel_note`) and in the audit log: the stock goes back, and a paid
+    order's payment is refunded through its gateway."""
     order = await services.get(uow, shop_id, order_id, lock=True)
     status_before = int(order.status)
-    was_paid = order.cancel(by)
+    was_paid = order.cancel(by, note=reason)
     await services.release(uow, order)
     await uow.timers.cancel(services.CLOSE_UNPAID, order.id)
     uow.audit.add(
@@ -234,3 +244,15 @@ async def cancel_by_shop(
         await _refund(uow, order, payment, RefundReason.CANCELLED_BY_SHOP)
     await uow.flush()
     return order
+
+
+async def cancel_by_member(
+    uow: OrdersUnitOfWork, actor: Actor, shop_id: str, order_id: str, *, reason: str
+) -> Order:
+    """A shop member whose role manages orders cancels one (`cancel_by_shop`, reason
+    `merchant`); not while the shop is suspended, as no other write of it is allowed then."""
+    acc = await shop_access(uow, actor.id, shop_id, Permission.ORDERS_MANAGE)
+    acc.shop.ensure_active()
+    return await cancel_by_shop(
+        uow, actor, shop_id, order_id, by=CancelReason.MERCHANT, reason=reason
+    )

@@ -8,8 +8,14 @@ order, locked, at that moment (`payment_services.settle`):
     pending ──paid, the order still pending at that total──> succeeded (the order is paid)
        │  └──paid, but the order was cancelled, paid by another payment, or re-priced──>
        │        refunded through the gateway (the order is left as it is)
-       └──the gateway reports another amount than was asked──> refused (recorded, nothing else)
+       ├──the gateway reports another amount than was asked──> refused (recorded, nothing else)
+       └──the gateway's query answers closed unpaid──> closed (the buyer may pay anew)
+    closed ──the gateway reports it paid after all──> as pending: succeeded or refunded
     succeeded ──the order is cancelled by the shop──> refunded
+
+A closed payment ends the wait (no more queries), but the money may still come: a gateway
+that closed a charge can report it paid later (the buyer's wallet had already taken it), and
+that notification is settled as a late one, by the order as it is then.
 """
 
 from __future__ import annotations
@@ -28,6 +34,13 @@ class PaymentStatus(StrEnum):
     #: The gateway reported another amount than the payment asked for: nothing was paid.
     REFUSED = "refused"
     REFUNDED = "refunded"
+    #: The gateway closed it unpaid (its query said so): nothing was paid, the buyer may
+    #: start another payment. A later notification that it was paid is still settled.
+    CLOSED = "closed"
+
+
+#: What the gateway may still report paid: a payment waiting for it, or one it closed unpaid.
+SETTLEABLE = frozenset({PaymentStatus.PENDING, PaymentStatus.CLOSED})
 
 
 class RefundReason(StrEnum):
@@ -102,6 +115,15 @@ class Payment:
     def pending(self) -> bool:
         return self.status is PaymentStatus.PENDING
 
+    @property
+    def settleable(self) -> bool:
+        """The gateway's word that it was paid still decides what it does."""
+        return self.status in SETTLEABLE
+
+    def _require_settleable(self) -> None:
+        if not self.settleable:
+            raise ValueError(f"payment {self.id} is {self.status}, not pending or closed")
+
     def _paid(self, charge: GatewayCharge, now: datetime) -> None:
         self.transaction_id = charge.transaction_id
         self.reported_amount = charge.amount
@@ -109,19 +131,24 @@ class Payment:
         self.updated_at = now
 
     def succeed(self, charge: GatewayCharge, now: datetime | None = None) -> None:
-        if not self.pending:
-            raise ValueError(f"payment {self.id} is {self.status}, not pending")
+        self._require_settleable()
         self._paid(charge, now or utcnow())
         self.status = PaymentStatus.SUCCEEDED
 
     def refuse(self, charge: GatewayCharge, now: datetime | None = None) -> None:
-        if not self.pending:
-            raise ValueError(f"payment {self.id} is {self.status}, not pending")
+        self._require_settleable()
         now = now or utcnow()
         self.transaction_id = charge.transaction_id
         self.reported_amount = charge.amount
         self.status = PaymentStatus.REFUSED
         self.updated_at = now
+
+    def close(self, now: datetime | None = None) -> None:
+        """The gateway closed it unpaid."""
+        if not self.pending:
+            raise ValueError(f"payment {self.id} is {self.status}, not pending")
+        self.status = PaymentStatus.CLOSED
+        self.updated_at = now or utcnow()
 
     def refunded(self, reference: str, reason: RefundReason, now: datetime | None = None) -> None:
         """The gateway refunded it; `succeed` came first (a payment is refunded once)."""

@@ -37,6 +37,8 @@ buyer_refresh_tokens = sa.Table(
     sa.Column("expires_at", UTCDateTime(), nullable=False),
     sa.Column("rotated_at", UTCDateTime()),
     sa.Index(None, "family_id"),
+    # The worker's housekeeping prunes them by expiry, every minute.
+    sa.Index(None, "expires_at"),
 )
 
 

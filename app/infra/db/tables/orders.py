@@ -25,6 +25,8 @@ orders = sa.Table(
     sa.Column("buyer_note", sa.String(200)),
     sa.Column("merchant_note", sa.String(500)),
     sa.Column("cancel_reason", str_enum(CancelReason, 16)),
+    # The shop's words on why it cancelled (merchant or provider).
+    sa.Column("cancel_note", sa.Text()),
     sa.Column("received_by", str_enum(ReceivedBy, 16)),
     sa.Column("paid_at", UTCDateTime()),
     sa.Column("shipped_at", UTCDateTime()),
