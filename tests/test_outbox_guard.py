@@ -20,8 +20,10 @@ from app.domain.events.model import Event
 from app.infra.db import tables
 from app.infra.db.outbox import OUTBOX_WRITER_TAG
 from app.infra.db.rows import insert_rows
+from tests import factories as f
 from tests.bulk_support import NDJSON, imported, line, to_jsonl
 from tests.event_support import product_updated
+from tests.order_support import on_sale, place
 from tests.outbox_plugin import check_event, expected_bypasses, outbox_insert, problems, recorder
 from tests.product_support import provider, sku
 
@@ -73,7 +75,7 @@ def test_an_event_is_built_only_from_its_catalogued_payload() -> None:
 
 
 async def test_the_writer_is_seen_in_every_flow(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, container: Container, new_client: f.NewClient
 ) -> None:
     p = await provider(client)
     before = recorder.by_writer
@@ -90,6 +92,14 @@ async def test_the_writer_is_seen_in_every_flow(
     # The PATCH's event, and the import's chunk (a statement or a COPY).
     assert recorder.by_writer - before >= 2
     assert {"product.updated", "product.stock_low"} <= recorder.seen
+    # A sequenced event (through the driver on PostgreSQL): an order placed.
+    before = recorder.by_writer
+    recorder.seen.discard("order.created")
+    shop = await on_sale(client, container)
+    buyer = await f.buyer(new_client())
+    await f.buyer_address(buyer)
+    assert (await place(buyer, shop, 1)).status_code == 201
+    assert recorder.by_writer - before >= 1 and "order.created" in recorder.seen
     assert recorder.bypasses == []
 
 
@@ -107,6 +117,17 @@ async def test_the_guard_catches_a_write_around_the_writer(
             if is_postgres:
                 conn = await uow.session.connection()
                 await insert_rows(conn, _o, [row | {"id": "evt_guard_copy"}])
+                # Straight through the driver, as the hot paths write: seen there too.
+                assert uow.driver is not None
+                await uow.driver.write(
+                    "INSERT INTO outbox_events (id, type, shop_id, data, created_at) "
+                    "VALUES ($1, $2, $3, $4::text::jsonb, $5)",
+                    "evt_guard_driver",
+                    event.type,
+                    event.shop_id,
+                    "{}",
+                    event.created_at,
+                )
             await uow.rollback()
-    assert len(caught) == (2 if is_postgres else 1), caught
+    assert len(caught) == (3 if is_postgres else 1), caught
     assert all("outbox_events" in c for c in caught)

@@ -173,6 +173,8 @@ class DriverReader:
         #: The unit of work's session, opened if need be (for writes).
         self._make_session = make_session
         self._transaction: SessionTransaction | None = None
+        #: The innermost transaction (a savepoint's, or `_transaction`) writes last ran in.
+        self._current: SessionTransaction | None = None
         self._driver: Any = None
         #: Whether BEGIN has been sent on `_driver` for `_transaction`.
         self._begun = False
@@ -224,17 +226,22 @@ class DriverReader:
     async def _begun_driver(self) -> Any:
         assert self._pool is not None and self._make_session is not None
         session = self._make_session()
-        transaction = session.sync_session.get_transaction()
-        if transaction is None or transaction is not self._transaction or not self._begun:
-            conn = await session.connection()  # begins the session's transaction
+        sync = session.sync_session
+        # The innermost transaction: a savepoint (`uow.savepoint()`) is emitted by SQLAlchemy
+        # only when the session next asks for its connection, so a driver write inside one
+        # asks first; otherwise rolling the savepoint back would not undo the write.
+        current = sync.get_nested_transaction() or sync.get_transaction()
+        if current is None or current is not self._current or not self._begun:
+            conn = await session.connection()  # begins the transaction, or the savepoint
             adapted: Any = (await conn.get_raw_connection()).dbapi_connection
             # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs; a
             # driver statement may be the first, so it is sent here, the adapter's way (its
             # `_transaction` is what its commit and rollback then end).
-            if adapted._transaction is None:
-                await adapted._start_transaction()
+            if adapted._transaction is None:  # noqa: SLF001 — pinned SQLAlchemy 2.1
+                await adapted._start_transaction()  # noqa: SLF001
             self._driver = adapted.driver_connection
-            self._transaction = session.sync_session.get_transaction()
+            self._transaction = sync.get_transaction()
+            self._current = sync.get_nested_transaction() or self._transaction
             self._begun = True
         return self._driver
 
