@@ -86,11 +86,12 @@ async def test_concurrent_changes_of_one_order_are_numbered_one_to_n(
 
 
 async def _until_blocked(container: Container, sent: asyncio.Event) -> None:
-    """Until the second change has sent its statement and, on PostgreSQL, waits on a lock.
-    SQLite shows no waiter: its busy handler retries inside the driver's thread."""
+    """Until the second change has sent its statement (SQLite: seen by SQLAlchemy; it shows
+    no waiter, its busy handler retries inside the driver's thread) or, on PostgreSQL (where
+    the writer sends it through the driver), waits on a lock."""
     async with asyncio.timeout(60):
-        await sent.wait()
         if container.engine.dialect.name != "postgresql":
+            await sent.wait()
             return
         probe = sa.text(
             "SELECT count(*) FROM pg_stat_activity "
