@@ -70,6 +70,16 @@ async def test_order_reads_answer_exactly_what_the_order_schema_writes(
         [{"line_id": lines[2], "quantity": 1}],
         [{"line_id": lines[1], "quantity": 1}],
     ]
+    assert [(t["event"], t["detail"]) for t in doc["timeline"]] == [
+        ("placed", None),
+        ("paid", None),
+        *(("shipped", x["id"]) for x in doc["shipments"]),
+    ]
+    assert [t["at"] for t in doc["timeline"]] == [
+        doc["created_at"],
+        doc["paid_at"],
+        *(x["created_at"] for x in doc["shipments"]),
+    ]
 
     page = await shop.p.get("/v1/orders", limit=1)
     assert page.status_code == 200, page.text
@@ -105,5 +115,9 @@ async def test_a_cancelled_order_reads_with_its_note_as_the_schema_writes_it(
     one = await shop.p.get(f"/v1/orders/{order_id}")
     assert one.content == expected["full"].encode()
     assert one.json()["cancel_note"] == "Out of the fabric — 面料缺货"
+    assert [(t["event"], t["detail"]) for t in one.json()["timeline"]] == [
+        ("placed", None),
+        ("cancelled", "provider"),
+    ]
     page = await shop.p.get("/v1/orders", status=250)
     assert page.content == b'{"data":[' + one.content + b'],"next_cursor":null}'

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.api.schemas.orders import Order
 from app.domain.orders.model import Order as OrderEntity
-from app.domain.orders.model import OrderRecord, Shipment, order_record
+from app.domain.orders.model import OrderRecord, Shipment, order_record, timeline
 
 
 def _address(a: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +79,7 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
         "cancel_reason": r["cancel_reason"],
         "cancel_note": r["cancel_note"],
         "shipments": [_shipment(s) for s in r["shipments"]],
+        "timeline": timeline(r),
         "created_at": r["created_at"],
         "updated_at": r["updated_at"],
         "paid_at": r["paid_at"],

@@ -11,6 +11,7 @@ from app.api.schemas.base import Input, Output
 from app.domain.orders.carriers import Carrier as CarrierEntity
 from app.domain.orders.model import Order as OrderEntity
 from app.domain.orders.model import Shipment as ShipmentEntity
+from app.domain.orders.model import order_record, timeline
 from app.domain.orders.pricing import MAX_LINE_QUANTITY
 
 ORDER_EXAMPLE = "order_01jd8m3k2x9v7q4w5e6r7t8y9z"
@@ -91,6 +92,21 @@ class Shipment(Output):
         return cls.model_validate(s)
 
 
+class TimelineEntry(Output):
+    """One step of an order's life."""
+
+    event: Literal["placed", "paid", "shipped", "received", "completed", "cancelled", "closed"] = (
+        Field(description="What happened.", examples=["shipped"])
+    )
+    at: datetime = Field(description="When.", examples=[TIME_EXAMPLE])
+    detail: str | None = Field(
+        description="For `shipped` the shipment's id, for `received` who confirmed it "
+        "(`buyer`, `auto`), for `cancelled` why (`buyer`, `timeout`, `merchant`, "
+        "`provider`); else null.",
+        examples=[SHIPMENT_EXAMPLE],
+    )
+
+
 class Order(Output):
     """An order of the shop: lines, amounts (integer fen), address, notes, shipments."""
 
@@ -125,6 +141,10 @@ class Order(Output):
         examples=[None],
     )
     shipments: list[Shipment] = Field(description="Its shipments, oldest first.")
+    timeline: list[TimelineEntry] = Field(
+        description="What happened to it, oldest first: placed, paid, each shipment, "
+        "received, completed, or cancelled or closed."
+    )
     created_at: datetime = Field(description="When it was placed.", examples=[TIME_EXAMPLE])
     updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
     paid_at: datetime | None = Field(description="When it was paid.", examples=[None])
@@ -139,7 +159,7 @@ class Order(Output):
         data: dict[str, Any] = {
             name: getattr(o, name)
             for name in cls.model_fields
-            if name not in ("lines", "shipments", "status", "cancel_reason")
+            if name not in ("lines", "shipments", "status", "cancel_reason", "timeline")
         }
         data["status"] = int(o.status)
         data["cancel_reason"] = o.cancel_reason.value if o.cancel_reason else None
@@ -158,6 +178,7 @@ class Order(Output):
             for x in o.lines
         ]
         data["shipments"] = [Shipment.of(s) for s in shipments]
+        data["timeline"] = timeline(order_record(o, shipments))
         return cls.model_validate(data)
 
 

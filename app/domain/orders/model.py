@@ -384,6 +384,8 @@ ORDER_RECORD_FIELDS = (
     "received_at",
     "completed_at",
     "cancelled_at",
+    "closed_at",
+    "received_by",
     "version",
 )
 LINE_RECORD_FIELDS = (
@@ -404,6 +406,41 @@ def order_record(order: Order, shipments: Sequence[Shipment]) -> OrderRecord:
     record: OrderRecord = {name: getattr(order, name) for name in ORDER_RECORD_FIELDS}
     record["status"] = int(order.status)
     record["cancel_reason"] = order.cancel_reason.value if order.cancel_reason else None
+    record["received_by"] = order.received_by.value if order.received_by else None
     record["lines"] = [{n: getattr(x, n) for n in LINE_RECORD_FIELDS} for x in order.lines]
     record["shipments"] = [{n: getattr(s, n) for n in SHIPMENT_RECORD_FIELDS} for s in shipments]
     return record
+
+
+#: The order of timeline entries at the same instant: the lifecycle's own order.
+_TIMELINE_RANK = {
+    "placed": 0,
+    "paid": 1,
+    "shipped": 2,
+    "received": 3,
+    "completed": 4,
+    "cancelled": 5,
+    "closed": 6,
+}
+
+
+def timeline(record: OrderRecord) -> list[dict[str, Any]]:
+    """What happened to the order, oldest first, from its own timestamps and its shipments:
+    `{"event", "at", "detail"}`, the detail being the shipment's id, who confirmed receipt
+    (`buyer`, `auto`) or why it was cancelled."""
+    entries: list[tuple[datetime, int, str, str | None]] = []
+
+    def add(event: str, at: datetime | None, detail: str | None = None) -> None:
+        if at is not None:
+            entries.append((at, _TIMELINE_RANK[event], event, detail))
+
+    add("placed", record["created_at"])
+    add("paid", record["paid_at"])
+    for s in record["shipments"]:
+        add("shipped", s["created_at"], s["id"])
+    add("received", record["received_at"], record["received_by"])
+    add("completed", record["completed_at"])
+    add("cancelled", record["cancelled_at"], record["cancel_reason"])
+    add("closed", record["closed_at"])
+    entries.sort(key=lambda e: (e[0], e[1]))
+    return [{"event": event, "at": at, "detail": detail} for at, _, event, detail in entries]

@@ -236,9 +236,9 @@ class DriverReader:
             adapted: Any = (await conn.get_raw_connection()).dbapi_connection
             # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs; a
             # driver statement may be the first, so it is sent here, the adapter's way (its
-            # `_transaction` is what its commit and rollback then end).
-            if adapted._transaction is None:  # noqa: SLF001 — pinned SQLAlchemy 2.1
-                await adapted._start_transaction()  # noqa: SLF001
+            # `_transaction` is what its commit and rollback then end; private, pinned 2.1).
+            if adapted._transaction is None:
+                await adapted._start_transaction()
             self._driver = adapted.driver_connection
             self._transaction = sync.get_transaction()
             self._current = sync.get_nested_transaction() or self._transaction
