@@ -245,6 +245,20 @@ async def test_the_shop_cancels_a_paid_order_and_the_payment_is_refunded(
     ]
     again = await shop.p.post(f"/v1/orders/{order['id']}/cancellation", {"reason": "Twice"})
     assert again.status_code == 409 and again.json()["current_status"] == 250
+    # The provider reads the order's payments: the one that paid it, refunded now.
+    listed = await shop.p.get(f"/v1/orders/{order['id']}/payments")
+    assert listed.status_code == 200, listed.text
+    [seen] = listed.json()["data"]
+    assert (seen["id"], seen["status"], seen["refund_reason"]) == (
+        payment["id"],
+        "refunded",
+        "cancelled_by_shop",
+    )
+    assert seen["amount"] == order["total"] and seen["paid_at"] and seen["refunded_at"]
+    assert seen["transaction_id"] and seen["gateway"] == "sandbox"
+    other = await on_sale(client, container)
+    r = await other.p.get(f"/v1/orders/{order['id']}/payments")
+    assert r.status_code == 404 and r.json()["code"] == "order_not_found"
     # An unpaid order: cancelled, its stock back, nothing to refund; a shipped one: refused.
     unpaid = await buyer_order(b, shop, 1)
     r = await shop.p.post(f"/v1/orders/{unpaid['id']}/cancellation", {"reason": "Fraud"})

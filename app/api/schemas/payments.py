@@ -137,3 +137,10 @@ class OrderCancellation(Input):
         description="Why, in words: the buyer asked, out of stock, suspected fraud...",
         examples=["The buyer asked by phone"],
     )
+
+
+class PaymentList(Output):
+    """An order's payments, oldest first (an order has few: one that paid, and any the
+    buyer started meanwhile or that came too late and went back)."""
+
+    data: list[Payment] = Field(description="The payments, oldest first.")

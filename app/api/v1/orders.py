@@ -26,7 +26,7 @@ from app.api.schemas.orders import (
     ShipmentCreate,
     ShipmentUpdate,
 )
-from app.api.schemas.payments import OrderCancellation
+from app.api.schemas.payments import OrderCancellation, Payment, PaymentList
 from app.api.schemas.product_documents import json_response
 from app.container import ConcurrentUpdate
 from app.domain.errors import PreconditionFailed, ValidationFailed
@@ -155,6 +155,22 @@ async def get_order(
     order = await services.read_one(uow, access.shop_id, order_id)
     set_etag(response, order["version"])
     return json_response(order_document(order), response)
+
+
+@router.get(
+    "/orders/{order_id}/payments",
+    operation_id="listOrderPayments",
+    summary="An order's payments",
+    description="Scope `orders:read`: every payment made for the order, oldest first, with "
+    "its status (`succeeded` paid the order; `refunded` went back and why, "
+    "`refund_reason`), the gateway's reference and transaction, and when it was paid or "
+    "refunded.",
+    response_model=PaymentList,
+    responses=problem_responses(*_READ, OrderNotFound),
+)
+async def list_order_payments(order_id: OrderId, access: OrdersRead, uow: UoW) -> PaymentList:
+    order = await services.get(uow, access.shop_id, order_id)
+    return PaymentList(data=[Payment.of(p) for p in await payments.of_order(uow, order)])
 
 
 @router.put(
