@@ -162,6 +162,7 @@ async def test_a_mixed_batch_commits_what_succeeds_and_nothing_of_what_fails(
 
     # The successes carry the order after them (and the shipment): the single calls' bodies.
     assert (data[0]["order"]["status"], data[0]["order"]["cancel_reason"]) == (250, "provider")
+    assert data[0]["order"]["cancel_note"] == "Out of stock in the warehouse"
     assert data[1]["order"]["status"] == 250
     assert data[4]["order"]["status"] == 21 and data[5]["order"]["status"] == 30
     assert data[4]["shipment"]["lines"] == [{"line_id": lines[m], "quantity": 1}]

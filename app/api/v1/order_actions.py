@@ -37,7 +37,7 @@ async def set_merchant_note(
 
 async def cancel(uow: OrdersUnitOfWork, access: ShopAccess, order_id: str, reason: str) -> Order:
     """The provider cancels: stock back, a paid order refunded, `order.cancelled` with reason
-    `provider` (its own `reason` goes to the audit log)."""
+    `provider` (its own `reason` kept on the order as `cancel_note` and in the audit log)."""
     order = await payments.cancel_by_shop(
         uow, access.actor, access.shop_id, order_id, by=CancelReason.PROVIDER, reason=reason
     )
