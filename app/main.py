@@ -54,6 +54,7 @@ from app.api.uploads import UploadSlots
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
+from app.api.v1 import order_batches as provider_order_batches
 from app.api.v1 import orders as provider_orders
 from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         provider_orders.router,
         storefront_orders.router,
         provider_batches.router,
+        provider_order_batches.router,
         provider_bulk.router,
         ops.router,
         auth.router,

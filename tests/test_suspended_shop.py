@@ -59,6 +59,7 @@ async def test_every_provider_write_is_refused_while_the_shop_is_suspended(
         "adjustSkuStock",
         "batchChangeStock",
         "batchProducts",
+        "batchOrders",
         "delistProduct",
         "deleteProduct",
         "updateShop",

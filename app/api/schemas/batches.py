@@ -10,6 +10,7 @@ for the whole batch, with nothing changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -51,28 +52,49 @@ class InvalidItem:
     op: str | None = None
 
 
-def _per_item(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+def per_item(
+    operation_tag: Callable[[Any], str | None] | None = None, ops: frozenset[str] = frozenset()
+) -> WrapValidator:
     """Validate one item; on failure keep its errors in its place instead of failing the
-    request. Locations lose the union's tag (`create.title` → `title`), so they read as the
-    single call's."""
-    try:
-        return handler(value)
-    except ValidationError as e:
-        tag = _operation_tag(value)
-        errors = []
-        for err in e.errors(include_url=False, include_context=False, include_input=False):
-            loc = tuple(err["loc"])
-            if err["type"] == "invalid_operation":
-                loc = ("op",)
-            elif tag is not None and loc[:1] == (tag,):
-                loc = loc[1:]
-            errors.append({**err, "loc": loc})
-        op = value.get("op") if isinstance(value, dict) else None
-        return InvalidItem(errors, op if op in _ALL_OPS else None)
+    request. `operation_tag` names the union's tag of an item (as its `Discriminator` does):
+    locations lose it (`create.title` → `title`), so they read as the single call's. `ops`:
+    the `op` values an `InvalidItem` may report."""
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as e:
+            tag = operation_tag(value) if operation_tag is not None else None
+            errors = []
+            for err in e.errors(include_url=False, include_context=False, include_input=False):
+                loc = tuple(err["loc"])
+                if err["type"] == "invalid_operation":
+                    loc = ("op",)
+                elif tag is not None and loc[:1] == (tag,):
+                    loc = loc[1:]
+                errors.append({**err, "loc": loc})
+            op = value.get("op") if isinstance(value, dict) else None
+            return InvalidItem(errors, op if op in ops else None)
+
+    return WrapValidator(validate)
 
 
-#: Validated item by item (see `_per_item`): an invalid item arrives as an `InvalidItem`.
-PerItem = WrapValidator(_per_item)
+def document_discriminator(
+    field: str, ops_by_choice: Sequence[Sequence[str]]
+) -> Callable[[dict[str, Any]], None]:
+    """Tell OpenAPI readers that `op` picks the schema of `field`'s items (pydantic documents
+    only a plain field discriminator, and the batches use a function). `ops_by_choice`: the
+    `op` values of each choice of the union, in its order."""
+
+    def document(schema: dict[str, Any]) -> None:
+        items = schema["properties"][field]["items"]
+        choices = items["oneOf"]
+        mapping = {
+            op: c["$ref"] for c, ops in zip(choices, ops_by_choice, strict=True) for op in ops
+        }
+        items["discriminator"] = {"propertyName": "op", "mapping": mapping}
+
+    return document
 
 
 _PRODUCT_ID = Field(
@@ -172,20 +194,16 @@ _OPERATIONS_EXAMPLE: list[dict[str, Any]] = [
 #: The `op` values of each choice of `ProductOperation`, in its order.
 _OPS_BY_CHOICE = (("create",), ("update",), _ACTIONS, ("set_stock",), ("adjust_stock",))
 
-
-def _document_discriminator(schema: dict[str, Any]) -> None:
-    """Tell OpenAPI readers that `op` picks the schema (pydantic documents only a plain
-    field discriminator, and `ProductOperation` uses a function)."""
-    items = schema["properties"]["operations"]["items"]
-    choices = items["oneOf"]
-    mapping = {op: c["$ref"] for c, ops in zip(choices, _OPS_BY_CHOICE, strict=True) for op in ops}
-    items["discriminator"] = {"propertyName": "op", "mapping": mapping}
+#: Validated item by item (see `per_item`): an invalid item arrives as an `InvalidItem`.
+PerItem = per_item(_operation_tag, _ALL_OPS)
 
 
 class ProductBatch(Input):
     """Up to 100 product operations, run in order."""
 
-    model_config = ConfigDict(json_schema_extra=_document_discriminator)
+    model_config = ConfigDict(
+        json_schema_extra=document_discriminator("operations", _OPS_BY_CHOICE)
+    )
 
     operations: list[Annotated[ProductOperation, PerItem]] = Field(
         min_length=1,

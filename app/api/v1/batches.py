@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, status
 
@@ -42,6 +42,7 @@ from app.api.schemas.batches import (
 from app.api.schemas.products import Product, StockLevel
 from app.api.v1 import product_actions as actions
 from app.domain.catalog.ports import CatalogUnitOfWork
+from app.domain.uow import Transaction
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
@@ -51,22 +52,26 @@ _BATCH_ERRORS = problem_responses(*PROVIDER_WRITE_ERRORS, 400, 413, 415, 422)
 
 Outcome = Product | StockLevel | None
 
+#: What an item's operation answers with (the body of its single call).
+T = TypeVar("T")
+
 
 @dataclass
-class ItemResult:
+class ItemResult(Generic[T]):
     index: int
     status: int
-    result: Outcome = None
+    result: T | None = None
     problem: dict[str, Any] | None = None
 
 
 async def run_items(
-    uow: CatalogUnitOfWork,
+    uow: Transaction,
     items: Sequence[object],
-    perform: Callable[[Any], Awaitable[tuple[int, Outcome]]],
-) -> list[ItemResult]:
-    """Each item in its own savepoint; a failure becomes that item's problem document."""
-    results = []
+    perform: Callable[[Any], Awaitable[tuple[int, T]]],
+) -> list[ItemResult[T]]:
+    """Each item in its own savepoint; a failure becomes that item's problem document. Any
+    batch's: `uow` is the request's one unit of work, whatever ports its operations use."""
+    results: list[ItemResult[T]] = []
     for index, item in enumerate(items):
         if isinstance(item, InvalidItem):
             invalid = validation_problem(field_errors(item.errors, prefix=("body",)))
@@ -86,7 +91,7 @@ async def run_items(
     return results
 
 
-def _problem(r: ItemResult) -> Problem | None:
+def item_problem(r: ItemResult[Any]) -> Problem | None:
     return None if r.problem is None else Problem.model_validate(r.problem)
 
 
@@ -118,18 +123,18 @@ async def batch_products(
         data=[
             ProductBatchItemResult(
                 index=r.index,
-                op=_op_name(body.operations[r.index]),
+                op=op_name(body.operations[r.index]),
                 status=r.status,
                 product=r.result if isinstance(r.result, Product) else None,
                 stock=r.result if isinstance(r.result, StockLevel) else None,
-                problem=_problem(r),
+                problem=item_problem(r),
             )
             for r in results
         ]
     )
 
 
-def _op_name(item: object) -> str | None:
+def op_name(item: object) -> str | None:
     op = getattr(item, "op", None)
     return op if isinstance(op, str) else None
 
@@ -196,7 +201,7 @@ async def batch_change_stock(body: StockBatch, access: ProductsWrite, uow: UoW) 
                 index=r.index,
                 status=r.status,
                 stock=r.result if isinstance(r.result, StockLevel) else None,
-                problem=_problem(r),
+                problem=item_problem(r),
             )
             for r in results
         ]

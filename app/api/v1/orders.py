@@ -28,9 +28,9 @@ from app.api.schemas.orders import (
 )
 from app.api.schemas.payments import OrderCancellation, Payment, PaymentList
 from app.api.schemas.product_documents import json_response
+from app.api.v1 import order_actions as actions
 from app.container import ConcurrentUpdate
 from app.domain.errors import PreconditionFailed, ValidationFailed
-from app.domain.orders import payment_services as payments
 from app.domain.orders import services
 from app.domain.orders.carriers import CARRIERS
 from app.domain.orders.errors import (
@@ -42,7 +42,7 @@ from app.domain.orders.errors import (
     ShipmentNotFound,
     WaybillInvalid,
 )
-from app.domain.orders.model import CancelReason, OrderFilter, OrderStatus
+from app.domain.orders.model import OrderFilter, OrderStatus
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: orders"])
 
@@ -189,11 +189,9 @@ async def set_merchant_note(
     response: Response,
     expected: IfMatch,
 ) -> Order:
-    order = await services.set_merchant_note(
-        uow, access.actor, access.shop_id, order_id, body.note, expected
-    )
+    order = await actions.set_merchant_note(uow, access, order_id, body.note, expected)
     set_etag(response, order.version)
-    return Order.of(order, await services.shipments_of(uow, order))
+    return order
 
 
 @router.post(
@@ -250,16 +248,9 @@ async def cancel_order(
     uow: UoW,
     response: Response,
 ) -> Order:
-    order = await payments.cancel_by_shop(
-        uow,
-        access.actor,
-        access.shop_id,
-        order_id,
-        by=CancelReason.PROVIDER,
-        reason=body.reason,
-    )
+    order = await actions.cancel(uow, access, order_id, body.reason)
     set_etag(response, order.version)
-    return Order.of(order, await services.shipments_of(uow, order))
+    return order
 
 
 @router.post(
@@ -288,21 +279,11 @@ async def create_shipment(
     uow: UoW,
     container: ContainerDep,
 ) -> Shipment:
-    quantities: dict[str, int] | None = None
-    if body.lines is not None:
-        quantities = {}
-        for line in body.lines:
-            if line.line_id in quantities:
-                raise QuantityInvalid(f"Line {line.line_id} is named twice.")
-            quantities[line.line_id] = line.quantity
-    _, shipment = await services.ship(
+    _, shipment = await actions.ship(
         uow,
-        access.actor,
-        access.shop_id,
+        access,
         order_id,
-        carrier_code=body.carrier,
-        waybill_no=body.waybill_no,
-        quantities=quantities,
+        body,
         auto_confirm_after=timedelta(days=container.settings.order_auto_confirm_days),
     )
     return Shipment.of(shipment)
