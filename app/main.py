@@ -117,9 +117,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_webhook_docs(app)
     # The router tries routes in order, and matching is not free (~1-2 µs a route, several
     # times over with included routers): the hottest routes come first, the provider's
-    # products and orders and the storefront's orders. No other router's paths start with
-    # theirs (/v1/products, /v1/orders, /v1/storefront/orders), so no match changes; the
-    # OpenAPI document lists the same operations (`openapi/` is written with sorted keys).
+    # products and orders and the storefront's orders, then their batches. No other
+    # router's paths start with theirs (/v1/products, /v1/orders, /v1/storefront/orders),
+    # and no POST of theirs takes a bare `/{id}` that `/batch` could match, so no match
+    # changes; the OpenAPI document lists the same operations (sorted keys).
     for router in (
         provider_products.router,
         provider_orders.router,
