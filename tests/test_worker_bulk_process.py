@@ -50,19 +50,25 @@ def worker(settings: Settings, **env: str) -> Iterator[subprocess.Popen[bytes]]:
         "MINISHOP_WEBHOOK_ALLOW_PRIVATE": "true",
         "MINISHOP_WEBHOOK_ALLOWED_PORTS": "1024-65535",
         "MINISHOP_WORKER_POLL_SECONDS": "0.1",
-        "MINISHOP_LOG_LEVEL": "WARNING",
+        "MINISHOP_LOG_LEVEL": "INFO",
         **env,
     }
-    proc = subprocess.Popen(
-        [venv_python(), "-m", "app", "worker", "--interval", "3600"],
-        cwd=REPO,
-        env=environ,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = settings.var_dir / f"worker-{os.urandom(4).hex()}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [venv_python(), "-m", "app", "worker", "--interval", "3600"],
+            cwd=REPO,
+            env=environ,
+            start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield proc
+    except BaseException as e:
+        # What the worker and its bulk process said: why a wait timed out, if they know.
+        e.add_note(f"worker log ({log}):\n{log.read_text(errors='replace')[-4000:]}")
+        raise
     finally:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -95,14 +101,22 @@ async def _job(container: Container, shop_id: str, job_id: str) -> Any:
 
 
 def _holds_no_sqlite_lock(settings: Settings) -> bool:
-    """Whether a writer could start now (SQLite: the frozen process holds no transaction, all
-    of which take the write lock). PostgreSQL: dispatch takes no lock a bulk job holds."""
+    """Whether dispatch could run now (SQLite: the frozen process holds no transaction, all
+    of which take the write lock, nor any lock of the shared WAL index that readers need,
+    as a connection opening or a checkpoint may briefly hold). A fresh connection, as the
+    worker's pool may open, writes and reads the tables dispatch uses, without waiting.
+    PostgreSQL: dispatch takes no lock a bulk job holds."""
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite":
         return True
-    probe = sqlite3.connect(str(url.database), timeout=0, isolation_level=None)
+    try:
+        probe = sqlite3.connect(str(url.database), timeout=0, isolation_level=None)
+    except sqlite3.OperationalError:
+        return False
     try:
         probe.execute("BEGIN IMMEDIATE")
+        for table in ("outbox_events", "webhook_deliveries", "webhook_endpoints"):
+            probe.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
         probe.execute("ROLLBACK")
         return True
     except sqlite3.OperationalError:

@@ -31,6 +31,7 @@ from app.api.schemas.product_documents import json_response
 from app.api.v1 import order_actions as actions
 from app.container import ConcurrentUpdate
 from app.domain.errors import PreconditionFailed, ValidationFailed
+from app.domain.orders import payment_services as payments
 from app.domain.orders import services
 from app.domain.orders.carriers import CARRIERS
 from app.domain.orders.errors import (
