@@ -9,11 +9,17 @@ import time
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 
 
+#: Every pair of digits, by the 10 bits they stand for: an id's 26 digits in 13 steps.
+_PAIRS = [hi + lo for hi in _ALPHABET for lo in _ALPHABET]
+
+
 def _b32(value: int, length: int) -> str:
+    """The lowest `5 * length` bits of `value` as `length` base-32 digits (`length` even),
+    most significant first."""
     out = []
-    for _ in range(length):
-        out.append(_ALPHABET[value & 31])
-        value >>= 5
+    for _ in range(length // 2):
+        out.append(_PAIRS[value & 1023])
+        value >>= 10
     return "".join(reversed(out))
 
 
