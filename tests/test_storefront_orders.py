@@ -174,3 +174,31 @@ async def test_a_buyer_sees_only_their_own_orders(
     provider_token = shop.p.h
     r = await client.get(f"/v1/storefront/orders/{order['id']}", headers=provider_token)
     assert r.status_code == 401
+
+
+async def test_the_shops_own_note_is_never_shown_to_the_buyer(
+    client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    shop = await on_sale(client, container)
+    b = await f.buyer(new_client())
+    order = await buyer_order(b, shop, 1)
+    r = await shop.p.client.put(
+        f"/v1/orders/{order['id']}/merchant-note",
+        json={"note": "Difficult customer, check the address twice"},
+        headers=shop.p.h,
+    )
+    assert r.status_code == 200 and r.json()["merchant_note"].startswith("Difficult"), r.text
+    one = await b.client.get(f"/v1/storefront/orders/{order['id']}", headers=b.h)
+    assert one.status_code == 200 and one.json()["merchant_note"] is None, one.text
+    listed = await b.client.get("/v1/storefront/orders", headers=b.h)
+    assert [o["merchant_note"] for o in listed.json()["data"]] == [None]
+    cancelled = await b.client.post(
+        f"/v1/storefront/orders/{order['id']}/cancellation", headers=b.h
+    )
+    assert cancelled.status_code == 200 and cancelled.json()["merchant_note"] is None
+    # The shop still reads its note.
+    assert (
+        (await shop.p.get(f"/v1/orders/{order['id']}"))
+        .json()["merchant_note"]
+        .startswith("Difficult")
+    )

@@ -100,9 +100,15 @@ def member_document(r: OrderRecord, *, personal: bool) -> dict[str, Any]:
     return doc
 
 
-def entity_document(order: OrderEntity, shipments: list[Shipment]) -> dict[str, Any]:
-    """An order entity (a change just made) as the reads write it."""
-    return order_document(order_record(order, shipments))
+def entity_document(
+    order: OrderEntity, shipments: list[Shipment], *, buyer: bool = False
+) -> dict[str, Any]:
+    """An order entity (a change just made) as the reads write it; `buyer`: as the
+    storefront shows it, without the shop's own note."""
+    doc = order_document(order_record(order, shipments))
+    if buyer:
+        doc["merchant_note"] = None
+    return doc
 
 
 def order_out(order: OrderEntity, shipments: list[Shipment]) -> Order:

@@ -130,7 +130,10 @@ class Order(Output):
     lines: list[OrderLine] = Field(description="The SKUs ordered.")
     address: OrderAddress = Field(description="Where it goes.")
     buyer_note: str | None = Field(description="The buyer's note.", examples=["Ring twice"])
-    merchant_note: str | None = Field(description="The shop's own note.", examples=[None])
+    merchant_note: str | None = Field(
+        description="The shop's own note; null on the storefront (the buyer does not see it).",
+        examples=[None],
+    )
     cancel_reason: Literal["buyer", "timeout", "merchant", "provider"] | None = Field(
         description="Why it was cancelled (status 250).", examples=[None]
     )
@@ -180,6 +183,11 @@ class Order(Output):
         data["shipments"] = [Shipment.of(s) for s in shipments]
         data["timeline"] = timeline(order_record(o, shipments))
         return cls.model_validate(data)
+
+    @classmethod
+    def for_buyer(cls, o: OrderEntity, shipments: list[ShipmentEntity]) -> Order:
+        """As the buyer reads it on the storefront: without the shop's own note."""
+        return cls.of(o, shipments).model_copy(update={"merchant_note": None})
 
 
 class MerchantNote(Input):

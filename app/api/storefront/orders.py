@@ -103,7 +103,7 @@ async def place_order(
         payment_timeout=timedelta(seconds=container.settings.order_payment_timeout_seconds),
     )
     set_etag(response, order.version)
-    return json_response(entity_document(order, []), response, status.HTTP_201_CREATED)
+    return json_response(entity_document(order, [], buyer=True), response, status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -129,7 +129,7 @@ async def list_my_orders(
 ) -> ListResponse[Order]:
     result, shipments = await services.list_for_buyer(uow, buyer.account_id, page, shop_id)
     return ListResponse[Order](
-        data=[Order.of(o, shipments.get(o.id, [])) for o in result.items],
+        data=[Order.for_buyer(o, shipments.get(o.id, [])) for o in result.items],
         next_cursor=encode_cursor(result.next_after),
     )
 
@@ -144,7 +144,7 @@ async def list_my_orders(
 async def get_my_order(order_id: OrderId, buyer: BuyerAuth, uow: UoW, response: Response) -> Order:
     order = await services.get_for_buyer(uow, buyer.account_id, order_id)
     set_etag(response, order.version)
-    return Order.of(order, await services.shipments_of(uow, order))
+    return Order.for_buyer(order, await services.shipments_of(uow, order))
 
 
 @router.post(
@@ -158,7 +158,7 @@ async def get_my_order(order_id: OrderId, buyer: BuyerAuth, uow: UoW, response: 
 )
 async def cancel_my_order(order_id: OrderId, buyer: BuyerAuth, uow: UoW) -> Order:
     order = await services.cancel_by_buyer(uow, buyer.account_id, order_id)
-    return Order.of(order, [])
+    return Order.for_buyer(order, [])
 
 
 @router.post(
@@ -172,4 +172,4 @@ async def cancel_my_order(order_id: OrderId, buyer: BuyerAuth, uow: UoW) -> Orde
 )
 async def confirm_receipt(order_id: OrderId, buyer: BuyerAuth, uow: UoW) -> Order:
     order = await services.confirm_receipt_by_buyer(uow, buyer.account_id, order_id)
-    return Order.of(order, await services.shipments_of(uow, order))
+    return Order.for_buyer(order, await services.shipments_of(uow, order))
