@@ -1,6 +1,6 @@
 """The product operations as the open API runs them: the request's conversion into the
 domain's terms, the use case, and the response body. The single routes (`products.py`) and
-the batch (`product_batch.py`) both call these, so a batch item answers exactly what its
+the batch (`batches.py`) both call these, so a batch item answers exactly what its
 single call would. None of them commits: the route does, once.
 """
 
