@@ -17,10 +17,13 @@ from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Scope
 
+Contexts = list[tuple[RouteContext, re.Pattern[str] | None]]
+
 #: The route table flattened (included routers' routes with their prefixes), each context
 #: with a regular expression of its full path to rule it out at once: what `operation_
-#: dependant` walks. Kept per table until a route is added.
-_flattened: dict[int, tuple[int, list[tuple[RouteContext, re.Pattern[str] | None]]]] = {}
+#: dependant` walks. Kept per table (the entry holds the table itself, so its id is never
+#: reused by another one) until a route is added.
+_flattened: dict[int, tuple[Sequence[BaseRoute], int, Contexts]] = {}
 
 
 def _version(routes: Sequence[BaseRoute]) -> int:
@@ -34,18 +37,18 @@ def _version(routes: Sequence[BaseRoute]) -> int:
     return version
 
 
-def _contexts(routes: Sequence[BaseRoute]) -> list[tuple[RouteContext, re.Pattern[str] | None]]:
+def _contexts(routes: Sequence[BaseRoute]) -> Contexts:
     version = _version(routes)
     cached = _flattened.get(id(routes))
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    contexts = []
+    if cached is not None and cached[0] is routes and cached[1] == version:
+        return cached[2]
+    contexts: Contexts = []
     for route in iter_route_contexts(routes):
         regex = None
         if isinstance(route.original_route, APIRoute) and route.path is not None:
             regex = compile_path(route.path)[0]
         contexts.append((route, regex))
-    _flattened[id(routes)] = (version, contexts)
+    _flattened[id(routes)] = (routes, version, contexts)
     return contexts
 
 
