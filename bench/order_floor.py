@@ -34,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from app.domain.ids import new_id
+from bench.floor import _init, _no_reset
 
 ORDER_COLS = (
     "id",
@@ -121,21 +122,6 @@ ADDRESS = {
     "district": "南山区",
     "detail": "科技园南区深南大道10000号 2栋 1801",
 }
-
-
-async def _init(conn: asyncpg.Connection) -> None:
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            name,
-            encoder=lambda v: orjson.dumps(v).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-            format="text",
-        )
-
-
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """Nothing to reset: every transaction here ends (commit or rollback) before release."""
 
 
 @asynccontextmanager

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from app.container import Container
 from app.domain.clock import utcnow
 from app.infra.db import tables
+from app.infra.payments import sandbox
 from app.infra.payments.sandbox import SandboxNotifier
 from app.worker.timers import TimerRegistry, TimerRunner, build_registry
 from tests import factories as f
@@ -47,18 +48,10 @@ async def charge(container: Container, shop_id: str, reference: str) -> Any:
 
 
 async def notification(container: Container, payment: dict[str, Any]) -> dict[str, Any]:
-    """The body the sandbox sends for `payment` (from its ledger)."""
-    row = await charge(container, payment["shop_id"], payment["gateway_reference"])
-    return {
-        "shop_id": row.shop_id,
-        "reference": row.id,
-        "out_trade_no": row.payment_id,
-        "transaction_id": row.transaction_id,
-        "amount": row.amount,
-        "currency": "CNY",
-        "state": "paid",
-        "paid_at": row.paid_at.isoformat(),
-    }
+    """The body the sandbox sends for `payment` (from its ledger), as the gateway builds it."""
+    return sandbox.notification(
+        await charge(container, payment["shop_id"], payment["gateway_reference"])
+    )
 
 
 async def notify(

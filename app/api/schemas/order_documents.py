@@ -4,14 +4,14 @@ serialise once, without models.
 The routes keep `response_model=Order` (the OpenAPI document is unchanged) and return a
 `Response` built here (`json_response`), so FastAPI neither validates nor re-serialises it.
 The documents follow the `Order` schema and its parts field for field and in their order;
-`tests/test_order_documents.py` holds them to the schema's own output, byte for byte.
+the schema's own `Order.of` validates the same document, and `tests/test_order_documents.py`
+holds the hot reads' output to the schema's, byte for byte.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.api.schemas.orders import Order
 from app.domain.orders.model import Order as OrderEntity
 from app.domain.orders.model import OrderRecord, Shipment, order_record, timeline
 
@@ -109,8 +109,3 @@ def entity_document(
     if buyer:
         doc["merchant_note"] = None
     return doc
-
-
-def order_out(order: OrderEntity, shipments: list[Shipment]) -> Order:
-    """The entity through the schema: what the documents must equal."""
-    return Order.of(order, shipments)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from app.api.schemas.base import Input, Output
+from app.api.schemas.order_documents import entity_document, member_document
 from app.domain.orders.carriers import Carrier as CarrierEntity
 from app.domain.orders.model import Order as OrderEntity
 from app.domain.orders.model import Shipment as ShipmentEntity
-from app.domain.orders.model import order_record, timeline
+from app.domain.orders.model import order_record
 from app.domain.orders.pricing import MAX_LINE_QUANTITY
 
 ORDER_EXAMPLE = "order_01jd8m3k2x9v7q4w5e6r7t8y9z"
@@ -159,35 +160,13 @@ class Order(Output):
 
     @classmethod
     def of(cls, o: OrderEntity, shipments: list[ShipmentEntity]) -> Order:
-        data: dict[str, Any] = {
-            name: getattr(o, name)
-            for name in cls.model_fields
-            if name not in ("lines", "shipments", "status", "cancel_reason", "timeline")
-        }
-        data["status"] = int(o.status)
-        data["cancel_reason"] = o.cancel_reason.value if o.cancel_reason else None
-        data["lines"] = [
-            {
-                "id": x.id,
-                "product_id": x.product_id,
-                "sku_id": x.sku_id,
-                "quantity": x.quantity,
-                "unit_price": x.unit_price,
-                "total": x.total,
-                "shipped_quantity": x.shipped_quantity,
-                "aftersale_quantity": x.aftersale_quantity,
-                "snapshot": x.snapshot,
-            }
-            for x in o.lines
-        ]
-        data["shipments"] = [Shipment.of(s) for s in shipments]
-        data["timeline"] = timeline(order_record(o, shipments))
-        return cls.model_validate(data)
+        """The entity through the one document builder (`order_documents`), validated."""
+        return cls.model_validate(entity_document(o, shipments))
 
     @classmethod
     def for_buyer(cls, o: OrderEntity, shipments: list[ShipmentEntity]) -> Order:
         """As the buyer reads it on the storefront: without the shop's own note."""
-        return cls.of(o, shipments).model_copy(update={"merchant_note": None})
+        return cls.model_validate(entity_document(o, shipments, buyer=True))
 
 
 class MerchantNote(Input):
@@ -334,10 +313,7 @@ class MerchantOrder(Order):
     def for_member(
         cls, o: OrderEntity, shipments: list[ShipmentEntity], *, personal: bool
     ) -> MerchantOrder:
-        data = Order.of(o, shipments).model_dump()
-        if not personal:
-            data.update(address=None, buyer_note=None, merchant_note=None, cancel_note=None)
-        return cls.model_validate(data)
+        return cls.model_validate(member_document(order_record(o, shipments), personal=personal))
 
 
 class CartLineOut(Output):
