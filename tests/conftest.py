@@ -176,7 +176,7 @@ def _guard_statement(
 @pytest.fixture(scope="session", autouse=True)
 def tenancy_guard() -> Iterator[Guard]:
     event.listen(Engine, "before_cursor_execute", _guard_statement)
-    names = ("fetch", "fetchrow", "write", "write_many")
+    names = ("fetch", "fetchrow", "write")
     originals = {name: getattr(DriverReader, name) for name in names}
 
     def checked(name: str) -> Any:

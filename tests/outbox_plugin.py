@@ -2,7 +2,7 @@
 
 The writer guard: only `app.infra.db.outbox` writes `outbox_events`. Every statement
 SQLAlchemy hands to a driver (`before_cursor_execute` on every engine, ORM flushes included),
-every write sent straight to asyncpg (`DriverReader.write`, `write_many`) and every asyncpg
+every write sent straight to asyncpg (`DriverReader.write`) and every asyncpg
 COPY is inspected; an INSERT into the table without `OUTBOX_WRITER_TAG`, or
 a COPY into it from outside the writer module, fails the test that made it. A test that
 shows the guard working catches its own bypasses with `expected_bypasses()`.
@@ -185,19 +185,14 @@ def pytest_configure(config: pytest.Config) -> None:
         return copy(self, table_name, *a, **kw)
 
     asyncpg.Connection.copy_records_to_table = copied  # type: ignore[method-assign]
-    write, write_many = DriverReader.write, DriverReader.write_many
+    write = DriverReader.write
 
     async def written(self: DriverReader, sql: str, *args: Any) -> Any:
         rows = await write(self, sql, *args)
         recorder.driver_statement(sql, rows)
         return rows
 
-    async def written_many(self: DriverReader, sql: str, args: Any) -> None:
-        await write_many(self, sql, args)
-        recorder.driver_statement(sql, None)
-
     DriverReader.write = written  # type: ignore[method-assign]
-    DriverReader.write_many = written_many  # type: ignore[method-assign]
     config.stash[_merged] = (set(), [])
 
 

@@ -13,7 +13,7 @@ asyncpg directly:
 * inside the unit of work's transaction (once its session has begun one), on that
   transaction's connection, so the statement sees the request's own changes.
 
-A write (`write`, `write_many`), or a read that locks, always runs inside the unit of work's
+A write (`write`), or a read that locks, always runs inside the unit of work's
 transaction, which it begins if the request has not yet: on the connection of the session's
 transaction, after SQLAlchemy's own BEGIN, so the unit of work still commits or rolls back
 everything at its one commit point, ORM changes and driver writes alike.
@@ -214,14 +214,6 @@ class DriverReader:
         """Whether statements of this reader's run in the session's current transaction
         (what it holds may be writes: ending it would lose them)."""
         return self._begun and self._transaction is session.sync_session.get_transaction()
-
-    async def write_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
-        """One statement for many rows of arguments, in one round trip (`executemany`)."""
-        driver = await self._begun_driver()
-        try:
-            await driver.executemany(sql, args)
-        except _DRIVER_ERRORS as e:
-            raise _translated(sql, args, e) from e
 
     async def _begun_driver(self) -> Any:
         assert self._pool is not None and self._make_session is not None
