@@ -176,21 +176,25 @@ def _guard_statement(
 @pytest.fixture(scope="session", autouse=True)
 def tenancy_guard() -> Iterator[Guard]:
     event.listen(Engine, "before_cursor_execute", _guard_statement)
-    names = ("fetch", "fetchrow", "write")
-    originals = {name: getattr(DriverReader, name) for name in names}
+    # Every statement the driver sends: outside a transaction (`fetch` to the read pool) and
+    # in one (`statement`: reads, writes, and deferred writes as they are sent, composed).
+    originals = {name: getattr(DriverReader, name) for name in ("fetch", "statement")}
+    fetch, statement = originals["fetch"], originals["statement"]
 
-    def checked(name: str) -> Any:
-        original = originals[name]
+    def checked_sql(sql: str) -> None:
+        _tenancy.check(sql, "postgres")
+        _check_stock(sql)
 
-        async def run(self: DriverReader, sql: str, *args: Any) -> Any:
-            _tenancy.check(sql, "postgres")
-            _check_stock(sql)
-            return await original(self, sql, *args)
+    async def checked_fetch(self: DriverReader, sql: str, *args: Any) -> Any:
+        checked_sql(sql)
+        return await fetch(self, sql, *args)
 
-        return run
+    async def checked_statement(self: DriverReader, driver: Any, sql: str, *args: Any) -> Any:
+        checked_sql(sql)
+        return await statement(self, driver, sql, *args)
 
-    for name in originals:
-        setattr(DriverReader, name, checked(name))
+    DriverReader.fetch = checked_fetch  # type: ignore[method-assign]
+    DriverReader.statement = checked_statement  # type: ignore[method-assign]
     try:
         yield _tenancy
     finally:

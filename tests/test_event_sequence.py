@@ -48,13 +48,22 @@ def _order_event(
     return Event("order.updated", data, resource_id=order_id, **kw)
 
 
+async def _numbered(uow: Any, event: Event) -> int:
+    """Write the event and send it (on PostgreSQL it is deferred until the unit of work next
+    sends something): the number it took."""
+    await uow.outbox.add_in_sequence(event)
+    await uow.flush()
+    assert event.sequence is not None and event.data["sequence"] == event.sequence
+    return event.sequence
+
+
 async def _change(
     container: Container, order_id: str, shop_id: str = "shop_x", hold: float = 0.0
 ) -> int:
     """One change of the order in its own transaction; `hold` keeps the number a moment
     before committing, as a real change would."""
     async with container.uow() as uow:
-        number = await uow.outbox.add_in_sequence(_order_event(order_id, shop_id=shop_id))
+        number = await _numbered(uow, _order_event(order_id, shop_id=shop_id))
         await asyncio.sleep(hold)
         await uow.commit()
         return number
@@ -116,7 +125,7 @@ async def test_a_number_is_held_until_its_transaction_ends_so_it_follows_commit_
         sent.set()  # the first change has run its statement: this one is the second's
 
     try:
-        assert await first.outbox.add_in_sequence(_order_event(order_id)) == 1
+        assert await _numbered(first, _order_event(order_id)) == 1
         sa.event.listen(container.engine.sync_engine, "before_cursor_execute", statement)
         try:
             waiting = asyncio.create_task(_change(container, order_id))
@@ -135,18 +144,18 @@ async def test_a_number_is_held_until_its_transaction_ends_so_it_follows_commit_
 async def test_a_rolled_back_change_leaves_no_gap(container: Container) -> None:
     order_id = new_id("order")
     async with container.uow() as uow:
-        assert await uow.outbox.add_in_sequence(_order_event(order_id, step="kept")) == 1
+        assert await _numbered(uow, _order_event(order_id, step="kept")) == 1
         with pytest.raises(RuntimeError):
             async with uow.savepoint():
                 await uow.outbox.add_in_sequence(_order_event(order_id, step="undone"))
                 raise RuntimeError("the batch item failed")
-        assert await uow.outbox.add_in_sequence(_order_event(order_id, step="kept")) == 2
+        assert await _numbered(uow, _order_event(order_id, step="kept")) == 2
         await uow.commit()
     async with container.uow() as uow:
         await uow.outbox.add_in_sequence(_order_event(order_id, step="abandoned"))
         await uow.rollback()
     async with container.uow() as uow:
-        assert await uow.outbox.add_in_sequence(_order_event(order_id)) == 3
+        assert await _numbered(uow, _order_event(order_id)) == 3
         await uow.commit()
     assert await _numbers(container, order_id) == [(1, 1), (2, 2), (3, 3)]
 
@@ -201,7 +210,7 @@ async def test_a_higher_number_with_an_older_id_waits_for_the_lower_number(
         async with container.uow() as uow:
             for event_id, number in ((first_id, 1), (second_id, 2)):
                 event = _order_event(order_id, auth.shop["id"], id=event_id, created_at=now)
-                assert await uow.outbox.add_in_sequence(event) == number
+                assert await _numbered(uow, event) == number
             await uow.commit()
         dispatcher = Dispatcher(container.engine, container.cipher, container.settings)
         try:

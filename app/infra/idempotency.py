@@ -7,6 +7,7 @@ table must not hold it readable for the key's lifetime.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, Protocol
@@ -178,13 +179,22 @@ class IdempotencyStore:
             "response_body": self.cipher.encrypt_bytes(body),
         }
         driver = uow.driver
-        if driver is not None and await driver.write(
-            _COMPLETE_SQL,
-            scope_key,
-            status,
-            json_text(headers),
-            response["response_body"],
-        ):
+        if driver is not None:
+
+            async def written(rows: Sequence[Mapping[str, Any]]) -> None:
+                if not rows:
+                    await self._claim_again(session, scope_key, claim, response)
+
+            # Deferred: it goes with the request's other writes, in the commit's round trip.
+            await driver.defer(
+                _COMPLETE_SQL,
+                scope_key,
+                status,
+                json_text(headers),
+                response["response_body"],
+                key=("idempotency_keys", scope_key),
+                then=written,
+            )
             return
         done = await session.execute(
             sa.update(t)
@@ -194,6 +204,15 @@ class IdempotencyStore:
         )
         if rowcount(done) == 1:
             return
+        await self._claim_again(session, scope_key, claim, response)
+
+    async def _claim_again(
+        self,
+        session: AsyncSession,
+        scope_key: str,
+        claim: tuple[str, str, str],
+        response: dict[str, Any],
+    ) -> None:
         try:
             async with session.begin_nested():
                 await session.execute(

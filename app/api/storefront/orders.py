@@ -17,7 +17,6 @@ from app.api.schemas.orders import ORDER_EXAMPLE, Order, OrderCreate
 from app.api.schemas.product_documents import json_response
 from app.api.storefront.auth import BUYER_ERRORS, BuyerAuth
 from app.domain.errors import ValidationFailed
-from app.domain.orders import address_services as addresses
 from app.domain.orders import cart, services
 from app.domain.orders.errors import (
     AddressNotFound,
@@ -32,6 +31,7 @@ from app.domain.orders.errors import (
     RegionUnknown,
     ShopNotOpen,
 )
+from app.domain.orders.model import BookAddress
 
 router = APIRouter(
     route_class=StrictRoute, prefix="/v1/storefront/orders", tags=["Storefront: orders"]
@@ -90,15 +90,12 @@ async def place_order(
         items = [services.Item(sku_id, quantity) for sku_id, quantity in wanted.items()]
     else:
         items = [services.Item(x.sku_id, x.quantity) for x in body.items]
-    address = await addresses.ship_to(uow, buyer.account_id, body.address_id)
     order = await services.place(
         uow,
         shop_id=body.shop_id,
         buyer_id=buyer.account_id,
         items=items,
-        address=services.Destination(
-            address.recipient, address.phone, address.region_code, address.detail
-        ),
+        address=BookAddress(buyer.account_id, body.address_id),
         buyer_note=body.buyer_note,
         payment_timeout=timedelta(seconds=container.settings.order_payment_timeout_seconds),
     )

@@ -14,7 +14,8 @@ class OutboxRepository(Protocol):
     async def add_many(self, events: list[Event]) -> None:
         """Many events without sequence at once (a bulk job's chunk)."""
 
-    async def add_in_sequence(self, event: Event) -> int:
+    async def add_in_sequence(self, event: Event) -> None:
         """An event of a sequenced family (`order.*`): takes its resource's next `sequence`
-        (set on the event and in its `data`) and holds that resource's counter until the
-        transaction ends, so numbers follow commit order and a rollback leaves no gap."""
+        (set on the event and in its `data` once it is written: at the latest when the unit
+        of work flushes) and holds that resource's counter until the transaction ends, so
+        numbers follow commit order and a rollback leaves no gap."""

@@ -35,16 +35,6 @@ async def get_address(uow: AddressesUnitOfWork, account_id: str, address_id: str
     return address
 
 
-async def ship_to(uow: AddressesUnitOfWork, account_id: str, address_id: str | None) -> Address:
-    """What an order is sent to: the address named, or the default one (a copy to read)."""
-    address = await uow.addresses.copy_of(account_id, address_id)
-    if address is not None:
-        return address
-    if address_id is not None:
-        raise AddressNotFound(f"No address {address_id}.")
-    raise AddressNotFound("You have no address yet: add one, or name one by address_id.")
-
-
 async def create_address(
     uow: AddressesUnitOfWork,
     account_id: str,

@@ -25,6 +25,7 @@ from app.domain.clock import utcnow
 from app.domain.ids import new_id
 from app.domain.orders.errors import InvalidOrderTransition, QuantityInvalid
 from app.domain.orders.pricing import Amounts, LineAmount, price
+from app.domain.orders.regions import region
 
 
 class OrderStatus(IntEnum):
@@ -67,6 +68,37 @@ _CANCELLABLE: Mapping[CancelReason, frozenset[OrderStatus]] = {
 
 
 @dataclass(frozen=True)
+class Destination:
+    """Where an order goes: an address of the buyer's book, or one given with the order."""
+
+    recipient: str
+    phone: str
+    region_code: str
+    detail: str
+
+    def snapshot(self) -> dict[str, Any]:
+        r = region(self.region_code)
+        return {
+            "recipient": self.recipient,
+            "phone": self.phone,
+            "region_code": r.code,
+            "province": r.province_name,
+            "city": r.city_name,
+            "district": r.district_name,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class BookAddress:
+    """The address of the buyer's book an order is sent to: `address_id`, or (None) the
+    buyer's default; read with the offers, in the same statement."""
+
+    account_id: str
+    address_id: str | None
+
+
+@dataclass(frozen=True)
 class ShopTerms:
     """What placing an order needs of the shop: whether it sells, and its flat freight."""
 
@@ -100,6 +132,17 @@ class Offer:
             "out_product_id": self.out_product_id,
             "out_sku_id": self.out_sku_id,
         }
+
+
+@dataclass(frozen=True)
+class Offers:
+    """Everything placing an order reads, at once: the shop's terms (None: no such shop), the
+    offer of each SKU asked for that the shop has, and the book's address when one was asked
+    for (None: no such address)."""
+
+    terms: ShopTerms | None
+    by_sku: dict[str, Offer]
+    address: Destination | None = None
 
 
 @dataclass(eq=False)

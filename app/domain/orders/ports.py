@@ -9,13 +9,13 @@ from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.orders.addresses import Address
 from app.domain.orders.model import (
+    BookAddress,
     CartLine,
-    Offer,
+    Offers,
     Order,
     OrderFilter,
     OrderRecord,
     Shipment,
-    ShopTerms,
 )
 from app.domain.orders.payments import GatewayCharge, Payment, PaymentNotification
 from app.domain.pagination import Page, PageRequest
@@ -30,10 +30,6 @@ class AddressRepository(Protocol):
     async def list_page(self, account_id: str, page: PageRequest) -> Page[Address]: ...
     async def count(self, account_id: str) -> int: ...
     async def get_default(self, account_id: str) -> Address | None: ...
-    async def copy_of(self, account_id: str, address_id: str | None) -> Address | None:
-        """The address (the default one when `address_id` is None) as a copy to read, not
-        tracked: what an order takes from it. One read (the driver's, on PostgreSQL)."""
-
     async def newest(self, account_id: str) -> Address | None: ...
     async def delete(self, address: Address) -> None: ...
 
@@ -53,10 +49,11 @@ class OrderRepository(Protocol):
         """A new order with its lines, written in the unit of work's transaction."""
 
     async def offers(
-        self, shop_id: str, sku_ids: list[str]
-    ) -> tuple[ShopTerms | None, dict[str, Offer]]:
-        """The shop's terms (None: no such shop) and the offer of each of its SKUs among
-        `sku_ids` (a SKU it lacks is left out): one read for everything an order checks."""
+        self, shop_id: str, sku_ids: list[str], address: BookAddress | None = None
+    ) -> Offers:
+        """The shop's terms (None: no such shop), the offer of each of its SKUs among
+        `sku_ids` (a SKU it lacks is left out) and, when asked for, the address of the
+        buyer's book: one read for everything an order checks."""
 
     async def get(self, shop_id: str, order_id: str, *, lock: bool = False) -> Order | None:
         """The order with its lines; `lock`: held (FOR UPDATE) until the transaction ends,

@@ -19,6 +19,7 @@ from app.domain.events.model import Event
 from app.domain.ids import new_id
 from app.domain.orders.carriers import carrier
 from app.domain.orders.errors import (
+    AddressNotFound,
     OrderNotFound,
     OrderSkuNotFound,
     OutOfStock,
@@ -29,7 +30,9 @@ from app.domain.orders.errors import (
     ShopNotOpen,
 )
 from app.domain.orders.model import (
+    BookAddress,
     CancelReason,
+    Destination,
     Offer,
     Order,
     OrderFilter,
@@ -48,7 +51,6 @@ from app.domain.orders.pricing import (
     LineAmount,
     quote,
 )
-from app.domain.orders.regions import region
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.permissions import Permission, allows
 from app.domain.shops.services import access as shop_access
@@ -66,28 +68,6 @@ class Item:
 
     sku_id: str
     quantity: int
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where an order goes: an address of the buyer's book, or one given with the order."""
-
-    recipient: str
-    phone: str
-    region_code: str
-    detail: str
-
-    def snapshot(self) -> dict[str, Any]:
-        r = region(self.region_code)
-        return {
-            "recipient": self.recipient,
-            "phone": self.phone,
-            "region_code": r.code,
-            "province": r.province_name,
-            "city": r.city_name,
-            "district": r.district_name,
-            "detail": self.detail,
-        }
 
 
 async def order_event(uow: OrdersUnitOfWork, type_: str, order: Order, **extra: Any) -> None:
@@ -149,21 +129,35 @@ async def place(
     shop_id: str,
     buyer_id: str,
     items: Sequence[Item],
-    address: Destination,
+    address: Destination | BookAddress,
     buyer_note: str | None,
     payment_timeout: timedelta,
     discounts: Sequence[Discount] = (),
     now: datetime | None = None,
 ) -> Order:
     """Check and price the order, reserve its stock (all lines or none), write it pending
-    payment with `order.created`, and schedule its close if it stays unpaid."""
+    payment with `order.created`, and schedule its close if it stays unpaid. `address`: an
+    address of the buyer's book (read with the offers), or one given as it is."""
     now = now or utcnow()
     wanted = _merged(items)
-    snapshot = address.snapshot()
-    shop, offers = await uow.orders.offers(shop_id, list(wanted))
-    if shop is None or not shop.can_sell:
+    book = address if isinstance(address, BookAddress) else None
+    read = await uow.orders.offers(shop_id, list(wanted), book)
+    if read.terms is None:  # no such shop: nothing else was read either
         raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
-    sellable = _sellable(offers, list(wanted), address.region_code[:2])
+    if book is not None:
+        if read.address is None:
+            raise AddressNotFound(
+                f"No address {book.address_id}."
+                if book.address_id is not None
+                else "You have no address yet: add one, or name one by address_id."
+            )
+        address = read.address
+    assert isinstance(address, Destination)
+    snapshot = address.snapshot()
+    shop = read.terms
+    if not shop.can_sell:
+        raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
+    sellable = _sellable(read.by_sku, list(wanted), address.region_code[:2])
     try:
         await stock.reserve(uow, shop_id, wanted)
     except CatalogOutOfStock as e:
@@ -204,8 +198,7 @@ async def place(
     await uow.timers.schedule(
         CLOSE_UNPAID, order.id, now + payment_timeout, {"shop_id": shop_id}, shop_id=shop_id
     )
-    await uow.flush()
-    return order
+    return order  # written with the request's commit (one round trip on PostgreSQL)
 
 
 async def get(uow: OrdersUnitOfWork, shop_id: str, order_id: str, *, lock: bool = False) -> Order:

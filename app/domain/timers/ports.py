@@ -18,10 +18,10 @@ class Timers(Protocol):
         payload: dict[str, Any] | None = None,
         *,
         shop_id: str | None = None,
-    ) -> bool:
+    ) -> None:
         """Fire `(kind, key)` at `due_at`. Idempotent: a pending timer of that name gets the
         new `due_at` and payload (and a claim in progress on it no longer counts); one that
-        already fired, or failed, is left alone. False when nothing was scheduled."""
+        already fired, or failed, is left alone."""
         ...
 
     async def cancel(self, kind: str, key: str) -> bool:

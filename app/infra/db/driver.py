@@ -18,6 +18,14 @@ transaction, which it begins if the request has not yet: on the connection of th
 transaction, after SQLAlchemy's own BEGIN, so the unit of work still commits or rolls back
 everything at its one commit point, ORM changes and driver writes alike.
 
+A write whose rows the caller does not wait for (`defer`: an order's rows, its event, a
+timer, an Idempotency-Key's response) is held and sent with the writes deferred after it, as
+one statement of data-modifying CTEs, by whatever comes next on the transaction's connection:
+the reader's next statement, any statement of SQLAlchemy's (`send_pending_before`, on the
+engine, which is also how a SAVEPOINT or its ROLLBACK TO finds them sent), the unit of work's
+flush, or its commit. A use case of four writes costs one round trip, and no statement ever
+runs ahead of a write the request made before it.
+
 Statements are prepared once per connection (asyncpg's statement cache). On SQLite there is
 no such path: the callers use SQLAlchemy Core there (`direct` is False).
 """
@@ -25,8 +33,10 @@ no such path: the callers use SQLAlchemy Core there (`direct` is False).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -35,6 +45,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.util import await_only
 
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError)
 
@@ -160,6 +171,85 @@ def _translated(sql: str, args: Any, e: Exception) -> DBAPIError:
     return DBAPIError(sql, args, e)
 
 
+#: Where a connection's pending writes are found by `send_pending_before` (its `info`).
+PENDING_KEY = "minishop.pending_writes"
+
+_PARAM = re.compile(r"\$(\d+)")
+_PART_REF = re.compile(r"\{(\d+)\}")
+
+#: Called with the rows a deferred write returned, once it has been sent.
+Then = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A deferred write: one statement, or several (`parts`) where a later one reads an
+    earlier one's RETURNING as `{0}`, `{1}`...; `$n` are its own parameters, shared by its
+    parts. `key` names what it upserts: a second write with the same key sends the first
+    before it is held (one statement may not change a row twice)."""
+
+    parts: tuple[str, ...]
+    args: tuple[Any, ...]
+    key: Hashable | None = None
+    then: Then | None = None
+
+
+def compose(pending: Sequence[Pending]) -> tuple[str, list[Any]]:
+    """The pending writes as one statement and its parameters. Each part becomes a CTE (a
+    data-modifying CTE runs to completion whether or not it is read); the statement returns
+    the rows of the last part of each write that waits for them, as `(part, row)` with the
+    row as JSON. One write of one part is sent as it is."""
+    if len(pending) == 1 and len(pending[0].parts) == 1:
+        return pending[0].parts[0], list(pending[0].args)
+    shape = tuple((p.parts, len(p.args), p.then is not None) for p in pending)
+    sql = _composed.get(shape)
+    if sql is None:
+        sql = _compose(shape)
+        if len(_composed) < _COMPOSED_KEPT:
+            _composed[shape] = sql
+    return sql, [a for p in pending for a in p.args]
+
+
+#: Composed statements by the shape of what they compose (a use case's writes are the same
+#: statements every time: composed once per process).
+_composed: dict[tuple[tuple[tuple[str, ...], int, bool], ...], str] = {}
+_COMPOSED_KEPT = 256
+
+
+def _compose(shape: tuple[tuple[tuple[str, ...], int, bool], ...]) -> str:
+    ctes: list[str] = []
+    selects: list[str] = []
+    offset = 0
+    for i, (parts, nargs, returns) in enumerate(shape):
+        for j, part in enumerate(parts):
+            body = _PARAM.sub(lambda m, o=offset: f"${int(m[1]) + o}", part)  # type: ignore[misc]
+            body = _PART_REF.sub(lambda m, i=i: f"w{i}_{m[1]}", body)  # type: ignore[misc]
+            ctes.append(f"w{i}_{j} AS ({body.strip()})")
+        offset += nargs
+        if returns:
+            last = f"w{i}_{len(parts) - 1}"
+            # Only generated names and numbers are formatted in; the parts are constants.
+            selects.append(f"SELECT {i} AS part, to_jsonb({last}) AS row FROM {last}")  # noqa: S608
+    tail = " UNION ALL ".join(selects) or "SELECT NULL::int AS part, NULL::jsonb AS row LIMIT 0"
+    return "WITH " + ",\n".join(ctes) + "\n" + tail
+
+
+def send_pending_before(
+    conn: Any, _cursor: Any, _statement: Any, _params: Any, _context: Any, _many: Any
+) -> None:
+    """SQLAlchemy's `before_cursor_execute` on PostgreSQL engines: a statement of the ORM's
+    on a connection with pending writes sends them first (SQLAlchemy runs it inside its
+    greenlet, where `await_only` reaches the event loop)."""
+    reader: DriverReader | None = conn.info.get(PENDING_KEY)
+    if reader is not None:
+        await_only(reader.send_pending())
+
+
+def forget_pending(_dbapi_connection: Any, record: Any) -> None:
+    """The pool's `checkin`: a connection goes back without anyone's pending writes."""
+    record.info.pop(PENDING_KEY, None)
+
+
 class DriverReader:
     def __init__(
         self,
@@ -178,6 +268,12 @@ class DriverReader:
         self._driver: Any = None
         #: Whether BEGIN has been sent on `_driver` for `_transaction`.
         self._begun = False
+        #: SQLAlchemy's adapter of `_driver`, and the `info` of its pooled connection.
+        self._adapted: Any = None
+        self._info: dict[Any, Any] | None = None
+        #: Deferred writes not sent yet, and the driver transaction they belong to.
+        self._pending: list[Pending] = []
+        self._pending_in: Any = None
 
     @property
     def direct(self) -> bool:
@@ -190,8 +286,8 @@ class DriverReader:
         try:
             if session is not None and session.in_transaction():
                 driver = await self._transaction_driver(session)
-                rows: Sequence[Any] = await driver.fetch(sql, *args)
-                return rows
+                await self.send_pending()
+                return await self.statement(driver, sql, *args)
             return await self._pool.fetch(sql, *args)
         except _DRIVER_ERRORS as e:
             raise _translated(sql, args, e) from e
@@ -204,15 +300,73 @@ class DriverReader:
         """A statement in the unit of work's transaction (begun now if it was not): a write,
         or a read that locks. Its rows (RETURNING)."""
         driver = await self._begun_driver()
+        await self.send_pending()
+        return await self.statement(driver, sql, *args)
+
+    async def statement(self, driver: Any, sql: str, *args: Any) -> Sequence[Any]:
+        """Every statement the reader sends in the unit of work's transaction goes here."""
         try:
             rows: Sequence[Any] = await driver.fetch(sql, *args)
         except _DRIVER_ERRORS as e:
             raise _translated(sql, args, e) from e
         return rows
 
+    async def defer(
+        self,
+        parts: str | Sequence[str],
+        *args: Any,
+        key: Hashable | None = None,
+        then: Then | None = None,
+    ) -> None:
+        """A write in the unit of work's transaction (begun now if it was not), sent with the
+        next statement on its connection (see the module's docstring); `then` gets its rows
+        once it is. A database error of a deferred write is raised by whatever sends it
+        (at the latest the commit, which then does not happen)."""
+        await self._begun_driver()
+        if key is not None and any(p.key == key for p in self._pending):
+            await self.send_pending()
+        if not self._pending:
+            self._pending_in = self._adapted._transaction
+            assert self._info is not None
+            self._info[PENDING_KEY] = self
+        self._pending.append(
+            Pending((parts,) if isinstance(parts, str) else tuple(parts), args, key, then)
+        )
+
+    async def send_pending(self) -> None:
+        """Send the deferred writes now, as one statement; then their callbacks."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        assert self._info is not None
+        self._info.pop(PENDING_KEY, None)
+        if self._adapted._transaction is not self._pending_in:
+            return  # their transaction ended (rolled back) without them: so are they
+        sql, args = compose(pending)
+        rows = await self.statement(self._driver, sql, *args)
+        if len(pending) == 1 and len(pending[0].parts) == 1:
+            if pending[0].then is not None:
+                await pending[0].then(rows)
+            return
+        by_part: dict[int, list[Mapping[str, Any]]] = {}
+        for row in rows:
+            by_part.setdefault(row["part"], []).append(row["row"])
+        for i, p in enumerate(pending):
+            if p.then is not None:
+                await p.then(by_part.get(i, []))
+
+    def discard(self) -> None:
+        """The transaction is being rolled back: what it deferred goes with it."""
+        if self._pending:
+            self._pending = []
+            if self._info is not None:
+                self._info.pop(PENDING_KEY, None)
+
     def wrote(self, session: AsyncSession) -> bool:
         """Whether statements of this reader's run in the session's current transaction
         (what it holds may be writes: ending it would lose them)."""
+        if self._pending:
+            return True
         return self._begun and self._transaction is session.sync_session.get_transaction()
 
     async def _begun_driver(self) -> Any:
@@ -225,12 +379,14 @@ class DriverReader:
         current = sync.get_nested_transaction() or sync.get_transaction()
         if current is None or current is not self._current or not self._begun:
             conn = await session.connection()  # begins the transaction, or the savepoint
+            self._info = conn.sync_connection.info  # type: ignore[union-attr]
             adapted: Any = (await conn.get_raw_connection()).dbapi_connection
             # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs; a
             # driver statement may be the first, so it is sent here, the adapter's way (its
             # `_transaction` is what its commit and rollback then end; private, pinned 2.1).
             if adapted._transaction is None:
                 await adapted._start_transaction()
+            self._adapted = adapted
             self._driver = adapted.driver_connection
             self._transaction = sync.get_transaction()
             self._current = sync.get_nested_transaction() or self._transaction
@@ -243,7 +399,9 @@ class DriverReader:
         transaction = session.sync_session.get_transaction()
         if transaction is None or transaction is not self._transaction:
             conn = await session.connection()
-            self._driver = (await conn.get_raw_connection()).driver_connection
+            self._info = conn.sync_connection.info  # type: ignore[union-attr]
+            self._adapted = (await conn.get_raw_connection()).dbapi_connection
+            self._driver = self._adapted.driver_connection
             self._transaction = session.sync_session.get_transaction()
             self._begun = False
         return self._driver

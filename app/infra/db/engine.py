@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.infra.db.driver import forget_pending, send_pending_before
 from app.infra.db.mapping import map_domain
 
 
@@ -37,7 +38,7 @@ def make_engine(
     # and closed again request after request (a TLS-less connect is still ~1 ms of a worker's
     # CPU); waiting a moment for a pooled one is cheaper, and PostgreSQL gains nothing from
     # more concurrent statements than it has cores.
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
@@ -48,6 +49,11 @@ def make_engine(
             {"server_settings": {"plan_cache_mode": "force_custom_plan"}} if custom_plans else {}
         ),
     )
+    # The driver's deferred writes go before any statement of SQLAlchemy's on their
+    # connection, and never leave with it to the pool (`app/infra/db/driver.py`).
+    event.listen(engine.sync_engine, "before_cursor_execute", send_pending_before)
+    event.listen(engine.sync_engine.pool, "checkin", forget_pending)
+    return engine
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -3,13 +3,15 @@
 One event (`write`), many at once (`write_many`, by COPY on PostgreSQL, for bulk jobs) or one
 of a sequenced family numbered per resource (`write_in_sequence`), each in the caller's
 transaction, from a session (the unit of work) or a bare connection (the webhook worker).
-On PostgreSQL the unit of work writes a sequenced event through the driver, in one statement
-(`write_in_sequence_direct`): the hot path of an order's life. The INSERTs carry
+On PostgreSQL the unit of work writes a sequenced event through the driver, as a deferred
+write sent with the request's other writes (`write_in_sequence_direct`): the hot path of an
+order's life. The INSERTs carry
 `OUTBOX_WRITER_TAG`; the guard test fails any other write to the table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,30 +83,42 @@ async def write_in_sequence(db: Db, event: Event) -> int:
     return number
 
 
-#: `write_in_sequence` in one statement: the resource's counter taken (its row locked until
-#: the transaction ends, as there) and the event written with the number, in `data` too. It
-#: returns what it wrote of the event (the guard test checks it against the catalogue).
-_IN_SEQUENCE_SQL = f"""
-WITH n AS (
-    INSERT INTO event_sequences (resource_id, last_sequence) VALUES ($5, 1)
-    ON CONFLICT (resource_id) DO UPDATE SET last_sequence = event_sequences.last_sequence + 1
-    RETURNING last_sequence
-)
+#: `write_in_sequence` as a deferred write of two parts: the resource's counter taken (its
+#: row locked until the transaction ends, as there), then the event written with the number,
+#: in `data` too. It returns what it wrote of the event (the guard test checks it against the
+#: catalogue).
+_IN_SEQUENCE_SQL = (
+    """
+INSERT INTO event_sequences (resource_id, last_sequence) VALUES ($5, 1)
+ON CONFLICT (resource_id) DO UPDATE SET last_sequence = event_sequences.last_sequence + 1
+RETURNING last_sequence
+""",
+    f"""
 INSERT {OUTBOX_WRITER_TAG} INTO outbox_events
     (id, type, shop_id, app_id, resource_id, data, created_at, sequence)
 SELECT $1, $2, $3, $4, $5,
        $6::text::jsonb || jsonb_build_object('sequence', n.last_sequence), $7, n.last_sequence
-FROM n
+FROM {{0}} n
 RETURNING type, shop_id, data, sequence
-"""  # noqa: S608 — only the constant tag is formatted in
+""",  # noqa: S608 — only the constant tag is formatted in
+)
 
 
-async def write_in_sequence_direct(driver: DriverReader, event: Event) -> int:
+async def write_in_sequence_direct(driver: DriverReader, event: Event) -> None:
     """`write_in_sequence` through the driver (PostgreSQL), in the unit of work's
-    transaction: one round trip instead of two."""
+    transaction, deferred: it goes with the request's other writes, in their round trip.
+    The number is set on the event once it is written (at the latest when the unit of work
+    flushes or commits)."""
     if not event.sequenced or event.resource_id is None:
         raise ValueError(f"{event.type} is not a sequenced event of a resource")
-    (row,) = await driver.write(
+
+    async def numbered(rows: Sequence[Mapping[str, Any]]) -> None:
+        (row,) = rows
+        number = int(row["sequence"])
+        event.sequence = number
+        event.data = {**event.data, "sequence": number}
+
+    await driver.defer(
         _IN_SEQUENCE_SQL,
         event.id,
         event.type,
@@ -113,11 +127,10 @@ async def write_in_sequence_direct(driver: DriverReader, event: Event) -> int:
         event.resource_id,
         json_text(event.data),
         event.created_at,
+        # The counter's row: a second event of the resource waits for the first's number.
+        key=("event_sequences", event.resource_id),
+        then=numbered,
     )
-    number = int(row[3])
-    event.sequence = number
-    event.data = {**event.data, "sequence": number}
-    return number
 
 
 class SqlOutboxRepository:
@@ -133,7 +146,8 @@ class SqlOutboxRepository:
     async def add_many(self, events: list[Event]) -> None:
         await write_many(self.s, events)
 
-    async def add_in_sequence(self, event: Event) -> int:
+    async def add_in_sequence(self, event: Event) -> None:
         if self._driver is not None:
-            return await write_in_sequence_direct(self._driver, event)
-        return await write_in_sequence(self.s, event)
+            await write_in_sequence_direct(self._driver, event)
+        else:
+            await write_in_sequence(self.s, event)

@@ -37,7 +37,6 @@ ON CONFLICT (kind, key) DO UPDATE
 SET due_at = excluded.due_at, payload = excluded.payload, shop_id = excluded.shop_id,
     lease_token = NULL, lease_until = NULL, updated_at = $7
 WHERE timers.status = 'pending'
-RETURNING id
 """
 
 
@@ -56,10 +55,11 @@ class SqlTimers:
         payload: dict[str, Any] | None = None,
         *,
         shop_id: str | None = None,
-    ) -> bool:
+    ) -> None:
         now = utcnow()
         if self._driver is not None:
-            rows = await self._driver.write(
+            # Deferred: it goes with the request's other writes, in their round trip.
+            await self._driver.defer(
                 _SCHEDULE_SQL,
                 new_id("tmr"),
                 shop_id,
@@ -68,8 +68,9 @@ class SqlTimers:
                 due_at,
                 json_text(payload or {}),
                 now,
+                key=("timers", kind, key),
             )
-            return bool(rows)
+            return
         insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
         stmt = insert(_t).values(
             id=new_id("tmr"),
@@ -96,8 +97,7 @@ class SqlTimers:
             },
             where=_t.c.status == TimerStatus.PENDING,
         )
-        res = await self.s.execute(stmt.returning(_t.c.id))
-        return res.scalar_one_or_none() is not None
+        await self.s.execute(stmt)
 
     async def cancel(self, kind: str, key: str) -> bool:
         res = await self.s.execute(

@@ -78,6 +78,7 @@ class SqlUnitOfWork:
             return
         try:
             if not self._committed:
+                self._reader.discard()
                 await session.rollback()
         finally:
             await session.close()
@@ -125,7 +126,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def addresses(self) -> SqlAddressRepository:
-        return SqlAddressRepository(self.session, self._reader)
+        return SqlAddressRepository(self.session)
 
     @cached_property
     def token_reads(self) -> SqlTokenReads:
@@ -184,8 +185,10 @@ class SqlUnitOfWork:
         return SqlTimers(self.session, self._reader)
 
     async def flush(self) -> None:
+        """Send every change so far: the session's, and the driver's deferred writes."""
         try:
             await self.session.flush()
+            await self._reader.send_pending()
         except StaleDataError as e:
             await self._abort()
             raise ConcurrentUpdate() from e
@@ -202,6 +205,7 @@ class SqlUnitOfWork:
             self._committed = True
             return
         try:
+            await self._reader.send_pending()
             await self.session.commit()
         except StaleDataError as e:
             await self.session.rollback()
@@ -213,6 +217,7 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         self.holds_writes = False
+        self._reader.discard()
         await self.session.rollback()
 
     async def release(self) -> None:
@@ -236,10 +241,15 @@ class SqlUnitOfWork:
         added there, and expires the ones changed there, so the next read loads them again.
         SQLite needs the driver's own transaction handling off for this, as `engine.py` does.
         """
+        await self._reader.send_pending()  # what came before is not the block's to undo
         self._savepoints += 1
         try:
             async with self.session.begin_nested():
-                yield
+                try:
+                    yield
+                except BaseException:
+                    self._reader.discard()  # deferred in the block: undone with it
+                    raise
                 await self.flush()  # a refused write is this block's error, not RELEASE's
         finally:
             self._savepoints -= 1
@@ -249,4 +259,5 @@ class SqlUnitOfWork:
         when the error leaves its block; otherwise the whole transaction goes."""
         if not self._savepoints:
             self.holds_writes = False
+            self._reader.discard()
             await self.session.rollback()

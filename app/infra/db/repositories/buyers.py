@@ -74,40 +74,9 @@ class SqlBuyerTokenRepository:
         return rowcount(res) == 1
 
 
-_ADDRESS_COLUMNS = (
-    "id",
-    "account_id",
-    "recipient",
-    "phone",
-    "region_code",
-    "detail",
-    "is_default",
-    "created_at",
-    "updated_at",
-    "version",
-)
-_ADDRESS_SQL = f"""
-SELECT {", ".join(_ADDRESS_COLUMNS)} FROM buyer_addresses
-WHERE account_id = $1 AND (id = $2 OR ($2::text IS NULL AND is_default))
-"""  # noqa: S608 — constant column names only
-
-
 class SqlAddressRepository:
-    def __init__(self, session: AsyncSession, driver: DriverReader | None = None) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.s = session
-        self._driver = driver if driver is not None and driver.direct else None
-
-    async def copy_of(self, account_id: str, address_id: str | None) -> Address | None:
-        if self._driver is None:
-            a = tables.buyer_addresses
-            which = a.c.is_default.is_(True) if address_id is None else a.c.id == address_id
-            stmt = sa.select(*(a.c[name] for name in _ADDRESS_COLUMNS)).where(
-                a.c.account_id == account_id, which
-            )
-            row = (await self.s.execute(stmt)).one_or_none()
-        else:
-            row = await self._driver.fetchrow(_ADDRESS_SQL, account_id, address_id)
-        return None if row is None else Address(**dict(zip(_ADDRESS_COLUMNS, row, strict=True)))
 
     def add(self, address: Address) -> None:
         self.s.add(address)

@@ -16,8 +16,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.domain.catalog.products import ProductStatus
 from app.domain.orders.model import (
+    BookAddress,
     CartLine,
+    Destination,
     Offer,
+    Offers,
     Order,
     OrderFilter,
     OrderLine,
@@ -53,31 +56,39 @@ def _ranges(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
 
 
 #: `offers`: the shop's terms and each SKU asked for with its product (a row per SKU found;
-#: the shop's row alone, SKU columns null, when none is).
+#: the shop's row alone, SKU columns null, when none is), and on every row the address of
+#: the buyer's book asked for ($3 the account, $4 the address or null for the default; its
+#: columns null when there is none, or when $3 is null: no address asked for).
 _OFFERS_SQL = """
 SELECT sh.status, sh.suspended_at, sh.freight_fee, sh.free_shipping_from,
        s.id, s.product_id, s.price, s.sale_attrs, s.out_sku_id,
-       p.status, p.regions, p.title, p.images, p.out_product_id
+       p.status, p.regions, p.title, p.images, p.out_product_id,
+       a.recipient, a.phone, a.region_code, a.detail
 FROM shops sh
 LEFT JOIN skus s ON s.shop_id = $1 AND s.id = ANY($2::text[])
 LEFT JOIN products p ON p.shop_id = $1 AND p.id = s.product_id
+LEFT JOIN buyer_addresses a
+       ON a.account_id = $3 AND (a.id = $4 OR ($4::text IS NULL AND a.is_default))
 WHERE sh.id = $1
 """
 #: `add`: the order and its lines, one statement (the lines' key to their order is checked
 #: at its end).
-_ADD_SQL = """
-WITH o AS (
-    INSERT INTO orders (id, shop_id, buyer_id, status, product_total, freight, discount_total,
-                        total, address, buyer_note, merchant_note, created_at, updated_at,
-                        version)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14)
-)
+#: A new order and its lines: a deferred write of two parts (one statement with the writes
+#: deferred after it, such as its event and its timer).
+_ADD_SQL = (
+    """
+INSERT INTO orders (id, shop_id, buyer_id, status, product_total, freight, discount_total,
+                    total, address, buyer_note, merchant_note, created_at, updated_at, version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14)
+""",
+    """
 INSERT INTO order_lines (id, shop_id, order_id, product_id, sku_id, quantity, unit_price,
                          snapshot, shipped_quantity, aftersale_quantity)
 SELECT l.id, $2, $1, l.product_id, l.sku_id, l.quantity, l.unit_price, l.snapshot::jsonb, 0, 0
 FROM unnest($15::text[], $16::text[], $17::text[], $18::int[], $19::bigint[], $20::text[])
      AS l(id, product_id, sku_id, quantity, unit_price, snapshot)
-"""
+""",
+)
 
 
 def _offer(
@@ -106,18 +117,22 @@ def _offer(
     )
 
 
-def _offers(rows: Sequence[Sequence[Any]]) -> tuple[ShopTerms | None, dict[str, Offer]]:
+def _offers(rows: Sequence[Sequence[Any]], address: Destination | None = None) -> Offers:
+    """From the rows of `_OFFERS_SQL` (the address columns last, when read with them)."""
     if not rows:
-        return None, {}
-    status, suspended_at, fee, free_from = rows[0][:4]
+        return Offers(None, {}, address)
+    first = rows[0]
+    status, suspended_at, fee, free_from = first[:4]
     terms = ShopTerms(
         can_sell=status == ShopStatus.OPEN and suspended_at is None,
         freight_fee=int(fee),
         free_shipping_from=None if free_from is None else int(free_from),
     )
+    if len(first) > 14 and first[14] is not None:
+        address = Destination(*first[14:18])
     # A SKU whose product is gone (never: the key cascades) counts as not found.
-    offers = {r[4]: _offer(*r[4:]) for r in rows if r[4] is not None and r[5] is not None}
-    return terms, offers
+    offers = {r[4]: _offer(*r[4:14]) for r in rows if r[4] is not None and r[5] is not None}
+    return Offers(terms, offers, address)
 
 
 class SqlOrderRepository:
@@ -130,7 +145,7 @@ class SqlOrderRepository:
             self.s.add(order)
             return
         lines = order.lines
-        await self._driver.write(
+        await self._driver.defer(
             _ADD_SQL,
             order.id,
             order.shop_id,
@@ -155,11 +170,15 @@ class SqlOrderRepository:
         )
 
     async def offers(
-        self, shop_id: str, sku_ids: list[str]
-    ) -> tuple[ShopTerms | None, dict[str, Offer]]:
+        self, shop_id: str, sku_ids: list[str], address: BookAddress | None = None
+    ) -> Offers:
         if self._driver is not None:
             # In the transaction when the request has begun one (a from-cart order has).
-            return _offers(await self._driver.fetch(_OFFERS_SQL, shop_id, sku_ids))
+            account_id, address_id = (
+                (address.account_id, address.address_id) if address else (None, None)
+            )
+            rows = await self._driver.fetch(_OFFERS_SQL, shop_id, sku_ids, account_id, address_id)
+            return _offers(rows)
         sh, sk, p = tables.shops, tables.skus, tables.products
         stmt = (
             sa.select(
@@ -185,7 +204,23 @@ class SqlOrderRepository:
             )
             .where(sh.c.id == shop_id)
         )
-        return _offers(list((await self.s.execute(stmt)).all()))
+        found = None
+        if address is not None:
+            a = tables.buyer_addresses
+            which = (
+                a.c.is_default.is_(True)
+                if address.address_id is None
+                else a.c.id == address.address_id
+            )
+            row = (
+                await self.s.execute(
+                    sa.select(a.c.recipient, a.c.phone, a.c.region_code, a.c.detail).where(
+                        a.c.account_id == address.account_id, which
+                    )
+                )
+            ).one_or_none()
+            found = None if row is None else Destination(*row)
+        return _offers(list((await self.s.execute(stmt)).all()), found)
 
     async def _with_lines(self, shop_id: str, orders: Sequence[Order]) -> None:
         if not orders:
