@@ -44,6 +44,7 @@ from app.api.platform import review
 from app.api.provider import OAUTH_SCHEME, verified_grant
 from app.api.routing import AutoCommitRoute
 from app.api.storefront import addresses as storefront_addresses
+from app.api.storefront import aftersales as storefront_aftersales
 from app.api.storefront import cart as storefront_cart
 from app.api.storefront import orders as storefront_orders
 from app.api.storefront import payments as storefront_payments
@@ -51,6 +52,7 @@ from app.api.storefront import public as storefront_public
 from app.api.storefront import tokens as storefront_tokens
 from app.api.storefront.auth import BUYER_SCHEME, verified_buyer
 from app.api.uploads import UploadSlots
+from app.api.v1 import aftersales as provider_aftersales
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
@@ -151,6 +153,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         storefront_addresses.router,
         storefront_cart.router,
         storefront_payments.router,
+        storefront_aftersales.router,
+        provider_aftersales.router,
         payment_callbacks.router,
     ):
         app.include_router(router)

@@ -46,6 +46,7 @@ ALLOWED_CROSS_SHOP: dict[str, str] = {
     # A buyer's own orders: a buyer account orders from many shops, and names an order by
     # its id alone (`/v1/storefront/orders/{order_id}`); the buyer, not a shop, is the scope.
     "buyer_orders": "a buyer's own orders across shops",
+    "buyer_aftersales": "a buyer's own after-sales across shops",
 }
 
 

@@ -384,9 +384,34 @@ async def _order(b: f.Buyer) -> str:
     return str((await buyer_order(b, shop))["id"])
 
 
+async def _aftersale(b: f.Buyer) -> str:
+    """B's refund request on a paid order of B's."""
+    from app.domain.orders import services as orders
+
+    container = f.app_container(b.client)
+    assert container is not None
+    shop = await on_sale(b.client, container)
+    order = await buyer_order(b, shop)
+    async with container.uow() as uow:
+        (await orders.get(uow, shop.shop_id, order["id"], lock=True)).pay()
+        await uow.commit()
+    r = await b.client.post(
+        f"/v1/storefront/orders/{order['id']}/aftersales",
+        json={
+            "type": "refund",
+            "reason": "other",
+            "lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}],
+        },
+        headers=b.h,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 BUYER_IDS: dict[str, Callable[[f.Buyer], Awaitable[str]]] = {
     "address_id": _address,
     "order_id": _order,
+    "aftersale_id": _aftersale,
 }
 
 

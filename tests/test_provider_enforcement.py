@@ -177,6 +177,67 @@ async def _shipment(shop: ShopContext, ids: dict[str, str]) -> str:
     return str(r.json()["id"])
 
 
+async def _aftersale(shop: ShopContext) -> str:
+    """A return asked for by the buyer of a paid and shipped order of the shop (one unit)."""
+    from app.domain.aftersales import services as aftersales
+    from app.domain.aftersales.model import AfterSaleReason, AfterSaleType
+    from app.domain.aftersales.refundable import Ask
+
+    order_id = await _order(shop)
+    await _paid(shop, {"order_id": order_id})
+    r = await shop.client.post(
+        f"/v1/orders/{order_id}/shipments",
+        json={"carrier": "SF", "waybill_no": "SF1234567890123"},
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 201, r.text
+    async with shop.container.uow() as uow:
+        order = await uow.orders.get(str(shop.auth.shop["id"]), order_id)
+        assert order is not None
+        made = await aftersales.request(
+            uow,
+            shop.auth.merchant.id,
+            order_id,
+            type_=AfterSaleType.RETURN_REFUND,
+            reason=AfterSaleReason.DAMAGED,
+            asks=[Ask(order.lines[0].id, 1)],
+        )
+        await uow.commit()
+        return made.id
+
+
+RETURN_ADDRESS = {
+    "recipient": "售后部",
+    "phone": "13800138000",
+    "region_code": "440305",
+    "detail": "1 Keyuan Road",
+}
+
+
+async def _returned(shop: ShopContext, ids: dict[str, str]) -> None:
+    """The return accepted and its goods sent back by the buyer."""
+    from app.domain.aftersales import services as aftersales
+    from app.domain.audit.model import Actor, ActorType, Surface
+
+    actor = Actor(type=ActorType.SYSTEM, id="system:test", surface=Surface.SYSTEM)
+    async with shop.container.uow() as uow:
+        await aftersales.accept(
+            uow,
+            actor,
+            str(shop.auth.shop["id"]),
+            ids["aftersale_id"],
+            address=aftersales.return_address(**RETURN_ADDRESS),
+        )
+        await aftersales.ship_back(
+            uow,
+            shop.auth.merchant.id,
+            ids["aftersale_id"],
+            carrier_code="SF",
+            waybill_no="SF1234567890123",
+        )
+        await uow.commit()
+
+
 PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "qualification_id": _qualification,
     "product_id": _product,
@@ -186,6 +247,7 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "job_id": _bulk_job,
     "order_id": _order,
     "shipment_id": _shipment,
+    "aftersale_id": _aftersale,
 }
 
 #: Path parameters naming a child of the resource made for the same call (named before them).
@@ -243,6 +305,7 @@ STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]]
     "createOrderShipment": _paid,
     # Paid: the control's cancellation refunds through the gateway.
     "cancelOrder": _paid,
+    "confirmAftersaleReturn": _returned,
 }
 
 #: Path parameters naming platform-wide resources that no shop owns (the category tree):
@@ -261,6 +324,8 @@ BODY_OVERRIDES: dict[str, dict[str, Any]] = {
     "createOrderShipment": {"carrier": "SF", "waybill_no": "SF1234567890123"},
     # The factory's shipment is an SF one: a ZTO number needs the carrier changed too.
     "updateOrderShipment": {"carrier": "ZTO", "waybill_no": "78123456789012"},
+    # The factory's after-sale is a return: accepting it needs the address.
+    "acceptAftersale": {"return_address": RETURN_ADDRESS},
 }
 
 #: operationId → (body, Content-Type) of the operations that take a file, not JSON.

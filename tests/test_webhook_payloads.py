@@ -11,6 +11,9 @@ import httpx
 import sqlalchemy as sa
 
 from app.container import Container
+from app.domain.aftersales import services as aftersales
+from app.domain.aftersales.model import AfterSaleReason, AfterSaleType
+from app.domain.aftersales.refundable import Ask
 from app.domain.events.catalog import CATALOG
 from app.domain.orders import services as orders
 from app.infra.db import tables
@@ -88,6 +91,21 @@ async def test_every_shop_event_carries_its_shop(
             {"carrier": "SF", "waybill_no": "SF1234567890123"},
         )
         assert shipped.status_code == 201, shipped.text
+        # Every after-sale event: a refund asked for, then rejected by the shop.
+        async with container.uow() as uow:
+            got = await orders.get(uow, shop_id, order.id)
+            asked = await aftersales.request(
+                uow,
+                buyer.id,
+                order.id,
+                type_=AfterSaleType.REFUND,
+                reason=AfterSaleReason.NOT_AS_DESCRIBED,
+                asks=[Ask(got.lines[0].id, 1)],
+                amount=100,
+            )
+            await uow.commit()
+        r = await p.post(f"/v1/aftersales/{asked.id}/rejection", {"reason": "As described."})
+        assert r.status_code == 200, r.text
         async with container.uow() as uow:  # the confirmation period ends
             assert await orders.auto_confirm(uow, shop_id, order.id)
             await uow.commit()

@@ -73,6 +73,11 @@ TAGS = [
         "shipments; the carrier catalogue.",
     },
     {
+        "name": "Open API: after-sales",
+        "description": "Buyers' refund and return requests: read and sync them, accept or "
+        "reject them, confirm returned goods came back.",
+    },
+    {
         "name": "Open API: bulk jobs",
         "description": "Asynchronous import (CSV, JSON Lines, Shopify's product CSV) and "
         "export of the catalogue: jobs with progress, per-line errors and a report.",
@@ -86,6 +91,11 @@ TAGS = [
         "name": "Storefront: orders",
         "description": "A buyer's cart and orders: place one, pay it, read them, cancel "
         "before paying, confirm receipt.",
+    },
+    {
+        "name": "Storefront: after-sales",
+        "description": "A buyer's refund and return requests on paid orders: ask, follow, "
+        "withdraw, send the goods of an accepted return back.",
     },
     {
         "name": "Callbacks: payments",

@@ -32,3 +32,21 @@ def test_refund_events_publish_the_refund_reasons() -> None:
     assert set(get_args(get_args(fields["refund_reason"].annotation)[0])) == {
         r.value for r in RefundReason
     }
+
+
+def test_aftersale_events_and_documents_publish_the_aftersale_enums() -> None:
+    from app.api.schemas.aftersales import (
+        AfterSaleReasonName,
+        AfterSaleStatusName,
+        AfterSaleTypeName,
+    )
+    from app.domain.aftersales.model import AfterSaleReason, AfterSaleStatus, AfterSaleType
+    from app.domain.events.catalog import AfterSaleEventData
+
+    statuses = {s.value for s in AfterSaleStatus}
+    fields = AfterSaleEventData.model_fields
+    assert set(get_args(fields["status"].annotation)) == statuses
+    assert set(get_args(fields["type"].annotation)) == {t.value for t in AfterSaleType}
+    assert set(get_args(AfterSaleStatusName)) == statuses
+    assert set(get_args(AfterSaleTypeName)) == {t.value for t in AfterSaleType}
+    assert set(get_args(AfterSaleReasonName)) == {r.value for r in AfterSaleReason}

@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: Families whose events carry `sequence`: 1, 2, 3… per resource (an order: its `order.*` and
-#: `payment.*` events share its numbers), in the order their transactions committed, so a
-#: receiver can tell a late retry from the latest news. A resource's events are all sequenced
-#: or none are: the family decides, not the type.
-SEQUENCED_FAMILIES = frozenset({"order", "payment"})
+#: Families whose events carry `sequence`: 1, 2, 3… per resource (an order: its `order.*`,
+#: `payment.*` and `aftersale.*` events share its numbers), in the order their transactions
+#: committed, so a receiver can tell a late retry from the latest news. A resource's events
+#: are all sequenced or none are: the family decides, not the type.
+SEQUENCED_FAMILIES = frozenset({"order", "payment", "aftersale"})
 
 
 #: A product's status as its events publish it: the values of the catalogue context's
@@ -185,6 +185,33 @@ class OrderEventData(SequencedPayload):
     )
 
 
+class AfterSaleEventData(SequencedPayload):
+    """What every after-sale event carries (numbered with its order's events): the
+    after-sale, its status after the change, and what it refunds; read it
+    (`GET /v1/aftersales/{aftersale_id}`) for the rest."""
+
+    order_id: str = Field(description="The order.", examples=["order_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    aftersale_id: str = Field(
+        description="The after-sale.", examples=["afs_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    type: Literal["refund", "return_refund"] = Field(
+        description="`refund`: money back only; `return_refund`: the goods go back first.",
+        examples=["refund"],
+    )
+    status: Literal[
+        "merchant_processing",
+        "user_wait_return",
+        "merchant_wait_receipt",
+        "platform_refunding",
+        "merchant_rejected",
+        "user_cancelled",
+        "return_closed",
+        "refunded",
+        "refund_failed",
+    ] = Field(description="Its status after the change.", examples=["merchant_processing"])
+    amount: int = Field(description="What it refunds, in fen.", examples=[12900])
+
+
 @dataclass(frozen=True)
 class EventType:
     """One entry of the catalogue: its dotted name, what it means, and its payload model."""
@@ -274,6 +301,17 @@ CATALOG: dict[str, EventType] = _table(
         "order.cancelled",
         "The order was cancelled (by the buyer, the payment timeout, the merchant or a provider).",
         OrderEventData,
+    ),
+    EventType(
+        "aftersale.created",
+        "A buyer asked for a refund or a return on lines of a paid order.",
+        AfterSaleEventData,
+    ),
+    EventType(
+        "aftersale.updated",
+        "An after-sale changed status (accepted, rejected, cancelled, shipped back, received, "
+        "closed); `status` says which.",
+        AfterSaleEventData,
     ),
     EventType(
         "payment.refunded",

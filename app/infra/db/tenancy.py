@@ -37,6 +37,7 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.payments,
     tables.payment_notifications,
     tables.sandbox_charges,
+    tables.aftersales,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

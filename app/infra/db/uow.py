@@ -19,6 +19,7 @@ from app.infra.db.reads.authz import SqlTokenReads
 from app.infra.db.reads.catalog import SqlProductReads
 from app.infra.db.reads.orders import SqlOrderReads
 from app.infra.db.repositories.accounts import SqlAccountRepository
+from app.infra.db.repositories.aftersales import SqlAfterSaleRepository
 from app.infra.db.repositories.audit import SqlAuditRepository
 from app.infra.db.repositories.authz import (
     SqlAppRepository,
@@ -167,6 +168,10 @@ class SqlUnitOfWork:
     @cached_property
     def order_reads(self) -> SqlOrderReads:
         return SqlOrderReads(lambda: self.session, self._reader, lambda: self.orders)
+
+    @cached_property
+    def aftersales(self) -> SqlAfterSaleRepository:
+        return SqlAfterSaleRepository(self.session)
 
     @cached_property
     def carts(self) -> SqlCartRepository:

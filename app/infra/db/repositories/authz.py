@@ -18,6 +18,7 @@ from app.domain.authz.model import (
 from app.domain.clock import utcnow
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
+from app.infra.db.locks import locked
 from app.infra.db.paging import fetch_page
 from app.infra.db.results import rowcount
 from app.infra.db.search import contains
@@ -85,7 +86,7 @@ class SqlGrantRepository:
             g.c.app_id == app_id, g.c.shop_id == shop_id, g.c.revoked_at.is_(None)
         )
         if lock:
-            stmt = stmt.with_for_update()
+            stmt = locked(stmt)
         return (await self.s.execute(stmt)).scalar_one_or_none()
 
     async def list_active_for_shop(

@@ -27,6 +27,7 @@ from app.domain.clock import utcnow
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.claim import claim_with_lease
+from app.infra.db.locks import locked
 from app.infra.db.paging import fetch_page
 from app.infra.db.rows import insert_rows
 from app.infra.db.tenancy import cross_shop, select, update
@@ -108,7 +109,7 @@ class SqlBulkRepository:
             sa.select(BulkJob).where(_j.c.id == job_id), "worker_claim"
         ).execution_options(populate_existing=True)
         if lock:
-            stmt = stmt.with_for_update()
+            stmt = locked(stmt)
         return (await self.s.execute(stmt)).scalar_one_or_none()
 
     async def lock_for_worker(self, job_id: str, worker_id: str) -> BulkJob | None:

@@ -31,6 +31,7 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import ShopStatus
 from app.infra.db import tables
 from app.infra.db.driver import DriverReader, json_text
+from app.infra.db.locks import locked
 from app.infra.db.paging import cut, keyset
 from app.infra.db.tenancy import cross_shop, select
 
@@ -222,15 +223,22 @@ class SqlOrderRepository:
             found = None if row is None else Destination(*row)
         return _offers(list((await self.s.execute(stmt)).all()), found)
 
-    async def _with_lines(self, shop_id: str, orders: Sequence[Order]) -> None:
+    async def _with_lines(
+        self, shop_id: str, orders: Sequence[Order], *, fresh: bool = False
+    ) -> None:
+        """`fresh`: the lines of locked orders, refreshed from the database (their order's
+        lock covers them: every change of a line takes it first)."""
         if not orders:
             return
         by_order: dict[str, list[OrderLine]] = defaultdict(list)
-        rows = await self.s.execute(
+        stmt = (
             select(_l, shop_id, OrderLine)
             .where(_l.c.order_id.in_([o.id for o in orders]))
             .order_by(_l.c.order_id, _l.c.id)
         )
+        if fresh:
+            stmt = stmt.execution_options(populate_existing=True)
+        rows = await self.s.execute(stmt)
         for line in rows.scalars():
             by_order[line.order_id].append(line)
         for order in orders:
@@ -239,10 +247,10 @@ class SqlOrderRepository:
     async def get(self, shop_id: str, order_id: str, *, lock: bool = False) -> Order | None:
         stmt = select(_o, shop_id, Order).where(_o.c.id == order_id)
         if lock:
-            stmt = stmt.with_for_update()
+            stmt = locked(stmt)
         order: Order | None = (await self.s.execute(stmt)).scalar_one_or_none()
         if order is not None:
-            await self._with_lines(shop_id, [order])
+            await self._with_lines(shop_id, [order], fresh=lock)
         return order
 
     async def list_for_shop(self, shop_id: str, page: PageRequest, f: OrderFilter) -> Page[Order]:

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.orders.payments import Payment, PaymentNotification
 from app.infra.db import tables
+from app.infra.db.locks import locked
 from app.infra.db.tenancy import select
 
 _p = tables.payments
@@ -23,7 +24,7 @@ class SqlPaymentRepository:
         stmt = select(_p, shop_id, Payment).where(_p.c.id == payment_id)
         if lock:
             # Read afresh: what the session holds may predate the lock's wait.
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+            stmt = locked(stmt)
         payment: Payment | None = (await self.s.execute(stmt)).scalar_one_or_none()
         return payment
 

@@ -9,6 +9,7 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import Member, Qualification, Shop, ShopStatus, SubjectType
 from app.domain.shops.permissions import Role
 from app.infra.db import tables
+from app.infra.db.locks import locked
 from app.infra.db.paging import fetch_page
 from app.infra.db.tenancy import cross_shop, select
 
@@ -93,10 +94,7 @@ class SqlMemberRepository:
 
     async def lock_owners(self, shop_id: str) -> list[Member]:
         m = tables.shop_members
-        stmt = (
-            select(m, shop_id, Member)
-            .where(m.c.role == Role.OWNER)
-            .order_by(m.c.account_id)
-            .with_for_update()
+        stmt = locked(
+            select(m, shop_id, Member).where(m.c.role == Role.OWNER).order_by(m.c.account_id)
         )
         return list((await self.s.execute(stmt)).scalars())

@@ -2,6 +2,7 @@
 (`base.py`). The domain classes are mapped onto them in `mapping.py`."""
 
 from app.infra.db.tables.accounts import accounts, sessions
+from app.infra.db.tables.aftersales import aftersales
 from app.infra.db.tables.audit import audit_log
 from app.infra.db.tables.authz import apps, grants, oauth_codes, refresh_tokens, token_families
 from app.infra.db.tables.base import ID, metadata
@@ -26,6 +27,7 @@ from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, w
 __all__ = [
     "ID",
     "accounts",
+    "aftersales",
     "apps",
     "audit_log",
     "bulk_job_file_parts",

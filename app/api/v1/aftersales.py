@@ -1,0 +1,199 @@
+"""Open API: the shop's after-sales — read and sync them, accept or reject them, confirm the
+goods of a return came back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.api.deps import UoW
+from app.api.errors import problem_responses
+from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
+from app.api.provider import (
+    PROVIDER_ERRORS,
+    PROVIDER_WRITE_ERRORS,
+    AftersalesRead,
+    AftersalesWrite,
+)
+from app.api.routing import StrictRoute
+from app.api.schemas.aftersales import (
+    AFTERSALE_EXAMPLE,
+    AfterSale,
+    AfterSaleAcceptance,
+    AfterSaleRejection,
+    AfterSaleStatusName,
+)
+from app.container import ConcurrentUpdate
+from app.domain.aftersales import services
+from app.domain.aftersales.errors import (
+    AfterSaleNotFound,
+    InvalidAfterSaleTransition,
+    ReturnAddressRequired,
+)
+from app.domain.aftersales.model import AfterSaleStatus
+from app.domain.aftersales.ports import AfterSaleFilter
+from app.domain.errors import ValidationFailed
+from app.domain.orders.errors import PhoneInvalid, RegionUnknown
+
+router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: after-sales"])
+
+AfterSaleId = Annotated[
+    str, Path(max_length=40, description="The after-sale's id.", examples=[AFTERSALE_EXAMPLE])
+]
+_READ = (*PROVIDER_ERRORS, 422)
+_WRITE = (*PROVIDER_WRITE_ERRORS, 400, 413, 415, 422, ConcurrentUpdate)
+
+
+def _aware(**times: datetime | None) -> None:
+    for name, value in times.items():
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed.field(
+                f"query.{name}", "Give a time zone, e.g. 2026-11-25T08:00:00Z."
+            )
+
+
+@router.get(
+    "/aftersales",
+    operation_id="listAftersales",
+    summary="The shop's after-sales",
+    description="Scope `aftersales:read`. Newest first; with `updated_since`, oldest change "
+    "first by `(updated_at, id)`, so `updated_since` plus the cursor is an incremental sync. "
+    "`created_from` is included, `created_to` excluded.",
+    response_model=ListResponse[AfterSale],
+    responses=problem_responses(*_READ, *PAGE_ERRORS),
+)
+async def list_aftersales(
+    access: AftersalesRead,
+    uow: UoW,
+    page: PageParams,
+    status_: Annotated[
+        list[AfterSaleStatusName] | None,
+        Query(
+            alias="status",
+            description="Only in these statuses (repeat it).",
+            examples=[["merchant_processing"]],
+        ),
+    ] = None,
+    order_id: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="Only this order's.",
+            examples=["order_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+        ),
+    ] = None,
+    created_from: Annotated[
+        datetime | None,
+        Query(description="Created at or after.", examples=["2026-11-25T08:00:00Z"]),
+    ] = None,
+    created_to: Annotated[
+        datetime | None, Query(description="Created before.", examples=["2026-11-26T08:00:00Z"])
+    ] = None,
+    updated_since: Annotated[
+        datetime | None,
+        Query(
+            description="Changed at or after this time, oldest change first (sync).",
+            examples=["2026-11-25T08:00:00Z"],
+        ),
+    ] = None,
+) -> ListResponse[AfterSale]:
+    _aware(created_from=created_from, created_to=created_to, updated_since=updated_since)
+    f = AfterSaleFilter(
+        statuses=frozenset(AfterSaleStatus(s) for s in status_ or ()),
+        order_id=order_id,
+        created_from=created_from,
+        created_to=created_to,
+        updated_since=updated_since,
+    )
+    result = await services.list_for_shop(uow, access.shop_id, page, f)
+    return ListResponse[AfterSale](
+        data=[AfterSale.of(a) for a in result.items],
+        next_cursor=encode_cursor(result.next_after),
+    )
+
+
+@router.get(
+    "/aftersales/{aftersale_id}",
+    operation_id="getAftersale",
+    summary="One after-sale",
+    description="Scope `aftersales:read`.",
+    response_model=AfterSale,
+    responses=problem_responses(*_READ, AfterSaleNotFound),
+)
+async def get_aftersale(aftersale_id: AfterSaleId, access: AftersalesRead, uow: UoW) -> AfterSale:
+    return AfterSale.of(await services.get(uow, access.shop_id, aftersale_id))
+
+
+@router.post(
+    "/aftersales/{aftersale_id}/acceptance",
+    operation_id="acceptAftersale",
+    summary="Accept an after-sale",
+    description="Scope `aftersales:write`. While the shop has not decided (409 "
+    "`invalid_aftersale_transition` otherwise). A `refund` goes to the platform to pay "
+    "(`platform_refunding`); a `return_refund` needs `return_address` and waits for the "
+    "buyer to send the goods (`user_wait_return`). Emits `aftersale.updated`.",
+    response_model=AfterSale,
+    responses=problem_responses(
+        *_WRITE,
+        AfterSaleNotFound,
+        InvalidAfterSaleTransition,
+        ReturnAddressRequired,
+        PhoneInvalid,
+        RegionUnknown,
+    ),
+)
+async def accept_aftersale(
+    aftersale_id: AfterSaleId, body: AfterSaleAcceptance, access: AftersalesWrite, uow: UoW
+) -> AfterSale:
+    address = None
+    if body.return_address is not None:
+        a = body.return_address
+        address = services.return_address(a.recipient, a.phone, a.region_code, a.detail)
+    aftersale = await services.accept(
+        uow, access.actor, access.shop_id, aftersale_id, address=address
+    )
+    return AfterSale.of(aftersale)
+
+
+@router.post(
+    "/aftersales/{aftersale_id}/rejection",
+    operation_id="rejectAftersale",
+    summary="Reject an after-sale",
+    description="Scope `aftersales:write`. While the shop has not decided, with the reason "
+    "the buyer reads; its units may be asked for again. Emits `aftersale.updated`.",
+    response_model=AfterSale,
+    responses=problem_responses(*_WRITE, AfterSaleNotFound, InvalidAfterSaleTransition),
+)
+async def reject_aftersale(
+    aftersale_id: AfterSaleId, body: AfterSaleRejection, access: AftersalesWrite, uow: UoW
+) -> AfterSale:
+    aftersale = await services.reject(
+        uow, access.actor, access.shop_id, aftersale_id, reason=body.reason
+    )
+    return AfterSale.of(aftersale)
+
+
+@router.post(
+    "/aftersales/{aftersale_id}/return-receipt",
+    operation_id="confirmAftersaleReturn",
+    summary="Confirm the goods of a return came back",
+    description="Scope `aftersales:write`. Once the buyer sent them (`merchant_wait_receipt`; "
+    "409 `invalid_aftersale_transition` otherwise): the refund goes to the platform to pay. "
+    "Emits `aftersale.updated`.",
+    response_model=AfterSale,
+    responses=problem_responses(
+        *PROVIDER_WRITE_ERRORS,
+        400,
+        422,
+        ConcurrentUpdate,
+        AfterSaleNotFound,
+        InvalidAfterSaleTransition,
+    ),
+)
+async def confirm_aftersale_return(
+    aftersale_id: AfterSaleId, access: AftersalesWrite, uow: UoW
+) -> AfterSale:
+    aftersale = await services.confirm_receipt(uow, access.actor, access.shop_id, aftersale_id)
+    return AfterSale.of(aftersale)

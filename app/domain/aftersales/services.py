@@ -1,0 +1,354 @@
+"""After-sale use cases: the buyer asks, cancels and sends goods back; the shop (a provider
+or a merchant's member) accepts, rejects and confirms what came back.
+
+Every change takes the order's row lock first, the lock every change of an order takes: two
+requests on the same lines take turns, and the second sees what the first claimed, so the
+claims of a line never exceed what was paid for it. Events are numbered with the order's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.domain.aftersales.errors import (
+    AfterSaleLinesInvalid,
+    AfterSaleNotFound,
+    FreightNotRefundable,
+    OrderNotRefundable,
+    RefundAmountExceeded,
+    ReturnAddressRequired,
+)
+from app.domain.aftersales.model import (
+    AfterSale,
+    AfterSaleLine,
+    AfterSaleReason,
+    AfterSaleType,
+)
+from app.domain.aftersales.ports import AfterSaleFilter, AfterSalesUnitOfWork
+from app.domain.aftersales.refundable import (
+    Ask,
+    Claimed,
+    PaidLine,
+    allocate,
+    freight_refundable,
+    line_limits,
+)
+from app.domain.audit.model import Actor, AuditEntry
+from app.domain.events.catalog import AfterSaleEventData
+from app.domain.events.model import Event
+from app.domain.orders import services as orders
+from app.domain.orders.addresses import normalize_phone, resolve_region
+from app.domain.orders.carriers import carrier
+from app.domain.orders.model import Destination, Order, OrderStatus
+from app.domain.pagination import Page, PageRequest
+
+#: Order statuses an after-sale may be asked for in: paid, and not cancelled or closed.
+REFUNDABLE_STATUSES = frozenset(
+    {
+        OrderStatus.AWAITING_SHIPMENT,
+        OrderStatus.PARTIALLY_SHIPPED,
+        OrderStatus.AWAITING_RECEIPT,
+        OrderStatus.COMPLETED,
+    }
+)
+
+
+async def aftersale_event(uow: AfterSalesUnitOfWork, type_: str, aftersale: AfterSale) -> None:
+    """`type_` of `aftersale`, numbered with its order's events."""
+    data = AfterSaleEventData(
+        shop_id=aftersale.shop_id,
+        order_id=aftersale.order_id,
+        aftersale_id=aftersale.id,
+        type=aftersale.type.value,
+        status=aftersale.status.value,
+        amount=aftersale.amount,
+    )
+    await uow.outbox.add_in_sequence(Event(type_, data, resource_id=aftersale.order_id))
+
+
+def _claims(
+    aftersales: Sequence[AfterSale],
+) -> tuple[dict[str, Claimed], bool]:
+    """What the after-sales that still count have taken of each line, and of the freight."""
+    claims: dict[str, Claimed] = {}
+    freight = False
+    for a in aftersales:
+        if not a.counts:
+            continue
+        freight = freight or a.freight_amount > 0
+        for line in a.line_items():
+            seen = claims.get(line.line_id, Claimed())
+            claims[line.line_id] = Claimed(seen.quantity + line.quantity, seen.amount + line.amount)
+    return claims, freight
+
+
+def _paid_lines(order: Order) -> list[PaidLine]:
+    return [PaidLine(x.id, x.unit_price, x.quantity, x.shipped_quantity) for x in order.lines]
+
+
+def _checked_asks(
+    order: Order, type_: AfterSaleType, asks: Sequence[Ask], claims: dict[str, Claimed]
+) -> None:
+    if not asks:
+        raise AfterSaleLinesInvalid("Name at least one line of the order and its quantity.")
+    lines = {line.id: line for line in order.lines}
+    seen: set[str] = set()
+    for i, ask in enumerate(asks):
+        loc = {"loc": ["body", "lines", i], "type": "aftersale_line"}
+        line = lines.get(ask.line_id)
+        if line is None:
+            raise AfterSaleLinesInvalid(
+                f"Line {ask.line_id} is not a line of order {order.id}.",
+                errors=[{**loc, "msg": "not a line of the order"}],
+            )
+        if ask.line_id in seen:
+            raise AfterSaleLinesInvalid(
+                f"Line {ask.line_id} is named twice.", errors=[{**loc, "msg": "named twice"}]
+            )
+        seen.add(ask.line_id)
+        claimed = claims.get(ask.line_id, Claimed()).quantity
+        left = line.quantity - claimed
+        if type_ is AfterSaleType.RETURN_REFUND:
+            # Only units that reached the buyer can go back.
+            left = min(left, line.shipped_quantity - claimed)
+        if not 1 <= ask.quantity <= left:
+            what = (
+                "shipped and not yet claimed"
+                if type_ is AfterSaleType.RETURN_REFUND
+                else "not yet claimed"
+            )
+            raise AfterSaleLinesInvalid(
+                f"Line {ask.line_id} has {max(left, 0)} unit(s) {what}, not {ask.quantity}.",
+                errors=[{**loc, "msg": f"at most {max(left, 0)} unit(s)"}],
+                extra={"line_id": ask.line_id, "available_quantity": max(left, 0)},
+            )
+
+
+async def request(
+    uow: AfterSalesUnitOfWork,
+    buyer_id: str,
+    order_id: str,
+    *,
+    type_: AfterSaleType,
+    reason: AfterSaleReason,
+    asks: Sequence[Ask],
+    amount: int | None = None,
+    refund_freight: bool = False,
+    description: str | None = None,
+    images: Sequence[str] = (),
+) -> AfterSale:
+    """The buyer asks for `type_` on `asks` of their paid order: `amount` (default: the most
+    those units may refund, plus the freight when `refund_freight`)."""
+    found = await orders.get_for_buyer(uow, buyer_id, order_id)
+    order = await orders.get(uow, found.shop_id, order_id, lock=True)
+    if order.status not in REFUNDABLE_STATUSES:
+        raise OrderNotRefundable(
+            f"Order {order.id} is {int(order.status)} ({order.status.label}): only a paid "
+            "order that was not cancelled or closed can have an after-sale.",
+            extra={"current_status": int(order.status)},
+        )
+    claims, freight_claimed = _claims(await uow.aftersales.of_order(order.shop_id, order.id))
+    _checked_asks(order, type_, asks, claims)
+    limits = line_limits(_paid_lines(order), order.discount_total, claims, asks)
+    freight = 0
+    if refund_freight:
+        freight = freight_refundable(_paid_lines(order), order.freight, freight_claimed)
+        if freight_claimed or (freight == 0 and order.freight > 0):
+            raise FreightNotRefundable(
+                "The freight is refunded only while nothing of the order has shipped, once."
+            )
+    most = sum(limits.values()) + freight
+    wanted = most if amount is None else amount
+    if not freight <= wanted <= most:
+        raise RefundAmountExceeded(
+            f"At most {most} fen remains refundable on those lines"
+            + (f" (with the freight, {freight}; not less than that)." if freight else "."),
+            extra={"max_amount": most, "min_amount": freight},
+        )
+    parts = allocate(wanted - freight, limits)
+    by_id = {line.id: line for line in order.lines}
+    lines = [
+        AfterSaleLine(ask.line_id, by_id[ask.line_id].sku_id, ask.quantity, parts[ask.line_id])
+        for ask in asks
+    ]
+    aftersale = AfterSale(
+        shop_id=order.shop_id,
+        order_id=order.id,
+        buyer_id=buyer_id,
+        type=type_,
+        reason=reason,
+        lines=[x.as_json() for x in lines],
+        amount=wanted,
+        freight_amount=freight,
+        description=description,
+        images=list(images),
+    )
+    for ask in asks:
+        by_id[ask.line_id].aftersale_quantity += ask.quantity
+    uow.aftersales.add(aftersale)
+    await aftersale_event(uow, "aftersale.created", aftersale)
+    await uow.flush()
+    return aftersale
+
+
+async def _release_lines(uow: AfterSalesUnitOfWork, order: Order, aftersale: AfterSale) -> None:
+    """An after-sale that ended without money gives its units back to its lines."""
+    by_id = {line.id: line for line in order.lines}
+    for item in aftersale.line_items():
+        line = by_id.get(item.line_id)
+        if line is not None:
+            line.aftersale_quantity = max(0, line.aftersale_quantity - item.quantity)
+
+
+async def _locked(
+    uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str
+) -> tuple[Order, AfterSale]:
+    """The after-sale's order, then the after-sale, both locked (the order first, as every
+    change of an order takes it)."""
+    found = await uow.aftersales.get(shop_id, aftersale_id)
+    if found is None:
+        raise AfterSaleNotFound(f"No after-sale {aftersale_id}.")
+    order = await orders.get(uow, shop_id, found.order_id, lock=True)
+    aftersale = await uow.aftersales.get(shop_id, aftersale_id, lock=True)
+    assert aftersale is not None
+    return order, aftersale
+
+
+def _audit(
+    uow: AfterSalesUnitOfWork,
+    actor: Actor,
+    action: str,
+    aftersale: AfterSale,
+    before: str,
+    **after: Any,
+) -> None:
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            action,
+            target_type="aftersale",
+            target_id=aftersale.id,
+            shop_id=aftersale.shop_id,
+            before={"status": before},
+            after={"status": aftersale.status.value, **after},
+        )
+    )
+
+
+def return_address(recipient: str, phone: str, region_code: str, detail: str) -> dict[str, Any]:
+    """Where a return goes, checked as a buyer's address is (mobile number, district)."""
+    phone = normalize_phone(phone)
+    resolve_region(region_code)
+    return Destination(recipient, phone, region_code, detail).snapshot()
+
+
+async def accept(
+    uow: AfterSalesUnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    aftersale_id: str,
+    *,
+    address: dict[str, Any] | None = None,
+) -> AfterSale:
+    """The shop agrees. A refund is then the platform's to pay; a return waits for the goods,
+    sent to `address` (`return_address`), which a return needs and a refund refuses."""
+    _, aftersale = await _locked(uow, shop_id, aftersale_id)
+    before = aftersale.status.value
+    if (address is None) == (aftersale.type is AfterSaleType.RETURN_REFUND):
+        raise ReturnAddressRequired(
+            "Give the address the goods go back to."
+            if address is None
+            else "A refund without a return takes no return address."
+        )
+    aftersale.accept(address)
+    _audit(uow, actor, "aftersale.accepted", aftersale, before)
+    await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.flush()
+    return aftersale
+
+
+async def reject(
+    uow: AfterSalesUnitOfWork, actor: Actor, shop_id: str, aftersale_id: str, *, reason: str
+) -> AfterSale:
+    order, aftersale = await _locked(uow, shop_id, aftersale_id)
+    before = aftersale.status.value
+    aftersale.reject(reason)
+    await _release_lines(uow, order, aftersale)
+    _audit(uow, actor, "aftersale.rejected", aftersale, before, reason=reason)
+    await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.flush()
+    return aftersale
+
+
+async def confirm_receipt(
+    uow: AfterSalesUnitOfWork, actor: Actor, shop_id: str, aftersale_id: str
+) -> AfterSale:
+    """The shop has the returned goods: the refund is the platform's to pay."""
+    _, aftersale = await _locked(uow, shop_id, aftersale_id)
+    before = aftersale.status.value
+    aftersale.confirm_receipt()
+    _audit(uow, actor, "aftersale.return_received", aftersale, before)
+    await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.flush()
+    return aftersale
+
+
+async def get(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str) -> AfterSale:
+    aftersale = await uow.aftersales.get(shop_id, aftersale_id)
+    if aftersale is None:
+        raise AfterSaleNotFound(f"No after-sale {aftersale_id}.")
+    return aftersale
+
+
+async def list_for_shop(
+    uow: AfterSalesUnitOfWork, shop_id: str, page: PageRequest, f: AfterSaleFilter
+) -> Page[AfterSale]:
+    return await uow.aftersales.list_for_shop(shop_id, page, f)
+
+
+# --- the buyer's side ----------------------------------------------------------------------
+
+
+async def get_for_buyer(uow: AfterSalesUnitOfWork, buyer_id: str, aftersale_id: str) -> AfterSale:
+    """The buyer's own after-sale; another buyer's is not found, like one that does not exist."""
+    aftersale = await uow.aftersales.get_for_buyer(buyer_id, aftersale_id)
+    if aftersale is None:
+        raise AfterSaleNotFound(f"No after-sale {aftersale_id}.")
+    return aftersale
+
+
+async def list_for_buyer(
+    uow: AfterSalesUnitOfWork, buyer_id: str, page: PageRequest
+) -> Page[AfterSale]:
+    return await uow.aftersales.list_for_buyer(buyer_id, page)
+
+
+async def cancel_by_buyer(uow: AfterSalesUnitOfWork, buyer_id: str, aftersale_id: str) -> AfterSale:
+    found = await get_for_buyer(uow, buyer_id, aftersale_id)
+    order, aftersale = await _locked(uow, found.shop_id, aftersale_id)
+    aftersale.cancel()
+    await _release_lines(uow, order, aftersale)
+    await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.flush()
+    return aftersale
+
+
+async def ship_back(
+    uow: AfterSalesUnitOfWork,
+    buyer_id: str,
+    aftersale_id: str,
+    *,
+    carrier_code: str,
+    waybill_no: str,
+) -> AfterSale:
+    """The buyer sent the goods of an accepted return back (the waybill checked by the
+    carrier's published format)."""
+    found = await get_for_buyer(uow, buyer_id, aftersale_id)
+    chosen = carrier(carrier_code)
+    waybill = chosen.check_waybill(waybill_no)
+    _, aftersale = await _locked(uow, found.shop_id, aftersale_id)
+    aftersale.ship_back(chosen.code, waybill)
+    await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.flush()
+    return aftersale

@@ -1,0 +1,342 @@
+"""After-sales: a buyer asks for a refund or a return on lines of a paid order; the shop (a
+provider) accepts, rejects, and confirms returned goods; the buyer withdraws one or sends the
+goods back. Claims on a line never exceed what was paid for it, even when requests race."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from app.container import Container
+from app.domain.orders import services as orders
+from app.infra.db import tables
+from tests import factories as f
+from tests.order_support import OnSale, buyer_order, on_sale
+
+RETURN_ADDRESS = {
+    "recipient": "售后部",
+    "phone": "13800138000",
+    "region_code": "440305",
+    "detail": "1 Keyuan Road",
+}
+
+
+class Sale:
+    """A paid order of one buyer in a shop on sale: 2 units of SKU M (10000 each), 1 of L
+    (5000), flat freight 0 (the shop's default)."""
+
+    def __init__(self, shop: OnSale, b: f.Buyer, order: dict[str, Any], container: Container):
+        self.shop, self.b, self.order, self.container = shop, b, order, container
+
+    @property
+    def id(self) -> str:
+        return str(self.order["id"])
+
+    def line(self, i: int) -> str:
+        return str(self.order["lines"][i]["id"])
+
+    async def ask(self, **body: Any) -> httpx.Response:
+        return await self.b.client.post(
+            f"/v1/storefront/orders/{self.id}/aftersales", json=body, headers=self.b.h
+        )
+
+    async def provider_order(self) -> dict[str, Any]:
+        r = await self.shop.p.get(f"/v1/orders/{self.id}")
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def events(self) -> list[tuple[str, dict[str, Any]]]:
+        o = tables.outbox_events
+        async with self.container.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(o.c.type, o.c.data)
+                .where(o.c.resource_id == self.id)
+                .order_by(o.c.sequence)
+            )
+            return [(r.type, r.data) for r in rows]
+
+    async def ship(self) -> None:
+        r = await self.shop.p.post(
+            f"/v1/orders/{self.id}/shipments", {"carrier": "SF", "waybill_no": "SF1234567890123"}
+        )
+        assert r.status_code == 201, r.text
+
+
+async def _paid(container: Container, shop: OnSale, b: f.Buyer) -> dict[str, Any]:
+    order = await buyer_order(b, shop, 2, 1)
+    async with container.uow() as uow:
+        (await orders.get(uow, shop.shop_id, order["id"], lock=True)).pay()
+        await uow.commit()
+    return order
+
+
+@pytest.fixture
+async def sale(client: httpx.AsyncClient, container: Container, new_client: f.NewClient) -> Sale:
+    shop = await on_sale(client, container)
+    b = await f.buyer(new_client())
+    return Sale(shop, b, await _paid(container, shop, b), container)
+
+
+async def test_a_refund_is_asked_for_accepted_and_shown_to_both_sides(sale: Sale) -> None:
+    r = await sale.ask(
+        type="refund", reason="no_longer_needed", lines=[{"line_id": sale.line(0), "quantity": 1}]
+    )
+    assert r.status_code == 201, r.text
+    a = r.json()
+    assert a["status"] == "merchant_processing" and a["type"] == "refund"
+    assert a["amount"] == 10000 and a["freight_amount"] == 0
+    assert a["lines"] == [
+        {"line_id": sale.line(0), "sku_id": sale.shop.sku(0), "quantity": 1, "amount": 10000}
+    ]
+    order = await sale.provider_order()
+    assert [x["aftersale_quantity"] for x in order["lines"]] == [1, 0]
+
+    listed = await sale.shop.p.get("/v1/aftersales", order_id=sale.id)
+    assert [x["id"] for x in listed.json()["data"]] == [a["id"]]
+    mine = await sale.b.client.get("/v1/storefront/aftersales", headers=sale.b.h)
+    assert [x["id"] for x in mine.json()["data"]] == [a["id"]]
+
+    r = await sale.shop.p.post(f"/v1/aftersales/{a['id']}/acceptance", {})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "platform_refunding" and r.json()["accepted_at"]
+    got = await sale.b.client.get(f"/v1/storefront/aftersales/{a['id']}", headers=sale.b.h)
+    assert got.json()["status"] == "platform_refunding"
+
+    # Numbered with the order's own events.
+    events = await sale.events()
+    assert [t for t, _ in events] == [
+        "order.created",
+        "aftersale.created",
+        "aftersale.updated",
+    ]
+    assert [d["sequence"] for _, d in events] == [1, 2, 3]
+    assert events[2][1]["status"] == "platform_refunding"
+    assert events[2][1]["aftersale_id"] == a["id"]
+
+
+async def test_a_return_needs_an_address_then_the_goods_then_the_receipt(sale: Sale) -> None:
+    r = await sale.ask(
+        type="return_refund", reason="damaged", lines=[{"line_id": sale.line(1), "quantity": 1}]
+    )
+    assert r.status_code == 422 and r.json()["code"] == "aftersale_lines_invalid"  # not shipped
+    await sale.ship()
+    r = await sale.ask(
+        type="return_refund",
+        reason="damaged",
+        description="The box arrived crushed.\nPhotos attached.",
+        images=["https://cdn.example.com/afs/1.jpg"],
+        lines=[{"line_id": sale.line(1), "quantity": 1}],
+    )
+    assert r.status_code == 201, r.text
+    a = r.json()
+    path = f"/v1/aftersales/{a['id']}"
+    r = await sale.shop.p.post(f"{path}/acceptance", {})
+    assert r.status_code == 422 and r.json()["code"] == "return_address_required"
+    r = await sale.shop.p.post(f"{path}/acceptance", {"return_address": RETURN_ADDRESS})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "user_wait_return"
+    assert r.json()["return_address"]["district"] == "南山区"
+
+    mine = f"/v1/storefront/aftersales/{a['id']}"
+    r = await sale.b.client.post(
+        f"{mine}/return-shipment", json={"carrier": "SF", "waybill_no": "12"}, headers=sale.b.h
+    )
+    assert r.status_code == 422 and r.json()["code"] == "waybill_invalid"
+    r = await sale.shop.p.post(f"{path}/return-receipt")
+    assert r.status_code == 409 and r.json()["current_status"] == "user_wait_return"
+    r = await sale.b.client.post(
+        f"{mine}/return-shipment",
+        json={"carrier": "SF", "waybill_no": "sf1234567890123"},
+        headers=sale.b.h,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "merchant_wait_receipt"
+    assert r.json()["return_waybill_no"] == "SF1234567890123"
+    r = await sale.b.client.post(f"{mine}/cancellation", headers=sale.b.h)
+    assert r.status_code == 409 and r.json()["code"] == "invalid_aftersale_transition"
+    r = await sale.shop.p.post(f"{path}/return-receipt")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "platform_refunding" and r.json()["received_at"]
+
+
+async def test_a_rejected_or_withdrawn_request_frees_its_units(sale: Sale) -> None:
+    all_of_m = [{"line_id": sale.line(0), "quantity": 2}]
+    first = (await sale.ask(type="refund", reason="other", lines=all_of_m)).json()
+    r = await sale.ask(
+        type="refund", reason="other", lines=[{"line_id": sale.line(0), "quantity": 1}]
+    )
+    assert r.status_code == 422 and r.json()["available_quantity"] == 0
+    r = await sale.shop.p.post(
+        f"/v1/aftersales/{first['id']}/rejection", {"reason": "Used.\nSee photos."}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "merchant_rejected"
+    assert r.json()["reject_reason"] == "Used.\nSee photos."
+    assert [x["aftersale_quantity"] for x in (await sale.provider_order())["lines"]] == [0, 0]
+    r = await sale.shop.p.post(f"/v1/aftersales/{first['id']}/acceptance", {})
+    assert r.status_code == 409 and r.json()["current_status"] == "merchant_rejected"
+
+    second = (await sale.ask(type="refund", reason="other", lines=all_of_m)).json()
+    assert second["status"] == "merchant_processing"
+    r = await sale.b.client.post(
+        f"/v1/storefront/aftersales/{second['id']}/cancellation", headers=sale.b.h
+    )
+    assert r.status_code == 200 and r.json()["status"] == "user_cancelled"
+    assert [x["aftersale_quantity"] for x in (await sale.provider_order())["lines"]] == [0, 0]
+    assert (await sale.ask(type="refund", reason="other", lines=all_of_m)).status_code == 201
+
+
+async def test_amounts_are_held_to_what_was_paid(sale: Sale) -> None:
+    one = [{"line_id": sale.line(0), "quantity": 1}]
+    r = await sale.ask(type="refund", reason="other", lines=one, amount=10001)
+    assert r.status_code == 409 and r.json()["code"] == "refund_amount_exceeded"
+    assert r.json()["max_amount"] == 10000
+    part = await sale.ask(type="refund", reason="other", lines=one, amount=2500)
+    assert part.status_code == 201 and part.json()["amount"] == 2500
+    # The last unit may take the rest of the line's share: 20000 - 2500.
+    r = await sale.ask(type="refund", reason="other", lines=one)
+    assert r.status_code == 201 and r.json()["amount"] == 17500
+    r = await sale.ask(type="refund", reason="other", lines=one)
+    assert r.status_code == 422 and r.json()["code"] == "aftersale_lines_invalid"
+
+
+async def test_the_freight_is_refundable_only_before_anything_shipped(
+    client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    shop = await on_sale(client, container)
+    async with container.uow() as uow:
+        s = await uow.shops.get(shop.shop_id)
+        assert s is not None
+        s.freight_fee, s.free_shipping_from = 800, None
+        await uow.commit()
+    b = await f.buyer(new_client())
+    sale = Sale(shop, b, await _paid(container, shop, b), container)
+    assert sale.order["freight"] == 800
+    lines = [{"line_id": sale.line(1), "quantity": 1}]
+    r = await sale.ask(type="refund", reason="other", lines=lines, refund_freight=True)
+    assert r.status_code == 201, r.text
+    assert (r.json()["amount"], r.json()["freight_amount"]) == (5800, 800)
+    r = await sale.ask(
+        type="refund",
+        reason="other",
+        lines=[{"line_id": sale.line(0), "quantity": 1}],
+        refund_freight=True,
+    )
+    assert r.status_code == 409 and r.json()["code"] == "freight_not_refundable"  # taken
+
+    other = Sale(shop, b, await _paid(container, shop, b), container)
+    await other.ship()
+    r = await other.ask(
+        type="refund",
+        reason="other",
+        lines=[{"line_id": other.line(1), "quantity": 1}],
+        refund_freight=True,
+    )
+    assert r.status_code == 409 and r.json()["code"] == "freight_not_refundable"  # shipped
+
+
+async def test_refusals_name_their_reason_and_change_nothing(
+    sale: Sale, new_client: f.NewClient
+) -> None:
+    async def count() -> int:
+        a = tables.aftersales
+        async with sale.container.engine.connect() as conn:
+            return int((await conn.execute(sa.select(sa.func.count()).select_from(a))).scalar_one())
+
+    before = await count()
+    unpaid = await buyer_order(sale.b, sale.shop, 1)
+    cases: list[tuple[str, dict[str, Any], int, str]] = [
+        (
+            unpaid["id"],
+            {"lines": [{"line_id": unpaid["lines"][0]["id"], "quantity": 1}]},
+            409,
+            "order_not_refundable",
+        ),
+        (
+            sale.id,
+            {"lines": [{"line_id": "oline_x", "quantity": 1}]},
+            422,
+            "aftersale_lines_invalid",
+        ),
+        (
+            sale.id,
+            {"lines": [{"line_id": sale.line(1), "quantity": 2}]},
+            422,
+            "aftersale_lines_invalid",
+        ),
+        (
+            sale.id,
+            {"lines": [{"line_id": sale.line(1), "quantity": 1}] * 2},
+            422,
+            "aftersale_lines_invalid",
+        ),
+        (sale.id, {"lines": []}, 422, "validation_error"),
+        (
+            sale.id,
+            {"lines": [{"line_id": sale.line(1), "quantity": 1}], "reason": "bored"},
+            422,
+            "validation_error",
+        ),
+        (
+            "order_01jd8m3k2x9v7q4w5e6r7t8y9z",
+            {"lines": [{"line_id": "x", "quantity": 1}]},
+            404,
+            "order_not_found",
+        ),
+    ]
+    for order_id, body, status, code in cases:
+        r = await sale.b.client.post(
+            f"/v1/storefront/orders/{order_id}/aftersales",
+            json={"type": "refund", "reason": "other", **body},
+            headers=sale.b.h,
+        )
+        assert (r.status_code, r.json()["code"]) == (status, code), r.text
+    # Another buyer cannot ask on this order, nor see this buyer's after-sales.
+    other = await f.buyer(new_client())
+    r = await other.client.post(
+        f"/v1/storefront/orders/{sale.id}/aftersales",
+        json={
+            "type": "refund",
+            "reason": "other",
+            "lines": [{"line_id": sale.line(1), "quantity": 1}],
+        },
+        headers=other.h,
+    )
+    assert r.status_code == 404 and r.json()["code"] == "order_not_found"
+    mine = (
+        await sale.ask(
+            type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
+        )
+    ).json()
+    r = await other.client.get(f"/v1/storefront/aftersales/{mine['id']}", headers=other.h)
+    assert r.status_code == 404 and r.json()["code"] == "aftersale_not_found"
+    r = await other.client.post(
+        f"/v1/storefront/aftersales/{mine['id']}/cancellation", headers=other.h
+    )
+    assert r.status_code == 404
+    assert await count() == before + 1
+    assert [x["aftersale_quantity"] for x in (await sale.provider_order())["lines"]] == [0, 1]
+
+
+async def test_racing_requests_never_claim_more_than_was_paid(
+    sale: Sale, is_postgres: bool
+) -> None:
+    """Ten requests for one unit of a two-unit line at once: two succeed, the others are
+    refused, and the two amounts add up to the line's share exactly."""
+    if not is_postgres:
+        pytest.skip("row locks: PostgreSQL")
+    got = await asyncio.gather(
+        *(
+            sale.ask(
+                type="refund", reason="other", lines=[{"line_id": sale.line(0), "quantity": 1}]
+            )
+            for _ in range(10)
+        )
+    )
+    made = [r.json() for r in got if r.status_code == 201]
+    assert sorted(r.status_code for r in got) == [201] * 2 + [422] * 8
+    assert sum(a["amount"] for a in made) == 20000
+    assert [x["aftersale_quantity"] for x in (await sale.provider_order())["lines"]] == [2, 0]
