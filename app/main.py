@@ -12,6 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api import auth, market, ops
 from app.api.callbacks import payments as payment_callbacks
+from app.api.callbacks import refunds as refund_callbacks
 from app.api.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         storefront_aftersales.router,
         provider_aftersales.router,
         payment_callbacks.router,
+        refund_callbacks.router,
     ):
         app.include_router(router)
     app.openapi = lambda: build_openapi(app, page_paths=FORM_PATHS)  # type: ignore[method-assign]

@@ -5,6 +5,7 @@ goods back. Claims on a line never exceed what was paid for it, even when reques
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -12,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.container import Container
-from app.domain.orders import services as orders
 from app.infra.db import tables
 from tests import factories as f
 from tests.order_support import OnSale, buyer_order, on_sale
+from tests.payment_support import fire, open_payment, sandbox_registry, settle_in_process
 
 RETURN_ADDRESS = {
     "recipient": "售后部",
@@ -67,10 +68,10 @@ class Sale:
 
 
 async def _paid(container: Container, shop: OnSale, b: f.Buyer) -> dict[str, Any]:
+    """Ordered by the buyer and paid through the sandbox gateway (its notification settled)."""
     order = await buyer_order(b, shop, 2, 1)
-    async with container.uow() as uow:
-        (await orders.get(uow, shop.shop_id, order["id"], lock=True)).pay()
-        await uow.commit()
+    payment = await open_payment(container, b.id, order["id"])
+    assert await settle_in_process(container, payment) == "paid"
     return order
 
 
@@ -110,12 +111,13 @@ async def test_a_refund_is_asked_for_accepted_and_shown_to_both_sides(sale: Sale
     events = await sale.events()
     assert [t for t, _ in events] == [
         "order.created",
+        "order.paid",
         "aftersale.created",
         "aftersale.updated",
     ]
-    assert [d["sequence"] for _, d in events] == [1, 2, 3]
-    assert events[2][1]["status"] == "platform_refunding"
-    assert events[2][1]["aftersale_id"] == a["id"]
+    assert [d["sequence"] for _, d in events] == [1, 2, 3, 4]
+    assert events[3][1]["status"] == "platform_refunding"
+    assert events[3][1]["aftersale_id"] == a["id"]
 
 
 async def test_a_return_needs_an_address_then_the_goods_then_the_receipt(sale: Sale) -> None:
@@ -340,3 +342,131 @@ async def test_racing_requests_never_claim_more_than_was_paid(
     assert sorted(r.status_code for r in got) == [201] * 2 + [422] * 8
     assert sum(a["amount"] for a in made) == 20000
     assert [x["aftersale_quantity"] for x in (await sale.provider_order())["lines"]] == [2, 0]
+
+
+# --- the money back ------------------------------------------------------------------------------
+
+
+async def _refunds(container: Container, order_id: str) -> list[Any]:
+    r = tables.refunds
+    async with container.engine.connect() as conn:
+        return list(
+            await conn.execute(sa.select(r).where(r.c.order_id == order_id).order_by(r.c.id))
+        )
+
+
+async def test_an_accepted_refund_is_paid_back_by_the_gateway_and_the_order_closes_when_all_is(
+    app: Any, client: httpx.AsyncClient, sale: Sale
+) -> None:
+    """The worker plays the sandbox gateway: its refund notification, signed, reaches the
+    callback; the after-sale is refunded; once every unit is, the order closes (200)."""
+    registry = sandbox_registry(app, sale.container)
+    everything = [
+        {"line_id": sale.line(0), "quantity": 2},
+        {"line_id": sale.line(1), "quantity": 1},
+    ]
+    first = (await sale.ask(type="refund", reason="other", lines=everything[:1])).json()
+    second = (await sale.ask(type="refund", reason="other", lines=everything[1:])).json()
+    for a in (first, second):
+        r = await sale.shop.p.post(f"/v1/aftersales/{a['id']}/acceptance", {})
+        assert r.status_code == 200 and r.json()["status"] == "platform_refunding", r.text
+    refunds = await _refunds(sale.container, sale.id)
+    assert [(x.aftersale_id, x.amount, x.status) for x in refunds] == [
+        (first["id"], 20000, "pending"),
+        (second["id"], 5000, "pending"),
+    ]
+    # The first one's notification comes straight from the gateway (signed) ...
+    r = await _notify_refund(client, sale.container, refunds[0])
+    assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
+    got = (await sale.shop.p.get(f"/v1/aftersales/{first['id']}")).json()
+    assert got["status"] == "refunded" and got["refunded_at"]
+    assert (await sale.provider_order())["status"] == 20  # the other line is not refunded yet
+    # ... the second's from the worker playing the gateway (and the first's again: no-op).
+    ran = await fire(
+        sale.container, registry, "sandbox.refund_notify", refunds[1].gateway_reference
+    )
+    assert ran >= 1
+    order = await sale.provider_order()
+    assert order["status"] == 200
+    assert [x.status for x in await _refunds(sale.container, sale.id)] == ["succeeded"] * 2
+    types = [t for t, _ in await sale.events()]
+    assert types[-3:] == ["aftersale.refunded", "aftersale.refunded", "order.closed"]
+    await registry.close()
+
+
+async def _notify_refund(
+    client: httpx.AsyncClient, container: Container, refund: Any, **changes: Any
+) -> httpx.Response:
+    body = {
+        "shop_id": refund.shop_id,
+        "reference": refund.gateway_reference,
+        "out_refund_no": refund.id,
+        "amount": refund.amount,
+        "currency": "CNY",
+        "state": "succeeded",
+        **changes,
+    }
+    raw = json.dumps(body).encode()
+    return await client.post(
+        "/callbacks/refunds/sandbox",
+        content=raw,
+        headers={"Content-Type": "application/json", **container.sandbox_signer.headers(raw)},
+    )
+
+
+async def test_a_refund_notification_is_verified_checked_and_settled_once(
+    client: httpx.AsyncClient, sale: Sale
+) -> None:
+    a = (
+        await sale.ask(
+            type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
+        )
+    ).json()
+    await sale.shop.p.post(f"/v1/aftersales/{a['id']}/acceptance", {})
+    (refund,) = await _refunds(sale.container, sale.id)
+    forged = await client.post(
+        "/callbacks/refunds/sandbox",
+        json={
+            "shop_id": refund.shop_id,
+            "reference": "x",
+            "out_refund_no": refund.id,
+            "amount": 1,
+            "currency": "CNY",
+            "state": "succeeded",
+        },
+        headers={"Sandbox-Timestamp": "1", "Sandbox-Signature": "v1=00"},
+    )
+    assert forged.status_code == 401
+    wrong = await _notify_refund(client, sale.container, refund, amount=refund.amount + 1)
+    assert wrong.status_code == 409 and wrong.json()["code"] == "refund_amount_mismatch"
+    assert (await _refunds(sale.container, sale.id))[0].status == "pending"
+    first = await _notify_refund(client, sale.container, refund)
+    again = await _notify_refund(client, sale.container, refund, state="failed")
+    assert first.status_code == again.status_code == 200
+    assert (
+        first.json()
+        == again.json()
+        == {"received": True, "refund_id": refund.id, "status": "succeeded"}
+    )
+    assert [t for t, _ in await sale.events()].count("aftersale.refunded") == 1
+
+
+async def test_a_failed_refund_leaves_the_after_sale_refund_failed(
+    client: httpx.AsyncClient, sale: Sale
+) -> None:
+    a = (
+        await sale.ask(
+            type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
+        )
+    ).json()
+    await sale.shop.p.post(f"/v1/aftersales/{a['id']}/acceptance", {})
+    (refund,) = await _refunds(sale.container, sale.id)
+    r = await _notify_refund(client, sale.container, refund, state="failed")
+    assert r.status_code == 200 and r.json()["status"] == "failed"
+    got = (await sale.shop.p.get(f"/v1/aftersales/{a['id']}")).json()
+    assert got["status"] == "refund_failed"
+    # It still holds its unit: nothing more may be asked of that line.
+    r = await sale.ask(
+        type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
+    )
+    assert r.status_code == 422

@@ -165,7 +165,7 @@ class Caller:
 def gateway_signature(container: Container, path: str, content: bytes) -> dict[str, str]:
     """A gateway's callback is authenticated by the gateway's signature of the body: the
     caller signs as the sandbox gateway would, so the body's own checks are reached."""
-    if path == "/callbacks/payments/sandbox":
+    if path in ("/callbacks/payments/sandbox", "/callbacks/refunds/sandbox"):
         return container.sandbox_signer.headers(content)
     return {}
 

@@ -11,6 +11,7 @@ import httpx
 import sqlalchemy as sa
 
 from app.container import Container
+from app.domain.aftersales import refunding
 from app.domain.aftersales import services as aftersales
 from app.domain.aftersales.model import AfterSaleReason, AfterSaleType
 from app.domain.aftersales.refundable import Ask
@@ -106,6 +107,39 @@ async def test_every_shop_event_carries_its_shop(
             await uow.commit()
         r = await p.post(f"/v1/aftersales/{asked.id}/rejection", {"reason": "As described."})
         assert r.status_code == 200, r.text
+        # ... and another order refunded in full by an after-sale: refunded, then closed.
+        async with container.uow() as uow:
+            refunded = await orders.place(
+                uow,
+                shop_id=shop_id,
+                buyer_id=buyer.id,
+                items=[orders.Item(sid, 1)],
+                address=orders.Destination("Li Lei", "13800138000", "440305", "1 Keyuan Road"),
+                buyer_note=None,
+                payment_timeout=timedelta(minutes=30),
+            )
+            await uow.commit()
+        assert (
+            await settle_in_process(container, await open_payment(container, buyer.id, refunded.id))
+            == "paid"
+        )
+        async with container.uow() as uow:
+            line = (await orders.get(uow, shop_id, refunded.id)).lines[0]
+            whole = await aftersales.request(
+                uow,
+                buyer.id,
+                refunded.id,
+                type_=AfterSaleType.REFUND,
+                reason=AfterSaleReason.OTHER,
+                asks=[Ask(line.id, 1)],
+            )
+            await uow.commit()
+        r = await p.post(f"/v1/aftersales/{whole.id}/acceptance", {})
+        assert r.status_code == 200, r.text
+        async with container.uow() as uow:
+            (refund,) = await uow.refunds.of_order(shop_id, refunded.id)
+            await refunding.settle(uow, shop_id, refund.id, succeeded=True, amount=refund.amount)
+            await uow.commit()
         async with container.uow() as uow:  # the confirmation period ends
             assert await orders.auto_confirm(uow, shop_id, order.id)
             await uow.commit()

@@ -166,7 +166,15 @@ async def test_dispatch_goes_on_while_the_bulk_process_is_stuck_and_a_dead_one_i
         assert niceness == BULK_NICENESS
 
         await _freeze(bulk, settings)
+        # What it sent before it stopped (PostgreSQL: a COMMIT already on the wire) lands a
+        # moment later: the count it is frozen at is the one that then holds still.
         frozen_at = (await _job(container, p.shop_id, job_id)).processed
+        while True:
+            await asyncio.sleep(0.3)
+            now = (await _job(container, p.shop_id, job_id)).processed
+            if now == frozen_at:
+                break
+            frozen_at = now
         async with container.uow() as uow:
             for i in range(3):
                 await uow.outbox.add(product_updated(p.shop_id, f"prod_stuck{i}"))

@@ -30,6 +30,7 @@ from app.domain.orders import services as orders
 from app.domain.timers.model import FIRST_BACKOFF, MAX_ATTEMPTS, Timer, backoff
 from app.infra.db.uow import SqlUnitOfWork
 from app.infra.payments.sandbox import NOTIFY as SANDBOX_NOTIFY
+from app.infra.payments.sandbox import REFUND_NOTIFY as SANDBOX_REFUND_NOTIFY
 
 log = logging.getLogger("minishop.worker.timers")
 
@@ -70,7 +71,8 @@ class TimerRegistry:
 
     async def close(self) -> None:
         """Close what the effects hold (an HTTP client)."""
-        for effect in self._effects.values():
+        # One effect may serve several kinds (the sandbox's payments and refunds): once each.
+        for effect in {id(e): e for e in self._effects.values()}.values():
             close = getattr(effect, "aclose", None)
             if close is not None:
                 await close()
@@ -106,6 +108,7 @@ def build_registry(
     registry.register(payments.PAYMENT_QUERY, _query_payment)
     if sandbox is not None:
         registry.register_effect(SANDBOX_NOTIFY, sandbox)
+        registry.register_effect(SANDBOX_REFUND_NOTIFY, sandbox)
     for name in modules:
         importlib.import_module(name).register(registry)
     return registry

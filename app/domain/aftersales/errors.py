@@ -56,3 +56,15 @@ class ReturnAddressRequired(ValidationFailed):
 
     code = "return_address_required"
     title = "A return address is required for a return (and only for one)"
+
+
+class RefundNotFound(NotFound):
+    code = "refund_not_found"
+    title = "Refund not found"
+
+
+class RefundAmountMismatch(Conflict):
+    """The gateway reported another amount than the refund asked for; names the refund's."""
+
+    code = "refund_amount_mismatch"
+    title = "The amount is not the refund's"

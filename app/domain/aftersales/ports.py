@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.aftersales.model import AfterSale, AfterSaleStatus
+from app.domain.aftersales.refunds import Refund
 from app.domain.orders.ports import OrdersUnitOfWork
 from app.domain.pagination import Page, PageRequest
 
@@ -42,6 +43,17 @@ class AfterSaleRepository(Protocol):
     async def list_for_buyer(self, buyer_id: str, page: PageRequest) -> Page[AfterSale]: ...
 
 
+class RefundRepository(Protocol):
+    def add(self, refund: Refund) -> None: ...
+    async def get(self, shop_id: str, refund_id: str, *, lock: bool = False) -> Refund | None:
+        """`lock`: held until the transaction ends (take the order's lock first)."""
+
+    async def of_order(self, shop_id: str, order_id: str) -> list[Refund]:
+        """Every refund of the order, oldest first."""
+
+
 class AfterSalesUnitOfWork(OrdersUnitOfWork, Protocol):
     @property
     def aftersales(self) -> AfterSaleRepository: ...
+    @property
+    def refunds(self) -> RefundRepository: ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.domain.aftersales import refunding
 from app.domain.aftersales.errors import (
     AfterSaleLinesInvalid,
     AfterSaleNotFound,
@@ -19,10 +20,12 @@ from app.domain.aftersales.errors import (
     RefundAmountExceeded,
     ReturnAddressRequired,
 )
+from app.domain.aftersales.events import aftersale_event
 from app.domain.aftersales.model import (
     AfterSale,
     AfterSaleLine,
     AfterSaleReason,
+    AfterSaleStatus,
     AfterSaleType,
 )
 from app.domain.aftersales.ports import AfterSaleFilter, AfterSalesUnitOfWork
@@ -35,8 +38,6 @@ from app.domain.aftersales.refundable import (
     line_limits,
 )
 from app.domain.audit.model import Actor, AuditEntry
-from app.domain.events.catalog import AfterSaleEventData
-from app.domain.events.model import Event
 from app.domain.orders import services as orders
 from app.domain.orders.addresses import normalize_phone, resolve_region
 from app.domain.orders.carriers import carrier
@@ -52,19 +53,6 @@ REFUNDABLE_STATUSES = frozenset(
         OrderStatus.COMPLETED,
     }
 )
-
-
-async def aftersale_event(uow: AfterSalesUnitOfWork, type_: str, aftersale: AfterSale) -> None:
-    """`type_` of `aftersale`, numbered with its order's events."""
-    data = AfterSaleEventData(
-        shop_id=aftersale.shop_id,
-        order_id=aftersale.order_id,
-        aftersale_id=aftersale.id,
-        type=aftersale.type.value,
-        status=aftersale.status.value,
-        amount=aftersale.amount,
-    )
-    await uow.outbox.add_in_sequence(Event(type_, data, resource_id=aftersale.order_id))
 
 
 def _claims(
@@ -253,7 +241,7 @@ async def accept(
 ) -> AfterSale:
     """The shop agrees. A refund is then the platform's to pay; a return waits for the goods,
     sent to `address` (`return_address`), which a return needs and a refund refuses."""
-    _, aftersale = await _locked(uow, shop_id, aftersale_id)
+    order, aftersale = await _locked(uow, shop_id, aftersale_id)
     before = aftersale.status.value
     if (address is None) == (aftersale.type is AfterSaleType.RETURN_REFUND):
         raise ReturnAddressRequired(
@@ -264,6 +252,8 @@ async def accept(
     aftersale.accept(address)
     _audit(uow, actor, "aftersale.accepted", aftersale, before)
     await aftersale_event(uow, "aftersale.updated", aftersale)
+    if aftersale.status is AfterSaleStatus.PLATFORM_REFUNDING:
+        await refunding.start(uow, order, aftersale)
     await uow.flush()
     return aftersale
 
@@ -285,11 +275,12 @@ async def confirm_receipt(
     uow: AfterSalesUnitOfWork, actor: Actor, shop_id: str, aftersale_id: str
 ) -> AfterSale:
     """The shop has the returned goods: the refund is the platform's to pay."""
-    _, aftersale = await _locked(uow, shop_id, aftersale_id)
+    order, aftersale = await _locked(uow, shop_id, aftersale_id)
     before = aftersale.status.value
     aftersale.confirm_receipt()
     _audit(uow, actor, "aftersale.return_received", aftersale, before)
     await aftersale_event(uow, "aftersale.updated", aftersale)
+    await refunding.start(uow, order, aftersale)
     await uow.flush()
     return aftersale
 

@@ -314,6 +314,16 @@ CATALOG: dict[str, EventType] = _table(
         AfterSaleEventData,
     ),
     EventType(
+        "aftersale.refunded",
+        "The money of an after-sale went back to the buyer through the payment gateway.",
+        AfterSaleEventData,
+    ),
+    EventType(
+        "order.closed",
+        "Every unit of the order was refunded by after-sales: the order is closed (200).",
+        OrderEventData,
+    ),
+    EventType(
         "payment.refunded",
         "A payment of the order was refunded through its gateway (numbered with the order's "
         "events): it came after the order was cancelled or paid otherwise, or the shop "

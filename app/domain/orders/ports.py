@@ -126,6 +126,11 @@ class PaymentGateway(Protocol):
     async def query(self, payment: Payment) -> GatewayCharge:
         """What the gateway knows of `payment` (by its reference)."""
 
+    async def refund_part(self, payment: Payment, refund_id: str, amount: int) -> str:
+        """Ask for `amount` of `payment` back, known to the gateway by `refund_id` (asking
+        again for the same refund refunds once): the gateway's reference. How it ended comes
+        later, by the gateway's refund notification."""
+
     async def refund(self, payment: Payment) -> str:
         """Give a paid payment's money back in full; the refund's reference. Idempotent per
         payment: asked again, the gateway answers with the same refund."""

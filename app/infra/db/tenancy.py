@@ -38,6 +38,8 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.payment_notifications,
     tables.sandbox_charges,
     tables.aftersales,
+    tables.refunds,
+    tables.sandbox_refunds,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

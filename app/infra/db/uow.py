@@ -31,6 +31,7 @@ from app.infra.db.repositories.buyers import SqlAddressRepository, SqlBuyerToken
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories.orders import SqlCartRepository, SqlOrderRepository
 from app.infra.db.repositories.payments import SqlPaymentRepository
+from app.infra.db.repositories.refunds import SqlRefundRepository
 from app.infra.db.repositories.sandbox import SandboxGateway
 from app.infra.db.repositories.shops import SqlMemberRepository, SqlShopRepository
 from app.infra.db.repositories.stock import SqlStockRepository
@@ -172,6 +173,10 @@ class SqlUnitOfWork:
     @cached_property
     def aftersales(self) -> SqlAfterSaleRepository:
         return SqlAfterSaleRepository(self.session)
+
+    @cached_property
+    def refunds(self) -> SqlRefundRepository:
+        return SqlRefundRepository(self.session)
 
     @cached_property
     def carts(self) -> SqlCartRepository:

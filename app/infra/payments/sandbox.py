@@ -37,6 +37,9 @@ SANDBOX = "sandbox"
 #: The timer whose effect is the sandbox's notification (key: the charge's reference).
 NOTIFY = "sandbox.notify"
 CALLBACK_PATH = "/callbacks/payments/sandbox"
+#: The timer whose effect is the sandbox's refund notification (key: the refund's reference).
+REFUND_NOTIFY = "sandbox.refund_notify"
+REFUND_CALLBACK_PATH = "/callbacks/refunds/sandbox"
 TIMESTAMP_HEADER = "Sandbox-Timestamp"
 SIGNATURE_HEADER = "Sandbox-Signature"
 #: A notification signed longer ago (or ahead) than this is refused: a replay window.
@@ -106,6 +109,18 @@ def notification(row: Any) -> dict[str, Any]:
     }
 
 
+def refund_notification(row: Any) -> dict[str, Any]:
+    """The body the sandbox sends for a refund (a row of its refunds, as a mapping)."""
+    return {
+        "shop_id": row["shop_id"],
+        "reference": row["id"],
+        "out_refund_no": row["refund_id"],
+        "amount": row["amount"],
+        "currency": "CNY",
+        "state": row["state"],
+    }
+
+
 class NotificationRefused(RuntimeError):
     """The platform did not take the notification; the timer tries again later."""
 
@@ -115,7 +130,8 @@ class SandboxNotifier:
     platform's callback, and retries (by failing) until the platform answers."""
 
     def __init__(self, base_url: str, secret: str | None, client: httpx.AsyncClient) -> None:
-        self.url = base_url.rstrip("/") + CALLBACK_PATH
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + CALLBACK_PATH
         self.secret = secret
         self.client = client
 
@@ -135,9 +151,9 @@ class SandboxNotifier:
             return
         body = json.dumps(timer.payload["notification"], separators=(",", ":")).encode()
         try:
-            r = await self.client.post(
-                self.url, content=body, headers=signed_headers(self.secret, body)
-            )
+            # A payment's notification goes to the payments callback; others name their path.
+            url = self.base_url + timer.payload["path"] if "path" in timer.payload else self.url
+            r = await self.client.post(url, content=body, headers=signed_headers(self.secret, body))
         except httpx.HTTPError as e:
             raise NotificationRefused(f"{type(e).__name__}: {e}") from e
         if r.is_success:

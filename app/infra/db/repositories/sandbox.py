@@ -15,9 +15,17 @@ from app.domain.orders.payments import ChargeState, GatewayCharge, Payment
 from app.domain.timers.ports import Timers
 from app.infra.db import tables
 from app.infra.db.tenancy import select, update
-from app.infra.payments.sandbox import NOTIFY, SANDBOX, notification
+from app.infra.payments.sandbox import (
+    NOTIFY,
+    REFUND_CALLBACK_PATH,
+    REFUND_NOTIFY,
+    SANDBOX,
+    notification,
+    refund_notification,
+)
 
 _c = tables.sandbox_charges
+_r = tables.sandbox_refunds
 
 
 class SandboxGateway:
@@ -74,6 +82,44 @@ class SandboxGateway:
             transaction_id=row.transaction_id,
             paid_at=row.paid_at,
         )
+
+    async def refund_part(self, payment: Payment, refund_id: str, amount: int) -> str:
+        """Recorded at once (succeeded, or failed when the charge has less left than asked),
+        and told to the platform by the worker a moment later, as the payment is."""
+        taken = (
+            await self.s.execute(select(_r, payment.shop_id).where(_r.c.refund_id == refund_id))
+        ).one_or_none()
+        if taken is not None:
+            return str(taken.id)
+        charge = await self._row(payment)
+        refunded = (
+            await self.s.execute(
+                select(_r, payment.shop_id, sa.func.coalesce(sa.func.sum(_r.c.amount), 0)).where(
+                    _r.c.charge_id == charge.id, _r.c.state == "succeeded"
+                )
+            )
+        ).scalar_one()
+        ok = charge.state == ChargeState.PAID and int(refunded) + amount <= charge.amount
+        now, reference = utcnow(), new_id("sbrf")
+        values = {
+            "id": reference,
+            "shop_id": payment.shop_id,
+            "refund_id": refund_id,
+            "charge_id": charge.id,
+            "amount": amount,
+            "state": "succeeded" if ok else "failed",
+            "created_at": now,
+            "updated_at": now,
+        }
+        await self.s.execute(sa.insert(_r).values(**values))
+        await self.timers.schedule(
+            REFUND_NOTIFY,
+            reference,
+            now + self.notify_after,
+            {"notification": refund_notification(values), "path": REFUND_CALLBACK_PATH},
+            shop_id=payment.shop_id,
+        )
+        return reference
 
     async def refund(self, payment: Payment) -> str:
         row = await self._row(payment)

@@ -2,7 +2,7 @@
 (`base.py`). The domain classes are mapped onto them in `mapping.py`."""
 
 from app.infra.db.tables.accounts import accounts, sessions
-from app.infra.db.tables.aftersales import aftersales
+from app.infra.db.tables.aftersales import aftersales, refunds
 from app.infra.db.tables.audit import audit_log
 from app.infra.db.tables.authz import apps, grants, oauth_codes, refresh_tokens, token_families
 from app.infra.db.tables.base import ID, metadata
@@ -19,7 +19,12 @@ from app.infra.db.tables.catalog import (
 from app.infra.db.tables.events import event_sequences, outbox_events
 from app.infra.db.tables.idempotency import idempotency_keys
 from app.infra.db.tables.orders import cart_lines, order_lines, orders, shipments
-from app.infra.db.tables.payments import payment_notifications, payments, sandbox_charges
+from app.infra.db.tables.payments import (
+    payment_notifications,
+    payments,
+    sandbox_charges,
+    sandbox_refunds,
+)
 from app.infra.db.tables.shops import shop_members, shop_qualifications, shops
 from app.infra.db.tables.timers import timers
 from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -51,7 +56,9 @@ __all__ = [
     "payments",
     "products",
     "refresh_tokens",
+    "refunds",
     "sandbox_charges",
+    "sandbox_refunds",
     "sessions",
     "shipments",
     "shop_members",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.domain.aftersales.model import AfterSaleReason, AfterSaleStatus, AfterSaleType
+from app.domain.aftersales.refunds import RefundStatus
 from app.infra.db.tables.base import ID, metadata, timestamps
 from app.infra.db.types import JSONType, UTCDateTime, str_enum
 
@@ -49,4 +50,38 @@ aftersales = sa.Table(
     sa.Index(None, "shop_id", "order_id", "id"),
     # The buyer's list across shops.
     sa.Index(None, "buyer_id", "created_at", "id"),
+)
+
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("order_id", ID, nullable=False),
+    sa.Column("aftersale_id", ID, nullable=False),
+    sa.Column("payment_id", ID, nullable=False),
+    # Integer fen.
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("gateway", sa.String(16), nullable=False),
+    sa.Column("status", str_enum(RefundStatus, 16), nullable=False),
+    sa.Column("gateway_reference", sa.String(64)),
+    sa.Column("succeeded_at", UTCDateTime()),
+    sa.Column("failed_at", UTCDateTime()),
+    *timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "order_id"], ["orders.shop_id", "orders.id"], ondelete="CASCADE"
+    ),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "aftersale_id"], ["aftersales.shop_id", "aftersales.id"], ondelete="CASCADE"
+    ),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "payment_id"], ["payments.shop_id", "payments.id"], ondelete="CASCADE"
+    ),
+    sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+    # One refund per after-sale: asking twice is the same refund.
+    sa.UniqueConstraint("shop_id", "aftersale_id"),
+    sa.Index(None, "shop_id", "order_id", "id"),
 )

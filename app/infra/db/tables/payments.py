@@ -78,3 +78,22 @@ sandbox_charges = sa.Table(
     *timestamps(),
     sa.PrimaryKeyConstraint("shop_id", "id"),
 )
+
+
+sandbox_refunds = sa.Table(
+    "sandbox_refunds",
+    metadata,
+    # The sandbox gateway's reference of the refund.
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    # The platform's id of the refund (a real gateway's `out_refund_no`): one per id.
+    sa.Column("refund_id", ID, nullable=False),
+    sa.Column("charge_id", ID, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    # `succeeded`, or `failed` when it asked for more than the charge has left.
+    sa.Column("state", sa.String(16), nullable=False),
+    *timestamps(),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.UniqueConstraint("shop_id", "refund_id"),
+    sa.Index(None, "shop_id", "charge_id"),
+)
