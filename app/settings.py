@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.domain.aftersales.settings import AfterSaleTimes
 
 log = logging.getLogger("minishop.settings")
 
@@ -85,6 +88,21 @@ class Settings(BaseSettings):
     order_payment_timeout_seconds: int = 1800
     #: Receipt of an order is confirmed for the buyer this many days after it fully shipped.
     order_auto_confirm_days: int = 10
+    #: An after-sale the shop leaves unanswered this many days is accepted by the platform.
+    aftersale_response_days: float = Field(default=2, gt=0)
+    #: An accepted return the buyer has not sent back this many days later closes.
+    aftersale_return_days: float = Field(default=7, gt=0)
+    #: A return the shop has not confirmed this many days after it was sent back is refunded.
+    aftersale_receipt_days: float = Field(default=10, gt=0)
+
+    @property
+    def aftersale_times(self) -> AfterSaleTimes:
+        return AfterSaleTimes(
+            response=timedelta(days=self.aftersale_response_days),
+            return_shipment=timedelta(days=self.aftersale_return_days),
+            receipt=timedelta(days=self.aftersale_receipt_days),
+        )
+
     #: The sandbox payment gateway's own secret, signing its notifications (HMAC-SHA256).
     #: Generated into the var dir outside production; in production without it the sandbox
     #: sends no notifications and every sandbox callback is refused (payments then settle

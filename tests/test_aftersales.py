@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -24,6 +25,22 @@ RETURN_ADDRESS = {
     "region_code": "440305",
     "detail": "1 Keyuan Road",
 }
+
+
+@pytest.fixture(autouse=True)
+async def _no_timers_left(container: Container) -> AsyncIterator[None]:
+    """What a test here left scheduled (the sandbox's refund notifications, the after-sales'
+    own timers) would fire in a later test of this database that runs the worker's due
+    timers, and change its shop's events under it: gone after each test."""
+    yield
+    t = tables.timers
+    async with container.engine.begin() as conn:
+        await conn.execute(
+            sa.delete(t).where(
+                t.c.status == "pending",
+                sa.or_(t.c.kind == "sandbox.refund_notify", t.c.kind.like("aftersale.%")),
+            )
+        )
 
 
 class Sale:
@@ -470,3 +487,156 @@ async def test_a_failed_refund_leaves_the_after_sale_refund_failed(
         type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
     )
     assert r.status_code == 422
+
+
+# --- settings, timers, restock -------------------------------------------------------------------
+
+
+async def _timer(container: Container, kind: str, key: str) -> Any:
+    t = tables.timers
+    async with container.engine.connect() as conn:
+        return (
+            await conn.execute(sa.select(t).where(t.c.kind == kind, t.c.key == key))
+        ).one_or_none()
+
+
+async def _stock(container: Container, shop_id: str, sku_id: str) -> int:
+    s = tables.skus
+    async with container.engine.connect() as conn:
+        return int(
+            (
+                await conn.execute(
+                    sa.select(s.c.stock).where(s.c.shop_id == shop_id, s.c.id == sku_id)
+                )
+            ).scalar_one()
+        )
+
+
+async def test_the_settings_default_then_hold_what_the_shop_sets(sale: Sale) -> None:
+    r = await sale.shop.p.get("/v1/aftersales/settings")
+    assert r.status_code == 200, r.text
+    assert r.json()["return_address"] is None and r.json()["restock_returns"] is True
+    r = await sale.shop.p.client.put(
+        "/v1/aftersales/settings",
+        json={
+            "return_address": {**RETURN_ADDRESS, "phone": "12345678901"},
+            "restock_returns": False,
+        },
+        headers=sale.shop.p.h,
+    )
+    assert r.status_code == 422 and r.json()["code"] == "phone_invalid"
+    r = await sale.shop.p.client.put(
+        "/v1/aftersales/settings",
+        json={"return_address": RETURN_ADDRESS, "restock_returns": False},
+        headers=sale.shop.p.h,
+    )
+    assert r.status_code == 200, r.text
+    got = (await sale.shop.p.get("/v1/aftersales/settings")).json()
+    assert got["return_address"]["city"] == "深圳市" and got["restock_returns"] is False
+
+
+async def test_a_silent_shop_has_the_platform_accept_and_a_return_left_unsent_closes(
+    app: Any, sale: Sale
+) -> None:
+    registry = sandbox_registry(app, sale.container)
+    await sale.ship()
+    refund = (
+        await sale.ask(
+            type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
+        )
+    ).json()
+    back = (
+        await sale.ask(
+            type="return_refund", reason="damaged", lines=[{"line_id": sale.line(0), "quantity": 1}]
+        )
+    ).json()
+    due = await _timer(sale.container, "aftersale.auto_accept", refund["id"])
+    assert due.status == "pending"
+    # The refund is accepted for the shop; the return waits: the shop has no return address.
+    await fire(sale.container, registry, "aftersale.auto_accept", refund["id"])
+    await fire(sale.container, registry, "aftersale.auto_accept", back["id"])
+    got = {a["id"]: a["status"] for a in (await sale.shop.p.get("/v1/aftersales")).json()["data"]}
+    assert got == {refund["id"]: "platform_refunding", back["id"]: "merchant_processing"}
+    # With a return address the platform accepts the return too; never sent back, it closes.
+    await sale.shop.p.client.put(
+        "/v1/aftersales/settings", json={"return_address": RETURN_ADDRESS}, headers=sale.shop.p.h
+    )
+    async with sale.container.uow() as uow:
+        from app.domain.aftersales import services as aftersale_services
+
+        assert await aftersale_services.auto_accept(
+            uow, sale.shop.shop_id, back["id"], sale.container.settings.aftersale_times
+        )
+        await uow.commit()
+    accepted = (await sale.shop.p.get(f"/v1/aftersales/{back['id']}")).json()
+    assert accepted["status"] == "user_wait_return"
+    assert accepted["return_address"]["detail"] == RETURN_ADDRESS["detail"]
+    assert (
+        await _timer(sale.container, "aftersale.close_unreturned", back["id"])
+    ).status == "pending"
+    await fire(sale.container, registry, "aftersale.close_unreturned", back["id"])
+    closed = (await sale.shop.p.get(f"/v1/aftersales/{back['id']}")).json()
+    assert closed["status"] == "return_closed" and closed["closed_at"]
+    assert [x["aftersale_quantity"] for x in (await sale.provider_order())["lines"]] == [0, 1]
+    await registry.close()
+
+
+async def test_a_returned_good_goes_back_into_stock_when_the_shop_confirms_it(
+    app: Any, sale: Sale
+) -> None:
+    registry = sandbox_registry(app, sale.container)
+    await sale.ship()
+    sku = sale.shop.sku(0)
+    before = await _stock(sale.container, sale.shop.shop_id, sku)
+    a = (
+        await sale.ask(
+            type="return_refund", reason="damaged", lines=[{"line_id": sale.line(0), "quantity": 2}]
+        )
+    ).json()
+    await sale.shop.p.post(
+        f"/v1/aftersales/{a['id']}/acceptance", {"return_address": RETURN_ADDRESS}
+    )
+    r = await sale.b.client.post(
+        f"/v1/storefront/aftersales/{a['id']}/return-shipment",
+        json={"carrier": "ZTO", "waybill_no": "78123456789012"},
+        headers=sale.b.h,
+    )
+    assert r.status_code == 200, r.text
+    assert (await _timer(sale.container, "aftersale.auto_receive", a["id"])).status == "pending"
+    r = await sale.shop.p.post(f"/v1/aftersales/{a['id']}/return-receipt")
+    assert r.status_code == 200, r.text
+    assert await _stock(sale.container, sale.shop.shop_id, sku) == before + 2
+    assert (await _timer(sale.container, "aftersale.auto_receive", a["id"])) is None
+    (refund,) = await _refunds(sale.container, sale.id)
+    await fire(sale.container, registry, "sandbox.refund_notify", refund.gateway_reference)
+    assert (await sale.shop.p.get(f"/v1/aftersales/{a['id']}")).json()["status"] == "refunded"
+    await registry.close()
+
+
+async def test_a_return_the_shop_never_confirms_is_refunded_without_restocking(
+    app: Any, sale: Sale
+) -> None:
+    registry = sandbox_registry(app, sale.container)
+    await sale.ship()
+    sku = sale.shop.sku(1)
+    before = await _stock(sale.container, sale.shop.shop_id, sku)
+    a = (
+        await sale.ask(
+            type="return_refund", reason="damaged", lines=[{"line_id": sale.line(1), "quantity": 1}]
+        )
+    ).json()
+    await sale.shop.p.post(
+        f"/v1/aftersales/{a['id']}/acceptance", {"return_address": RETURN_ADDRESS}
+    )
+    await sale.b.client.post(
+        f"/v1/storefront/aftersales/{a['id']}/return-shipment",
+        json={"carrier": "SF", "waybill_no": "SF1234567890123"},
+        headers=sale.b.h,
+    )
+    await fire(sale.container, registry, "aftersale.auto_receive", a["id"])
+    (refund,) = await _refunds(sale.container, sale.id)
+    await fire(sale.container, registry, "sandbox.refund_notify", refund.gateway_reference)
+    got = (await sale.shop.p.get(f"/v1/aftersales/{a['id']}")).json()
+    assert got["status"] == "refunded" and got["received_at"]
+    assert await _stock(sale.container, sale.shop.shop_id, sku) == before
+    await registry.close()

@@ -24,6 +24,8 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
+from app.domain.aftersales import services as aftersales
+from app.domain.aftersales.settings import AfterSaleTimes
 from app.domain.clock import utcnow
 from app.domain.orders import payment_services as payments
 from app.domain.orders import services as orders
@@ -95,6 +97,22 @@ async def _query_payment(uow: SqlUnitOfWork, timer: Timer) -> None:
     )
 
 
+async def _aftersale_auto_accept(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "an after-sale's timer names its shop"
+    times = AfterSaleTimes.from_json(timer.payload.get("times"))
+    await aftersales.auto_accept(uow, timer.shop_id, timer.key, times)
+
+
+async def _aftersale_close_unreturned(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "an after-sale's timer names its shop"
+    await aftersales.close_unreturned(uow, timer.shop_id, timer.key)
+
+
+async def _aftersale_auto_receive(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "an after-sale's timer names its shop"
+    await aftersales.auto_receive(uow, timer.shop_id, timer.key)
+
+
 def build_registry(
     modules: Iterable[str] = (), *, sandbox: TimerEffect | None = None
 ) -> TimerRegistry:
@@ -106,6 +124,9 @@ def build_registry(
     registry.register(orders.CLOSE_UNPAID, _close_unpaid)
     registry.register(orders.AUTO_CONFIRM, _auto_confirm)
     registry.register(payments.PAYMENT_QUERY, _query_payment)
+    registry.register(aftersales.AUTO_ACCEPT, _aftersale_auto_accept)
+    registry.register(aftersales.CLOSE_UNRETURNED, _aftersale_close_unreturned)
+    registry.register(aftersales.AUTO_RECEIVE, _aftersale_auto_receive)
     if sandbox is not None:
         registry.register_effect(SANDBOX_NOTIFY, sandbox)
         registry.register_effect(SANDBOX_REFUND_NOTIFY, sandbox)

@@ -10,6 +10,7 @@ from pydantic import Field
 from app.api.schemas.base import HttpUrl, Input, Output
 from app.api.schemas.orders import LINE_EXAMPLE, ORDER_EXAMPLE, OrderAddress
 from app.domain.aftersales.model import AfterSale as AfterSaleEntity
+from app.domain.aftersales.settings import AfterSaleSettings as AfterSaleSettingsEntity
 from app.domain.orders.pricing import MAX_LINE_QUANTITY
 
 AFTERSALE_EXAMPLE = "afs_01jd8m3k2x9v7q4w5e6r7t8y9z"
@@ -227,4 +228,33 @@ class ReturnShipmentIn(Input):
         max_length=40,
         description="The carrier's waybill number.",
         examples=["SF1234567890123"],
+    )
+
+
+class AfterSaleSettingsOut(Output):
+    """How the shop handles after-sales."""
+
+    return_address: OrderAddress | None = Field(
+        description="Where returns go back to by default (none until set).", examples=[None]
+    )
+    restock_returns: bool = Field(
+        description="Goods the shop confirms it got back go back into stock.", examples=[True]
+    )
+    updated_at: datetime = Field(description="When they last changed.", examples=[TIME_EXAMPLE])
+
+    @classmethod
+    def of(cls, s: AfterSaleSettingsEntity) -> AfterSaleSettingsOut:
+        return cls.model_validate(s)
+
+
+class AfterSaleSettingsIn(Input):
+    """The shop's after-sales settings, whole."""
+
+    return_address: ReturnAddressIn | None = Field(
+        default=None, description="Where returns go back to by default; null: none."
+    )
+    restock_returns: bool = Field(
+        default=True,
+        description="Put goods the shop confirms it got back into stock again.",
+        examples=[True],
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from app.api.deps import UoW
+from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.routing import StrictRoute
@@ -61,7 +61,9 @@ _BODY = (400, 413, 415, 422)
     "return only units that shipped (422 `aftersale_lines_invalid`). The amount is at most "
     "what remains refundable on those units (409 `refund_amount_exceeded` names it); the "
     "freight only while nothing has shipped (409 `freight_not_refundable`). The shop then "
-    "accepts or rejects it. Emits `aftersale.created`.",
+    "accepts or rejects it; a shop silent for `MINISHOP_AFTERSALE_RESPONSE_DAYS` (2) has the "
+    "platform accept it (a return, once the shop has a return address). Emits "
+    "`aftersale.created`.",
     status_code=status.HTTP_201_CREATED,
     response_model=AfterSale,
     responses=problem_responses(
@@ -75,7 +77,11 @@ _BODY = (400, 413, 415, 422)
     ),
 )
 async def request_aftersale(
-    order_id: OrderId, body: AfterSaleCreate, buyer: BuyerAuth, uow: UoW
+    order_id: OrderId,
+    body: AfterSaleCreate,
+    buyer: BuyerAuth,
+    uow: UoW,
+    container: ContainerDep,
 ) -> AfterSale:
     aftersale = await services.request(
         uow,
@@ -88,6 +94,7 @@ async def request_aftersale(
         refund_freight=body.refund_freight,
         description=body.description,
         images=[str(u) for u in body.images],
+        times=container.settings.aftersale_times,
     )
     return AfterSale.of(aftersale)
 
@@ -142,7 +149,9 @@ async def cancel_my_aftersale(aftersale_id: AfterSaleId, buyer: BuyerAuth, uow: 
     operation_id="shipMyAftersaleBack",
     summary="Send the goods of an accepted return back",
     description="With the carrier and its waybill number (checked against the carrier's "
-    "published format), to the shop's return address; the shop then confirms receipt. "
+    "published format), to the shop's return address; the shop then confirms receipt (or, "
+    "after `MINISHOP_AFTERSALE_RECEIPT_DAYS` (10) without it, the platform refunds). An "
+    "accepted return not sent back within `MINISHOP_AFTERSALE_RETURN_DAYS` (7) closes. "
     "Emits `aftersale.updated`.",
     response_model=AfterSale,
     responses=problem_responses(
@@ -155,7 +164,11 @@ async def cancel_my_aftersale(aftersale_id: AfterSaleId, buyer: BuyerAuth, uow: 
     ),
 )
 async def ship_my_aftersale_back(
-    aftersale_id: AfterSaleId, body: ReturnShipmentIn, buyer: BuyerAuth, uow: UoW
+    aftersale_id: AfterSaleId,
+    body: ReturnShipmentIn,
+    buyer: BuyerAuth,
+    uow: UoW,
+    container: ContainerDep,
 ) -> AfterSale:
     aftersale = await services.ship_back(
         uow,
@@ -163,5 +176,6 @@ async def ship_my_aftersale_back(
         aftersale_id,
         carrier_code=body.carrier,
         waybill_no=body.waybill_no,
+        times=container.settings.aftersale_times,
     )
     return AfterSale.of(aftersale)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.api.deps import UoW
+from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.provider import (
@@ -23,6 +23,8 @@ from app.api.schemas.aftersales import (
     AfterSale,
     AfterSaleAcceptance,
     AfterSaleRejection,
+    AfterSaleSettingsIn,
+    AfterSaleSettingsOut,
     AfterSaleStatusName,
 )
 from app.container import ConcurrentUpdate
@@ -115,6 +117,47 @@ async def list_aftersales(
 
 
 @router.get(
+    "/aftersales/settings",
+    operation_id="getAftersaleSettings",
+    summary="The shop's after-sales settings",
+    description="Scope `aftersales:read`. The defaults until the shop sets them: no return "
+    "address, returned goods back into stock.",
+    response_model=AfterSaleSettingsOut,
+    responses=problem_responses(*_READ),
+)
+async def get_aftersale_settings(access: AftersalesRead, uow: UoW) -> AfterSaleSettingsOut:
+    return AfterSaleSettingsOut.of(await services.settings_of(uow, access.shop_id))
+
+
+@router.put(
+    "/aftersales/settings",
+    operation_id="setAftersaleSettings",
+    summary="Set the shop's after-sales settings",
+    description="Scope `aftersales:write`. `return_address`: where returns go back to when "
+    "an acceptance names none, and for those the platform accepts when the shop does not "
+    "answer (without it, a return waits for the shop); `restock_returns`: whether goods the "
+    "shop confirms it got back go back into stock.",
+    response_model=AfterSaleSettingsOut,
+    responses=problem_responses(*_WRITE, PhoneInvalid, RegionUnknown),
+)
+async def set_aftersale_settings(
+    body: AfterSaleSettingsIn, access: AftersalesWrite, uow: UoW
+) -> AfterSaleSettingsOut:
+    address = None
+    if body.return_address is not None:
+        a = body.return_address
+        address = services.return_address(a.recipient, a.phone, a.region_code, a.detail)
+    settings = await services.update_settings(
+        uow,
+        access.actor,
+        access.shop_id,
+        return_address=address,
+        restock_returns=body.restock_returns,
+    )
+    return AfterSaleSettingsOut.of(settings)
+
+
+@router.get(
     "/aftersales/{aftersale_id}",
     operation_id="getAftersale",
     summary="One after-sale",
@@ -132,8 +175,9 @@ async def get_aftersale(aftersale_id: AfterSaleId, access: AftersalesRead, uow: 
     summary="Accept an after-sale",
     description="Scope `aftersales:write`. While the shop has not decided (409 "
     "`invalid_aftersale_transition` otherwise). A `refund` goes to the platform to pay "
-    "(`platform_refunding`); a `return_refund` needs `return_address` and waits for the "
-    "buyer to send the goods (`user_wait_return`). Emits `aftersale.updated`.",
+    "(`platform_refunding`), its refund asked of the payment gateway; a `return_refund` "
+    "needs `return_address` (or the shop's, from `PUT /v1/aftersales/settings`) and waits for "
+    "the buyer to send the goods (`user_wait_return`). Emits `aftersale.updated`.",
     response_model=AfterSale,
     responses=problem_responses(
         *_WRITE,
@@ -145,14 +189,23 @@ async def get_aftersale(aftersale_id: AfterSaleId, access: AftersalesRead, uow: 
     ),
 )
 async def accept_aftersale(
-    aftersale_id: AfterSaleId, body: AfterSaleAcceptance, access: AftersalesWrite, uow: UoW
+    aftersale_id: AfterSaleId,
+    body: AfterSaleAcceptance,
+    access: AftersalesWrite,
+    uow: UoW,
+    container: ContainerDep,
 ) -> AfterSale:
     address = None
     if body.return_address is not None:
         a = body.return_address
         address = services.return_address(a.recipient, a.phone, a.region_code, a.detail)
     aftersale = await services.accept(
-        uow, access.actor, access.shop_id, aftersale_id, address=address
+        uow,
+        access.actor,
+        access.shop_id,
+        aftersale_id,
+        address=address,
+        times=container.settings.aftersale_times,
     )
     return AfterSale.of(aftersale)
 
@@ -180,7 +233,8 @@ async def reject_aftersale(
     operation_id="confirmAftersaleReturn",
     summary="Confirm the goods of a return came back",
     description="Scope `aftersales:write`. Once the buyer sent them (`merchant_wait_receipt`; "
-    "409 `invalid_aftersale_transition` otherwise): the refund goes to the platform to pay. "
+    "409 `invalid_aftersale_transition` otherwise): the goods go back into stock (unless the "
+    "shop's settings say not to) and the refund is asked of the payment gateway. "
     "Emits `aftersale.updated`.",
     response_model=AfterSale,
     responses=problem_responses(

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from app.domain.aftersales.model import AfterSale, AfterSaleStatus
 from app.domain.aftersales.refunds import Refund
+from app.domain.aftersales.settings import AfterSaleSettings
 from app.domain.orders.ports import OrdersUnitOfWork
 from app.domain.pagination import Page, PageRequest
 
@@ -52,7 +53,14 @@ class RefundRepository(Protocol):
         """Every refund of the order, oldest first."""
 
 
+class AfterSaleSettingsRepository(Protocol):
+    def add(self, settings: AfterSaleSettings) -> None: ...
+    async def get(self, shop_id: str, *, lock: bool = False) -> AfterSaleSettings | None: ...
+
+
 class AfterSalesUnitOfWork(OrdersUnitOfWork, Protocol):
+    @property
+    def aftersale_settings(self) -> AfterSaleSettingsRepository: ...
     @property
     def aftersales(self) -> AfterSaleRepository: ...
     @property

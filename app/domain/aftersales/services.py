@@ -9,6 +9,7 @@ claims of a line never exceed what was paid for it. Events are numbered with the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from app.domain.aftersales import refunding
@@ -37,12 +38,24 @@ from app.domain.aftersales.refundable import (
     freight_refundable,
     line_limits,
 )
-from app.domain.audit.model import Actor, AuditEntry
+from app.domain.aftersales.settings import AfterSaleSettings, AfterSaleTimes
+from app.domain.audit.model import Actor, ActorType, AuditEntry, Surface
+from app.domain.catalog import stock
+from app.domain.clock import utcnow
 from app.domain.orders import services as orders
 from app.domain.orders.addresses import normalize_phone, resolve_region
 from app.domain.orders.carriers import carrier
 from app.domain.orders.model import Destination, Order, OrderStatus
 from app.domain.pagination import Page, PageRequest
+
+#: The durable timers of an after-sale (key: its id): the platform accepts a request the shop
+#: left unanswered, closes a return the buyer never sent back, and refunds a return the shop
+#: never confirmed.
+AUTO_ACCEPT = "aftersale.auto_accept"
+CLOSE_UNRETURNED = "aftersale.close_unreturned"
+AUTO_RECEIVE = "aftersale.auto_receive"
+#: Who acts when a timer does.
+PLATFORM = Actor(type=ActorType.SYSTEM, id="system:aftersales", surface=Surface.SYSTEM)
 
 #: Order statuses an after-sale may be asked for in: paid, and not cancelled or closed.
 REFUNDABLE_STATUSES = frozenset(
@@ -125,6 +138,7 @@ async def request(
     refund_freight: bool = False,
     description: str | None = None,
     images: Sequence[str] = (),
+    times: AfterSaleTimes = AfterSaleTimes(),
 ) -> AfterSale:
     """The buyer asks for `type_` on `asks` of their paid order: `amount` (default: the most
     those units may refund, plus the freight when `refund_freight`)."""
@@ -176,8 +190,27 @@ async def request(
         by_id[ask.line_id].aftersale_quantity += ask.quantity
     uow.aftersales.add(aftersale)
     await aftersale_event(uow, "aftersale.created", aftersale)
+    await _schedule(uow, AUTO_ACCEPT, aftersale, times.response, times)
     await uow.flush()
     return aftersale
+
+
+async def _schedule(
+    uow: AfterSalesUnitOfWork,
+    kind: str,
+    aftersale: AfterSale,
+    after: timedelta,
+    times: AfterSaleTimes,
+) -> None:
+    """`kind` of `aftersale` due `after` from now; the payload carries the times, so what
+    the timer goes on to schedule keeps them."""
+    await uow.timers.schedule(
+        kind,
+        aftersale.id,
+        aftersale.updated_at + after,
+        {"shop_id": aftersale.shop_id, "times": times.as_json()},
+        shop_id=aftersale.shop_id,
+    )
 
 
 async def _release_lines(uow: AfterSalesUnitOfWork, order: Order, aftersale: AfterSale) -> None:
@@ -238,11 +271,15 @@ async def accept(
     aftersale_id: str,
     *,
     address: dict[str, Any] | None = None,
+    times: AfterSaleTimes = AfterSaleTimes(),
 ) -> AfterSale:
     """The shop agrees. A refund is then the platform's to pay; a return waits for the goods,
-    sent to `address` (`return_address`), which a return needs and a refund refuses."""
+    sent to `address` (`return_address`) or else the shop's return address (its settings),
+    which a return needs and a refund refuses."""
     order, aftersale = await _locked(uow, shop_id, aftersale_id)
     before = aftersale.status.value
+    if address is None and aftersale.type is AfterSaleType.RETURN_REFUND:
+        address = (await settings_of(uow, shop_id)).return_address
     if (address is None) == (aftersale.type is AfterSaleType.RETURN_REFUND):
         raise ReturnAddressRequired(
             "Give the address the goods go back to."
@@ -252,8 +289,11 @@ async def accept(
     aftersale.accept(address)
     _audit(uow, actor, "aftersale.accepted", aftersale, before)
     await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.timers.cancel(AUTO_ACCEPT, aftersale.id)
     if aftersale.status is AfterSaleStatus.PLATFORM_REFUNDING:
         await refunding.start(uow, order, aftersale)
+    else:
+        await _schedule(uow, CLOSE_UNRETURNED, aftersale, times.return_shipment, times)
     await uow.flush()
     return aftersale
 
@@ -265,6 +305,7 @@ async def reject(
     before = aftersale.status.value
     aftersale.reject(reason)
     await _release_lines(uow, order, aftersale)
+    await uow.timers.cancel(AUTO_ACCEPT, aftersale.id)
     _audit(uow, actor, "aftersale.rejected", aftersale, before, reason=reason)
     await aftersale_event(uow, "aftersale.updated", aftersale)
     await uow.flush()
@@ -280,6 +321,10 @@ async def confirm_receipt(
     aftersale.confirm_receipt()
     _audit(uow, actor, "aftersale.return_received", aftersale, before)
     await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.timers.cancel(AUTO_RECEIVE, aftersale.id)
+    if (await settings_of(uow, shop_id)).restock_returns:
+        # The goods are back on the shelf (the stock path; SKUs deleted since are skipped).
+        await stock.release(uow, shop_id, _units(aftersale))
     await refunding.start(uow, order, aftersale)
     await uow.flush()
     return aftersale
@@ -320,6 +365,8 @@ async def cancel_by_buyer(uow: AfterSalesUnitOfWork, buyer_id: str, aftersale_id
     order, aftersale = await _locked(uow, found.shop_id, aftersale_id)
     aftersale.cancel()
     await _release_lines(uow, order, aftersale)
+    await uow.timers.cancel(AUTO_ACCEPT, aftersale.id)
+    await uow.timers.cancel(CLOSE_UNRETURNED, aftersale.id)
     await aftersale_event(uow, "aftersale.updated", aftersale)
     await uow.flush()
     return aftersale
@@ -332,6 +379,7 @@ async def ship_back(
     *,
     carrier_code: str,
     waybill_no: str,
+    times: AfterSaleTimes = AfterSaleTimes(),
 ) -> AfterSale:
     """The buyer sent the goods of an accepted return back (the waybill checked by the
     carrier's published format)."""
@@ -341,5 +389,110 @@ async def ship_back(
     _, aftersale = await _locked(uow, found.shop_id, aftersale_id)
     aftersale.ship_back(chosen.code, waybill)
     await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.timers.cancel(CLOSE_UNRETURNED, aftersale.id)
+    await _schedule(uow, AUTO_RECEIVE, aftersale, times.receipt, times)
     await uow.flush()
     return aftersale
+
+
+def _units(aftersale: AfterSale) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for line in aftersale.line_items():
+        units[line.sku_id] = units.get(line.sku_id, 0) + line.quantity
+    return units
+
+
+# --- the shop's settings -------------------------------------------------------------------
+
+
+async def settings_of(uow: AfterSalesUnitOfWork, shop_id: str) -> AfterSaleSettings:
+    """The shop's after-sales settings (the defaults until it sets them)."""
+    return await uow.aftersale_settings.get(shop_id) or AfterSaleSettings(shop_id=shop_id)
+
+
+async def update_settings(
+    uow: AfterSalesUnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    *,
+    return_address: dict[str, Any] | None,
+    restock_returns: bool,
+) -> AfterSaleSettings:
+    settings = await uow.aftersale_settings.get(shop_id, lock=True)
+    if settings is None:
+        settings = AfterSaleSettings(shop_id=shop_id)
+        uow.aftersale_settings.add(settings)
+    before = {
+        "return_address": settings.return_address,
+        "restock_returns": settings.restock_returns,
+    }
+    settings.return_address, settings.restock_returns = return_address, restock_returns
+    settings.updated_at = utcnow()
+    uow.audit.add(
+        AuditEntry.record(
+            actor,
+            "aftersale.settings_updated",
+            target_type="shop",
+            target_id=shop_id,
+            shop_id=shop_id,
+            before=before,
+            after={"return_address": return_address, "restock_returns": restock_returns},
+        )
+    )
+    await uow.flush()
+    return settings
+
+
+# --- the timers --------------------------------------------------------------------------------
+
+
+async def auto_accept(
+    uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str, times: AfterSaleTimes
+) -> bool:
+    """The shop left the request unanswered: the platform accepts it (a return only once the
+    shop has a return address: until then it waits for the shop). False when nothing was
+    done."""
+    found = await uow.aftersales.get(shop_id, aftersale_id)
+    if found is None or found.status is not AfterSaleStatus.MERCHANT_PROCESSING:
+        return False
+    if found.type is AfterSaleType.RETURN_REFUND and (
+        (await settings_of(uow, shop_id)).return_address is None
+    ):
+        return False
+    await accept(uow, PLATFORM, shop_id, aftersale_id, times=times)
+    return True
+
+
+async def close_unreturned(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str) -> bool:
+    """The buyer never sent the goods of an accepted return back: it closes, its units free."""
+    found = await uow.aftersales.get(shop_id, aftersale_id)
+    if found is None or found.status is not AfterSaleStatus.USER_WAIT_RETURN:
+        return False
+    order, aftersale = await _locked(uow, shop_id, aftersale_id)
+    if aftersale.status is not AfterSaleStatus.USER_WAIT_RETURN:
+        return False
+    before = aftersale.status.value
+    aftersale.close_unreturned()
+    await _release_lines(uow, order, aftersale)
+    _audit(uow, PLATFORM, "aftersale.closed", aftersale, before)
+    await aftersale_event(uow, "aftersale.updated", aftersale)
+    await uow.flush()
+    return True
+
+
+async def auto_receive(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str) -> bool:
+    """The shop never confirmed the goods came back: the platform refunds (no restock: no
+    one said the goods arrived)."""
+    found = await uow.aftersales.get(shop_id, aftersale_id)
+    if found is None or found.status is not AfterSaleStatus.MERCHANT_WAIT_RECEIPT:
+        return False
+    order, aftersale = await _locked(uow, shop_id, aftersale_id)
+    if aftersale.status is not AfterSaleStatus.MERCHANT_WAIT_RECEIPT:
+        return False
+    before = aftersale.status.value
+    aftersale.confirm_receipt()
+    _audit(uow, PLATFORM, "aftersale.return_received", aftersale, before, by="platform")
+    await aftersale_event(uow, "aftersale.updated", aftersale)
+    await refunding.start(uow, order, aftersale)
+    await uow.flush()
+    return True

@@ -8,6 +8,7 @@ from sqlalchemy.orm import foreign, registry, relationship
 from app.domain.accounts.model import Account, Session
 from app.domain.aftersales.model import AfterSale
 from app.domain.aftersales.refunds import Refund
+from app.domain.aftersales.settings import AfterSaleSettings
 from app.domain.audit.model import AuditEntry
 from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, TokenFamily
 from app.domain.buyers.model import BuyerRefreshToken, BuyerTokenFamily
@@ -77,6 +78,11 @@ def map_domain() -> None:
     mr.map_imperatively(PaymentNotification, tables.payment_notifications)
     mr.map_imperatively(AfterSale, tables.aftersales, version_id_col=tables.aftersales.c.version)
     mr.map_imperatively(Refund, tables.refunds, version_id_col=tables.refunds.c.version)
+    mr.map_imperatively(
+        AfterSaleSettings,
+        tables.aftersale_settings,
+        version_id_col=tables.aftersale_settings.c.version,
+    )
     mr.map_imperatively(
         Order,
         _o,

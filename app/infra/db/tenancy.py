@@ -38,6 +38,7 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.payment_notifications,
     tables.sandbox_charges,
     tables.aftersales,
+    tables.aftersale_settings,
     tables.refunds,
     tables.sandbox_refunds,
 )

@@ -19,7 +19,10 @@ from app.infra.db.reads.authz import SqlTokenReads
 from app.infra.db.reads.catalog import SqlProductReads
 from app.infra.db.reads.orders import SqlOrderReads
 from app.infra.db.repositories.accounts import SqlAccountRepository
-from app.infra.db.repositories.aftersales import SqlAfterSaleRepository
+from app.infra.db.repositories.aftersales import (
+    SqlAfterSaleRepository,
+    SqlAfterSaleSettingsRepository,
+)
 from app.infra.db.repositories.audit import SqlAuditRepository
 from app.infra.db.repositories.authz import (
     SqlAppRepository,
@@ -173,6 +176,10 @@ class SqlUnitOfWork:
     @cached_property
     def aftersales(self) -> SqlAfterSaleRepository:
         return SqlAfterSaleRepository(self.session)
+
+    @cached_property
+    def aftersale_settings(self) -> SqlAfterSaleSettingsRepository:
+        return SqlAfterSaleSettingsRepository(self.session)
 
     @cached_property
     def refunds(self) -> SqlRefundRepository:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.aftersales.model import AfterSale
 from app.domain.aftersales.ports import AfterSaleFilter
+from app.domain.aftersales.settings import AfterSaleSettings
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.locks import locked
@@ -79,3 +80,19 @@ class SqlAfterSaleRepository:
         columns: list[sa.ColumnElement[Any]] = [_a.c.created_at, _a.c.id]
         rows = list((await self.s.execute(keyset(stmt, page, columns, descending=True))).scalars())
         return cut(rows, page, lambda a: (a.created_at, a.id))
+
+
+class SqlAfterSaleSettingsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    def add(self, settings: AfterSaleSettings) -> None:
+        self.s.add(settings)
+
+    async def get(self, shop_id: str, *, lock: bool = False) -> AfterSaleSettings | None:
+        t = tables.aftersale_settings
+        stmt = select(t, shop_id, AfterSaleSettings)
+        if lock:
+            stmt = locked(stmt)
+        found: AfterSaleSettings | None = (await self.s.execute(stmt)).scalar_one_or_none()
+        return found

@@ -2,7 +2,7 @@
 (`base.py`). The domain classes are mapped onto them in `mapping.py`."""
 
 from app.infra.db.tables.accounts import accounts, sessions
-from app.infra.db.tables.aftersales import aftersales, refunds
+from app.infra.db.tables.aftersales import aftersale_settings, aftersales, refunds
 from app.infra.db.tables.audit import audit_log
 from app.infra.db.tables.authz import apps, grants, oauth_codes, refresh_tokens, token_families
 from app.infra.db.tables.base import ID, metadata
@@ -32,6 +32,7 @@ from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, w
 __all__ = [
     "ID",
     "accounts",
+    "aftersale_settings",
     "aftersales",
     "apps",
     "audit_log",

@@ -85,3 +85,16 @@ refunds = sa.Table(
     sa.UniqueConstraint("shop_id", "aftersale_id"),
     sa.Index(None, "shop_id", "order_id", "id"),
 )
+
+
+aftersale_settings = sa.Table(
+    "aftersale_settings",
+    metadata,
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    # Where returns go back to by default; null until the shop sets one.
+    sa.Column("return_address", JSONType),
+    sa.Column("restock_returns", sa.Boolean, nullable=False),
+    *timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id"),
+)
