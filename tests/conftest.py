@@ -18,10 +18,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
 from app.container import Container, build_container
+from app.infra.db import tables
 from app.infra.db.driver import DriverReader
 from app.infra.db.migrate import upgrade
 from app.infra.db.tenancy import CROSS_SHOP
@@ -201,6 +203,28 @@ def tenancy_guard() -> Iterator[Guard]:
         for name, original in originals.items():
             setattr(DriverReader, name, original)
         event.remove(Engine, "before_cursor_execute", _guard_statement)
+
+
+#: Timers whose firing reaches past the test that scheduled them: the sandbox gateway's
+#: notifications (a refund still pending when its test ended would be refunded by the next
+#: test that runs the worker's due timers, changing another shop under that test) and the
+#: after-sales' own.
+_PASSING_TIMERS = sa.or_(
+    tables.timers.c.kind.in_(["sandbox.notify", "sandbox.refund_notify", "refund.retry"]),
+    tables.timers.c.kind.like("aftersale.%"),
+)
+
+
+@pytest.fixture(autouse=True)
+async def _no_timers_left(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """A test that used the database leaves none of `_PASSING_TIMERS` pending for the next."""
+    yield
+    if "container" not in request.fixturenames:
+        return
+    container: Container = request.getfixturevalue("container")
+    t = tables.timers
+    async with container.engine.begin() as conn:
+        await conn.execute(sa.delete(t).where(t.c.status == "pending", _PASSING_TIMERS))
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.container import Container
+from app.domain.aftersales import refunding
 from app.infra.db import tables
 from tests import factories as f
 from tests.order_support import OnSale, buyer_order, on_sale
@@ -25,22 +25,6 @@ RETURN_ADDRESS = {
     "region_code": "440305",
     "detail": "1 Keyuan Road",
 }
-
-
-@pytest.fixture(autouse=True)
-async def _no_timers_left(container: Container) -> AsyncIterator[None]:
-    """What a test here left scheduled (the sandbox's refund notifications, the after-sales'
-    own timers) would fire in a later test of this database that runs the worker's due
-    timers, and change its shop's events under it: gone after each test."""
-    yield
-    t = tables.timers
-    async with container.engine.begin() as conn:
-        await conn.execute(
-            sa.delete(t).where(
-                t.c.status == "pending",
-                sa.or_(t.c.kind == "sandbox.refund_notify", t.c.kind.like("aftersale.%")),
-            )
-        )
 
 
 class Sale:
@@ -112,6 +96,17 @@ async def test_a_refund_is_asked_for_accepted_and_shown_to_both_sides(sale: Sale
     ]
     order = await sale.provider_order()
     assert [x["aftersale_quantity"] for x in order["lines"]] == [1, 0]
+    assert order["aftersales"] == [
+        {
+            "id": a["id"],
+            "type": "refund",
+            "status": "merchant_processing",
+            "amount": 10000,
+            "created_at": a["created_at"],
+        }
+    ]
+    listed_orders = (await sale.shop.p.get("/v1/orders")).json()["data"]
+    assert [o["aftersales"] for o in listed_orders] == [None]  # in brief on the one read only
 
     listed = await sale.shop.p.get("/v1/aftersales", order_id=sale.id)
     assert [x["id"] for x in listed.json()["data"]] == [a["id"]]
@@ -468,25 +463,51 @@ async def test_a_refund_notification_is_verified_checked_and_settled_once(
     assert [t for t, _ in await sale.events()].count("aftersale.refunded") == 1
 
 
-async def test_a_failed_refund_leaves_the_after_sale_refund_failed(
-    client: httpx.AsyncClient, sale: Sale
+async def test_a_failed_refund_is_retried_by_the_worker_and_fails_for_good_after_three(
+    app: Any, client: httpx.AsyncClient, sale: Sale
 ) -> None:
-    a = (
-        await sale.ask(
-            type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
-        )
-    ).json()
+    registry = sandbox_registry(app, sale.container)
+    lines = [{"line_id": sale.line(1), "quantity": 1}]
+    a = (await sale.ask(type="refund", reason="other", lines=lines)).json()
     await sale.shop.p.post(f"/v1/aftersales/{a['id']}/acceptance", {})
     (refund,) = await _refunds(sale.container, sale.id)
+    # The gateway reports a failure: the refund stays pending, the worker will ask again ...
     r = await _notify_refund(client, sale.container, refund, state="failed")
-    assert r.status_code == 200 and r.json()["status"] == "failed"
-    got = (await sale.shop.p.get(f"/v1/aftersales/{a['id']}")).json()
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    assert (await _timer(sale.container, "refund.retry", refund.id)).status == "pending"
+    await fire(sale.container, registry, "refund.retry", refund.id)
+    (refund,) = await _refunds(sale.container, sale.id)
+    assert refund.attempts == 2
+    # ... and the gateway's answer to the second attempt, a success, settles it.
+    await fire(sale.container, registry, "sandbox.refund_notify", f"{refund.gateway_reference}:2")
+    assert (await _refunds(sale.container, sale.id))[0].status == "succeeded"
+    assert (await sale.shop.p.get(f"/v1/aftersales/{a['id']}")).json()["status"] == "refunded"
+
+    # Another refund fails three times: failed for good, its after-sale refund_failed.
+    other = (
+        await sale.ask(
+            type="refund", reason="other", lines=[{"line_id": sale.line(0), "quantity": 1}]
+        )
+    ).json()
+    await sale.shop.p.post(f"/v1/aftersales/{other['id']}/acceptance", {})
+    refund = next(
+        x for x in await _refunds(sale.container, sale.id) if x.aftersale_id == other["id"]
+    )
+    for attempt in (1, 2, 3):
+        r = await _notify_refund(client, sale.container, refund, state="failed")
+        assert r.json()["status"] == ("failed" if attempt == 3 else "pending"), attempt
+        if attempt < 3:
+            async with sale.container.uow() as uow:
+                assert await refunding.retry(uow, sale.shop.shop_id, refund.id)
+                await uow.commit()
+    got = (await sale.shop.p.get(f"/v1/aftersales/{other['id']}")).json()
     assert got["status"] == "refund_failed"
-    # It still holds its unit: nothing more may be asked of that line.
+    # It still holds its unit: nothing more may be asked of that line but the other unit.
     r = await sale.ask(
-        type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
+        type="refund", reason="other", lines=[{"line_id": sale.line(0), "quantity": 2}]
     )
     assert r.status_code == 422
+    await registry.close()
 
 
 # --- settings, timers, restock -------------------------------------------------------------------

@@ -252,3 +252,106 @@ async def test_one_order_from_creation_to_completion_reaches_the_provider_in_seq
     assert bodies[1]["data"]["shipment_id"] == shipped.json()["id"]
     assert bodies[2]["data"]["received_by"] == "buyer"
     assert len({r.headers["webhook-id"] for r in rx.received}) == 4
+
+
+async def test_a_return_end_to_end_with_a_real_worker_playing_the_gateway(
+    server: LiveServer,
+) -> None:
+    """Issue 14: a paid, shipped order; the buyer asks for a return of everything, the
+    provider accepts it with an address, the buyer sends the goods back, the provider confirms
+    them; the refund goes through the sandbox gateway, whose notifications (the payment's and
+    the refund's) a real worker sends to the platform; the order closes. The provider
+    receives every event of the order, numbered, signed (checked with `standardwebhooks`)."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        p, sku_id = await _on_sale(server, client, 5)
+        b = await _buyer(client)
+        with receiver() as rx, _worker(server) as worker:
+            endpoint = await subscribe(
+                client, p.auth.app, rx.url, ["order.*", "payment.*", "aftersale.*"]
+            )
+            r = await b.client.post(
+                "/v1/storefront/orders",
+                json={"shop_id": p.shop_id, "items": [{"sku_id": sku_id, "quantity": 2}]},
+                headers={**b.h, **key()},
+            )
+            assert r.status_code == 201, r.text
+            order = r.json()
+            paid = await b.client.post(
+                f"/v1/storefront/orders/{order['id']}/payment", headers={**b.h, **key()}
+            )
+            assert paid.status_code == 201, paid.text
+
+            async def order_status() -> int:
+                got = await p.get(f"/v1/orders/{order['id']}")
+                return int(got.json()["status"])
+
+            deadline = time.monotonic() + 60
+            while await order_status() != 20:  # the worker delivers the sandbox's notice
+                assert time.monotonic() < deadline, "the payment's notification never came"
+                assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+                await asyncio.sleep(0.1)
+            shipped = await p.post(
+                f"/v1/orders/{order['id']}/shipments",
+                {"carrier": "SF", "waybill_no": "SF1234567890123"},
+            )
+            assert shipped.status_code == 201, shipped.text
+            asked = await b.client.post(
+                f"/v1/storefront/orders/{order['id']}/aftersales",
+                json={
+                    "type": "return_refund",
+                    "reason": "wrong_item",
+                    "lines": [{"line_id": order["lines"][0]["id"], "quantity": 2}],
+                },
+                headers=b.h,
+            )
+            assert asked.status_code == 201, asked.text
+            afs = asked.json()["id"]
+            r = await p.post(
+                f"/v1/aftersales/{afs}/acceptance",
+                {
+                    "return_address": {
+                        "recipient": "售后部",
+                        "phone": "13800138000",
+                        "region_code": "440305",
+                        "detail": "1 Keyuan Road",
+                    }
+                },
+            )
+            assert r.status_code == 200, r.text
+            r = await b.client.post(
+                f"/v1/storefront/aftersales/{afs}/return-shipment",
+                json={"carrier": "SF", "waybill_no": "SF9876543210987"},
+                headers=b.h,
+            )
+            assert r.status_code == 200, r.text
+            r = await p.post(f"/v1/aftersales/{afs}/return-receipt")
+            assert r.status_code == 200 and r.json()["status"] == "platform_refunding", r.text
+            deadline = time.monotonic() + 60
+            while await order_status() != 200:  # the worker delivers the refund's notice
+                assert time.monotonic() < deadline, "the refund's notification never came"
+                assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+                await asyncio.sleep(0.1)
+            assert (await p.get(f"/v1/aftersales/{afs}")).json()["status"] == "refunded"
+            await _until(lambda: len(rx.received) >= 9, 60, "9 deliveries")
+            await asyncio.sleep(0.3)  # anything sent twice, or an event too many, arrives now
+    bodies = rx.verified(endpoint["secret"])
+    assert [(x["type"], x["data"]["sequence"]) for x in bodies] == [
+        ("order.created", 1),
+        ("order.paid", 2),
+        ("order.shipped", 3),
+        ("aftersale.created", 4),
+        ("aftersale.updated", 5),
+        ("aftersale.updated", 6),
+        ("aftersale.updated", 7),
+        ("aftersale.refunded", 8),
+        ("order.closed", 9),
+    ]
+    assert [x["data"].get("status") for x in bodies][3:8] == [
+        "merchant_processing",
+        "user_wait_return",
+        "merchant_wait_receipt",
+        "platform_refunding",
+        "refunded",
+    ]
+    assert {x["data"]["order_id"] for x in bodies} == {order["id"]}
+    assert bodies[-1]["data"]["status"] == 200

@@ -142,9 +142,6 @@ async def test_dispatch_goes_on_while_the_bulk_process_is_stuck_and_a_dead_one_i
 ) -> None:
     p = await provider(client)
     rows = [r for i in range(600) for r in product_lines(f"bp{i:03d}", sizes=("S", "M"))]
-    r = await upload(p, to_csv(rows), CSV)
-    assert r.status_code == 202, r.text
-    job_id = r.json()["id"]
     env = {
         # Small chunks: many commits, so the job is still running when it is frozen and killed.
         "MINISHOP_BULK_CHUNK_ROWS": "5",
@@ -154,6 +151,11 @@ async def test_dispatch_goes_on_while_the_bulk_process_is_stuck_and_a_dead_one_i
     with receiver() as rx, worker(settings, **env) as proc:
         await subscribe(client, p.auth.app, rx.url, ["product.*"])
         bulk = await _bulk_process(proc.pid)
+        # Queued once the bulk process is up and watched: queued before, a fast machine saw
+        # the whole job done before the first look.
+        r = await upload(p, to_csv(rows), CSV)
+        assert r.status_code == 202, r.text
+        job_id = r.json()["id"]
 
         async def importing() -> Any:
             job = await _job(container, p.shop_id, job_id)

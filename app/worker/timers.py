@@ -24,6 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
+from app.domain.aftersales import refunding
 from app.domain.aftersales import services as aftersales
 from app.domain.aftersales.settings import AfterSaleTimes
 from app.domain.clock import utcnow
@@ -97,6 +98,11 @@ async def _query_payment(uow: SqlUnitOfWork, timer: Timer) -> None:
     )
 
 
+async def _retry_refund(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "a refund's timer names its shop"
+    await refunding.retry(uow, timer.shop_id, timer.key)
+
+
 async def _aftersale_auto_accept(uow: SqlUnitOfWork, timer: Timer) -> None:
     assert timer.shop_id is not None, "an after-sale's timer names its shop"
     times = AfterSaleTimes.from_json(timer.payload.get("times"))
@@ -124,6 +130,7 @@ def build_registry(
     registry.register(orders.CLOSE_UNPAID, _close_unpaid)
     registry.register(orders.AUTO_CONFIRM, _auto_confirm)
     registry.register(payments.PAYMENT_QUERY, _query_payment)
+    registry.register(refunding.RETRY, _retry_refund)
     registry.register(aftersales.AUTO_ACCEPT, _aftersale_auto_accept)
     registry.register(aftersales.CLOSE_UNRETURNED, _aftersale_close_unreturned)
     registry.register(aftersales.AUTO_RECEIVE, _aftersale_auto_receive)

@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('gateway', sa.String(length=16), nullable=False),
     sa.Column('status', sa.Enum('pending', 'succeeded', 'failed', name='refundstatus', native_enum=False, length=16), nullable=False),
     sa.Column('gateway_reference', sa.String(length=64), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('succeeded_at', app.infra.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('failed_at', app.infra.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', app.infra.db.types.UTCDateTime(timezone=True), nullable=False),

@@ -30,8 +30,10 @@ router = APIRouter(route_class=StrictRoute, tags=["Callbacks: payments"])
     "its payment notifications are (a missing or wrong signature is a 401 and changes "
     "nothing). Settled once per refund: a repeat gets the same answer. A refund that "
     "succeeded completes its after-sale (`aftersale.refunded`), and closes the order (200, "
-    "`order.closed`) when every unit of it has been refunded; one that failed leaves the "
-    "after-sale `refund_failed`. An amount other than the refund's is refused (409).",
+    "`order.closed`) when every unit of it has been refunded. One that failed is asked of "
+    "the gateway again by the worker, later (5 minutes, then 10), the refund `pending` "
+    "meanwhile; after the third failure the refund is `failed` and its after-sale "
+    "`refund_failed`. An amount other than the refund's is refused (409).",
     response_model=RefundNotificationAck,
     responses=problem_responses(
         400, 413, 415, 422, SignatureInvalid, RefundNotFound, RefundAmountMismatch

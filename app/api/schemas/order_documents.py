@@ -79,6 +79,7 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
         "cancel_reason": r["cancel_reason"],
         "cancel_note": r["cancel_note"],
         "shipments": [_shipment(s) for s in r["shipments"]],
+        "aftersales": r.get("aftersales"),
         "timeline": timeline(r),
         "created_at": r["created_at"],
         "updated_at": r["updated_at"],

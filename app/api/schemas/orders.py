@@ -76,6 +76,20 @@ class ShipmentLine(Output):
     quantity: int = Field(description="Units of it in this shipment.", examples=[1])
 
 
+class OrderAfterSale(Output):
+    """An after-sale of the order, in brief."""
+
+    id: str = Field(description="The after-sale's id.", examples=["afs_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    type: Literal["refund", "return_refund"] = Field(
+        description="`refund` or `return_refund`.", examples=["refund"]
+    )
+    status: str = Field(
+        description="Its status (see `AfterSale.status`).", examples=["merchant_processing"]
+    )
+    amount: int = Field(description="What it refunds, in fen.", examples=[12900])
+    created_at: datetime = Field(description="When the buyer asked.", examples=[TIME_EXAMPLE])
+
+
 class Shipment(Output):
     """Units of the order that left together under one waybill."""
 
@@ -145,6 +159,13 @@ class Order(Output):
         examples=[None],
     )
     shipments: list[Shipment] = Field(description="Its shipments, oldest first.")
+    aftersales: list[OrderAfterSale] | None = Field(
+        default=None,
+        description="On `GET /v1/orders/{order_id}`: the order's after-sales (refund and "
+        "return requests), oldest first, in brief (`GET /v1/aftersales/{aftersale_id}` reads "
+        "one in full); null in lists and elsewhere.",
+        examples=[None],
+    )
     timeline: list[TimelineEntry] = Field(
         description="What happened to it, oldest first: placed, paid, each shipment, "
         "received, completed, or cancelled or closed."

@@ -42,5 +42,6 @@ class RefundNotificationAck(Output):
     received: bool = Field(description="Always true.", examples=[True])
     refund_id: str = Field(description="The refund.", examples=[REFUND_EXAMPLE])
     status: Literal["pending", "succeeded", "failed"] = Field(
-        description="The refund's status now.", examples=["succeeded"]
+        description="The refund's status now (`pending` after a failure it will retry).",
+        examples=["succeeded"],
     )

@@ -30,6 +30,7 @@ from app.api.schemas.payments import OrderCancellation, Payment, PaymentList
 from app.api.schemas.product_documents import json_response
 from app.api.v1 import order_actions as actions
 from app.container import ConcurrentUpdate
+from app.domain.aftersales import services as aftersales
 from app.domain.errors import PreconditionFailed, ValidationFailed
 from app.domain.orders import payment_services as payments
 from app.domain.orders import services
@@ -146,7 +147,8 @@ async def list_orders(
     operation_id="getOrder",
     summary="One order",
     description="Scope `orders:read`: its lines with the snapshot taken at order time, "
-    "amounts (fen), the buyer's address and notes, shipments and timestamps.",
+    "amounts (fen), the buyer's address and notes, shipments, its after-sales in brief and "
+    "timestamps.",
     response_model=Order,
     responses=problem_responses(*_READ, OrderNotFound),
 )
@@ -154,6 +156,16 @@ async def get_order(
     order_id: OrderId, access: OrdersRead, uow: UoW, response: Response
 ) -> Response:
     order = await services.read_one(uow, access.shop_id, order_id)
+    order["aftersales"] = [
+        {
+            "id": a.id,
+            "type": a.type.value,
+            "status": a.status.value,
+            "amount": a.amount,
+            "created_at": a.created_at,
+        }
+        for a in await aftersales.of_order(uow, access.shop_id, order_id)
+    ]
     set_etag(response, order["version"])
     return json_response(order_document(order), response)
 

@@ -12,11 +12,15 @@ from app.domain.aftersales.errors import RefundAmountMismatch, RefundNotFound
 from app.domain.aftersales.events import aftersale_event
 from app.domain.aftersales.model import AfterSale, AfterSaleStatus
 from app.domain.aftersales.ports import AfterSalesUnitOfWork
-from app.domain.aftersales.refunds import Refund
+from app.domain.aftersales.refunds import RETRY_AFTER, Refund
+from app.domain.clock import utcnow
 from app.domain.orders import services as orders
 from app.domain.orders.errors import NoPaymentToRefund
 from app.domain.orders.model import Order
 from app.domain.orders.payments import PaymentStatus
+
+#: The durable timer that asks the gateway again for a refund that failed (key: its id).
+RETRY = "refund.retry"
 
 
 async def start(uow: AfterSalesUnitOfWork, order: Order, aftersale: AfterSale) -> Refund:
@@ -81,9 +85,40 @@ async def settle(
         if _fully_refunded(order, await uow.aftersales.of_order(shop_id, order.id)):
             order.close()
             await orders.order_event(uow, "order.closed", order)
+    elif refund.retryable:
+        # Asked again later by the worker (`retry`), with the same refund id.
+        await uow.timers.schedule(
+            RETRY,
+            refund.id,
+            utcnow() + RETRY_AFTER * refund.attempts,
+            {"shop_id": shop_id},
+            shop_id=shop_id,
+        )
     else:
         refund.fail()
         aftersale.refund_failed()
         await aftersale_event(uow, "aftersale.updated", aftersale)
     await uow.flush()
     return refund
+
+
+async def retry(uow: AfterSalesUnitOfWork, shop_id: str, refund_id: str) -> bool:
+    """The worker asks the gateway again for a refund whose last attempt failed; False when
+    it is no longer pending (a late success settled it)."""
+    found = await uow.refunds.get(shop_id, refund_id)
+    if found is None or not found.pending:
+        return False
+    await orders.get(uow, shop_id, found.order_id, lock=True)
+    refund = await uow.refunds.get(shop_id, refund_id, lock=True)
+    assert refund is not None
+    if not refund.pending:
+        return False
+    payment = await uow.payments.get(shop_id, refund.payment_id)
+    assert payment is not None
+    refund.attempts += 1
+    refund.updated_at = utcnow()
+    refund.gateway_reference = await uow.gateway.refund_part(
+        payment, refund.id, refund.amount, attempt=refund.attempts
+    )
+    await uow.flush()
+    return True

@@ -337,6 +337,11 @@ async def get(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str) -> Aft
     return aftersale
 
 
+async def of_order(uow: AfterSalesUnitOfWork, shop_id: str, order_id: str) -> list[AfterSale]:
+    """The order's after-sales, oldest first."""
+    return await uow.aftersales.of_order(shop_id, order_id)
+
+
 async def list_for_shop(
     uow: AfterSalesUnitOfWork, shop_id: str, page: PageRequest, f: AfterSaleFilter
 ) -> Page[AfterSale]:

@@ -126,10 +126,13 @@ class PaymentGateway(Protocol):
     async def query(self, payment: Payment) -> GatewayCharge:
         """What the gateway knows of `payment` (by its reference)."""
 
-    async def refund_part(self, payment: Payment, refund_id: str, amount: int) -> str:
+    async def refund_part(
+        self, payment: Payment, refund_id: str, amount: int, *, attempt: int = 1
+    ) -> str:
         """Ask for `amount` of `payment` back, known to the gateway by `refund_id` (asking
-        again for the same refund refunds once): the gateway's reference. How it ended comes
-        later, by the gateway's refund notification."""
+        again for the same refund refunds once; a later `attempt` tries one that failed
+        again): the gateway's reference. How it ended comes later, by the gateway's refund
+        notification."""
 
     async def refund(self, payment: Payment) -> str:
         """Give a paid payment's money back in full; the refund's reference. Idempotent per

@@ -83,23 +83,22 @@ class SandboxGateway:
             paid_at=row.paid_at,
         )
 
-    async def refund_part(self, payment: Payment, refund_id: str, amount: int) -> str:
+    async def refund_part(
+        self, payment: Payment, refund_id: str, amount: int, *, attempt: int = 1
+    ) -> str:
         """Recorded at once (succeeded, or failed when the charge has less left than asked),
-        and told to the platform by the worker a moment later, as the payment is."""
+        and told to the platform by the worker a moment later, as the payment is. Asked
+        again (a later `attempt`), it tells the platform again; one that failed is tried
+        anew."""
         taken = (
             await self.s.execute(select(_r, payment.shop_id).where(_r.c.refund_id == refund_id))
         ).one_or_none()
         if taken is not None:
+            if attempt > 1:
+                await self._retried(payment, taken, attempt)
             return str(taken.id)
         charge = await self._row(payment)
-        refunded = (
-            await self.s.execute(
-                select(_r, payment.shop_id, sa.func.coalesce(sa.func.sum(_r.c.amount), 0)).where(
-                    _r.c.charge_id == charge.id, _r.c.state == "succeeded"
-                )
-            )
-        ).scalar_one()
-        ok = charge.state == ChargeState.PAID and int(refunded) + amount <= charge.amount
+        ok = charge.state == ChargeState.PAID and amount <= await self._left(payment, charge)
         now, reference = utcnow(), new_id("sbrf")
         values = {
             "id": reference,
@@ -120,6 +119,36 @@ class SandboxGateway:
             shop_id=payment.shop_id,
         )
         return reference
+
+    async def _left(self, payment: Payment, charge: Any, *, besides: str | None = None) -> int:
+        """What the charge has not yet refunded (partial refunds that succeeded)."""
+        stmt = select(_r, payment.shop_id, sa.func.coalesce(sa.func.sum(_r.c.amount), 0)).where(
+            _r.c.charge_id == charge.id, _r.c.state == "succeeded"
+        )
+        if besides is not None:
+            stmt = stmt.where(_r.c.id != besides)
+        return int(charge.amount) - int((await self.s.execute(stmt)).scalar_one())
+
+    async def _retried(self, payment: Payment, row: Any, attempt: int) -> None:
+        charge = await self._row(payment)
+        state = row.state
+        if state != "succeeded":
+            ok = charge.state == ChargeState.PAID and row.amount <= await self._left(
+                payment, charge, besides=row.id
+            )
+            state = "succeeded" if ok else "failed"
+        now = utcnow()
+        await self.s.execute(
+            update(_r, payment.shop_id).where(_r.c.id == row.id).values(state=state, updated_at=now)
+        )
+        values = {**row._mapping, "state": state}
+        await self.timers.schedule(
+            REFUND_NOTIFY,
+            f"{row.id}:{attempt}",
+            now + self.notify_after,
+            {"notification": refund_notification(values), "path": REFUND_CALLBACK_PATH},
+            shop_id=payment.shop_id,
+        )
 
     async def refund(self, payment: Payment) -> str:
         row = await self._row(payment)

@@ -66,6 +66,8 @@ refunds = sa.Table(
     sa.Column("gateway", sa.String(16), nullable=False),
     sa.Column("status", str_enum(RefundStatus, 16), nullable=False),
     sa.Column("gateway_reference", sa.String(64)),
+    # Times the gateway was asked (a failed attempt is retried up to `MAX_ATTEMPTS`).
+    sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("succeeded_at", UTCDateTime()),
     sa.Column("failed_at", UTCDateTime()),
     *timestamps(),
