@@ -26,6 +26,7 @@ from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
 from app.api.html import authorize, login
 from app.api.idempotency import CallerResolver, IdempotencyMiddleware, caller_resolver
+from app.api.merchant import aftersales as merchant_aftersales
 from app.api.merchant import grants, members, shops
 from app.api.merchant import orders as merchant_orders
 from app.api.middleware import (
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         storefront_payments.router,
         storefront_aftersales.router,
         provider_aftersales.router,
+        merchant_aftersales.router,
         payment_callbacks.router,
         refund_callbacks.router,
     ):

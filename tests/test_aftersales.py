@@ -661,3 +661,41 @@ async def test_a_return_the_shop_never_confirms_is_refunded_without_restocking(
     assert got["status"] == "refunded" and got["received_at"]
     assert await _stock(sale.container, sale.shop.shop_id, sku) == before
     await registry.close()
+
+
+# --- the merchant's members ----------------------------------------------------------------------
+
+
+async def test_members_read_after_sales_by_role_and_customer_service_decides(
+    sale: Sale, new_client: f.NewClient
+) -> None:
+    from tests.test_merchant_orders import _member
+
+    owner = sale.shop.p.auth.merchant
+    shop_id = sale.shop.shop_id
+    a = (
+        await sale.ask(
+            type="refund", reason="other", lines=[{"line_id": sale.line(1), "quantity": 1}]
+        )
+    ).json()
+    base = f"/merchant/shops/{shop_id}/aftersales"
+    members = {
+        role: await _member(owner, shop_id, new_client, role)
+        for role in ("operator", "customer_service", "finance")
+    }
+    for u in (owner, *members.values()):
+        listed = await u.client.get(base, headers=u.h)
+        assert listed.status_code == 200, listed.text
+        assert [x["id"] for x in listed.json()["data"]] == [a["id"]]
+        one = await u.client.get(f"{base}/{a['id']}", headers=u.h)
+        assert one.status_code == 200 and one.json() == listed.json()["data"][0]
+    for role in ("operator", "finance"):  # they read, they do not decide
+        u = members[role]
+        r = await u.client.post(f"{base}/{a['id']}/rejection", json={"reason": "No"}, headers=u.h)
+        assert r.status_code == 403 and r.json()["code"] == "permission_denied", r.text
+    cs = members["customer_service"]
+    r = await cs.client.post(f"{base}/{a['id']}/acceptance", json={}, headers=cs.h)
+    assert r.status_code == 200 and r.json()["status"] == "platform_refunding", r.text
+    outsider = await f.user(new_client())
+    r = await outsider.client.get(f"{base}/{a['id']}", headers=outsider.h)
+    assert r.status_code == 404

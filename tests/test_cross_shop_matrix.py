@@ -200,9 +200,37 @@ async def _shop_order(w: World) -> str:
     return await order_in_shop(container, await ensure(w, "shop_id"), w.user.id)
 
 
+async def _shop_aftersale(w: World) -> str:
+    """A refund asked for by B (as a buyer of B's own shop) on a paid order of that shop."""
+    from app.domain.aftersales import services as aftersales
+    from app.domain.aftersales.model import AfterSaleReason, AfterSaleType
+    from app.domain.aftersales.refundable import Ask
+    from tests.payment_support import open_payment, settle_in_process
+
+    container = f.app_container(w.user.client)
+    assert container is not None
+    shop_id = await ensure(w, "shop_id")
+    order_id = await order_in_shop(container, shop_id, w.user.id)
+    assert await settle_in_process(container, await open_payment(container, w.user.id, order_id))
+    async with container.uow() as uow:
+        order = await uow.orders.get(shop_id, order_id)
+        assert order is not None
+        made = await aftersales.request(
+            uow,
+            w.user.id,
+            order_id,
+            type_=AfterSaleType.REFUND,
+            reason=AfterSaleReason.OTHER,
+            asks=[Ask(order.lines[0].id, 1)],
+        )
+        await uow.commit()
+        return made.id
+
+
 SESSION_IDS: dict[str, Callable[[World], Awaitable[str]]] = {
     "shop_id": _shop,
     "order_id": _shop_order,
+    "aftersale_id": _shop_aftersale,
     "account_id": _member,
     "app_id": _app,
     "endpoint_id": _endpoint,

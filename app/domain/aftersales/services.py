@@ -47,6 +47,8 @@ from app.domain.orders.addresses import normalize_phone, resolve_region
 from app.domain.orders.carriers import carrier
 from app.domain.orders.model import Destination, Order, OrderStatus
 from app.domain.pagination import Page, PageRequest
+from app.domain.shops.permissions import Permission
+from app.domain.shops.services import access as shop_access
 
 #: The durable timers of an after-sale (key: its id): the platform accepts a request the shop
 #: left unanswered, closes a return the buyer never sent back, and refunds a return the shop
@@ -501,3 +503,18 @@ async def auto_receive(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: st
     await refunding.start(uow, order, aftersale)
     await uow.flush()
     return True
+
+
+# --- the merchant's members ----------------------------------------------------------------
+
+
+async def member_reads(uow: AfterSalesUnitOfWork, account_id: str, shop_id: str) -> None:
+    """A member may read the shop's after-sales with `orders.read`."""
+    await shop_access(uow, account_id, shop_id, Permission.ORDERS_READ)
+
+
+async def member_decides(uow: AfterSalesUnitOfWork, account_id: str, shop_id: str) -> None:
+    """A member may decide on after-sales with `aftersales.manage`, not while the shop is
+    suspended (no other write of it is allowed then)."""
+    acc = await shop_access(uow, account_id, shop_id, Permission.AFTERSALES_MANAGE)
+    acc.shop.ensure_active()
