@@ -1,7 +1,8 @@
-"""Path parameters shared by the routers, documented once: a description and an example."""
+"""Parameters shared by the routers, documented once: a description and an example."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
@@ -9,6 +10,7 @@ from fastapi import Path
 from app.api.schemas.apps import APP_ID_EXAMPLE
 from app.api.schemas.products import PRODUCT_EXAMPLE
 from app.api.schemas.shops import ACCOUNT_ID_EXAMPLE, SHOP_ID_EXAMPLE
+from app.domain.errors import ValidationFailed
 
 #: Ids are short opaque strings; anything longer is not one of ours.
 MAX_ID_LENGTH = 64
@@ -46,3 +48,12 @@ QualificationId = Annotated[
         examples=["iq_01jd8m3k2x9v7q4w5e6r7t8y9z"],
     ),
 ]
+
+
+def require_zone(**times: datetime | None) -> None:
+    """Time filters name their zone (`Z` or an offset): a naive time is a 422 naming it."""
+    for name, value in times.items():
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed.field(
+                f"query.{name}", "Give a time zone, e.g. 2026-11-25T08:00:00Z."
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -23,8 +23,10 @@ from app.api.schemas.aftersales import (
     AFTERSALE_EXAMPLE,
     AfterSale,
     AfterSaleAcceptance,
+    AfterSaleOrderQuery,
     AfterSaleRejection,
-    AfterSaleStatusName,
+    AfterSaleStatusQuery,
+    address_of,
 )
 from app.domain.aftersales import services
 from app.domain.aftersales.errors import (
@@ -61,22 +63,8 @@ async def list_shop_aftersales(
     ctx: CurrentAccount,
     uow: UoW,
     page: PageParams,
-    status_: Annotated[
-        list[AfterSaleStatusName] | None,
-        Query(
-            alias="status",
-            description="Only in these statuses (repeat it).",
-            examples=[["merchant_processing"]],
-        ),
-    ] = None,
-    order_id: Annotated[
-        str | None,
-        Query(
-            max_length=40,
-            description="Only this order's.",
-            examples=["order_01jd8m3k2x9v7q4w5e6r7t8y9z"],
-        ),
-    ] = None,
+    status_: AfterSaleStatusQuery = None,
+    order_id: AfterSaleOrderQuery = None,
 ) -> ListResponse[AfterSale]:
     await services.member_reads(uow, ctx.actor.id, shop_id)
     f = AfterSaleFilter(
@@ -132,10 +120,7 @@ async def accept_shop_aftersale(
     container: ContainerDep,
 ) -> AfterSale:
     await services.member_decides(uow, ctx.actor.id, shop_id)
-    address = None
-    if body.return_address is not None:
-        a = body.return_address
-        address = services.return_address(a.recipient, a.phone, a.region_code, a.detail)
+    address = address_of(body.return_address)
     aftersale = await services.accept(
         uow,
         ctx.actor,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import Field
 
 from app.api.schemas.base import HttpUrl, Input, Output
 from app.api.schemas.orders import LINE_EXAMPLE, ORDER_EXAMPLE, OrderAddress
 from app.domain.aftersales.model import AfterSale as AfterSaleEntity
+from app.domain.aftersales.services import return_address
 from app.domain.aftersales.settings import AfterSaleSettings as AfterSaleSettingsEntity
 from app.domain.orders.pricing import MAX_LINE_QUANTITY
 
@@ -27,6 +29,19 @@ AfterSaleStatusName = Literal[
     "return_closed",
     "refunded",
     "refund_failed",
+]
+#: The lists' filters (the shop's, on both surfaces).
+AfterSaleStatusQuery = Annotated[
+    list[AfterSaleStatusName] | None,
+    Query(
+        alias="status",
+        description="Only in these statuses (repeat it).",
+        examples=[["merchant_processing"]],
+    ),
+]
+AfterSaleOrderQuery = Annotated[
+    str | None,
+    Query(max_length=40, description="Only this order's.", examples=[ORDER_EXAMPLE]),
 ]
 AfterSaleReasonName = Literal[
     "not_received",
@@ -195,6 +210,13 @@ class ReturnAddressIn(Input):
         description="Street, building, door.",
         examples=["1 Keyuan Road"],
     )
+
+
+def address_of(a: ReturnAddressIn | None) -> dict[str, Any] | None:
+    """The address as an after-sale keeps it (checked: mobile number, district), or None."""
+    if a is None:
+        return None
+    return return_address(a.recipient, a.phone, a.region_code, a.detail)
 
 
 class AfterSaleAcceptance(Input):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
+from app.api.params import require_zone
 from app.api.provider import (
     PROVIDER_ERRORS,
     PROVIDER_WRITE_ERRORS,
@@ -22,10 +23,12 @@ from app.api.schemas.aftersales import (
     AFTERSALE_EXAMPLE,
     AfterSale,
     AfterSaleAcceptance,
+    AfterSaleOrderQuery,
     AfterSaleRejection,
     AfterSaleSettingsIn,
     AfterSaleSettingsOut,
-    AfterSaleStatusName,
+    AfterSaleStatusQuery,
+    address_of,
 )
 from app.container import ConcurrentUpdate
 from app.domain.aftersales import services
@@ -36,7 +39,6 @@ from app.domain.aftersales.errors import (
 )
 from app.domain.aftersales.model import AfterSaleStatus
 from app.domain.aftersales.ports import AfterSaleFilter
-from app.domain.errors import ValidationFailed
 from app.domain.orders.errors import PhoneInvalid, RegionUnknown
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: after-sales"])
@@ -46,14 +48,6 @@ AfterSaleId = Annotated[
 ]
 _READ = (*PROVIDER_ERRORS, 422)
 _WRITE = (*PROVIDER_WRITE_ERRORS, 400, 413, 415, 422, ConcurrentUpdate)
-
-
-def _aware(**times: datetime | None) -> None:
-    for name, value in times.items():
-        if value is not None and value.tzinfo is None:
-            raise ValidationFailed.field(
-                f"query.{name}", "Give a time zone, e.g. 2026-11-25T08:00:00Z."
-            )
 
 
 @router.get(
@@ -70,22 +64,8 @@ async def list_aftersales(
     access: AftersalesRead,
     uow: UoW,
     page: PageParams,
-    status_: Annotated[
-        list[AfterSaleStatusName] | None,
-        Query(
-            alias="status",
-            description="Only in these statuses (repeat it).",
-            examples=[["merchant_processing"]],
-        ),
-    ] = None,
-    order_id: Annotated[
-        str | None,
-        Query(
-            max_length=40,
-            description="Only this order's.",
-            examples=["order_01jd8m3k2x9v7q4w5e6r7t8y9z"],
-        ),
-    ] = None,
+    status_: AfterSaleStatusQuery = None,
+    order_id: AfterSaleOrderQuery = None,
     created_from: Annotated[
         datetime | None,
         Query(description="Created at or after.", examples=["2026-11-25T08:00:00Z"]),
@@ -101,7 +81,7 @@ async def list_aftersales(
         ),
     ] = None,
 ) -> ListResponse[AfterSale]:
-    _aware(created_from=created_from, created_to=created_to, updated_since=updated_since)
+    require_zone(created_from=created_from, created_to=created_to, updated_since=updated_since)
     f = AfterSaleFilter(
         statuses=frozenset(AfterSaleStatus(s) for s in status_ or ()),
         order_id=order_id,
@@ -143,10 +123,7 @@ async def get_aftersale_settings(access: AftersalesRead, uow: UoW) -> AfterSaleS
 async def set_aftersale_settings(
     body: AfterSaleSettingsIn, access: AftersalesWrite, uow: UoW
 ) -> AfterSaleSettingsOut:
-    address = None
-    if body.return_address is not None:
-        a = body.return_address
-        address = services.return_address(a.recipient, a.phone, a.region_code, a.detail)
+    address = address_of(body.return_address)
     settings = await services.update_settings(
         uow,
         access.actor,
@@ -195,10 +172,7 @@ async def accept_aftersale(
     uow: UoW,
     container: ContainerDep,
 ) -> AfterSale:
-    address = None
-    if body.return_address is not None:
-        a = body.return_address
-        address = services.return_address(a.recipient, a.phone, a.region_code, a.detail)
+    address = address_of(body.return_address)
     aftersale = await services.accept(
         uow,
         access.actor,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
+from app.api.params import require_zone
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, OrdersRead, OrdersWrite
 from app.api.routing import StrictRoute
 from app.api.schemas.order_documents import order_document
@@ -63,14 +64,6 @@ def _time(name: str, description: str) -> object:
     return Query(alias=name, description=description, examples=["2026-11-25T08:00:00Z"])
 
 
-def _aware(**times: datetime | None) -> None:
-    for name, value in times.items():
-        if value is not None and value.tzinfo is None:
-            raise ValidationFailed.field(
-                f"query.{name}", "Give a time zone, e.g. 2026-11-25T08:00:00Z."
-            )
-
-
 @router.get(
     "/orders",
     operation_id="listOrders",
@@ -111,7 +104,7 @@ async def list_orders(
         ),
     ] = "created_at",
 ) -> Response:
-    _aware(
+    require_zone(
         created_from=created_from,
         created_to=created_to,
         updated_from=updated_from,
