@@ -58,6 +58,7 @@ from app.api.v1 import aftersales as provider_aftersales
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
+from app.api.v1 import funds as provider_funds
 from app.api.v1 import order_batches as provider_order_batches
 from app.api.v1 import orders as provider_orders
 from app.api.v1 import products as provider_products
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         storefront_payments.router,
         storefront_aftersales.router,
         provider_aftersales.router,
+        provider_funds.router,
         merchant_aftersales.router,
         payment_callbacks.router,
         refund_callbacks.router,

@@ -28,6 +28,7 @@ ALL_SCOPES = [
     "aftersales:write",
     "marketing:read",
     "marketing:write",
+    "funds:read",
 ]
 
 

@@ -78,6 +78,10 @@ TAGS = [
         "reject them, confirm returned goods came back.",
     },
     {
+        "name": "Open API: funds",
+        "description": "The shop's balances, from its ledger of payments and refunds.",
+    },
+    {
         "name": "Open API: bulk jobs",
         "description": "Asynchronous import (CSV, JSON Lines, Shopify's product CSV) and "
         "export of the catalogue: jobs with progress, per-line errors and a report.",

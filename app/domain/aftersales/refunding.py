@@ -14,6 +14,7 @@ from app.domain.aftersales.model import AfterSale, AfterSaleStatus
 from app.domain.aftersales.ports import AfterSalesUnitOfWork
 from app.domain.aftersales.refunds import RETRY_AFTER, Refund
 from app.domain.clock import utcnow
+from app.domain.funds.ledger import refund_paid
 from app.domain.orders import services as orders
 from app.domain.orders.errors import NoPaymentToRefund
 from app.domain.orders.model import Order
@@ -80,6 +81,8 @@ async def settle(
     assert aftersale is not None
     if succeeded:
         refund.succeed()
+        # Nothing is settled yet (settlement comes with the ledger's next step): `pending`.
+        await uow.ledger.post(refund_paid(shop_id, order.id, refund.amount, refund_id=refund.id))
         aftersale.refunded()
         await aftersale_event(uow, "aftersale.refunded", aftersale)
         if _fully_refunded(order, await uow.aftersales.of_order(shop_id, order.id)):

@@ -20,6 +20,7 @@ class Scope(StrEnum):
     AFTERSALES_WRITE = "aftersales:write"
     MARKETING_READ = "marketing:read"
     MARKETING_WRITE = "marketing:write"
+    FUNDS_READ = "funds:read"
 
 
 DESCRIPTIONS: dict[Scope, str] = {
@@ -35,6 +36,7 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.AFTERSALES_WRITE: "Approve or refuse refunds and returns",
     Scope.MARKETING_READ: "See coupons and promotions",
     Scope.MARKETING_WRITE: "Create and end coupons and promotions",
+    Scope.FUNDS_READ: "See your shop's balances and money movements",
 }
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.clock import utcnow
+from app.domain.funds.ledger import payment_received, refund_paid
 from app.domain.orders import services
 from app.domain.orders.errors import NoPaymentToRefund, PaymentNotFound
 from app.domain.orders.model import CancelReason, Order, OrderStatus
@@ -80,6 +81,10 @@ async def _refund(
 ) -> None:
     reference = await uow.gateway.refund(payment)
     payment.refunded(reference, reason)
+    # A cancelled order, or one paid twice: never settled, so out of `pending`.
+    await uow.ledger.post(
+        refund_paid(order.shop_id, order.id, payment.amount, payment_id=payment.id)
+    )
     await services.order_event(
         uow,
         "payment.refunded",
@@ -103,6 +108,8 @@ async def _apply(
         return SettleOutcome.REFUSED
     payment.succeed(charge)
     await uow.timers.cancel(PAYMENT_QUERY, payment.id)
+    # The money came in, whatever the order does with it next.
+    await uow.ledger.post(payment_received(order.shop_id, order.id, payment.id, payment.amount))
     if order.status is OrderStatus.PENDING_PAYMENT and order.total == payment.amount:
         order.pay()
         await uow.timers.cancel(services.CLOSE_UNPAID, order.id)

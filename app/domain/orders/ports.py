@@ -7,6 +7,7 @@ from typing import Protocol
 
 from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.catalog.ports import CatalogUnitOfWork
+from app.domain.funds.ports import Ledger
 from app.domain.orders.addresses import Address
 from app.domain.orders.model import (
     BookAddress,
@@ -140,6 +141,10 @@ class PaymentGateway(Protocol):
 
 
 class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
+    @property
+    def ledger(self) -> Ledger:
+        """The shop's books: a payment and a refund post to it with the change."""
+
     @property
     def orders(self) -> OrderRepository: ...
     @property

@@ -39,6 +39,7 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.sandbox_charges,
     tables.aftersales,
     tables.aftersale_settings,
+    tables.ledger_entries,
     tables.refunds,
     tables.sandbox_refunds,
 )

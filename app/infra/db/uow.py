@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.errors import Conflict, IntegrityConflict
 from app.infra.db.driver import DriverReader, ReadPool
+from app.infra.db.ledger import SqlLedger
 from app.infra.db.outbox import SqlOutboxRepository
 from app.infra.db.reads.authz import SqlTokenReads
 from app.infra.db.reads.catalog import SqlProductReads
@@ -176,6 +177,10 @@ class SqlUnitOfWork:
     @cached_property
     def aftersales(self) -> SqlAfterSaleRepository:
         return SqlAfterSaleRepository(self.session)
+
+    @cached_property
+    def ledger(self) -> SqlLedger:
+        return SqlLedger(self.session)
 
     @cached_property
     def aftersale_settings(self) -> SqlAfterSaleSettingsRepository:

@@ -17,6 +17,7 @@ from app.infra.db.tables.catalog import (
     skus,
 )
 from app.infra.db.tables.events import event_sequences, outbox_events
+from app.infra.db.tables.funds import ledger_entries
 from app.infra.db.tables.idempotency import idempotency_keys
 from app.infra.db.tables.orders import cart_lines, order_lines, orders, shipments
 from app.infra.db.tables.payments import (
@@ -48,6 +49,7 @@ __all__ = [
     "grants",
     "idempotency_keys",
     "industry_qualifications",
+    "ledger_entries",
     "metadata",
     "oauth_codes",
     "order_lines",

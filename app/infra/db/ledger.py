@@ -1,0 +1,48 @@
+"""The one writer of the ledger: every entry reaches `ledger_entries` through `SqlLedger.post`
+(tests/test_funds.py fails any other module that writes the table)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.funds.ledger import Account, Posting
+from app.domain.ids import new_id
+from app.infra.db import tables
+from app.infra.db.tenancy import select
+
+_e = tables.ledger_entries
+
+
+class SqlLedger:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def post(self, posting: Posting) -> None:
+        await self.s.execute(
+            sa.insert(_e),
+            [
+                {
+                    "id": new_id("lent"),
+                    "shop_id": posting.shop_id,
+                    "posting_id": posting.id,
+                    "kind": posting.kind,
+                    "account": e.account,
+                    "amount": e.amount,
+                    "order_id": posting.order_id,
+                    "payment_id": posting.payment_id,
+                    "refund_id": posting.refund_id,
+                    "created_at": posting.created_at,
+                }
+                for e in posting.entries
+            ],
+        )
+
+    async def balances(self, shop_id: str) -> dict[Account, int]:
+        rows = await self.s.execute(
+            select(_e, shop_id, _e.c.account, sa.func.sum(_e.c.amount)).group_by(_e.c.account)
+        )
+        out = dict.fromkeys(Account, 0)
+        for account, total in rows:
+            out[Account(account)] = int(total)
+        return out

@@ -1,0 +1,175 @@
+"""The shops' ledger (issue 14, transaction guarantee, first step): every payment and refund
+posts balanced entries with the change, through the one writer; `GET /v1/funds` shows the
+balances, and the books always say `pending + available == payments - refunds - fees`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.container import Container
+from app.domain.aftersales import refunding
+from app.domain.funds.ledger import Account, payment_received, refund_paid
+from app.infra.db import tables
+from tests import factories as f
+from tests.order_support import OnSale, buyer_order, on_sale
+from tests.payment_support import open_payment, settle_in_process
+
+APP = Path(__file__).resolve().parents[1] / "app"
+
+
+def test_only_the_writer_touches_the_ledger_table() -> None:
+    """`ledger_entries` is written by `app/infra/db/ledger.py` alone (its table, the tenancy
+    list and the tables' index name it too)."""
+    allowed = {
+        APP / "infra/db/ledger.py",
+        APP / "infra/db/tables/funds.py",
+        APP / "infra/db/tables/__init__.py",
+        APP / "infra/db/tenancy.py",
+    }
+    naming = {p for p in APP.rglob("*.py") if "ledger_entries" in p.read_text()}
+    assert naming <= allowed, sorted(str(p) for p in naming - allowed)
+
+
+async def check_books(container: Container, shop_id: str) -> dict[Account, int]:
+    """The invariant, from the shop's rows: each posting and each order balances, and what
+    the shop holds is what buyers paid less what went back (no fees yet)."""
+    e, p, r = tables.ledger_entries, tables.payments, tables.refunds
+    async with container.engine.connect() as conn:
+        by_posting = (
+            await conn.execute(
+                sa.select(e.c.posting_id, sa.func.sum(e.c.amount))
+                .where(e.c.shop_id == shop_id)
+                .group_by(e.c.posting_id)
+            )
+        ).all()
+        by_order = (
+            await conn.execute(
+                sa.select(e.c.order_id, sa.func.sum(e.c.amount))
+                .where(e.c.shop_id == shop_id)
+                .group_by(e.c.order_id)
+            )
+        ).all()
+        balances = dict.fromkeys(Account, 0)
+        for account, total in await conn.execute(
+            sa.select(e.c.account, sa.func.sum(e.c.amount))
+            .where(e.c.shop_id == shop_id)
+            .group_by(e.c.account)
+        ):
+            balances[Account(account)] = int(total)
+        paid = (
+            await conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(p.c.amount), 0)).where(
+                    p.c.shop_id == shop_id, p.c.status.in_(["succeeded", "refunded"])
+                )
+            )
+        ).scalar_one()
+        full_refunds = (
+            await conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(p.c.amount), 0)).where(
+                    p.c.shop_id == shop_id, p.c.status == "refunded"
+                )
+            )
+        ).scalar_one()
+        part_refunds = (
+            await conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(r.c.amount), 0)).where(
+                    r.c.shop_id == shop_id, r.c.status == "succeeded"
+                )
+            )
+        ).scalar_one()
+    assert all(total == 0 for _, total in by_posting), by_posting
+    assert all(total == 0 for _, total in by_order), by_order
+    refunds = int(full_refunds) + int(part_refunds)
+    fees = balances[Account.PLATFORM_FEE] + balances[Account.INSURANCE_PREMIUM]
+    assert balances[Account.PENDING] + balances[Account.AVAILABLE] == int(paid) - refunds - fees
+    assert balances[Account.REFUNDED] == refunds
+    assert balances[Account.GATEWAY] == -int(paid)
+    return balances
+
+
+async def _paid(container: Container, shop: OnSale, b: f.Buyer, *quantities: int) -> Any:
+    order = await buyer_order(b, shop, *quantities)
+    payment = await open_payment(container, b.id, order["id"])
+    assert await settle_in_process(container, payment) == "paid"
+    return order
+
+
+async def test_payments_and_refunds_post_to_the_books_and_the_funds_show_them(
+    client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    shop = await on_sale(client, container)
+    b = await f.buyer(new_client())
+    funds = await shop.p.get("/v1/funds")
+    assert funds.status_code == 200, funds.text
+    assert funds.json() == {
+        "currency": "CNY",
+        "pending": 0,
+        "available": 0,
+        "refunded": 0,
+        "platform_fee": 0,
+        "insurance_premium": 0,
+    }
+    kept = await _paid(container, shop, b, 2, 1)  # 25000
+    assert (await shop.p.get("/v1/funds")).json()["pending"] == 25000
+    await check_books(container, shop.shop_id)
+
+    # Part of it back through an after-sale ...
+    r = await b.client.post(
+        f"/v1/storefront/orders/{kept['id']}/aftersales",
+        json={
+            "type": "refund",
+            "reason": "other",
+            "lines": [{"line_id": kept["lines"][1]["id"], "quantity": 1}],
+        },
+        headers=b.h,
+    )
+    assert r.status_code == 201, r.text
+    accepted = await shop.p.post(f"/v1/aftersales/{r.json()['id']}/acceptance", {})
+    assert accepted.status_code == 200, accepted.text
+    rf = tables.refunds
+    async with container.engine.connect() as conn:
+        refund = (await conn.execute(sa.select(rf).where(rf.c.order_id == kept["id"]))).one()
+    async with container.uow() as uow:
+        await refunding.settle(uow, shop.shop_id, refund.id, succeeded=True, amount=refund.amount)
+        await uow.commit()
+    # ... and a whole order the shop cancels after it was paid.
+    gone = await _paid(container, shop, b, 1)
+    r = await shop.p.post(f"/v1/orders/{gone['id']}/cancellation", {"reason": "Out of stock"})
+    assert r.status_code == 200, r.text
+
+    balances = await check_books(container, shop.shop_id)
+    assert (balances[Account.PENDING], balances[Account.REFUNDED]) == (25000 - 5000, 5000 + 10000)
+    shown = (await shop.p.get("/v1/funds")).json()
+    assert (shown["pending"], shown["refunded"]) == (20000, 15000)
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["pay", "refund"]), st.integers(0, 10_000_000)), max_size=40
+    )
+)
+def test_any_sequence_of_payments_and_refunds_keeps_the_books(
+    steps: list[tuple[str, int]],
+) -> None:
+    """Postings in any order: every one balances, and the shop's accounts always hold what
+    was paid less what went back."""
+    totals = dict.fromkeys(Account, 0)
+    paid = refunded = 0
+    for i, (what, amount) in enumerate(steps):
+        if what == "pay":
+            posting = payment_received("shop_x", f"order_{i}", f"pay_{i}", amount)
+            paid += amount
+        else:
+            posting = refund_paid("shop_x", f"order_{i}", amount, refund_id=f"rfd_{i}")
+            refunded += amount
+        for entry in posting.entries:
+            totals[entry.account] += entry.amount
+        assert sum(totals.values()) == 0
+        assert totals[Account.PENDING] + totals[Account.AVAILABLE] == paid - refunded
+        assert totals[Account.REFUNDED] == refunded
