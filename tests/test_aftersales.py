@@ -61,6 +61,30 @@ class Sale:
             )
             return [(r.type, r.data) for r in rows]
 
+    async def sent_back(
+        self, line: int, quantity: int, carrier: str, waybill_no: str
+    ) -> dict[str, Any]:
+        """A return of `quantity` units of line `line`, accepted with `RETURN_ADDRESS` and
+        sent back by the buyer under `waybill_no`: the after-sale."""
+        a = (
+            await self.ask(
+                type="return_refund",
+                reason="damaged",
+                lines=[{"line_id": self.line(line), "quantity": quantity}],
+            )
+        ).json()
+        r = await self.shop.p.post(
+            f"/v1/aftersales/{a['id']}/acceptance", {"return_address": RETURN_ADDRESS}
+        )
+        assert r.status_code == 200, r.text
+        r = await self.b.client.post(
+            f"/v1/storefront/aftersales/{a['id']}/return-shipment",
+            json={"carrier": carrier, "waybill_no": waybill_no},
+            headers=self.b.h,
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
     async def ship(self) -> None:
         r = await self.shop.p.post(
             f"/v1/orders/{self.id}/shipments", {"carrier": "SF", "waybill_no": "SF1234567890123"}
@@ -609,20 +633,7 @@ async def test_a_returned_good_goes_back_into_stock_when_the_shop_confirms_it(
     await sale.ship()
     sku = sale.shop.sku(0)
     before = await _stock(sale.container, sale.shop.shop_id, sku)
-    a = (
-        await sale.ask(
-            type="return_refund", reason="damaged", lines=[{"line_id": sale.line(0), "quantity": 2}]
-        )
-    ).json()
-    await sale.shop.p.post(
-        f"/v1/aftersales/{a['id']}/acceptance", {"return_address": RETURN_ADDRESS}
-    )
-    r = await sale.b.client.post(
-        f"/v1/storefront/aftersales/{a['id']}/return-shipment",
-        json={"carrier": "ZTO", "waybill_no": "78123456789012"},
-        headers=sale.b.h,
-    )
-    assert r.status_code == 200, r.text
+    a = await sale.sent_back(0, 2, "ZTO", "78123456789012")
     assert (await _timer(sale.container, "aftersale.auto_receive", a["id"])).status == "pending"
     r = await sale.shop.p.post(f"/v1/aftersales/{a['id']}/return-receipt")
     assert r.status_code == 200, r.text
@@ -641,19 +652,7 @@ async def test_a_return_the_shop_never_confirms_is_refunded_without_restocking(
     await sale.ship()
     sku = sale.shop.sku(1)
     before = await _stock(sale.container, sale.shop.shop_id, sku)
-    a = (
-        await sale.ask(
-            type="return_refund", reason="damaged", lines=[{"line_id": sale.line(1), "quantity": 1}]
-        )
-    ).json()
-    await sale.shop.p.post(
-        f"/v1/aftersales/{a['id']}/acceptance", {"return_address": RETURN_ADDRESS}
-    )
-    await sale.b.client.post(
-        f"/v1/storefront/aftersales/{a['id']}/return-shipment",
-        json={"carrier": "SF", "waybill_no": "SF1234567890123"},
-        headers=sale.b.h,
-    )
+    a = await sale.sent_back(1, 1, "SF", "SF1234567890123")
     await fire(sale.container, registry, "aftersale.auto_receive", a["id"])
     (refund,) = await _refunds(sale.container, sale.id)
     await fire(sale.container, registry, "sandbox.refund_notify", refund.gateway_reference)

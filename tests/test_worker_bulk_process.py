@@ -141,7 +141,8 @@ async def test_dispatch_goes_on_while_the_bulk_process_is_stuck_and_a_dead_one_i
     client: httpx.AsyncClient, container: Container, settings: Settings
 ) -> None:
     p = await provider(client)
-    rows = [r for i in range(600) for r in product_lines(f"bp{i:03d}", sizes=("S", "M"))]
+    # Long enough (3 000 lines in 5-line chunks) to be seen under way on a busy machine.
+    rows = [r for i in range(1500) for r in product_lines(f"bp{i:04d}", sizes=("S", "M"))]
     env = {
         # Small chunks: many commits, so the job is still running when it is frozen and killed.
         "MINISHOP_BULK_CHUNK_ROWS": "5",
@@ -203,13 +204,13 @@ async def test_dispatch_goes_on_while_the_bulk_process_is_stuck_and_a_dead_one_i
         job = await _until(finished, "the job to finish")
         assert (job.status, job.attempts) == ("succeeded", 2)
         assert f":{replacement}:" in job.worker_id
-        assert (job.processed, job.succeeded, job.failed) == (1200, 1200, 0)
-        assert (job.products_created, job.skus_created) == (600, 1200)
+        assert (job.processed, job.succeeded, job.failed) == (len(rows), len(rows), 0)
+        assert (job.products_created, job.skus_created) == (len(rows) // 2, len(rows))
         async with container.engine.connect() as conn:
             skus = await conn.execute(
                 sa.select(sa.func.count()).where(tables.skus.c.shop_id == p.shop_id)
             )
-            assert skus.scalar_one() == 1200  # no line applied twice
+            assert skus.scalar_one() == len(rows)  # no line applied twice
 
         # Stopped (SIGTERM, as `serve` or docker stops it), the worker stops its bulk process.
         proc.send_signal(signal.SIGTERM)

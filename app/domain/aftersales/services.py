@@ -154,10 +154,11 @@ async def request(
         )
     claims, freight_claimed = _claims(await uow.aftersales.of_order(order.shop_id, order.id))
     _checked_asks(order, type_, asks, claims)
-    limits = line_limits(_paid_lines(order), order.discount_total, claims, asks)
+    paid = _paid_lines(order)
+    limits = line_limits(paid, order.discount_total, claims, asks)
     freight = 0
     if refund_freight:
-        freight = freight_refundable(_paid_lines(order), order.freight, freight_claimed)
+        freight = freight_refundable(paid, order.freight, freight_claimed)
         if freight_claimed or (freight == 0 and order.freight > 0):
             raise FreightNotRefundable(
                 "The freight is refunded only while nothing of the order has shipped, once."
@@ -317,19 +318,34 @@ async def reject(
 async def confirm_receipt(
     uow: AfterSalesUnitOfWork, actor: Actor, shop_id: str, aftersale_id: str
 ) -> AfterSale:
-    """The shop has the returned goods: the refund is the platform's to pay."""
+    """The shop has the returned goods: back into stock (as its settings say), and the
+    refund is the platform's to pay."""
     order, aftersale = await _locked(uow, shop_id, aftersale_id)
+    restock = (await settings_of(uow, shop_id)).restock_returns
+    await _received(uow, actor, order, aftersale, restock=restock)
+    return aftersale
+
+
+async def _received(
+    uow: AfterSalesUnitOfWork,
+    actor: Actor,
+    order: Order,
+    aftersale: AfterSale,
+    *,
+    restock: bool,
+) -> None:
+    """The returned goods count as back (the shop said so, or the platform after the receipt
+    period): the refund goes to the gateway; `restock`: the goods back on the shelf."""
     before = aftersale.status.value
     aftersale.confirm_receipt()
     _audit(uow, actor, "aftersale.return_received", aftersale, before)
     await aftersale_event(uow, "aftersale.updated", aftersale)
     await uow.timers.cancel(AUTO_RECEIVE, aftersale.id)
-    if (await settings_of(uow, shop_id)).restock_returns:
-        # The goods are back on the shelf (the stock path; SKUs deleted since are skipped).
-        await stock.release(uow, shop_id, _units(aftersale))
+    if restock:
+        # Through the stock path (SKUs deleted since are skipped).
+        await stock.release(uow, aftersale.shop_id, _units(aftersale))
     await refunding.start(uow, order, aftersale)
     await uow.flush()
-    return aftersale
 
 
 async def get(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str) -> AfterSale:
@@ -453,16 +469,29 @@ async def update_settings(
 # --- the timers --------------------------------------------------------------------------------
 
 
+async def _still(
+    uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str, status: AfterSaleStatus
+) -> tuple[Order, AfterSale] | None:
+    """The after-sale and its order, locked, if it is still in `status` (a timer's work is
+    done only then; the unlocked look first spares the order's lock when it moved on)."""
+    found = await uow.aftersales.get(shop_id, aftersale_id)
+    if found is None or found.status is not status:
+        return None
+    order, aftersale = await _locked(uow, shop_id, aftersale_id)
+    return (order, aftersale) if aftersale.status is status else None
+
+
 async def auto_accept(
     uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str, times: AfterSaleTimes
 ) -> bool:
     """The shop left the request unanswered: the platform accepts it (a return only once the
     shop has a return address: until then it waits for the shop). False when nothing was
     done."""
-    found = await uow.aftersales.get(shop_id, aftersale_id)
-    if found is None or found.status is not AfterSaleStatus.MERCHANT_PROCESSING:
+    held = await _still(uow, shop_id, aftersale_id, AfterSaleStatus.MERCHANT_PROCESSING)
+    if held is None:
         return False
-    if found.type is AfterSaleType.RETURN_REFUND and (
+    _, aftersale = held
+    if aftersale.type is AfterSaleType.RETURN_REFUND and (
         (await settings_of(uow, shop_id)).return_address is None
     ):
         return False
@@ -472,12 +501,10 @@ async def auto_accept(
 
 async def close_unreturned(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str) -> bool:
     """The buyer never sent the goods of an accepted return back: it closes, its units free."""
-    found = await uow.aftersales.get(shop_id, aftersale_id)
-    if found is None or found.status is not AfterSaleStatus.USER_WAIT_RETURN:
+    held = await _still(uow, shop_id, aftersale_id, AfterSaleStatus.USER_WAIT_RETURN)
+    if held is None:
         return False
-    order, aftersale = await _locked(uow, shop_id, aftersale_id)
-    if aftersale.status is not AfterSaleStatus.USER_WAIT_RETURN:
-        return False
+    order, aftersale = held
     before = aftersale.status.value
     aftersale.close_unreturned()
     await _release_lines(uow, order, aftersale)
@@ -490,18 +517,10 @@ async def close_unreturned(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id
 async def auto_receive(uow: AfterSalesUnitOfWork, shop_id: str, aftersale_id: str) -> bool:
     """The shop never confirmed the goods came back: the platform refunds (no restock: no
     one said the goods arrived)."""
-    found = await uow.aftersales.get(shop_id, aftersale_id)
-    if found is None or found.status is not AfterSaleStatus.MERCHANT_WAIT_RECEIPT:
+    held = await _still(uow, shop_id, aftersale_id, AfterSaleStatus.MERCHANT_WAIT_RECEIPT)
+    if held is None:
         return False
-    order, aftersale = await _locked(uow, shop_id, aftersale_id)
-    if aftersale.status is not AfterSaleStatus.MERCHANT_WAIT_RECEIPT:
-        return False
-    before = aftersale.status.value
-    aftersale.confirm_receipt()
-    _audit(uow, PLATFORM, "aftersale.return_received", aftersale, before, by="platform")
-    await aftersale_event(uow, "aftersale.updated", aftersale)
-    await refunding.start(uow, order, aftersale)
-    await uow.flush()
+    await _received(uow, PLATFORM, *held, restock=False)
     return True
 
 
