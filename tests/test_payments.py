@@ -4,6 +4,7 @@ query fallback, refunds when the money comes too late, and the shop's cancellati
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from tests.payment_support import (
     key,
     notification,
     notify,
+    open_payment,
     paid_payment,
     pay,
     payment_row,
@@ -412,3 +414,36 @@ async def test_a_closed_payment_reported_paid_after_all_pays_the_order_still_pen
     assert mine["status"] == 20
     assert [t for t, _ in await events(container, order["id"])] == ["order.created", "order.paid"]
     assert await pending_timers(container, order["id"]) == [], "the close timer is gone"
+
+
+async def test_a_query_that_finds_the_payment_still_pending_asks_again_later(
+    app: FastAPI, client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    """The query timer re-arms itself from its own handler (the timer it fires is done by
+    then): asked again `QUERY_RETRY` later, its attempt counted, until the gateway answers."""
+    _, b, order = await _setup(client, container, new_client)
+    payment = await open_payment(container, b.id, order["id"])
+    payment_id = payment.id
+    c, t = tables.sandbox_charges, tables.timers
+    async with container.engine.begin() as conn:  # the buyer has not paid yet
+        await conn.execute(
+            sa.update(c)
+            .where(c.c.id == payment.gateway_reference)
+            .values(state="pending", transaction_id=None, paid_at=None)
+        )
+    registry = sandbox_registry(app, container)
+    for attempt in (2, 3):
+        assert await fire(container, registry, payments.PAYMENT_QUERY, payment_id) >= 1
+        async with container.engine.connect() as conn:
+            timer = (
+                await conn.execute(
+                    sa.select(t).where(t.c.kind == payments.PAYMENT_QUERY, t.c.key == payment_id)
+                )
+            ).one()
+        assert (timer.status, timer.payload["attempt"], timer.attempts) == (
+            "pending",
+            attempt,
+            0,
+        )
+        assert timer.due_at > utcnow() + payments.QUERY_RETRY - timedelta(minutes=1)
+    await registry.close()

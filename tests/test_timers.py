@@ -64,7 +64,7 @@ async def test_a_timer_scheduled_and_cancelled_in_one_transaction_never_fires(
         assert not await uow.timers.cancel("test.count", cancelled)
 
 
-async def test_scheduling_again_replaces_the_pending_timer_and_leaves_a_fired_one(
+async def test_scheduling_again_replaces_the_pending_timer_and_arms_a_fired_one_anew(
     container: Container,
 ) -> None:
     key = _key("again")
@@ -83,13 +83,15 @@ async def test_scheduling_again_replaces_the_pending_timer_and_leaves_a_fired_on
     assert [f["payload"] for f in fired] == [{"n": 2}]
     row = await _timer(container, key)
     assert row.status == "done" and row.attempts == 1 and row.fired_at is not None
-    async with container.uow() as uow:  # it fired: scheduling it again does nothing
+    async with container.uow() as uow:  # it fired: scheduled again, it fires again
         await uow.timers.schedule("test.count", key, now, {"n": 3})
         await uow.commit()
-    await runner.run_due()
-    assert len(await _fired(container, key)) == 1
     row = await _timer(container, key)
-    assert row.status == "done" and row.payload == {"n": 2}
+    assert (row.status, row.attempts, row.fired_at) == ("pending", 0, None)
+    await runner.run_due()
+    assert [f["payload"] for f in await _fired(container, key)] == [{"n": 2}, {"n": 3}]
+    row = await _timer(container, key)
+    assert row.status == "done" and row.payload == {"n": 3}
 
 
 async def test_a_reschedule_voids_a_claim_taken_before_it(container: Container) -> None:

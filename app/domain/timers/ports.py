@@ -21,7 +21,8 @@ class Timers(Protocol):
     ) -> None:
         """Fire `(kind, key)` at `due_at`. Idempotent: a pending timer of that name gets the
         new `due_at` and payload (and a claim in progress on it no longer counts); one that
-        already fired, or failed, is left alone."""
+        already fired is armed again (so a handler may re-arm its own timer: the payment
+        query, the refund's retry); one that failed for good is left to the operator."""
         ...
 
     async def cancel(self, kind: str, key: str) -> bool:

@@ -35,8 +35,9 @@ INSERT INTO timers (id, shop_id, kind, key, due_at, payload, status, attempts, c
 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, 'pending', 0, $7, $7)
 ON CONFLICT (kind, key) DO UPDATE
 SET due_at = excluded.due_at, payload = excluded.payload, shop_id = excluded.shop_id,
+    status = 'pending', attempts = 0, last_error = NULL, fired_at = NULL,
     lease_token = NULL, lease_until = NULL, updated_at = $7
-WHERE timers.status = 'pending'
+WHERE timers.status IN ('pending', 'done')
 """
 
 
@@ -90,12 +91,17 @@ class SqlTimers:
                 "due_at": stmt.excluded.due_at,
                 "payload": stmt.excluded.payload,
                 "shop_id": stmt.excluded.shop_id,
+                # One that fired is armed again (a handler re-arming its own timer).
+                "status": TimerStatus.PENDING,
+                "attempts": 0,
+                "last_error": None,
+                "fired_at": None,
                 # A claim taken before this is void: it fires the new schedule or nothing.
                 "lease_token": None,
                 "lease_until": None,
                 "updated_at": now,
             },
-            where=_t.c.status == TimerStatus.PENDING,
+            where=_t.c.status.in_([TimerStatus.PENDING, TimerStatus.DONE]),
         )
         await self.s.execute(stmt)
 
