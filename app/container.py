@@ -71,6 +71,7 @@ class Container:
             self.session_factory,
             self.read_pool,
             sandbox_notify_after=timedelta(seconds=self.settings.sandbox_notify_delay_seconds),
+            settlement=self.settings.settlement_terms,
         )
 
     async def close(self) -> None:

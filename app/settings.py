@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import timedelta
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain.aftersales.settings import AfterSaleTimes
+from app.domain.funds.ledger import SettlementTerms
 
 log = logging.getLogger("minishop.settings")
 
@@ -94,6 +96,19 @@ class Settings(BaseSettings):
     aftersale_return_days: float = Field(default=7, gt=0)
     #: A return the shop has not confirmed this many days after it was sent back is refunded.
     aftersale_receipt_days: float = Field(default=10, gt=0)
+
+    #: A completed (or closed) order's money is held this many days, then settled: it
+    #: becomes the shop's (`available`), less the platform's fee.
+    settlement_delay_days: float = Field(default=7, ge=0)
+    #: The platform's fee on a settled order, a fraction (0.006: 0.6 %), rounded half up to
+    #: the fen per order.
+    platform_fee_rate: Decimal = Field(default=Decimal("0.006"), ge=0, lt=1)
+
+    @property
+    def settlement_terms(self) -> SettlementTerms:
+        return SettlementTerms(
+            delay=timedelta(days=self.settlement_delay_days), fee_rate=self.platform_fee_rate
+        )
 
     @property
     def aftersale_times(self) -> AfterSaleTimes:

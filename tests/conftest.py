@@ -23,12 +23,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
 from app.container import Container, build_container
+from app.domain.clock import utcnow
 from app.infra.db import tables
 from app.infra.db.driver import DriverReader
 from app.infra.db.migrate import upgrade
 from app.infra.db.tenancy import CROSS_SHOP
 from app.main import create_app
 from app.settings import Settings
+from tests.funds_support import check_books
 from tests.stock_guard import stock_writes
 from tests.tenancy_guard import Guard, dialect_of, issued_by_app
 
@@ -225,6 +227,25 @@ async def _no_timers_left(request: pytest.FixtureRequest) -> AsyncIterator[None]
     t = tables.timers
     async with container.engine.begin() as conn:
         await conn.execute(sa.delete(t).where(t.c.status == "pending", _PASSING_TIMERS))
+
+
+@pytest.fixture(autouse=True)
+async def _books_balance(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After every test that moved money: each shop it posted for still satisfies the
+    ledger's invariant (`tests/funds_support.check_books`)."""
+    started = utcnow()
+    yield
+    if "container" not in request.fixturenames:
+        return
+    container: Container = request.getfixturevalue("container")
+    e = tables.ledger_entries
+    async with container.engine.connect() as conn:
+        shops = (
+            await conn.execute(sa.select(e.c.shop_id).where(e.c.created_at >= started).distinct())
+        ).scalars()
+        touched = list(shops)
+    for shop_id in touched:
+        await check_books(container, shop_id)
 
 
 @pytest.fixture(autouse=True)

@@ -15,95 +15,10 @@ import sqlalchemy as sa
 from app.container import Container
 from app.infra.db import tables
 from tests import factories as f
-from tests.order_support import OnSale, buyer_order, on_sale
-from tests.payment_support import fire, open_payment, sandbox_registry, settle_in_process
-
-RETURN_ADDRESS = {
-    "recipient": "售后部",
-    "phone": "13800138000",
-    "region_code": "440305",
-    "detail": "1 Keyuan Road",
-}
-
-
-class Sale:
-    """A paid order of one buyer in a shop on sale: 2 units of SKU M (10000 each), 1 of L
-    (5000), flat freight 0 (the shop's default)."""
-
-    def __init__(self, shop: OnSale, b: f.Buyer, order: dict[str, Any], container: Container):
-        self.shop, self.b, self.order, self.container = shop, b, order, container
-
-    @property
-    def id(self) -> str:
-        return str(self.order["id"])
-
-    def line(self, i: int) -> str:
-        return str(self.order["lines"][i]["id"])
-
-    async def ask(self, **body: Any) -> httpx.Response:
-        return await self.b.client.post(
-            f"/v1/storefront/orders/{self.id}/aftersales", json=body, headers=self.b.h
-        )
-
-    async def provider_order(self) -> dict[str, Any]:
-        r = await self.shop.p.get(f"/v1/orders/{self.id}")
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    async def events(self) -> list[tuple[str, dict[str, Any]]]:
-        o = tables.outbox_events
-        async with self.container.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(o.c.type, o.c.data)
-                .where(o.c.resource_id == self.id)
-                .order_by(o.c.sequence)
-            )
-            return [(r.type, r.data) for r in rows]
-
-    async def sent_back(
-        self, line: int, quantity: int, carrier: str, waybill_no: str
-    ) -> dict[str, Any]:
-        """A return of `quantity` units of line `line`, accepted with `RETURN_ADDRESS` and
-        sent back by the buyer under `waybill_no`: the after-sale."""
-        a = (
-            await self.ask(
-                type="return_refund",
-                reason="damaged",
-                lines=[{"line_id": self.line(line), "quantity": quantity}],
-            )
-        ).json()
-        r = await self.shop.p.post(
-            f"/v1/aftersales/{a['id']}/acceptance", {"return_address": RETURN_ADDRESS}
-        )
-        assert r.status_code == 200, r.text
-        r = await self.b.client.post(
-            f"/v1/storefront/aftersales/{a['id']}/return-shipment",
-            json={"carrier": carrier, "waybill_no": waybill_no},
-            headers=self.b.h,
-        )
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    async def ship(self) -> None:
-        r = await self.shop.p.post(
-            f"/v1/orders/{self.id}/shipments", {"carrier": "SF", "waybill_no": "SF1234567890123"}
-        )
-        assert r.status_code == 201, r.text
-
-
-async def _paid(container: Container, shop: OnSale, b: f.Buyer) -> dict[str, Any]:
-    """Ordered by the buyer and paid through the sandbox gateway (its notification settled)."""
-    order = await buyer_order(b, shop, 2, 1)
-    payment = await open_payment(container, b.id, order["id"])
-    assert await settle_in_process(container, payment) == "paid"
-    return order
-
-
-@pytest.fixture
-async def sale(client: httpx.AsyncClient, container: Container, new_client: f.NewClient) -> Sale:
-    shop = await on_sale(client, container)
-    b = await f.buyer(new_client())
-    return Sale(shop, b, await _paid(container, shop, b), container)
+from tests.aftersale_support import RETURN_ADDRESS, Sale, paid
+from tests.aftersale_support import sale as sale
+from tests.order_support import buyer_order, on_sale
+from tests.payment_support import fire, sandbox_registry
 
 
 async def test_a_refund_is_asked_for_accepted_and_shown_to_both_sides(sale: Sale) -> None:
@@ -250,7 +165,7 @@ async def test_the_freight_is_refundable_only_before_anything_shipped(
         s.freight_fee, s.free_shipping_from = 800, None
         await uow.commit()
     b = await f.buyer(new_client())
-    sale = Sale(shop, b, await _paid(container, shop, b), container)
+    sale = Sale(shop, b, await paid(container, shop, b), container)
     assert sale.order["freight"] == 800
     lines = [{"line_id": sale.line(1), "quantity": 1}]
     r = await sale.ask(type="refund", reason="other", lines=lines, refund_freight=True)
@@ -264,7 +179,7 @@ async def test_the_freight_is_refundable_only_before_anything_shipped(
     )
     assert r.status_code == 409 and r.json()["code"] == "freight_not_refundable"  # taken
 
-    other = Sale(shop, b, await _paid(container, shop, b), container)
+    other = Sale(shop, b, await paid(container, shop, b), container)
     await other.ship()
     r = await other.ask(
         type="refund",

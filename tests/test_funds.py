@@ -17,6 +17,7 @@ from app.domain.aftersales import refunding
 from app.domain.funds.ledger import Account, payment_received, refund_paid
 from app.infra.db import tables
 from tests import factories as f
+from tests.funds_support import check_books
 from tests.order_support import OnSale, buyer_order, on_sale
 from tests.payment_support import open_payment, settle_in_process
 
@@ -34,63 +35,6 @@ def test_only_the_writer_touches_the_ledger_table() -> None:
     }
     naming = {p for p in APP.rglob("*.py") if "ledger_entries" in p.read_text()}
     assert naming <= allowed, sorted(str(p) for p in naming - allowed)
-
-
-async def check_books(container: Container, shop_id: str) -> dict[Account, int]:
-    """The invariant, from the shop's rows: each posting and each order balances, and what
-    the shop holds is what buyers paid less what went back (no fees yet)."""
-    e, p, r = tables.ledger_entries, tables.payments, tables.refunds
-    async with container.engine.connect() as conn:
-        by_posting = (
-            await conn.execute(
-                sa.select(e.c.posting_id, sa.func.sum(e.c.amount))
-                .where(e.c.shop_id == shop_id)
-                .group_by(e.c.posting_id)
-            )
-        ).all()
-        by_order = (
-            await conn.execute(
-                sa.select(e.c.order_id, sa.func.sum(e.c.amount))
-                .where(e.c.shop_id == shop_id)
-                .group_by(e.c.order_id)
-            )
-        ).all()
-        balances = dict.fromkeys(Account, 0)
-        for account, total in await conn.execute(
-            sa.select(e.c.account, sa.func.sum(e.c.amount))
-            .where(e.c.shop_id == shop_id)
-            .group_by(e.c.account)
-        ):
-            balances[Account(account)] = int(total)
-        paid = (
-            await conn.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(p.c.amount), 0)).where(
-                    p.c.shop_id == shop_id, p.c.status.in_(["succeeded", "refunded"])
-                )
-            )
-        ).scalar_one()
-        full_refunds = (
-            await conn.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(p.c.amount), 0)).where(
-                    p.c.shop_id == shop_id, p.c.status == "refunded"
-                )
-            )
-        ).scalar_one()
-        part_refunds = (
-            await conn.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(r.c.amount), 0)).where(
-                    r.c.shop_id == shop_id, r.c.status == "succeeded"
-                )
-            )
-        ).scalar_one()
-    assert all(total == 0 for _, total in by_posting), by_posting
-    assert all(total == 0 for _, total in by_order), by_order
-    refunds = int(full_refunds) + int(part_refunds)
-    fees = balances[Account.PLATFORM_FEE] + balances[Account.INSURANCE_PREMIUM]
-    assert balances[Account.PENDING] + balances[Account.AVAILABLE] == int(paid) - refunds - fees
-    assert balances[Account.REFUNDED] == refunds
-    assert balances[Account.GATEWAY] == -int(paid)
-    return balances
 
 
 async def _paid(container: Container, shop: OnSale, b: f.Buyer, *quantities: int) -> Any:

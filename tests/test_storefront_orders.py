@@ -149,7 +149,8 @@ async def test_a_buyer_cancels_before_paying_and_confirms_receipt_after_shipping
         ("order.received", 3),
         ("order.completed", 4),
     ]
-    # The cancelled order's close timer is gone, and so is the received one's auto-confirm.
+    # The cancelled order's close timer is gone, and so is the received one's auto-confirm;
+    # the received one is to be settled.
     t = tables.timers
     async with container.engine.connect() as conn:
         pending = await conn.execute(
@@ -159,7 +160,10 @@ async def test_a_buyer_cancels_before_paying_and_confirms_receipt_after_shipping
         )
         # (The second's close timer stays: it was paid by hand here, not through a payment,
         # and the close timer leaves a paid order alone.)
-        assert pending.all() == [("order.close_unpaid", second["id"])]
+        assert sorted(pending.all()) == [
+            ("order.close_unpaid", second["id"]),
+            ("order.settle", second["id"]),
+        ]
 
 
 async def test_a_buyer_sees_only_their_own_orders(

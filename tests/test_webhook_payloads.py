@@ -11,7 +11,7 @@ import httpx
 import sqlalchemy as sa
 
 from app.container import Container
-from app.domain.aftersales import refunding
+from app.domain.aftersales import refunding, settlement
 from app.domain.aftersales import services as aftersales
 from app.domain.aftersales.model import AfterSaleReason, AfterSaleType
 from app.domain.aftersales.refundable import Ask
@@ -142,6 +142,9 @@ async def test_every_shop_event_carries_its_shop(
             await uow.commit()
         async with container.uow() as uow:  # the confirmation period ends
             assert await orders.auto_confirm(uow, shop_id, order.id)
+            await uow.commit()
+        async with container.uow() as uow:  # ... and the settlement delay after it
+            assert await settlement.settle(uow, shop_id, order.id)
             await uow.commit()
         assert (await p.post(f"/v1/products/{pid}/delisting")).status_code == 200
         r = await op.client.post(

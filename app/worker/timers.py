@@ -24,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
-from app.domain.aftersales import refunding
+from app.domain.aftersales import refunding, settlement
 from app.domain.aftersales import services as aftersales
 from app.domain.aftersales.settings import AfterSaleTimes
 from app.domain.clock import utcnow
@@ -91,6 +91,11 @@ async def _auto_confirm(uow: SqlUnitOfWork, timer: Timer) -> None:
     await orders.auto_confirm(uow, timer.shop_id, timer.key)
 
 
+async def _settle(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "an order's timer names its shop"
+    await settlement.settle(uow, timer.shop_id, timer.key)
+
+
 async def _query_payment(uow: SqlUnitOfWork, timer: Timer) -> None:
     assert timer.shop_id is not None, "a payment's timer names its shop"
     await payments.check_pending(
@@ -129,6 +134,7 @@ def build_registry(
     registry = TimerRegistry()
     registry.register(orders.CLOSE_UNPAID, _close_unpaid)
     registry.register(orders.AUTO_CONFIRM, _auto_confirm)
+    registry.register(orders.SETTLE, _settle)
     registry.register(payments.PAYMENT_QUERY, _query_payment)
     registry.register(refunding.RETRY, _retry_refund)
     registry.register(aftersales.AUTO_ACCEPT, _aftersale_auto_accept)

@@ -88,6 +88,7 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
         "received_at": r["received_at"],
         "completed_at": r["completed_at"],
         "cancelled_at": r["cancelled_at"],
+        "settled_at": r["settled_at"],
         "version": r["version"],
     }
 

@@ -110,9 +110,9 @@ class Shipment(Output):
 class TimelineEntry(Output):
     """One step of an order's life."""
 
-    event: Literal["placed", "paid", "shipped", "received", "completed", "cancelled", "closed"] = (
-        Field(description="What happened.", examples=["shipped"])
-    )
+    event: Literal[
+        "placed", "paid", "shipped", "received", "completed", "cancelled", "closed", "settled"
+    ] = Field(description="What happened.", examples=["shipped"])
     at: datetime = Field(description="When.", examples=[TIME_EXAMPLE])
     detail: str | None = Field(
         description="For `shipped` the shipment's id, for `received` who confirmed it "
@@ -168,7 +168,7 @@ class Order(Output):
     )
     timeline: list[TimelineEntry] = Field(
         description="What happened to it, oldest first: placed, paid, each shipment, "
-        "received, completed, or cancelled or closed."
+        "received, completed, or cancelled or closed; settled."
     )
     created_at: datetime = Field(description="When it was placed.", examples=[TIME_EXAMPLE])
     updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
@@ -177,6 +177,12 @@ class Order(Output):
     received_at: datetime | None = Field(description="When receipt was confirmed.", examples=[None])
     completed_at: datetime | None = Field(description="When it completed.", examples=[None])
     cancelled_at: datetime | None = Field(description="When it was cancelled.", examples=[None])
+    settled_at: datetime | None = Field(
+        description="When its money became the shop's (`available` in `GET /v1/funds`, less "
+        "the platform's fee): `MINISHOP_SETTLEMENT_DELAY_DAYS` after it completed or closed, "
+        "once no after-sale of it is open.",
+        examples=[None],
+    )
     version: int = Field(description="Also the `ETag`; send it in `If-Match`.", examples=[1])
 
     @classmethod

@@ -81,13 +81,24 @@ async def settle(
     assert aftersale is not None
     if succeeded:
         refund.succeed()
-        # Nothing is settled yet (settlement comes with the ledger's next step): `pending`.
-        await uow.ledger.post(refund_paid(shop_id, order.id, refund.amount, refund_id=refund.id))
+        # Out of `pending`, or of `available` once the order was settled.
+        await uow.ledger.post(
+            refund_paid(
+                shop_id,
+                order.id,
+                refund.amount,
+                refund_id=refund.id,
+                settled=order.settled_at is not None,
+            )
+        )
         aftersale.refunded()
         await aftersale_event(uow, "aftersale.refunded", aftersale)
         if _fully_refunded(order, await uow.aftersales.of_order(shop_id, order.id)):
             order.close()
             await orders.order_event(uow, "order.closed", order)
+            if order.completed_at is None:  # a completed one is to be settled already
+                assert order.closed_at is not None
+                await orders.schedule_settlement(uow, order, order.closed_at)
     elif refund.retryable:
         # Asked again later by the worker (`retry`), with the same refund id.
         await uow.timers.schedule(

@@ -183,6 +183,18 @@ class OrderEventData(SequencedPayload):
         description="`payment.refunded`: the amount refunded, in fen.",
         examples=[None],
     )
+    settled_amount: int | None = Field(
+        default=None,
+        description="`order.settled`: what became the shop's (`available`), after the "
+        "platform's fee, in fen; negative when refunds took more than the order left.",
+        examples=[None],
+    )
+    platform_fee: int | None = Field(
+        default=None,
+        description="`order.settled`: the platform's fee on the order, in fen (its rate of "
+        "what the order held, rounded half up).",
+        examples=[None],
+    )
 
 
 class AfterSaleEventData(SequencedPayload):
@@ -321,6 +333,12 @@ CATALOG: dict[str, EventType] = _table(
     EventType(
         "order.closed",
         "Every unit of the order was refunded by after-sales: the order is closed (200).",
+        OrderEventData,
+    ),
+    EventType(
+        "order.settled",
+        "The order's money became the shop's (`available` in `GET /v1/funds`) after the "
+        "settlement delay: `settled_amount` after the platform's `platform_fee`.",
         OrderEventData,
     ),
     EventType(

@@ -13,3 +13,7 @@ class Ledger(Protocol):
 
     async def balances(self, shop_id: str) -> dict[Account, int]:
         """Each account's balance for the shop (0 when it has no entries)."""
+
+    async def held(self, shop_id: str, order_id: str) -> int:
+        """What the order holds in `pending` (its payments less its refunds and premium,
+        until it is settled)."""

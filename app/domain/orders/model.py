@@ -11,6 +11,8 @@ else assigns `status`.
       └───────────────────> 250 cancelled                          │ confirm receipt
                                                                     v (buyer or auto)
     200 closed: every unit refunded by after-sales            100 completed
+
+A completed or closed order is *settled* later (`settled_at`): its money becomes the shop's.
 """
 
 from __future__ import annotations
@@ -192,6 +194,8 @@ class Order:
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
     closed_at: datetime | None = None
+    #: When its money became the shop's (the settlement timer, after it completed or closed).
+    settled_at: datetime | None = None
     id: str = field(default_factory=lambda: new_id("order"))
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
@@ -341,6 +345,23 @@ class Order:
         self.closed_at = now
         self._touch(now)
 
+    @property
+    def settleable(self) -> bool:
+        """Done with (completed or closed) and not settled yet."""
+        return self.settled_at is None and self.status in (
+            OrderStatus.COMPLETED,
+            OrderStatus.CLOSED,
+        )
+
+    def settle(self, now: datetime | None = None) -> None:
+        """Its money became the shop's; once, after it completed or closed."""
+        self._require("settle", OrderStatus.COMPLETED, OrderStatus.CLOSED)
+        if self.settled_at is not None:
+            raise InvalidOrderTransition("settle", int(self.status), "settled")
+        now = now or utcnow()
+        self.settled_at = now
+        self._touch(now)
+
     def set_merchant_note(self, note: str | None, now: datetime | None = None) -> None:
         self.merchant_note = note
         self._touch(now or utcnow())
@@ -428,6 +449,7 @@ ORDER_RECORD_FIELDS = (
     "completed_at",
     "cancelled_at",
     "closed_at",
+    "settled_at",
     "received_by",
     "version",
 )
@@ -464,6 +486,7 @@ _TIMELINE_RANK = {
     "completed": 4,
     "cancelled": 5,
     "closed": 6,
+    "settled": 7,
 }
 
 
@@ -485,5 +508,6 @@ def timeline(record: OrderRecord) -> list[dict[str, Any]]:
     add("completed", record["completed_at"])
     add("cancelled", record["cancelled_at"], record["cancel_reason"])
     add("closed", record["closed_at"])
+    add("settled", record["settled_at"])
     entries.sort(key=lambda e: (e[0], e[1]))
     return [{"event": event, "at": at, "detail": detail} for at, _, event, detail in entries]

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from app.domain.accounts.ports import AccountsUnitOfWork
 from app.domain.catalog.ports import CatalogUnitOfWork
+from app.domain.funds.ledger import SettlementTerms
 from app.domain.funds.ports import Ledger
 from app.domain.orders.addresses import Address
 from app.domain.orders.model import (
@@ -141,6 +142,9 @@ class PaymentGateway(Protocol):
 
 
 class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
+    #: The platform's settlement terms (how long a done order's money is held, the fee).
+    settlement: SettlementTerms
+
     @property
     def ledger(self) -> Ledger:
         """The shop's books: a payment and a refund post to it with the change."""

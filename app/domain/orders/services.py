@@ -60,6 +60,9 @@ from app.domain.shops.services import check_version
 CLOSE_UNPAID = "order.close_unpaid"
 #: The durable timer that confirms receipt for the buyer once the order fully shipped.
 AUTO_CONFIRM = "order.auto_confirm"
+#: The durable timer that settles a completed (or closed) order: its money becomes the
+#: shop's (`app/domain/aftersales/settlement.py`).
+SETTLE = "order.settle"
 
 
 @dataclass(frozen=True)
@@ -441,10 +444,23 @@ async def cancel_by_buyer(uow: OrdersUnitOfWork, buyer_id: str, order_id: str) -
     return order
 
 
+async def schedule_settlement(uow: OrdersUnitOfWork, order: Order, done_at: datetime) -> None:
+    """The order completed (or closed) at `done_at`: settled the platform's delay later."""
+    await uow.timers.schedule(
+        SETTLE,
+        order.id,
+        done_at + uow.settlement.delay,
+        {"shop_id": order.shop_id},
+        shop_id=order.shop_id,
+    )
+
+
 async def _receive(uow: OrdersUnitOfWork, order: Order, by: ReceivedBy) -> None:
     order.confirm_receipt(by)
     await order_event(uow, "order.received", order, received_by=by.value)
     await order_event(uow, "order.completed", order)
+    assert order.completed_at is not None
+    await schedule_settlement(uow, order, order.completed_at)
 
 
 async def confirm_receipt_by_buyer(uow: OrdersUnitOfWork, buyer_id: str, order_id: str) -> Order:

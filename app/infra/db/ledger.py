@@ -46,3 +46,13 @@ class SqlLedger:
         for account, total in rows:
             out[Account(account)] = int(total)
         return out
+
+    async def held(self, shop_id: str, order_id: str) -> int:
+        total = (
+            await self.s.execute(
+                select(_e, shop_id, sa.func.coalesce(sa.func.sum(_e.c.amount), 0)).where(
+                    _e.c.order_id == order_id, _e.c.account == Account.PENDING
+                )
+            )
+        ).scalar_one()
+        return int(total)

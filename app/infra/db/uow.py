@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.errors import Conflict, IntegrityConflict
+from app.domain.funds.ledger import SettlementTerms
 from app.infra.db.driver import DriverReader, ReadPool
 from app.infra.db.ledger import SqlLedger
 from app.infra.db.outbox import SqlOutboxRepository
@@ -58,9 +59,11 @@ class SqlUnitOfWork:
         read_pool: ReadPool | None = None,
         *,
         sandbox_notify_after: timedelta = timedelta(seconds=2),
+        settlement: SettlementTerms = SettlementTerms(),
     ) -> None:
         self._factory = session_factory
         self._sandbox_notify_after = sandbox_notify_after
+        self.settlement = settlement
         self._committed = False
         self._savepoints = 0
         #: Set by a write that must stay in the transaction (an Idempotency-Key's claim):

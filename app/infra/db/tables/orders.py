@@ -34,6 +34,7 @@ orders = sa.Table(
     sa.Column("completed_at", UTCDateTime()),
     sa.Column("cancelled_at", UTCDateTime()),
     sa.Column("closed_at", UTCDateTime()),
+    sa.Column("settled_at", UTCDateTime()),
     *timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
     sa.PrimaryKeyConstraint("shop_id", "id"),
