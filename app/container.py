@@ -66,12 +66,19 @@ class Container:
     #: PostgreSQL only: the pool of the reads that run outside a transaction.
     read_pool: ReadPool | None = None
 
+    def __post_init__(self) -> None:
+        # The platform's terms, built once (a unit of work is made per request).
+        self._notify_after = timedelta(seconds=self.settings.sandbox_notify_delay_seconds)
+        self._settlement = self.settings.settlement_terms
+        self._insurance = self.settings.insurance_terms
+
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(
             self.session_factory,
             self.read_pool,
-            sandbox_notify_after=timedelta(seconds=self.settings.sandbox_notify_delay_seconds),
-            settlement=self.settings.settlement_terms,
+            sandbox_notify_after=self._notify_after,
+            settlement=self._settlement,
+            insurance=self._insurance,
         )
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -15,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.domain.aftersales.settings import AfterSaleTimes
 from app.domain.funds.ledger import SettlementTerms
+from app.domain.orders.insurance import DEFAULT_CLAIM, DEFAULT_CLAIMS, InsuranceTerms
 
 log = logging.getLogger("minishop.settings")
 
@@ -103,6 +105,32 @@ class Settings(BaseSettings):
     #: The platform's fee on a settled order, a fraction (0.006: 0.6 %), rounded half up to
     #: the fen per order.
     platform_fee_rate: Decimal = Field(default=Decimal("0.006"), ge=0, lt=1)
+
+    #: The shipping insurance's premium per insured order, in fen, paid by the shop.
+    insurance_premium: int = Field(default=150, ge=0)
+    #: What a completed return of an insured order is compensated with, in fen, by province
+    #: (the first two digits of the region code; JSON), and elsewhere.
+    insurance_claims: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_CLAIMS))
+    insurance_default_claim: int = Field(default=DEFAULT_CLAIM, ge=0)
+
+    @field_validator("insurance_claims")
+    @classmethod
+    def _claims_by_province(cls, value: dict[str, int]) -> dict[str, int]:
+        for province, amount in value.items():
+            if len(province) != 2 or not province.isdigit() or amount < 0:
+                raise ValueError(
+                    "insurance claims map a province (two digits of a region code) to fen "
+                    f"(not negative): {province!r}: {amount!r}"
+                )
+        return value
+
+    @property
+    def insurance_terms(self) -> InsuranceTerms:
+        return InsuranceTerms(
+            premium=self.insurance_premium,
+            claims=MappingProxyType(dict(self.insurance_claims)),
+            default_claim=self.insurance_default_claim,
+        )
 
     @property
     def settlement_terms(self) -> SettlementTerms:

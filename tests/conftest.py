@@ -209,11 +209,14 @@ def tenancy_guard() -> Iterator[Guard]:
 
 #: Timers whose firing reaches past the test that scheduled them: the sandbox gateway's
 #: notifications (a refund still pending when its test ended would be refunded by the next
-#: test that runs the worker's due timers, changing another shop under that test) and the
-#: after-sales' own.
+#: test that runs the worker's due timers, changing another shop under that test), the
+#: after-sales' own, the insurance claims' payment and the settlements.
 _PASSING_TIMERS = sa.or_(
-    tables.timers.c.kind.in_(["sandbox.notify", "sandbox.refund_notify", "refund.retry"]),
+    tables.timers.c.kind.in_(
+        ["sandbox.notify", "sandbox.refund_notify", "refund.retry", "order.settle"]
+    ),
     tables.timers.c.kind.like("aftersale.%"),
+    tables.timers.c.kind.like("insurance.%"),
 )
 
 

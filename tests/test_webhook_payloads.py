@@ -11,7 +11,7 @@ import httpx
 import sqlalchemy as sa
 
 from app.container import Container
-from app.domain.aftersales import refunding, settlement
+from app.domain.aftersales import insurance, refunding, settlement
 from app.domain.aftersales import services as aftersales
 from app.domain.aftersales.model import AfterSaleReason, AfterSaleType
 from app.domain.aftersales.refundable import Ask
@@ -87,6 +87,20 @@ async def test_every_shop_event_carries_its_shop(
         assert (await p.post(f"/v1/orders/{order.id}/price", {"freight": 500})).status_code == 200
         payment = await open_payment(container, buyer.id, order.id)
         assert await settle_in_process(container, payment) == "paid"
+        r = await client.put(  # the shop insures its orders' return shipping
+            "/v1/aftersales/settings",
+            json={
+                "return_address": {
+                    "recipient": "售后部",
+                    "phone": "13800138000",
+                    "region_code": "440305",
+                    "detail": "1 Keyuan Road",
+                },
+                "shipping_insurance": True,
+            },
+            headers=p.h,
+        )
+        assert r.status_code == 200, r.text
         shipped = await p.post(
             f"/v1/orders/{order.id}/shipments",
             {"carrier": "SF", "waybill_no": "SF1234567890123"},
@@ -145,6 +159,40 @@ async def test_every_shop_event_carries_its_shop(
             await uow.commit()
         async with container.uow() as uow:  # ... and the settlement delay after it
             assert await settlement.settle(uow, shop_id, order.id)
+            await uow.commit()
+        # Then a return of it: the order was insured when it shipped, so the buyer's return
+        # shipping is compensated.
+        async with container.uow() as uow:
+            got = await orders.get(uow, shop_id, order.id)
+            back = await aftersales.request(
+                uow,
+                buyer.id,
+                order.id,
+                type_=AfterSaleType.RETURN_REFUND,
+                reason=AfterSaleReason.DAMAGED,
+                asks=[Ask(got.lines[0].id, 1)],
+            )
+            await uow.commit()
+        r = await p.post(f"/v1/aftersales/{back.id}/acceptance", {})
+        assert r.status_code == 200, r.text
+        async with container.uow() as uow:
+            await aftersales.ship_back(
+                uow, buyer.id, back.id, carrier_code="SF", waybill_no="SF1234567890123"
+            )
+            await uow.commit()
+        r = await client.post(f"/v1/aftersales/{back.id}/return-receipt", headers=p.h)
+        assert r.status_code == 200, r.text
+        async with container.uow() as uow:
+            (refund,) = [
+                x
+                for x in await uow.refunds.of_order(shop_id, order.id)
+                if x.aftersale_id == back.id
+            ]
+            await refunding.settle(uow, shop_id, refund.id, succeeded=True, amount=refund.amount)
+            await uow.commit()
+        async with container.uow() as uow:
+            (claim,) = await uow.insurance.claims_of(shop_id, order.id)
+            assert await insurance.pay_claim(uow, shop_id, claim.id)
             await uow.commit()
         assert (await p.post(f"/v1/products/{pid}/delisting")).status_code == 200
         r = await op.client.post(

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
-from app.domain.aftersales import refunding, settlement
+from app.domain.aftersales import insurance, refunding, settlement
 from app.domain.aftersales import services as aftersales
 from app.domain.aftersales.settings import AfterSaleTimes
 from app.domain.clock import utcnow
@@ -96,6 +96,11 @@ async def _settle(uow: SqlUnitOfWork, timer: Timer) -> None:
     await settlement.settle(uow, timer.shop_id, timer.key)
 
 
+async def _pay_claim(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "a claim's timer names its shop"
+    await insurance.pay_claim(uow, timer.shop_id, timer.key)
+
+
 async def _query_payment(uow: SqlUnitOfWork, timer: Timer) -> None:
     assert timer.shop_id is not None, "a payment's timer names its shop"
     await payments.check_pending(
@@ -135,6 +140,7 @@ def build_registry(
     registry.register(orders.CLOSE_UNPAID, _close_unpaid)
     registry.register(orders.AUTO_CONFIRM, _auto_confirm)
     registry.register(orders.SETTLE, _settle)
+    registry.register(insurance.PAY_CLAIM, _pay_claim)
     registry.register(payments.PAYMENT_QUERY, _query_payment)
     registry.register(refunding.RETRY, _retry_refund)
     registry.register(aftersales.AUTO_ACCEPT, _aftersale_auto_accept)

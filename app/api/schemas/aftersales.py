@@ -262,6 +262,11 @@ class AfterSaleSettingsOut(Output):
     restock_returns: bool = Field(
         description="Goods the shop confirms it got back go back into stock.", examples=[True]
     )
+    shipping_insurance: bool = Field(
+        description="The shop insures its orders' return shipping (运费险): it pays the "
+        "premium per order when the goods first leave.",
+        examples=[False],
+    )
     updated_at: datetime = Field(description="When they last changed.", examples=[TIME_EXAMPLE])
 
     @classmethod
@@ -279,4 +284,11 @@ class AfterSaleSettingsIn(Input):
         default=True,
         description="Put goods the shop confirms it got back into stock again.",
         examples=[True],
+    )
+    shipping_insurance: bool = Field(
+        default=False,
+        description="Insure the shop's orders' return shipping: each order shipped from now "
+        "on costs the shop the platform's premium; the buyer of a completed return of an "
+        "insured order is compensated by the platform.",
+        examples=[False],
     )

@@ -80,6 +80,7 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
         "cancel_note": r["cancel_note"],
         "shipments": [_shipment(s) for s in r["shipments"]],
         "aftersales": r.get("aftersales"),
+        "insurance": r.get("insurance"),
         "timeline": timeline(r),
         "created_at": r["created_at"],
         "updated_at": r["updated_at"],

@@ -90,6 +90,36 @@ class OrderAfterSale(Output):
     created_at: datetime = Field(description="When the buyer asked.", examples=[TIME_EXAMPLE])
 
 
+class OrderInsuranceClaim(Output):
+    """A shipping insurance compensation of the order's buyer, for a completed return."""
+
+    id: str = Field(description="The claim's id.", examples=["iclm_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    aftersale_id: str = Field(
+        description="The return it compensates.", examples=["afs_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    amount: int = Field(
+        description="Paid to the buyer by the platform, in fen (by the province of the "
+        "order's address).",
+        examples=[1000],
+    )
+    status: Literal["pending", "paid"] = Field(
+        description="`pending` until the platform paid it through the gateway.",
+        examples=["paid"],
+    )
+    paid_at: datetime | None = Field(description="When it was paid.", examples=[TIME_EXAMPLE])
+
+
+class OrderInsurance(Output):
+    """The order's shipping insurance policy (运费险) and its claims."""
+
+    premium: int = Field(
+        description="What the shop paid for it, in fen, when the goods first left.",
+        examples=[150],
+    )
+    insured_at: datetime = Field(description="When it was insured.", examples=[TIME_EXAMPLE])
+    claims: list[OrderInsuranceClaim] = Field(description="Its claims, oldest first.")
+
+
 class Shipment(Output):
     """Units of the order that left together under one waybill."""
 
@@ -164,6 +194,13 @@ class Order(Output):
         description="On `GET /v1/orders/{order_id}`: the order's after-sales (refund and "
         "return requests), oldest first, in brief (`GET /v1/aftersales/{aftersale_id}` reads "
         "one in full); null in lists and elsewhere.",
+        examples=[None],
+    )
+    insurance: OrderInsurance | None = Field(
+        default=None,
+        description="On `GET /v1/orders/{order_id}`: the order's shipping insurance policy "
+        "and claims, when the shop insured it (its goods left while its after-sales settings "
+        "had `shipping_insurance`); null otherwise, in lists and elsewhere.",
         examples=[None],
     )
     timeline: list[TimelineEntry] = Field(

@@ -101,7 +101,7 @@ async def list_aftersales(
     operation_id="getAftersaleSettings",
     summary="The shop's after-sales settings",
     description="Scope `aftersales:read`. The defaults until the shop sets them: no return "
-    "address, returned goods back into stock.",
+    "address, returned goods back into stock, no shipping insurance.",
     response_model=AfterSaleSettingsOut,
     responses=problem_responses(*_READ),
 )
@@ -116,7 +116,10 @@ async def get_aftersale_settings(access: AftersalesRead, uow: UoW) -> AfterSaleS
     description="Scope `aftersales:write`. `return_address`: where returns go back to when "
     "an acceptance names none, and for those the platform accepts when the shop does not "
     "answer (without it, a return waits for the shop); `restock_returns`: whether goods the "
-    "shop confirms it got back go back into stock.",
+    "shop confirms it got back go back into stock; `shipping_insurance`: whether the shop "
+    "insures its orders' return shipping (the premium, `MINISHOP_INSURANCE_PREMIUM` fen, "
+    "is paid out of each order when its goods first leave; a completed return of an "
+    "insured order is compensated to the buyer by the platform).",
     response_model=AfterSaleSettingsOut,
     responses=problem_responses(*_WRITE, PhoneInvalid, RegionUnknown),
 )
@@ -130,6 +133,7 @@ async def set_aftersale_settings(
         access.shop_id,
         return_address=address,
         restock_returns=body.restock_returns,
+        shipping_insurance=body.shipping_insurance,
     )
     return AfterSaleSettingsOut.of(settings)
 

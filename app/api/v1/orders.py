@@ -140,8 +140,8 @@ async def list_orders(
     operation_id="getOrder",
     summary="One order",
     description="Scope `orders:read`: its lines with the snapshot taken at order time, "
-    "amounts (fen), the buyer's address and notes, shipments, its after-sales in brief and "
-    "timestamps.",
+    "amounts (fen), the buyer's address and notes, shipments, its after-sales in brief, its "
+    "shipping insurance and timestamps.",
     response_model=Order,
     responses=problem_responses(*_READ, OrderNotFound),
 )
@@ -159,6 +159,7 @@ async def get_order(
         }
         for a in await aftersales.of_order(uow, access.shop_id, order_id)
     ]
+    order["insurance"] = await services.insurance_of(uow, access.shop_id, order_id)
     set_etag(response, order["version"])
     return json_response(order_document(order), response)
 

@@ -8,6 +8,7 @@ refund of an order that gives back every unit lands, the order closes (200), onc
 
 from __future__ import annotations
 
+from app.domain.aftersales import insurance
 from app.domain.aftersales.errors import RefundAmountMismatch, RefundNotFound
 from app.domain.aftersales.events import aftersale_event
 from app.domain.aftersales.model import AfterSale, AfterSaleStatus
@@ -93,6 +94,7 @@ async def settle(
         )
         aftersale.refunded()
         await aftersale_event(uow, "aftersale.refunded", aftersale)
+        await insurance.claim_for_return(uow, order, aftersale)
         if _fully_refunded(order, await uow.aftersales.of_order(shop_id, order.id)):
             order.close()
             await orders.order_event(uow, "order.closed", order)

@@ -440,6 +440,7 @@ async def update_settings(
     *,
     return_address: dict[str, Any] | None,
     restock_returns: bool,
+    shipping_insurance: bool = False,
 ) -> AfterSaleSettings:
     settings = await uow.aftersale_settings.get(shop_id, lock=True)
     if settings is None:
@@ -448,8 +449,10 @@ async def update_settings(
     before = {
         "return_address": settings.return_address,
         "restock_returns": settings.restock_returns,
+        "shipping_insurance": settings.shipping_insurance,
     }
     settings.return_address, settings.restock_returns = return_address, restock_returns
+    settings.shipping_insurance = shipping_insurance
     settings.updated_at = utcnow()
     uow.audit.add(
         AuditEntry.record(
@@ -459,7 +462,11 @@ async def update_settings(
             target_id=shop_id,
             shop_id=shop_id,
             before=before,
-            after={"return_address": return_address, "restock_returns": restock_returns},
+            after={
+                "return_address": return_address,
+                "restock_returns": restock_returns,
+                "shipping_insurance": shipping_insurance,
+            },
         )
     )
     await uow.flush()

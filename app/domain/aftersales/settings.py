@@ -18,6 +18,9 @@ class AfterSaleSettings:
     return_address: dict[str, Any] | None = None
     #: Returned goods the shop confirms it received go back into stock.
     restock_returns: bool = True
+    #: The shop insures its orders' return shipping (运费险): it pays the platform's premium
+    #: per order when the goods first leave; a completed return is compensated.
+    shipping_insurance: bool = False
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     version: int = 1

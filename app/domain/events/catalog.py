@@ -17,10 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Families whose events carry `sequence`: 1, 2, 3… per resource (an order: its `order.*`,
-#: `payment.*` and `aftersale.*` events share its numbers), in the order their transactions
+#: `payment.*`, `aftersale.*` and `insurance.*` events share its numbers), in the order their transactions
 #: committed, so a receiver can tell a late retry from the latest news. A resource's events
 #: are all sequenced or none are: the family decides, not the type.
-SEQUENCED_FAMILIES = frozenset({"order", "payment", "aftersale"})
+SEQUENCED_FAMILIES = frozenset({"order", "payment", "aftersale", "insurance"})
 
 
 #: A product's status as its events publish it: the values of the catalogue context's
@@ -197,6 +197,19 @@ class OrderEventData(SequencedPayload):
     )
 
 
+class InsuranceClaimData(SequencedPayload):
+    """A shipping insurance compensation paid to the buyer of an insured order (numbered
+    with the order's events): the platform paid it, not the shop."""
+
+    order_id: str = Field(description="The order.", examples=["order_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    claim_id: str = Field(description="The claim.", examples=["iclm_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    aftersale_id: str = Field(
+        description="The completed return it compensates.",
+        examples=["afs_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    )
+    amount: int = Field(description="Paid to the buyer, in fen.", examples=[1000])
+
+
 class AfterSaleEventData(SequencedPayload):
     """What every after-sale event carries (numbered with its order's events): the
     after-sale, its status after the change, and what it refunds; read it
@@ -334,6 +347,12 @@ CATALOG: dict[str, EventType] = _table(
         "order.closed",
         "Every unit of the order was refunded by after-sales: the order is closed (200).",
         OrderEventData,
+    ),
+    EventType(
+        "insurance.claim_paid",
+        "The platform paid the buyer of an insured order the shipping insurance's "
+        "compensation for a completed return.",
+        InsuranceClaimData,
     ),
     EventType(
         "order.settled",

@@ -147,3 +147,13 @@ def settlement(shop_id: str, order_id: str, held: int, fee: int) -> Posting:
             Entry(Account.PLATFORM_FEE, fee),
         ),
     )
+
+
+def premium_paid(shop_id: str, order_id: str, premium: int) -> Posting:
+    """The shop pays the shipping insurance's premium of an order out of what it holds."""
+    return Posting(
+        shop_id,
+        PostingKind.PREMIUM,
+        order_id,
+        (Entry(Account.PENDING, -premium), Entry(Account.INSURANCE_PREMIUM, premium)),
+    )

@@ -10,6 +10,7 @@ from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.funds.ledger import SettlementTerms
 from app.domain.funds.ports import Ledger
 from app.domain.orders.addresses import Address
+from app.domain.orders.insurance import Claim, InsuranceTerms, Policy
 from app.domain.orders.model import (
     BookAddress,
     CartLine,
@@ -136,14 +137,39 @@ class PaymentGateway(Protocol):
         again): the gateway's reference. How it ended comes later, by the gateway's refund
         notification."""
 
+    async def pay_out(self, shop_id: str, claim: Claim) -> str:
+        """The platform pays `claim.amount` to the claim's buyer (a shipping insurance
+        compensation): the gateway's reference. Idempotent per claim."""
+
     async def refund(self, payment: Payment) -> str:
         """Give a paid payment's money back in full; the refund's reference. Idempotent per
         payment: asked again, the gateway answers with the same refund."""
 
 
+class InsuranceRepository(Protocol):
+    """Shipping insurance: whether a shop insures its orders, the policies, the claims."""
+
+    async def covers(self, shop_id: str) -> bool:
+        """The shop insures its orders (its after-sales settings say so)."""
+
+    def add_policy(self, policy: Policy) -> None: ...
+    async def policy_of(self, shop_id: str, order_id: str) -> Policy | None: ...
+    def add_claim(self, claim: Claim) -> None: ...
+    async def claim(self, shop_id: str, claim_id: str, *, lock: bool = False) -> Claim | None:
+        """`lock`: held until the transaction ends."""
+
+    async def claims_of(self, shop_id: str, order_id: str) -> list[Claim]:
+        """The order's claims, oldest first."""
+
+
 class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
     #: The platform's settlement terms (how long a done order's money is held, the fee).
     settlement: SettlementTerms
+    #: The platform's shipping insurance: premium, compensations by region.
+    insurance_terms: InsuranceTerms
+
+    @property
+    def insurance(self) -> InsuranceRepository: ...
 
     @property
     def ledger(self) -> Ledger:

@@ -16,6 +16,7 @@ from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
 from app.domain.events.catalog import OrderEventData
 from app.domain.events.model import Event
+from app.domain.funds.ledger import premium_paid
 from app.domain.ids import new_id
 from app.domain.orders.carriers import carrier
 from app.domain.orders.errors import (
@@ -29,6 +30,7 @@ from app.domain.orders.errors import (
     ShipmentNotFound,
     ShopNotOpen,
 )
+from app.domain.orders.insurance import Policy
 from app.domain.orders.model import (
     BookAddress,
     CancelReason,
@@ -322,6 +324,40 @@ async def reprice(
     return order
 
 
+async def _insure(uow: OrdersUnitOfWork, order: Order) -> None:
+    """The order's goods first leave: insured, when the shop insures its orders, the shop
+    paying the premium out of what the order holds."""
+    if not await uow.insurance.covers(order.shop_id):
+        return
+    premium = uow.insurance_terms.premium
+    uow.insurance.add_policy(Policy(order.shop_id, order.id, premium))
+    if premium:
+        await uow.ledger.post(premium_paid(order.shop_id, order.id, premium))
+
+
+async def insurance_of(
+    uow: OrdersUnitOfWork, shop_id: str, order_id: str
+) -> dict[str, Any] | None:
+    """The order's shipping insurance as its document shows it; None when not insured."""
+    policy = await uow.insurance.policy_of(shop_id, order_id)
+    if policy is None:
+        return None
+    return {
+        "premium": policy.premium,
+        "insured_at": policy.created_at,
+        "claims": [
+            {
+                "id": c.id,
+                "aftersale_id": c.aftersale_id,
+                "amount": c.amount,
+                "status": c.status.value,
+                "paid_at": c.paid_at,
+            }
+            for c in await uow.insurance.claims_of(shop_id, order_id)
+        ],
+    }
+
+
 async def ship(
     uow: OrdersUnitOfWork,
     actor: Actor,
@@ -339,7 +375,10 @@ async def ship(
     order = await get(uow, shop_id, order_id, lock=True)
     if quantities is None:
         quantities = {line.id: line.unshipped for line in order.lines if line.unshipped}
+    first = order.status is OrderStatus.AWAITING_SHIPMENT
     everything = order.ship(quantities)
+    if first:
+        await _insure(uow, order)
     if everything:
         await uow.timers.schedule(
             AUTO_CONFIRM,

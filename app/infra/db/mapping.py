@@ -8,6 +8,7 @@ from sqlalchemy.orm import foreign, registry, relationship
 from app.domain.accounts.model import Account, Session
 from app.domain.aftersales.model import AfterSale
 from app.domain.aftersales.refunds import Refund
+from app.domain.orders.insurance import Claim, Policy
 from app.domain.aftersales.settings import AfterSaleSettings
 from app.domain.audit.model import AuditEntry
 from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, TokenFamily
@@ -78,6 +79,8 @@ def map_domain() -> None:
     mr.map_imperatively(PaymentNotification, tables.payment_notifications)
     mr.map_imperatively(AfterSale, tables.aftersales, version_id_col=tables.aftersales.c.version)
     mr.map_imperatively(Refund, tables.refunds, version_id_col=tables.refunds.c.version)
+    mr.map_imperatively(Policy, tables.insurance_policies)
+    mr.map_imperatively(Claim, tables.insurance_claims)
     mr.map_imperatively(
         AfterSaleSettings,
         tables.aftersale_settings,

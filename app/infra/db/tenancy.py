@@ -42,6 +42,9 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.ledger_entries,
     tables.refunds,
     tables.sandbox_refunds,
+    tables.sandbox_payouts,
+    tables.insurance_policies,
+    tables.insurance_claims,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.errors import Conflict, IntegrityConflict
 from app.domain.funds.ledger import SettlementTerms
+from app.domain.orders.insurance import InsuranceTerms
 from app.infra.db.driver import DriverReader, ReadPool
 from app.infra.db.ledger import SqlLedger
 from app.infra.db.outbox import SqlOutboxRepository
@@ -34,6 +35,7 @@ from app.infra.db.repositories.authz import (
 from app.infra.db.repositories.bulk import SqlBulkRepository
 from app.infra.db.repositories.buyers import SqlAddressRepository, SqlBuyerTokenRepository
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
+from app.infra.db.repositories.insurance import SqlInsuranceRepository
 from app.infra.db.repositories.orders import SqlCartRepository, SqlOrderRepository
 from app.infra.db.repositories.payments import SqlPaymentRepository
 from app.infra.db.repositories.refunds import SqlRefundRepository
@@ -60,10 +62,12 @@ class SqlUnitOfWork:
         *,
         sandbox_notify_after: timedelta = timedelta(seconds=2),
         settlement: SettlementTerms = SettlementTerms(),
+        insurance: InsuranceTerms = InsuranceTerms(),
     ) -> None:
         self._factory = session_factory
         self._sandbox_notify_after = sandbox_notify_after
         self.settlement = settlement
+        self.insurance_terms = insurance
         self._committed = False
         self._savepoints = 0
         #: Set by a write that must stay in the transaction (an Idempotency-Key's claim):
@@ -204,6 +208,10 @@ class SqlUnitOfWork:
     @cached_property
     def gateway(self) -> SandboxGateway:
         return SandboxGateway(self.session, self.timers, self._sandbox_notify_after)
+
+    @cached_property
+    def insurance(self) -> SqlInsuranceRepository:
+        return SqlInsuranceRepository(self.session)
 
     @cached_property
     def timers(self) -> SqlTimers:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.clock import utcnow
 from app.domain.ids import new_id
+from app.domain.orders.insurance import Claim
 from app.domain.orders.payments import ChargeState, GatewayCharge, Payment
 from app.domain.timers.ports import Timers
 from app.infra.db import tables
@@ -26,6 +27,7 @@ from app.infra.payments.sandbox import (
 
 _c = tables.sandbox_charges
 _r = tables.sandbox_refunds
+_p = tables.sandbox_payouts
 
 
 class SandboxGateway:
@@ -165,3 +167,24 @@ class SandboxGateway:
             )
         )
         return refund_id
+
+    async def pay_out(self, shop_id: str, claim: Claim) -> str:
+        """Paid at once (the sandbox's buyers always can be); asked again for the same
+        claim, the same payout."""
+        taken = (
+            await self.s.execute(select(_p, shop_id, _p.c.id).where(_p.c.claim_id == claim.id))
+        ).scalar_one_or_none()
+        if taken is not None:
+            return str(taken)
+        reference = new_id("sbpo")
+        await self.s.execute(
+            sa.insert(_p).values(
+                id=reference,
+                shop_id=shop_id,
+                claim_id=claim.id,
+                buyer_id=claim.buyer_id,
+                amount=claim.amount,
+                created_at=utcnow(),
+            )
+        )
+        return reference

@@ -19,11 +19,13 @@ from app.infra.db.tables.catalog import (
 from app.infra.db.tables.events import event_sequences, outbox_events
 from app.infra.db.tables.funds import ledger_entries
 from app.infra.db.tables.idempotency import idempotency_keys
+from app.infra.db.tables.insurance import insurance_claims, insurance_policies
 from app.infra.db.tables.orders import cart_lines, order_lines, orders, shipments
 from app.infra.db.tables.payments import (
     payment_notifications,
     payments,
     sandbox_charges,
+    sandbox_payouts,
     sandbox_refunds,
 )
 from app.infra.db.tables.shops import shop_members, shop_qualifications, shops
@@ -49,6 +51,8 @@ __all__ = [
     "grants",
     "idempotency_keys",
     "industry_qualifications",
+    "insurance_claims",
+    "insurance_policies",
     "ledger_entries",
     "metadata",
     "oauth_codes",
@@ -61,6 +65,7 @@ __all__ = [
     "refresh_tokens",
     "refunds",
     "sandbox_charges",
+    "sandbox_payouts",
     "sandbox_refunds",
     "sessions",
     "shipments",

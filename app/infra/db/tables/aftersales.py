@@ -96,6 +96,8 @@ aftersale_settings = sa.Table(
     # Where returns go back to by default; null until the shop sets one.
     sa.Column("return_address", JSONType),
     sa.Column("restock_returns", sa.Boolean, nullable=False),
+    # The shop insures its orders' return shipping (premium per order, when goods leave).
+    sa.Column("shipping_insurance", sa.Boolean, nullable=False, server_default=sa.false()),
     *timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
     sa.PrimaryKeyConstraint("shop_id"),

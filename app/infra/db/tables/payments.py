@@ -97,3 +97,19 @@ sandbox_refunds = sa.Table(
     sa.UniqueConstraint("shop_id", "refund_id"),
     sa.Index(None, "shop_id", "charge_id"),
 )
+
+#: The sandbox gateway's payouts: the platform's money to a buyer (a shipping insurance
+#: compensation), one per claim.
+sandbox_payouts = sa.Table(
+    "sandbox_payouts",
+    metadata,
+    # The sandbox gateway's reference of the payout.
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("claim_id", ID, nullable=False),
+    sa.Column("buyer_id", ID, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.UniqueConstraint("shop_id", "claim_id"),
+)
