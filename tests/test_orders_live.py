@@ -46,6 +46,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         # The receiver listens on loopback, on a port of the kernel's choosing.
         "MINISHOP_WEBHOOK_ALLOW_PRIVATE": "true",
         "MINISHOP_WEBHOOK_ALLOWED_PORTS": "1024-65535",
+        # An order is settled as soon as it is done: the worker does it within the test.
+        "MINISHOP_SETTLEMENT_DELAY_DAYS": "0",
     }
     with live_server(tmp_path_factory, settings) as s:
         yield s
@@ -235,7 +237,7 @@ async def test_one_order_from_creation_to_completion_reaches_the_provider_in_seq
             assert shipped.status_code == 201, shipped.text
             done = await b.client.post(f"/v1/storefront/orders/{order_id}/receipt", headers=b.h)
             assert done.status_code == 200 and done.json()["status"] == 100, done.text
-            await _until(lambda: len(rx.received) >= 4 or worker.poll() is not None, 60, "4")
+            await _until(lambda: len(rx.received) >= 5 or worker.poll() is not None, 60, "5")
             assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
             await asyncio.sleep(0.3)  # anything sent twice, or an event too many, arrives now
     # Each delivery checked as the provider checks it, in the order it arrived.
@@ -245,30 +247,41 @@ async def test_one_order_from_creation_to_completion_reaches_the_provider_in_seq
         ("order.shipped", 2),
         ("order.received", 3),
         ("order.completed", 4),
+        ("order.settled", 5),  # by the worker's settlement timer (no delay here)
     ]
     assert {x["data"]["order_id"] for x in bodies} == {order_id}
     assert {x["data"]["shop_id"] for x in bodies} == {p.shop_id}
-    assert [x["data"]["status"] for x in bodies] == [10, 30, 100, 100]
+    assert [x["data"]["status"] for x in bodies] == [10, 30, 100, 100, 100]
     assert bodies[1]["data"]["shipment_id"] == shipped.json()["id"]
     assert bodies[2]["data"]["received_by"] == "buyer"
-    assert len({r.headers["webhook-id"] for r in rx.received}) == 4
+    # (Paid by hand above, past the books: nothing held, nothing settled but the status.)
+    assert (bodies[4]["data"]["settled_amount"], bodies[4]["data"]["platform_fee"]) == (0, 0)
+    assert len({r.headers["webhook-id"] for r in rx.received}) == 5
 
 
 async def test_a_return_end_to_end_with_a_real_worker_playing_the_gateway(
     server: LiveServer,
 ) -> None:
-    """Issue 14: a paid, shipped order; the buyer asks for a return of everything, the
-    provider accepts it with an address, the buyer sends the goods back, the provider confirms
-    them; the refund goes through the sandbox gateway, whose notifications (the payment's and
-    the refund's) a real worker sends to the platform; the order closes. The provider
+    """Issue 14: a paid order of a shop that insures its orders, shipped; the buyer asks for
+    a return of everything, the provider accepts it with an address, the buyer sends the
+    goods back, the provider confirms them; the refund goes through the sandbox gateway,
+    whose notifications (the payment's and the refund's) a real worker sends to the
+    platform; the order closes, the worker pays the buyer's shipping insurance claim and
+    settles the order (what it kept: nothing, less the premium the shop paid). The provider
     receives every event of the order, numbered, signed (checked with `standardwebhooks`)."""
     async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
         p, sku_id = await _on_sale(server, client, 5)
         b = await _buyer(client)
         with receiver() as rx, _worker(server) as worker:
             endpoint = await subscribe(
-                client, p.auth.app, rx.url, ["order.*", "payment.*", "aftersale.*"]
+                client, p.auth.app, rx.url, ["order.*", "payment.*", "aftersale.*", "insurance.*"]
             )
+            insured = await client.put(
+                "/v1/aftersales/settings",
+                json={"shipping_insurance": True},
+                headers=p.h,
+            )
+            assert insured.status_code == 200, insured.text
             r = await b.client.post(
                 "/v1/storefront/orders",
                 json={"shop_id": p.shop_id, "items": [{"sku_id": sku_id, "quantity": 2}]},
@@ -332,10 +345,13 @@ async def test_a_return_end_to_end_with_a_real_worker_playing_the_gateway(
                 assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
                 await asyncio.sleep(0.1)
             assert (await p.get(f"/v1/aftersales/{afs}")).json()["status"] == "refunded"
-            await _until(lambda: len(rx.received) >= 9, 60, "9 deliveries")
+            await _until(lambda: len(rx.received) >= 11, 60, "11 deliveries")
             await asyncio.sleep(0.3)  # anything sent twice, or an event too many, arrives now
+            got = (await p.get(f"/v1/orders/{order['id']}")).json()
+            funds = (await p.get("/v1/funds")).json()
     bodies = rx.verified(endpoint["secret"])
-    assert [(x["type"], x["data"]["sequence"]) for x in bodies] == [
+    sequence = [(x["type"], x["data"]["sequence"]) for x in bodies]
+    assert sequence[:9] == [
         ("order.created", 1),
         ("order.paid", 2),
         ("order.shipped", 3),
@@ -346,6 +362,10 @@ async def test_a_return_end_to_end_with_a_real_worker_playing_the_gateway(
         ("aftersale.refunded", 8),
         ("order.closed", 9),
     ]
+    # Then, by the worker's two timers, each in its own transaction: the claim paid and the
+    # order settled, numbered in the order they committed.
+    assert {t for t, _ in sequence[9:]} == {"insurance.claim_paid", "order.settled"}
+    assert [n for _, n in sequence[9:]] == [10, 11]
     assert [x["data"].get("status") for x in bodies][3:8] == [
         "merchant_processing",
         "user_wait_return",
@@ -354,4 +374,12 @@ async def test_a_return_end_to_end_with_a_real_worker_playing_the_gateway(
         "refunded",
     ]
     assert {x["data"]["order_id"] for x in bodies} == {order["id"]}
-    assert bodies[-1]["data"]["status"] == 200
+    assert bodies[8]["data"]["status"] == 200
+    # The shop paid the premium when the goods left; the order kept nothing, so its
+    # settlement takes the premium out of `available`. The buyer's claim was the platform's.
+    (claim,) = got["insurance"]["claims"]
+    assert got["insurance"]["premium"] == 150
+    assert (claim["status"], claim["amount"]) == ("paid", 1000)
+    assert got["settled_at"] is not None
+    assert (funds["pending"], funds["available"], funds["insurance_premium"]) == (0, -150, 150)
+    assert funds["refunded"] == order["total"]

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import get_args
 
 from app.domain.catalog.products import ProductStatus
-from app.domain.events.catalog import OrderEventData, OrderStatusCode, ProductStatusName
+from app.domain.events.catalog import CATALOG, OrderEventData, OrderStatusCode, ProductStatusName
 from app.domain.orders.model import CancelReason, OrderStatus, ReceivedBy
+from app.domain.webhooks.model import FAMILY_SCOPES, family
 
 
 def test_product_events_publish_the_product_statuses() -> None:
@@ -50,3 +51,9 @@ def test_aftersale_events_and_documents_publish_the_aftersale_enums() -> None:
     assert set(get_args(AfterSaleStatusName)) == statuses
     assert set(get_args(AfterSaleTypeName)) == {t.value for t in AfterSaleType}
     assert set(get_args(AfterSaleReasonName)) == {r.value for r in AfterSaleReason}
+
+
+def test_every_family_of_the_catalogue_says_which_scope_reads_it() -> None:
+    """A family missing from `FAMILY_SCOPES` could not be subscribed to, and its events
+    would reach no app (the dispatcher refuses what nobody said who may read)."""
+    assert {family(name) for name in CATALOG} <= set(FAMILY_SCOPES)

@@ -28,6 +28,7 @@ FAMILY_SCOPES: dict[str, Scope | None] = {
     "order": Scope.ORDERS_READ,
     "payment": Scope.ORDERS_READ,
     "aftersale": Scope.AFTERSALES_READ,
+    "insurance": Scope.AFTERSALES_READ,
     "logistics": Scope.LOGISTICS_READ,
     "shop": Scope.SHOP_READ,
     "webhook": None,

@@ -750,7 +750,10 @@ def _entitled(
         return event_app_id == app_id
     if scopes is None:  # no grant in force (or the event concerns no shop)
         return False
-    needed = FAMILY_SCOPES.get(family(event_type))
+    fam = family(event_type)
+    if fam not in FAMILY_SCOPES:  # a family nobody said who may read: nobody
+        return False
+    needed = FAMILY_SCOPES[fam]
     return needed is None or str(needed) in scopes
 
 
