@@ -27,6 +27,7 @@ from app.api.errors import install_error_handlers
 from app.api.html import authorize, login
 from app.api.idempotency import CallerResolver, IdempotencyMiddleware, caller_resolver
 from app.api.merchant import aftersales as merchant_aftersales
+from app.api.merchant import funds as merchant_funds
 from app.api.merchant import grants, members, shops
 from app.api.merchant import orders as merchant_orders
 from app.api.middleware import (
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         storefront_aftersales.router,
         provider_aftersales.router,
         provider_funds.router,
+        merchant_funds.router,
         merchant_aftersales.router,
         payment_callbacks.router,
         refund_callbacks.router,

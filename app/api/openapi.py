@@ -45,6 +45,10 @@ TAGS = [
     {"name": "Merchant: shops", "description": "Open shops, qualifications, audit log."},
     {"name": "Merchant: members", "description": "Members, roles and ownership."},
     {"name": "Merchant: orders", "description": "The shop's orders, by the members' roles."},
+    {
+        "name": "Merchant: funds",
+        "description": "The shop's balances and ledger entries, for its finance members.",
+    },
     {"name": "Platform: review", "description": "Operator review queue and enforcement."},
     {"name": "Platform: apps", "description": "Operator control of provider apps."},
     {"name": "Developer: apps", "description": "Register and manage provider apps."},
@@ -79,7 +83,7 @@ TAGS = [
     },
     {
         "name": "Open API: funds",
-        "description": "The shop's balances, from its ledger of payments and refunds.",
+        "description": "The shop's balances and the entries of its ledger of payments and refunds.",
     },
     {
         "name": "Open API: bulk jobs",
