@@ -132,6 +132,18 @@ async def open_shop(
     return dict(r.json())
 
 
+async def member(owner: User, shop_id: str, client: httpx.AsyncClient, role: str) -> User:
+    """A new account, logged in on `client`, made a member of the owner's shop in `role`."""
+    u = await user(client)
+    r = await owner.client.post(
+        f"/merchant/shops/{shop_id}/members",
+        json={"username": u.username, "role": role},
+        headers=owner.h,
+    )
+    assert r.status_code == 201, r.text
+    return u
+
+
 def licence_number() -> str:
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     first = (

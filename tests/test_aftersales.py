@@ -580,8 +580,6 @@ async def test_a_return_the_shop_never_confirms_is_refunded_without_restocking(
 async def test_members_read_after_sales_by_role_and_customer_service_decides(
     sale: Sale, new_client: f.NewClient
 ) -> None:
-    from tests.test_merchant_orders import _member
-
     owner = sale.shop.p.auth.merchant
     shop_id = sale.shop.shop_id
     a = (
@@ -591,7 +589,7 @@ async def test_members_read_after_sales_by_role_and_customer_service_decides(
     ).json()
     base = f"/merchant/shops/{shop_id}/aftersales"
     members = {
-        role: await _member(owner, shop_id, new_client, role)
+        role: await f.member(owner, shop_id, new_client(), role)
         for role in ("operator", "customer_service", "finance")
     }
     for u in (owner, *members.values()):

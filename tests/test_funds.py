@@ -44,6 +44,34 @@ async def _paid(container: Container, shop: OnSale, b: f.Buyer, *quantities: int
     return order
 
 
+async def refunded_line(
+    container: Container, shop: OnSale, b: f.Buyer, order: dict[str, Any], line: int
+) -> str:
+    """One unit of the order's line refunded through an after-sale the shop accepts, its
+    refund settled by the gateway; the refund's id."""
+    r = await b.client.post(
+        f"/v1/storefront/orders/{order['id']}/aftersales",
+        json={
+            "type": "refund",
+            "reason": "other",
+            "lines": [{"line_id": order["lines"][line]["id"], "quantity": 1}],
+        },
+        headers=b.h,
+    )
+    assert r.status_code == 201, r.text
+    accepted = await shop.p.post(f"/v1/aftersales/{r.json()['id']}/acceptance", {})
+    assert accepted.status_code == 200, accepted.text
+    rf = tables.refunds
+    async with container.engine.connect() as conn:
+        refund = (
+            await conn.execute(sa.select(rf).where(rf.c.aftersale_id == r.json()["id"]))
+        ).one()
+    async with container.uow() as uow:
+        await refunding.settle(uow, shop.shop_id, refund.id, succeeded=True, amount=refund.amount)
+        await uow.commit()
+    return str(refund.id)
+
+
 async def test_payments_and_refunds_post_to_the_books_and_the_funds_show_them(
     client: httpx.AsyncClient, container: Container, new_client: f.NewClient
 ) -> None:
@@ -64,24 +92,7 @@ async def test_payments_and_refunds_post_to_the_books_and_the_funds_show_them(
     await check_books(container, shop.shop_id)
 
     # Part of it back through an after-sale ...
-    r = await b.client.post(
-        f"/v1/storefront/orders/{kept['id']}/aftersales",
-        json={
-            "type": "refund",
-            "reason": "other",
-            "lines": [{"line_id": kept["lines"][1]["id"], "quantity": 1}],
-        },
-        headers=b.h,
-    )
-    assert r.status_code == 201, r.text
-    accepted = await shop.p.post(f"/v1/aftersales/{r.json()['id']}/acceptance", {})
-    assert accepted.status_code == 200, accepted.text
-    rf = tables.refunds
-    async with container.engine.connect() as conn:
-        refund = (await conn.execute(sa.select(rf).where(rf.c.order_id == kept["id"]))).one()
-    async with container.uow() as uow:
-        await refunding.settle(uow, shop.shop_id, refund.id, succeeded=True, amount=refund.amount)
-        await uow.commit()
+    await refunded_line(container, shop, b, kept, 1)
     # ... and a whole order the shop cancels after it was paid.
     gone = await _paid(container, shop, b, 1)
     r = await shop.p.post(f"/v1/orders/{gone['id']}/cancellation", {"reason": "Out of stock"})

@@ -14,17 +14,6 @@ from tests.payment_support import events, notification, notify, paid_payment, pa
 from tests.product_support import audit
 
 
-async def _member(owner: f.User, shop_id: str, new_client: f.NewClient, role: str) -> f.User:
-    u = await f.user(new_client())
-    r = await owner.client.post(
-        f"/merchant/shops/{shop_id}/members",
-        json={"username": u.username, "role": role},
-        headers=owner.h,
-    )
-    assert r.status_code == 201, r.text
-    return u
-
-
 async def test_members_read_the_shops_orders_by_role(
     client: httpx.AsyncClient, container: Container, new_client: f.NewClient
 ) -> None:
@@ -33,7 +22,7 @@ async def test_members_read_the_shops_orders_by_role(
     buyer = await f.user(new_client())
     order_id = await order_in_shop(container, shop["id"], buyer.id)
     for role in ("owner", "operator", "customer_service", "finance"):
-        u = owner if role == "owner" else await _member(owner, shop["id"], new_client, role)
+        u = owner if role == "owner" else await f.member(owner, shop["id"], new_client(), role)
         listed = await u.client.get(f"/merchant/shops/{shop['id']}/orders", headers=u.h)
         assert listed.status_code == 200, listed.text
         [order] = listed.json()["data"]
@@ -72,8 +61,8 @@ async def test_a_member_who_manages_orders_cancels_a_paid_one_and_it_is_refunded
     r = await notify(new_client(), container, await notification(container, payment))
     assert r.json()["outcome"] == "paid"
     assert await stock(container, sid, shop.sku(0)) == 8
-    operator = await _member(owner, sid, new_client, "operator")
-    finance = await _member(owner, sid, new_client, "finance")
+    operator = await f.member(owner, sid, new_client(), "operator")
+    finance = await f.member(owner, sid, new_client(), "finance")
     path = f"/merchant/shops/{sid}/orders/{order['id']}/cancellation"
     body = {"reason": "Out of stock, sorry"}
 

@@ -10,7 +10,6 @@ from app.container import Container
 from app.domain.orders import services as orders
 from tests import factories as f
 from tests.order_support import on_sale, place
-from tests.test_merchant_orders import _member
 from tests.test_orders_provider import Shop
 
 
@@ -91,7 +90,7 @@ async def test_order_reads_answer_exactly_what_the_order_schema_writes(
     assert synced.content == page.content
 
     owner = shop.p.auth.merchant
-    finance = await _member(owner, shop.shop_id, new_client, "finance")
+    finance = await f.member(owner, shop.shop_id, new_client(), "finance")
     for member, which in ((owner, "full"), (finance, "finance")):
         base = f"/merchant/shops/{shop.shop_id}/orders"
         got = await member.client.get(f"{base}/{order_id}", headers=member.h)
