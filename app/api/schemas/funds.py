@@ -76,8 +76,10 @@ class FundsEntry(Output):
     )
     kind: KindName = Field(
         description="What moved the money: `payment` (a buyer paid an order: into `pending`), "
-        "`refund` (money back to the buyer: into `refunded`), and the kinds the ledger adds "
-        "later (settlement, fees) as listed here.",
+        "`refund` (money back to the buyer, out of `pending`, or of `available` once the "
+        "order was settled: into `refunded`), `settlement` (a done order's money from "
+        "`pending` to `available`, less the platform's fee into `platform_fee`), `premium` "
+        "(an insured order's shipping insurance, out of `pending` into `insurance_premium`).",
         examples=["payment"],
     )
     account: AccountName = Field(

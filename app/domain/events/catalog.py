@@ -17,9 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Families whose events carry `sequence`: 1, 2, 3… per resource (an order: its `order.*`,
-#: `payment.*`, `aftersale.*` and `insurance.*` events share its numbers), in the order their transactions
-#: committed, so a receiver can tell a late retry from the latest news. A resource's events
-#: are all sequenced or none are: the family decides, not the type.
+#: `payment.*`, `aftersale.*` and `insurance.*` events share its numbers), in the order their
+#: transactions committed, so a receiver can tell a late retry from the latest news. A
+#: resource's events are all sequenced or none are: the family decides, not the type.
 SEQUENCED_FAMILIES = frozenset({"order", "payment", "aftersale", "insurance"})
 
 

@@ -335,9 +335,7 @@ async def _insure(uow: OrdersUnitOfWork, order: Order) -> None:
         await uow.ledger.post(premium_paid(order.shop_id, order.id, premium))
 
 
-async def insurance_of(
-    uow: OrdersUnitOfWork, shop_id: str, order_id: str
-) -> dict[str, Any] | None:
+async def insurance_of(uow: OrdersUnitOfWork, shop_id: str, order_id: str) -> dict[str, Any] | None:
     """The order's shipping insurance as its document shows it; None when not insured."""
     policy = await uow.insurance.policy_of(shop_id, order_id)
     if policy is None:

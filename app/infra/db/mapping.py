@@ -8,7 +8,6 @@ from sqlalchemy.orm import foreign, registry, relationship
 from app.domain.accounts.model import Account, Session
 from app.domain.aftersales.model import AfterSale
 from app.domain.aftersales.refunds import Refund
-from app.domain.orders.insurance import Claim, Policy
 from app.domain.aftersales.settings import AfterSaleSettings
 from app.domain.audit.model import AuditEntry
 from app.domain.authz.model import App, AuthorizationCode, Grant, RefreshToken, TokenFamily
@@ -17,6 +16,7 @@ from app.domain.catalog.bulk_jobs import BulkJob
 from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
 from app.domain.orders.addresses import Address
+from app.domain.orders.insurance import Claim, Policy
 from app.domain.orders.model import CartLine, Order, OrderLine, Shipment
 from app.domain.orders.payments import Payment, PaymentNotification
 from app.domain.shops.model import Member, Qualification, Shop
