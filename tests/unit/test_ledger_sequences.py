@@ -60,6 +60,7 @@ class Books(RuleBasedStateMachine):
         self.paid = self.refunded = 0
 
     def _post(self, posting: Posting) -> None:
+        assert all(e.amount for e in posting.entries), posting  # no entry of nothing
         self.postings.append(posting)  # a Posting refuses to be made unbalanced
 
     def _balances(self, order_id: str | None = None) -> dict[Account, int]:

@@ -136,17 +136,14 @@ def refund_paid(
 def settlement(shop_id: str, order_id: str, held: int, fee: int) -> Posting:
     """What the order still `held` in `pending` becomes the shop's (`available`), less `fee`
     for the platform. `held` may be negative (refunds after the premium took more than the
-    order left): the shop then owes it, out of `available`."""
-    return Posting(
-        shop_id,
-        PostingKind.SETTLEMENT,
-        order_id,
-        (
-            Entry(Account.PENDING, -held),
-            Entry(Account.AVAILABLE, held - fee),
-            Entry(Account.PLATFORM_FEE, fee),
-        ),
+    order left): the shop then owes it, out of `available`. No entry of nothing (a fee of 0
+    fen is not written)."""
+    entries = (
+        Entry(Account.PENDING, -held),
+        Entry(Account.AVAILABLE, held - fee),
+        Entry(Account.PLATFORM_FEE, fee),
     )
+    return Posting(shop_id, PostingKind.SETTLEMENT, order_id, tuple(e for e in entries if e.amount))
 
 
 def premium_paid(shop_id: str, order_id: str, premium: int) -> Posting:
