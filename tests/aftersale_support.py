@@ -101,3 +101,16 @@ async def sale(client: httpx.AsyncClient, container: Container, new_client: f.Ne
     shop = await on_sale(client, container)
     b = await f.buyer(new_client())
     return Sale(shop, b, await paid(container, shop, b), container)
+
+
+async def sale_with_freight(
+    client: httpx.AsyncClient, container: Container, b: f.Buyer, fee: int = 800
+) -> Sale:
+    """A paid order of `b` in a new shop on sale whose flat freight is `fee` fen."""
+    shop = await on_sale(client, container)
+    async with container.uow() as uow:
+        s = await uow.shops.get(shop.shop_id)
+        assert s is not None
+        s.freight_fee, s.free_shipping_from = fee, None
+        await uow.commit()
+    return Sale(shop, b, await paid(container, shop, b), container)

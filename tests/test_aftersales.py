@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from app.container import Container
 from app.infra.db import tables
 from tests import factories as f
-from tests.aftersale_support import RETURN_ADDRESS, Sale, paid
+from tests.aftersale_support import RETURN_ADDRESS, Sale, paid, sale_with_freight
 from tests.aftersale_support import sale as sale
-from tests.order_support import buyer_order, on_sale
+from tests.order_support import buyer_order
 from tests.payment_support import fire, sandbox_registry
 
 
@@ -158,14 +158,9 @@ async def test_amounts_are_held_to_what_was_paid(sale: Sale) -> None:
 async def test_the_freight_is_refundable_only_before_anything_shipped(
     client: httpx.AsyncClient, container: Container, new_client: f.NewClient
 ) -> None:
-    shop = await on_sale(client, container)
-    async with container.uow() as uow:
-        s = await uow.shops.get(shop.shop_id)
-        assert s is not None
-        s.freight_fee, s.free_shipping_from = 800, None
-        await uow.commit()
     b = await f.buyer(new_client())
-    sale = Sale(shop, b, await paid(container, shop, b), container)
+    sale = await sale_with_freight(client, container, b)
+    shop = sale.shop
     assert sale.order["freight"] == 800
     lines = [{"line_id": sale.line(1), "quantity": 1}]
     r = await sale.ask(type="refund", reason="other", lines=lines, refund_freight=True)

@@ -24,10 +24,9 @@ from app.domain.orders import services as orders
 from app.infra.db import tables
 from app.worker.timers import build_registry
 from tests import factories as f
-from tests.aftersale_support import Sale, paid
+from tests.aftersale_support import Sale, sale_with_freight
 from tests.aftersale_support import sale as sale
 from tests.funds_support import check_books
-from tests.order_support import on_sale
 from tests.payment_support import fire
 
 
@@ -147,14 +146,9 @@ async def test_an_order_closed_by_refunds_is_settled_what_it_kept(
 ) -> None:
     """Every unit refunded after it shipped: the order closes (200) and keeps its freight
     (refundable only before anything shipped); that is settled from its closing."""
-    shop = await on_sale(client, container)
-    async with container.uow() as uow:
-        s = await uow.shops.get(shop.shop_id)
-        assert s is not None
-        s.freight_fee, s.free_shipping_from = 800, None
-        await uow.commit()
     b = await f.buyer(new_client())
-    one = Sale(shop, b, await paid(container, shop, b), container)
+    one = await sale_with_freight(client, container, b)
+    shop = one.shop
     await one.ship()
     for line, units in ((0, 2), (1, 1)):
         for _ in range(units):
