@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 PORT   ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: install run serve worker migrate seed test test-pg browser lint format openapi openapi-check client-check lock clean bench fuzz fuzz-ci
+.PHONY: install run serve worker migrate seed test test-pg browser label-tools lint format openapi openapi-check client-check lock clean bench fuzz fuzz-ci
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,14 +42,17 @@ worker: install
 browser: ## Chromium for the browser test (installed with apt-get when root)
 	@scripts/ensure-chromium.sh
 
+label-tools: ## CJK font, pdftoppm and zbarimg for shipping labels (installed with apt-get when root)
+	@scripts/ensure-label-tools.sh
+
 # The suite starts many processes of this repository's code: let them cache its bytecode
 # (in the git-ignored __pycache__ folders) even where the shell says not to.
 test test-pg fuzz fuzz-ci: export PYTHONDONTWRITEBYTECODE =
 
-test: install browser ## The whole suite (SQLite; set MINISHOP_TEST_DATABASE_URL for PostgreSQL)
+test: install browser label-tools ## The whole suite (SQLite; set MINISHOP_TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
-test-pg: install browser ## The whole suite on the local PostgreSQL
+test-pg: install browser label-tools ## The whole suite on the local PostgreSQL
 	MINISHOP_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest -n 2 --dist loadfile -q
 
 # Schemathesis over every operation of openapi/openapi.json against a real seeded server
