@@ -82,10 +82,11 @@ openapi-check: install ## Fail when openapi/openapi.json is out of date
 client-check: install ## Generate a client from openapi/openapi.json (openapi-python-client); fail on any warning
 	$(BIN)/python scripts/client_check.py
 
-bench: install ## Catalog, webhook and order benchmarks on the local PostgreSQL (writes bench/results/latest.json)
+bench: install label-tools ## Catalog, webhook, order and label benchmarks on the local PostgreSQL (writes bench/results/latest.json)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.orders
+	$(BIN)/python -m bench.labels
 
 lock: ## Re-resolve uv.lock after changing pyproject.toml
 	$(BIN)/uv lock
