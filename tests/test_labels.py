@@ -177,3 +177,21 @@ def test_the_barcode_scans_back_to_the_waybill_number(tmp_path: Path, waybill_no
         timeout=60,
     )
     assert scanned.stdout.split() == [waybill_no]
+
+
+def test_wrapping_keeps_short_numbers_whole_and_starts_no_line_with_a_space() -> None:
+    from app.infra.logistics.labels import _FAMILY, _Pen
+
+    book = LabelBook()
+    pen: _Pen = book._pen
+    pen.pdf.add_page()
+    pen.size(9)
+    text = "浙江省杭州市西湖区文三路 478 号华星时代广场 A 座 1203 室" * 3
+    width = pen.width("浙江省杭州市西湖区文三路 478 号华星时代广场 A 座 12")
+    lines = pen.wrap(text, width)
+    assert len(lines) > 3
+    assert all(pen.width(line) <= width + 1e-6 for line in lines)
+    assert not any(line.startswith(" ") or line.endswith(" ") for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert not any(line.endswith("12") for line in lines)  # 1203 was not cut
+    assert pen.pdf.font_family == _FAMILY
