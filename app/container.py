@@ -20,6 +20,7 @@ from app.infra.db.engine import make_engine, make_session_factory
 from app.infra.db.errors import DatabaseError, is_bad_data
 from app.infra.db.uow import ConcurrentUpdate, SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
+from app.infra.logistics.sandbox_carrier import SandboxCarrierFaults
 from app.infra.payments.sandbox import SandboxSigner
 from app.infra.ratelimit import RateLimiter, make_rate_limiter
 from app.infra.security.jwt import JwtCodec
@@ -65,12 +66,19 @@ class Container:
     sandbox_signer: SandboxSigner
     #: PostgreSQL only: the pool of the reads that run outside a transaction.
     read_pool: ReadPool | None = None
+    #: The sandbox carrier's failures on demand, for this process (tests set them).
+    sandbox_carrier_faults: SandboxCarrierFaults | None = None
 
     def __post_init__(self) -> None:
         # The platform's terms, built once (a unit of work is made per request).
         self._notify_after = timedelta(seconds=self.settings.sandbox_notify_delay_seconds)
         self._settlement = self.settings.settlement_terms
         self._insurance = self.settings.insurance_terms
+        if self.sandbox_carrier_faults is None:
+            self.sandbox_carrier_faults = SandboxCarrierFaults(
+                fail_creations=self.settings.sandbox_carrier_fail_creations,
+                track_timeouts=self.settings.sandbox_carrier_track_timeouts,
+            )
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(
@@ -79,6 +87,7 @@ class Container:
             sandbox_notify_after=self._notify_after,
             settlement=self._settlement,
             insurance=self._insurance,
+            carrier_faults=self.sandbox_carrier_faults,
         )
 
     async def close(self) -> None:

@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     sandbox_payment_secret: SecretStr | None = None
     #: The sandbox notifies the platform of a payment this long after it was made.
     sandbox_notify_delay_seconds: float = Field(default=2.0, ge=0)
+    #: The sandbox carrier's failures on demand (app/infra/logistics/sandbox_carrier.py):
+    #: the first N waybill creations of the process fail as an unavailable carrier would
+    #: (503 carrier_unavailable), the first N tracking polls time out (504 carrier_timeout).
+    #: 0, no failure, by default; for trying a client's retries against a local server.
+    sandbox_carrier_fail_creations: int = Field(default=0, ge=0)
+    sandbox_carrier_track_timeouts: int = Field(default=0, ge=0)
     #: A payment whose notification has not come this long after it was made is queried
     #: from its gateway by the worker.
     payment_query_after_seconds: int = Field(default=300, ge=1)

@@ -15,6 +15,8 @@ from app.domain.buyers.model import BuyerRefreshToken, BuyerTokenFamily
 from app.domain.catalog.bulk_jobs import BulkJob
 from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
+from app.domain.logistics.accounts import LogisticsAccount
+from app.domain.logistics.senders import SenderAddress
 from app.domain.orders.addresses import Address
 from app.domain.orders.insurance import Claim, Policy
 from app.domain.orders.model import CartLine, Order, OrderLine, Shipment
@@ -85,6 +87,12 @@ def map_domain() -> None:
         AfterSaleSettings,
         tables.aftersale_settings,
         version_id_col=tables.aftersale_settings.c.version,
+    )
+    mr.map_imperatively(LogisticsAccount, tables.logistics_accounts)
+    mr.map_imperatively(
+        SenderAddress,
+        tables.sender_addresses,
+        version_id_col=tables.sender_addresses.c.version,
     )
     mr.map_imperatively(
         Order,

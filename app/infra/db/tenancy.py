@@ -45,6 +45,9 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.sandbox_payouts,
     tables.insurance_policies,
     tables.insurance_claims,
+    tables.logistics_accounts,
+    tables.sender_addresses,
+    tables.sandbox_waybills,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

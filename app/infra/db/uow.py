@@ -36,6 +36,10 @@ from app.infra.db.repositories.bulk import SqlBulkRepository
 from app.infra.db.repositories.buyers import SqlAddressRepository, SqlBuyerTokenRepository
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
 from app.infra.db.repositories.insurance import SqlInsuranceRepository
+from app.infra.db.repositories.logistics import (
+    SqlLogisticsAccountRepository,
+    SqlSenderAddressRepository,
+)
 from app.infra.db.repositories.orders import SqlCartRepository, SqlOrderRepository
 from app.infra.db.repositories.payments import SqlPaymentRepository
 from app.infra.db.repositories.refunds import SqlRefundRepository
@@ -44,6 +48,8 @@ from app.infra.db.repositories.shops import SqlMemberRepository, SqlShopReposito
 from app.infra.db.repositories.stock import SqlStockRepository
 from app.infra.db.repositories.webhooks import SqlWebhookRepository
 from app.infra.db.timers import SqlTimers
+from app.infra.logistics.registry import CarrierAdapters
+from app.infra.logistics.sandbox_carrier import SandboxCarrierFaults
 
 
 class ConcurrentUpdate(Conflict):
@@ -63,8 +69,10 @@ class SqlUnitOfWork:
         sandbox_notify_after: timedelta = timedelta(seconds=2),
         settlement: SettlementTerms = SettlementTerms(),
         insurance: InsuranceTerms = InsuranceTerms(),
+        carrier_faults: SandboxCarrierFaults | None = None,
     ) -> None:
         self._factory = session_factory
+        self._carrier_faults = carrier_faults or SandboxCarrierFaults()
         self._sandbox_notify_after = sandbox_notify_after
         self.settlement = settlement
         self.insurance_terms = insurance
@@ -212,6 +220,18 @@ class SqlUnitOfWork:
     @cached_property
     def insurance(self) -> SqlInsuranceRepository:
         return SqlInsuranceRepository(self.session)
+
+    @cached_property
+    def carriers(self) -> CarrierAdapters:
+        return CarrierAdapters(self.session, self._carrier_faults)
+
+    @cached_property
+    def logistics_accounts(self) -> SqlLogisticsAccountRepository:
+        return SqlLogisticsAccountRepository(self.session)
+
+    @cached_property
+    def sender_addresses(self) -> SqlSenderAddressRepository:
+        return SqlSenderAddressRepository(self.session)
 
     @cached_property
     def timers(self) -> SqlTimers:

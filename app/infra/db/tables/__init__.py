@@ -20,6 +20,7 @@ from app.infra.db.tables.events import event_sequences, outbox_events
 from app.infra.db.tables.funds import ledger_entries
 from app.infra.db.tables.idempotency import idempotency_keys
 from app.infra.db.tables.insurance import insurance_claims, insurance_policies
+from app.infra.db.tables.logistics import logistics_accounts, sandbox_waybills, sender_addresses
 from app.infra.db.tables.orders import cart_lines, order_lines, orders, shipments
 from app.infra.db.tables.payments import (
     payment_notifications,
@@ -54,6 +55,7 @@ __all__ = [
     "insurance_claims",
     "insurance_policies",
     "ledger_entries",
+    "logistics_accounts",
     "metadata",
     "oauth_codes",
     "order_lines",
@@ -67,6 +69,8 @@ __all__ = [
     "sandbox_charges",
     "sandbox_payouts",
     "sandbox_refunds",
+    "sandbox_waybills",
+    "sender_addresses",
     "sessions",
     "shipments",
     "shop_members",

@@ -1,0 +1,84 @@
+"""Repositories of a shop's carrier accounts and sender address book; every statement
+starts from the tenancy builder."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.logistics.accounts import LogisticsAccount
+from app.domain.logistics.senders import SenderAddress
+from app.domain.pagination import Page, PageRequest
+from app.infra.db import tables
+from app.infra.db.locks import locked
+from app.infra.db.paging import fetch_page
+from app.infra.db.tenancy import select
+
+_a = tables.logistics_accounts
+_s = tables.sender_addresses
+
+
+class SqlLogisticsAccountRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    def add(self, account: LogisticsAccount) -> None:
+        self.s.add(account)
+
+    async def get(self, shop_id: str, account_id: str) -> LogisticsAccount | None:
+        stmt = select(_a, shop_id, LogisticsAccount).where(_a.c.id == account_id)
+        found: LogisticsAccount | None = (await self.s.execute(stmt)).scalar_one_or_none()
+        return found
+
+    async def find(
+        self, shop_id: str, carrier_code: str, customer_code: str
+    ) -> LogisticsAccount | None:
+        stmt = select(_a, shop_id, LogisticsAccount).where(
+            _a.c.carrier_code == carrier_code, _a.c.customer_code == customer_code
+        )
+        found: LogisticsAccount | None = (await self.s.execute(stmt)).scalar_one_or_none()
+        return found
+
+    async def list_page(self, shop_id: str, page: PageRequest) -> Page[LogisticsAccount]:
+        return await fetch_page(self.s, select(_a, shop_id, LogisticsAccount), page, [_a.c.id])
+
+    async def delete(self, account: LogisticsAccount) -> None:
+        await self.s.delete(account)
+
+
+class SqlSenderAddressRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    def add(self, address: SenderAddress) -> None:
+        self.s.add(address)
+
+    async def get(
+        self, shop_id: str, address_id: str, *, lock: bool = False
+    ) -> SenderAddress | None:
+        stmt = select(_s, shop_id, SenderAddress).where(_s.c.id == address_id)
+        found: SenderAddress | None = (
+            await self.s.execute(locked(stmt) if lock else stmt)
+        ).scalar_one_or_none()
+        return found
+
+    async def list_page(self, shop_id: str, page: PageRequest) -> Page[SenderAddress]:
+        return await fetch_page(self.s, select(_s, shop_id, SenderAddress), page, [_s.c.id])
+
+    async def count(self, shop_id: str) -> int:
+        return int((await self.s.execute(select(_s, shop_id, sa.func.count()))).scalar_one())
+
+    async def get_default(self, shop_id: str, *, lock: bool = False) -> SenderAddress | None:
+        stmt = select(_s, shop_id, SenderAddress).where(_s.c.is_default.is_(True))
+        found: SenderAddress | None = (
+            await self.s.execute(locked(stmt) if lock else stmt)
+        ).scalar_one_or_none()
+        return found
+
+    async def newest(self, shop_id: str) -> SenderAddress | None:
+        stmt = select(_s, shop_id, SenderAddress).order_by(_s.c.id.desc()).limit(1)
+        found: SenderAddress | None = (await self.s.execute(stmt)).scalar_one_or_none()
+        return found
+
+    async def delete(self, address: SenderAddress) -> None:
+        await self.s.delete(address)

@@ -1,0 +1,72 @@
+"""Tables: a shop's carrier accounts and sender address book, and the sandbox carrier's own
+waybills."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.infra.db.tables.base import ID, metadata, timestamps
+from app.infra.db.types import UTCDateTime
+
+logistics_accounts = sa.Table(
+    "logistics_accounts",
+    metadata,
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("carrier_code", sa.String(16), nullable=False),
+    sa.Column("customer_code", sa.String(32), nullable=False),
+    # Fernet tokens (the key ring's cipher); the tails show them masked.
+    sa.Column("key_encrypted", sa.Text, nullable=False),
+    sa.Column("key_tail", sa.String(4), nullable=False),
+    sa.Column("secret_encrypted", sa.Text, nullable=False),
+    sa.Column("secret_tail", sa.String(4), nullable=False),
+    sa.Column("verified_at", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    # One binding of a carrier's account per shop.
+    sa.UniqueConstraint("shop_id", "carrier_code", "customer_code"),
+)
+
+sender_addresses = sa.Table(
+    "sender_addresses",
+    metadata,
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("company", sa.String(64)),
+    sa.Column("phone", sa.String(11), nullable=False),
+    sa.Column("region_code", sa.String(6), nullable=False),
+    sa.Column("detail", sa.String(120), nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    *timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    # At most one default sender per shop.
+    sa.Index(
+        "uq_sender_addresses_default",
+        "shop_id",
+        unique=True,
+        postgresql_where=sa.text("is_default"),
+        sqlite_where=sa.text("is_default"),
+    ),
+)
+
+sandbox_waybills = sa.Table(
+    "sandbox_waybills",
+    metadata,
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("carrier_code", sa.String(16), nullable=False),
+    sa.Column("customer_code", sa.String(32), nullable=False),
+    # The caller's key of the creation: asked again, the same waybill.
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("number", sa.String(32), nullable=False),
+    sa.Column("sender_region", sa.String(6), nullable=False),
+    sa.Column("receiver_region", sa.String(6), nullable=False),
+    sa.Column("weight_grams", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("cancelled_at", UTCDateTime()),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.UniqueConstraint("shop_id", "carrier_code", "request_id"),
+    sa.UniqueConstraint("shop_id", "carrier_code", "number"),
+)
