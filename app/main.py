@@ -60,6 +60,7 @@ from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
 from app.api.v1 import funds as provider_funds
+from app.api.v1 import logistics as provider_logistics
 from app.api.v1 import order_batches as provider_order_batches
 from app.api.v1 import orders as provider_orders
 from app.api.v1 import products as provider_products
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         storefront_aftersales.router,
         provider_aftersales.router,
         provider_funds.router,
+        provider_logistics.router,
         merchant_funds.router,
         merchant_aftersales.router,
         payment_callbacks.router,

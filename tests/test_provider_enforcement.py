@@ -238,6 +238,31 @@ async def _returned(shop: ShopContext, ids: dict[str, str]) -> None:
         await uow.commit()
 
 
+async def _logistics_account(shop: ShopContext) -> str:
+    r = await shop.client.post(
+        "/v1/logistics/accounts",
+        json={
+            "carrier": "SF",
+            "customer_code": f"755{secrets.randbelow(10**7):07d}",
+            "key": "SFPARTNER01",
+            "secret": "sk_sandbox_5f3c9a1d7e",
+        },
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _sender_address(shop: ShopContext) -> str:
+    r = await shop.client.post(
+        "/v1/logistics/addresses",
+        json={"name": "张伟", "phone": "13800138000", "region_code": "440305", "detail": "1号"},
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "qualification_id": _qualification,
     "product_id": _product,
@@ -248,6 +273,8 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "order_id": _order,
     "shipment_id": _shipment,
     "aftersale_id": _aftersale,
+    "logistics_account_id": _logistics_account,
+    "sender_address_id": _sender_address,
 }
 
 #: Path parameters naming a child of the resource made for the same call (named before them).

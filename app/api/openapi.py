@@ -82,6 +82,12 @@ TAGS = [
         "reject them, confirm returned goods came back.",
     },
     {
+        "name": "Open API: logistics",
+        "description": "The shop's carrier accounts for electronic waybills (bound once the "
+        "carrier verifies them; credentials encrypted, shown masked) and its sender/return "
+        "address book.",
+    },
+    {
         "name": "Open API: funds",
         "description": "The shop's balances and the entries of its ledger of payments and refunds.",
     },

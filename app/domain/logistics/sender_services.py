@@ -87,6 +87,16 @@ async def update_sender(
     address = await get_sender(uow, shop_id, address_id)
     check_version(address.version, expected_version)
     before = _summary(address)
+    if changes.is_default is False and address.is_default:
+        raise DefaultSenderRequired(
+            "This is the shop's default sender; make another address the default instead.",
+            errors=[{"loc": ["body", "is_default"], "msg": "the default", "type": "default"}],
+        )
+    if changes.is_default and not address.is_default:
+        # Demoted (and written) before this address changes: one version step for it.
+        current = await uow.sender_addresses.get_default(shop_id, lock=True)
+        if current is not None:
+            await _demote(uow, current)
     if changes.phone is not None:
         address.phone = normalize_phone(changes.phone)
     if changes.region_code is not None:
@@ -98,15 +108,7 @@ async def update_sender(
         address.detail = changes.detail
     if changes.company is not None:
         address.company = changes.company or None
-    if changes.is_default is False and address.is_default:
-        raise DefaultSenderRequired(
-            "This is the shop's default sender; make another address the default instead.",
-            errors=[{"loc": ["body", "is_default"], "msg": "the default", "type": "default"}],
-        )
-    if changes.is_default and not address.is_default:
-        current = await uow.sender_addresses.get_default(shop_id, lock=True)
-        if current is not None:
-            await _demote(uow, current)
+    if changes.is_default:
         address.is_default = True
     address.updated_at = utcnow()
     uow.audit.add(
