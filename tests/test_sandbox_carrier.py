@@ -32,9 +32,9 @@ from app.domain.logistics.errors import (
 from app.domain.orders.carriers import carrier
 from app.domain.orders.errors import CarrierUnknown
 from app.infra.db import tables
+from app.infra.db.repositories.sandbox_carrier import CarrierAdapters, SandboxCarrier
 from app.infra.db.uow import SqlUnitOfWork
-from app.infra.logistics.registry import SANDBOX_CODES, CarrierAdapters
-from app.infra.logistics.sandbox_carrier import SandboxCarrier, SandboxCarrierFaults
+from app.infra.logistics.sandbox_carrier import SANDBOX_CODES, SandboxCarrierFaults
 from app.settings import Settings
 from tests.product_support import provider
 

@@ -44,11 +44,11 @@ from app.infra.db.repositories.orders import SqlCartRepository, SqlOrderReposito
 from app.infra.db.repositories.payments import SqlPaymentRepository
 from app.infra.db.repositories.refunds import SqlRefundRepository
 from app.infra.db.repositories.sandbox import SandboxGateway
+from app.infra.db.repositories.sandbox_carrier import CarrierAdapters
 from app.infra.db.repositories.shops import SqlMemberRepository, SqlShopRepository
 from app.infra.db.repositories.stock import SqlStockRepository
 from app.infra.db.repositories.webhooks import SqlWebhookRepository
 from app.infra.db.timers import SqlTimers
-from app.infra.logistics.registry import CarrierAdapters
 from app.infra.logistics.sandbox_carrier import SandboxCarrierFaults
 
 

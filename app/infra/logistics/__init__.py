@@ -1,2 +1,3 @@
-"""Carrier adapters: the built-in sandbox carrier and the registry that finds an adapter by
-carrier code."""
+"""Carrier adapters' parts that need no database: the sandbox carrier's rules, numbers,
+schedule and failure knob (its table-backed adapter and the registry are in
+`app/infra/db/repositories/sandbox_carrier.py`)."""

@@ -7,7 +7,8 @@ development, tests and providers trying the platform. One adapter per catalogue 
 - **Waybills** get numbers in the carrier's published format (checked by the catalogue,
   `orders.carriers`), are idempotent per request id (the same one answers with the same
   waybill; nothing is written twice) and are kept in its own table (`sandbox_waybills`),
-  written in the caller's transaction as the sandbox payment gateway keeps its charges.
+  written in the caller's transaction as the sandbox payment gateway keeps its charges (the
+  adapter on that table: `app/infra/db/repositories/sandbox_carrier.py`).
 - **Tracking** is derived from the waybill's creation time and the clock (`SCHEDULE`):
   collected 2 h after creation, in transit, out for delivery, delivered 30 h after, with
   locations from the sender's and the receiver's regions. A waybill can be cancelled until it
@@ -24,38 +25,12 @@ Its answers go through the same validation a real carrier's do (`carrier.parse_w
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.domain.clock import utcnow
-from app.domain.ids import new_id
-from app.domain.logistics.carrier import (
-    AccountVerdict,
-    CarrierCredentials,
-    TrackingEvent,
-    TrackingStage,
-    Waybill,
-    WaybillRequest,
-    parse_tracking,
-    parse_waybill,
-)
-from app.domain.logistics.errors import (
-    CarrierTimeout,
-    CarrierUnavailable,
-    WaybillNotCancellable,
-    WaybillUnknown,
-)
+from app.domain.logistics.carrier import AccountVerdict, TrackingStage
 from app.domain.orders.carriers import carrier
 from app.domain.orders.regions import region
-from app.infra.db import tables
-from app.infra.db.tenancy import select, update
-
-_w = tables.sandbox_waybills
 
 #: The sandbox's account rule (documented to providers in the bind operation).
 MIN_SECRET_LENGTH = 12
@@ -77,6 +52,9 @@ NUMBER_SHAPES: dict[str, tuple[str, int, str]] = {
     "ZJS": ("1", 9, ""),
     "FWX": ("FW", 13, ""),
 }
+
+#: The carriers the sandbox plays: every catalogue carrier but `OTHER`.
+SANDBOX_CODES = frozenset(NUMBER_SHAPES)
 
 #: Collected this long after creation: until then the waybill can be cancelled.
 COLLECTED_AFTER = timedelta(hours=2)
@@ -112,135 +90,27 @@ class SandboxCarrierFaults:
         return False
 
 
-def _rfc3339(at: datetime) -> str:
+def rfc3339(at: datetime) -> str:
     return at.isoformat()
 
 
-def _place(code: str, *, hub: bool) -> str:
+def place(code: str, *, hub: bool) -> str:
     r = region(code)
     city = r.city_name or r.province_name
     return f"{city}转运中心" if hub else f"{r.province_name}{r.city_name or ''}{r.district_name}"
 
 
-class SandboxCarrier:
-    """The carrier port for one catalogue carrier, on the sandbox's table, in the caller's
-    transaction."""
+def verify(secret: str) -> AccountVerdict:
+    """The sandbox's account rule: any customer code and key; the secret decides."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return AccountVerdict(False, f"the secret is shorter than {MIN_SECRET_LENGTH}")
+    if secret.startswith(REFUSED_PREFIX):
+        return AccountVerdict(False, "the carrier does not know this key and secret")
+    return AccountVerdict(True)
 
-    def __init__(
-        self,
-        session: AsyncSession,
-        code: str,
-        faults: SandboxCarrierFaults,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.s = session
-        self._code = code
-        self.faults = faults
-        self.clock = clock
 
-    @property
-    def code(self) -> str:
-        return self._code
-
-    async def verify_account(self, credentials: CarrierCredentials) -> AccountVerdict:
-        secret = credentials.secret
-        if len(secret) < MIN_SECRET_LENGTH:
-            return AccountVerdict(False, f"the secret is shorter than {MIN_SECRET_LENGTH}")
-        if secret.startswith(REFUSED_PREFIX):
-            return AccountVerdict(False, "the carrier does not know this key and secret")
-        return AccountVerdict(True)
-
-    def _number(self) -> str:
-        prefix, digits, suffix = NUMBER_SHAPES.get(self._code, ("SB", 13, ""))
-        body = "".join(str(secrets.randbelow(10)) for _ in range(digits))
-        return carrier(self._code).check_waybill(prefix + body + suffix)
-
-    async def _row(self, credentials: CarrierCredentials, number: str) -> Any:
-        row = (
-            await self.s.execute(
-                select(_w, credentials.shop_id).where(
-                    _w.c.carrier_code == self._code,
-                    _w.c.customer_code == credentials.customer_code,
-                    _w.c.number == number,
-                )
-            )
-        ).one_or_none()
-        if row is None:
-            raise WaybillUnknown(f"{self._code} knows no waybill {number} of this account.")
-        return row
-
-    async def create_waybill(self, request: WaybillRequest) -> Waybill:
-        c = request.credentials
-        taken = (
-            await self.s.execute(
-                select(_w, c.shop_id).where(
-                    _w.c.carrier_code == self._code, _w.c.request_id == request.request_id
-                )
-            )
-        ).one_or_none()
-        if taken is None:
-            if self.faults.take_creation_failure():
-                raise CarrierUnavailable(
-                    f"{self._code} (sandbox) is unavailable; try again.",
-                    extra={"carrier": self._code},
-                )
-            created_at = self.clock()
-            values: dict[str, Any] = {
-                "id": new_id("sbwb"),
-                "shop_id": c.shop_id,
-                "carrier_code": self._code,
-                "customer_code": c.customer_code,
-                "request_id": request.request_id,
-                "number": self._number(),
-                "sender_region": request.sender.region_code,
-                "receiver_region": request.receiver.region_code,
-                "weight_grams": request.weight_grams,
-                "created_at": created_at,
-            }
-            await self.s.execute(sa.insert(_w).values(**values))
-            answer = {"waybill_no": values["number"], "created_at": _rfc3339(created_at)}
-        else:
-            answer = {"waybill_no": taken.number, "created_at": _rfc3339(taken.created_at)}
-        return parse_waybill(self._code, answer)
-
-    async def cancel_waybill(self, credentials: CarrierCredentials, number: str) -> None:
-        row = await self._row(credentials, number)
-        if row.cancelled_at is not None:
-            return
-        if self.clock() >= row.created_at + COLLECTED_AFTER:
-            raise WaybillNotCancellable(
-                f"{self._code} collected the parcel of waybill {number}; it can no longer be "
-                "cancelled.",
-                extra={"carrier": self._code, "waybill_no": number},
-            )
-        await self.s.execute(
-            update(_w, credentials.shop_id)
-            .where(_w.c.id == row.id)
-            .values(cancelled_at=self.clock())
-        )
-
-    async def track(self, credentials: CarrierCredentials, number: str) -> list[TrackingEvent]:
-        if self.faults.take_track_timeout():
-            raise CarrierTimeout(
-                f"{self._code} (sandbox) did not answer the tracking query in time.",
-                extra={"carrier": self._code},
-            )
-        row = await self._row(credentials, number)
-        now = self.clock()
-        events = (
-            []
-            if row.cancelled_at is not None
-            else [
-                {
-                    "stage": str(stage),
-                    "at": _rfc3339(row.created_at + after),
-                    "location": _place(
-                        row.receiver_region if far else row.sender_region, hub=stage == "in_transit"
-                    ),
-                    "description": description,
-                }
-                for after, stage, far, description in SCHEDULE
-                if row.created_at + after <= now
-            ]
-        )
-        return parse_tracking(self._code, {"events": events})
+def waybill_number(code: str) -> str:
+    """A fresh number in the carrier's published format (checked by the catalogue)."""
+    prefix, digits, suffix = NUMBER_SHAPES[code]
+    body = "".join(str(secrets.randbelow(10)) for _ in range(digits))
+    return carrier(code).check_waybill(prefix + body + suffix)
