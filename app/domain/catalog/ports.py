@@ -157,8 +157,17 @@ class ProductReadModel(Protocol):
         ...
 
 
+class FreightTemplateIds(Protocol):
+    """What the catalogue asks of the shop's freight templates (the order context's)."""
+
+    async def exists(self, shop_id: str, template_id: str) -> bool: ...
+
+
 class CatalogUnitOfWork(ShopsUnitOfWork, Protocol):
     """A shop's catalogue: its use cases check the shop and emit events."""
+
+    @property
+    def freight_templates(self) -> FreightTemplateIds: ...
 
     @property
     def qualifications(self) -> QualificationRepository: ...

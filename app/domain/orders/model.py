@@ -26,6 +26,7 @@ from typing import Any
 from app.domain.clock import utcnow
 from app.domain.ids import new_id
 from app.domain.orders.errors import InvalidOrderTransition, QuantityInvalid
+from app.domain.orders.freight import FreightTemplate
 from app.domain.orders.pricing import Amounts, LineAmount, price
 from app.domain.orders.regions import region
 
@@ -125,6 +126,11 @@ class Offer:
     sale_attrs: dict[str, Any]
     out_product_id: str | None
     out_sku_id: str | None
+    #: The freight template its orders pay: the product's, else the shop's default; None:
+    #: the shop's flat freight.
+    template: FreightTemplate | None = None
+    #: The SKU's weight per piece, grams (a template by weight counts none as 0).
+    weight_g: int = 0
 
     def snapshot(self) -> dict[str, Any]:
         return {

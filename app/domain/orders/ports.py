@@ -10,6 +10,7 @@ from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.funds.ledger import SettlementTerms
 from app.domain.funds.ports import Ledger
 from app.domain.orders.addresses import Address
+from app.domain.orders.freight import FreightTemplate
 from app.domain.orders.insurance import Claim, InsuranceTerms, Policy
 from app.domain.orders.model import (
     BookAddress,
@@ -79,6 +80,30 @@ class OrderRepository(Protocol):
     ) -> Shipment | None: ...
     async def shipments_of(self, shop_id: str, order_ids: list[str]) -> dict[str, list[Shipment]]:
         """The shipments of each order, oldest first."""
+
+
+class FreightTemplateRepository(Protocol):
+    """A shop's freight templates; every statement names the shop."""
+
+    async def exists(self, shop_id: str, template_id: str) -> bool: ...
+    async def add(self, template: FreightTemplate) -> None: ...
+    async def get(
+        self, shop_id: str, template_id: str, *, lock: bool = False
+    ) -> FreightTemplate | None:
+        """`lock`: held until the transaction ends (a change reads it so)."""
+
+    async def page(self, shop_id: str, page: PageRequest) -> Page[FreightTemplate]:
+        """Oldest first (by id)."""
+
+    async def save(self, template: FreightTemplate) -> None:
+        """Write a changed template (read locked)."""
+
+    async def delete(self, shop_id: str, template_id: str) -> None: ...
+    async def clear_default(self, shop_id: str) -> None:
+        """No template of the shop is its default any more."""
+
+    async def products_using(self, shop_id: str, template_id: str) -> int:
+        """How many of the shop's products name the template."""
 
 
 class OrderReads(Protocol):
@@ -175,6 +200,8 @@ class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
     def ledger(self) -> Ledger:
         """The shop's books: a payment and a refund post to it with the change."""
 
+    @property
+    def freight_templates(self) -> FreightTemplateRepository: ...
     @property
     def orders(self) -> OrderRepository: ...
     @property

@@ -30,6 +30,7 @@ from app.domain.orders.errors import (
     ShipmentNotFound,
     ShopNotOpen,
 )
+from app.domain.orders.freight import FreightLine, quote_freight
 from app.domain.orders.insurance import Policy
 from app.domain.orders.model import (
     BookAddress,
@@ -43,6 +44,7 @@ from app.domain.orders.model import (
     OrderStatus,
     ReceivedBy,
     Shipment,
+    ShopTerms,
 )
 from app.domain.orders.ports import OrdersUnitOfWork
 from app.domain.orders.pricing import (
@@ -51,8 +53,9 @@ from app.domain.orders.pricing import (
     Discount,
     FlatFreight,
     LineAmount,
-    quote,
+    price,
 )
+from app.domain.orders.regions import region
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.permissions import Permission, allows
 from app.domain.shops.services import access as shop_access
@@ -105,10 +108,8 @@ def _merged(items: Sequence[Item]) -> dict[str, int]:
     return lines
 
 
-def _sellable(
-    offers: Mapping[str, Offer], sku_ids: Sequence[str], province: str
-) -> dict[str, Offer]:
-    """Each SKU's offer: the SKU is the shop's, its product listed and sold to `province`."""
+def _sellable(offers: Mapping[str, Offer], sku_ids: Sequence[str]) -> dict[str, Offer]:
+    """Each SKU's offer: the SKU is the shop's and its product listed."""
     found: dict[str, Offer] = {}
     for sku_id in sku_ids:
         offer = offers.get(sku_id)
@@ -119,13 +120,53 @@ def _sellable(
                 f"The product of SKU {sku_id} is not for sale.",
                 extra={"sku_id": sku_id, "product_id": offer.product_id},
             )
-        if offer.regions and province not in offer.regions:
-            raise RegionNotSellable(
-                f"Product {offer.product_id} is not sold to the address's province ({province}).",
-                extra={"product_id": offer.product_id, "province": province},
-            )
         found[sku_id] = offer
     return found
+
+
+@dataclass(frozen=True)
+class FreightAnswer:
+    """What lines cost to deliver to a region: `freight` (fen) when every line's product is
+    sold there and its freight template delivers there; else `not_sellable` names the SKUs
+    that are not (`freight` None)."""
+
+    freight: int | None
+    product_total: int
+    not_sellable: tuple[str, ...]
+
+
+def _freight(
+    shop: ShopTerms, sellable: Mapping[str, Offer], wanted: Mapping[str, int], region_code: str
+) -> FreightAnswer:
+    """The sellable regions of the products, then their freight templates (`freight.py`),
+    with the shop's flat freight for lines that have no template."""
+    province = region_code[:2]
+    product_total = sum(o.price * wanted[k] for k, o in sellable.items())
+    unsold = tuple(k for k, o in sellable.items() if o.regions and province not in o.regions)
+    if unsold:
+        return FreightAnswer(None, product_total, unsold)
+    lines = [
+        FreightLine(o.template, wanted[k], o.weight_g, o.price * wanted[k], k)
+        for k, o in sellable.items()
+    ]
+    q = quote_freight(lines, region_code, FlatFreight(shop.freight_fee, shop.free_shipping_from))
+    if not q.deliverable:
+        return FreightAnswer(None, product_total, q.not_delivered)
+    return FreightAnswer(q.freight, product_total, ())
+
+
+async def quote(
+    uow: OrdersUnitOfWork, *, shop_id: str, items: Sequence[Item], region_code: str
+) -> FreightAnswer:
+    """The freight an order of `items` to `region_code` would pay: the same read and the
+    same rules as `place`, nothing written. A region the lines are not sold or delivered
+    to is an answer (`not_sellable`), not an error."""
+    region(region_code)
+    wanted = _merged(items)
+    read = await uow.orders.offers(shop_id, list(wanted))
+    if read.terms is None or not read.terms.can_sell:
+        raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
+    return _freight(read.terms, _sellable(read.by_sku, list(wanted)), wanted, region_code)
 
 
 async def place(
@@ -162,7 +203,16 @@ async def place(
     shop = read.terms
     if not shop.can_sell:
         raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
-    sellable = _sellable(read.by_sku, list(wanted), address.region_code[:2])
+    sellable = _sellable(read.by_sku, list(wanted))
+    answer = _freight(shop, sellable, wanted, address.region_code)
+    if answer.freight is None:
+        offer = sellable[answer.not_sellable[0]]
+        province = address.region_code[:2]
+        raise RegionNotSellable(
+            f"Product {offer.product_id} is not sold or delivered to the address's province "
+            f"({province}).",
+            extra={"product_id": offer.product_id, "province": province},
+        )
     try:
         await stock.reserve(uow, shop_id, wanted)
     except CatalogOutOfStock as e:
@@ -186,8 +236,9 @@ async def place(
         )
         for sku_id, offer in sellable.items()
     ]
-    freight = FlatFreight(shop.freight_fee, shop.free_shipping_from)
-    amounts = quote([LineAmount(x.unit_price, x.quantity) for x in lines], freight, discounts)
+    amounts = price(
+        [LineAmount(x.unit_price, x.quantity) for x in lines], answer.freight, discounts
+    )
     order = Order.place(
         id=order_id,
         shop_id=shop_id,

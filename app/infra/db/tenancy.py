@@ -48,6 +48,7 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.logistics_accounts,
     tables.sender_addresses,
     tables.sandbox_waybills,
+    tables.freight_templates,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

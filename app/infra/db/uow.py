@@ -35,6 +35,7 @@ from app.infra.db.repositories.authz import (
 from app.infra.db.repositories.bulk import SqlBulkRepository
 from app.infra.db.repositories.buyers import SqlAddressRepository, SqlBuyerTokenRepository
 from app.infra.db.repositories.catalog import SqlProductRepository, SqlQualificationRepository
+from app.infra.db.repositories.freight import SqlFreightTemplateRepository
 from app.infra.db.repositories.insurance import SqlInsuranceRepository
 from app.infra.db.repositories.logistics import (
     SqlLogisticsAccountRepository,
@@ -180,6 +181,10 @@ class SqlUnitOfWork:
     @cached_property
     def bulk(self) -> SqlBulkRepository:
         return SqlBulkRepository(self.session)
+
+    @cached_property
+    def freight_templates(self) -> SqlFreightTemplateRepository:
+        return SqlFreightTemplateRepository(self.session)
 
     @cached_property
     def orders(self) -> SqlOrderRepository:

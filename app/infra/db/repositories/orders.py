@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.domain.catalog.products import ProductStatus
+from app.domain.orders.freight import FreightTemplate
 from app.domain.orders.model import (
     BookAddress,
     CartLine,
@@ -33,6 +34,7 @@ from app.infra.db import tables
 from app.infra.db.driver import DriverReader, json_text
 from app.infra.db.locks import locked
 from app.infra.db.paging import cut, keyset
+from app.infra.db.repositories.freight import TEMPLATE_COLUMNS, template_of
 from app.infra.db.tenancy import cross_shop, select
 
 _o = tables.orders
@@ -59,19 +61,25 @@ def _ranges(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
 #: `offers`: the shop's terms and each SKU asked for with its product (a row per SKU found;
 #: the shop's row alone, SKU columns null, when none is), and on every row the address of
 #: the buyer's book asked for ($3 the account, $4 the address or null for the default; its
-#: columns null when there is none, or when $3 is null: no address asked for).
-_OFFERS_SQL = """
+#: columns null when there is none, or when $3 is null: no address asked for), then the
+#: SKU's weight and its freight template: the product's, else the shop's default (null: none).
+_OFFERS_SQL = f"""
 SELECT sh.status, sh.suspended_at, sh.freight_fee, sh.free_shipping_from,
        s.id, s.product_id, s.price, s.sale_attrs, s.out_sku_id,
        p.status, p.regions, p.title, p.images, p.out_product_id,
-       a.recipient, a.phone, a.region_code, a.detail
+       a.recipient, a.phone, a.region_code, a.detail,
+       s.weight_g, {", ".join(f"ft.{c}" for c in TEMPLATE_COLUMNS)}
 FROM shops sh
 LEFT JOIN skus s ON s.shop_id = $1 AND s.id = ANY($2::text[])
 LEFT JOIN products p ON p.shop_id = $1 AND p.id = s.product_id
 LEFT JOIN buyer_addresses a
        ON a.account_id = $3 AND (a.id = $4 OR ($4::text IS NULL AND a.is_default))
+LEFT JOIN freight_templates ft
+       ON ft.shop_id = $1
+      AND (ft.id = p.freight_template_id OR (p.freight_template_id IS NULL AND ft.is_default))
 WHERE sh.id = $1
-"""
+"""  # noqa: S608 (constant column names only)
+_T = 19  # where the template's columns start
 #: `add`: the order and its lines, one statement (the lines' key to their order is checked
 #: at its end).
 #: A new order and its lines: a deferred write of two parts (one statement with the writes
@@ -103,6 +111,9 @@ def _offer(
     title: str,
     images: list[str],
     out_product_id: str | None,
+    *,
+    weight_g: int,
+    template: FreightTemplate | None,
 ) -> Offer:
     return Offer(
         sku_id=sku_id,
@@ -115,11 +126,15 @@ def _offer(
         sale_attrs=sale_attrs,
         out_product_id=out_product_id,
         out_sku_id=out_sku_id,
+        template=template,
+        weight_g=int(weight_g),
     )
 
 
-def _offers(rows: Sequence[Sequence[Any]], address: Destination | None = None) -> Offers:
-    """From the rows of `_OFFERS_SQL` (the address columns last, when read with them)."""
+def _offers(
+    shop_id: str, rows: Sequence[Sequence[Any]], address: Destination | None = None
+) -> Offers:
+    """From the rows of `_OFFERS_SQL` (the address columns null when not read with them)."""
     if not rows:
         return Offers(None, {}, address)
     first = rows[0]
@@ -129,10 +144,22 @@ def _offers(rows: Sequence[Sequence[Any]], address: Destination | None = None) -
         freight_fee=int(fee),
         free_shipping_from=None if free_from is None else int(free_from),
     )
-    if len(first) > 14 and first[14] is not None:
+    if first[14] is not None:
         address = Destination(*first[14:18])
     # A SKU whose product is gone (never: the key cascades) counts as not found.
-    offers = {r[4]: _offer(*r[4:14]) for r in rows if r[4] is not None and r[5] is not None}
+    offers = {
+        r[4]: _offer(
+            *r[4:14],
+            weight_g=r[18] or 0,
+            template=(
+                None
+                if r[_T] is None
+                else template_of(shop_id, dict(zip(TEMPLATE_COLUMNS, r[_T:], strict=True)))
+            ),
+        )
+        for r in rows
+        if r[4] is not None and r[5] is not None
+    }
     return Offers(terms, offers, address)
 
 
@@ -179,8 +206,8 @@ class SqlOrderRepository:
                 (address.account_id, address.address_id) if address else (None, None)
             )
             rows = await self._driver.fetch(_OFFERS_SQL, shop_id, sku_ids, account_id, address_id)
-            return _offers(rows)
-        sh, sk, p = tables.shops, tables.skus, tables.products
+            return _offers(shop_id, rows)
+        sh, sk, p, ft = tables.shops, tables.skus, tables.products, tables.freight_templates
         stmt = (
             sa.select(
                 sh.c.status,
@@ -197,10 +224,22 @@ class SqlOrderRepository:
                 p.c.title,
                 p.c.images,
                 p.c.out_product_id,
+                *(sa.null() for _ in range(4)),  # the address, read on its own here
+                sk.c.weight_g,
+                *(ft.c[c] for c in TEMPLATE_COLUMNS),
             )
             .select_from(
-                sh.outerjoin(sk, sa.and_(sk.c.shop_id == shop_id, sk.c.id.in_(sku_ids))).outerjoin(
-                    p, sa.and_(p.c.shop_id == shop_id, p.c.id == sk.c.product_id)
+                sh.outerjoin(sk, sa.and_(sk.c.shop_id == shop_id, sk.c.id.in_(sku_ids)))
+                .outerjoin(p, sa.and_(p.c.shop_id == shop_id, p.c.id == sk.c.product_id))
+                .outerjoin(
+                    ft,
+                    sa.and_(
+                        ft.c.shop_id == shop_id,
+                        sa.or_(
+                            ft.c.id == p.c.freight_template_id,
+                            sa.and_(p.c.freight_template_id.is_(None), ft.c.is_default.is_(True)),
+                        ),
+                    ),
                 )
             )
             .where(sh.c.id == shop_id)
@@ -221,7 +260,7 @@ class SqlOrderRepository:
                 )
             ).one_or_none()
             found = None if row is None else Destination(*row)
-        return _offers(list((await self.s.execute(stmt)).all()), found)
+        return _offers(shop_id, list((await self.s.execute(stmt)).all()), found)
 
     async def _with_lines(
         self, shop_id: str, orders: Sequence[Order], *, fresh: bool = False

@@ -17,6 +17,7 @@ from app.infra.db.tables.catalog import (
     skus,
 )
 from app.infra.db.tables.events import event_sequences, outbox_events
+from app.infra.db.tables.freight import freight_templates
 from app.infra.db.tables.funds import ledger_entries
 from app.infra.db.tables.idempotency import idempotency_keys
 from app.infra.db.tables.insurance import insurance_claims, insurance_policies
@@ -49,6 +50,7 @@ __all__ = [
     "buyer_token_families",
     "cart_lines",
     "event_sequences",
+    "freight_templates",
     "grants",
     "idempotency_keys",
     "industry_qualifications",

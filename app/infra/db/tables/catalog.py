@@ -51,6 +51,8 @@ products = sa.Table(
     sa.Column("attributes", JSONType, nullable=False),
     sa.Column("condition", str_enum(Condition, 16), nullable=False),
     sa.Column("regions", JSONType, nullable=False),
+    # The freight template its orders pay (`freight_templates`; none: the shop's default).
+    sa.Column("freight_template_id", ID),
     sa.Column("out_product_id", sa.String(64)),
     sa.Column("status", str_enum(ProductStatus, 16), nullable=False),
     sa.Column("rejection_reason", sa.String(500)),
@@ -75,6 +77,8 @@ products = sa.Table(
     sa.Index(None, "shop_id", "status", "listed_at", "id"),
     sa.Index(None, "status", "submitted_at", "id"),
     sa.Index(None, "pending_status", "submitted_at", "id"),
+    # Deleting a template asks whether a product still names it.
+    sa.Index(None, "shop_id", "freight_template_id"),
 )
 
 
