@@ -49,6 +49,7 @@ from app.api.routing import AutoCommitRoute
 from app.api.storefront import addresses as storefront_addresses
 from app.api.storefront import aftersales as storefront_aftersales
 from app.api.storefront import cart as storefront_cart
+from app.api.storefront import freight as storefront_freight
 from app.api.storefront import orders as storefront_orders
 from app.api.storefront import payments as storefront_payments
 from app.api.storefront import public as storefront_public
@@ -59,6 +60,7 @@ from app.api.v1 import aftersales as provider_aftersales
 from app.api.v1 import batches as provider_batches
 from app.api.v1 import bulk as provider_bulk
 from app.api.v1 import catalog as provider_catalog
+from app.api.v1 import freight as provider_freight
 from app.api.v1 import funds as provider_funds
 from app.api.v1 import logistics as provider_logistics
 from app.api.v1 import order_batches as provider_order_batches
@@ -148,6 +150,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         developer_webhooks.router,
         market.router,
         storefront_public.router,
+        storefront_freight.router,
         provider_shop.router,
         provider_catalog.router,
         platform_qualifications.router,
@@ -162,6 +165,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         provider_aftersales.router,
         provider_funds.router,
         provider_logistics.router,
+        provider_freight.router,
         merchant_funds.router,
         merchant_aftersales.router,
         payment_callbacks.router,

@@ -61,7 +61,8 @@ TAGS = [
         "name": "Storefront: public reads",
         "description": "A shop's profile and its products on sale, for anyone (no "
         "credential): what a merchant's mini program shows before a buyer logs in. Cacheable: "
-        "`ETag`, `If-None-Match` (304) and `Cache-Control`.",
+        "`ETag`, `If-None-Match` (304) and `Cache-Control`. The freight quote too (a POST, "
+        "not cached).",
     },
     {"name": "Merchant: authorized apps", "description": "Apps a shop authorized; revoke."},
     {"name": "OAuth", "description": "Token, introspection, revocation, metadata, keys."},
@@ -90,6 +91,12 @@ TAGS = [
     {
         "name": "Open API: funds",
         "description": "The shop's balances and the entries of its ledger of payments and refunds.",
+    },
+    {
+        "name": "Open API: freight templates",
+        "description": "The shop's freight templates: rates by piece or weight, regional rates "
+        "by GB/T 2260 code, free shipping, regions not delivered to, the default template. "
+        "Orders and the storefront's freight quote price with them.",
     },
     {
         "name": "Open API: bulk jobs",

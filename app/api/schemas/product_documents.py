@@ -58,6 +58,7 @@ def product_document(r: ProductRecord, view: View) -> dict[str, Any]:
         "condition": r["condition"],
         "regions": r["regions"],
         "out_product_id": r["out_product_id"],
+        "freight_template_id": r["freight_template_id"],
         "status": r["status"],
         "rejection_reason": r["rejection_reason"],
         "ban_reason": r["ban_reason"],

@@ -180,6 +180,15 @@ class ProductCreate(Input):
         "Shanghai, `44` Guangdong...); empty means everywhere.",
         examples=[["11", "31", "44"]],
     )
+    freight_template_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="One of the shop's freight templates (`GET /v1/freight-templates`) its "
+        "orders pay; null: the shop's default template, else the shop's flat freight. Not "
+        "reviewed: a change applies at once.",
+        examples=["ftpl_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    )
 
     images: list[AnyHttpUrl] = Field(
         min_length=1, max_length=9, description="Main images, 1 to 9.", examples=[[IMAGE_EXAMPLE]]
@@ -201,7 +210,8 @@ class ProductCreate(Input):
 
 
 class ProductUpdate(Input):
-    """Fields to change; omitted fields stay. Reviewed content (all but `out_product_id`)
+    """Fields to change; omitted fields stay. Reviewed content (all but `out_product_id` and
+    `freight_template_id`)
     sends an approved or delisted product back to `draft`; on a listed product it becomes a
     pending revision."""
 
@@ -253,6 +263,15 @@ class ProductUpdate(Input):
         max_length=64,
         description="Your own id; null clears it.",
         examples=["erp-10087"],
+    )
+    freight_template_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="One of the shop's freight templates (`GET /v1/freight-templates`) its "
+        "orders pay; null goes back to the shop's default template (else the shop's flat "
+        "freight). Not reviewed: a change applies at once.",
+        examples=["ftpl_01jd8m3k2x9v7q4w5e6r7t8y9z"],
     )
 
 
@@ -341,6 +360,11 @@ class Product(Output):
     condition: Condition = Field(description="`new` or `second_hand`.", examples=["new"])
     regions: list[str] = Field(description="Province codes; empty: all.", examples=[["11"]])
     out_product_id: str | None = Field(description="Your own id.", examples=["erp-10086"])
+    freight_template_id: str | None = Field(
+        description="The freight template its orders pay; null: the shop's default template "
+        "(or flat freight when the shop has none).",
+        examples=["ftpl_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    )
     status: ProductStatus = Field(
         description="`draft`, `in_review`, `approved`, `listed`, `delisted`, `rejected` or "
         "`banned`.",
@@ -380,6 +404,7 @@ def product_fields(body: ProductCreate) -> ProductFields:
         condition=body.condition,
         regions=list(body.regions),
         out_product_id=body.out_product_id,
+        freight_template_id=body.freight_template_id,
     )
 
 

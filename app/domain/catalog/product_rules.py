@@ -47,6 +47,7 @@ class ProductFields:
     condition: Condition = Condition.NEW
     regions: list[str] = field(default_factory=list)
     out_product_id: str | None = None
+    freight_template_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -106,12 +106,27 @@ async def _check_out_id(uow: CatalogUnitOfWork, shop_id: str, out_id: str | None
         )
 
 
+async def _check_template(uow: CatalogUnitOfWork, shop_id: str, template_id: str | None) -> None:
+    """A product names one of its shop's freight templates (another shop's is unknown)."""
+    if template_id is not None and not await uow.freight_templates.exists(shop_id, template_id):
+        rules.raise_errors(
+            [
+                rules.err(
+                    "body.freight_template_id",
+                    f"The shop has no freight template {template_id}.",
+                    "unknown_freight_template",
+                )
+            ]
+        )
+
+
 async def create(
     uow: CatalogUnitOfWork, actor: Actor, shop: Shop, fields: ProductFields, skus: list[SkuFields]
 ) -> tuple[Product, list[Sku]]:
     shop.ensure_active()
     sc = await rules.shop_catalog(uow, shop)
     rules.raise_errors(rules.new_product_errors(sc, fields, skus))
+    await _check_template(uow, shop.id, fields.freight_template_id)
     await _check_out_id(uow, shop.id, fields.out_product_id, own="")
     product = Product(shop_id=shop.id, brand=brand_name(fields.brand_id), **vars(fields))
     uow.products.add(product)
@@ -271,6 +286,8 @@ async def update(
     rules.raise_errors(changed_errors(sc, product, changed))
     if "out_product_id" in changed:
         await _check_out_id(uow, shop.id, changed["out_product_id"], own=product.id)
+    if "freight_template_id" in changed:
+        await _check_template(uow, shop.id, changed["freight_template_id"])
     before = product.summary()
     pending = apply_content(product, changed)
     if pending is None:

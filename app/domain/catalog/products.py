@@ -127,6 +127,7 @@ PRODUCT_RECORD_FIELDS = (
     "condition",
     "regions",
     "out_product_id",
+    "freight_template_id",
     "status",
     "rejection_reason",
     "ban_reason",
@@ -196,6 +197,9 @@ class Product:
     condition: Condition = Condition.NEW
     regions: list[str] = field(default_factory=list)
     out_product_id: str | None = None
+    #: The freight template its orders pay (None: the shop's default template, else the
+    #: shop's flat freight). Not reviewed: a change applies at once.
+    freight_template_id: str | None = None
     status: ProductStatus = ProductStatus.DRAFT
     rejection_reason: str | None = None
     ban_reason: str | None = None

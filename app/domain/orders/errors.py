@@ -127,3 +127,15 @@ class NoPaymentToRefund(Conflict):
 
     code = "no_payment_to_refund"
     title = "The order's payment is not on record"
+
+
+class FreightTemplateNotFound(NotFound):
+    code = "freight_template_not_found"
+    title = "Freight template not found"
+
+
+class FreightTemplateInUse(Conflict):
+    """Products still name the template: point them elsewhere first."""
+
+    code = "freight_template_in_use"
+    title = "Products still use the freight template"

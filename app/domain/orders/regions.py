@@ -77,3 +77,11 @@ def region(code: str) -> Region:
 
 def is_region(code: str) -> bool:
     return code in _leaves()
+
+
+def is_area(code: str) -> bool:
+    """A province (`44`) or city (`4403`) a freight rule may name: the table lists it."""
+    table = _table()
+    if len(code) == 2:
+        return code + "0000" in table
+    return len(code) == 4 and code + "00" in table and table[code + "00"] not in _GROUPINGS
