@@ -485,6 +485,8 @@ class Showcase:
     hidden: dict[str, str]
     a_shop_id: str
     texts: list[str]
+    #: operationId → the JSON body of a public operation that takes one (B's listed SKU).
+    bodies: dict[str, Any] = field(default_factory=dict)
 
 
 #: Path parameter name → what anyone may read of that kind, and what not: (public, hidden).
@@ -522,6 +524,12 @@ async def _showcase(
             b.auth.shop["name"],
             unpublished.body["name"],
         ],
+        bodies={
+            "quoteFreight": {
+                "items": [{"sku_id": on_sale["skus"][0]["id"], "quantity": 1}],
+                "region_code": "440305",
+            }
+        },
     )
 
 
@@ -538,13 +546,17 @@ async def test_public_matrix_hidden_and_other_shops_ids(
     async def refused(route: Route, values: dict[str, str], shown: list[str]) -> None:
         shops = [s for s in (values.get("shop_id"), w.public["shop_id"], w.a_shop_id) if s]
         before = await f.fingerprint(container, *shops)
-        r = await anon.request(route.method, route.path.format(**values))
+        r = await anon.request(
+            route.method, route.path.format(**values), json=w.bodies.get(route.operation_id)
+        )
         collect(failures, route, _not_found, r, shown)
         collect(failures, route, _unchanged, before, await f.fingerprint(container, *shops))
 
     for route in matrix:
         public = {p: w.public[p] for p in route.path_params}
-        r = await anon.request(route.method, route.path.format(**public))
+        r = await anon.request(
+            route.method, route.path.format(**public), json=w.bodies.get(route.operation_id)
+        )
         collect(failures, route, _reached, r)
         for p in route.path_params:
             # The hidden id is the caller's own input: echoing it is no leak; its content is.

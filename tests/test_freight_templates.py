@@ -150,7 +150,7 @@ async def test_the_quote_and_the_order_price_by_template(
     await _template(shop, is_default=True)
     # 深圳 (city rate): 500 + one further step of 2 begun (3 pieces) = 600.
     assert (await _quote(client, shop, "440305", 2, 1)).json()["freight"] == 600
-    # 北京 (default): 1000 + 2 × 300.
+    # 北京 (default): 1000 + 2 x 300.
     assert (await _quote(client, shop, "110101", 3)).json()["freight"] == 1600
     # 上海, 5 pieces: free.
     assert (await _quote(client, shop, "310104", 5)).json()["freight"] == 0

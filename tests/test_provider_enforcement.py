@@ -96,6 +96,25 @@ async def _product(shop: ShopContext) -> str:
     return str((await _create_product(shop))["id"])
 
 
+async def _freight_template(shop: ShopContext) -> str:
+    r = await shop.client.post(
+        "/v1/freight-templates",
+        json={
+            "name": f"Template {secrets.token_hex(3)}",
+            "valuation": "piece",
+            "default_rate": {
+                "first_units": 1,
+                "first_price": 800,
+                "additional_units": 1,
+                "additional_price": 200,
+            },
+        },
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 async def _out_product_id(shop: ShopContext) -> str:
     out_id = f"erp-{secrets.token_hex(4)}"
     await _create_product(shop, out_product_id=out_id)
@@ -275,6 +294,7 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "aftersale_id": _aftersale,
     "logistics_account_id": _logistics_account,
     "sender_address_id": _sender_address,
+    "template_id": _freight_template,
 }
 
 #: Path parameters naming a child of the resource made for the same call (named before them).

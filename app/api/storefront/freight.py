@@ -16,8 +16,8 @@ from app.domain.orders.errors import (
     ProductNotListed,
     QuantityInvalid,
     RegionUnknown,
-    ShopNotOpen,
 )
+from app.domain.shops.errors import ShopNotFound
 
 router = APIRouter(
     route_class=StrictRoute, prefix="/v1/storefront", tags=["Storefront: public reads"]
@@ -33,14 +33,15 @@ router = APIRouter(
     "the shop's flat freight), each template charging its own lines, summed. A region a "
     "product is not sold to, or its template does not deliver to, is an answer: "
     "`deliverable: false` naming the SKUs (an order there is a 409 `region_not_sellable`). "
-    "Unknown SKUs are 404 `sku_not_found`, products not on sale 409 `product_not_listed`.",
+    "Unknown SKUs are 404 `sku_not_found`, products not on sale 409 `product_not_listed`; "
+    "a shop whose storefront is not open is 404 `shop_not_found`.",
     response_model=FreightQuote,
     responses=problem_responses(
         400,
         413,
         415,
         422,
-        ShopNotOpen,
+        ShopNotFound,
         OrderSkuNotFound,
         ProductNotListed,
         RegionUnknown,

@@ -57,6 +57,7 @@ from app.domain.orders.pricing import (
 )
 from app.domain.orders.regions import region
 from app.domain.pagination import Page, PageRequest
+from app.domain.shops.errors import ShopNotFound
 from app.domain.shops.permissions import Permission, allows
 from app.domain.shops.services import access as shop_access
 from app.domain.shops.services import check_version
@@ -165,7 +166,8 @@ async def quote(
     wanted = _merged(items)
     read = await uow.orders.offers(shop_id, list(wanted))
     if read.terms is None or not read.terms.can_sell:
-        raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
+        # As the storefront's public reads: a shop not open is not found.
+        raise ShopNotFound(f"No shop {shop_id}.")
     return _freight(read.terms, _sellable(read.by_sku, list(wanted)), wanted, region_code)
 
 
