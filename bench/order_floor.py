@@ -113,6 +113,15 @@ FROM page o LEFT JOIN order_lines l ON l.shop_id = o.shop_id AND l.order_id = o.
 ORDER BY o.created_at DESC, o.id DESC, l.id
 """
 
+#: The freight quote's one read: the shop's flat freight and each SKU's price and product.
+QUOTE_SQL = """
+SELECT sh.freight_fee, sh.free_shipping_from, s.id, s.price, p.status, p.regions
+FROM shops sh
+LEFT JOIN skus s ON s.shop_id = $1 AND s.id = ANY($2::text[])
+LEFT JOIN products p ON p.shop_id = $1 AND p.id = s.product_id
+WHERE sh.id = $1
+"""
+
 ADDRESS = {
     "recipient": "王芳",
     "phone": "13800138000",
@@ -206,6 +215,37 @@ async def place(request: Request) -> Response:
     except _Short as e:
         return _json({"code": "out_of_stock", "sku_id": str(e)}, 409)
     return _json({"id": order_id, "status": 10, "total": total}, 201)
+
+
+@app.post("/shops/{shop_id}/freight-quote")
+async def quote(shop_id: str, request: Request) -> Response:
+    """The floor of the storefront's freight quote: the same read, flat freight, JSON."""
+    body = orjson.loads(await request.body())
+    wanted: dict[str, int] = {}
+    for item in body["items"]:
+        wanted[item["sku_id"]] = wanted.get(item["sku_id"], 0) + int(item["quantity"])
+    rows = await app.state.pool.fetch(QUOTE_SQL, shop_id, list(wanted))
+    if not rows:
+        return _json({"code": "shop_not_found"}, 404)
+    province = body["region_code"][:2]
+    total, unsold = 0, []
+    for r in rows:
+        if r["id"] is None:
+            continue
+        total += r["price"] * wanted[r["id"]]
+        if r["regions"] and province not in r["regions"]:
+            unsold.append(r["id"])
+    fee, free_from = rows[0]["freight_fee"], rows[0]["free_shipping_from"]
+    freight = 0 if free_from is not None and total >= free_from else fee
+    return _json(
+        {
+            "deliverable": not unsold,
+            "freight": None if unsold else freight,
+            "currency": "CNY",
+            "product_total": total,
+            "not_deliverable_sku_ids": unsold,
+        }
+    )
 
 
 @app.get("/orders")

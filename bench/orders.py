@@ -84,6 +84,7 @@ from bench.run import (
 )
 
 ORDER_LUA = BENCH_DIR / "wrk_order.lua"
+QUOTE_LUA = BENCH_DIR / "wrk_quote.lua"
 PRODUCTS = 1_000
 STOCK = 10_000_000
 SMALL, LARGE = 10_000, 1_000_000
@@ -385,6 +386,12 @@ def smoke(
         assert len(order["lines"]) == 2 and order["freight"] == FREIGHT, order
         f = h.post(f"{floor.base}/orders", json=body)
         assert f.status_code == 201 and f.json()["total"] == order["total"], (f.text, order)
+        quote = {"items": body["items"], "region_code": "440305"}
+        path = f"/shops/{setup.selling_shop}/freight-quote"
+        q = h.post(f"{project.base}/v1/storefront{path}", json=quote)
+        fq = h.post(f"{floor.base}{path}", json=quote)
+        assert q.status_code == 200 and q.json()["freight"] == FREIGHT, q.text
+        assert fq.status_code == 200 and fq.json() == q.json(), (fq.text, q.text)
         for shop_id, size in ((setup.small_shop, SMALL), (setup.large_shop, LARGE)):
             p = h.get(
                 f"{project.base}/v1/orders",
@@ -472,6 +479,10 @@ def run(args: argparse.Namespace) -> list[Row]:
         posts = Load(
             threads, args.connections, args.duration, args.warmup, cpus=cpus.load, script=ORDER_LUA
         )
+        quotes = Load(
+            threads, args.connections, args.duration, args.warmup, cpus=cpus.load, script=QUOTE_LUA
+        )
+        quote_path = f"/shops/{setup.selling_shop}/freight-quote"
         # name, server, load, path, file, token
         scenario = tuple[str, Server, Load, str, Path | None, str | None]
         page = f"?limit={PAGE}"
@@ -485,6 +496,17 @@ def run(args: argparse.Namespace) -> list[Row]:
                     "/v1/storefront/orders",
                     pairs_file,
                     buyer_token,
+                ),
+            ),
+            (
+                ("floor-freight-quote", floor, quotes, quote_path, pairs_file, None),
+                (
+                    "freight-quote",
+                    project,
+                    quotes,
+                    f"/v1/storefront{quote_path}",
+                    pairs_file,
+                    None,
                 ),
             ),
             (
@@ -576,10 +598,15 @@ def _rows(
         row = rows[name]
         row.ratio_to_floor = _median_ratio(runs[name], runs[floor_name], "rps")
         row.extra["ratios"] = _ratios(runs[name], runs[floor_name], "rps")
+    quote = rows["freight-quote"]
+    quote.ratio_to_floor = _median_ratio(runs[quote.name], runs["floor-freight-quote"], "rps")
+    quote.extra["ratios"] = _ratios(runs[quote.name], runs["floor-freight-quote"], "rps")
+    quote.extra["target"] = ">= 50% of floor-freight-quote"
+    quote.extra["ok"] = (quote.ratio_to_floor or 0) >= 0.5 and quote.extra["non_2xx"] == 0
     vs_small = _median_ratio(runs["order-list-1m"], runs["order-list"], "p50_ms")
-    for name in ("storefront-order-create", "order-list", "order-list-1m"):
+    for name in ("storefront-order-create", "freight-quote", "order-list", "order-list-1m"):
         _check_tail(rows[name])
-    for name in ("floor-order", "floor-order-list", "floor-order-list-1m"):
+    for name in ("floor-order", "floor-freight-quote", "floor-order-list", "floor-order-list-1m"):
         rows[name].extra["target"] = "floor"
     tail = create.extra.get("tail_ok", False)
     create.extra["target"] = ">= 50% of floor-order, p99 <= 5 x p50, no oversell"
@@ -607,6 +634,8 @@ def _rows(
     order = [
         "floor-order",
         "storefront-order-create",
+        "floor-freight-quote",
+        "freight-quote",
         "floor-order-list",
         "order-list",
         "floor-order-list-1m",
