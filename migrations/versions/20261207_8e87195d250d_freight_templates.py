@@ -5,7 +5,7 @@ index), and the template a product names (`products.freight_template_id`, null: 
 default), indexed by shop for the in-use check of a template's deletion
 
 Revision ID: 8e87195d250d
-Revises: 46a319aced66
+Revises: 98b16947dd97
 Create Date: 2026-12-07 11:47:47.644878
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import app.infra.db.types
 
 revision: str = "8e87195d250d"
-down_revision: str | Sequence[str] | None = "46a319aced66"
+down_revision: str | Sequence[str] | None = "98b16947dd97"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
