@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.container import Container
+from app.domain.aftersales import refunding
 from app.infra.db import tables
 from tests import factories as f
 from tests.order_support import OnSale, buyer_order, on_sale
@@ -80,6 +81,31 @@ class Sale:
         )
         assert r.status_code == 200, r.text
         return dict(r.json())
+
+    async def refund_lands(self, aftersale_id: str) -> None:
+        """The gateway reports the refund of `aftersale_id` succeeded."""
+        async with self.container.uow() as uow:
+            refund = next(
+                x
+                for x in await uow.refunds.of_order(self.shop.shop_id, self.id)
+                if x.aftersale_id == aftersale_id
+            )
+            await refunding.settle(
+                uow, self.shop.shop_id, refund.id, succeeded=True, amount=refund.amount
+            )
+            await uow.commit()
+
+    async def refunded(self, line: int) -> dict[str, Any]:
+        """One unit of line `line` refunded: asked, accepted, the gateway's success."""
+        a = (
+            await self.ask(
+                type="refund", reason="other", lines=[{"line_id": self.line(line), "quantity": 1}]
+            )
+        ).json()
+        r = await self.shop.p.post(f"/v1/aftersales/{a['id']}/acceptance", {})
+        assert r.status_code == 200, r.text
+        await self.refund_lands(a["id"])
+        return dict(a)
 
     async def ship(self) -> None:
         r = await self.shop.p.post(

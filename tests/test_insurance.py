@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.container import Container
-from app.domain.aftersales import insurance, refunding
+from app.domain.aftersales import insurance
 from app.domain.funds.ledger import Account
 from app.infra.db import tables
 from app.settings import Settings
@@ -44,19 +44,6 @@ async def _claims(container: Container, order_id: str) -> list[Any]:
         )
 
 
-async def _refund_lands(sale: Sale, aftersale_id: str) -> None:
-    async with sale.container.uow() as uow:
-        refund = next(
-            x
-            for x in await uow.refunds.of_order(sale.shop.shop_id, sale.id)
-            if x.aftersale_id == aftersale_id
-        )
-        await refunding.settle(
-            uow, sale.shop.shop_id, refund.id, succeeded=True, amount=refund.amount
-        )
-        await uow.commit()
-
-
 async def test_an_insured_order_pays_its_premium_and_a_completed_return_is_compensated(
     sale: Sale,
 ) -> None:
@@ -75,14 +62,14 @@ async def test_an_insured_order_pays_its_premium_and_a_completed_return_is_compe
     )
     r = await sale.shop.p.post(f"/v1/aftersales/{asked.json()['id']}/acceptance", {})
     assert r.status_code == 200, r.text
-    await _refund_lands(sale, asked.json()["id"])
+    await sale.refund_lands(asked.json()["id"])
     assert await _claims(sale.container, sale.id) == []
 
     # ... a completed return is: the buyer's address is in Guangdong (44): 1 000 fen.
     back = await sale.sent_back(0, 1, "SF", "SF9876543210987")
     r = await sale.shop.p.post(f"/v1/aftersales/{back['id']}/return-receipt")
     assert r.status_code == 200, r.text
-    await _refund_lands(sale, back["id"])
+    await sale.refund_lands(back["id"])
     (claim,) = await _claims(sale.container, sale.id)
     assert (claim.status, claim.amount, claim.aftersale_id) == ("pending", 1000, back["id"])
     # The worker pays it through the gateway (the platform's money, not the shop's).
@@ -125,7 +112,7 @@ async def test_a_shop_without_insurance_pays_nothing_and_its_returns_claim_nothi
     assert (await sale.provider_order())["insurance"] is None
     back = await sale.sent_back(0, 1, "SF", "SF9876543210987")
     assert (await sale.shop.p.post(f"/v1/aftersales/{back['id']}/return-receipt")).is_success
-    await _refund_lands(sale, back["id"])
+    await sale.refund_lands(back["id"])
     assert await _claims(sale.container, sale.id) == []
     books = await check_books(sale.container, sale.shop.shop_id)
     assert books[Account.INSURANCE_PREMIUM] == 0
@@ -149,6 +136,6 @@ async def test_the_compensation_follows_the_region_table(
     await s.ship()
     back = await s.sent_back(0, 1, "SF", "SF9876543210987")
     assert (await s.shop.p.post(f"/v1/aftersales/{back['id']}/return-receipt")).is_success
-    await _refund_lands(s, back["id"])
+    await s.refund_lands(back["id"])
     (claim,) = await _claims(container, s.id)
     assert claim.amount == 1800

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.container import Container
-from app.domain.aftersales import refunding, settlement
+from app.domain.aftersales import settlement
 from app.domain.clock import utcnow
 from app.domain.funds.ledger import Account, SettlementTerms
 from app.domain.orders import services as orders
@@ -53,28 +53,6 @@ async def _settle(sale: Sale) -> int:
         await registry.close()
 
 
-async def _refunded(sale: Sale, line: int) -> dict[str, Any]:
-    """A refund of one unit of line `line`, accepted, and the gateway's success."""
-    a = (
-        await sale.ask(
-            type="refund", reason="other", lines=[{"line_id": sale.line(line), "quantity": 1}]
-        )
-    ).json()
-    r = await sale.shop.p.post(f"/v1/aftersales/{a['id']}/acceptance", {})
-    assert r.status_code == 200, r.text
-    async with sale.container.uow() as uow:
-        refund = next(
-            x
-            for x in await uow.refunds.of_order(sale.shop.shop_id, sale.id)
-            if x.aftersale_id == a["id"]
-        )
-        await refunding.settle(
-            uow, sale.shop.shop_id, refund.id, succeeded=True, amount=refund.amount
-        )
-        await uow.commit()
-    return dict(a)
-
-
 async def test_a_completed_order_is_settled_after_the_delay_less_the_fee(sale: Sale) -> None:
     completed = await _received(sale)
     timer = await _timer(sale.container, sale.id)
@@ -108,7 +86,7 @@ async def test_a_completed_order_is_settled_after_the_delay_less_the_fee(sale: S
     assert await f.fingerprint(sale.container, sale.shop.shop_id) == before
 
     # A refund after settlement comes out of `available` (the fee stays the platform's).
-    await _refunded(sale, 1)
+    await sale.refunded(1)
     books = await check_books(sale.container, sale.shop.shop_id)
     assert (books[Account.PENDING], books[Account.AVAILABLE], books[Account.REFUNDED]) == (
         0,
@@ -152,7 +130,7 @@ async def test_an_order_closed_by_refunds_is_settled_what_it_kept(
     await one.ship()
     for line, units in ((0, 2), (1, 1)):
         for _ in range(units):
-            await _refunded(one, line)
+            await one.refunded(line)
     order = await one.provider_order()
     assert order["status"] == 200 and order["completed_at"] is None
     assert (await _timer(container, one.id)).status == "pending"
