@@ -12,7 +12,7 @@ fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "ensure-chromium: $CHROMIUM not found; installing chromium and chromium-driver (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
-  if apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; then
+  if apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium chromium-driver >/dev/null; then
     exit 0
   fi
   echo "ensure-chromium: warning: apt-get could not install chromium" >&2

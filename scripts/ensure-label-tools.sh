@@ -19,9 +19,10 @@ fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "ensure-label-tools: installing ${missing[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
-  # Try from the package lists already there first; update them only when that fails.
-  if apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
-    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+  # Try from the package lists already there first; update them only when that fails. Another
+  # install running at once (a second worktree's `make test`) holds the dpkg lock: wait for it.
+  if apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+    || { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
     exit 0
   fi
   echo "ensure-label-tools: warning: apt-get could not install ${missing[*]}" >&2
