@@ -12,29 +12,11 @@ import sqlalchemy as sa
 
 from app.container import Container
 from app.infra.db import tables
+from tests.logistics_support import KEY, SECRET, account_body, address_body
 from tests.product_support import Provider, provider
 
 ACCOUNTS = "/v1/logistics/accounts"
 ADDRESSES = "/v1/logistics/addresses"
-SECRET = "sk_sandbox_5f3c9a1d7e1d"
-KEY = "SFPARTNER0142"
-
-
-def account_body(**overrides: Any) -> dict[str, Any]:
-    body = {"carrier": "SF", "customer_code": "7551234567", "key": KEY, "secret": SECRET}
-    body.update(overrides)
-    return body
-
-
-def address_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "张伟",
-        "phone": "138 0013 8000",
-        "region_code": "440305",
-        "detail": "科技园南区深南大道10000号 2栋 1801",
-    }
-    body.update(overrides)
-    return body
 
 
 async def _bind(p: Provider, **overrides: Any) -> dict[str, Any]:

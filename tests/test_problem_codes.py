@@ -96,14 +96,11 @@ def test_codes_are_listed_at_the_end_of_a_description_once_and_sorted() -> None:
 
 #: Domain errors no operation of the document answers as a problem: the authorization
 #: server's (RFC 6749 `{"error": ...}` bodies, documented by `OAUTH_ERRORS`), the HTML
-#: authorization page's, and a base class nothing raises itself. The carrier port's waybill
-#: errors are answered once the waybill routes (issue 15, e-waybills) use the port.
+#: authorization page's, and a base class nothing raises itself.
 NOT_IN_THE_DOCUMENT = {
     "oauth_error",
     "invalid_authorization_request",
     "limit_exceeded",
-    "waybill_not_cancellable",
-    "waybill_unknown",
 }
 
 

@@ -282,6 +282,27 @@ async def _sender_address(shop: ShopContext) -> str:
     return str(r.json()["id"])
 
 
+async def _issuable(shop: ShopContext, ids: dict[str, str]) -> None:
+    """The order paid, and the shop with a carrier account and a sender address: their ids
+    go into `ids` for the body (`BODY_FROM_IDS`)."""
+    await _paid(shop, ids)
+    ids["logistics_account_id"] = await _logistics_account(shop)
+    await _sender_address(shop)
+
+
+async def _waybill(shop: ShopContext) -> str:
+    """A waybill issued (not shipped) for a paid order of the shop."""
+    ids = {"order_id": await _order(shop)}
+    await _issuable(shop, ids)
+    r = await shop.client.post(
+        f"/v1/orders/{ids['order_id']}/waybills",
+        json={"logistics_account_id": ids["logistics_account_id"], "weight_grams": 500},
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "qualification_id": _qualification,
     "product_id": _product,
@@ -295,6 +316,7 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "logistics_account_id": _logistics_account,
     "sender_address_id": _sender_address,
     "template_id": _freight_template,
+    "waybill_id": _waybill,
 }
 
 #: Path parameters naming a child of the resource made for the same call (named before them).
@@ -353,6 +375,7 @@ STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]]
     # Paid: the control's cancellation refunds through the gateway.
     "cancelOrder": _paid,
     "confirmAftersaleReturn": _returned,
+    "createOrderWaybill": _issuable,
 }
 
 #: Path parameters naming platform-wide resources that no shop owns (the category tree):
@@ -373,6 +396,15 @@ BODY_OVERRIDES: dict[str, dict[str, Any]] = {
     "updateOrderShipment": {"carrier": "ZTO", "waybill_no": "78123456789012"},
     # The factory's after-sale is a return: accepting it needs the address.
     "acceptAftersale": {"return_address": RETURN_ADDRESS},
+}
+
+#: operationId → a valid JSON body naming resources its state setup made (in `ids`; a call
+#: made without that setup names one of no shop).
+BODY_FROM_IDS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
+    "createOrderWaybill": lambda ids: {
+        "logistics_account_id": ids.get("logistics_account_id", "lacc_none"),
+        "weight_grams": 500,
+    },
 }
 
 #: operationId → (body, Content-Type) of the operations that take a file, not JSON.
@@ -456,10 +488,14 @@ def _example(schema: dict[str, Any], spec: dict[str, Any], where: str) -> Any:
     pytest.fail(f"{where}: no example to build a valid value from; add one to BODY_OVERRIDES")
 
 
-def request_body(app: FastAPI, op: Operation) -> dict[str, Any] | None:
+def request_body(
+    app: FastAPI, op: Operation, ids: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     """A valid JSON body, so a 422 never stands in for the auth result."""
     if op.body_schema is None:
         return None
+    if op.id in BODY_FROM_IDS:
+        return BODY_FROM_IDS[op.id](ids or {})
     if op.id in BODY_OVERRIDES:
         return BODY_OVERRIDES[op.id]
     body = _example(op.body_schema, app.openapi(), f"{op} body")
@@ -529,7 +565,7 @@ async def call(
             headers={**(headers or {}), "Content-Type": ctype},
             content=content,
         )
-    body = request_body(app, op)
+    body = request_body(app, op, ids)
     return await client.request(
         op.method,
         op.path.format(**ids),

@@ -9,6 +9,7 @@ for a write that the shop is not suspended (403 `shop_suspended`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -140,18 +141,7 @@ async def provider_access(
 
     missing = [s for s in security_scopes.scopes if s not in claims.scopes]
     if missing:
-        needed = " ".join(security_scopes.scopes)
-        raise InsufficientScope(
-            f"This operation needs the scope {needed}; the token has "
-            f"'{' '.join(sorted(claims.scopes))}'.",
-            extra={"required_scope": needed},
-            headers={
-                **headers,
-                "WWW-Authenticate": _challenge(
-                    "insufficient_scope", "The token lacks a required scope.", needed
-                ),
-            },
-        )
+        raise _insufficient(" ".join(security_scopes.scopes), claims.scopes, headers)
     if request.method not in SAFE_METHODS:
         oauth.ensure_shop_writable(claims, state)
     if oauth.touch_due(state.grant_last_used_at):
@@ -170,6 +160,28 @@ async def provider_access(
         grant_id=claims.grant_id,
         scopes=claims.scopes,
     )
+
+
+def _insufficient(
+    needed: str, held: Iterable[str], headers: Mapping[str, str]
+) -> InsufficientScope:
+    return InsufficientScope(
+        f"This operation needs the scope {needed}; the token has '{' '.join(sorted(held))}'.",
+        extra={"required_scope": needed},
+        headers={
+            **headers,
+            "WWW-Authenticate": _challenge(
+                "insufficient_scope", "The token lacks a required scope.", needed
+            ),
+        },
+    )
+
+
+def require_scope(access: ShopAccess, scope: Scope) -> None:
+    """A scope an operation needs for one of its options only (a waybill that also ships
+    needs `orders:write`): 403 `insufficient_scope` when the token lacks it."""
+    if scope not in access.scopes:
+        raise _insufficient(scope.value, access.scopes, {})
 
 
 def _scoped(scope: Scope) -> object:

@@ -91,3 +91,36 @@ class CarrierResponseInvalid(CarrierFailure):
     code = "carrier_response_invalid"
     status = 502
     title = "The carrier's answer was not valid"
+
+
+class WaybillNotFound(NotFound):
+    code = "waybill_not_found"
+    title = "Waybill not found"
+
+
+class WaybillCancelled(Conflict):
+    """The waybill was cancelled: it prints no label and ships nothing."""
+
+    code = "waybill_cancelled"
+    title = "The waybill was cancelled"
+
+
+class WaybillInUse(Conflict):
+    """A shipment of the order travels under the waybill."""
+
+    code = "waybill_in_use"
+    title = "A shipment uses this waybill"
+
+
+class ParcelWeightRequired(ValidationFailed):
+    """No weight given and the SKUs in the parcel have none to add up."""
+
+    code = "parcel_weight_required"
+    title = "The parcel's weight is needed"
+
+
+class DefaultSenderMissing(ValidationFailed):
+    """No sender address given and the shop's address book is empty."""
+
+    code = "sender_address_required"
+    title = "A sender address is needed"

@@ -3,6 +3,8 @@ carrier accounts and its sender address book."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from app.domain.logistics.accounts import LogisticsAccount
@@ -14,6 +16,7 @@ from app.domain.logistics.carrier import (
     WaybillRequest,
 )
 from app.domain.logistics.senders import SenderAddress
+from app.domain.logistics.waybills import EWaybill, WaybillStatus
 from app.domain.orders.ports import OrdersUnitOfWork
 from app.domain.pagination import Page, PageRequest
 
@@ -74,6 +77,30 @@ class SenderAddressRepository(Protocol):
     async def delete(self, address: SenderAddress) -> None: ...
 
 
+@dataclass(frozen=True)
+class WaybillFilter:
+    """The shop's waybills: of one order, in one status, issued in a time range."""
+
+    order_id: str | None = None
+    status: WaybillStatus | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class WaybillRepository(Protocol):
+    """The shop's electronic waybills; every method names the shop."""
+
+    def add(self, waybill: EWaybill) -> None: ...
+    async def get(
+        self, shop_id: str, waybill_id: str, *, lock: bool = False
+    ) -> EWaybill | None: ...
+    async def list_page(self, shop_id: str, page: PageRequest, f: WaybillFilter) -> Page[EWaybill]:
+        """Oldest first."""
+
+    async def by_number(self, shop_id: str, carrier_code: str, number: str) -> EWaybill | None:
+        """The issued (not cancelled) waybill of that carrier and number, if the shop has one."""
+
+
 class LogisticsUnitOfWork(OrdersUnitOfWork, Protocol):
     @property
     def carriers(self) -> CarrierRegistry:
@@ -84,3 +111,5 @@ class LogisticsUnitOfWork(OrdersUnitOfWork, Protocol):
     def logistics_accounts(self) -> LogisticsAccountRepository: ...
     @property
     def sender_addresses(self) -> SenderAddressRepository: ...
+    @property
+    def waybills(self) -> WaybillRepository: ...

@@ -17,6 +17,7 @@ from app.domain.catalog.products import Product, Sku
 from app.domain.catalog.qualifications import IndustryQualification
 from app.domain.logistics.accounts import LogisticsAccount
 from app.domain.logistics.senders import SenderAddress
+from app.domain.logistics.waybills import EWaybill
 from app.domain.orders.addresses import Address
 from app.domain.orders.insurance import Claim, Policy
 from app.domain.orders.model import CartLine, Order, OrderLine, Shipment
@@ -89,6 +90,7 @@ def map_domain() -> None:
         version_id_col=tables.aftersale_settings.c.version,
     )
     mr.map_imperatively(LogisticsAccount, tables.logistics_accounts)
+    mr.map_imperatively(EWaybill, tables.waybills, version_id_col=tables.waybills.c.version)
     mr.map_imperatively(
         SenderAddress,
         tables.sender_addresses,

@@ -48,6 +48,7 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.logistics_accounts,
     tables.sender_addresses,
     tables.sandbox_waybills,
+    tables.waybills,
     tables.freight_templates,
 )
 

@@ -40,6 +40,7 @@ from app.infra.db.repositories.insurance import SqlInsuranceRepository
 from app.infra.db.repositories.logistics import (
     SqlLogisticsAccountRepository,
     SqlSenderAddressRepository,
+    SqlWaybillRepository,
 )
 from app.infra.db.repositories.orders import SqlCartRepository, SqlOrderRepository
 from app.infra.db.repositories.payments import SqlPaymentRepository
@@ -237,6 +238,10 @@ class SqlUnitOfWork:
     @cached_property
     def sender_addresses(self) -> SqlSenderAddressRepository:
         return SqlSenderAddressRepository(self.session)
+
+    @cached_property
+    def waybills(self) -> SqlWaybillRepository:
+        return SqlWaybillRepository(self.session)
 
     @cached_property
     def timers(self) -> SqlTimers:

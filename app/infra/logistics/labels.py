@@ -26,6 +26,9 @@ from typing import BinaryIO
 from barcode.codex import Code128  # type: ignore[import-untyped]
 from fpdf import FPDF
 
+from app.domain.logistics.waybills import EWaybill
+from app.domain.orders.carriers import carrier
+
 #: Overrides the font search (a TTF/TTC/OTF with CJK glyphs).
 FONT_ENV = "MINISHOP_LABEL_FONT"
 #: Where Debian's CJK font packages put their fonts, the preferred first;
@@ -70,6 +73,28 @@ class Label:
     order_id: str
     summary: str
     created_at: datetime
+
+
+def label_of(waybill: EWaybill) -> Label:
+    """What the waybill's label prints: the parties as the carrier was told at issue."""
+    sender, receiver = waybill.sender, waybill.receiver
+    sender_name = (
+        sender["name"] if not sender.get("company") else f"{sender['name']} {sender['company']}"
+    )
+    return Label(
+        waybill_no=waybill.number,
+        carrier_code=waybill.carrier_code,
+        carrier_name=carrier(waybill.carrier_code).name,
+        sender_name=sender_name,
+        sender_phone=sender["phone"],
+        sender_address=sender["address"],
+        receiver_name=receiver["name"],
+        receiver_phone=receiver["phone"],
+        receiver_address=receiver["address"],
+        order_id=waybill.order_id,
+        summary=waybill.summary(),
+        created_at=waybill.created_at,
+    )
 
 
 def label_font() -> Path:

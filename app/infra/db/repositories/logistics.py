@@ -1,5 +1,5 @@
-"""Repositories of a shop's carrier accounts and sender address book; every statement
-starts from the tenancy builder."""
+"""Repositories of a shop's carrier accounts, sender address book and electronic waybills;
+every statement starts from the tenancy builder."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.logistics.accounts import LogisticsAccount
+from app.domain.logistics.ports import WaybillFilter
 from app.domain.logistics.senders import SenderAddress
+from app.domain.logistics.waybills import EWaybill, WaybillStatus
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
 from app.infra.db.locks import locked
@@ -16,6 +18,7 @@ from app.infra.db.tenancy import select
 
 _a = tables.logistics_accounts
 _s = tables.sender_addresses
+_w = tables.waybills
 
 
 class SqlLogisticsAccountRepository:
@@ -82,3 +85,44 @@ class SqlSenderAddressRepository:
 
     async def delete(self, address: SenderAddress) -> None:
         await self.s.delete(address)
+
+
+class SqlWaybillRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    def add(self, waybill: EWaybill) -> None:
+        self.s.add(waybill)
+
+    async def get(self, shop_id: str, waybill_id: str, *, lock: bool = False) -> EWaybill | None:
+        stmt = select(_w, shop_id, EWaybill).where(_w.c.id == waybill_id)
+        found: EWaybill | None = (
+            await self.s.execute(locked(stmt) if lock else stmt)
+        ).scalar_one_or_none()
+        return found
+
+    async def list_page(self, shop_id: str, page: PageRequest, f: WaybillFilter) -> Page[EWaybill]:
+        stmt = select(_w, shop_id, EWaybill)
+        if f.order_id is not None:
+            stmt = stmt.where(_w.c.order_id == f.order_id)
+        if f.status is not None:
+            stmt = stmt.where(_w.c.status == f.status)
+        if f.created_from is not None:
+            stmt = stmt.where(_w.c.created_at >= f.created_from)
+        if f.created_to is not None:
+            stmt = stmt.where(_w.c.created_at < f.created_to)
+        return await fetch_page(self.s, stmt, page, [_w.c.id])
+
+    async def by_number(self, shop_id: str, carrier_code: str, number: str) -> EWaybill | None:
+        stmt = (
+            select(_w, shop_id, EWaybill)
+            .where(
+                _w.c.carrier_code == carrier_code,
+                _w.c.number == number,
+                _w.c.status == WaybillStatus.ISSUED,
+            )
+            .order_by(_w.c.id.desc())
+            .limit(1)
+        )
+        found: EWaybill | None = (await self.s.execute(stmt)).scalar_one_or_none()
+        return found

@@ -21,7 +21,12 @@ from app.infra.db.tables.freight import freight_templates
 from app.infra.db.tables.funds import ledger_entries
 from app.infra.db.tables.idempotency import idempotency_keys
 from app.infra.db.tables.insurance import insurance_claims, insurance_policies
-from app.infra.db.tables.logistics import logistics_accounts, sandbox_waybills, sender_addresses
+from app.infra.db.tables.logistics import (
+    logistics_accounts,
+    sandbox_waybills,
+    sender_addresses,
+    waybills,
+)
 from app.infra.db.tables.orders import cart_lines, order_lines, orders, shipments
 from app.infra.db.tables.payments import (
     payment_notifications,
@@ -81,6 +86,7 @@ __all__ = [
     "skus",
     "timers",
     "token_families",
+    "waybills",
     "webhook_attempts",
     "webhook_deliveries",
     "webhook_endpoints",

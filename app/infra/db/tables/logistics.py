@@ -1,12 +1,14 @@
-"""Tables: a shop's carrier accounts and sender address book, and the sandbox carrier's own
-waybills."""
+"""Tables: a shop's carrier accounts, sender address book and electronic waybills, and the
+sandbox carrier's own waybills."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.domain.logistics.carrier import TrackingStage
+from app.domain.logistics.waybills import WaybillStatus
 from app.infra.db.tables.base import ID, metadata, timestamps
-from app.infra.db.types import UTCDateTime
+from app.infra.db.types import JSONType, UTCDateTime, str_enum
 
 logistics_accounts = sa.Table(
     "logistics_accounts",
@@ -69,4 +71,38 @@ sandbox_waybills = sa.Table(
     sa.PrimaryKeyConstraint("shop_id", "id"),
     sa.UniqueConstraint("shop_id", "carrier_code", "request_id"),
     sa.UniqueConstraint("shop_id", "carrier_code", "number"),
+)
+
+# The electronic waybills the platform had a carrier issue for a shop's orders. Sender and
+# receiver are snapshots at issue (what the label prints); which shipment travels under a
+# waybill is read from the order's shipments (carrier and number), never kept here twice.
+waybills = sa.Table(
+    "waybills",
+    metadata,
+    sa.Column("id", ID, nullable=False),
+    sa.Column("shop_id", ID, sa.ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("order_id", ID, nullable=False),
+    # Not a foreign key: a waybill outlives the account it was issued with (unbinding keeps
+    # the shop's waybills and their labels).
+    sa.Column("logistics_account_id", ID, nullable=False),
+    sa.Column("carrier_code", sa.String(16), nullable=False),
+    sa.Column("number", sa.String(32), nullable=False),
+    sa.Column("sender", JSONType, nullable=False),
+    sa.Column("receiver", JSONType, nullable=False),
+    # [{"line_id", "quantity", "title"}]
+    sa.Column("lines", JSONType, nullable=False),
+    sa.Column("weight_grams", sa.Integer, nullable=False),
+    sa.Column("status", str_enum(WaybillStatus, 16), nullable=False),
+    sa.Column("cancelled_at", UTCDateTime()),
+    sa.Column("tracking_stage", str_enum(TrackingStage, 24)),
+    sa.Column("tracked_at", UTCDateTime()),
+    sa.Column("delivered_at", UTCDateTime()),
+    *timestamps(),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "id"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "order_id"], ["orders.shop_id", "orders.id"], ondelete="CASCADE"
+    ),
+    sa.Index(None, "shop_id", "order_id", "id"),
+    sa.Index(None, "shop_id", "carrier_code", "number"),
 )

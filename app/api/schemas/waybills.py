@@ -1,0 +1,164 @@
+"""The public contract of electronic waybills: issue one for an order, read it, its label."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.api.schemas.base import Input, Output
+from app.api.schemas.logistics import ACCOUNT_ID_EXAMPLE, SENDER_ID_EXAMPLE
+from app.api.schemas.orders import (
+    LINE_EXAMPLE,
+    ORDER_EXAMPLE,
+    SHIPMENT_EXAMPLE,
+    TIME_EXAMPLE,
+    ShipmentLineIn,
+)
+from app.domain.logistics.waybills import MAX_WEIGHT_GRAMS, EWaybill
+from app.infra.logistics.labels import mask_phone
+
+WAYBILL_ID_EXAMPLE = "wb_01jd8m3k2x9v7q4w5e6r7t8y9z"
+
+
+class WaybillCreate(Input):
+    """A waybill for units of the order (`lines`), or everything not yet shipped."""
+
+    logistics_account_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The bound carrier account that issues it (`GET /v1/logistics/accounts`); "
+        "its carrier is the waybill's.",
+        examples=[ACCOUNT_ID_EXAMPLE],
+    )
+    sender_address_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The sender, from the shop's address book; omit for its default sender.",
+        examples=[SENDER_ID_EXAMPLE],
+    )
+    lines: list[ShipmentLineIn] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="Units of the order's lines in the parcel; omit for everything not yet "
+        "shipped.",
+    )
+    weight_grams: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_WEIGHT_GRAMS,
+        description="The parcel's weight in grams; omit to add up its SKUs' weights "
+        "(`parcel_weight_required` when they have none).",
+        examples=[1200],
+    )
+    ship: bool = Field(
+        default=False,
+        description="Ship these units under the new waybill in the same call: the order's "
+        "shipment (`order.shipped`), as `POST /v1/orders/{order_id}/shipments` would make "
+        "it. Needs the scope `orders:write` as well.",
+        examples=[True],
+    )
+
+
+class WaybillParty(Output):
+    """A sender or receiver as the carrier was told at issue."""
+
+    name: str = Field(description="Name.", examples=["张三"])
+    phone: str = Field(
+        description="Phone; a receiver's is masked in the middle, as the label prints it.",
+        examples=["138****8000"],
+    )
+    company: str | None = Field(description="A sender's company, if any.", examples=["杭州好物"])
+    region_code: str = Field(description="GB/T 2260 district code.", examples=["330106"])
+    address: str = Field(
+        description="The full address as printed: province, city, district and detail.",
+        examples=["浙江省杭州市西湖区文三路 100 号"],
+    )
+
+
+class WaybillLine(Output):
+    """Units of one order line in the parcel."""
+
+    line_id: str = Field(description="The order line.", examples=[LINE_EXAMPLE])
+    quantity: int = Field(description="Units of it in the parcel.", examples=[1])
+    title: str = Field(description="The product's title at order time.", examples=["羊毛围巾"])
+
+
+class WaybillLinks(Output):
+    """Where to go next."""
+
+    label: str = Field(
+        description="The label, a 100 × 150 mm PDF.",
+        examples=["/v1/waybills/wb_01jd8m3k2x9v7q4w5e6r7t8y9z/label.pdf"],
+    )
+    order: str = Field(description="The order.", examples=[f"/v1/orders/{ORDER_EXAMPLE}"])
+
+
+class Waybill(Output):
+    """An electronic waybill (电子面单) a carrier issued for an order."""
+
+    id: str = Field(description="The waybill's id (`wb_…`).", examples=[WAYBILL_ID_EXAMPLE])
+    order_id: str = Field(description="The order.", examples=[ORDER_EXAMPLE])
+    logistics_account_id: str = Field(
+        description="The carrier account that issued it.", examples=[ACCOUNT_ID_EXAMPLE]
+    )
+    carrier: str = Field(description="The carrier's code.", examples=["SF"])
+    waybill_no: str = Field(description="The carrier's number.", examples=["SF1234567890123"])
+    status: Literal["issued", "cancelled"] = Field(
+        description="`issued`, or `cancelled` at the carrier.", examples=["issued"]
+    )
+    shipment_id: str | None = Field(
+        description="The order's shipment travelling under this waybill, if any.",
+        examples=[SHIPMENT_EXAMPLE],
+    )
+    sender: WaybillParty = Field(description="Who sends it.")
+    receiver: WaybillParty = Field(description="Who receives it.")
+    lines: list[WaybillLine] = Field(description="What is in the parcel.")
+    weight_grams: int = Field(description="The parcel's weight, grams.", examples=[1200])
+    tracking_stage: Literal["collected", "in_transit", "out_for_delivery", "delivered"] | None = (
+        Field(
+            description="The latest stage the carrier reported; null until it collects.",
+            examples=["in_transit"],
+        )
+    )
+    delivered_at: datetime | None = Field(
+        description="When the carrier delivered it.", examples=[TIME_EXAMPLE]
+    )
+    created_at: datetime = Field(description="When the carrier issued it.", examples=[TIME_EXAMPLE])
+    cancelled_at: datetime | None = Field(description="When cancelled.", examples=[None])
+    links: WaybillLinks = Field(description="The label and the order.")
+
+    @classmethod
+    def of(cls, w: EWaybill, shipment_id: str | None) -> Waybill:
+        def party(p: dict[str, Any], *, masked: bool) -> WaybillParty:
+            return WaybillParty(
+                name=p["name"],
+                phone=mask_phone(p["phone"]) if masked else p["phone"],
+                company=p.get("company"),
+                region_code=p["region_code"],
+                address=p["address"],
+            )
+
+        return cls(
+            id=w.id,
+            order_id=w.order_id,
+            logistics_account_id=w.logistics_account_id,
+            carrier=w.carrier_code,
+            waybill_no=w.number,
+            status=w.status.value,
+            shipment_id=shipment_id,
+            sender=party(w.sender, masked=False),
+            receiver=party(w.receiver, masked=True),
+            lines=[WaybillLine(**x) for x in w.lines],
+            weight_grams=w.weight_grams,
+            tracking_stage=w.tracking_stage.value if w.tracking_stage else None,
+            delivered_at=w.delivered_at,
+            created_at=w.created_at,
+            cancelled_at=w.cancelled_at,
+            links=WaybillLinks(
+                label=f"/v1/waybills/{w.id}/label.pdf", order=f"/v1/orders/{w.order_id}"
+            ),
+        )
