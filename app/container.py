@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.domain.authz.oauth import OAuthConfig
 from app.domain.buyers.services import BuyerTokenConfig
+from app.domain.logistics.waybills import EWaybill
 from app.infra import metrics
 from app.infra.context import request_id_var
 from app.infra.db.driver import ReadPool
@@ -89,6 +90,13 @@ class Container:
             insurance=self._insurance,
             carrier_faults=self.sandbox_carrier_faults,
         )
+
+    def label_pdf(self, waybill: EWaybill) -> bytes:
+        """The waybill's shipping label, a one-page PDF (CPU-bound: call it off the loop)."""
+        # Imported on first use: the PDF library adds a third of a second to every start.
+        from app.infra.logistics.labels import waybill_label
+
+        return waybill_label(waybill)
 
     async def close(self) -> None:
         await self.rate_limiter.close()

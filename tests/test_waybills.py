@@ -15,9 +15,9 @@ from pypdf import PdfReader
 
 from app.container import Container
 from app.domain.clock import utcnow
+from app.domain.logistics.waybills import mask_phone
 from app.domain.orders.carriers import carrier
 from app.infra.db import tables
-from app.infra.logistics.labels import mask_phone
 from tests import factories as f
 from tests.aftersale_support import Sale, paid
 from tests.aftersale_support import sale as sale

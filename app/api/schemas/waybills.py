@@ -16,8 +16,7 @@ from app.api.schemas.orders import (
     TIME_EXAMPLE,
     ShipmentLineIn,
 )
-from app.domain.logistics.waybills import MAX_WEIGHT_GRAMS, EWaybill
-from app.infra.logistics.labels import mask_phone
+from app.domain.logistics.waybills import MAX_WEIGHT_GRAMS, EWaybill, mask_phone
 
 WAYBILL_ID_EXAMPLE = "wb_01jd8m3k2x9v7q4w5e6r7t8y9z"
 

@@ -48,7 +48,6 @@ from app.domain.orders.errors import (
     OrderNotFound,
     QuantityInvalid,
 )
-from app.infra.logistics.labels import label_of, render_label
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: logistics"])
 
@@ -240,11 +239,15 @@ async def cancel_waybill(
     },
 )
 async def get_waybill_label(
-    waybill_id: WaybillId, access: LogisticsRead, uow: UoW, response: Response
+    waybill_id: WaybillId,
+    access: LogisticsRead,
+    uow: UoW,
+    container: ContainerDep,
+    response: Response,
 ) -> Response:
     waybill = await services.get(uow, access.shop_id, waybill_id)
     waybill.require_issued()
-    pdf = await run_in_threadpool(render_label, label_of(waybill))
+    pdf = await run_in_threadpool(container.label_pdf, waybill)
     headers = dict(response.headers)
     headers["Content-Disposition"] = f'inline; filename="{waybill.number}.pdf"'
     headers["Cache-Control"] = "private, no-cache"

@@ -47,6 +47,15 @@ def carrier_request_id(shop_id: str, order_id: str, key: str) -> str:
     return hashlib.sha256(f"{shop_id}\x00{order_id}\x00{key}".encode()).hexdigest()[:40]
 
 
+def mask_phone(phone: str) -> str:
+    """The middle of a phone number starred, as carriers print it: 13812348000 →
+    138****8000. Numbers too short to keep seven digits keep only their last two."""
+    digits = "".join(phone.split())
+    if len(digits) >= 8:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    return "*" * max(len(digits) - 2, 0) + digits[-2:]
+
+
 def address_text(region_code: str, detail: str) -> str:
     r = region(region_code)
     return f"{r.province_name}{r.city_name or ''}{r.district_name}{detail}"

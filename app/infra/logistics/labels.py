@@ -26,7 +26,7 @@ from typing import BinaryIO
 from barcode.codex import Code128  # type: ignore[import-untyped]
 from fpdf import FPDF
 
-from app.domain.logistics.waybills import EWaybill
+from app.domain.logistics.waybills import EWaybill, mask_phone
 from app.domain.orders.carriers import carrier
 
 #: Overrides the font search (a TTF/TTC/OTF with CJK glyphs).
@@ -117,15 +117,6 @@ def label_font() -> Path:
     )
 
 
-def mask_phone(phone: str) -> str:
-    """The middle of a phone number starred, as carriers print it: 13812348000 →
-    138****8000. Numbers too short to keep seven digits keep only their last two."""
-    digits = "".join(phone.split())
-    if len(digits) >= 8:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    return "*" * max(len(digits) - 2, 0) + digits[-2:]
-
-
 def code128_modules(data: str) -> str:
     """The bars of `data` in Code 128 ('1' a dark module, '0' a light one), start, check
     character and stop included; runs of digits are packed in code set C."""
@@ -182,6 +173,11 @@ def render_label(label: Label, *, font: Path | None = None) -> bytes:
     book = LabelBook(font=font)
     book.add(label)
     return book.to_bytes()
+
+
+def waybill_label(waybill: EWaybill) -> bytes:
+    """The waybill's label, a one-page PDF."""
+    return render_label(label_of(waybill))
 
 
 class _Pen:
