@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.domain.authz.oauth import OAuthConfig
 from app.domain.buyers.services import BuyerTokenConfig
-from app.domain.logistics.waybills import EWaybill
+from app.domain.logistics.waybills import EWaybill, TrackingTerms
 from app.infra import metrics
 from app.infra.context import request_id_var
 from app.infra.db.driver import ReadPool
@@ -75,6 +75,10 @@ class Container:
         self._notify_after = timedelta(seconds=self.settings.sandbox_notify_delay_seconds)
         self._settlement = self.settings.settlement_terms
         self._insurance = self.settings.insurance_terms
+        self._tracking = TrackingTerms(
+            poll_every=timedelta(seconds=self.settings.tracking_poll_seconds),
+            auto_confirm_after=timedelta(days=self.settings.order_auto_confirm_days),
+        )
         if self.sandbox_carrier_faults is None:
             self.sandbox_carrier_faults = SandboxCarrierFaults(
                 fail_creations=self.settings.sandbox_carrier_fail_creations,
@@ -89,6 +93,8 @@ class Container:
             settlement=self._settlement,
             insurance=self._insurance,
             carrier_faults=self.sandbox_carrier_faults,
+            tracking=self._tracking,
+            cipher=self.cipher,
         )
 
     def label_pdf(self, waybill: EWaybill) -> bytes:

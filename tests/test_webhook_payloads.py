@@ -15,11 +15,14 @@ from app.domain.aftersales import insurance, refunding, settlement
 from app.domain.aftersales import services as aftersales
 from app.domain.aftersales.model import AfterSaleReason, AfterSaleType
 from app.domain.aftersales.refundable import Ask
+from app.domain.clock import utcnow
 from app.domain.events.catalog import CATALOG
+from app.domain.logistics import tracking
 from app.domain.orders import services as orders
 from app.infra.db import tables
 from app.worker.timers import TimerRunner, build_registry
 from tests import factories as f
+from tests.logistics_support import account_body, address_body
 from tests.oauth_support import authorized
 from tests.payment_support import open_payment, settle_in_process
 from tests.product_support import Provider, approved, sku
@@ -101,11 +104,25 @@ async def test_every_shop_event_carries_its_shop(
             headers=p.h,
         )
         assert r.status_code == 200, r.text
+        # Shipped under an e-waybill the worker then tracks to delivery.
+        account = await p.post("/v1/logistics/accounts", account_body())
+        assert account.status_code == 201, account.text
+        assert (await p.post("/v1/logistics/addresses", address_body())).status_code == 201
         shipped = await p.post(
-            f"/v1/orders/{order.id}/shipments",
-            {"carrier": "SF", "waybill_no": "SF1234567890123"},
+            f"/v1/orders/{order.id}/waybills",
+            {"logistics_account_id": account.json()["id"], "weight_grams": 500, "ship": True},
         )
         assert shipped.status_code == 201, shipped.text
+        sw = tables.sandbox_waybills
+        async with container.engine.begin() as conn:  # the carrier's clock: 31 hours on
+            await conn.execute(
+                sa.update(sw)
+                .where(sw.c.shop_id == shop_id)
+                .values(created_at=utcnow() - timedelta(hours=31))
+            )
+        async with container.uow() as uow:
+            assert await tracking.poll(uow, shop_id, shipped.json()["id"]) == 5
+            await uow.commit()
         # Every after-sale event: a refund asked for, then rejected by the shop.
         async with container.uow() as uow:
             got = await orders.get(uow, shop_id, order.id)

@@ -28,6 +28,7 @@ from app.domain.aftersales import insurance, refunding, settlement
 from app.domain.aftersales import services as aftersales
 from app.domain.aftersales.settings import AfterSaleTimes
 from app.domain.clock import utcnow
+from app.domain.logistics import tracking
 from app.domain.orders import payment_services as payments
 from app.domain.orders import services as orders
 from app.domain.timers.model import FIRST_BACKOFF, MAX_ATTEMPTS, Timer, backoff
@@ -129,6 +130,11 @@ async def _aftersale_auto_receive(uow: SqlUnitOfWork, timer: Timer) -> None:
     await aftersales.auto_receive(uow, timer.shop_id, timer.key)
 
 
+async def _track_waybill(uow: SqlUnitOfWork, timer: Timer) -> None:
+    assert timer.shop_id is not None, "a waybill's timer names its shop"
+    await tracking.poll(uow, timer.shop_id, timer.key)
+
+
 def build_registry(
     modules: Iterable[str] = (), *, sandbox: TimerEffect | None = None
 ) -> TimerRegistry:
@@ -146,6 +152,7 @@ def build_registry(
     registry.register(aftersales.AUTO_ACCEPT, _aftersale_auto_accept)
     registry.register(aftersales.CLOSE_UNRETURNED, _aftersale_close_unreturned)
     registry.register(aftersales.AUTO_RECEIVE, _aftersale_auto_receive)
+    registry.register(tracking.TRACK, _track_waybill)
     if sandbox is not None:
         registry.register_effect(SANDBOX_NOTIFY, sandbox)
         registry.register_effect(SANDBOX_REFUND_NOTIFY, sandbox)

@@ -86,6 +86,7 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
         "updated_at": r["updated_at"],
         "paid_at": r["paid_at"],
         "shipped_at": r["shipped_at"],
+        "delivered_at": r["delivered_at"],
         "received_at": r["received_at"],
         "completed_at": r["completed_at"],
         "cancelled_at": r["cancelled_at"],

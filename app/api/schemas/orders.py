@@ -141,7 +141,15 @@ class TimelineEntry(Output):
     """One step of an order's life."""
 
     event: Literal[
-        "placed", "paid", "shipped", "received", "completed", "cancelled", "closed", "settled"
+        "placed",
+        "paid",
+        "shipped",
+        "delivered",
+        "received",
+        "completed",
+        "cancelled",
+        "closed",
+        "settled",
     ] = Field(description="What happened.", examples=["shipped"])
     at: datetime = Field(description="When.", examples=[TIME_EXAMPLE])
     detail: str | None = Field(
@@ -205,12 +213,18 @@ class Order(Output):
     )
     timeline: list[TimelineEntry] = Field(
         description="What happened to it, oldest first: placed, paid, each shipment, "
-        "received, completed, or cancelled or closed; settled."
+        "delivered, received, completed, or cancelled or closed; settled."
     )
     created_at: datetime = Field(description="When it was placed.", examples=[TIME_EXAMPLE])
     updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
     paid_at: datetime | None = Field(description="When it was paid.", examples=[None])
     shipped_at: datetime | None = Field(description="When the last unit left.", examples=[None])
+    delivered_at: datetime | None = Field(
+        description="When the carrier delivered its last shipment, as tracked through the "
+        "platform's e-waybills (null for shipments under numbers the platform did not issue); "
+        "the automatic receipt confirmation counts from it.",
+        examples=[None],
+    )
     received_at: datetime | None = Field(description="When receipt was confirmed.", examples=[None])
     completed_at: datetime | None = Field(description="When it completed.", examples=[None])
     cancelled_at: datetime | None = Field(description="When it was cancelled.", examples=[None])

@@ -161,3 +161,38 @@ class Waybill(Output):
                 label=f"/v1/waybills/{w.id}/label.pdf", order=f"/v1/orders/{w.order_id}"
             ),
         )
+
+
+class TrackingStep(Output):
+    """One step of a parcel's journey, as the carrier reported it."""
+
+    stage: Literal["collected", "in_transit", "out_for_delivery", "delivered"] = Field(
+        description="Where the parcel is.", examples=["in_transit"]
+    )
+    at: datetime = Field(description="When, as the carrier says.", examples=[TIME_EXAMPLE])
+    location: str = Field(description="Where.", examples=["杭州转运中心"])
+    description: str = Field(description="The carrier's words.", examples=["快件已发往目的地"])
+
+
+class ShipmentTracking(Output):
+    """A shipment's journey. The platform tracks shipments that travel under an e-waybill
+    it issued (`POST /v1/orders/{order_id}/waybills`): the worker asks the carrier every
+    `MINISHOP_TRACKING_POLL_SECONDS` until delivery. Others are not tracked (`tracked`
+    false, no steps)."""
+
+    shipment_id: str = Field(description="The shipment.", examples=[SHIPMENT_EXAMPLE])
+    carrier: str = Field(description="The carrier's code.", examples=["SF"])
+    waybill_no: str = Field(description="The carrier's number.", examples=["SF1234567890123"])
+    tracked: bool = Field(description="Whether the platform tracks it.", examples=[True])
+    waybill_id: str | None = Field(
+        description="The platform's e-waybill it travels under.", examples=[WAYBILL_ID_EXAMPLE]
+    )
+    stage: Literal["collected", "in_transit", "out_for_delivery", "delivered"] | None = Field(
+        description="The latest step's stage; null before the carrier collects.",
+        examples=["in_transit"],
+    )
+    delivered_at: datetime | None = Field(description="When delivered.", examples=[None])
+    polled_at: datetime | None = Field(
+        description="When the platform last asked the carrier.", examples=[TIME_EXAMPLE]
+    )
+    events: list[TrackingStep] = Field(description="The journey so far, oldest first.")

@@ -19,12 +19,20 @@ from app.api.provider import (
     PROVIDER_WRITE_ERRORS,
     LogisticsRead,
     LogisticsWrite,
+    OrdersRead,
     require_scope,
 )
 from app.api.routing import StrictRoute
-from app.api.schemas.orders import ORDER_EXAMPLE
-from app.api.schemas.waybills import WAYBILL_ID_EXAMPLE, Waybill, WaybillCreate
+from app.api.schemas.orders import ORDER_EXAMPLE, SHIPMENT_EXAMPLE
+from app.api.schemas.waybills import (
+    WAYBILL_ID_EXAMPLE,
+    ShipmentTracking,
+    TrackingStep,
+    Waybill,
+    WaybillCreate,
+)
 from app.domain.authz.scopes import Scope
+from app.domain.logistics import tracking
 from app.domain.logistics import waybill_services as services
 from app.domain.logistics.errors import (
     CarrierNotSupported,
@@ -47,6 +55,7 @@ from app.domain.orders.errors import (
     InvalidOrderTransition,
     OrderNotFound,
     QuantityInvalid,
+    ShipmentNotFound,
 )
 
 router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: logistics"])
@@ -56,6 +65,12 @@ _CARRIER = (CarrierUnavailable, CarrierTimeout, CarrierResponseInvalid)
 
 OrderId = Annotated[
     str, Path(min_length=1, max_length=64, description="The order's id.", examples=[ORDER_EXAMPLE])
+]
+ShipmentId = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=64, description="The shipment's id.", examples=[SHIPMENT_EXAMPLE]
+    ),
 ]
 WaybillId = Annotated[
     str,
@@ -141,6 +156,41 @@ async def create_waybill(
     response.headers["Location"] = f"/v1/waybills/{issued.waybill.id}"
     set_etag(response, issued.waybill.version)
     return Waybill.of(issued.waybill, issued.shipment.id if issued.shipment else None)
+
+
+@router.get(
+    "/orders/{order_id}/shipments/{shipment_id}/tracking",
+    operation_id="getShipmentTracking",
+    summary="Where a shipment's parcel is",
+    description="Scope `orders:read`. The carrier's steps (collected, in transit, out for "
+    "delivery, delivered, with locations), as the worker polled them, oldest first. Each "
+    "poll that finds new steps also sends `shipment.tracking_updated`; the last shipment "
+    "delivered sends `order.delivered`. Shipments under numbers the platform did not issue "
+    "are not tracked (`tracked` false).",
+    response_model=ShipmentTracking,
+    responses=problem_responses(*PROVIDER_ERRORS, 422, OrderNotFound, ShipmentNotFound),
+)
+async def get_shipment_tracking(
+    order_id: OrderId, shipment_id: ShipmentId, access: OrdersRead, uow: UoW
+) -> ShipmentTracking:
+    t = await tracking.of_shipment(uow, access.shop_id, order_id, shipment_id)
+    w = t.waybill
+    return ShipmentTracking(
+        shipment_id=t.shipment.id,
+        carrier=t.shipment.carrier,
+        waybill_no=t.shipment.waybill_no,
+        tracked=w is not None,
+        waybill_id=w.id if w else None,
+        stage=w.tracking_stage.value if w and w.tracking_stage else None,
+        delivered_at=w.delivered_at if w else None,
+        polled_at=w.tracked_at if w else None,
+        events=[
+            TrackingStep(
+                stage=e.stage.value, at=e.at, location=e.location, description=e.description
+            )
+            for e in t.events
+        ],
+    )
 
 
 @router.get(

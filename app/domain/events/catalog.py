@@ -17,10 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Families whose events carry `sequence`: 1, 2, 3… per resource (an order: its `order.*`,
-#: `payment.*`, `aftersale.*` and `insurance.*` events share its numbers), in the order their
+#: `payment.*`, `aftersale.*`, `insurance.*` and `shipment.*` events share its numbers), in
+#: the order their
 #: transactions committed, so a receiver can tell a late retry from the latest news. A
 #: resource's events are all sequenced or none are: the family decides, not the type.
-SEQUENCED_FAMILIES = frozenset({"order", "payment", "aftersale", "insurance"})
+SEQUENCED_FAMILIES = frozenset({"order", "payment", "aftersale", "insurance", "shipment"})
 
 
 #: A product's status as its events publish it: the values of the catalogue context's
@@ -210,6 +211,39 @@ class InsuranceClaimData(SequencedPayload):
     amount: int = Field(description="Paid to the buyer, in fen.", examples=[1000])
 
 
+TrackingStageName = Literal["collected", "in_transit", "out_for_delivery", "delivered"]
+
+
+class TrackingEventData(Payload):
+    """One step of a parcel's journey, as the carrier reported it."""
+
+    stage: TrackingStageName = Field(description="Where the parcel is.", examples=["in_transit"])
+    at: datetime = Field(
+        description="When, as the carrier says.", examples=["2026-11-25T08:00:00Z"]
+    )
+    location: str = Field(description="Where.", examples=["杭州转运中心"])
+    description: str = Field(description="The carrier's words.", examples=["快件已发往目的地"])
+
+
+class ShipmentTrackingData(SequencedPayload):
+    """New tracking of a shipment (numbered with its order's events): what the carrier
+    reported since the last `shipment.tracking_updated`; the whole journey is at
+    `GET /v1/orders/{order_id}/shipments/{shipment_id}/tracking`."""
+
+    order_id: str = Field(description="The order.", examples=["order_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    shipment_id: str = Field(
+        description="The shipment.", examples=["ship_01jd8m3k2x9v7q4w5e6r7t8y9z"]
+    )
+    waybill_id: str = Field(
+        description="The platform's e-waybill it travels under.",
+        examples=["wb_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    )
+    carrier: str = Field(description="The carrier's code.", examples=["SF"])
+    waybill_no: str = Field(description="The carrier's number.", examples=["SF1234567890123"])
+    stage: TrackingStageName = Field(description="The latest stage.", examples=["in_transit"])
+    events: list[TrackingEventData] = Field(description="The new steps, oldest first.")
+
+
 class AfterSaleEventData(SequencedPayload):
     """What every after-sale event carries (numbered with its order's events): the
     after-sale, its status after the change, and what it refunds; read it
@@ -322,6 +356,17 @@ CATALOG: dict[str, EventType] = _table(
         OrderEventData,
     ),
     EventType("order.completed", "The order completed.", OrderEventData),
+    EventType(
+        "shipment.tracking_updated",
+        "The carrier reported new steps of a shipment's parcel (tracked e-waybills).",
+        ShipmentTrackingData,
+    ),
+    EventType(
+        "order.delivered",
+        "The carrier delivered the order's last shipment; the automatic receipt confirmation "
+        "now counts from this.",
+        OrderEventData,
+    ),
     EventType(
         "order.cancelled",
         "The order was cancelled (by the buyer, the payment timeout, the merchant or a provider).",

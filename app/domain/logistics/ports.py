@@ -3,6 +3,7 @@ carrier accounts and its sender address book."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -16,9 +17,10 @@ from app.domain.logistics.carrier import (
     WaybillRequest,
 )
 from app.domain.logistics.senders import SenderAddress
-from app.domain.logistics.waybills import EWaybill, WaybillStatus
+from app.domain.logistics.waybills import EWaybill, TrackingTerms, WaybillStatus
 from app.domain.orders.ports import OrdersUnitOfWork
 from app.domain.pagination import Page, PageRequest
+from app.domain.ports import Cipher
 
 
 class Carrier(Protocol):
@@ -100,8 +102,23 @@ class WaybillRepository(Protocol):
     async def by_number(self, shop_id: str, carrier_code: str, number: str) -> EWaybill | None:
         """The issued (not cancelled) waybill of that carrier and number, if the shop has one."""
 
+    async def tracking(self, shop_id: str, waybill_id: str) -> list[TrackingEvent]:
+        """What the carrier reported so far, oldest first."""
+
+    async def add_tracking(
+        self, waybill: EWaybill, first_seq: int, events: Sequence[TrackingEvent]
+    ) -> None:
+        """Store `events` as numbers `first_seq`, `first_seq + 1`... of the waybill."""
+
 
 class LogisticsUnitOfWork(OrdersUnitOfWork, Protocol):
+    #: How often carriers are polled for tracking, and the confirmation period after delivery.
+    tracking: TrackingTerms
+
+    @property
+    def cipher(self) -> Cipher:
+        """Opens the shop's carrier credentials for a call (the worker's polls)."""
+
     @property
     def carriers(self) -> CarrierRegistry:
         """The carrier adapters, acting for this unit of work (the sandbox carrier keeps its

@@ -16,6 +16,7 @@ from datetime import timedelta
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.ids import new_id
 from app.domain.logistics import account_services as accounts
+from app.domain.logistics import tracking
 from app.domain.logistics.carrier import Party, WaybillRequest
 from app.domain.logistics.errors import (
     DefaultSenderMissing,
@@ -160,6 +161,7 @@ async def issue(
     waybill.created_at = waybill.updated_at = issued.created_at
     uow.waybills.add(waybill)
     uow.audit.add(_audit(actor, "waybill.issue", waybill))
+    await tracking.start(uow, waybill)
     shipment = None
     if ship:
         order, shipment = await orders.ship(
@@ -218,6 +220,7 @@ async def cancel(
     adapter = uow.carriers.get(waybill.carrier_code)
     await adapter.cancel_waybill(accounts.credentials(cipher, account), waybill.number)
     waybill.cancel()
+    await tracking.stop(uow, waybill)
     uow.audit.add(_audit(actor, "waybill.cancel", waybill))
     await uow.flush()
     return waybill

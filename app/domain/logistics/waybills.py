@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +31,15 @@ from app.domain.orders.regions import region
 MAX_WAYBILL_LINES = 100
 #: A parcel's weight, grams: 1 g to 100 kg (heavier goes by freight, not express).
 MAX_WEIGHT_GRAMS = 100_000
+
+
+@dataclass(frozen=True)
+class TrackingTerms:
+    """How often the worker asks a carrier where a parcel is, and how long after delivery
+    receipt is confirmed for the buyer."""
+
+    poll_every: timedelta = timedelta(hours=1)
+    auto_confirm_after: timedelta = timedelta(days=10)
 
 
 class WaybillStatus(StrEnum):

@@ -196,6 +196,9 @@ class Order:
     received_by: ReceivedBy | None = None
     paid_at: datetime | None = None
     shipped_at: datetime | None = None
+    #: When the carrier delivered its last shipment (tracked e-waybills; the auto-confirm
+    #: period then counts from it).
+    delivered_at: datetime | None = None
     received_at: datetime | None = None
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
@@ -328,6 +331,15 @@ class Order:
         self._touch(now)
         return everything
 
+    def deliver(self, at: datetime, now: datetime | None = None) -> bool:
+        """The carrier delivered every shipment (at `at`); False when it was known already
+        or the order no longer awaits receipt."""
+        if self.status is not OrderStatus.AWAITING_RECEIPT or self.delivered_at is not None:
+            return False
+        self.delivered_at = at
+        self._touch(now or utcnow())
+        return True
+
     def confirm_receipt(self, by: ReceivedBy, now: datetime | None = None) -> None:
         """The buyer (or the auto-confirm timer) confirms receipt: the order completes."""
         self._require("confirm receipt of", OrderStatus.AWAITING_RECEIPT)
@@ -451,6 +463,7 @@ ORDER_RECORD_FIELDS = (
     "updated_at",
     "paid_at",
     "shipped_at",
+    "delivered_at",
     "received_at",
     "completed_at",
     "cancelled_at",
@@ -488,11 +501,12 @@ _TIMELINE_RANK = {
     "placed": 0,
     "paid": 1,
     "shipped": 2,
-    "received": 3,
-    "completed": 4,
-    "cancelled": 5,
-    "closed": 6,
-    "settled": 7,
+    "delivered": 3,
+    "received": 4,
+    "completed": 5,
+    "cancelled": 6,
+    "closed": 7,
+    "settled": 8,
 }
 
 
@@ -510,6 +524,7 @@ def timeline(record: OrderRecord) -> list[dict[str, Any]]:
     add("paid", record["paid_at"])
     for s in record["shipments"]:
         add("shipped", s["created_at"], s["id"])
+    add("delivered", record["delivered_at"])
     add("received", record["received_at"], record["received_by"])
     add("completed", record["completed_at"])
     add("cancelled", record["cancelled_at"], record["cancel_reason"])

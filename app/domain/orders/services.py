@@ -14,7 +14,7 @@ from app.domain.catalog.errors import OutOfStock as CatalogOutOfStock
 from app.domain.catalog.errors import SkuNotFound
 from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
-from app.domain.events.catalog import OrderEventData
+from app.domain.events.catalog import OrderEventData, ShipmentTrackingData
 from app.domain.events.model import Event
 from app.domain.funds.ledger import premium_paid
 from app.domain.ids import new_id
@@ -532,6 +532,37 @@ async def cancel_by_buyer(uow: OrdersUnitOfWork, buyer_id: str, order_id: str) -
     await order_event(uow, "order.cancelled", order, reason=CancelReason.BUYER.value)
     await uow.flush()
     return order
+
+
+def shipment_tracking_event(order: Order, shipment: Shipment, **data: Any) -> Event:
+    """`shipment.tracking_updated` of one of the order's shipments, in the order's sequence."""
+    payload = ShipmentTrackingData(
+        shop_id=order.shop_id,
+        order_id=order.id,
+        shipment_id=shipment.id,
+        carrier=shipment.carrier,
+        waybill_no=shipment.waybill_no,
+        **data,
+    )
+    return Event("shipment.tracking_updated", payload, resource_id=order.id)
+
+
+async def deliver(
+    uow: OrdersUnitOfWork, order: Order, at: datetime, auto_confirm_after: timedelta
+) -> bool:
+    """The carrier delivered every shipment at `at`: `order.delivered`, and the automatic
+    receipt confirmation counts from then. False when known already."""
+    if not order.deliver(at):
+        return False
+    await order_event(uow, "order.delivered", order)
+    await uow.timers.schedule(
+        AUTO_CONFIRM,
+        order.id,
+        at + auto_confirm_after,
+        {"shop_id": order.shop_id},
+        shop_id=order.shop_id,
+    )
+    return True
 
 
 async def schedule_settlement(uow: OrdersUnitOfWork, order: Order, done_at: datetime) -> None:

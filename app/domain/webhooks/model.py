@@ -29,6 +29,7 @@ FAMILY_SCOPES: dict[str, Scope | None] = {
     "payment": Scope.ORDERS_READ,
     "aftersale": Scope.AFTERSALES_READ,
     "insurance": Scope.AFTERSALES_READ,
+    "shipment": Scope.ORDERS_READ,
     "logistics": Scope.LOGISTICS_READ,
     "shop": Scope.SHOP_READ,
     "webhook": None,

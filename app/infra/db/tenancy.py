@@ -49,6 +49,7 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.sender_addresses,
     tables.sandbox_waybills,
     tables.waybills,
+    tables.waybill_tracking_events,
     tables.freight_templates,
 )
 

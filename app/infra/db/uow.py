@@ -14,7 +14,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.errors import Conflict, IntegrityConflict
 from app.domain.funds.ledger import SettlementTerms
+from app.domain.logistics.waybills import TrackingTerms
 from app.domain.orders.insurance import InsuranceTerms
+from app.domain.ports import Cipher
 from app.infra.db.driver import DriverReader, ReadPool
 from app.infra.db.ledger import SqlLedger
 from app.infra.db.outbox import SqlOutboxRepository
@@ -72,12 +74,16 @@ class SqlUnitOfWork:
         settlement: SettlementTerms = SettlementTerms(),
         insurance: InsuranceTerms = InsuranceTerms(),
         carrier_faults: SandboxCarrierFaults | None = None,
+        tracking: TrackingTerms = TrackingTerms(),
+        cipher: Cipher | None = None,
     ) -> None:
         self._factory = session_factory
         self._carrier_faults = carrier_faults or SandboxCarrierFaults()
         self._sandbox_notify_after = sandbox_notify_after
         self.settlement = settlement
         self.insurance_terms = insurance
+        self.tracking = tracking
+        self._cipher = cipher
         self._committed = False
         self._savepoints = 0
         #: Set by a write that must stay in the transaction (an Idempotency-Key's claim):
@@ -238,6 +244,12 @@ class SqlUnitOfWork:
     @cached_property
     def sender_addresses(self) -> SqlSenderAddressRepository:
         return SqlSenderAddressRepository(self.session)
+
+    @property
+    def cipher(self) -> Cipher:
+        if self._cipher is None:
+            raise RuntimeError("this unit of work was made without the key ring's cipher")
+        return self._cipher
 
     @cached_property
     def waybills(self) -> SqlWaybillRepository:

@@ -3,10 +3,14 @@ every statement starts from the tenancy builder."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.clock import utcnow
 from app.domain.logistics.accounts import LogisticsAccount
+from app.domain.logistics.carrier import TrackingEvent
 from app.domain.logistics.ports import WaybillFilter
 from app.domain.logistics.senders import SenderAddress
 from app.domain.logistics.waybills import EWaybill, WaybillStatus
@@ -19,6 +23,7 @@ from app.infra.db.tenancy import select
 _a = tables.logistics_accounts
 _s = tables.sender_addresses
 _w = tables.waybills
+_te = tables.waybill_tracking_events
 
 
 class SqlLogisticsAccountRepository:
@@ -126,3 +131,34 @@ class SqlWaybillRepository:
         )
         found: EWaybill | None = (await self.s.execute(stmt)).scalar_one_or_none()
         return found
+
+    async def tracking(self, shop_id: str, waybill_id: str) -> list[TrackingEvent]:
+        rows = await self.s.execute(
+            select(_te, shop_id, _te.c.stage, _te.c.at, _te.c.location, _te.c.description)
+            .where(_te.c.waybill_id == waybill_id)
+            .order_by(_te.c.seq)
+        )
+        return [TrackingEvent(r.stage, r.at, r.location, r.description) for r in rows]
+
+    async def add_tracking(
+        self, waybill: EWaybill, first_seq: int, events: Sequence[TrackingEvent]
+    ) -> None:
+        if not events:
+            return
+        now = utcnow()
+        await self.s.execute(
+            sa.insert(_te),
+            [
+                {
+                    "shop_id": waybill.shop_id,
+                    "waybill_id": waybill.id,
+                    "seq": first_seq + i,
+                    "stage": e.stage,
+                    "at": e.at,
+                    "location": e.location,
+                    "description": e.description,
+                    "recorded_at": now,
+                }
+                for i, e in enumerate(events)
+            ],
+        )

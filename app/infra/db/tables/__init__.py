@@ -25,6 +25,7 @@ from app.infra.db.tables.logistics import (
     logistics_accounts,
     sandbox_waybills,
     sender_addresses,
+    waybill_tracking_events,
     waybills,
 )
 from app.infra.db.tables.orders import cart_lines, order_lines, orders, shipments
@@ -86,6 +87,7 @@ __all__ = [
     "skus",
     "timers",
     "token_families",
+    "waybill_tracking_events",
     "waybills",
     "webhook_attempts",
     "webhook_deliveries",

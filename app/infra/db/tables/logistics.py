@@ -106,3 +106,22 @@ waybills = sa.Table(
     sa.Index(None, "shop_id", "order_id", "id"),
     sa.Index(None, "shop_id", "carrier_code", "number"),
 )
+
+# What the carrier reported of a waybill's parcel, oldest first: `seq` 1, 2, 3... in the
+# carrier's order. The primary key is what keeps a poll that runs twice from storing twice.
+waybill_tracking_events = sa.Table(
+    "waybill_tracking_events",
+    metadata,
+    sa.Column("shop_id", ID, nullable=False),
+    sa.Column("waybill_id", ID, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("stage", str_enum(TrackingStage, 24), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("location", sa.String(200), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("shop_id", "waybill_id", "seq"),
+    sa.ForeignKeyConstraint(
+        ["shop_id", "waybill_id"], ["waybills.shop_id", "waybills.id"], ondelete="CASCADE"
+    ),
+)

@@ -30,6 +30,7 @@ orders = sa.Table(
     sa.Column("received_by", str_enum(ReceivedBy, 16)),
     sa.Column("paid_at", UTCDateTime()),
     sa.Column("shipped_at", UTCDateTime()),
+    sa.Column("delivered_at", UTCDateTime()),
     sa.Column("received_at", UTCDateTime()),
     sa.Column("completed_at", UTCDateTime()),
     sa.Column("cancelled_at", UTCDateTime()),
