@@ -67,6 +67,7 @@ from app.api.v1 import order_batches as provider_order_batches
 from app.api.v1 import orders as provider_orders
 from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
+from app.api.v1 import waybill_batches as provider_waybill_batches
 from app.api.v1 import waybills as provider_waybills
 from app.api.webhook_docs import install_webhook_docs
 from app.container import Container, build_container
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         provider_funds.router,
         provider_logistics.router,
         provider_waybills.router,
+        provider_waybill_batches.router,
         provider_freight.router,
         merchant_funds.router,
         merchant_aftersales.router,

@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     #: 0, no failure, by default; for trying a client's retries against a local server.
     sandbox_carrier_fail_creations: int = Field(default=0, ge=0)
     sandbox_carrier_track_timeouts: int = Field(default=0, ge=0)
+    #: How long a label batch's PDF is kept for download (its waybills stay).
+    label_batch_ttl_hours: int = Field(default=24, ge=1)
     #: How often the worker asks a carrier where an e-waybill's parcel is (until delivered).
     tracking_poll_seconds: int = Field(default=3600, ge=1)
     #: A payment whose notification has not come this long after it was made is queried

@@ -26,6 +26,10 @@ CONFIG = {
     "project_name_override": "minishop-client",
     # No formatting of the generated code (ruff): only its warnings matter here.
     "post_hooks": [],
+    # Labels are PDFs (`GET /v1/waybills/{waybill_id}/label.pdf`, a batch's labels.pdf): the
+    # generator reads binary responses as `application/octet-stream` only, so a provider's
+    # config maps the PDF type to it (docs/generated-client.md) and gets the bytes.
+    "content_type_overrides": {"application/pdf": "application/octet-stream"},
 }
 #: Where a warning (or an error) of the generator starts.
 HEADER = re.compile(r"^(WARNING|ERROR|Unable to|Warning\(s\) encountered|Error\(s\) encountered)")

@@ -47,6 +47,8 @@ ALLOWED_CROSS_SHOP: dict[str, str] = {
     # its id alone (`/v1/storefront/orders/{order_id}`); the buyer, not a shop, is the scope.
     "buyer_orders": "a buyer's own orders across shops",
     "buyer_aftersales": "a buyer's own after-sales across shops",
+    # Housekeeping deletes the files of label batches whose time is up, in every shop.
+    "expired_files": "housekeeping's deletion of expired label batch files",
 }
 
 

@@ -303,6 +303,28 @@ async def _waybill(shop: ShopContext) -> str:
     return str(r.json()["id"])
 
 
+async def _batchable(shop: ShopContext, ids: dict[str, str]) -> None:
+    """A paid order to print, and the shop's carrier account and sender (ids in `ids`)."""
+    ids["order_id"] = await _order(shop)
+    await _issuable(shop, ids)
+
+
+async def _waybill_batch(shop: ShopContext) -> str:
+    """A batch printing job of one paid order, run by the worker: its PDF is ready."""
+    from tests.bulk_support import run_job
+
+    ids: dict[str, str] = {}
+    await _batchable(shop, ids)
+    r = await shop.client.post(
+        "/v1/waybill-batches",
+        json=BODY_FROM_IDS["createWaybillBatch"](ids),
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 202, r.text
+    await run_job(shop.container, r.json()["id"])
+    return str(r.json()["id"])
+
+
 PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "qualification_id": _qualification,
     "product_id": _product,
@@ -317,6 +339,7 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "sender_address_id": _sender_address,
     "template_id": _freight_template,
     "waybill_id": _waybill,
+    "batch_id": _waybill_batch,
 }
 
 #: Path parameters naming a child of the resource made for the same call (named before them).
@@ -376,6 +399,7 @@ STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]]
     "cancelOrder": _paid,
     "confirmAftersaleReturn": _returned,
     "createOrderWaybill": _issuable,
+    "createWaybillBatch": _batchable,
 }
 
 #: Path parameters naming platform-wide resources that no shop owns (the category tree):
@@ -403,6 +427,11 @@ BODY_OVERRIDES: dict[str, dict[str, Any]] = {
 BODY_FROM_IDS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "createOrderWaybill": lambda ids: {
         "logistics_account_id": ids.get("logistics_account_id", "lacc_none"),
+        "weight_grams": 500,
+    },
+    "createWaybillBatch": lambda ids: {
+        "logistics_account_id": ids.get("logistics_account_id", "lacc_none"),
+        "order_ids": [ids.get("order_id", "order_none")],
         "weight_grams": 500,
     },
 }
@@ -792,8 +821,9 @@ async def test_shop_a_token_never_reaches_shop_b(
             r = await call(app, client, op, b_ids, t.b.auth.bearer)
             collect(failures, op, _control_succeeds, r)
         else:
-            # No id to aim at another shop: the operation acts on the token's own shop.
-            r = await call(app, client, op, dict(SHARED_PATH_IDS), t.a.auth.bearer)
+            # No id to aim at another shop: the operation acts on the token's own shop (with
+            # what its state setup made there, when its body names resources).
+            r = await call(app, client, op, await op_ids(op, t.a), t.a.auth.bearer)
             collect(failures, op, _own_shop_only, r, op, a_id, b_id, b_name)
     assert not failures, "\n".join(failures)
     after = (await b_merchant.client.get(f"/merchant/shops/{b_id}")).json()

@@ -25,6 +25,7 @@ from app.domain.catalog.bulk_jobs import BulkJob, JobKind
 from app.domain.catalog.errors import InvalidUpload
 from app.domain.errors import DomainError
 from app.domain.ids import new_id
+from app.domain.logistics import label_batches
 from app.infra.db.uow import SqlUnitOfWork
 
 if TYPE_CHECKING:
@@ -63,9 +64,13 @@ class BulkWorker:
         chunk_rows: int = 1000,
         stale_after: timedelta = bulk_jobs.STALE_AFTER,
         worker_id: str | None = None,
+        labels_ttl: timedelta = timedelta(hours=24),
+        auto_confirm_after: timedelta = timedelta(days=10),
     ) -> None:
         self.uow = uow
         self.validator = validator
+        self.labels_ttl = labels_ttl
+        self.auto_confirm_after = auto_confirm_after
         self.chunk_rows = chunk_rows
         self.stale_after = stale_after
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id('w')}"
@@ -93,6 +98,8 @@ class BulkWorker:
         try:
             if job.kind is JobKind.IMPORT:
                 await self._import(job, max_chunks)
+            elif job.kind is JobKind.LABELS:
+                await self._labels(job, max_chunks)
             else:
                 await self._export(job)
         except Exception:
@@ -174,6 +181,49 @@ class BulkWorker:
                     raise
         return False
 
+    async def _labels(self, job: BulkJob, max_chunks: int | None) -> None:
+        """A label batch: its chunks of orders get their waybills, then one PDF of their
+        labels is printed and stored (see `app/domain/logistics/label_batches.py`)."""
+        planned = label_batches.chunks(job)
+        todo = range(job.next_chunk, len(planned))
+        if max_chunks is not None and len(todo) > max_chunks:
+            todo, last = todo[:max_chunks], False
+        else:
+            last = True
+        for index in todo:
+            async with self.uow() as uow:
+                current = await job_services.owned(uow, job.id, self.worker_id)
+                if current is None or current.next_chunk != index:
+                    log.warning("bulk job taken over", extra={"job_id": job.id, "chunk": index})
+                    return
+                await label_batches.issue_chunk(
+                    uow,
+                    uow.cipher,
+                    current,
+                    planned[index],
+                    auto_confirm_after=self.auto_confirm_after,
+                )
+                await uow.commit()
+        if not last:
+            return
+        async with self.uow() as uow:
+            current = await job_services.owned(uow, job.id, self.worker_id)
+            if current is None:
+                return
+            printed = await label_batches.printed(uow, current)
+            if printed:
+                # The PDF library is loaded by the first batch, not by every worker start.
+                from app.infra.logistics.labels import print_labels
+
+                # CPU work of about 2 ms a label, in this process of its own.
+                pdf = print_labels(printed)
+                await label_batches.store_labels(
+                    uow, current, pdf, bulk_jobs.in_parts(pdf), self.labels_ttl
+                )
+                del pdf
+            await job_services.finish(uow, current)
+            await uow.commit()
+
     async def _export(self, job: BulkJob) -> None:
         parts: list[str] = [bulk_files.csv_header()] if job.format == "csv" else []
         async with self.uow() as uow:
@@ -239,4 +289,6 @@ def bulk_worker(
         chunk_rows=chunk_rows or settings.bulk_chunk_rows,
         stale_after=stale_after or timedelta(seconds=settings.bulk_stale_seconds),
         worker_id=worker_id,
+        labels_ttl=timedelta(hours=settings.label_batch_ttl_hours),
+        auto_confirm_after=timedelta(days=settings.order_auto_confirm_days),
     )

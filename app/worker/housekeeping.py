@@ -12,6 +12,7 @@ from app.domain.clock import utcnow
 from app.domain.timers.model import TimerStatus
 from app.infra.db import tables
 from app.infra.db.results import rowcount
+from app.infra.db.tenancy import cross_shop
 
 #: Fired and failed timers are kept this long (what fired when, and why one failed).
 TIMER_RETENTION = timedelta(days=7)
@@ -68,6 +69,20 @@ async def housekeeping(
             sa.delete(tables.refresh_tokens).where(tables.refresh_tokens.c.expires_at < now)
         )
         buyer_families, buyer_tokens = await _prune_buyer_tokens(conn, now - buyer_token_retention)
+        j, f, fp = tables.bulk_jobs, tables.bulk_job_files, tables.bulk_job_file_parts
+        expired = sa.select(j.c.shop_id, j.c.id).where(j.c.expires_at < now)
+        await conn.execute(
+            cross_shop(
+                sa.delete(fp).where(sa.tuple_(fp.c.shop_id, fp.c.job_id).in_(expired)),
+                "expired_files",
+            )
+        )
+        files = await conn.execute(
+            cross_shop(
+                sa.delete(f).where(sa.tuple_(f.c.shop_id, f.c.job_id).in_(expired)),
+                "expired_files",
+            )
+        )
         t = tables.timers
         timers = await conn.execute(
             sa.delete(t).where(
@@ -82,4 +97,5 @@ async def housekeeping(
         "buyer_token_families": buyer_families,
         "buyer_refresh_tokens": buyer_tokens,
         "timers": rowcount(timers),
+        "expired_files": rowcount(files),
     }

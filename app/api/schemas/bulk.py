@@ -4,7 +4,7 @@ upload go through the very schemas the single-product API validates bodies with.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -21,7 +21,7 @@ from app.api.schemas.products import (
     product_fields,
     sku_fields,
 )
-from app.domain.catalog.bulk_jobs import ExportFormat, JobKind, JobStatus
+from app.domain.catalog.bulk_jobs import ExportFormat, JobStatus
 from app.domain.catalog.product_rules import ProductFields, SkuFields
 
 JOB_EXAMPLE = "job_01jd8m3k2x9v7q4w5e6r7t8y9z"
@@ -60,7 +60,9 @@ class BulkJob(Output):
 
     id: str = Field(description="Its id.", examples=[JOB_EXAMPLE])
     shop_id: str = Field(description="The shop.", examples=[SHOP_EXAMPLE])
-    kind: JobKind = Field(description="`import` or `export`.", examples=["import"])
+    kind: Literal["import", "export"] = Field(
+        description="`import` or `export`.", examples=["import"]
+    )
     format: str = Field(description="`csv`, `jsonl` or `shopify_csv` (imports).", examples=["csv"])
     status: JobStatus = Field(
         description="`queued`, `running`, `succeeded` (finished; `failed` counts the lines "

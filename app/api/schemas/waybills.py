@@ -196,3 +196,113 @@ class ShipmentTracking(Output):
         description="When the platform last asked the carrier.", examples=[TIME_EXAMPLE]
     )
     events: list[TrackingStep] = Field(description="The journey so far, oldest first.")
+
+
+BATCH_ID_EXAMPLE = "job_01jd8m3k2x9v7q4w5e6r7t8y9z"
+
+
+class WaybillBatchCreate(Input):
+    """Up to 500 orders to issue e-waybills for and print in one PDF."""
+
+    logistics_account_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The bound carrier account that issues every waybill.",
+        examples=[ACCOUNT_ID_EXAMPLE],
+    )
+    sender_address_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The sender for all; omit for the shop's default sender.",
+        examples=[SENDER_ID_EXAMPLE],
+    )
+    order_ids: list[str] = Field(
+        min_length=1,
+        max_length=500,
+        description="The orders, each once, in the order their labels print. Each gets a "
+        "waybill for everything it has not shipped yet.",
+        examples=[[ORDER_EXAMPLE]],
+    )
+    weight_grams: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_WEIGHT_GRAMS,
+        description="Every parcel's weight in grams; omit to add up each order's SKU weights.",
+        examples=[1200],
+    )
+    ship: bool = Field(
+        default=False,
+        description="Ship each order under its new waybill (`order.shipped`). Needs the "
+        "scope `orders:write` as well.",
+        examples=[True],
+    )
+
+
+class WaybillBatchError(Output):
+    """Why an order of the batch got no waybill."""
+
+    code: str = Field(
+        description="The problem code the single call (`POST /v1/orders/{order_id}/waybills`) "
+        "would have answered: `order_not_found`, `invalid_order_transition`, "
+        "`parcel_weight_required`, `carrier_unavailable`...",
+        examples=["invalid_order_transition"],
+    )
+    message: str = Field(
+        description="What went wrong, for a person.",
+        examples=["Cannot issue a waybill for an order in status 10 (pending payment)."],
+    )
+
+
+class WaybillBatchResult(Output):
+    """One order of the batch: its waybill, or why it got none."""
+
+    line: int = Field(description="Its position in `order_ids`, from 1.", examples=[1])
+    order_id: str = Field(description="The order.", examples=[ORDER_EXAMPLE])
+    outcome: Literal["issued", "failed"] = Field(
+        description="`issued`: its waybill is `waybill_id` and its label is in the PDF.",
+        examples=["issued"],
+    )
+    waybill_id: str | None = Field(description="Its waybill.", examples=[WAYBILL_ID_EXAMPLE])
+    error: WaybillBatchError | None = Field(description="Why it failed.", examples=[None])
+
+
+class WaybillBatchLinks(Output):
+    """Where to go next."""
+
+    self: str = Field(
+        description="This batch.", examples=[f"/v1/waybill-batches/{BATCH_ID_EXAMPLE}"]
+    )
+    labels: str = Field(
+        description="The PDF, once the batch succeeded (until `expires_at`).",
+        examples=[f"/v1/waybill-batches/{BATCH_ID_EXAMPLE}/labels.pdf"],
+    )
+
+
+class WaybillBatch(Output):
+    """A batch printing job: e-waybills for many orders, their labels in one PDF."""
+
+    id: str = Field(description="Its id.", examples=[BATCH_ID_EXAMPLE])
+    status: Literal["queued", "running", "succeeded", "failed"] = Field(
+        description="`queued`, `running`, `succeeded` (finished: see each order's outcome) or "
+        "`failed` (the batch could not run: see `error`).",
+        examples=["running"],
+    )
+    ship: bool = Field(description="Whether each order ships under its waybill.", examples=[True])
+    total: int = Field(description="Orders in the batch.", examples=[500])
+    processed: int = Field(description="Orders done so far.", examples=[150])
+    succeeded: int = Field(description="Orders that got a waybill.", examples=[148])
+    failed: int = Field(description="Orders that did not.", examples=[2])
+    error: str | None = Field(description="Why the batch failed, if it did.", examples=[None])
+    results: list[WaybillBatchResult] = Field(
+        description="Each order done so far, in the batch's order."
+    )
+    created_at: datetime = Field(description="When it was queued.", examples=[TIME_EXAMPLE])
+    started_at: datetime | None = Field(description="When a worker took it.", examples=[None])
+    finished_at: datetime | None = Field(description="When it finished.", examples=[None])
+    expires_at: datetime | None = Field(
+        description="When its PDF is deleted (`MINISHOP_LABEL_BATCH_TTL_HOURS` after it "
+        "finished); its waybills and their single labels remain.",
+        examples=[None],
+    )
+    links: WaybillBatchLinks = Field(description="This batch and its PDF.")

@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
@@ -361,10 +361,13 @@ async def list_bulk_jobs(
     uow: UoW,
     page: PageParams,
     kind: Annotated[
-        JobKind | None, Query(description="Only imports or exports.", examples=["import"])
+        Literal["import", "export"] | None,
+        Query(description="Only imports or exports.", examples=["import"]),
     ] = None,
 ) -> ListResponse[BulkJob]:
-    result = await job_services.list_for_shop(uow, access.shop_id, page, kind)
+    result = await job_services.list_for_shop(
+        uow, access.shop_id, page, JobKind(kind) if kind else None
+    )
     return ListResponse[BulkJob](
         data=[job_out(j) for j in result.items], next_cursor=encode_cursor(result.next_after)
     )

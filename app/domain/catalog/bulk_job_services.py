@@ -9,6 +9,7 @@ from typing import Any
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog import product_rules
 from app.domain.catalog.bulk_jobs import (
+    CATALOG_KINDS,
     MAX_ATTEMPTS,
     QUEUE_RETRY_AFTER_SECONDS,
     RESULT,
@@ -155,16 +156,45 @@ async def _check_targets(
 async def start_export(
     uow: CatalogUnitOfWork, actor: Actor, shop: Shop, fmt: ExportFormat, limits: BulkLimits
 ) -> BulkJob:
-    await _check_quota(uow, shop.id, limits, 0)
-    job = BulkJob(shop_id=shop.id, kind=JobKind.EXPORT, format=str(fmt), **_actor_fields(actor))
+    return await start_job(uow, actor, shop.id, JobKind.EXPORT, str(fmt), limits)
+
+
+async def start_job(
+    uow: CatalogUnitOfWork,
+    actor: Actor,
+    shop_id: str,
+    kind: JobKind,
+    fmt: str,
+    limits: BulkLimits,
+    *,
+    options: dict[str, Any] | None = None,
+    total: int = 0,
+) -> BulkJob:
+    """A queued job with no upload (an export, a label batch), within the shop's quota."""
+    await _check_quota(uow, shop_id, limits, 0)
+    job = BulkJob(
+        shop_id=shop_id,
+        kind=kind,
+        format=fmt,
+        options=options or {},
+        total=total,
+        **_actor_fields(actor),
+    )
     uow.bulk.add(job)
     await uow.flush()
     return job
 
 
-async def get(uow: CatalogUnitOfWork, shop_id: str, job_id: str) -> BulkJob:
+async def get(
+    uow: CatalogUnitOfWork,
+    shop_id: str,
+    job_id: str,
+    kinds: frozenset[JobKind] = CATALOG_KINDS,
+) -> BulkJob:
+    """The shop's job of one of `kinds` (a label batch is not a catalogue job, nor the
+    other way round)."""
     job = await uow.bulk.get(shop_id, job_id)
-    if job is None:
+    if job is None or job.kind not in kinds:
         raise BulkJobNotFound(f"No bulk job {job_id} in this shop.")
     return job
 

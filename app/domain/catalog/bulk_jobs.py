@@ -33,10 +33,19 @@ QUEUE_RETRY_AFTER_SECONDS = 30
 
 
 class JobKind(StrEnum):
-    """`import` reads an upload into the catalogue; `export` writes the catalogue to a file."""
+    """`import` reads an upload into the catalogue; `export` writes the catalogue to a file;
+    `labels` issues e-waybills for up to 500 orders and prints their labels into one PDF
+    (the logistics context's batch printing, on the same job machinery: claim, heartbeat,
+    resume, file storage)."""
 
     IMPORT = "import"
     EXPORT = "export"
+    LABELS = "labels"
+
+
+#: The kinds `/v1/bulk-jobs` shows (the catalogue's); label batches are
+#: `/v1/waybill-batches`, under the logistics scopes.
+CATALOG_KINDS = frozenset({JobKind.IMPORT, JobKind.EXPORT})
 
 
 class JobStatus(StrEnum):
@@ -128,6 +137,8 @@ class BulkJob:
     created_at: datetime = field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    #: When its result file is deleted (label batches): a download after that is gone.
+    expires_at: datetime | None = None
     updated_at: datetime = field(default_factory=utcnow)
 
     @property
@@ -169,6 +180,9 @@ class JobItem:
     product_id: str | None = None
     sku_id: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: A label batch's line: the order, and the waybill it got.
+    order_id: str | None = None
+    waybill_id: str | None = None
 
 
 @dataclass(frozen=True)

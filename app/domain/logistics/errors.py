@@ -124,3 +124,23 @@ class DefaultSenderMissing(ValidationFailed):
 
     code = "sender_address_required"
     title = "A sender address is needed"
+
+
+class WaybillBatchNotFound(NotFound):
+    code = "waybill_batch_not_found"
+    title = "Waybill batch not found"
+
+
+class LabelsNotReady(Conflict):
+    """The batch has not finished, or no order of it got a waybill."""
+
+    code = "labels_not_ready"
+    title = "The batch has no labels to download (yet)"
+
+
+class LabelsExpired(DomainError):
+    """The batch's labels were deleted once their time was up; its waybills remain."""
+
+    code = "labels_expired"
+    status = 410
+    title = "The batch's labels have expired"

@@ -102,6 +102,9 @@ class WaybillRepository(Protocol):
     async def by_number(self, shop_id: str, carrier_code: str, number: str) -> EWaybill | None:
         """The issued (not cancelled) waybill of that carrier and number, if the shop has one."""
 
+    async def many(self, shop_id: str, waybill_ids: Sequence[str]) -> list[EWaybill]:
+        """Those of the ids that are the shop's waybills, in no particular order."""
+
     async def tracking(self, shop_id: str, waybill_id: str) -> list[TrackingEvent]:
         """What the carrier reported so far, oldest first."""
 

@@ -52,7 +52,10 @@ class Issued:
     shipment: Shipment | None
 
 
-async def _sender(uow: LogisticsUnitOfWork, shop_id: str, address_id: str | None) -> SenderAddress:
+async def sender_of(
+    uow: LogisticsUnitOfWork, shop_id: str, address_id: str | None
+) -> SenderAddress:
+    """The sender named, else the shop's default one."""
     if address_id is not None:
         address = await uow.sender_addresses.get(shop_id, address_id)
         if address is None:
@@ -124,7 +127,7 @@ async def issue(
     creation (an `Idempotency-Key`): the same key asks the carrier the same request."""
     account = await accounts.get_account(uow, shop_id, account_id)
     adapter = uow.carriers.get(account.carrier_code)
-    sender = await _sender(uow, shop_id, sender_address_id)
+    sender = await sender_of(uow, shop_id, sender_address_id)
     order = await orders.get(uow, shop_id, order_id, lock=True)
     if order.status not in _ISSUABLE:
         raise InvalidOrderTransition("issue a waybill for", int(order.status), order.status.label)

@@ -180,6 +180,13 @@ def waybill_label(waybill: EWaybill) -> bytes:
     return render_label(label_of(waybill))
 
 
+def print_labels(waybills: Iterable[EWaybill]) -> bytes:
+    """The waybills' labels, a page each in their order, as one PDF."""
+    book = LabelBook()
+    book.extend(label_of(w) for w in waybills)
+    return book.to_bytes()
+
+
 class _Pen:
     """Text placed at known positions with `FPDF.text`, wrapped here: fpdf2's cells and
     multi-cells measure and lay out each line again and again (7 ms a label, most of a

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.catalog.bulk_jobs import (
+    CATALOG_KINDS,
     BulkJob,
     JobItem,
     JobKind,
@@ -65,6 +66,8 @@ class SqlBulkRepository:
         stmt = select(_j, shop_id, BulkJob)
         if kind is not None:
             stmt = stmt.where(_j.c.kind == kind)
+        else:
+            stmt = stmt.where(_j.c.kind.in_(sorted(CATALOG_KINDS)))
         return await fetch_page(self.s, stmt, page, [_j.c.id])
 
     async def claim(

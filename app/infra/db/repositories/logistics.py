@@ -132,6 +132,14 @@ class SqlWaybillRepository:
         found: EWaybill | None = (await self.s.execute(stmt)).scalar_one_or_none()
         return found
 
+    async def many(self, shop_id: str, waybill_ids: Sequence[str]) -> list[EWaybill]:
+        found: list[EWaybill] = []
+        ids = list(waybill_ids)
+        for i in range(0, len(ids), 500):  # a bounded IN list per statement
+            stmt = select(_w, shop_id, EWaybill).where(_w.c.id.in_(ids[i : i + 500]))
+            found.extend((await self.s.execute(stmt)).scalars())
+        return found
+
     async def tracking(self, shop_id: str, waybill_id: str) -> list[TrackingEvent]:
         rows = await self.s.execute(
             select(_te, shop_id, _te.c.stage, _te.c.at, _te.c.location, _te.c.description)

@@ -141,6 +141,7 @@ bulk_jobs = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("started_at", UTCDateTime()),
     sa.Column("finished_at", UTCDateTime()),
+    sa.Column("expires_at", UTCDateTime()),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint("shop_id", "id"),
     # The worker loads the job it claimed by id alone.
@@ -200,6 +201,9 @@ bulk_job_items = sa.Table(
     sa.Column("product_id", ID),
     sa.Column("sku_id", ID),
     sa.Column("errors", JSONType, nullable=False),
+    # A label batch's line: the order, and the waybill it got.
+    sa.Column("order_id", ID),
+    sa.Column("waybill_id", ID),
     sa.PrimaryKeyConstraint("shop_id", "job_id", "line"),
     sa.ForeignKeyConstraint(
         ["shop_id", "job_id"], ["bulk_jobs.shop_id", "bulk_jobs.id"], ondelete="CASCADE"
