@@ -87,6 +87,7 @@ bench: install label-tools ## Catalog, webhook, order and label benchmarks on th
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.orders
 	$(BIN)/python -m bench.labels
+	$(BIN)/python -m bench.label_job
 
 lock: ## Re-resolve uv.lock after changing pyproject.toml
 	$(BIN)/uv lock

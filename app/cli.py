@@ -148,15 +148,17 @@ def bulk_worker(
     parent_pid: Annotated[
         int | None, typer.Option(help="Exit when this process (the worker) exits.")
     ] = None,
+    once: Annotated[bool, typer.Option(help="Run the jobs queued now, then exit.")] = False,
 ) -> None:
-    """Run bulk import/export jobs only: the process `minishop worker` starts and watches."""
+    """Run bulk jobs only (imports, exports, label batches): the process `minishop worker`
+    starts and watches."""
     from app.api.schemas.bulk import SchemaRowValidator
     from app.infra.logging import configure_logging
     from app.worker import run_bulk_jobs
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    asyncio.run(run_bulk_jobs(settings, SchemaRowValidator(), parent_pid=parent_pid))
+    asyncio.run(run_bulk_jobs(settings, SchemaRowValidator(), once=once, parent_pid=parent_pid))
 
 
 @cli.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import math
 import os
@@ -126,6 +127,9 @@ async def run_bulk_jobs(
     container = build_container(
         settings.model_copy(update={"db_pool_size": BULK_POOL_SIZE}), worker=True
     )
+    # Label batches print PDFs in this process: load the PDF library now, at start-up, not
+    # in the middle of the first batch.
+    importlib.import_module("app.infra.logistics.labels")
     bulk = bulk_worker(container, validator)
     try:
         if once:

@@ -47,6 +47,7 @@ from app.domain.logistics.errors import (
 )
 from app.domain.logistics.ports import LogisticsUnitOfWork
 from app.domain.logistics.waybills import EWaybill
+from app.domain.orders.errors import OrderNotFound
 from app.domain.ports import Cipher
 
 #: Orders per batch, as the issue and the Mini Shop's batch printing allow.
@@ -143,20 +144,34 @@ async def issue_chunk(
     only itself), its line records how it went, and the job counts them."""
     o = job.options
     items: list[JobItem] = []
+    by: waybills.Issuer | None = None
+    gone: DomainError | None = None
+    try:
+        by = await waybills.issuer(
+            uow, cipher, job.shop_id, o["logistics_account_id"], o["sender_address_id"]
+        )
+    except DomainError as unusable:  # unbound, or the sender deleted, since it was queued
+        gone = unusable
+    # The chunk's orders locked at once, in id order (two batches never wait on each other
+    # in a cycle); an id of no order of the shop is that line's failure.
+    found = await uow.orders.lock_many(job.shop_id, [order_id for _, order_id in chunk])
     for line, order_id in chunk:
         item = JobItem(job_id=job.id, shop_id=job.shop_id, line=line, outcome=RowOutcome.CREATED)
         item.order_id = order_id
+        order = found.get(order_id)
+        if by is None or order is None:
+            why = gone or OrderNotFound(f"No order {order_id}.")
+            item.outcome, item.errors = RowOutcome.FAILED, [_error(why)]
+            items.append(item)
+            continue
         for attempt in range(CARRIER_RETRIES + 1):
             try:
                 async with uow.savepoint():
-                    issued = await waybills.issue(
+                    issued = await waybills.issue_for(
                         uow,
-                        cipher,
                         job.actor,
-                        job.shop_id,
-                        order_id,
-                        account_id=o["logistics_account_id"],
-                        sender_address_id=o["sender_address_id"],
+                        by,
+                        order,
                         weight_grams=o["weight_grams"],
                         ship=o["ship"],
                         request_key=f"batch:{job.id}:{line}",

@@ -17,14 +17,15 @@ from app.domain.audit.model import Actor, AuditEntry
 from app.domain.ids import new_id
 from app.domain.logistics import account_services as accounts
 from app.domain.logistics import tracking
-from app.domain.logistics.carrier import Party, WaybillRequest
+from app.domain.logistics.accounts import LogisticsAccount
+from app.domain.logistics.carrier import CarrierCredentials, Party, WaybillRequest
 from app.domain.logistics.errors import (
     DefaultSenderMissing,
     ParcelWeightRequired,
     SenderAddressNotFound,
     WaybillNotFound,
 )
-from app.domain.logistics.ports import LogisticsUnitOfWork, WaybillFilter
+from app.domain.logistics.ports import Carrier, LogisticsUnitOfWork, WaybillFilter
 from app.domain.logistics.senders import SenderAddress
 from app.domain.logistics.waybills import (
     MAX_WEIGHT_GRAMS,
@@ -107,6 +108,30 @@ async def _weight(uow: LogisticsUnitOfWork, order: Order, quantities: Mapping[st
     return min(total, MAX_WEIGHT_GRAMS)
 
 
+@dataclass(frozen=True)
+class Issuer:
+    """What issuing asks of the shop, read once (a batch reads it once per chunk): the
+    carrier account, its adapter and opened credentials, the sender."""
+
+    account: LogisticsAccount
+    carrier: Carrier
+    credentials: CarrierCredentials
+    sender: SenderAddress
+
+
+async def issuer(
+    uow: LogisticsUnitOfWork,
+    cipher: Cipher,
+    shop_id: str,
+    account_id: str,
+    sender_address_id: str | None,
+) -> Issuer:
+    account = await accounts.get_account(uow, shop_id, account_id)
+    adapter = uow.carriers.get(account.carrier_code)
+    sender = await sender_of(uow, shop_id, sender_address_id)
+    return Issuer(account, adapter, accounts.credentials(cipher, account), sender)
+
+
 async def issue(
     uow: LogisticsUnitOfWork,
     cipher: Cipher,
@@ -125,10 +150,35 @@ async def issue(
     """A waybill for units of the order (None: everything not yet shipped) from the shop's
     carrier account; `ship` ships them under it. `request_key` is the caller's key of this
     creation (an `Idempotency-Key`): the same key asks the carrier the same request."""
-    account = await accounts.get_account(uow, shop_id, account_id)
-    adapter = uow.carriers.get(account.carrier_code)
-    sender = await sender_of(uow, shop_id, sender_address_id)
+    by = await issuer(uow, cipher, shop_id, account_id, sender_address_id)
     order = await orders.get(uow, shop_id, order_id, lock=True)
+    return await issue_for(
+        uow,
+        actor,
+        by,
+        order,
+        quantities=quantities,
+        weight_grams=weight_grams,
+        ship=ship,
+        request_key=request_key,
+        auto_confirm_after=auto_confirm_after,
+    )
+
+
+async def issue_for(
+    uow: LogisticsUnitOfWork,
+    actor: Actor,
+    by: Issuer,
+    order: Order,
+    *,
+    quantities: Mapping[str, int] | None = None,
+    weight_grams: int | None = None,
+    ship: bool = False,
+    request_key: str | None = None,
+    auto_confirm_after: timedelta,
+) -> Issued:
+    """`issue` for an order already locked, by an issuer already read."""
+    account, adapter, sender, shop_id = by.account, by.carrier, by.sender, order.shop_id
     if order.status not in _ISSUABLE:
         raise InvalidOrderTransition("issue a waybill for", int(order.status), order.status.label)
     parcel = _quantities(order, quantities)
@@ -152,7 +202,7 @@ async def issue(
         weight_grams=weight,
     )
     request = WaybillRequest(
-        credentials=accounts.credentials(cipher, account),
+        credentials=by.credentials,
         request_id=carrier_request_id(shop_id, order.id, request_key or waybill_id),
         sender=frm,
         receiver=receiver,

@@ -59,6 +59,10 @@ class OrderRepository(Protocol):
         `sku_ids` (a SKU it lacks is left out) and, when asked for, the address of the
         buyer's book: one read for everything an order checks."""
 
+    async def lock_many(self, shop_id: str, order_ids: list[str]) -> dict[str, Order]:
+        """Those of the ids that are the shop's orders, with their lines, locked (in id
+        order) until the transaction ends."""
+
     async def get(self, shop_id: str, order_id: str, *, lock: bool = False) -> Order | None:
         """The order with its lines; `lock`: held (FOR UPDATE) until the transaction ends,
         so two changes of one order (a payment and the close timer) run one after the other."""

@@ -283,6 +283,14 @@ class SqlOrderRepository:
         for order in orders:
             set_committed_value(order, "lines", by_order[order.id])
 
+    async def lock_many(self, shop_id: str, order_ids: list[str]) -> dict[str, Order]:
+        if not order_ids:
+            return {}
+        stmt = locked(select(_o, shop_id, Order).where(_o.c.id.in_(order_ids)).order_by(_o.c.id))
+        orders = list((await self.s.execute(stmt)).scalars())
+        await self._with_lines(shop_id, orders, fresh=True)
+        return {o.id: o for o in orders}
+
     async def get(self, shop_id: str, order_id: str, *, lock: bool = False) -> Order | None:
         stmt = select(_o, shop_id, Order).where(_o.c.id == order_id)
         if lock:
