@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -219,11 +220,12 @@ class FreightQuote(Output):
     )
 
 
-def quote_out(a: FreightAnswer) -> FreightQuote:
-    return FreightQuote(
-        deliverable=a.freight is not None,
-        freight=a.freight,
-        currency="CNY",
-        product_total=a.product_total,
-        not_deliverable_sku_ids=list(a.not_sellable),
-    )
+def quote_out(a: FreightAnswer) -> dict[str, Any]:
+    """`FreightQuote` as the JSON the route writes itself (a hot public read: no model)."""
+    return {
+        "deliverable": a.freight is not None,
+        "freight": a.freight,
+        "currency": "CNY",
+        "product_total": a.product_total,
+        "not_deliverable_sku_ids": list(a.not_sellable),
+    }

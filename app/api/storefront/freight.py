@@ -3,13 +3,14 @@ region, before there is an order (no credential: a product page shows it to anyo
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.api.deps import UoW
 from app.api.errors import problem_responses
 from app.api.params import ShopIdPath
 from app.api.routing import StrictRoute
 from app.api.schemas.freight import FreightQuote, FreightQuoteRequest, quote_out
+from app.api.schemas.product_documents import json_response
 from app.domain.orders import services
 from app.domain.orders.errors import (
     OrderSkuNotFound,
@@ -48,11 +49,13 @@ router = APIRouter(
         QuantityInvalid,
     ),
 )
-async def quote_freight(shop_id: ShopIdPath, body: FreightQuoteRequest, uow: UoW) -> FreightQuote:
+async def quote_freight(
+    shop_id: ShopIdPath, body: FreightQuoteRequest, uow: UoW, response: Response
+) -> Response:
     answer = await services.quote(
         uow,
         shop_id=shop_id,
         items=[services.Item(i.sku_id, i.quantity) for i in body.items],
         region_code=body.region_code,
     )
-    return quote_out(answer)
+    return json_response(quote_out(answer), response)
