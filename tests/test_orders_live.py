@@ -6,6 +6,7 @@ verifies each one with the `standardwebhooks` library."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import secrets
 import signal
@@ -14,18 +15,24 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
 from sqlalchemy.engine import make_url
 
 from app.container import build_container
+from app.domain.clock import utcnow
 from app.domain.orders import services as orders
+from app.infra.db import tables
 from app.settings import Settings
 from tests import factories as f
 from tests.live_server import PG_URL, REPO, LiveServer, live_server, venv_python
+from tests.logistics_support import account_body, address_body
 from tests.order_support import key
 from tests.product_support import Provider, listed, provider, sku
 from tests.webhook_support import receiver, subscribe
@@ -48,6 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         "MINISHOP_WEBHOOK_ALLOWED_PORTS": "1024-65535",
         # An order is settled as soon as it is done: the worker does it within the test.
         "MINISHOP_SETTLEMENT_DELAY_DAYS": "0",
+        # The worker asks the carrier where e-waybills' parcels are every second.
+        "MINISHOP_TRACKING_POLL_SECONDS": "1",
     }
     with live_server(tmp_path_factory, settings) as s:
         yield s
@@ -184,6 +193,27 @@ def _worker(server: LiveServer) -> Iterator[subprocess.Popen[bytes]]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+async def _carrier_clock(server: LiveServer, shop_id: str, hours: float) -> None:
+    """The sandbox carrier's clock: the shop's parcels were handed over `hours` ago."""
+    settings = Settings(
+        env="development",
+        database_url=server.env["MINISHOP_DATABASE_URL"],
+        var_dir=server.var_dir,
+        public_base_url=server.base_url,
+    )
+    container = build_container(settings)
+    sw = tables.sandbox_waybills
+    try:
+        async with container.engine.begin() as conn:
+            await conn.execute(
+                sa.update(sw)
+                .where(sw.c.shop_id == shop_id)
+                .values(created_at=utcnow() - timedelta(hours=hours))
+            )
+    finally:
+        await container.close()
 
 
 async def _pay(server: LiveServer, shop_id: str, order_id: str) -> None:
@@ -383,3 +413,103 @@ async def test_a_return_end_to_end_with_a_real_worker_playing_the_gateway(
     assert got["settled_at"] is not None
     assert (funds["pending"], funds["available"], funds["insurance_premium"]) == (0, -150, 150)
     assert funds["refunded"] == order["total"]
+
+
+async def test_batch_printing_and_tracking_with_real_worker_processes(
+    server: LiveServer,
+) -> None:
+    """Issue 15 with real processes: two orders paid through the sandbox gateway (a real
+    worker plays it) are printed and shipped by a batch that the worker's bulk process runs;
+    the PDF holds both labels. The worker then polls the sandbox carrier: as its clock moves
+    on, each shipment's steps arrive as `shipment.tracking_updated` and each order is
+    delivered (`order.delivered`), all in the orders' sequences, signed."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        p, sku_id = await _on_sale(server, client, 10)
+        b = await _buyer(client)
+        with receiver() as rx, _worker(server) as worker:
+            endpoint = await subscribe(client, p.auth.app, rx.url, ["order.*", "shipment.*"])
+            order_ids = []
+            for _ in range(2):
+                r = await b.client.post(
+                    "/v1/storefront/orders",
+                    json={"shop_id": p.shop_id, "items": [{"sku_id": sku_id, "quantity": 1}]},
+                    headers={**b.h, **key()},
+                )
+                assert r.status_code == 201, r.text
+                order_ids.append(r.json()["id"])
+                paid = await b.client.post(
+                    f"/v1/storefront/orders/{order_ids[-1]}/payment", headers={**b.h, **key()}
+                )
+                assert paid.status_code == 201, paid.text
+
+            async def statuses() -> list[int]:
+                return [(await p.get(f"/v1/orders/{o}")).json()["status"] for o in order_ids]
+
+            deadline = time.monotonic() + 60
+            while await statuses() != [20, 20]:  # the worker delivers the sandbox's notices
+                assert time.monotonic() < deadline, "the payments' notifications never came"
+                assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+                await asyncio.sleep(0.1)
+            account = await p.post("/v1/logistics/accounts", account_body())
+            assert account.status_code == 201, account.text
+            assert (await p.post("/v1/logistics/addresses", address_body())).status_code == 201
+            started = await p.post(
+                "/v1/waybill-batches",
+                {
+                    "logistics_account_id": account.json()["id"],
+                    "order_ids": order_ids,
+                    "ship": True,
+                    "weight_grams": 400,
+                },
+            )
+            assert started.status_code == 202, started.text
+            batch_path = started.headers["Location"]
+            deadline = time.monotonic() + 90
+            while (batch := (await p.get(batch_path)).json())["status"] != "succeeded":
+                assert batch["status"] != "failed", batch
+                assert time.monotonic() < deadline, f"the batch never finished: {batch}"
+                assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+                await asyncio.sleep(0.2)
+            assert [x["outcome"] for x in batch["results"]] == ["issued", "issued"]
+            pdf = await p.get(batch["links"]["labels"])
+            assert pdf.status_code == 200, pdf.text
+            pages = PdfReader(io.BytesIO(pdf.content)).pages
+            numbers = [
+                (await p.get(f"/v1/waybills/{x['waybill_id']}")).json()["waybill_no"]
+                for x in batch["results"]
+            ]
+            assert len(pages) == 2
+            assert all(n in page.extract_text() for page, n in zip(pages, numbers, strict=True))
+            assert await statuses() == [30, 30]
+
+            # A day and more later, as far as the carrier knows: the worker's polls find
+            # every step up to delivery.
+            await _carrier_clock(server, p.shop_id, 31)
+
+            def delivered() -> int:
+                return sum(b"order.delivered" in r.body for r in rx.received)
+
+            await _until(lambda: delivered() >= 2 or worker.poll() is not None, 60, "delivery")
+            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+            await asyncio.sleep(0.3)  # anything sent twice arrives now
+            shipments = [(await p.get(f"/v1/orders/{o}")).json() for o in order_ids]
+            tracked = [
+                (
+                    await p.get(
+                        f"/v1/orders/{o['id']}/shipments/{o['shipments'][0]['id']}/tracking"
+                    )
+                ).json()
+                for o in shipments
+            ]
+    bodies = rx.verified(endpoint["secret"])
+    for order, track in zip(shipments, tracked, strict=True):
+        mine = [x for x in bodies if x["data"]["order_id"] == order["id"]]
+        types = [x["type"] for x in mine]
+        assert types[:3] == ["order.created", "order.paid", "order.shipped"], types
+        assert types[-1] == "order.delivered" and types.count("order.delivered") == 1, types
+        assert set(types[3:-1]) == {"shipment.tracking_updated"}, types
+        assert [x["data"]["sequence"] for x in mine] == list(range(1, len(mine) + 1))
+        steps = [e["stage"] for x in mine[3:-1] for e in x["data"]["events"]]
+        assert steps == [e["stage"] for e in track["events"]]
+        assert steps[-1] == "delivered" and track["delivered_at"] == order["delivered_at"]
+        assert order["delivered_at"] is not None and order["status"] == 30
