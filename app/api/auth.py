@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import Request, Response, status
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -17,7 +17,7 @@ from app.api.deps import (
     set_session_cookie,
 )
 from app.api.errors import problem_responses
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.accounts import (
     Account,
     AccountCreate,
@@ -36,7 +36,7 @@ from app.domain.accounts.errors import (
 )
 from app.domain.ports import Quota
 
-router = APIRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/auth", tags=["Accounts"])
 
 
 @router.post(

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.apps import MarketApp, MarketAppDetail, ScopeInfo
 from app.domain.authz import model
 from app.domain.authz.errors import AppNotFound
 from app.domain.authz.model import ServiceType
 from app.domain.authz.scopes import DESCRIPTIONS
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1/market", tags=["Service market"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1/market", tags=["Service market"])
 
 
 def _market_fields(app: model.App, developer: str) -> dict[str, object]:

@@ -14,13 +14,35 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.api.deps import commit_request
 from app.api.errors import problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class PrefixedRouter(APIRouter):
+    """A router that is not asked about paths outside its prefix.
+
+    FastAPI matches a request against every route of every included router in turn, each
+    with its regular expression and scope bookkeeping: with some 200 operations that was
+    2 ms of CPU per request, most of a hot storefront call's. A router whose routes all
+    start with its prefix answers "no match" at once for any other path, so a request is
+    matched against the routes of the routers whose prefix it has only.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # The literal head of the prefix (`/merchant/shops/{shop_id}/members`: up to the
+        # first parameter).
+        head = self.prefix.split("{", 1)[0]
+        if head and not get_route_path(scope).startswith(head):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 class AutoCommitRoute(APIRoute):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -19,14 +19,14 @@ from app.api.deps import (
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.apps import App, AppCreate, AppUpdate, AppWithSecret, app_out
 from app.domain.authz import apps as services
 from app.domain.authz import model
 from app.domain.authz.errors import AppNotFound
 from app.domain.errors import InvalidTransition, PreconditionFailed
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1/apps", tags=["Developer: apps"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1/apps", tags=["Developer: apps"])
 
 
 def with_secret(app: model.App, secret: str) -> AppWithSecret:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -19,7 +19,7 @@ from app.api.deps import (
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.webhooks import (
     DELIVERY_EXAMPLE,
     ENDPOINT_EXAMPLE,
@@ -37,7 +37,7 @@ from app.domain.errors import ValidationFailed
 from app.domain.webhooks import model, services
 from app.domain.webhooks.errors import DeliveryNotFound, EndpointNotFound
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute,
     prefix="/v1/apps/{app_id}/webhook-endpoints",
     tags=["Developer: webhooks"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -18,7 +18,7 @@ from app.api.deps import (
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.aftersales import (
     AFTERSALE_EXAMPLE,
     AfterSale,
@@ -39,7 +39,7 @@ from app.domain.aftersales.ports import AfterSaleFilter
 from app.domain.orders.errors import NoPaymentToRefund, PhoneInvalid, RegionUnknown
 from app.domain.shops.errors import PermissionDenied, ShopNotFound, ShopSuspended
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: orders"]
 )
 

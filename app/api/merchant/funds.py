@@ -4,20 +4,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.api.deps import SESSION_ERRORS, CurrentAccount, UoW
 from app.api.errors import problem_responses
 from app.api.funds import EntryFilterParams, entries_page
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams
 from app.api.params import ShopIdPath
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.funds import Funds, FundsEntry
 from app.domain.shops import services
 from app.domain.shops.errors import PermissionDenied, ShopNotFound
 from app.domain.shops.permissions import Permission
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: funds"]
 )
 

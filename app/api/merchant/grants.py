@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from app.api.deps import MERCHANT_ERRORS, SESSION_ERRORS, CurrentAccount, MerchantSession, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.apps import AuthorizedApp
 from app.api.schemas.shops import SHOP_ID_EXAMPLE
 from app.domain.authz import grants as services
@@ -19,7 +19,7 @@ from app.domain.authz.model import App, Grant
 from app.domain.authz.scopes import Scope
 from app.domain.shops.errors import PermissionDenied, ShopNotFound
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute,
     prefix="/merchant/shops/{shop_id}/apps",
     tags=["Merchant: authorized apps"],

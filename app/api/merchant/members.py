@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -17,7 +17,7 @@ from app.api.errors import problem_responses
 from app.api.openapi import sets_headers
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AccountIdPath, ShopIdPath
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.shops import (
     Member,
     MemberCreate,
@@ -45,7 +45,7 @@ from app.domain.shops.ports import ShopsUnitOfWork
 _CHANGE = (*MERCHANT_ERRORS, ShopNotFound, PermissionDenied, ShopSuspended)
 _BODY = (400, 413, 415, 422)
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: members"]
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -19,7 +19,7 @@ from app.api.deps import (
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.order_documents import member_document
 from app.api.schemas.orders import ORDER_EXAMPLE, MerchantOrder
 from app.api.schemas.payments import OrderCancellation
@@ -30,7 +30,7 @@ from app.domain.orders.errors import InvalidOrderTransition, NoPaymentToRefund, 
 from app.domain.orders.model import OrderFilter, OrderStatus
 from app.domain.shops.errors import PermissionDenied, ShopNotFound, ShopSuspended
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/merchant/shops/{shop_id}", tags=["Merchant: orders"]
 )
 

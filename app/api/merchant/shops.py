@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -20,7 +20,7 @@ from app.api.errors import problem_responses
 from app.api.openapi import sets_headers
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.base import BoundedDatetime
 from app.api.schemas.shops import (
     AuditEntry,
@@ -43,7 +43,7 @@ from app.domain.shops.errors import (
 )
 from app.domain.shops.permissions import MATRIX, Permission, Role
 
-router = APIRouter(route_class=StrictRoute, prefix="/merchant", tags=["Merchant: shops"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/merchant", tags=["Merchant: shops"])
 
 
 def my_shop_out(shop: model.Shop, role: Role) -> MyShop:

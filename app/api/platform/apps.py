@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.api.deps import (
     OPERATOR_READ_ERRORS,
@@ -16,14 +16,16 @@ from app.api.deps import (
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import AppId
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.apps import App, AppSuspend, RateLimitUpdate, app_out
 from app.domain.authz import apps as services
 from app.domain.authz.errors import AppNotFound
 from app.domain.authz.model import AppStatus
 from app.domain.errors import InvalidTransition
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1/platform/apps", tags=["Platform: apps"])
+router = PrefixedRouter(
+    route_class=StrictRoute, prefix="/v1/platform/apps", tags=["Platform: apps"]
+)
 
 _ERRORS = problem_responses(
     *OPERATOR_WRITE_ERRORS, 400, 413, 415, 422, AppNotFound, InvalidTransition

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.api.deps import (
     OPERATOR_READ_ERRORS,
     OPERATOR_WRITE_ERRORS,
@@ -14,14 +12,14 @@ from app.api.deps import (
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import QualificationId
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.catalog import IndustryQualification, qualification_out
 from app.api.schemas.shops import ReasonInput
 from app.domain.catalog import qualification_services as services
 from app.domain.catalog.errors import QualificationNotFound
 from app.domain.errors import InvalidTransition
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
 
 _ERRORS = problem_responses(
     *OPERATOR_WRITE_ERRORS, 400, 413, 415, 422, QualificationNotFound, InvalidTransition

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.api.deps import (
     OPERATOR_READ_ERRORS,
     OPERATOR_WRITE_ERRORS,
@@ -15,13 +13,13 @@ from app.api.deps import (
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.shops import ReasonInput, Shop, ShopQualification, qualification_out, shop_out
 from app.domain.errors import InvalidTransition
 from app.domain.shops import services
 from app.domain.shops.errors import ShopNotFound
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1/platform", tags=["Platform: review"])
 
 _ERRORS = problem_responses(
     *OPERATOR_WRITE_ERRORS, 400, 413, 415, 422, ShopNotFound, InvalidTransition

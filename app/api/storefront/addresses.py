@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from app.api.deps import IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.openapi import sets_headers
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.buyers import (
     ADDRESS_ID_EXAMPLE,
     BuyerAddress,
@@ -32,7 +32,7 @@ from app.domain.orders.errors import (
 PREFIX = "/v1/storefront/addresses"
 _BODY = (400, 413, 415, 422)
 
-router = APIRouter(route_class=StrictRoute, prefix=PREFIX, tags=["Storefront: buyers"])
+router = PrefixedRouter(route_class=StrictRoute, prefix=PREFIX, tags=["Storefront: buyers"])
 
 AddressId = Annotated[
     str,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import Path, status
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.aftersales import (
     AFTERSALE_EXAMPLE,
     AfterSale,
@@ -33,7 +33,7 @@ from app.domain.aftersales.model import AfterSaleReason, AfterSaleType
 from app.domain.aftersales.refundable import Ask
 from app.domain.orders.errors import CarrierUnknown, OrderNotFound, WaybillInvalid
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/v1/storefront", tags=["Storefront: after-sales"]
 )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.api.deps import UoW
 from app.api.errors import problem_responses
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.orders import Cart, CartLineOut, CartLineSet
 from app.api.storefront.auth import BUYER_ERRORS, BuyerAuth
 from app.domain.orders import cart
@@ -21,7 +21,7 @@ from app.domain.orders.errors import (
     ShopNotOpen,
 )
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/v1/storefront/cart", tags=["Storefront: orders"]
 )
 

@@ -3,12 +3,12 @@ region, before there is an order (no credential: a product page shows it to anyo
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from app.api.deps import UoW
 from app.api.errors import problem_responses
 from app.api.params import ShopIdPath
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.freight import FreightQuote, FreightQuoteRequest, quote_out
 from app.api.schemas.product_documents import json_response
 from app.domain.orders import services
@@ -20,7 +20,7 @@ from app.domain.orders.errors import (
 )
 from app.domain.shops.errors import ShopNotFound
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/v1/storefront", tags=["Storefront: public reads"]
 )
 

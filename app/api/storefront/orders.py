@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import Header, Path, Query, Response, status
 
 from app.api.deps import ContainerDep, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.order_documents import entity_document
 from app.api.schemas.orders import ORDER_EXAMPLE, Order, OrderCreate
 from app.api.schemas.product_documents import json_response
@@ -33,7 +33,7 @@ from app.domain.orders.errors import (
 )
 from app.domain.orders.model import BookAddress
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/v1/storefront/orders", tags=["Storefront: orders"]
 )
 

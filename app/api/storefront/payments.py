@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, status
+from fastapi import Header, Path, status
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.orders import ORDER_EXAMPLE
 from app.api.schemas.payments import Payment
 from app.api.storefront.auth import BUYER_ERRORS, BuyerAuth
@@ -21,7 +21,7 @@ from app.domain.orders.errors import (
     OrderNotFound,
 )
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/v1/storefront/orders", tags=["Storefront: orders"]
 )
 

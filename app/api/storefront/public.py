@@ -8,7 +8,7 @@ is cacheable (`app.api.caching`): a digest `ETag`, `If-None-Match` → 304, a sh
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from app.api.caching import IfNoneMatch, cacheable_json
 from app.api.deps import UoW
@@ -16,7 +16,7 @@ from app.api.errors import problem_responses
 from app.api.openapi import cacheable
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ProductId, ShopIdPath
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.storefront import (
     StorefrontProduct,
     StorefrontShop,
@@ -28,7 +28,7 @@ from app.domain.catalog.errors import ProductNotFound
 from app.domain.shops.errors import ShopNotFound
 from app.domain.shops.services import storefront_shop
 
-router = APIRouter(
+router = PrefixedRouter(
     route_class=StrictRoute, prefix="/v1/storefront", tags=["Storefront: public reads"]
 )
 

@@ -9,11 +9,11 @@ stable and which carry RFC 6749's `error` and `error_description` too.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import Request, Response, status
 
 from app.api.deps import ContainerDep, UoW, client_ip, commit_apart, login_limits
 from app.api.errors import problem_responses
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.buyers import BuyerToken, BuyerTokenRequest, BuyerTokenRevocation
 from app.container import SqlUnitOfWork
 from app.domain.accounts.errors import LoginThrottled, PasswordHashingBusy
@@ -32,7 +32,7 @@ def _form_too(model: type) -> dict[str, object]:
     return {"requestBody": {"content": {FORM: {"schema": ref}}}}
 
 
-router = APIRouter(route_class=StrictRoute, prefix=TOKEN_PATH, tags=["Storefront: buyers"])
+router = PrefixedRouter(route_class=StrictRoute, prefix=TOKEN_PATH, tags=["Storefront: buyers"])
 
 
 def _required(body: BuyerTokenRequest, *names: str) -> None:

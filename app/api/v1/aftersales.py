@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
@@ -18,7 +18,7 @@ from app.api.provider import (
     AftersalesRead,
     AftersalesWrite,
 )
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.aftersales import (
     AFTERSALE_EXAMPLE,
     AfterSale,
@@ -41,7 +41,7 @@ from app.domain.aftersales.model import AfterSaleStatus
 from app.domain.aftersales.ports import AfterSaleFilter
 from app.domain.orders.errors import PhoneInvalid, RegionUnknown
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: after-sales"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: after-sales"])
 
 AfterSaleId = Annotated[
     str, Path(max_length=40, description="The after-sale's id.", examples=[AFTERSALE_EXAMPLE])

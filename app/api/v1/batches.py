@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import (
@@ -23,7 +23,7 @@ from app.api.errors import (
     validation_problem,
 )
 from app.api.provider import PROVIDER_WRITE_ERRORS, ProductsWrite, ShopAccess
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.batches import (
     ActionOperation,
     AdjustStockOperation,
@@ -44,7 +44,7 @@ from app.api.v1 import product_actions as actions
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.uow import Transaction
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
 #: An item's own error is in its result (a 200); the request's are the bearer token's and
 #: the body's.

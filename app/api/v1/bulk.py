@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import Header, Path, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -19,7 +19,7 @@ from app.api.idempotency import receiving_body_itself
 from app.api.openapi import sets_headers
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, ProductsRead, ProductsWrite
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.bulk import JOB_EXAMPLE, BulkExportCreate, BulkJob, BulkJobLinks
 from app.api.uploads import (
     TooManyUploads,
@@ -42,7 +42,7 @@ from app.domain.catalog.errors import (
 from app.domain.errors import ValidationFailed
 from app.domain.shops import services as shop_services
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: bulk jobs"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: bulk jobs"])
 
 IMPORT_PATH = "/v1/products/bulk-imports"
 #: Media types of an import upload, by the format they carry.

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import QualificationId
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, ProductsRead, ProductsWrite
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.catalog import (
     CATEGORY_EXAMPLE,
     Brand,
@@ -29,7 +29,7 @@ from app.domain.catalog.errors import BrandNotFound, CategoryNotFound, Qualifica
 from app.domain.catalog.qualifications import QualificationStatus
 from app.domain.shops import services as shop_services
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: catalog"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: catalog"])
 
 CategoryId = Annotated[
     str, Path(max_length=40, description="A category id.", examples=[CATEGORY_EXAMPLE])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from app.api.deps import IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
@@ -15,7 +15,7 @@ from app.api.provider import (
     LogisticsRead,
     LogisticsWrite,
 )
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.freight import (
     TEMPLATE_ID_EXAMPLE,
     FreightTemplateFields,
@@ -26,7 +26,7 @@ from app.domain.errors import PreconditionFailed
 from app.domain.orders import freight_services as services
 from app.domain.orders.errors import FreightTemplateInUse, FreightTemplateNotFound
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: freight templates"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: freight templates"])
 
 TemplateId = Annotated[
     str,

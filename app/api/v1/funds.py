@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.api.deps import UoW
 from app.api.errors import problem_responses
 from app.api.funds import EntryFilterParams, entries_page
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams
 from app.api.provider import PROVIDER_ERRORS, FundsRead
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.funds import Funds, FundsEntry
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: funds"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: funds"])
 
 
 @router.get(

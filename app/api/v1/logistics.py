@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.openapi import sets_headers
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, LogisticsRead, LogisticsWrite
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.logistics import (
     ACCOUNT_ID_EXAMPLE,
     SENDER_ID_EXAMPLE,
@@ -41,7 +41,9 @@ from app.domain.logistics.errors import (
 from app.domain.logistics.senders import MAX_SENDER_ADDRESSES, SenderChanges
 from app.domain.orders.errors import CarrierUnknown, PhoneInvalid, RegionUnknown
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1/logistics", tags=["Open API: logistics"])
+router = PrefixedRouter(
+    route_class=StrictRoute, prefix="/v1/logistics", tags=["Open API: logistics"]
+)
 
 ACCOUNTS = "/v1/logistics/accounts"
 ADDRESSES = "/v1/logistics/addresses"

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.api.deps import ContainerDep, UoW
 from app.api.errors import problem_responses
 from app.api.provider import PROVIDER_WRITE_ERRORS, OrdersWrite, ShopAccess
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.order_batches import (
     CancelOrderOperation,
     OrderBatch,
@@ -31,7 +31,7 @@ from app.api.v1 import order_actions as actions
 from app.api.v1.batches import item_problem, op_name, run_items
 from app.domain.orders.ports import OrdersUnitOfWork
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: orders"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: orders"])
 
 #: An item's own error is in its result (a 200); the request's are the bearer token's and
 #: the body's.

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import require_zone
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, OrdersRead, OrdersWrite
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.order_documents import order_document
 from app.api.schemas.orders import (
     ORDER_EXAMPLE,
@@ -47,7 +47,7 @@ from app.domain.orders.errors import (
 )
 from app.domain.orders.model import OrderFilter, OrderStatus
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: orders"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: orders"])
 
 OrderId = Annotated[
     str, Path(max_length=40, description="The order's id.", examples=[ORDER_EXAMPLE])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from app.api.deps import ContainerDep, IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
@@ -18,7 +18,7 @@ from app.api.provider import (
     ProductsWrite,
     ShopAccess,
 )
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.product_documents import View, json_response, product_document, sku_out
 from app.api.schemas.products import (
     SKU_EXAMPLE,
@@ -51,7 +51,7 @@ from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.errors import InvalidTransition, PreconditionFailed, ValidationFailed
 from app.domain.shops import services as shop_services
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: products"])
 
 SkuId = Annotated[str, Path(max_length=40, description="The SKU's id.", examples=[SKU_EXAMPLE])]
 OutSkuId = Annotated[

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from app.api.deps import IfMatch, UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.provider import PROVIDER_ERRORS, PROVIDER_WRITE_ERRORS, ShopRead, ShopWrite
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.shops import Shop, ShopUpdate, shop_out
 from app.domain.errors import InvalidTransition, PreconditionFailed
 from app.domain.shops import services
 from app.domain.shops.errors import ShopNotFound
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: shop"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: shop"])
 
 
 @router.get(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import Path, Request, Response, status
 
 from app.api.deps import UoW
 from app.api.errors import problem_responses
@@ -19,7 +19,7 @@ from app.api.provider import (
     LogisticsWrite,
     require_scope,
 )
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.waybills import (
     BATCH_ID_EXAMPLE,
     WaybillBatch,
@@ -43,7 +43,7 @@ from app.domain.logistics.errors import (
     WaybillBatchNotFound,
 )
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: logistics"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: logistics"])
 
 BatchId = Annotated[
     str,

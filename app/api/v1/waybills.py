@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import Header, Path, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ContainerDep, UoW, set_etag
@@ -22,7 +22,7 @@ from app.api.provider import (
     OrdersRead,
     require_scope,
 )
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.orders import ORDER_EXAMPLE, SHIPMENT_EXAMPLE
 from app.api.schemas.waybills import (
     WAYBILL_ID_EXAMPLE,
@@ -58,7 +58,7 @@ from app.domain.orders.errors import (
     ShipmentNotFound,
 )
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: logistics"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: logistics"])
 
 _BODY = (400, 413, 415, 422)
 _CARRIER = (CarrierUnavailable, CarrierTimeout, CarrierResponseInvalid)
