@@ -65,6 +65,7 @@ from app.api.v1 import funds as provider_funds
 from app.api.v1 import logistics as provider_logistics
 from app.api.v1 import order_batches as provider_order_batches
 from app.api.v1 import orders as provider_orders
+from app.api.v1 import pickup as provider_pickup
 from app.api.v1 import products as provider_products
 from app.api.v1 import shop as provider_shop
 from app.api.v1 import waybill_batches as provider_waybill_batches
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         provider_waybills.router,
         provider_waybill_batches.router,
         provider_freight.router,
+        provider_pickup.router,
         merchant_funds.router,
         merchant_aftersales.router,
         payment_callbacks.router,

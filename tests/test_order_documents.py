@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.api.schemas.orders import MerchantOrder, Order
+from app.api.schemas.orders import BuyerOrder, MerchantOrder, Order
 from app.container import Container
 from app.domain.orders import services as orders
 from tests import factories as f
@@ -21,6 +21,8 @@ async def _entities(container: Container, shop_id: str, order_id: str) -> dict[s
         full = Order.of(order, shipments)
         return {
             "full": full.model_dump_json(),
+            # The storefront's: the buyer's view (`BuyerOrder`, the pickup code with it).
+            "buyer": BuyerOrder.for_buyer(order, shipments).model_dump_json(),
             # The provider's one-order read adds the order's after-sales in brief (none here).
             "one": full.model_copy(update={"aftersales": []}).model_dump_json(),
             "finance": finance.model_dump_json(),
@@ -38,7 +40,7 @@ async def test_order_reads_answer_exactly_what_the_order_schema_writes(
     order_id = r.json()["id"]
     # The storefront's answer to the order just placed: the schema's, of the entity stored.
     expected = await _entities(container, shop.shop_id, order_id)
-    assert r.content == expected["full"].encode()
+    assert r.content == expected["buyer"].encode()
 
     s = Shop(shop.p, container, [shop.sku(0), shop.sku(1)], buyer)  # type: ignore[arg-type]
     await s.pay(order_id)

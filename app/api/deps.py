@@ -66,6 +66,8 @@ UOW_SCOPE_KEY = "minishop.uow"
 BEFORE_COMMIT_KEY = "minishop.before_commit"
 #: Work that `after_response` queued for `UnitOfWorkScope` to run once the response is sent.
 AFTER_RESPONSE_KEY = "minishop.after_response"
+#: Set by `keep_writes_on_error`: the error the endpoint answers commits what it wrote.
+KEEP_ON_ERROR_KEY = "minishop.keep_on_error"
 
 #: Writes what must commit with the request's response (the Idempotency-Key's record).
 BeforeCommit = Callable[[SqlUnitOfWork, Response], Awaitable[None]]
@@ -118,7 +120,8 @@ async def commit_request(request: Request, response: Response) -> None:
     (its unit of work rolls back), and neither does an error it answered itself (4xx/5xx):
     what it wrote is rolled back too."""
     uow: SqlUnitOfWork | None = request.scope.get(UOW_SCOPE_KEY)
-    if uow is not None and response.status_code < 400:
+    keep = response.status_code < 400 or request.scope.get(KEEP_ON_ERROR_KEY, False)
+    if uow is not None and keep:
         before_commit: BeforeCommit | None = request.scope.get(BEFORE_COMMIT_KEY)
         if before_commit is not None:
             await before_commit(uow, response)
@@ -128,6 +131,14 @@ async def commit_request(request: Request, response: Response) -> None:
             # Tests only (refused in production): the process dies between the commit and
             # the response, as a crash would (tests/test_idempotency_crash.py).
             os._exit(70)
+
+
+def keep_writes_on_error(request: Request) -> None:
+    """The error answer the endpoint returns (it does not raise it) commits the request's
+    writes, as a success would: a refusal that must count (a wrong pickup code, counted
+    against its shop under the lock its check took). With an `Idempotency-Key`, that answer
+    is stored for the key like a success (a retry is answered, not counted again)."""
+    request.scope[KEEP_ON_ERROR_KEY] = True
 
 
 async def commit_apart(request: Request, work: Work) -> None:

@@ -208,18 +208,27 @@ def field_errors(
     return out
 
 
+def _carried(request: Request, own: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {**getattr(request.state, STATE_HEADERS, {}), **(own or {})}
+
+
+def domain_error_response(request: Request, exc: DomainError) -> JSONResponse:
+    """The problem a raised `exc` is answered with, for an endpoint that returns it instead
+    (`deps.keep_writes_on_error`)."""
+    return JSONResponse(
+        domain_problem(exc),
+        status_code=exc.status,
+        headers=_carried(request, exc.headers),
+        media_type=PROBLEM_JSON,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    def carried(request: Request, own: Mapping[str, str] | None = None) -> dict[str, str]:
-        return {**getattr(request.state, STATE_HEADERS, {}), **(own or {})}
+    carried = _carried
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(
-            domain_problem(exc),
-            status_code=exc.status,
-            headers=carried(request, exc.headers),
-            media_type=PROBLEM_JSON,
-        )
+        return domain_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

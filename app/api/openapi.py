@@ -99,6 +99,12 @@ TAGS = [
         "Orders and the storefront's freight quote price with them.",
     },
     {
+        "name": "Open API: pickup",
+        "description": "In-store pickup (门店自提): the shop's pickup points (address, hours, "
+        "contact, on/off) and the verification of the pickup code a buyer shows, which "
+        "completes a ready pickup order. Wrong codes are throttled per shop.",
+    },
+    {
         "name": "Open API: bulk jobs",
         "description": "Asynchronous import (CSV, JSON Lines, Shopify's product CSV) and "
         "export of the catalogue: jobs with progress, per-line errors and a report.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Response
+from fastapi import Path, Query, Request, Response
 
 from app.api.deps import (
     MERCHANT_ERRORS,
@@ -14,20 +14,29 @@ from app.api.deps import (
     CurrentAccount,
     MerchantSession,
     UoW,
+    keep_writes_on_error,
     set_etag,
 )
-from app.api.errors import problem_responses
+from app.api.errors import domain_error_response, problem_responses
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ShopIdPath
 from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.order_documents import member_document
 from app.api.schemas.orders import ORDER_EXAMPLE, MerchantOrder
 from app.api.schemas.payments import OrderCancellation
+from app.api.schemas.pickup import PickupVerification
 from app.api.schemas.product_documents import json_response
 from app.domain.orders import payment_services as payments
-from app.domain.orders import services
-from app.domain.orders.errors import InvalidOrderTransition, NoPaymentToRefund, OrderNotFound
+from app.domain.orders import pickup_services, services
+from app.domain.orders.errors import (
+    InvalidOrderTransition,
+    NoPaymentToRefund,
+    OrderNotFound,
+    PickupCodeInvalid,
+    PickupCodeThrottled,
+)
 from app.domain.orders.model import OrderFilter, OrderStatus
+from app.domain.orders.pickup import WRONG_CODES_PER_WINDOW
 from app.domain.shops.errors import PermissionDenied, ShopNotFound, ShopSuspended
 
 router = PrefixedRouter(
@@ -113,5 +122,54 @@ async def cancel_shop_order(
     response: Response,
 ) -> MerchantOrder:
     order = await payments.cancel_by_member(uow, ctx.actor, shop_id, order_id, reason=body.reason)
+    set_etag(response, order.version)
+    return MerchantOrder.for_member(order, await services.shipments_of(uow, order), personal=True)
+
+
+@router.post(
+    "/orders/{order_id}/pickup-ready",
+    operation_id="markShopOrderReadyForPickup",
+    summary="Mark a paid pickup order ready at its pickup point",
+    description="Permission `orders.manage`; CSRF token required. As "
+    "`POST /v1/orders/{order_id}/pickup-ready`: a pickup order in status 20 only (409 "
+    "`invalid_order_transition` otherwise); emits `order.ready_for_pickup`. Not while the "
+    "shop is suspended.",
+    response_model=MerchantOrder,
+    responses=problem_responses(*_WRITE, OrderNotFound, InvalidOrderTransition),
+)
+async def mark_shop_order_ready_for_pickup(
+    shop_id: ShopIdPath, order_id: OrderId, ctx: MerchantSession, uow: UoW, response: Response
+) -> MerchantOrder:
+    order = await pickup_services.mark_ready_by_member(uow, ctx.actor, shop_id, order_id)
+    set_etag(response, order.version)
+    return MerchantOrder.for_member(order, await services.shipments_of(uow, order), personal=True)
+
+
+@router.post(
+    "/pickup-verifications",
+    operation_id="verifyShopPickupCode",
+    summary="Verify a buyer's pickup code: the order is collected",
+    description="Permission `orders.manage`; CSRF token required; not while the shop is "
+    "suspended. As `POST /v1/pickup-verifications`: the code of a ready pickup order "
+    "completes it; any other code is 422 `pickup_code_invalid`, counted against the shop "
+    f"and audited; past {WRONG_CODES_PER_WINDOW} wrong codes within a minute (the shop's "
+    "count, whoever enters them) every code is a 429 `pickup_code_throttled` with "
+    "`Retry-After`.",
+    response_model=MerchantOrder,
+    responses=problem_responses(*_WRITE, PickupCodeInvalid, PickupCodeThrottled),
+)
+async def verify_shop_pickup_code(
+    shop_id: ShopIdPath,
+    body: PickupVerification,
+    ctx: MerchantSession,
+    uow: UoW,
+    request: Request,
+    response: Response,
+) -> MerchantOrder | Response:
+    try:
+        order = await pickup_services.verify_code_by_member(uow, ctx.actor, shop_id, body.code)
+    except PickupCodeInvalid as e:
+        keep_writes_on_error(request)  # the wrong code stays counted
+        return domain_error_response(request, e)
     set_etag(response, order.version)
     return MerchantOrder.for_member(order, await services.shipments_of(uow, order), personal=True)

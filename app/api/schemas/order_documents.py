@@ -49,6 +49,21 @@ def _line(x: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _pickup_point(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": p["id"],
+        "name": p["name"],
+        "region_code": p["region_code"],
+        "province": p["province"],
+        "city": p["city"],
+        "district": p["district"],
+        "detail": p["detail"],
+        "hours": p["hours"],
+        "contact_name": p["contact_name"],
+        "contact_phone": p["contact_phone"],
+    }
+
+
 def _shipment(s: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": s["id"],
@@ -73,7 +88,9 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
         "discount_total": r["discount_total"],
         "total": r["total"],
         "lines": [_line(x) for x in r["lines"]],
-        "address": _address(r["address"]),
+        "address": None if r["address"] is None else _address(r["address"]),
+        "delivery_method": r["delivery_method"],
+        "pickup_point": None if r["pickup_point"] is None else _pickup_point(r["pickup_point"]),
         "buyer_note": r["buyer_note"],
         "merchant_note": r["merchant_note"],
         "cancel_reason": r["cancel_reason"],
@@ -85,6 +102,7 @@ def order_document(r: OrderRecord) -> dict[str, Any]:
         "created_at": r["created_at"],
         "updated_at": r["updated_at"],
         "paid_at": r["paid_at"],
+        "ready_for_pickup_at": r["ready_for_pickup_at"],
         "shipped_at": r["shipped_at"],
         "delivered_at": r["delivered_at"],
         "received_at": r["received_at"],
@@ -108,8 +126,10 @@ def entity_document(
     order: OrderEntity, shipments: list[Shipment], *, buyer: bool = False
 ) -> dict[str, Any]:
     """An order entity (a change just made) as the reads write it; `buyer`: as the
-    storefront shows it, without the shop's own note."""
+    storefront shows it (`BuyerOrder`), without the shop's own note, with the pickup code
+    (which no record of the shop's reads carries)."""
     doc = order_document(order_record(order, shipments))
     if buyer:
         doc["merchant_note"] = None
+        doc["pickup_code"] = order.pickup_code
     return doc

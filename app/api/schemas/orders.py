@@ -69,6 +69,23 @@ class OrderAddress(Output):
     detail: str = Field(description="Street, building, door.", examples=["1 Keyuan Road"])
 
 
+class OrderPickupPoint(Output):
+    """The pickup point a pickup order is collected at, as it was when the order was placed."""
+
+    id: str = Field(description="The point's id.", examples=["pkp_01jd8m3k2x9v7q4w5e6r7t8y9z"])
+    name: str = Field(description="The store's name.", examples=["南山科技园店"])
+    region_code: str = Field(description="GB/T 2260 district code.", examples=["440305"])
+    province: str = Field(description="Province name.", examples=["广东省"])
+    city: str | None = Field(
+        description="City name (none for a province-level city's districts).", examples=["深圳市"]
+    )
+    district: str = Field(description="District or county name.", examples=["南山区"])
+    detail: str = Field(description="Street, building, shop number.", examples=["深南大道10000号"])
+    hours: str = Field(description="Opening hours.", examples=["周一至周日 09:00-21:00"])
+    contact_name: str = Field(description="Who to ask for.", examples=["张伟"])
+    contact_phone: str = Field(description="The store's mobile number.", examples=["13800138000"])
+
+
 class ShipmentLine(Output):
     """Units of one line in a shipment."""
 
@@ -143,6 +160,7 @@ class TimelineEntry(Output):
     event: Literal[
         "placed",
         "paid",
+        "ready_for_pickup",
         "shipped",
         "delivered",
         "received",
@@ -153,9 +171,10 @@ class TimelineEntry(Output):
     ] = Field(description="What happened.", examples=["shipped"])
     at: datetime = Field(description="When.", examples=[TIME_EXAMPLE])
     detail: str | None = Field(
-        description="For `shipped` the shipment's id, for `received` who confirmed it "
-        "(`buyer`, `auto`), for `cancelled` why (`buyer`, `timeout`, `merchant`, "
-        "`provider`); else null.",
+        description="For `shipped` the shipment's id, for `ready_for_pickup` the pickup "
+        "point's, for `received` who confirmed it (`buyer`, `auto`, or `pickup`: collected "
+        "with its code), for `cancelled` why (`buyer`, `timeout`, `merchant`, `provider`); "
+        "else null.",
         examples=[SHIPMENT_EXAMPLE],
     )
 
@@ -181,7 +200,19 @@ class Order(Output):
         examples=[40600],
     )
     lines: list[OrderLine] = Field(description="The SKUs ordered.")
-    address: OrderAddress = Field(description="Where it goes.")
+    address: OrderAddress | None = Field(
+        description="Where it goes; null for a pickup order (see `pickup_point`)."
+    )
+    delivery_method: Literal["express", "pickup"] = Field(
+        description="`express`: shipped to `address` (shipments); `pickup`: collected by the "
+        "buyer at `pickup_point`, never shipped (the shop marks it ready, then verifies the "
+        "buyer's pickup code, which completes it).",
+        examples=["express"],
+    )
+    pickup_point: OrderPickupPoint | None = Field(
+        description="A pickup order's point, as it was when the order was placed; null for "
+        "express delivery."
+    )
     buyer_note: str | None = Field(description="The buyer's note.", examples=["Ring twice"])
     merchant_note: str | None = Field(
         description="The shop's own note; null on the storefront (the buyer does not see it).",
@@ -218,6 +249,11 @@ class Order(Output):
     created_at: datetime = Field(description="When it was placed.", examples=[TIME_EXAMPLE])
     updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
     paid_at: datetime | None = Field(description="When it was paid.", examples=[None])
+    ready_for_pickup_at: datetime | None = Field(
+        description="When the shop marked the pickup order ready at its point "
+        "(`order.ready_for_pickup`); null until then and for express delivery.",
+        examples=[None],
+    )
     shipped_at: datetime | None = Field(description="When the last unit left.", examples=[None])
     delivered_at: datetime | None = Field(
         description="When the carrier delivered its last shipment, as tracked through the "
@@ -241,9 +277,20 @@ class Order(Output):
         """The entity through the one document builder (`order_documents`), validated."""
         return cls.model_validate(entity_document(o, shipments))
 
+
+class BuyerOrder(Order):
+    """An order as its buyer reads it on the storefront: without the shop's own note, with
+    the pickup code of a paid pickup order (the buyer's alone: no shop document, event or
+    log carries it)."""
+
+    pickup_code: str | None = Field(
+        description="A paid pickup order's code, to show at the pickup point once the order "
+        "is ready (`ready_for_pickup_at`); null for express delivery and before payment.",
+        examples=[None],
+    )
+
     @classmethod
-    def for_buyer(cls, o: OrderEntity, shipments: list[ShipmentEntity]) -> Order:
-        """As the buyer reads it on the storefront: without the shop's own note."""
+    def for_buyer(cls, o: OrderEntity, shipments: list[ShipmentEntity]) -> BuyerOrder:
         return cls.model_validate(entity_document(o, shipments, buyer=True))
 
 
@@ -349,7 +396,8 @@ class ItemIn(Input):
 
 
 class OrderCreate(Input):
-    """An order of the shop's SKUs, to one of the buyer's addresses."""
+    """An order of the shop's SKUs, to one of the buyer's addresses or (`delivery_method:
+    pickup`) collected at one of the shop's pickup points."""
 
     shop_id: str = Field(
         max_length=64,
@@ -367,11 +415,24 @@ class OrderCreate(Input):
         "cart when the order is placed.",
         examples=[False],
     )
+    delivery_method: Literal["express", "pickup"] = Field(
+        default="express",
+        description="`express` (the default): shipped to `address_id`; `pickup`: collected "
+        "at `pickup_point_id`, no freight.",
+        examples=["express"],
+    )
     address_id: str | None = Field(
         default=None,
         max_length=64,
-        description="An address of the buyer's book; omitted: the default one.",
+        description="An address of the buyer's book; omitted: the default one. Not with `pickup`.",
         examples=["addr_01jd8m3k2x9v7q4w5e6r7t8y9z"],
+    )
+    pickup_point_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="With `delivery_method: pickup` (and only then): an enabled pickup point "
+        "of the shop (`GET /v1/storefront/shops/{shop_id}/pickup-points`).",
+        examples=["pkp_01jd8m3k2x9v7q4w5e6r7t8y9z"],
     )
     buyer_note: str | None = Field(
         default=None, max_length=200, description="A note for the shop.", examples=["Ring twice"]
@@ -383,7 +444,7 @@ class MerchantOrder(Order):
     finance reads the amounts, lines and statuses, with the buyer's address and the notes
     (`buyer_note`, `merchant_note`, `cancel_note`) withheld (null)."""
 
-    address: OrderAddress | None = Field(  # type: ignore[assignment]
+    address: OrderAddress | None = Field(
         description="Where it goes; null for a role that does not manage orders."
     )
 

@@ -17,6 +17,7 @@ from app.api.openapi import cacheable
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.params import ProductId, ShopIdPath
 from app.api.routing import PrefixedRouter, StrictRoute
+from app.api.schemas.pickup import StorefrontPickupPoint, StorefrontPickupPointList
 from app.api.schemas.storefront import (
     StorefrontProduct,
     StorefrontShop,
@@ -25,6 +26,7 @@ from app.api.schemas.storefront import (
 )
 from app.domain.catalog import storefront
 from app.domain.catalog.errors import ProductNotFound
+from app.domain.orders import pickup_services
 from app.domain.shops.errors import ShopNotFound
 from app.domain.shops.services import storefront_shop
 
@@ -94,3 +96,22 @@ async def get_storefront_shop(
 ) -> Response:
     shop = await storefront_shop(uow, shop_id)
     return cacheable_json(shop_document(shop), if_none_match, response)
+
+
+@router.get(
+    "/shops/{shop_id}/pickup-points",
+    operation_id="listStorefrontPickupPoints",
+    summary="A shop's pickup points open to buyers",
+    description="No credential. The enabled points, oldest first: where a buyer may collect "
+    "an order placed with `delivery_method: pickup` and the point's `id` as "
+    "`pickup_point_id`. Empty when the shop offers no pickup. 404 `shop_not_found` when the "
+    "shop's storefront is not open.",
+    response_model=StorefrontPickupPointList,
+    responses={**cacheable(), **problem_responses(422, ShopNotFound)},
+)
+async def list_storefront_pickup_points(
+    shop_id: ShopIdPath, uow: UoW, response: Response, if_none_match: IfNoneMatch = None
+) -> Response:
+    points = await pickup_services.storefront_points(uow, shop_id)
+    content = StorefrontPickupPointList(data=[StorefrontPickupPoint.of(p) for p in points])
+    return cacheable_json(content.model_dump(mode="json"), if_none_match, response)

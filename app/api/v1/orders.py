@@ -34,7 +34,7 @@ from app.container import ConcurrentUpdate
 from app.domain.aftersales import services as aftersales
 from app.domain.errors import PreconditionFailed, ValidationFailed
 from app.domain.orders import payment_services as payments
-from app.domain.orders import services
+from app.domain.orders import pickup_services, services
 from app.domain.orders.carriers import CARRIERS
 from app.domain.orders.errors import (
     CarrierUnknown,
@@ -261,13 +261,34 @@ async def cancel_order(
 
 
 @router.post(
+    "/orders/{order_id}/pickup-ready",
+    operation_id="markOrderReadyForPickup",
+    summary="Mark a paid pickup order ready at its pickup point",
+    description="Scope `orders:write`. A pickup order (`delivery_method: pickup`) in status 20 "
+    "only (409 `invalid_order_transition` otherwise, express orders included): "
+    "`ready_for_pickup_at` is set (the status stays 20) and `order.ready_for_pickup` emitted; "
+    "the buyer's pickup code now completes it (`POST /v1/pickup-verifications`). Saying it "
+    "again changes nothing.",
+    response_model=Order,
+    responses=problem_responses(*_WRITE, OrderNotFound, InvalidOrderTransition),
+)
+async def mark_ready_for_pickup(
+    order_id: OrderId, access: OrdersWrite, uow: UoW, response: Response
+) -> Order:
+    order = await pickup_services.mark_ready(uow, access.actor, access.shop_id, order_id)
+    set_etag(response, order.version)
+    return await actions.full(uow, order)
+
+
+@router.post(
     "/orders/{order_id}/shipments",
     operation_id="createOrderShipment",
     summary="Ship units of an order",
     description="Scope `orders:write`. The Mini Shop's `delivery/send`: a carrier code, its "
     "waybill number (checked against the carrier's published format) and the units of each "
     "line that left (none: everything not yet shipped). Status 20 or 21; some units left → "
-    "21 partially shipped, all → 30 awaiting receipt. Emits `order.shipped`.",
+    "21 partially shipped, all → 30 awaiting receipt. Emits `order.shipped`. A pickup order "
+    "is never shipped (409 `invalid_order_transition`).",
     status_code=status.HTTP_201_CREATED,
     response_model=Shipment,
     responses=problem_responses(

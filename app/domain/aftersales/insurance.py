@@ -35,7 +35,7 @@ async def claim_for_return(uow: AfterSalesUnitOfWork, order: Order, aftersale: A
         policy_id=policy.id,
         aftersale_id=aftersale.id,
         buyer_id=order.buyer_id,
-        amount=uow.insurance_terms.claim_for(order.address["region_code"]),
+        amount=uow.insurance_terms.claim_for(order.region_code),
     )
     uow.insurance.add_claim(claim)
     await uow.timers.schedule(

@@ -158,9 +158,15 @@ class OrderEventData(SequencedPayload):
     shipment_id: str | None = Field(
         default=None, description="`order.shipped`: the shipment.", examples=[None]
     )
-    received_by: Literal["buyer", "auto"] | None = Field(
+    received_by: Literal["buyer", "auto", "pickup"] | None = Field(
         default=None,
-        description="`order.received`: the buyer, or the platform after the confirmation period.",
+        description="`order.received`: the buyer, the platform after the confirmation period, "
+        "or `pickup`: the buyer collected a pickup order, the shop having verified its code.",
+        examples=[None],
+    )
+    pickup_point_id: str | None = Field(
+        default=None,
+        description="`order.ready_for_pickup`: the pickup point the order waits at.",
         examples=[None],
     )
     payment_id: str | None = Field(
@@ -365,6 +371,12 @@ CATALOG: dict[str, EventType] = _table(
         "order.delivered",
         "The carrier delivered the order's last shipment; the automatic receipt confirmation "
         "now counts from this.",
+        OrderEventData,
+    ),
+    EventType(
+        "order.ready_for_pickup",
+        "The shop has the paid pickup order ready at its pickup point (status stays 20); the "
+        "buyer's pickup code now completes it.",
         OrderEventData,
     ),
     EventType(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from app.domain.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from app.domain.errors import (
+    Conflict,
+    LimitExceeded,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 
 class OrderNotFound(NotFound):
@@ -21,11 +28,17 @@ class InvalidOrderTransition(Conflict):
     code = "invalid_order_transition"
     title = "The action is not allowed in the order's current status"
 
-    def __init__(self, action: str, status: int, status_name: str) -> None:
-        super().__init__(
-            f"Cannot {action} an order in status {status} ({status_name}).",
-            extra={"current_status": status, "current_status_name": status_name},
-        )
+    def __init__(
+        self, action: str, status: int, status_name: str, *, delivery_method: str | None = None
+    ) -> None:
+        """`delivery_method`: the action is not one of the order's way of delivery (a pickup
+        order is not shipped, an express one not collected), whatever its status."""
+        extra: dict[str, object] = {"current_status": status, "current_status_name": status_name}
+        detail = f"Cannot {action} an order in status {status} ({status_name})."
+        if delivery_method is not None:
+            detail = f"Cannot {action} an order delivered by {delivery_method}."
+            extra["delivery_method"] = delivery_method
+        super().__init__(detail, extra=extra)
 
 
 class ProductNotListed(Conflict):
@@ -139,3 +152,30 @@ class FreightTemplateInUse(Conflict):
 
     code = "freight_template_in_use"
     title = "Products still use the freight template"
+
+
+class PickupPointNotFound(NotFound):
+    """No such pickup point in the shop (or, when ordering, none that is enabled)."""
+
+    code = "pickup_point_not_found"
+    title = "Pickup point not found"
+
+
+class PickupPointLimitReached(LimitExceeded):
+    code = "pickup_point_limit_reached"
+    title = "The shop has as many pickup points as allowed"
+
+
+class PickupCodeInvalid(ValidationFailed):
+    """The same answer for every code that does not complete an order: unknown, another
+    shop's, an order not ready for pickup yet, already collected, cancelled."""
+
+    code = "pickup_code_invalid"
+    title = "The pickup code is not valid"
+
+
+class PickupCodeThrottled(TooManyRequests):
+    """Too many wrong pickup codes for the shop lately; retry after `Retry-After` seconds."""
+
+    code = "pickup_code_throttled"
+    title = "Too many wrong pickup codes"

@@ -12,6 +12,10 @@ else assigns `status`.
                                                                     v (buyer or auto)
     200 closed: every unit refunded by after-sales            100 completed
 
+A pickup order (`delivery_method` `pickup`, `pickup.py`) is never shipped: paid (20), the shop
+marks it ready for pickup (`ready_for_pickup_at`, still 20), and the buyer's pickup code,
+verified by the shop, completes it (100).
+
 A completed or closed order is *settled* later (`settled_at`): its money becomes the shop's.
 """
 
@@ -58,6 +62,15 @@ class CancelReason(StrEnum):
 class ReceivedBy(StrEnum):
     BUYER = "buyer"
     AUTO = "auto"
+    #: The buyer collected a pickup order, the shop having verified its code.
+    PICKUP = "pickup"
+
+
+class DeliveryMethod(StrEnum):
+    """How the goods reach the buyer: shipped by a carrier, or collected at a pickup point."""
+
+    EXPRESS = "express"
+    PICKUP = "pickup"
 
 
 #: Who may cancel in which status: the buyer only before paying, the shop's side (merchant
@@ -181,8 +194,9 @@ class Order:
     shop_id: str
     buyer_id: str
     lines: list[OrderLine]
-    #: The address as it was when the order was placed (recipient, phone, region, detail).
-    address: dict[str, Any]
+    #: The address as it was when the order was placed (recipient, phone, region, detail);
+    #: None for a pickup order.
+    address: dict[str, Any] | None
     product_total: int
     freight: int
     discount_total: int
@@ -205,6 +219,13 @@ class Order:
     closed_at: datetime | None = None
     #: When its money became the shop's (the settlement timer, after it completed or closed).
     settled_at: datetime | None = None
+    delivery_method: DeliveryMethod = DeliveryMethod.EXPRESS
+    #: A pickup order's point as it was when the order was placed (`PickupPoint.snapshot`).
+    pickup_point: dict[str, Any] | None = None
+    #: A paid pickup order's code: its buyer's alone to see (never in the shop's documents,
+    #: events, logs or audit).
+    pickup_code: str | None = None
+    ready_for_pickup_at: datetime | None = None
     id: str = field(default_factory=lambda: new_id("order"))
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
@@ -219,10 +240,14 @@ class Order:
         buyer_id: str,
         lines: Sequence[OrderLine],
         amounts: Amounts,
-        address: dict[str, Any],
+        address: dict[str, Any] | None,
         buyer_note: str | None = None,
+        pickup_point: dict[str, Any] | None = None,
     ) -> Order:
-        """A new order, pending payment; `lines` belong to `id` and priced as `amounts`."""
+        """A new order, pending payment; `lines` belong to `id` and priced as `amounts`;
+        sent to `address`, or collected at `pickup_point` (a snapshot: exactly one of them)."""
+        if (address is None) == (pickup_point is None):
+            raise ValueError("an order has an address or a pickup point, not both or neither")
         if not lines:
             raise QuantityInvalid("An order needs at least one line.")
         if any(line.order_id != id or line.shop_id != shop_id for line in lines):
@@ -234,6 +259,8 @@ class Order:
             lines=list(lines),
             address=address,
             buyer_note=buyer_note,
+            delivery_method=DeliveryMethod.EXPRESS if address else DeliveryMethod.PICKUP,
+            pickup_point=pickup_point,
             product_total=amounts.product_total,
             freight=amounts.freight,
             discount_total=amounts.discount_total,
@@ -245,6 +272,26 @@ class Order:
     def _require(self, action: str, *allowed: OrderStatus) -> None:
         if self.status not in allowed:
             raise InvalidOrderTransition(action, int(self.status), self.status.label)
+
+    @property
+    def region_code(self) -> str:
+        """Where the goods are handed over: the address's district, or the pickup point's."""
+        place = self.address if self.address is not None else self.pickup_point
+        assert place is not None
+        return str(place["region_code"])
+
+    @property
+    def for_pickup(self) -> bool:
+        return self.delivery_method is DeliveryMethod.PICKUP
+
+    def _require_method(self, action: str, method: DeliveryMethod) -> None:
+        if self.delivery_method is not method:
+            raise InvalidOrderTransition(
+                action,
+                int(self.status),
+                self.status.label,
+                delivery_method=self.delivery_method.value,
+            )
 
     def _touch(self, now: datetime) -> None:
         # `version` is the storage's optimistic lock: it counts the flushes, not the calls.
@@ -307,6 +354,7 @@ class Order:
     def ship(self, quantities: Mapping[str, int], now: datetime | None = None) -> bool:
         """Record a shipment of `quantities` (line id → units); True when it ships the rest."""
         self._require("ship", OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPED)
+        self._require_method("ship", DeliveryMethod.EXPRESS)
         lines = {line.id: line for line in self.lines}
         if not quantities:
             raise QuantityInvalid("A shipment carries at least one line.")
@@ -346,6 +394,37 @@ class Order:
         now = now or utcnow()
         self.status = OrderStatus.COMPLETED
         self.received_by = by
+        self.received_at = self.completed_at = now
+        self._touch(now)
+
+    def mark_ready_for_pickup(self, now: datetime | None = None) -> bool:
+        """The shop has the paid pickup order ready at its point; False (nothing changes)
+        when it already said so."""
+        self._require("mark ready for pickup", OrderStatus.AWAITING_SHIPMENT)
+        self._require_method("mark ready for pickup", DeliveryMethod.PICKUP)
+        if self.ready_for_pickup_at is not None:
+            return False
+        now = now or utcnow()
+        self.ready_for_pickup_at = now
+        self._touch(now)
+        return True
+
+    @property
+    def collectable(self) -> bool:
+        """A pickup order its code completes now: paid, ready, not collected or cancelled."""
+        return (
+            self.for_pickup
+            and self.status is OrderStatus.AWAITING_SHIPMENT
+            and self.ready_for_pickup_at is not None
+        )
+
+    def collect(self, now: datetime | None = None) -> None:
+        """The buyer collected the ready pickup order (its code verified): it completes."""
+        if not self.collectable:
+            raise InvalidOrderTransition("collect", int(self.status), self.status.label)
+        now = now or utcnow()
+        self.status = OrderStatus.COMPLETED
+        self.received_by = ReceivedBy.PICKUP
         self.received_at = self.completed_at = now
         self._touch(now)
 
@@ -470,6 +549,9 @@ ORDER_RECORD_FIELDS = (
     "closed_at",
     "settled_at",
     "received_by",
+    "delivery_method",
+    "pickup_point",
+    "ready_for_pickup_at",
     "version",
 )
 LINE_RECORD_FIELDS = (
@@ -491,6 +573,7 @@ def order_record(order: Order, shipments: Sequence[Shipment]) -> OrderRecord:
     record["status"] = int(order.status)
     record["cancel_reason"] = order.cancel_reason.value if order.cancel_reason else None
     record["received_by"] = order.received_by.value if order.received_by else None
+    record["delivery_method"] = order.delivery_method.value
     record["lines"] = [{n: getattr(x, n) for n in LINE_RECORD_FIELDS} for x in order.lines]
     record["shipments"] = [{n: getattr(s, n) for n in SHIPMENT_RECORD_FIELDS} for s in shipments]
     return record
@@ -500,20 +583,21 @@ def order_record(order: Order, shipments: Sequence[Shipment]) -> OrderRecord:
 _TIMELINE_RANK = {
     "placed": 0,
     "paid": 1,
-    "shipped": 2,
-    "delivered": 3,
-    "received": 4,
-    "completed": 5,
-    "cancelled": 6,
-    "closed": 7,
-    "settled": 8,
+    "ready_for_pickup": 2,
+    "shipped": 3,
+    "delivered": 4,
+    "received": 5,
+    "completed": 6,
+    "cancelled": 7,
+    "closed": 8,
+    "settled": 9,
 }
 
 
 def timeline(record: OrderRecord) -> list[dict[str, Any]]:
     """What happened to the order, oldest first, from its own timestamps and its shipments:
-    `{"event", "at", "detail"}`, the detail being the shipment's id, who confirmed receipt
-    (`buyer`, `auto`) or why it was cancelled."""
+    `{"event", "at", "detail"}`, the detail being the shipment's id, the pickup point's,
+    who confirmed receipt (`buyer`, `auto`, `pickup`) or why it was cancelled."""
     entries: list[tuple[datetime, int, str, str | None]] = []
 
     def add(event: str, at: datetime | None, detail: str | None = None) -> None:
@@ -522,6 +606,8 @@ def timeline(record: OrderRecord) -> list[dict[str, Any]]:
 
     add("placed", record["created_at"])
     add("paid", record["paid_at"])
+    point = record["pickup_point"]
+    add("ready_for_pickup", record["ready_for_pickup_at"], point["id"] if point else None)
     for s in record["shipments"]:
         add("shipped", s["created_at"], s["id"])
     add("delivered", record["delivered_at"])

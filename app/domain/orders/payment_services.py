@@ -15,7 +15,7 @@ from datetime import timedelta
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.clock import utcnow
 from app.domain.funds.ledger import payment_received, refund_paid
-from app.domain.orders import services
+from app.domain.orders import pickup_services, services
 from app.domain.orders.errors import NoPaymentToRefund, PaymentNotFound
 from app.domain.orders.model import CancelReason, Order, OrderStatus
 from app.domain.orders.payments import (
@@ -112,6 +112,8 @@ async def _apply(
     await uow.ledger.post(payment_received(order.shop_id, order.id, payment.id, payment.amount))
     if order.status is OrderStatus.PENDING_PAYMENT and order.total == payment.amount:
         order.pay()
+        if order.for_pickup:
+            await pickup_services.assign_code(uow, order)
         await uow.timers.cancel(services.CLOSE_UNPAID, order.id)
         await services.order_event(uow, "order.paid", order, payment_id=payment.id)
         return SettleOutcome.PAID

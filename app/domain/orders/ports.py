@@ -3,6 +3,7 @@ order needs of the contexts below (the catalogue's stock path, timers, the outbo
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from app.domain.accounts.ports import AccountsUnitOfWork
@@ -22,6 +23,7 @@ from app.domain.orders.model import (
     Shipment,
 )
 from app.domain.orders.payments import GatewayCharge, Payment, PaymentNotification
+from app.domain.orders.pickup import PickupPoint, PickupThrottle
 from app.domain.pagination import Page, PageRequest
 from app.domain.timers.ports import Timers
 
@@ -78,6 +80,9 @@ class OrderRepository(Protocol):
     ) -> Page[Order]:
         """The buyer's own orders, newest first (of one shop when `shop_id` is given)."""
 
+    async def by_pickup_code(self, shop_id: str, code: str, *, lock: bool = False) -> Order | None:
+        """The shop's open (not completed, closed or cancelled) pickup order with `code`."""
+
     def add_shipment(self, shipment: Shipment) -> None: ...
     async def get_shipment(
         self, shop_id: str, order_id: str, shipment_id: str
@@ -108,6 +113,27 @@ class FreightTemplateRepository(Protocol):
 
     async def products_using(self, shop_id: str, template_id: str) -> int:
         """How many of the shop's products name the template."""
+
+
+class PickupPointRepository(Protocol):
+    """A shop's pickup points; every method names the shop."""
+
+    def add(self, point: PickupPoint) -> None: ...
+    async def get(
+        self, shop_id: str, point_id: str, *, lock: bool = False
+    ) -> PickupPoint | None: ...
+    async def list_page(self, shop_id: str, page: PageRequest) -> Page[PickupPoint]: ...
+    async def enabled(self, shop_id: str) -> list[PickupPoint]:
+        """The enabled points, oldest first."""
+
+    async def count(self, shop_id: str) -> int: ...
+    async def delete(self, point: PickupPoint) -> None: ...
+
+
+class PickupThrottleRepository(Protocol):
+    async def lock(self, shop_id: str, now: datetime) -> PickupThrottle:
+        """The shop's counter of wrong codes (made at `now` if it has none), locked until
+        the transaction ends; changes to it are saved with the unit of work."""
 
 
 class OrderReads(Protocol):
@@ -208,6 +234,10 @@ class OrdersUnitOfWork(CatalogUnitOfWork, AddressesUnitOfWork, Protocol):
     def freight_templates(self) -> FreightTemplateRepository: ...
     @property
     def orders(self) -> OrderRepository: ...
+    @property
+    def pickup_points(self) -> PickupPointRepository: ...
+    @property
+    def pickup_throttles(self) -> PickupThrottleRepository: ...
     @property
     def order_reads(self) -> OrderReads: ...
     @property

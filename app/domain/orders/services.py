@@ -24,6 +24,7 @@ from app.domain.orders.errors import (
     OrderNotFound,
     OrderSkuNotFound,
     OutOfStock,
+    PickupPointNotFound,
     ProductNotListed,
     QuantityInvalid,
     RegionNotSellable,
@@ -46,6 +47,7 @@ from app.domain.orders.model import (
     Shipment,
     ShopTerms,
 )
+from app.domain.orders.pickup import PickupDelivery
 from app.domain.orders.ports import OrdersUnitOfWork
 from app.domain.orders.pricing import (
     MAX_LINE_QUANTITY,
@@ -177,7 +179,7 @@ async def place(
     shop_id: str,
     buyer_id: str,
     items: Sequence[Item],
-    address: Destination | BookAddress,
+    address: Destination | BookAddress | PickupDelivery,
     buyer_note: str | None,
     payment_timeout: timedelta,
     discounts: Sequence[Discount] = (),
@@ -185,7 +187,8 @@ async def place(
 ) -> Order:
     """Check and price the order, reserve its stock (all lines or none), write it pending
     payment with `order.created`, and schedule its close if it stays unpaid. `address`: an
-    address of the buyer's book (read with the offers), or one given as it is."""
+    address of the buyer's book (read with the offers), one given as it is, or an enabled
+    pickup point of the shop (no freight; the products must be sold in its province)."""
     now = now or utcnow()
     wanted = _merged(items)
     book = address if isinstance(address, BookAddress) else None
@@ -200,18 +203,43 @@ async def place(
                 else "You have no address yet: add one, or name one by address_id."
             )
         address = read.address
-    assert isinstance(address, Destination)
-    snapshot = address.snapshot()
     shop = read.terms
     if not shop.can_sell:
         raise ShopNotOpen(f"Shop {shop_id} does not take orders.")
+    snapshot: dict[str, Any] | None = None
+    point: dict[str, Any] | None = None
+    if isinstance(address, PickupDelivery):
+        found = await uow.pickup_points.get(shop_id, address.pickup_point_id)
+        if found is None or not found.enabled:
+            raise PickupPointNotFound(
+                f"No pickup point {address.pickup_point_id} open in this shop.",
+                errors=[
+                    {"loc": ["body", "pickup_point_id"], "msg": "not found", "type": "not_found"}
+                ],
+            )
+        point = found.snapshot()
+        region_code = found.region_code
+    else:
+        assert isinstance(address, Destination)
+        snapshot = address.snapshot()
+        region_code = address.region_code
     sellable = _sellable(read.by_sku, list(wanted))
-    answer = _freight(shop, sellable, wanted, address.region_code)
+    if point is not None:
+        province = region_code[:2]
+        unsold = [k for k, o in sellable.items() if o.regions and province not in o.regions]
+        answer = FreightAnswer(
+            None if unsold else 0,
+            sum(o.price * wanted[k] for k, o in sellable.items()),
+            tuple(unsold),
+        )
+    else:
+        answer = _freight(shop, sellable, wanted, region_code)
     if answer.freight is None:
         offer = sellable[answer.not_sellable[0]]
-        province = address.region_code[:2]
+        province = region_code[:2]
+        where = "pickup point's" if point else "address's"
         raise RegionNotSellable(
-            f"Product {offer.product_id} is not sold or delivered to the address's province "
+            f"Product {offer.product_id} is not sold or delivered to the {where} province "
             f"({province}).",
             extra={"product_id": offer.product_id, "province": province},
         )
@@ -249,6 +277,7 @@ async def place(
         amounts=amounts,
         address=snapshot,
         buyer_note=buyer_note,
+        pickup_point=point,
     )
     order.created_at = order.updated_at = now
     await uow.orders.add(order)

@@ -22,6 +22,7 @@ from app.domain.orders.addresses import Address
 from app.domain.orders.insurance import Claim, Policy
 from app.domain.orders.model import CartLine, Order, OrderLine, Shipment
 from app.domain.orders.payments import Payment, PaymentNotification
+from app.domain.orders.pickup import PickupPoint, PickupThrottle
 from app.domain.shops.model import Member, Qualification, Shop
 from app.domain.webhooks.model import Attempt, Delivery, WebhookEndpoint
 from app.infra.db import tables
@@ -96,6 +97,10 @@ def map_domain() -> None:
         tables.sender_addresses,
         version_id_col=tables.sender_addresses.c.version,
     )
+    mr.map_imperatively(
+        PickupPoint, tables.pickup_points, version_id_col=tables.pickup_points.c.version
+    )
+    mr.map_imperatively(PickupThrottle, tables.pickup_code_throttles)
     mr.map_imperatively(
         Order,
         _o,

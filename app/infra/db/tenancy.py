@@ -51,6 +51,8 @@ TENANT_TABLES: tuple[sa.Table, ...] = (
     tables.waybills,
     tables.waybill_tracking_events,
     tables.freight_templates,
+    tables.pickup_points,
+    tables.pickup_code_throttles,
 )
 
 #: The execution option that carries a cross-shop statement's reason.

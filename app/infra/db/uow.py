@@ -46,6 +46,10 @@ from app.infra.db.repositories.logistics import (
 )
 from app.infra.db.repositories.orders import SqlCartRepository, SqlOrderRepository
 from app.infra.db.repositories.payments import SqlPaymentRepository
+from app.infra.db.repositories.pickup import (
+    SqlPickupPointRepository,
+    SqlPickupThrottleRepository,
+)
 from app.infra.db.repositories.refunds import SqlRefundRepository
 from app.infra.db.repositories.sandbox import SandboxGateway
 from app.infra.db.repositories.sandbox_carrier import CarrierAdapters
@@ -254,6 +258,14 @@ class SqlUnitOfWork:
     @cached_property
     def waybills(self) -> SqlWaybillRepository:
         return SqlWaybillRepository(self.session)
+
+    @cached_property
+    def pickup_points(self) -> SqlPickupPointRepository:
+        return SqlPickupPointRepository(self.session)
+
+    @cached_property
+    def pickup_throttles(self) -> SqlPickupThrottleRepository:
+        return SqlPickupThrottleRepository(self.session)
 
     @cached_property
     def timers(self) -> SqlTimers:

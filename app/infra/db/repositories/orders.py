@@ -25,6 +25,7 @@ from app.domain.orders.model import (
     Order,
     OrderFilter,
     OrderLine,
+    OrderStatus,
     Shipment,
     ShopTerms,
 )
@@ -87,8 +88,10 @@ _T = 19  # where the template's columns start
 _ADD_SQL = (
     """
 INSERT INTO orders (id, shop_id, buyer_id, status, product_total, freight, discount_total,
-                    total, address, buyer_note, merchant_note, created_at, updated_at, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14)
+                    total, address, buyer_note, merchant_note, created_at, updated_at, version,
+                    delivery_method, pickup_point)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $21,
+        $22::text::jsonb)
 """,
     """
 INSERT INTO order_lines (id, shop_id, order_id, product_id, sku_id, quantity, unit_price,
@@ -195,6 +198,8 @@ class SqlOrderRepository:
             [x.quantity for x in lines],
             [x.unit_price for x in lines],
             [json_text(x.snapshot) for x in lines],
+            order.delivery_method.value,
+            None if order.pickup_point is None else json_text(order.pickup_point),
         )
 
     async def offers(
@@ -344,6 +349,20 @@ class SqlOrderRepository:
         for shop, of_shop in by_shop.items():
             await self._with_lines(shop, of_shop)
         return result
+
+    async def by_pickup_code(self, shop_id: str, code: str, *, lock: bool = False) -> Order | None:
+        # The partial unique index's predicate, so the index finds it.
+        stmt = select(_o, shop_id, Order).where(
+            _o.c.pickup_code == code,
+            _o.c.pickup_code.is_not(None),
+            _o.c.status < OrderStatus.COMPLETED,
+        )
+        order: Order | None = (
+            await self.s.execute(locked(stmt) if lock else stmt)
+        ).scalar_one_or_none()
+        if order is not None:
+            await self._with_lines(shop_id, [order], fresh=lock)
+        return order
 
     def add_shipment(self, shipment: Shipment) -> None:
         self.s.add(shipment)

@@ -36,6 +36,7 @@ from app.infra.db.tables.payments import (
     sandbox_payouts,
     sandbox_refunds,
 )
+from app.infra.db.tables.pickup import pickup_code_throttles, pickup_points
 from app.infra.db.tables.shops import shop_members, shop_qualifications, shops
 from app.infra.db.tables.timers import timers
 from app.infra.db.tables.webhooks import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -71,6 +72,8 @@ __all__ = [
     "outbox_events",
     "payment_notifications",
     "payments",
+    "pickup_code_throttles",
+    "pickup_points",
     "products",
     "refresh_tokens",
     "refunds",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.domain.orders.model import CancelReason, OrderStatus, ReceivedBy
+from app.domain.orders.model import CancelReason, DeliveryMethod, OrderStatus, ReceivedBy
 from app.infra.db.tables.base import ID, metadata, timestamps
 from app.infra.db.types import IntEnumType, JSONType, UTCDateTime, str_enum
 
@@ -20,7 +20,7 @@ orders = sa.Table(
     sa.Column("freight", sa.BigInteger, nullable=False),
     sa.Column("discount_total", sa.BigInteger, nullable=False),
     sa.Column("total", sa.BigInteger, nullable=False),
-    # The address as it was when the order was placed.
+    # The address as it was when the order was placed (JSON null for a pickup order).
     sa.Column("address", JSONType, nullable=False),
     sa.Column("buyer_note", sa.String(200)),
     sa.Column("merchant_note", sa.String(500)),
@@ -36,6 +36,17 @@ orders = sa.Table(
     sa.Column("cancelled_at", UTCDateTime()),
     sa.Column("closed_at", UTCDateTime()),
     sa.Column("settled_at", UTCDateTime()),
+    sa.Column(
+        "delivery_method",
+        str_enum(DeliveryMethod, 16),
+        nullable=False,
+        server_default=DeliveryMethod.EXPRESS.value,
+    ),
+    # A pickup order's point as it was when the order was placed.
+    sa.Column("pickup_point", JSONType),
+    # Given at payment; the buyer's alone to see.
+    sa.Column("pickup_code", sa.String(12)),
+    sa.Column("ready_for_pickup_at", UTCDateTime()),
     *timestamps(),
     sa.Column("version", sa.Integer, nullable=False),
     sa.PrimaryKeyConstraint("shop_id", "id"),
@@ -49,6 +60,16 @@ orders = sa.Table(
     # A buyer's own orders, from every shop, newest first; and one of them by id.
     sa.Index(None, "buyer_id", "created_at", "id"),
     sa.Index(None, "id"),
+    # A pickup code names one open order of its shop (verification finds it by this index);
+    # a completed, closed or cancelled order's code may be drawn again.
+    sa.Index(
+        "uq_orders_shop_id_pickup_code_open",
+        "shop_id",
+        "pickup_code",
+        unique=True,
+        postgresql_where=sa.text("pickup_code IS NOT NULL AND status < 100"),
+        sqlite_where=sa.text("pickup_code IS NOT NULL AND status < 100"),
+    ),
 )
 
 
