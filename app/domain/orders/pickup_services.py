@@ -196,13 +196,14 @@ async def assign_code(uow: OrdersUnitOfWork, order: Order) -> None:
     """A paid pickup order's code: drawn until one is free among the shop's open pickup
     orders. The partial unique index decides, so two payments drawing the same code at once
     cannot both keep it: the loser's savepoint rolls back and it draws again."""
+    shop_id, order_id = order.shop_id, order.id
     for _ in range(CODE_DRAWS):
         try:
             async with uow.savepoint():
                 order.pickup_code = new_code()
         except IntegrityConflict:
             # The savepoint's rollback expired the order: read it again (the same object).
-            await services.get(uow, order.shop_id, order.id, lock=True)
+            await services.get(uow, shop_id, order_id, lock=True)
             continue
         return
     raise RuntimeError(f"no free pickup code in {CODE_DRAWS} draws")  # never, short of a bug
