@@ -303,6 +303,23 @@ async def _waybill(shop: ShopContext) -> str:
     return str(r.json()["id"])
 
 
+async def _pickup_point(shop: ShopContext) -> str:
+    r = await shop.client.post(
+        "/v1/pickup-points",
+        json={
+            "name": f"Store {secrets.token_hex(3)}",
+            "region_code": "440305",
+            "detail": "深南大道10000号",
+            "hours": "09:00-21:00",
+            "contact_name": "张伟",
+            "contact_phone": "13800138000",
+        },
+        headers=shop.auth.bearer,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
 async def _batchable(shop: ShopContext, ids: dict[str, str]) -> None:
     """A paid order to print, and the shop's carrier account and sender (ids in `ids`)."""
     ids["order_id"] = await _order(shop)
@@ -317,7 +334,11 @@ async def _waybill_batch(shop: ShopContext) -> str:
     await _batchable(shop, ids)
     r = await shop.client.post(
         "/v1/waybill-batches",
-        json=BODY_FROM_IDS["createWaybillBatch"](ids),
+        json={
+            "logistics_account_id": ids["logistics_account_id"],
+            "order_ids": [ids["order_id"]],
+            "weight_grams": 500,
+        },
         headers=shop.auth.bearer,
     )
     assert r.status_code == 202, r.text
@@ -340,6 +361,7 @@ PATH_ID_FACTORIES: dict[str, PathIdFactory] = {
     "template_id": _freight_template,
     "waybill_id": _waybill,
     "batch_id": _waybill_batch,
+    "pickup_point_id": _pickup_point,
 }
 
 #: Path parameters naming a child of the resource made for the same call (named before them).
@@ -389,6 +411,46 @@ async def _export_done(shop: ShopContext, ids: dict[str, str]) -> None:
     assert await worker.run_next(ids["job_id"]) == ids["job_id"]
 
 
+async def _paid_pickup(shop: ShopContext, ids: dict[str, str]) -> None:
+    """`order_id` becomes a paid pickup order of the shop (at a point made for it)."""
+    from app.domain.orders import services as orders
+    from app.domain.orders.pickup import PickupDelivery
+    from tests.payment_support import open_payment, settle_in_process
+
+    product = await _create_product(shop)
+    await _listed(shop, {"product_id": product["id"]})
+    point_id = await _pickup_point(shop)
+    async with shop.container.uow() as uow:
+        order = await orders.place(
+            uow,
+            shop_id=str(shop.auth.shop["id"]),
+            buyer_id=shop.auth.merchant.id,
+            items=[orders.Item(product["skus"][0]["id"], 1)],
+            address=PickupDelivery(point_id),
+            buyer_note=None,
+            payment_timeout=timedelta(minutes=30),
+        )
+        await uow.commit()
+    payment = await open_payment(shop.container, shop.auth.merchant.id, order.id)
+    assert await settle_in_process(shop.container, payment) == "paid"
+    ids["order_id"] = order.id
+
+
+async def _ready_pickup(shop: ShopContext, ids: dict[str, str]) -> None:
+    """A paid pickup order of the shop marked ready: its code, in `ids`, verifies it."""
+    from app.domain.audit.model import Actor, ActorType, Surface
+    from app.domain.orders import pickup_services
+
+    await _paid_pickup(shop, ids)
+    shop_id = str(shop.auth.shop["id"])
+    async with shop.container.uow() as uow:
+        actor = Actor(type=ActorType.SYSTEM, id="system:test", surface=Surface.SYSTEM)
+        order = await pickup_services.mark_ready(uow, actor, shop_id, ids["order_id"])
+        assert order.pickup_code is not None
+        ids["pickup_code"] = order.pickup_code
+        await uow.commit()
+
+
 STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]] = {
     "listProduct": _approved,
     "delistProduct": _listed,
@@ -400,6 +462,8 @@ STATE_SETUP: dict[str, Callable[[ShopContext, dict[str, str]], Awaitable[None]]]
     "confirmAftersaleReturn": _returned,
     "createOrderWaybill": _issuable,
     "createWaybillBatch": _batchable,
+    "markOrderReadyForPickup": _paid_pickup,
+    "verifyPickupCode": _ready_pickup,
 }
 
 #: Path parameters naming platform-wide resources that no shop owns (the category tree):
@@ -422,18 +486,25 @@ BODY_OVERRIDES: dict[str, dict[str, Any]] = {
     "acceptAftersale": {"return_address": RETURN_ADDRESS},
 }
 
-#: operationId → a valid JSON body naming resources its state setup made (in `ids`; a call
-#: made without that setup names one of no shop).
-BODY_FROM_IDS: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
-    "createOrderWaybill": lambda ids: {
-        "logistics_account_id": ids.get("logistics_account_id", "lacc_none"),
-        "weight_grams": 500,
-    },
-    "createWaybillBatch": lambda ids: {
-        "logistics_account_id": ids.get("logistics_account_id", "lacc_none"),
-        "order_ids": [ids.get("order_id", "order_none")],
-        "weight_grams": 500,
-    },
+#: operationId → the body made of the state its `STATE_SETUP` left in the ids (a code the
+#: set-up drew, the carrier account it bound); without that state, the body built from the
+#: examples.
+BODY_FROM_IDS: dict[str, Callable[[dict[str, str]], dict[str, Any] | None]] = {
+    "verifyPickupCode": lambda ids: {"code": ids["pickup_code"]} if "pickup_code" in ids else None,
+    "createOrderWaybill": lambda ids: (
+        {"logistics_account_id": ids["logistics_account_id"], "weight_grams": 500}
+        if "logistics_account_id" in ids
+        else None
+    ),
+    "createWaybillBatch": lambda ids: (
+        {
+            "logistics_account_id": ids["logistics_account_id"],
+            "order_ids": [ids["order_id"]],
+            "weight_grams": 500,
+        }
+        if "logistics_account_id" in ids
+        else None
+    ),
 }
 
 #: operationId → (body, Content-Type) of the operations that take a file, not JSON.
@@ -517,14 +588,10 @@ def _example(schema: dict[str, Any], spec: dict[str, Any], where: str) -> Any:
     pytest.fail(f"{where}: no example to build a valid value from; add one to BODY_OVERRIDES")
 
 
-def request_body(
-    app: FastAPI, op: Operation, ids: dict[str, str] | None = None
-) -> dict[str, Any] | None:
+def request_body(app: FastAPI, op: Operation) -> dict[str, Any] | None:
     """A valid JSON body, so a 422 never stands in for the auth result."""
     if op.body_schema is None:
         return None
-    if op.id in BODY_FROM_IDS:
-        return BODY_FROM_IDS[op.id](ids or {})
     if op.id in BODY_OVERRIDES:
         return BODY_OVERRIDES[op.id]
     body = _example(op.body_schema, app.openapi(), f"{op} body")
@@ -594,7 +661,8 @@ async def call(
             headers={**(headers or {}), "Content-Type": ctype},
             content=content,
         )
-    body = request_body(app, op, ids)
+    from_ids = BODY_FROM_IDS[op.id](ids) if op.id in BODY_FROM_IDS else None
+    body = from_ids if from_ids is not None else request_body(app, op)
     return await client.request(
         op.method,
         op.path.format(**ids),

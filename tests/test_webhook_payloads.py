@@ -19,6 +19,7 @@ from app.domain.clock import utcnow
 from app.domain.events.catalog import CATALOG
 from app.domain.logistics import tracking
 from app.domain.orders import services as orders
+from app.domain.orders.pickup import PickupDelivery
 from app.infra.db import tables
 from app.worker.timers import TimerRunner, build_registry
 from tests import factories as f
@@ -123,6 +124,34 @@ async def test_every_shop_event_carries_its_shop(
         async with container.uow() as uow:
             assert await tracking.poll(uow, shop_id, shipped.json()["id"]) == 5
             await uow.commit()
+        # A pickup order, paid and marked ready at its point.
+        r = await p.post(
+            "/v1/pickup-points",
+            {
+                "name": "南山店",
+                "region_code": "440305",
+                "detail": "1 Keyuan Road",
+                "hours": "09:00-21:00",
+                "contact_name": "张伟",
+                "contact_phone": "13800138000",
+            },
+        )
+        assert r.status_code == 201, r.text
+        async with container.uow() as uow:
+            collected = await orders.place(
+                uow,
+                shop_id=shop_id,
+                buyer_id=buyer.id,
+                items=[orders.Item(sid, 1)],
+                address=PickupDelivery(r.json()["id"]),
+                buyer_note=None,
+                payment_timeout=timedelta(minutes=30),
+            )
+            await uow.commit()
+        payment = await open_payment(container, buyer.id, collected.id)
+        assert await settle_in_process(container, payment) == "paid"
+        r = await p.post(f"/v1/orders/{collected.id}/pickup-ready")
+        assert r.status_code == 200, r.text
         # Every after-sale event: a refund asked for, then rejected by the shop.
         async with container.uow() as uow:
             got = await orders.get(uow, shop_id, order.id)
