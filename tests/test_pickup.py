@@ -19,6 +19,7 @@ from app.domain.orders import pickup_services
 from app.domain.orders.pickup import CODE_DIGITS, WRONG_CODES_PER_WINDOW
 from app.infra.db import tables
 from tests import factories as f
+from tests.aftersale_support import Sale
 from tests.order_support import OnSale, key, on_sale
 from tests.payment_support import events as order_events
 from tests.payment_support import notification, notify, paid_payment
@@ -502,3 +503,26 @@ async def test_after_sales_and_cancellation_keep_working_for_pickup_orders(
         "order.cancelled",
         "payment.refunded",
     ]
+    # Another, ready for pickup, refunded in full by an after-sale: closed (200), its code
+    # then completes nothing.
+    order_id, code = await pickup_order(client, container, shop, b, point["id"])
+    sale = Sale(shop, b, await buyer_view(b, order_id), container)
+    await sale.refunded(0)
+    closed = await sale.provider_order()
+    assert closed["status"] == 200 and closed["delivery_method"] == "pickup"
+    r = await shop.p.post(VERIFY, {"code": code})
+    assert (r.status_code, r.json()["code"]) == (422, "pickup_code_invalid")
+    assert "order.closed" in [t for t, _ in await sale.events()]
+
+
+async def test_a_wrong_code_replayed_with_its_idempotency_key_is_counted_once(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    shop = await on_sale(client, container)
+    headers = {**shop.p.h, "Idempotency-Key": "verify-once"}
+    first = await client.post(VERIFY, json={"code": "0" * CODE_DIGITS}, headers=headers)
+    assert (first.status_code, first.json()["code"]) == (422, "pickup_code_invalid")
+    again = await client.post(VERIFY, json={"code": "0" * CODE_DIGITS}, headers=headers)
+    assert again.status_code == 422 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    assert (await throttle_row(container, shop.shop_id)).failures == 1
