@@ -6,6 +6,7 @@ shop; another shop's points and codes are nothing here."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -526,3 +527,18 @@ async def test_a_wrong_code_replayed_with_its_idempotency_key_is_counted_once(
     assert again.status_code == 422 and again.headers.get("Idempotent-Replayed") == "true"
     assert again.json() == first.json()
     assert (await throttle_row(container, shop.shop_id)).failures == 1
+
+
+async def test_concurrent_wrong_codes_get_exactly_the_limit_of_tries(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """Verifications of a shop take turns on its counter's row: of many wrong codes sent at
+    once, exactly the limit are tried (422), every other one is throttled (429)."""
+    shop = await on_sale(client, container)
+    tries = WRONG_CODES_PER_WINDOW * 2
+    answers = await asyncio.gather(
+        *(shop.p.post(VERIFY, {"code": f"{i:0{CODE_DIGITS}d}"}) for i in range(tries))
+    )
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [422] * WRONG_CODES_PER_WINDOW + [429] * (tries - WRONG_CODES_PER_WINDOW)
+    assert (await throttle_row(container, shop.shop_id)).failures == WRONG_CODES_PER_WINDOW
