@@ -21,6 +21,7 @@ from app.domain.orders.pickup import CODE_DIGITS, WRONG_CODES_PER_WINDOW
 from app.infra.db import tables
 from tests import factories as f
 from tests.aftersale_support import Sale
+from tests.logistics_support import account_body, address_body
 from tests.order_support import OnSale, key, on_sale
 from tests.payment_support import events as order_events
 from tests.payment_support import notification, notify, paid_payment
@@ -234,6 +235,16 @@ async def test_the_whole_pickup_flow(
     )
     assert (ship.status_code, ship.json()["code"]) == (409, "invalid_order_transition")
     assert ship.json()["delivery_method"] == "pickup"
+    # ... and so is an e-waybill for it.
+    acc = await shop.p.post("/v1/logistics/accounts", account_body())
+    assert acc.status_code == 201, acc.text
+    assert (await shop.p.post("/v1/logistics/addresses", address_body())).status_code == 201
+    waybill = await shop.p.post(
+        f"/v1/orders/{order_id}/waybills",
+        {"logistics_account_id": acc.json()["id"], "weight_grams": 500},
+    )
+    assert (waybill.status_code, waybill.json()["code"]) == (409, "invalid_order_transition")
+    assert waybill.json()["delivery_method"] == "pickup"
     # Its code before the order is ready: the same answer as any wrong code.
     not_ready = await shop.p.post(VERIFY, {"code": code})
     assert (not_ready.status_code, not_ready.json()["code"]) == (422, "pickup_code_invalid")

@@ -4,7 +4,7 @@ open orders: a partial unique index) and when it was ready for pickup; a shop's 
 wrong pickup codes (one row per shop, locked by every verification)
 
 Revision ID: 6faf029ebcb3
-Revises: 8e87195d250d
+Revises: 3e2015023682
 Create Date: 2026-12-07 14:23:20.468505
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import app.infra.db.types
 
 revision: str = "6faf029ebcb3"
-down_revision: str | Sequence[str] | None = "8e87195d250d"
+down_revision: str | Sequence[str] | None = "3e2015023682"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

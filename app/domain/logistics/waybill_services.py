@@ -35,13 +35,10 @@ from app.domain.logistics.waybills import (
 )
 from app.domain.orders import services as orders
 from app.domain.orders.carriers import carrier
-from app.domain.orders.errors import InvalidOrderTransition, QuantityInvalid
-from app.domain.orders.model import Order, OrderStatus, Shipment
+from app.domain.orders.errors import QuantityInvalid
+from app.domain.orders.model import Order, Shipment
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import Cipher
-
-#: The order statuses a waybill can be issued in: paid, not everything shipped.
-_ISSUABLE = (OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPED)
 
 
 @dataclass(frozen=True)
@@ -179,11 +176,11 @@ async def issue_for(
 ) -> Issued:
     """`issue` for an order already locked, by an issuer already read."""
     account, adapter, sender, shop_id = by.account, by.carrier, by.sender, order.shop_id
-    if order.status not in _ISSUABLE:
-        raise InvalidOrderTransition("issue a waybill for", int(order.status), order.status.label)
+    order.require_shippable("issue a waybill for")
     parcel = _quantities(order, quantities)
     weight = weight_grams if weight_grams is not None else await _weight(uow, order, parcel)
     to = order.address
+    assert to is not None, "an express order has its address"
     receiver = Party(to["recipient"], to["phone"], to["region_code"], to["detail"])
     frm = Party(sender.name, sender.phone, sender.region_code, sender.detail)
     titles = {line.id: str(line.snapshot.get("title") or line.sku_id) for line in order.lines}

@@ -284,6 +284,11 @@ class Order:
     def for_pickup(self) -> bool:
         return self.delivery_method is DeliveryMethod.PICKUP
 
+    def require_shippable(self, action: str = "ship") -> None:
+        """Paid, not everything shipped, and delivered by a carrier (not picked up)."""
+        self._require(action, OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPED)
+        self._require_method(action, DeliveryMethod.EXPRESS)
+
     def _require_method(self, action: str, method: DeliveryMethod) -> None:
         if self.delivery_method is not method:
             raise InvalidOrderTransition(
