@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import Path, Request, Response, status
 
 from app.api.deps import IfMatch, UoW, keep_writes_on_error, set_etag
 from app.api.errors import domain_error_response, problem_responses
@@ -19,7 +19,7 @@ from app.api.provider import (
     LogisticsWrite,
     OrdersWrite,
 )
-from app.api.routing import StrictRoute
+from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.orders import Order
 from app.api.schemas.pickup import (
     PICKUP_POINT_ID_EXAMPLE,
@@ -42,7 +42,7 @@ from app.domain.orders.errors import (
 )
 from app.domain.orders.pickup import MAX_PICKUP_POINTS, WRONG_CODES_PER_WINDOW, PickupPointChanges
 
-router = APIRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: pickup"])
+router = PrefixedRouter(route_class=StrictRoute, prefix="/v1", tags=["Open API: pickup"])
 
 POINTS = "/v1/pickup-points"
 _BODY = (400, 413, 415, 422)
