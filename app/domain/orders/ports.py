@@ -55,11 +55,17 @@ class OrderRepository(Protocol):
         """A new order with its lines, written in the unit of work's transaction."""
 
     async def offers(
-        self, shop_id: str, sku_ids: list[str], address: BookAddress | None = None
+        self,
+        shop_id: str,
+        sku_ids: list[str],
+        address: BookAddress | None = None,
+        *,
+        snapshot: bool = True,
     ) -> Offers:
         """The shop's terms (None: no such shop), the offer of each of its SKUs among
         `sku_ids` (a SKU it lacks is left out) and, when asked for, the address of the
-        buyer's book: one read for everything an order checks."""
+        buyer's book: one read for everything an order checks. `snapshot=False` (a freight
+        quote) leaves out what only an order keeps of its lines: titles, images, attributes."""
 
     async def lock_many(self, shop_id: str, order_ids: list[str]) -> dict[str, Order]:
         """Those of the ids that are the shop's orders, with their lines, locked (in id

@@ -166,7 +166,7 @@ async def quote(
     to is an answer (`not_sellable`), not an error."""
     region(region_code)
     wanted = _merged(items)
-    read = await uow.orders.offers(shop_id, list(wanted))
+    read = await uow.orders.offers(shop_id, list(wanted), snapshot=False)
     if read.terms is None or not read.terms.can_sell:
         # As the storefront's public reads: a shop not open is not found.
         raise ShopNotFound(f"No shop {shop_id}.")

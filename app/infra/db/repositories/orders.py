@@ -81,6 +81,22 @@ LEFT JOIN freight_templates ft
 WHERE sh.id = $1
 """  # noqa: S608 (constant column names only)
 _T = 19  # where the template's columns start
+#: The same read for a freight quote: the same joins and rules' columns, without what only an
+#: order keeps (the snapshot's title, images, attributes and out ids; the buyer's address).
+_QUOTE_SQL = f"""
+SELECT sh.status, sh.suspended_at, sh.freight_fee, sh.free_shipping_from,
+       s.id, s.product_id, s.price, NULL, NULL,
+       p.status, p.regions, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL,
+       s.weight_g, {", ".join(f"ft.{c}" for c in TEMPLATE_COLUMNS)}
+FROM shops sh
+LEFT JOIN skus s ON s.shop_id = $1 AND s.id = ANY($2::text[])
+LEFT JOIN products p ON p.shop_id = $1 AND p.id = s.product_id
+LEFT JOIN freight_templates ft
+       ON ft.shop_id = $1
+      AND (ft.id = p.freight_template_id OR (p.freight_template_id IS NULL AND ft.is_default))
+WHERE sh.id = $1
+"""  # noqa: S608 (constant column names only)
 #: `add`: the order and its lines, one statement (the lines' key to their order is checked
 #: at its end).
 #: A new order and its lines: a deferred write of two parts (one statement with the writes
@@ -124,9 +140,9 @@ def _offer(
         price=int(price),
         listed=status == ProductStatus.LISTED,
         regions=tuple(regions or ()),
-        title=title,
+        title=title or "",
         image=images[0] if images else None,
-        sale_attrs=sale_attrs,
+        sale_attrs=sale_attrs or {},
         out_product_id=out_product_id,
         out_sku_id=out_sku_id,
         template=template,
@@ -203,8 +219,15 @@ class SqlOrderRepository:
         )
 
     async def offers(
-        self, shop_id: str, sku_ids: list[str], address: BookAddress | None = None
+        self,
+        shop_id: str,
+        sku_ids: list[str],
+        address: BookAddress | None = None,
+        *,
+        snapshot: bool = True,
     ) -> Offers:
+        if self._driver is not None and not snapshot:
+            return _offers(shop_id, await self._driver.fetch(_QUOTE_SQL, shop_id, sku_ids))
         if self._driver is not None:
             # In the transaction when the request has begun one (a from-cart order has).
             account_id, address_id = (
