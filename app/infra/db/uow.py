@@ -199,7 +199,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def orders(self) -> SqlOrderRepository:
-        return SqlOrderRepository(self.session, self._reader)
+        return SqlOrderRepository(lambda: self.session, self._reader)
 
     @cached_property
     def order_reads(self) -> SqlOrderReads:

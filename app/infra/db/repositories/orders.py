@@ -7,7 +7,7 @@ lines (`add`) through the driver, one statement each: the storefront's hottest w
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -183,9 +183,18 @@ def _offers(
 
 
 class SqlOrderRepository:
-    def __init__(self, session: AsyncSession, driver: DriverReader | None = None) -> None:
-        self.s = session
+    """`session`: the unit of work's, made when a statement first needs it, so that a
+    request served by the driver alone (a freight quote, placing an order) never opens one."""
+
+    def __init__(
+        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
+    ) -> None:
+        self._session = session
         self._driver = driver if driver is not None and driver.direct else None
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()
 
     async def add(self, order: Order) -> None:
         if self._driver is None:
