@@ -129,16 +129,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_webhook_docs(app)
     # The router tries routes in order, and matching is not free (~1-2 µs a route, several
     # times over with included routers; a `PrefixedRouter` is skipped at once for paths
-    # outside its prefix): the hottest routes come first, the provider's products and
-    # orders and the storefront's orders and freight quote, then their batches. No other
+    # outside its prefix): the hottest routes come first, the storefront's orders and
+    # freight quote (their routers' own prefixes pass other paths on at once), the
+    # provider's products and orders, then their batches. No other
     # router's paths start with theirs (/v1/products, /v1/orders, /v1/storefront/orders),
     # and no POST of theirs takes a bare `/{id}` that `/batch` could match, so no match
     # changes; the OpenAPI document lists the same operations (sorted keys).
     for router in (
-        provider_products.router,
-        provider_orders.router,
         storefront_orders.router,
         storefront_freight.router,
+        provider_products.router,
+        provider_orders.router,
         provider_batches.router,
         provider_order_batches.router,
         provider_bulk.router,
