@@ -3,6 +3,7 @@ storefront's quote, and orders priced (and refused) by them."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -177,3 +178,30 @@ async def test_the_quote_and_the_order_price_by_template(
     far = await f.buyer_address(b, region_code="650102")
     r = await place(b, shop, 1, address_id=far["id"])
     assert (r.status_code, r.json()["code"]) == (409, "region_not_sellable")
+
+
+async def test_concurrent_default_changes_leave_exactly_one_default(
+    client: httpx.AsyncClient,
+) -> None:
+    """Several templates made the default at once, and defaults created at once into an
+    empty shop: every request answers (no 500 from the one-default index), one default
+    remains. (On PostgreSQL the requests really run together; SQLite takes them in turn.)"""
+    p = await provider(client)
+    created = await asyncio.gather(
+        *(
+            p.client.post(
+                "/v1/freight-templates",
+                json=template_body(name=f"T{i}", is_default=True),
+                headers=p.h,
+            )
+            for i in range(4)
+        )
+    )
+    assert [r.status_code for r in created] == [201] * 4, [r.text for r in created]
+    ids = [r.json()["id"] for r in created]
+    made = await asyncio.gather(
+        *(p.client.post(f"/v1/freight-templates/{i}/default", headers=p.h) for i in ids)
+    )
+    assert [r.status_code for r in made] == [200] * 4, [r.text for r in made]
+    listed = (await p.get("/v1/freight-templates")).json()["data"]
+    assert sum(t["is_default"] for t in listed) == 1

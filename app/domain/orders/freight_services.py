@@ -2,9 +2,11 @@
 
 Every use case takes the token's shop: another shop's template does not exist here (404).
 One default per shop: making a template the default takes the mark from the one that had
-it, in the same transaction. A template products still name is not deleted (409
-`freight_template_in_use`): detaching them silently would change what their orders pay.
-A change emits no event (templates are read, not subscribed to).
+it, in the same transaction, after locking the shop's default (`lock_default`), so changes
+made at once take turns instead of colliding on the one-default index. A template products
+still name is not deleted (409 `freight_template_in_use`): detaching them silently would
+change what their orders pay. A change emits no event (templates are read, not subscribed
+to).
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ async def page(uow: OrdersUnitOfWork, shop_id: str, p: PageRequest) -> Page[Frei
 async def create(uow: OrdersUnitOfWork, shop_id: str, f: TemplateFields) -> FreightTemplate:
     _check(f)
     if f.is_default:
+        await uow.freight_templates.lock_default(shop_id)
         await uow.freight_templates.clear_default(shop_id)
     template = FreightTemplate(shop_id=shop_id, **vars(f))
     await uow.freight_templates.add(template)
@@ -112,6 +115,8 @@ async def replace(
     """The template's content replaced whole; `is_default` true makes it the default, false
     leaves the shop without one when it was."""
     _check(f)
+    if f.is_default:
+        await uow.freight_templates.lock_default(shop_id)
     template = await get(uow, shop_id, template_id, lock=True)
     check_version(template.version, expected_version)
     if f.is_default and not template.is_default:
@@ -125,6 +130,7 @@ async def replace(
 
 
 async def make_default(uow: OrdersUnitOfWork, shop_id: str, template_id: str) -> FreightTemplate:
+    await uow.freight_templates.lock_default(shop_id)
     template = await get(uow, shop_id, template_id, lock=True)
     if template.is_default:
         return template

@@ -117,6 +117,9 @@ class FreightTemplateRepository(Protocol):
     async def clear_default(self, shop_id: str) -> None:
         """No template of the shop is its default any more."""
 
+    async def lock_default(self, shop_id: str) -> None:
+        """Held until the transaction ends: changes of the shop's default take turns."""
+
     async def products_using(self, shop_id: str, template_id: str) -> int:
         """How many of the shop's products name the template."""
 

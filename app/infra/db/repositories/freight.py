@@ -101,6 +101,12 @@ class SqlFreightTemplateRepository:
     async def delete(self, shop_id: str, template_id: str) -> None:
         await self.s.execute(delete(_t, shop_id).where(_t.c.id == template_id))
 
+    async def lock_default(self, shop_id: str) -> None:
+        # The shop's row is the mutex of its default template (there may be no template
+        # row to lock yet): changes of the default take turns, each seeing the last one's.
+        sh = tables.shops
+        await self.s.execute(locked(sa.select(sh.c.id).where(sh.c.id == shop_id)))
+
     async def clear_default(self, shop_id: str) -> None:
         await self.s.execute(
             update(_t, shop_id)
