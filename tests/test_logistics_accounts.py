@@ -5,6 +5,7 @@ are not found."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -222,3 +223,20 @@ async def test_scopes(client: httpx.AsyncClient) -> None:
     assert r.status_code == 403 and r.json()["code"] == "insufficient_scope"
     r = await reader.post(ADDRESSES, address_body())
     assert r.status_code == 403
+
+
+async def test_addresses_added_at_once_to_an_empty_book_leave_one_default(
+    client: httpx.AsyncClient,
+) -> None:
+    """On PostgreSQL the requests really run together (SQLite takes them in turn): each
+    answers 201, and the book has exactly one default sender."""
+    p = await provider(client)
+    made = await asyncio.gather(
+        *(
+            p.client.post(ADDRESSES, json=address_body(name=f"发件{i}"), headers=p.h)
+            for i in range(4)
+        )
+    )
+    assert [r.status_code for r in made] == [201] * 4, [r.text for r in made]
+    book = (await p.get(ADDRESSES)).json()["data"]
+    assert len(book) == 4 and sum(a["is_default"] for a in book) == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 S = TypeVar("S", bound=sa.Select[Any])
 
@@ -20,3 +21,13 @@ S = TypeVar("S", bound=sa.Select[Any])
 def locked(stmt: S, **for_update: Any) -> S:
     """`stmt` FOR UPDATE (`for_update`: `with_for_update`'s options), its objects refreshed."""
     return stmt.with_for_update(**for_update).execution_options(populate_existing=True)
+
+
+async def lock_shop(session: AsyncSession, shop_id: str) -> None:
+    """The shop's row, locked until the transaction ends: the mutex of a per-shop "exactly
+    one" rule (its default freight template, its default sender) when there may be no row
+    of the rule's own to lock yet. Changes under it take turns, each seeing the last one's."""
+    from app.infra.db import tables
+
+    sh = tables.shops
+    await session.execute(locked(sa.select(sh.c.id).where(sh.c.id == shop_id)))

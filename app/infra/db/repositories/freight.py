@@ -13,7 +13,7 @@ from app.domain.clock import utcnow
 from app.domain.orders.freight import FreightTemplate, Valuation, rules_of
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.locks import locked
+from app.infra.db.locks import lock_shop, locked
 from app.infra.db.paging import cut, keyset
 from app.infra.db.tenancy import delete, select, update
 
@@ -102,10 +102,7 @@ class SqlFreightTemplateRepository:
         await self.s.execute(delete(_t, shop_id).where(_t.c.id == template_id))
 
     async def lock_default(self, shop_id: str) -> None:
-        # The shop's row is the mutex of its default template (there may be no template
-        # row to lock yet): changes of the default take turns, each seeing the last one's.
-        sh = tables.shops
-        await self.s.execute(locked(sa.select(sh.c.id).where(sh.c.id == shop_id)))
+        await lock_shop(self.s, shop_id)
 
     async def clear_default(self, shop_id: str) -> None:
         await self.s.execute(

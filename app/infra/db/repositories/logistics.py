@@ -16,7 +16,7 @@ from app.domain.logistics.senders import SenderAddress
 from app.domain.logistics.waybills import EWaybill, WaybillStatus
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.locks import locked
+from app.infra.db.locks import lock_shop, locked
 from app.infra.db.paging import fetch_page
 from app.infra.db.tenancy import select
 
@@ -77,6 +77,8 @@ class SqlSenderAddressRepository:
         return int((await self.s.execute(select(_s, shop_id, sa.func.count()))).scalar_one())
 
     async def get_default(self, shop_id: str, *, lock: bool = False) -> SenderAddress | None:
+        if lock:  # the book may be empty: the shop's row is the default's mutex
+            await lock_shop(self.s, shop_id)
         stmt = select(_s, shop_id, SenderAddress).where(_s.c.is_default.is_(True))
         found: SenderAddress | None = (
             await self.s.execute(locked(stmt) if lock else stmt)
