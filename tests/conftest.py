@@ -1,4 +1,5 @@
-"""Test fixtures: a real database per xdist worker, migrated by Alembic, and the real app.
+"""Test fixtures: a real database per xdist worker, migrated by Alembic (once per process, then
+copied: `tests/db_template.py`), and the real app.
 
 `MINISHOP_TEST_DATABASE_URL` picks PostgreSQL (a fresh database is created per worker and
 dropped at the end); without it each worker gets a fresh SQLite file. Tests never share
@@ -7,29 +8,26 @@ rows: every test creates its own accounts and shops through the API (see `tests/
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from app.container import Container, build_container
 from app.domain.clock import utcnow
 from app.infra.db import tables
 from app.infra.db.driver import DriverReader
-from app.infra.db.migrate import upgrade
 from app.infra.db.tenancy import CROSS_SHOP
 from app.main import create_app
 from app.settings import Settings
+from tests import db_template
 from tests.funds_support import check_books
 from tests.stock_guard import stock_writes
 from tests.tenancy_guard import Guard, dialect_of, issued_by_app
@@ -39,39 +37,22 @@ pytest_plugins = ["tests.outbox_plugin", "tests.problem_codes_plugin"]
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
-async def _admin_exec(url: str, sql: str) -> None:
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        host=u.host,
-        port=u.port or 5432,
-        user=u.username,
-        password=u.password,
-        database=u.database or "postgres",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _fresh_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A new database migrated to head (PostgreSQL: created, and dropped after)."""
+    """A new database migrated to head: a copy of the process's template, migrated once
+    (`tests/db_template.py`). PostgreSQL: created, and dropped after."""
     if PG_URL:
-        name = f"minishop_test_{uuid.uuid4().hex[:10]}_{_worker()}"
-        asyncio.run(_admin_exec(PG_URL, f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
+        url = db_template.create_pg_database("minishop_test")
         yield url
-        asyncio.run(_admin_exec(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        db_template.drop_pg_database(url)
     else:
-        path = tmp_path_factory.mktemp("db") / "test.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        upgrade(url)
-        yield url
+        yield db_template.create_sqlite_database(tmp_path_factory.mktemp("db") / "test.db")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_template() -> Iterator[None]:
+    """The templates fresh databases are copied from go at the end of the session."""
+    yield
+    db_template.drop_templates()
 
 
 database_url = pytest.fixture(scope="session")(_fresh_database)

@@ -1,7 +1,9 @@
 """The real server process for end-to-end tests, started as `make run` starts it.
 
-A fresh var dir (and, with `MINISHOP_TEST_DATABASE_URL`, a fresh PostgreSQL database), then
-`migrate`, `seed-demo` and `serve` on a free port. `PORT` and the public base URL are set for
+A fresh var dir and a fresh database already migrated to head (a copy of the process's
+template, `tests/db_template.py`: `migrate` would run the same migrations again, in a process
+of its own, for every server; `test_server_process` runs it), then `seed-demo` and `serve` on
+a free port. `PORT` and the public base URL are set for
 both seed-demo and serve, so the demo app's docs redirect URI and the token issuer name the
 port the server listens on; with `port_from_cli=True` neither is set and only the commands'
 `--port` says where the server is, as `make run` runs them.
@@ -10,7 +12,6 @@ The server runs in its own process group; teardown stops the whole group.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import select
@@ -20,17 +21,16 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
+
+from tests import db_template
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
@@ -77,33 +77,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-async def _admin_exec(sql: str) -> None:
-    u = make_url(PG_URL)
-    conn = await asyncpg.connect(
-        host=u.host,
-        port=u.port or 5432,
-        user=u.username,
-        password=u.password,
-        database=u.database or "postgres",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @contextmanager
-def _database() -> Iterator[str | None]:
-    """None: SQLite in the var dir. With PostgreSQL, a database of its own, dropped after."""
+def _database(var_dir: Path) -> Iterator[str]:
+    """A database of its own, migrated to head (a copy of the process's template,
+    `tests/db_template.py`): SQLite in the var dir, or, with PostgreSQL, dropped after."""
+    var_dir.mkdir(parents=True, exist_ok=True)
     if not PG_URL:
-        yield None
+        yield db_template.create_sqlite_database(var_dir / "minishop.db")
         return
-    name = f"minishop_e2e_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin_exec(f'CREATE DATABASE "{name}"'))
+    url = db_template.create_pg_database("minishop_e2e")
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        asyncio.run(_admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        db_template.drop_pg_database(url)
 
 
 @contextmanager
@@ -137,22 +123,20 @@ def live_server(
         env["PORT"] = str(port)
     listen = ["--host", "127.0.0.1", "--port", str(port)]
     env.update(settings or {})
-    with _database() as database_url:
-        env["MINISHOP_DATABASE_URL"] = (
-            database_url or f"sqlite+aiosqlite:///{(var_dir / 'minishop.db').resolve()}"
+    with _database(var_dir) as database_url:
+        env["MINISHOP_DATABASE_URL"] = database_url
+        step = ["seed-demo", *(listen if port_from_cli else [])]
+        done = subprocess.run(
+            [venv_python(), "-m", "app", *step],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
-        for step in (["migrate"], ["seed-demo", *(listen if port_from_cli else [])]):
-            done = subprocess.run(
-                [venv_python(), "-m", "app", *step],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            if done.returncode != 0:
-                pytest.fail(f"`minishop {' '.join(step)}` failed:\n{done.stdout}\n{done.stderr}")
+        if done.returncode != 0:
+            pytest.fail(f"`minishop {' '.join(step)}` failed:\n{done.stdout}\n{done.stderr}")
         demo = json.loads((var_dir / "demo.json").read_text())
 
         with serving(env, listen, base_url, log) as proc:

@@ -7,20 +7,18 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests import db_template
 from tests.live_server import (
-    REPO,
     children,
     free_port,
     running,
     start_server,
-    venv_python,
     wait_for_exit,
 )
 
@@ -34,20 +32,11 @@ def test_sigterm_to_serve_stops_its_worker(tmp_path: Path) -> None:
     env.update(
         {
             "MINISHOP_VAR_DIR": str(tmp_path),
-            "MINISHOP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'minishop.db'}",
+            # Migrated already (a copy of the template, tests/db_template.py).
+            "MINISHOP_DATABASE_URL": db_template.create_sqlite_database(tmp_path / "minishop.db"),
             "PORT": str(port),
         }
     )
-    migrated = subprocess.run(
-        [venv_python(), "-m", "app", "migrate"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert migrated.returncode == 0, migrated.stderr
     proc = start_server(["serve", "--port", str(port), "--with-worker"], env, tmp_path / "log")
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import db_template
 from tests.live_server import free_port, start_server, wait_for_exit
 
 pytestmark = pytest.mark.slow
@@ -141,13 +142,14 @@ def test_demo_data_is_complete_and_not_duplicated(served: tuple[str, Path]) -> N
 
 @contextmanager
 def bare_server(tmp_path: Path, **settings: str) -> Iterator[str]:
-    """`minishop serve` on a migrated, empty database, with `MINISHOP_<NAME>` settings."""
+    """`minishop serve` on a migrated, empty database, with `MINISHOP_<NAME>` settings. The
+    database is where `serve` looks by default, a copy of the migrated template (`served`
+    runs `migrate` itself)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINISHOP_")}
     env.pop("FORWARDED_ALLOW_IPS", None)  # uvicorn's own variable must not matter either
     env["MINISHOP_VAR_DIR"] = str(tmp_path)
     env.update({f"MINISHOP_{k.upper()}": v for k, v in settings.items()})
-    done = minishop(env, "migrate")
-    assert done.returncode == 0, done.stderr
+    db_template.create_sqlite_database(tmp_path / "minishop.db")
     port = free_port()
     proc = start_server(["serve", "--port", str(port)], env, tmp_path / "serve.log")
     try:
