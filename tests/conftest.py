@@ -37,6 +37,43 @@ pytest_plugins = ["tests.outbox_plugin", "tests.problem_codes_plugin"]
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
 
+#: The modules that take longest, slowest first (seconds of one run of `make test` on an idle
+#: machine, in brackets: most start servers, workers or a browser and wait on them). They run
+#: first: `--dist loadfile` hands out modules in collection order as workers free up, and one
+#: of these handed out last would keep a worker busy long after the other ran out of work.
+SLOWEST_FIRST = (
+    "test_server_process.py",  # (34)
+    "test_bulk_uploads_live.py",  # (30)
+    "test_webhook_workers.py",  # (29)
+    "test_browser_docs.py",  # (24)
+    "test_worker_bulk_process.py",  # (23)
+    "test_malformed.py",  # (22)
+    "test_oauth_browser.py",  # (22)
+    "test_orders_live.py",  # (21)
+    "test_idempotency_crash.py",  # (19)
+    "test_bulk_export_shopify.py",  # (17)
+    "test_oauth_e2e.py",  # (13)
+    "test_accounts.py",  # (13)
+    "test_webhooks.py",  # (13)
+    "test_timer_workers.py",  # (12)
+    "test_provider_enforcement.py",  # (11)
+    "test_cross_shop_matrix.py",  # (10)
+    "test_serve_signals.py",  # (10)
+    "test_http_exposure.py",  # (9)
+    "test_serve_port.py",  # (8)
+    "test_browser_login.py",  # (8)
+    "test_cli.py",  # (8)
+    "test_buyer_token_housekeeping.py",  # (7)
+    "test_generated_client.py",  # (7)
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest modules first, each whole and in its own order; the rest as collected."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def _fresh_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A new database migrated to head: a copy of the process's template, migrated once
     (`tests/db_template.py`). PostgreSQL: created, and dropped after."""
