@@ -8,25 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live_server import LiveServer, live_server
+from tests.live_server import DEMO_SERVER, LiveServer
 from tests.test_browser_login import CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DEMO_SERVER)]
 
 #: What ReDoc writes when it cannot load or render a document.
 ERROR_TEXT = ("Something went wrong", "Invalid reference token", "Failed to load")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory) as s:
-        yield s
+def server(demo_server: LiveServer) -> LiveServer:
+    """The demo server this module shares with the others of its group (tests/conftest.py)."""
+    return demo_server
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.live_server import LiveServer, live_server
+from tests.live_server import DEMO_SERVER, LiveServer
 from tests.oauth_support import pkce
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DEMO_SERVER)]
 
 CHROMIUM = os.environ.get("MINISHOP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,9 +61,9 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory) as s:
-        yield s
+def server(demo_server: LiveServer) -> LiveServer:
+    """The demo server this module shares with the others of its group (tests/conftest.py)."""
+    return demo_server
 
 
 @asynccontextmanager

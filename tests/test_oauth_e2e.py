@@ -11,7 +11,6 @@ verified independently with the published JWKS.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -27,22 +26,22 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 
-from tests.live_server import LiveServer, live_server, login_session
+from tests.live_server import DEMO_SERVER, LiveServer, login_session
 
 with warnings.catch_warnings():
     # Authlib 1.9 prefers the httpx2 package and warns (always) when it falls back to httpx.
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import OAuth2Client
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DEMO_SERVER)]
 
 SCOPE = "shop:read shop:write orders:read"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory) as s:
-        yield s
+def server(demo_server: LiveServer) -> LiveServer:
+    """The demo server this module shares with the others of its group (tests/conftest.py)."""
+    return demo_server
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ UI's Authorize) all name that port."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,23 +16,22 @@ from authlib.common.security import generate_token
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.live_server import LiveServer, live_server, login_session
+from tests.live_server import DEMO_SERVER, LiveServer, login_session
 from tests.oauth_support import hidden_fields
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import OAuth2Client
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DEMO_SERVER)]
 
 SCOPE = "shop:read products:read"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory, port_from_cli=True) as s:
-        assert not s.base_url.endswith(":8000")
-        yield s
+def server(demo_server: LiveServer) -> LiveServer:
+    """The demo server this module shares with the others of its group (tests/conftest.py)."""
+    return demo_server
 
 
 @pytest.fixture(scope="module")
