@@ -27,9 +27,9 @@ from app.infra.db.driver import DriverReader
 from app.infra.db.tenancy import CROSS_SHOP
 from app.main import create_app
 from app.settings import Settings
-from tests import db_template
+from tests import db_template, xdist_units
 from tests.funds_support import check_books
-from tests.live_server import DEMO_SERVER, LiveServer, live_server
+from tests.live_server import LiveServer, live_server
 from tests.stock_guard import stock_writes
 from tests.tenancy_guard import Guard, dialect_of, issued_by_app
 
@@ -38,63 +38,27 @@ pytest_plugins = ["tests.outbox_plugin", "tests.problem_codes_plugin"]
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
 
-#: The units of work that take longest, slowest first: modules, or the group of modules
-#: sharing one server (`DEMO_SERVER`), with the seconds each took in one run of `make test` on
-#: an idle machine (most start servers, workers or a browser and wait on them). They run
-#: first: xdist hands units out in collection order as workers free up, and one of these
-#: handed out last would keep a worker busy long after the others ran out of work.
-SLOWEST_FIRST = (
-    DEMO_SERVER,  # (about 55: four modules)
-    "tests/test_server_process.py",  # (34)
-    "tests/test_bulk_uploads_live.py",  # (30)
-    "tests/test_webhook_workers.py",  # (29)
-    "tests/test_worker_bulk_process.py",  # (23)
-    "tests/test_malformed.py",  # (22)
-    "tests/test_orders_live.py",  # (21)
-    "tests/test_idempotency_crash.py",  # (19)
-    "tests/test_bulk_export_shopify.py",  # (17)
-    "tests/test_accounts.py",  # (13)
-    "tests/test_webhooks.py",  # (13)
-    "tests/test_timer_workers.py",  # (12)
-    "tests/test_provider_enforcement.py",  # (11)
-    "tests/test_cross_shop_matrix.py",  # (10)
-    "tests/test_serve_signals.py",  # (10)
-    "tests/test_http_exposure.py",  # (9)
-    "tests/test_browser_login.py",  # (8)
-    "tests/test_cli.py",  # (8)
-    "tests/test_buyer_token_housekeeping.py",  # (7)
-    "tests/test_generated_client.py",  # (7)
-)
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile` over tests/xdist_units.py's units: whole modules, a group's together."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    return xdist_units.scheduler(config, log)
 
 
-def _unit(item: pytest.Item) -> str:
-    """The unit of work `item` is sent to a worker in: its `xdist_group`, else its module."""
-    mark = item.get_closest_marker("xdist_group")
-    if mark is not None:
-        return str(mark.args[0] if mark.args else mark.kwargs["name"])
-    return item.nodeid.split("::", 1)[0]
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in a group, its module's unless it names another (`--dist loadgroup`
-    then hands out whole modules, as `loadfile` does, and the modules of a group together);
-    the slowest units first, each whole and in its own order, the rest as collected. Runs
-    before xdist reads the groups."""
-    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(_unit(item)))
-    items.sort(key=lambda item: rank.get(_unit(item), len(rank)))
+    """The slowest units first (tests/xdist_units.py), each whole and in its own order; the
+    rest as collected."""
+    items.sort(key=lambda item: xdist_units.rank(item.nodeid))
 
 
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The demo, served as `make run` serves it: `seed-demo` and `serve` told the port by
     `--port` alone (no `PORT`, no public base URL). One for the modules of the `DEMO_SERVER`
-    group, which run on one worker and only read the demo or add grants and tokens of their
-    own: each started a server of its own (seconds of CPU each, and the first request for
-    the document builds it, another second)."""
+    group (tests/xdist_units.py), which run on one worker and only read the demo or add grants
+    and tokens of their own: each started a server of its own (seconds of CPU each, and the
+    first request for the document builds it, another second)."""
     with live_server(tmp_path_factory, port_from_cli=True) as s:
         assert not s.base_url.endswith(":8000")
         yield s

@@ -33,8 +33,6 @@ import pytest
 from tests import db_template
 
 REPO = Path(__file__).resolve().parents[1]
-#: The xdist group of the modules sharing the `demo_server` fixture (tests/conftest.py).
-DEMO_SERVER = "demo_server"
 PG_URL = os.environ.get("MINISHOP_TEST_DATABASE_URL", "")
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import DEMO_SERVER, LiveServer
+from tests.live_server import LiveServer
 from tests.test_browser_login import CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DEMO_SERVER)]
+pytestmark = pytest.mark.slow
 
 #: What ReDoc writes when it cannot load or render a document.
 ERROR_TEXT = ("Something went wrong", "Invalid reference token", "Failed to load")
@@ -24,7 +24,7 @@ ERROR_TEXT = ("Something went wrong", "Invalid reference token", "Failed to load
 
 @pytest.fixture(scope="module")
 def server(demo_server: LiveServer) -> LiveServer:
-    """The demo server this module shares with the others of its group (tests/conftest.py)."""
+    """The demo server, shared with the other modules of its group (tests/xdist_units.py)."""
     return demo_server
 
 

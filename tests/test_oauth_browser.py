@@ -23,10 +23,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.live_server import DEMO_SERVER, LiveServer
+from tests.live_server import LiveServer
 from tests.oauth_support import pkce
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DEMO_SERVER)]
+pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("MINISHOP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,7 +62,7 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def server(demo_server: LiveServer) -> LiveServer:
-    """The demo server this module shares with the others of its group (tests/conftest.py)."""
+    """The demo server, shared with the other modules of its group (tests/xdist_units.py)."""
     return demo_server
 
 

@@ -26,21 +26,21 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 
-from tests.live_server import DEMO_SERVER, LiveServer, login_session
+from tests.live_server import LiveServer, login_session
 
 with warnings.catch_warnings():
     # Authlib 1.9 prefers the httpx2 package and warns (always) when it falls back to httpx.
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import OAuth2Client
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DEMO_SERVER)]
+pytestmark = pytest.mark.slow
 
 SCOPE = "shop:read shop:write orders:read"
 
 
 @pytest.fixture(scope="module")
 def server(demo_server: LiveServer) -> LiveServer:
-    """The demo server this module shares with the others of its group (tests/conftest.py)."""
+    """The demo server, shared with the other modules of its group (tests/xdist_units.py)."""
     return demo_server
 
 

@@ -16,21 +16,21 @@ from authlib.common.security import generate_token
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from tests.live_server import DEMO_SERVER, LiveServer, login_session
+from tests.live_server import LiveServer, login_session
 from tests.oauth_support import hidden_fields
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from authlib.integrations.httpx_client import OAuth2Client
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(DEMO_SERVER)]
+pytestmark = pytest.mark.slow
 
 SCOPE = "shop:read products:read"
 
 
 @pytest.fixture(scope="module")
 def server(demo_server: LiveServer) -> LiveServer:
-    """The demo server this module shares with the others of its group (tests/conftest.py)."""
+    """The demo server, shared with the other modules of its group (tests/xdist_units.py)."""
     return demo_server
 
 
