@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +53,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: xdist_units.rank(item.nodeid))
 
 
-@pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+#: The running demo server and what stops it (`demo_server`).
+_demo: tuple[LiveServer, ExitStack] | None = None
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
     """The demo, served as `make run` serves it: `seed-demo` and `serve` told the port by
     `--port` alone (no `PORT`, no public base URL). One for the modules of the `DEMO_SERVER`
-    group (tests/xdist_units.py), which run on one worker and only read the demo or add grants
-    and tokens of their own: each started a server of its own (seconds of CPU each, and the
-    first request for the document builds it, another second)."""
-    with live_server(tmp_path_factory, port_from_cli=True) as s:
-        assert not s.base_url.endswith(":8000")
-        yield s
+    group (tests/xdist_units.py), which run on one worker, one after another, and only read
+    the demo or add grants and tokens of their own: each started a server of its own (seconds
+    of CPU each, and the first request for the document builds it, another second). Started
+    by the group's first test, stopped after its last (`pytest_runtest_teardown`), so that
+    its connections to PostgreSQL are not held through the rest of the session (and started
+    again should another of the group's tests come later, as with `--dist load`)."""
+    global _demo
+    if _demo is None:
+        stack = ExitStack()
+        server = stack.enter_context(live_server(tmp_path_factory, port_from_cli=True))
+        _demo = server, stack
+        assert not server.base_url.endswith(":8000")
+    return _demo[0]
+
+
+def _stop_demo() -> None:
+    global _demo
+    if _demo is not None:
+        _demo, (_, stack) = None, _demo
+        stack.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        group = xdist_units.DEMO_SERVER
+        if nextitem is None or xdist_units.unit(nextitem.nodeid) != group:
+            _stop_demo()
 
 
 def _fresh_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -77,8 +106,10 @@ def _fresh_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _database_template() -> Iterator[None]:
-    """The templates fresh databases are copied from go at the end of the session."""
+    """The templates fresh databases are copied from go at the end of the session (and the
+    demo server, if a stopped run left it up)."""
     yield
+    _stop_demo()
     db_template.drop_templates()
 
 
