@@ -255,7 +255,7 @@ def serving(
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"the server did not answer /healthz:\n{log.read_text()}")
-            time.sleep(0.2)
+            time.sleep(0.05)
         yield proc
     finally:
         _stop(proc)
