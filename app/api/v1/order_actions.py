@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.api.provider import ShopAccess
-from app.api.schemas.orders import Order, ShipmentCreate
+from app.api.schemas.orders import Order, ShipmentCreate, ShipmentLineIn
 from app.domain.orders import model, services
 from app.domain.orders import payment_services as payments
 from app.domain.orders.errors import QuantityInvalid
@@ -44,12 +44,12 @@ async def cancel(uow: OrdersUnitOfWork, access: ShopAccess, order_id: str, reaso
     return await full(uow, order)
 
 
-def _quantities(body: ShipmentCreate) -> dict[str, int] | None:
-    """Line id → units of the shipment; None: everything not yet shipped."""
-    if body.lines is None:
+def line_quantities(lines: list[ShipmentLineIn] | None) -> dict[str, int] | None:
+    """Line id → units of a shipment or parcel; None: everything not yet shipped."""
+    if lines is None:
         return None
     quantities: dict[str, int] = {}
-    for line in body.lines:
+    for line in lines:
         if line.line_id in quantities:
             raise QuantityInvalid(f"Line {line.line_id} is named twice.")
         quantities[line.line_id] = line.quantity
@@ -72,6 +72,6 @@ async def ship(
         order_id,
         carrier_code=body.carrier,
         waybill_no=body.waybill_no,
-        quantities=_quantities(body),
+        quantities=line_quantities(body.lines),
         auto_confirm_after=auto_confirm_after,
     )

@@ -149,8 +149,9 @@ async def list_waybill_batches(
     access: LogisticsRead, uow: UoW, page: PageParams
 ) -> ListResponse[WaybillBatch]:
     result = await jobs.list_for_shop(uow, access.shop_id, page, JobKind.LABELS)
+    lines = await batches.results_of(uow, access.shop_id, result.items)
     return ListResponse[WaybillBatch](
-        data=[_out(j, await batches.results(uow, j)) for j in result.items],
+        data=[_out(j, lines[j.id]) for j in result.items],
         next_cursor=encode_cursor(result.next_after),
     )
 

@@ -31,6 +31,7 @@ from app.api.schemas.waybills import (
     Waybill,
     WaybillCreate,
 )
+from app.api.v1.order_actions import line_quantities
 from app.domain.authz.scopes import Scope
 from app.domain.logistics import tracking
 from app.domain.logistics import waybill_services as services
@@ -132,13 +133,6 @@ async def create_waybill(
 ) -> Waybill:
     if body.ship:
         require_scope(access, Scope.ORDERS_WRITE)
-    quantities: dict[str, int] | None = None
-    if body.lines is not None:
-        quantities = {}
-        for line in body.lines:
-            if line.line_id in quantities:
-                raise QuantityInvalid(f"Line {line.line_id} is named twice.")
-            quantities[line.line_id] = line.quantity
     issued = await services.issue(
         uow,
         container.cipher,
@@ -147,7 +141,7 @@ async def create_waybill(
         order_id,
         account_id=body.logistics_account_id,
         sender_address_id=body.sender_address_id,
-        quantities=quantities,
+        quantities=line_quantities(body.lines),
         weight_grams=body.weight_grams,
         ship=body.ship,
         request_key=idempotency_key,

@@ -121,6 +121,9 @@ class BulkRepository(Protocol):
     async def get_file(self, shop_id: str, job_id: str, purpose: str) -> StoredFile | None: ...
     async def add_items(self, items: list[JobItem]) -> None: ...
     async def items(self, shop_id: str, job_id: str, *, failed_only: bool) -> list[JobItem]: ...
+    async def items_of(self, shop_id: str, job_ids: list[str]) -> dict[str, list[JobItem]]:
+        """Every line of each job, in line order, in one read (a page of jobs)."""
+
     async def products_by_out_ids(self, shop_id: str, out_ids: list[str]) -> dict[str, Product]:
         """The shop's products by `out_product_id`, or by id for products without one (an
         export names those by their id)."""

@@ -106,6 +106,13 @@ async def results(uow: LogisticsUnitOfWork, job: BulkJob) -> list[JobItem]:
     return await uow.bulk.items(job.shop_id, job.id, failed_only=False)
 
 
+async def results_of(
+    uow: LogisticsUnitOfWork, shop_id: str, batches: list[BulkJob]
+) -> dict[str, list[JobItem]]:
+    """A page of batches' per-order results, in one read."""
+    return await uow.bulk.items_of(shop_id, [b.id for b in batches])
+
+
 async def labels(uow: LogisticsUnitOfWork, shop_id: str, batch_id: str) -> StoredFile:
     job = await get(uow, shop_id, batch_id)
     if job.expires_at is not None and job.expires_at <= utcnow():

@@ -102,6 +102,9 @@ class WaybillRepository(Protocol):
     async def by_number(self, shop_id: str, carrier_code: str, number: str) -> EWaybill | None:
         """The issued (not cancelled) waybill of that carrier and number, if the shop has one."""
 
+    async def of_order(self, shop_id: str, order_id: str) -> list[EWaybill]:
+        """The order's issued (not cancelled) waybills."""
+
     async def many(self, shop_id: str, waybill_ids: Sequence[str]) -> list[EWaybill]:
         """Those of the ids that are the shop's waybills, in no particular order."""
 

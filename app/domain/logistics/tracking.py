@@ -175,15 +175,17 @@ async def _maybe_delivered(
     under a waybill the carrier delivered."""
     if order.status is not OrderStatus.AWAITING_RECEIPT:
         return
+    # The order's waybills, one read (the one just delivered as this poll left it).
+    delivered = {
+        (w.carrier_code, w.number): w.delivered_at
+        for w in await uow.waybills.of_order(order.shop_id, order.id)
+    }
+    delivered[(just.carrier_code, just.number)] = just.delivered_at
     last: datetime | None = None
     for s in shipments:
-        w = (
-            just
-            if _shipment_under(just, [s])
-            else await uow.waybills.by_number(order.shop_id, s.carrier, s.waybill_no)
-        )
-        if w is None or w.delivered_at is None:
+        at = delivered.get((s.carrier, s.waybill_no))
+        if at is None:
             return
-        last = max(last or w.delivered_at, w.delivered_at)
+        last = max(last or at, at)
     if last is not None:
         await orders.deliver(uow, order, last, uow.tracking.auto_confirm_after)

@@ -34,8 +34,6 @@ from app.domain.logistics.waybills import (
     party_snapshot,
 )
 from app.domain.orders import services as orders
-from app.domain.orders.carriers import carrier
-from app.domain.orders.errors import QuantityInvalid
 from app.domain.orders.model import Order, Shipment
 from app.domain.pagination import Page, PageRequest
 from app.domain.ports import Cipher
@@ -67,26 +65,6 @@ async def sender_of(
             errors=[{"loc": ["body", "sender_address_id"], "msg": "required", "type": "missing"}],
         )
     return address
-
-
-def _quantities(order: Order, asked: Mapping[str, int] | None) -> dict[str, int]:
-    """Line id → units in the parcel: those asked for, else everything not yet shipped; no
-    more of a line than is left to ship."""
-    if asked is None:
-        return {line.id: line.unshipped for line in order.lines if line.unshipped}
-    lines = {line.id: line for line in order.lines}
-    if not asked:
-        raise QuantityInvalid("A parcel carries at least one line.")
-    for line_id, quantity in asked.items():
-        line = lines.get(line_id)
-        if line is None:
-            raise QuantityInvalid(f"Line {line_id} is not a line of this order.")
-        if not 1 <= quantity <= line.unshipped:
-            raise QuantityInvalid(
-                f"Line {line_id} has {line.unshipped} unit(s) left to ship, not {quantity}.",
-                extra={"line_id": line_id, "unshipped": line.unshipped},
-            )
-    return dict(asked)
 
 
 async def _weight(uow: LogisticsUnitOfWork, order: Order, quantities: Mapping[str, int]) -> int:
@@ -176,8 +154,7 @@ async def issue_for(
 ) -> Issued:
     """`issue` for an order already locked, by an issuer already read."""
     account, adapter, sender, shop_id = by.account, by.carrier, by.sender, order.shop_id
-    order.require_shippable("issue a waybill for")
-    parcel = _quantities(order, quantities)
+    parcel = order.parcel(quantities, "issue a waybill for")
     weight = weight_grams if weight_grams is not None else await _weight(uow, order, parcel)
     to = order.address
     assert to is not None, "an express order has its address"
@@ -274,10 +251,6 @@ async def cancel(
     uow.audit.add(_audit(actor, "waybill.cancel", waybill))
     await uow.flush()
     return waybill
-
-
-def carrier_name(waybill: EWaybill) -> str:
-    return carrier(waybill.carrier_code).name
 
 
 def _audit(actor: Actor, action: str, waybill: EWaybill) -> AuditEntry:

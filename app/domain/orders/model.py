@@ -356,14 +356,17 @@ class Order:
         self._touch(now)
         return self.paid
 
-    def ship(self, quantities: Mapping[str, int], now: datetime | None = None) -> bool:
-        """Record a shipment of `quantities` (line id → units); True when it ships the rest."""
-        self._require("ship", OrderStatus.AWAITING_SHIPMENT, OrderStatus.PARTIALLY_SHIPPED)
-        self._require_method("ship", DeliveryMethod.EXPRESS)
-        lines = {line.id: line for line in self.lines}
-        if not quantities:
+    def parcel(self, asked: Mapping[str, int] | None, action: str = "ship") -> dict[str, int]:
+        """The units a parcel of this order may carry: `asked` (line id → units) checked
+        against what each line has left to ship, or (None) everything not yet shipped. The
+        order must be shippable (paid, not all shipped, delivered by a carrier)."""
+        self.require_shippable(action)
+        if asked is None:
+            return {line.id: line.unshipped for line in self.lines if line.unshipped}
+        if not asked:
             raise QuantityInvalid("A shipment carries at least one line.")
-        for line_id, quantity in quantities.items():
+        lines = {line.id: line for line in self.lines}
+        for line_id, quantity in asked.items():
             line = lines.get(line_id)
             if line is None:
                 raise QuantityInvalid(f"Line {line_id} is not a line of this order.")
@@ -372,6 +375,13 @@ class Order:
                     f"Line {line_id} has {line.unshipped} unit(s) left to ship, not {quantity}.",
                     extra={"line_id": line_id, "unshipped": line.unshipped},
                 )
+        return dict(asked)
+
+    def ship(self, quantities: Mapping[str, int] | None, now: datetime | None = None) -> bool:
+        """Record a shipment of `quantities` (line id → units; None: everything not yet
+        shipped); True when it ships the rest."""
+        quantities = self.parcel(quantities)
+        lines = {line.id: line for line in self.lines}
         for line_id, quantity in quantities.items():
             lines[line_id].shipped_quantity += quantity
         now = now or utcnow()

@@ -453,8 +453,7 @@ async def ship(
     everything has shipped, receipt is confirmed automatically after `auto_confirm_after`."""
     number = carrier(carrier_code).check_waybill(waybill_no)
     order = await get(uow, shop_id, order_id, lock=True)
-    if quantities is None:
-        quantities = {line.id: line.unshipped for line in order.lines if line.unshipped}
+    quantities = order.parcel(quantities)
     first = order.status is OrderStatus.AWAITING_SHIPMENT
     everything = order.ship(quantities)
     if first:

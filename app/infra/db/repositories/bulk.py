@@ -194,6 +194,15 @@ class SqlBulkRepository:
     async def add_items(self, items: list[JobItem]) -> None:
         await self._insert_many(_i, [vars(item) for item in items])
 
+    async def items_of(self, shop_id: str, job_ids: list[str]) -> dict[str, list[JobItem]]:
+        out: dict[str, list[JobItem]] = {job_id: [] for job_id in job_ids}
+        if not job_ids:
+            return out
+        stmt = select(_i, shop_id).where(_i.c.job_id.in_(job_ids)).order_by(_i.c.job_id, _i.c.line)
+        for row in await self.s.execute(stmt):
+            out[row.job_id].append(JobItem(**row._mapping))
+        return out
+
     async def items(self, shop_id: str, job_id: str, *, failed_only: bool) -> list[JobItem]:
         stmt = select(_i, shop_id).where(_i.c.job_id == job_id)
         if failed_only:

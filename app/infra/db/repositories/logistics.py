@@ -134,6 +134,12 @@ class SqlWaybillRepository:
         found: EWaybill | None = (await self.s.execute(stmt)).scalar_one_or_none()
         return found
 
+    async def of_order(self, shop_id: str, order_id: str) -> list[EWaybill]:
+        stmt = select(_w, shop_id, EWaybill).where(
+            _w.c.order_id == order_id, _w.c.status == WaybillStatus.ISSUED
+        )
+        return list((await self.s.execute(stmt)).scalars())
+
     async def many(self, shop_id: str, waybill_ids: Sequence[str]) -> list[EWaybill]:
         found: list[EWaybill] = []
         ids = list(waybill_ids)
