@@ -82,12 +82,10 @@ class BuyerTokenRevocation(Input):
     )
 
 
-class BuyerAddressCreate(Input):
-    """A new address in the buyer's address book. The first one becomes the default."""
+class MainlandPlace(Input):
+    """What every address given to the platform holds besides its name (a buyer's, a
+    sender's): a mainland mobile number and a GB/T 2260 place."""
 
-    recipient: str = Field(
-        min_length=1, max_length=32, description="Who receives the parcel.", examples=["王芳"]
-    )
     phone: str = Field(
         min_length=11,
         max_length=20,
@@ -106,6 +104,14 @@ class BuyerAddressCreate(Input):
         max_length=120,
         description="Street, building, unit, room.",
         examples=["科技园南区深南大道10000号 2栋 1801"],
+    )
+
+
+class BuyerAddressCreate(MainlandPlace):
+    """A new address in the buyer's address book. The first one becomes the default."""
+
+    recipient: str = Field(
+        min_length=1, max_length=32, description="Who receives the parcel.", examples=["王芳"]
     )
     is_default: bool = Field(
         default=False,

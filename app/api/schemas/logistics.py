@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from app.api.schemas.base import Input, Output
-from app.api.schemas.buyers import AddressRegion
+from app.api.schemas.buyers import AddressRegion, MainlandPlace
 from app.domain.logistics.accounts import LogisticsAccount as AccountEntity
 from app.domain.logistics.accounts import mask
 from app.domain.logistics.senders import SenderAddress as SenderEntity
@@ -88,7 +88,7 @@ class LogisticsAccount(Output):
         )
 
 
-class SenderAddressCreate(Input):
+class SenderAddressCreate(MainlandPlace):
     """A new sender/return address. The shop's first one becomes the default sender."""
 
     name: str = Field(
@@ -99,25 +99,6 @@ class SenderAddressCreate(Input):
         max_length=64,
         description="The company printed beside the name, if any.",
         examples=["深圳小店科技有限公司"],
-    )
-    phone: str = Field(
-        min_length=11,
-        max_length=20,
-        description="A mainland China mobile number (11 digits, 13-19...); spaces, hyphens "
-        "and a leading +86 are dropped.",
-        examples=["13800138000"],
-    )
-    region_code: str = Field(
-        pattern=r"^\d{6}$",
-        description="The GB/T 2260 code of the district or county (or of a city or region "
-        "with none under it).",
-        examples=["440305"],
-    )
-    detail: str = Field(
-        min_length=1,
-        max_length=120,
-        description="Street, building, unit, room.",
-        examples=["科技园南区深南大道10000号 2栋 1801"],
     )
     is_default: bool = Field(
         default=False,

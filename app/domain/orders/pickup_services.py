@@ -289,10 +289,7 @@ async def verify_code(
             after={"status": int(order.status)},
         )
     )
-    await services.order_event(uow, "order.received", order, received_by=ReceivedBy.PICKUP.value)
-    await services.order_event(uow, "order.completed", order)
-    assert order.completed_at is not None
-    await services.schedule_settlement(uow, order, order.completed_at)
+    await services.completed(uow, order, ReceivedBy.PICKUP)
     await uow.flush()
     return order
 

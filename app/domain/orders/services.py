@@ -606,6 +606,12 @@ async def schedule_settlement(uow: OrdersUnitOfWork, order: Order, done_at: date
 
 async def _receive(uow: OrdersUnitOfWork, order: Order, by: ReceivedBy) -> None:
     order.confirm_receipt(by)
+    await completed(uow, order, by)
+
+
+async def completed(uow: OrdersUnitOfWork, order: Order, by: ReceivedBy) -> None:
+    """The order was received (by the buyer, the timer, or collected with its pickup code)
+    and so completed: its two events, and its settlement scheduled."""
     await order_event(uow, "order.received", order, received_by=by.value)
     await order_event(uow, "order.completed", order)
     assert order.completed_at is not None
