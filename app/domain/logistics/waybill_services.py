@@ -44,7 +44,6 @@ class Issued:
     """A waybill issued, and the shipment made under it when asked to ship."""
 
     waybill: EWaybill
-    order: Order
     shipment: Shipment | None
 
 
@@ -191,7 +190,7 @@ async def issue_for(
     await tracking.start(uow, waybill)
     shipment = None
     if ship:
-        order, shipment = await orders.ship(
+        _, shipment = await orders.ship(
             uow,
             actor,
             shop_id,
@@ -202,7 +201,7 @@ async def issue_for(
             auto_confirm_after=auto_confirm_after,
         )
     await uow.flush()
-    return Issued(waybill, order, shipment)
+    return Issued(waybill, shipment)
 
 
 async def get(

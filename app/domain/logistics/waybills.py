@@ -121,8 +121,7 @@ class EWaybill:
 
     def require_cancellable(self, shipment_id: str | None) -> None:
         """`shipment_id`: the order's shipment travelling under this waybill, if any."""
-        if self.status is WaybillStatus.CANCELLED:
-            raise WaybillCancelled(f"Waybill {self.number} was cancelled already.")
+        self.require_issued()
         if shipment_id is not None:
             raise WaybillInUse(
                 f"Shipment {shipment_id} of the order travels under waybill {self.number}; "
@@ -133,7 +132,8 @@ class EWaybill:
     def require_issued(self) -> None:
         if self.status is WaybillStatus.CANCELLED:
             raise WaybillCancelled(
-                f"Waybill {self.number} was cancelled: it prints no label and ships nothing."
+                f"Waybill {self.number} was cancelled: it prints no label, ships nothing and "
+                "cannot be cancelled again."
             )
 
     def cancel(self, now: datetime | None = None) -> None:
