@@ -513,3 +513,75 @@ async def test_batch_printing_and_tracking_with_real_worker_processes(
         assert steps == [e["stage"] for e in track["events"]]
         assert steps[-1] == "delivered" and track["delivered_at"] == order["delivered_at"]
         assert order["delivered_at"] is not None and order["status"] == 30
+
+
+async def test_an_in_store_pickup_with_a_real_worker_playing_the_gateway(
+    server: LiveServer,
+) -> None:
+    """Issue 15's in-store pickup with real processes: the buyer orders for pickup at the
+    shop's point and pays through the sandbox (the real worker delivers the notice); the
+    order gets its code, shown to the buyer only; the provider marks it ready, a wrong code
+    is refused, the buyer's code completes it. The provider hears each step, signed, in
+    the order's sequence, and never the code."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        p, sku_id = await _on_sale(server, client, 5)
+        b = await _buyer(client)
+        with receiver() as rx, _worker(server) as worker:
+            endpoint = await subscribe(client, p.auth.app, rx.url, ["order.*"])
+            point = await p.post(
+                "/v1/pickup-points",
+                {
+                    "name": "南山店",
+                    "region_code": "440305",
+                    "detail": "深南大道10000号",
+                    "hours": "09:00-21:00",
+                    "contact_name": "张伟",
+                    "contact_phone": "13800138000",
+                },
+            )
+            assert point.status_code == 201, point.text
+            r = await b.client.post(
+                "/v1/storefront/orders",
+                json={
+                    "shop_id": p.shop_id,
+                    "items": [{"sku_id": sku_id, "quantity": 1}],
+                    "delivery_method": "pickup",
+                    "pickup_point_id": point.json()["id"],
+                },
+                headers={**b.h, **key()},
+            )
+            assert r.status_code == 201, r.text
+            order_id = r.json()["id"]
+            paid = await b.client.post(
+                f"/v1/storefront/orders/{order_id}/payment", headers={**b.h, **key()}
+            )
+            assert paid.status_code == 201, paid.text
+            deadline = time.monotonic() + 60
+            while (await p.get(f"/v1/orders/{order_id}")).json()["status"] != 20:
+                assert time.monotonic() < deadline, "the payment's notification never came"
+                assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+                await asyncio.sleep(0.1)
+            mine = await b.client.get(f"/v1/storefront/orders/{order_id}", headers=b.h)
+            code = mine.json()["pickup_code"]
+            assert isinstance(code, str) and len(code) >= 6
+            provider_view = await p.get(f"/v1/orders/{order_id}")
+            assert code not in provider_view.text
+            ready = await p.post(f"/v1/orders/{order_id}/pickup-ready")
+            assert ready.status_code == 200, ready.text
+            wrong = "0" * len(code) if code != "0" * len(code) else "1" * len(code)
+            refused = await p.post("/v1/pickup-verifications", {"code": wrong})
+            assert refused.status_code == 422, refused.text
+            done = await p.post("/v1/pickup-verifications", {"code": code})
+            assert done.status_code == 200 and done.json()["status"] == 100, done.text
+            await _until(lambda: len(rx.received) >= 5, 60, "5 deliveries")
+            await asyncio.sleep(0.3)  # anything sent twice arrives now
+    bodies = rx.verified(endpoint["secret"])
+    assert [(x["type"], x["data"]["sequence"]) for x in bodies] == [
+        ("order.created", 1),
+        ("order.paid", 2),
+        ("order.ready_for_pickup", 3),
+        ("order.received", 4),
+        ("order.completed", 5),
+    ]
+    assert bodies[3]["data"]["received_by"] == "pickup"
+    assert all(code not in r.body.decode() for r in rx.received)
