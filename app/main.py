@@ -115,6 +115,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         redoc_url=None,
         swagger_ui_parameters={"persistAuthorization": True, "displayOperationId": True},
         swagger_ui_init_oauth=swagger_oauth(settings),
+        # The platform measures itself (`/metrics`, the access log); FastAPI's OpenTelemetry
+        # hooks would only look for a provider nobody configured, on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Routes added on the app itself commit at the edge too (routers name their own class).
     app.router.route_class = AutoCommitRoute

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from fastapi.routing import APIRoute, APIRouter, RouteContext, iter_route_contexts
 from fastapi.security.base import SecurityBase
 from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, compile_path
@@ -19,45 +19,80 @@ from starlette.types import Scope
 
 Contexts = list[tuple[RouteContext, re.Pattern[str] | None]]
 
-#: The route table flattened (included routers' routes with their prefixes), each context
-#: with a regular expression of its full path to rule it out at once: what `operation_
-#: dependant` walks. Kept per table (the entry holds the table itself, so its id is never
-#: reused by another one) until a route is added.
-_flattened: dict[int, tuple[Sequence[BaseRoute], int, Contexts]] = {}
+#: How many (method, path) answers a flattened table remembers; past that it starts over (the
+#: paths that carry ids are as many as the ids, the hot ones come straight back).
+LOOKUPS_KEPT = 4096
 
 
-def _version(routes: Sequence[BaseRoute]) -> int:
-    """Changes when a route is added to the table or to a router included in it (FastAPI
-    counts the changes of each router)."""
-    version = len(routes)
-    for route in routes:
-        router = getattr(route, "original_router", None)
-        if router is not None:
-            version += router._get_routes_version()
-    return version
+class _Flattened:
+    """The route table flattened (included routers' routes with their prefixes), each
+    context with a regular expression of its full path to rule it out at once, what
+    `operation_dependant` walks; the routers it came from, whose change counts (FastAPI
+    counts the changes of each router) say when it is out of date; and the answers given
+    so far, by method and path."""
+
+    __slots__ = ("answers", "contexts", "routers", "routes", "version")
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self.routes = routes  # held, so that the table's id is never reused by another one
+        self.routers = _routers(routes)
+        self.version = self.current_version()
+        self.contexts: Contexts = []
+        for route in iter_route_contexts(routes):
+            regex = None
+            if isinstance(route.original_route, APIRoute) and route.path is not None:
+                regex = compile_path(route.path)[0]
+            self.contexts.append((route, regex))
+        self.answers: dict[tuple[str, str], Dependant | None] = {}
+
+    def current_version(self) -> int:
+        return len(self.routes) + sum(r._routes_version for r in self.routers)
 
 
-def _contexts(routes: Sequence[BaseRoute]) -> Contexts:
-    version = _version(routes)
-    cached = _flattened.get(id(routes))
-    if cached is not None and cached[0] is routes and cached[1] == version:
-        return cached[2]
-    contexts: Contexts = []
-    for route in iter_route_contexts(routes):
-        regex = None
-        if isinstance(route.original_route, APIRoute) and route.path is not None:
-            regex = compile_path(route.path)[0]
-        contexts.append((route, regex))
-    _flattened[id(routes)] = (routes, version, contexts)
-    return contexts
+def _routers(routes: Sequence[BaseRoute]) -> list[APIRouter]:
+    """Every router included in the table, at any depth."""
+    found: list[APIRouter] = []
+    pending = list(routes)
+    while pending:
+        router = getattr(pending.pop(), "original_router", None)
+        if isinstance(router, APIRouter) and router not in found:
+            found.append(router)
+            pending.extend(router.routes)
+    return found
+
+
+_flattened: dict[int, _Flattened] = {}
+
+
+def _table(routes: Sequence[BaseRoute]) -> _Flattened:
+    """The flattened table, kept per table until a route is added to it or to a router
+    included in it (a router newly included counts as a change of the one it went into)."""
+    table = _flattened.get(id(routes))
+    if table is None or table.routes is not routes or table.version != table.current_version():
+        table = _flattened[id(routes)] = _Flattened(routes)
+    return table
 
 
 def operation_dependant(routes: Sequence[BaseRoute], scope: Scope) -> Dependant | None:
     """The dependencies of the API operation the router will run for this request, or None
     when there is none: the router answers 404 or 405, or the path is no API operation."""
-    probe = dict(scope)  # matching may note things in the scope; the router does it again
+    table = _table(routes)
     path = get_route_path(scope)
-    for route, regex in _contexts(routes):
+    key = (scope["method"], path)
+    try:
+        return table.answers[key]
+    except KeyError:
+        pass
+    found = _walk(table.contexts, scope, path)
+    if len(table.answers) >= LOOKUPS_KEPT:
+        table.answers.clear()
+    table.answers[key] = found
+    return found
+
+
+def _walk(contexts: Contexts, scope: Scope, path: str) -> Dependant | None:
+    probe = dict(scope)  # matching may note things in the scope; the router does it again
+    for route, regex in contexts:
         if regex is not None and regex.match(path) is None:
             continue  # the path is not this operation's: no match, whatever the method
         match, _ = route.matches(probe)
@@ -69,9 +104,23 @@ def operation_dependant(routes: Sequence[BaseRoute], scope: Scope) -> Dependant 
     return None
 
 
+#: Each operation's security requirements, by its dependant (held, so its id stays its own).
+_requirements: dict[int, tuple[Dependant, dict[str, frozenset[str]]]] = {}
+
+
 def security_requirements(dependant: Dependant) -> dict[str, frozenset[str]]:
     """The security schemes among an operation's dependencies, each with the OAuth scopes it
-    is required with (what OpenAPI lists as the operation's `security`)."""
+    is required with (what OpenAPI lists as the operation's `security`). Worked out once per
+    operation (the caller must not change the answer)."""
+    kept = _requirements.get(id(dependant))
+    if kept is not None and kept[0] is dependant:
+        return kept[1]
+    found = _security_requirements(dependant)
+    _requirements[id(dependant)] = (dependant, found)
+    return found
+
+
+def _security_requirements(dependant: Dependant) -> dict[str, frozenset[str]]:
     found: dict[str, frozenset[str]] = {}
     pending = [dependant]
     while pending:
