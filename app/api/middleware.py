@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import random
@@ -17,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
 from app.container import metrics, request_id_var
+from app.domain.ids import crockford32
 
 log = logging.getLogger("minishop.access")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -29,19 +29,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUV", "abcdefghjkmnpqrstvwxyz")
-
-
 def new_request_id() -> str:
     """`req_` and 26 Crockford base32 characters, time-ordered like the other ids.
 
     Not `new_id`: a request id is no secret and needs no cryptographic randomness, and that
-    (one `getrandom` call, a lock and a character loop) would be a third of this middleware's
-    cost.
+    (one `getrandom` call and a lock) would be a third of this middleware's cost.
     """
     value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
-    encoded = base64.b32hexencode(value.to_bytes(16, "big"))[:26]
-    return "req_" + encoded.decode().translate(_CROCKFORD)
+    return "req_" + crockford32(value << 2, 26)  # 128 bits, left-aligned in 130
 
 
 def _route_template(scope: Scope) -> str:
@@ -318,12 +313,12 @@ class FormAsJsonMiddleware:
         self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ctype = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if (
             scope["type"] != "http"
             or scope["method"] != "POST"
             or not scope["path"].startswith(self.paths)
-            or ctype != "application/x-www-form-urlencoded"
+            or (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+            != "application/x-www-form-urlencoded"
         ):
             await self.app(scope, receive, send)
             return

@@ -13,7 +13,7 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 _PAIRS = [hi + lo for hi in _ALPHABET for lo in _ALPHABET]
 
 
-def _b32(value: int, length: int) -> str:
+def crockford32(value: int, length: int) -> str:
     """The lowest `5 * length` bits of `value` as `length` base-32 digits (`length` even),
     most significant first."""
     out = []
@@ -47,4 +47,4 @@ def new_id(prefix: str) -> str:
             if rand >= 1 << _RANDOM_BITS:
                 millis, rand = millis + 1, secrets.randbits(_RANDOM_BITS)
         _last = (millis, rand)
-    return f"{prefix}_{_b32(millis, 10)}{_b32(rand, 16)}"
+    return f"{prefix}_{crockford32(millis, 10)}{crockford32(rand, 16)}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.ids import _ALPHABET, _b32, new_id
+from app.domain.ids import _ALPHABET, crockford32, new_id
 
 
 def _digit_by_digit(value: int, length: int) -> str:
@@ -14,7 +14,7 @@ def _digit_by_digit(value: int, length: int) -> str:
 
 @given(st.integers(min_value=0, max_value=(1 << 80) - 1), st.sampled_from([10, 16]))
 def test_the_pairwise_encoding_is_base_32_digit_by_digit(value: int, length: int) -> None:
-    assert _b32(value, length) == _digit_by_digit(value, length)
+    assert crockford32(value, length) == _digit_by_digit(value, length)
 
 
 def test_ids_sort_by_creation_and_carry_their_prefix() -> None:
