@@ -197,3 +197,51 @@ async def test_two_writes_of_one_row_are_not_sent_in_one_statement(
     async with container.engine.connect() as conn:
         row = (await conn.execute(sa.select(_t).where(_t.c.kind == deferring))).one()
     assert row.payload == {"n": 2}
+
+
+# --- planned once ------------------------------------------------------------------------------
+
+
+async def test_plan_once_holds_for_its_transaction_alone(
+    container: Container, is_postgres: bool
+) -> None:
+    """`plan_once` (placing an order's reads and writes): generic plans for the rest of the
+    transaction, sent once, gone with it; the connection's next transaction plans as before."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    mode = "SELECT current_setting('plan_cache_mode')"
+    async with container.uow() as uow:
+        driver = uow.driver
+        assert driver is not None
+        await driver.plan_once()
+        await driver.plan_once()  # once per transaction: nothing more is sent
+        assert (await driver.fetchrow(mode))[0] == "force_generic_plan"
+        await uow.commit()
+    async with container.uow() as uow:
+        driver = uow.driver
+        assert driver is not None
+        await driver.write("SELECT 1")  # a transaction of its own
+        assert (await driver.fetchrow(mode))[0] == "auto"
+        await uow.rollback()
+
+
+async def test_placing_an_order_plans_its_statements_once(
+    container: Container, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offers read asks for generic plans before it runs, in the order's transaction."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    sent: list[str] = []
+    original = DriverReader.statement
+
+    async def spy(self: DriverReader, driver: Any, sql: str, *args: Any) -> Any:
+        sent.append(sql)
+        return await original(self, driver, sql, *args)
+
+    monkeypatch.setattr(DriverReader, "statement", spy)
+    async with container.uow() as uow:
+        assert uow.orders is not None
+        await uow.orders.offers("shop_none", ["sku_none"])
+        await uow.rollback()
+    assert sent[0] == "SET LOCAL plan_cache_mode = force_generic_plan"
+    assert "FROM shops sh" in sent[1]

@@ -274,6 +274,8 @@ class DriverReader:
         #: Deferred writes not sent yet, and the driver transaction they belong to.
         self._pending: list[Pending] = []
         self._pending_in: Any = None
+        #: The driver transaction whose statements are planned generically (`plan_once`).
+        self._generic_in: Any = None
 
     @property
     def direct(self) -> bool:
@@ -302,6 +304,24 @@ class DriverReader:
         driver = await self._begun_driver()
         await self.send_pending()
         return await self.statement(driver, sql, *args)
+
+    async def plan_once(self) -> None:
+        """The rest of the unit of work's transaction (begun now if it was not) is planned
+        once per connection: PostgreSQL's generic plans, made at a statement's first run on
+        the connection and reused, instead of a plan for each set of values.
+
+        For a use case whose statements are all keyed reads and writes, written so that
+        their plan does not depend on the values (each lookup by its key; a subquery fenced
+        where a join could otherwise be hashed): placing an order. PostgreSQL keeps custom
+        plans for statements that read an array of keys, and planning its reads each time
+        cost more than running them (0.7 ms of the offers read's 0.95). One statement more
+        (`SET LOCAL`, ended with the transaction), once per transaction."""
+        driver = await self._begun_driver()
+        if self._generic_in is self._adapted._transaction:
+            return
+        await self.send_pending()
+        await self.statement(driver, "SET LOCAL plan_cache_mode = force_generic_plan")
+        self._generic_in = self._adapted._transaction
 
     async def statement(self, driver: Any, sql: str, *args: Any) -> Sequence[Any]:
         """Every statement the reader sends in the unit of work's transaction goes here."""

@@ -64,6 +64,9 @@ def _ranges(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
 #: the buyer's book asked for ($3 the account, $4 the address or null for the default; its
 #: columns null when there is none, or when $3 is null: no address asked for), then the
 #: SKU's weight and its freight template: the product's, else the shop's default (null: none).
+#: Planned once per connection (`DriverReader.plan_once`): every lookup is by its key, the
+#: product, the address and the template each in a fenced subquery (`OFFSET 0`) so that the
+#: plan probes their keys for the few SKUs whatever the shop's size, never hashes a table.
 _OFFERS_SQL = f"""
 SELECT sh.status, sh.suspended_at, sh.freight_fee, sh.free_shipping_from,
        s.id, s.product_id, s.price, s.sale_attrs, s.out_sku_id,
@@ -72,12 +75,23 @@ SELECT sh.status, sh.suspended_at, sh.freight_fee, sh.free_shipping_from,
        s.weight_g, {", ".join(f"ft.{c}" for c in TEMPLATE_COLUMNS)}
 FROM shops sh
 LEFT JOIN skus s ON s.shop_id = $1 AND s.id = ANY($2::text[])
-LEFT JOIN products p ON p.shop_id = $1 AND p.id = s.product_id
-LEFT JOIN buyer_addresses a
-       ON a.account_id = $3 AND (a.id = $4 OR ($4::text IS NULL AND a.is_default))
-LEFT JOIN freight_templates ft
-       ON ft.shop_id = $1
-      AND (ft.id = p.freight_template_id OR (p.freight_template_id IS NULL AND ft.is_default))
+LEFT JOIN LATERAL (
+    SELECT p.status, p.regions, p.title, p.images, p.out_product_id, p.freight_template_id
+    FROM products p WHERE p.shop_id = $1 AND p.id = s.product_id OFFSET 0
+) p ON true
+LEFT JOIN LATERAL (
+    SELECT a.recipient, a.phone, a.region_code, a.detail FROM buyer_addresses a
+    WHERE a.account_id = $3 AND (a.id = $4 OR ($4::text IS NULL AND a.is_default))
+    LIMIT 1
+) a ON true
+LEFT JOIN LATERAL (
+    SELECT t.* FROM freight_templates t
+    WHERE t.shop_id = $1 AND t.id = p.freight_template_id
+    UNION ALL
+    SELECT d.* FROM freight_templates d
+    WHERE d.shop_id = $1 AND d.is_default AND p.freight_template_id IS NULL
+    LIMIT 1
+) ft ON true
 WHERE sh.id = $1
 """  # noqa: S608 (constant column names only)
 _T = 19  # where the template's columns start
@@ -238,10 +252,12 @@ class SqlOrderRepository:
         if self._driver is not None and not snapshot:
             return _offers(shop_id, await self._driver.fetch(_QUOTE_SQL, shop_id, sku_ids))
         if self._driver is not None:
-            # In the transaction when the request has begun one (a from-cart order has).
+            # In the transaction (begun now if the request has not: placing an order reads
+            # then locks and writes), planned once per connection.
             account_id, address_id = (
                 (address.account_id, address.address_id) if address else (None, None)
             )
+            await self._driver.plan_once()
             rows = await self._driver.fetch(_OFFERS_SQL, shop_id, sku_ids, account_id, address_id)
             return _offers(shop_id, rows)
         sh, sk, p, ft = tables.shops, tables.skus, tables.products, tables.freight_templates

@@ -58,7 +58,8 @@ WITH want AS (
     UPDATE {STOCK_PATH_TAG} skus
     SET stock = skus.stock - want.q, version = skus.version + 1, updated_at = $4
     FROM want
-    WHERE skus.shop_id = $1 AND skus.id = want.id AND skus.stock - want.q >= 0
+    WHERE skus.shop_id = $1 AND skus.id = ANY($2::text[]) AND skus.id = want.id
+      AND skus.stock - want.q >= 0  -- the keys again: probed by the key even when generic
       AND NOT EXISTS (SELECT 1 FROM short)
     RETURNING skus.id, skus.stock, skus.version
 )
