@@ -23,3 +23,29 @@ def address_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def template_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "按件",
+        "valuation": "piece",
+        "default_rate": {
+            "first_units": 1,
+            "first_price": 1000,
+            "additional_units": 1,
+            "additional_price": 300,
+        },
+        "rates": [
+            {
+                "regions": ["4403"],
+                "first_units": 1,
+                "first_price": 500,
+                "additional_units": 2,
+                "additional_price": 100,
+            }
+        ],
+        "free_shipping": [{"min_pieces": 5, "regions": ["31"]}],
+        "not_delivered": ["54", "65"],
+    }
+    body.update(overrides)
+    return body

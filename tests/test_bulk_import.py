@@ -17,10 +17,12 @@ from tests.bulk_support import (
     imported,
     line,
     product_lines,
+    run_job,
     to_csv,
     to_jsonl,
     upload,
 )
+from tests.logistics_support import template_body
 from tests.product_support import audit, provider
 
 
@@ -326,3 +328,43 @@ async def test_an_import_that_takes_stock_below_the_threshold_raises_stock_low(
             "low_stock_threshold": 5,
         }
     ]
+
+
+async def test_a_product_names_its_freight_template_in_imports_and_exports(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """`freight_template_id` is a product column: one of the shop's templates (else the
+    product fails with `unknown_freight_template`), changed by a later line, exported back."""
+    p = await provider(client)
+    first = (await p.post("/v1/freight-templates", template_body())).json()
+    second = (await p.post("/v1/freight-templates", template_body(name="重货"))).json()
+    rows = product_lines("erp-t", sizes=("S", "M"), freight_template_id=first["id"])
+    rows += product_lines("erp-u", sizes=("S",), freight_template_id="ftpl_not_this_shops")
+    job = await imported(p, container, to_csv(rows), CSV)
+    assert (job["succeeded"], job["failed"], job["products_created"]) == (2, 1, 1), job
+    [error] = await download(p, f"/v1/bulk-jobs/{job['id']}/errors")
+    assert (error["code"], error["field"], error["line"]) == (
+        "unknown_freight_template",
+        "freight_template_id",
+        4,
+    )
+    [product] = await all_products(p)
+    assert product["freight_template_id"] == first["id"]
+
+    # A later line moves it to another of the shop's templates; an unknown one changes nothing.
+    job = await imported(
+        p, container, to_jsonl([line("erp-t", freight_template_id=second["id"])]), NDJSON
+    )
+    assert (job["succeeded"], job["failed"]) == (1, 0), job
+    job = await imported(
+        p, container, to_jsonl([line("erp-t", freight_template_id="ftpl_nope")]), NDJSON
+    )
+    assert job["failed"] == 1
+    [product] = await all_products(p)
+    assert product["freight_template_id"] == second["id"]
+
+    r = await p.post("/v1/products/bulk-exports", {"format": "csv"})
+    assert r.status_code == 202, r.text
+    await run_job(container, r.json()["id"])
+    exported = await download(p, f"/v1/bulk-jobs/{r.json()['id']}/file", "csv")
+    assert {x["freight_template_id"] for x in exported} == {second["id"]}

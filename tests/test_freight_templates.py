@@ -10,34 +10,9 @@ import httpx
 
 from app.container import Container
 from tests import factories as f
+from tests.logistics_support import template_body
 from tests.order_support import OnSale, on_sale, place
 from tests.product_support import provider
-
-
-def template_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "按件",
-        "valuation": "piece",
-        "default_rate": {
-            "first_units": 1,
-            "first_price": 1000,
-            "additional_units": 1,
-            "additional_price": 300,
-        },
-        "rates": [
-            {
-                "regions": ["4403"],
-                "first_units": 1,
-                "first_price": 500,
-                "additional_units": 2,
-                "additional_price": 100,
-            }
-        ],
-        "free_shipping": [{"min_pieces": 5, "regions": ["31"]}],
-        "not_delivered": ["54", "65"],
-    }
-    body.update(overrides)
-    return body
 
 
 async def _template(shop: OnSale, **overrides: Any) -> dict[str, Any]:

@@ -111,6 +111,7 @@ def test_export_rows_read_back_as_the_same_values() -> None:
         "images": ["https://a/1.jpg"],
         "description": [{"type": "text", "text": "Line one,\nline two"}],
         "attributes": [],
+        "freight_template_id": "ftpl_1",
     }
     sku = {
         "id": "sku_1",
@@ -128,6 +129,7 @@ def test_export_rows_read_back_as_the_same_values() -> None:
     assert back.out_product_id == "prod_1"
     assert back.fields["title"] == 'A "quoted", title'
     assert back.fields["description"] == product["description"]
+    assert back.fields["freight_template_id"] == "ftpl_1"
     assert back.skus[0].data == {"out_sku_id": "sku_1", "sale_attrs": {}, "price": 100, "stock": 0}
     header = next(csv.reader(io.StringIO(bf.csv_header())))
     assert tuple(header) == bf.COLUMNS

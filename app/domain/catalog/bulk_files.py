@@ -37,6 +37,7 @@ PRODUCT_COLUMNS = (
     "images",
     "description",
     "attributes",
+    "freight_template_id",
 )
 SKU_COLUMNS = (
     "out_sku_id",

@@ -22,6 +22,7 @@ the chunk runs is kept (a price-only line does not write back the stock read at 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -172,6 +173,7 @@ def create(
     validator: RowValidator,
     raw: RawProduct,
     out_sku_owners: dict[str, str],
+    templates: Collection[str] = (),
 ) -> None:
     errors = _line_errors(raw)
     fields, skus, field_errors = validator.new_product(
@@ -183,6 +185,7 @@ def create(
     errors += field_errors
     if fields is not None and not field_errors:
         errors += rules.new_product_errors(sc, fields, skus, prefix="row")
+        errors += rules.template_errors(fields.freight_template_id, templates, prefix="row")
         for i, given in enumerate(skus):
             if given.out_sku_id and given.out_sku_id in out_sku_owners:
                 errors.append(_out_sku_taken(i, given.out_sku_id))
@@ -224,6 +227,7 @@ def update(
     product: Product,
     existing: list[Sku],
     out_sku_owners: dict[str, str],
+    templates: Collection[str] = (),
 ) -> None:
     errors = [dict(e) for e in raw.errors]
     changes, field_errors = validator.product_changes(raw.fields)
@@ -237,6 +241,8 @@ def update(
         except InvalidTransition as e:
             errors.append(rules.err("row", e.detail, "product_not_editable"))
         errors += services.changed_errors(sc, product, changed, prefix="row")
+        if "freight_template_id" in changed:
+            errors += rules.template_errors(changed["freight_template_id"], templates, "row")
     if errors:
         w.fail_product(raw, _split_by_line(errors + _sku_parse_errors(raw), raw))
         return
@@ -396,15 +402,17 @@ async def import_chunk(
         s.data["out_sku_id"] for p in chunk for s in p.skus if usable_id(s.data.get("out_sku_id"))
     ]
     owners = await uow.bulk.sku_owners(shop_id, wanted)
+    named = {t for p in chunk if isinstance(t := p.fields.get("freight_template_id"), str)}
+    templates = await uow.freight_templates.existing(shop_id, named)
     w = ChunkWriter(job)
     for raw in chunk:
         product = existing.get(raw.out_product_id)
         if product is None:
             # An out_sku_id twice in the file is refused while reading it, so only earlier
             # chunks (committed) and other products can hold one: `owners` has them.
-            create(w, sc, validator, raw, owners)
+            create(w, sc, validator, raw, owners, templates)
         else:
-            update(w, sc, validator, raw, product, current.get(product.id, []), owners)
+            update(w, sc, validator, raw, product, current.get(product.id, []), owners, templates)
     for orphan in orphans:
         w.item(orphan.line, RowOutcome.FAILED, errors=[_public(e) for e in orphan.errors])
     now = w.now

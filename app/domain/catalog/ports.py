@@ -3,7 +3,7 @@ provider's hot product reads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -163,7 +163,9 @@ class ProductReadModel(Protocol):
 class FreightTemplateIds(Protocol):
     """What the catalogue asks of the shop's freight templates (the order context's)."""
 
-    async def exists(self, shop_id: str, template_id: str) -> bool: ...
+    async def existing(self, shop_id: str, template_ids: Collection[str]) -> set[str]:
+        """Those of `template_ids` that are the shop's templates."""
+        ...
 
 
 class CatalogUnitOfWork(ShopsUnitOfWork, Protocol):

@@ -9,6 +9,7 @@ for a line of an import file.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,22 @@ async def shop_catalog(uow: CatalogUnitOfWork, shop: Shop) -> ShopCatalog:
 
 def err(loc: str, msg: str, type_: str = "invalid") -> dict[str, Any]:
     return {"loc": loc.split("."), "msg": msg, "type": type_}
+
+
+def template_errors(
+    template_id: str | None, known: Collection[str], prefix: str = "body"
+) -> list[dict[str, Any]]:
+    """A product names one of its shop's freight templates (`known`: those of the shop among
+    the ids asked about; another shop's is unknown)."""
+    if template_id is None or template_id in known:
+        return []
+    return [
+        err(
+            f"{prefix}.freight_template_id",
+            f"The shop has no freight template {template_id}.",
+            "unknown_freight_template",
+        )
+    ]
 
 
 def raise_errors(errors: list[dict[str, Any]]) -> None:

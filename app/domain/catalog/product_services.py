@@ -107,17 +107,10 @@ async def _check_out_id(uow: CatalogUnitOfWork, shop_id: str, out_id: str | None
 
 
 async def _check_template(uow: CatalogUnitOfWork, shop_id: str, template_id: str | None) -> None:
-    """A product names one of its shop's freight templates (another shop's is unknown)."""
-    if template_id is not None and not await uow.freight_templates.exists(shop_id, template_id):
-        rules.raise_errors(
-            [
-                rules.err(
-                    "body.freight_template_id",
-                    f"The shop has no freight template {template_id}.",
-                    "unknown_freight_template",
-                )
-            ]
-        )
+    """A product names one of its shop's freight templates (`rules.template_errors`)."""
+    if template_id is not None:
+        known = await uow.freight_templates.existing(shop_id, [template_id])
+        rules.raise_errors(rules.template_errors(template_id, known))
 
 
 async def create(

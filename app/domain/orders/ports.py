@@ -3,6 +3,7 @@ order needs of the contexts below (the catalogue's stock path, timers, the outbo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -100,7 +101,7 @@ class OrderRepository(Protocol):
 class FreightTemplateRepository(Protocol):
     """A shop's freight templates; every statement names the shop."""
 
-    async def exists(self, shop_id: str, template_id: str) -> bool: ...
+    async def existing(self, shop_id: str, template_ids: Collection[str]) -> set[str]: ...
     async def add(self, template: FreightTemplate) -> None: ...
     async def get(
         self, shop_id: str, template_id: str, *, lock: bool = False

@@ -3,7 +3,7 @@ JSON columns: `FreightTemplate.rules()`). Every statement names the shop."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,9 +65,11 @@ class SqlFreightTemplateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def exists(self, shop_id: str, template_id: str) -> bool:
-        stmt = select(_t, shop_id, _t.c.id).where(_t.c.id == template_id)
-        return (await self.s.execute(stmt)).first() is not None
+    async def existing(self, shop_id: str, template_ids: Collection[str]) -> set[str]:
+        if not template_ids:
+            return set()
+        stmt = select(_t, shop_id, _t.c.id).where(_t.c.id.in_(sorted(set(template_ids))))
+        return set((await self.s.execute(stmt)).scalars())
 
     async def add(self, template: FreightTemplate) -> None:
         await self.s.execute(
