@@ -93,8 +93,9 @@ an export → import round trip.
 `attributes` (JSON), `freight_template_id` (one of the shop's freight templates, else the
 product fails with `unknown_freight_template`), then the SKU's `out_sku_id`, `sale_attrs`
 (JSON object), `price`, `market_price` (fen), `stock`, `barcode`, `weight_g`. Lines sharing an
-`out_product_id` are one product; its fields come from its first line. In JSON Lines, the same keys with JSON values.
-An export writes these columns, so an export imports back unchanged.
+`out_product_id` are one product; its fields come from its first line. In JSON Lines, the
+same keys with JSON values. An export writes these columns, so an export imports back
+unchanged.
 
 **What a line does.** A new `out_product_id` creates a draft product with its SKUs (only if
 every line of it is valid). An existing one is updated: product fields given on its first line
