@@ -230,6 +230,10 @@ def idempotency_callers() -> CallerResolver:
     )
 
 
+#: The API process's young-generation threshold (Python's default is 700).
+YOUNG_COLLECTION_OBJECTS = 50_000
+
+
 def app_factory() -> FastAPI:
     """Entry point for `uvicorn --factory --no-proxy-headers app.main:app_factory` (the app
     applies `MINISHOP_FORWARDED_ALLOW_IPS` itself; uvicorn's own default trusts 127.0.0.1)."""
@@ -240,4 +244,10 @@ def app_factory() -> FastAPI:
     # as long as the process. Frozen, a full collection does not walk it; otherwise one takes
     # ~100 ms under load, a pause that every request in flight waits out (the p99).
     gc.freeze()
+    # A young collection every 700 new objects ran about once in 40 requests under load,
+    # each walking what the first requests had cached since: 60 µs of every freight quote's
+    # ~750 µs of CPU and 180 µs of every order's (measured with `gc.callbacks`). Requests
+    # leave few reference cycles behind, so collecting every 50 000 objects keeps as little
+    # garbage waiting (a few MiB at most) and runs no collection in thousands of requests.
+    gc.set_threshold(YOUNG_COLLECTION_OBJECTS, *gc.get_threshold()[1:])
     return app
