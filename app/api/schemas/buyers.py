@@ -9,6 +9,7 @@ from pydantic import Field
 
 from app.api.schemas.base import Input, Output
 from app.domain.orders.addresses import Address as AddressModel
+from app.domain.orders.regions import Region
 
 ADDRESS_ID_EXAMPLE = "addr_01jd8m3k2x9v7q4w5e6r7t8y9z"
 
@@ -162,6 +163,17 @@ class AddressRegion(Output):
     city_name: str | None = Field(description="City name.", examples=["深圳市"])
     district_name: str = Field(description="The division the code names.", examples=["南山区"])
 
+    @classmethod
+    def of(cls, r: Region) -> AddressRegion:
+        return cls(
+            code=r.code,
+            province_code=r.province,
+            province_name=r.province_name,
+            city_code=r.city,
+            city_name=r.city_name,
+            district_name=r.district_name,
+        )
+
 
 class BuyerAddress(Output):
     """An address of the buyer's address book."""
@@ -185,20 +197,12 @@ class BuyerAddress(Output):
 
     @classmethod
     def of(cls, address: AddressModel) -> BuyerAddress:
-        r = address.region
         return cls(
             id=address.id,
             recipient=address.recipient,
             phone=address.phone,
             region_code=address.region_code,
-            region=AddressRegion(
-                code=r.code,
-                province_code=r.province,
-                province_name=r.province_name,
-                city_code=r.city,
-                city_name=r.city_name,
-                district_name=r.district_name,
-            ),
+            region=AddressRegion.of(address.region),
             detail=address.detail,
             is_default=address.is_default,
             created_at=address.created_at,

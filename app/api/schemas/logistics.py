@@ -172,21 +172,13 @@ class SenderAddress(Output):
 
     @classmethod
     def of(cls, a: SenderEntity) -> SenderAddress:
-        r = a.region
         return cls(
             id=a.id,
             name=a.name,
             company=a.company,
             phone=a.phone,
             region_code=a.region_code,
-            region=AddressRegion(
-                code=r.code,
-                province_code=r.province,
-                province_name=r.province_name,
-                city_code=r.city,
-                city_name=r.city_name,
-                district_name=r.district_name,
-            ),
+            region=AddressRegion.of(a.region),
             detail=a.detail,
             is_default=a.is_default,
             created_at=a.created_at,

@@ -4,6 +4,7 @@ and as buyers see them, and the code the shop verifies."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Self
 
 from pydantic import Field
 
@@ -14,18 +15,6 @@ from app.domain.orders.pickup import PickupPoint as PointEntity
 
 PICKUP_POINT_ID_EXAMPLE = "pkp_01jd8m3k2x9v7q4w5e6r7t8y9z"
 TIME_EXAMPLE = "2026-12-08T08:00:00Z"
-
-
-def _region(p: PointEntity) -> AddressRegion:
-    r = p.region
-    return AddressRegion(
-        code=r.code,
-        province_code=r.province,
-        province_name=r.province_name,
-        city_code=r.city,
-        city_name=r.city_name,
-        district_name=r.district_name,
-    )
 
 
 class PickupPointCreate(Input):
@@ -111,40 +100,6 @@ class PickupPointUpdate(Input):
     )
 
 
-class PickupPoint(Output):
-    """A pickup point of the shop, as the shop manages it."""
-
-    id: str = Field(description="Pickup point id (`pkp_…`).", examples=[PICKUP_POINT_ID_EXAMPLE])
-    name: str = Field(description="The store's name.", examples=["南山科技园店"])
-    region_code: str = Field(description="GB/T 2260 code.", examples=["440305"])
-    region: AddressRegion = Field(description="The region, resolved.")
-    detail: str = Field(description="Street, building, shop number.", examples=["深南大道10000号"])
-    hours: str = Field(description="Opening hours.", examples=["周一至周日 09:00-21:00"])
-    contact_name: str = Field(description="Who buyers ask for.", examples=["张伟"])
-    contact_phone: str = Field(description="Mobile number, 11 digits.", examples=["13800138000"])
-    enabled: bool = Field(description="Offered to buyers for new orders.", examples=[True])
-    created_at: datetime = Field(description="When it was added.", examples=[TIME_EXAMPLE])
-    updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
-    version: int = Field(description="Also the `ETag`; send it as `If-Match`.", examples=[1])
-
-    @classmethod
-    def of(cls, p: PointEntity) -> PickupPoint:
-        return cls(
-            id=p.id,
-            name=p.name,
-            region_code=p.region_code,
-            region=_region(p),
-            detail=p.detail,
-            hours=p.hours,
-            contact_name=p.contact_name,
-            contact_phone=p.contact_phone,
-            enabled=p.enabled,
-            created_at=p.created_at,
-            updated_at=p.updated_at,
-            version=p.version,
-        )
-
-
 class StorefrontPickupPoint(Output):
     """A pickup point a buyer may choose for an order (`delivery_method: pickup`)."""
 
@@ -160,17 +115,42 @@ class StorefrontPickupPoint(Output):
     contact_phone: str = Field(description="The store's mobile number.", examples=["13800138000"])
 
     @classmethod
-    def of(cls, p: PointEntity) -> StorefrontPickupPoint:
-        return cls(
-            id=p.id,
-            name=p.name,
-            region_code=p.region_code,
-            region=_region(p),
-            detail=p.detail,
-            hours=p.hours,
-            contact_name=p.contact_name,
-            contact_phone=p.contact_phone,
-        )
+    def of(cls, p: PointEntity) -> Self:
+        return cls(**cls.values_of(p))
+
+    @classmethod
+    def values_of(cls, p: PointEntity) -> dict[str, Any]:
+        return {
+            "id": p.id,
+            "name": p.name,
+            "region_code": p.region_code,
+            "region": AddressRegion.of(p.region),
+            "detail": p.detail,
+            "hours": p.hours,
+            "contact_name": p.contact_name,
+            "contact_phone": p.contact_phone,
+        }
+
+
+class PickupPoint(StorefrontPickupPoint):
+    """A pickup point of the shop, as the shop manages it: what buyers see, and whether it
+    is offered, its times and its version."""
+
+    id: str = Field(description="Pickup point id (`pkp_…`).", examples=[PICKUP_POINT_ID_EXAMPLE])
+    enabled: bool = Field(description="Offered to buyers for new orders.", examples=[True])
+    created_at: datetime = Field(description="When it was added.", examples=[TIME_EXAMPLE])
+    updated_at: datetime = Field(description="When it last changed.", examples=[TIME_EXAMPLE])
+    version: int = Field(description="Also the `ETag`; send it as `If-Match`.", examples=[1])
+
+    @classmethod
+    def values_of(cls, p: PointEntity) -> dict[str, Any]:
+        return {
+            **super().values_of(p),
+            "enabled": p.enabled,
+            "created_at": p.created_at,
+            "updated_at": p.updated_at,
+            "version": p.version,
+        }
 
 
 class StorefrontPickupPointList(Output):
