@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from app.domain.clock import utcnow
 from app.domain.ids import new_id
@@ -42,6 +42,15 @@ class Actor:
     ip: str | None = None
 
 
+class ShopResource(Protocol):
+    """Something a shop owns: its id and its shop's."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def shop_id(self) -> str: ...
+
+
 @dataclass(eq=False)
 class AuditEntry:
     actor_type: ActorType
@@ -57,6 +66,28 @@ class AuditEntry:
     request_id: str | None = None
     id: str = field(default_factory=lambda: new_id("aud"))
     created_at: datetime = field(default_factory=utcnow)
+
+    @classmethod
+    def about(
+        cls,
+        actor: Actor,
+        action: str,
+        target_type: str,
+        target: ShopResource,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """`record` of a change to something a shop owns."""
+        return cls.record(
+            actor,
+            action,
+            target_type=target_type,
+            target_id=target.id,
+            shop_id=target.shop_id,
+            before=before,
+            after=after,
+        )
 
     @classmethod
     def record(

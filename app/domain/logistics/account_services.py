@@ -110,12 +110,11 @@ def _audit(actor: Actor, action: str, account: LogisticsAccount, *, after: bool)
         "customer_code": account.customer_code,
         "secret": mask(account.secret_tail),
     }
-    return AuditEntry.record(
+    return AuditEntry.about(
         actor,
         action,
-        target_type="logistics_account",
-        target_id=account.id,
-        shop_id=account.shop_id,
+        "logistics_account",
+        account,
         before=None if after else summary,
         after=summary if after else None,
     )

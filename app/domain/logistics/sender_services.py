@@ -70,7 +70,11 @@ async def create_sender(
         is_default=make_default or current is None,
     )
     uow.sender_addresses.add(address)
-    uow.audit.add(_audit(actor, "sender_address.create", address, after=_summary(address)))
+    uow.audit.add(
+        AuditEntry.about(
+            actor, "sender_address.create", "sender_address", address, after=_summary(address)
+        )
+    )
     await uow.flush()
     return address
 
@@ -112,7 +116,14 @@ async def update_sender(
         address.is_default = True
     address.updated_at = utcnow()
     uow.audit.add(
-        _audit(actor, "sender_address.update", address, before=before, after=_summary(address))
+        AuditEntry.about(
+            actor,
+            "sender_address.update",
+            "sender_address",
+            address,
+            before=before,
+            after=_summary(address),
+        )
     )
     await uow.flush()
     return address
@@ -124,7 +135,11 @@ async def delete_sender(
     await uow.sender_addresses.get_default(shop_id, lock=True)
     address = await get_sender(uow, shop_id, address_id)
     await uow.sender_addresses.delete(address)
-    uow.audit.add(_audit(actor, "sender_address.delete", address, before=_summary(address)))
+    uow.audit.add(
+        AuditEntry.about(
+            actor, "sender_address.delete", "sender_address", address, before=_summary(address)
+        )
+    )
     await uow.flush()
     if address.is_default:
         successor = await uow.sender_addresses.newest(shop_id)
@@ -149,22 +164,3 @@ def _summary(a: SenderAddress) -> dict[str, Any]:
         "company": a.company,
         "is_default": a.is_default,
     }
-
-
-def _audit(
-    actor: Actor,
-    action: str,
-    address: SenderAddress,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    return AuditEntry.record(
-        actor,
-        action,
-        target_type="sender_address",
-        target_id=address.id,
-        shop_id=address.shop_id,
-        before=before,
-        after=after,
-    )

@@ -253,12 +253,11 @@ async def cancel(
 
 
 def _audit(actor: Actor, action: str, waybill: EWaybill) -> AuditEntry:
-    return AuditEntry.record(
+    return AuditEntry.about(
         actor,
         action,
-        target_type="waybill",
-        target_id=waybill.id,
-        shop_id=waybill.shop_id,
+        "waybill",
+        waybill,
         before=None,
         after={
             "order_id": waybill.order_id,

@@ -112,7 +112,9 @@ async def create_point(
         enabled=enabled,
     )
     uow.pickup_points.add(point)
-    uow.audit.add(_audit(actor, "pickup_point.create", point, after=_summary(point)))
+    uow.audit.add(
+        AuditEntry.about(actor, "pickup_point.create", "pickup_point", point, after=_summary(point))
+    )
     await uow.flush()
     return point
 
@@ -146,7 +148,11 @@ async def update_point(
     if after == before:
         return point  # nothing changed: no new version, no audit entry
     point.updated_at = utcnow()
-    uow.audit.add(_audit(actor, "pickup_point.update", point, before=before, after=after))
+    uow.audit.add(
+        AuditEntry.about(
+            actor, "pickup_point.update", "pickup_point", point, before=before, after=after
+        )
+    )
     await uow.flush()
     return point
 
@@ -155,7 +161,11 @@ async def delete_point(uow: OrdersUnitOfWork, actor: Actor, shop_id: str, point_
     """Orders placed for it keep their snapshot and are collected as before."""
     point = await get_point(uow, shop_id, point_id)
     await uow.pickup_points.delete(point)
-    uow.audit.add(_audit(actor, "pickup_point.delete", point, before=_summary(point)))
+    uow.audit.add(
+        AuditEntry.about(
+            actor, "pickup_point.delete", "pickup_point", point, before=_summary(point)
+        )
+    )
     await uow.flush()
 
 
@@ -168,25 +178,6 @@ def _summary(p: PickupPoint) -> dict[str, Any]:
         "contact_name": p.contact_name,
         "enabled": p.enabled,
     }
-
-
-def _audit(
-    actor: Actor,
-    action: str,
-    point: PickupPoint,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    return AuditEntry.record(
-        actor,
-        action,
-        target_type="pickup_point",
-        target_id=point.id,
-        shop_id=point.shop_id,
-        before=before,
-        after=after,
-    )
 
 
 # --- pickup codes ----------------------------------------------------------------------------
@@ -217,12 +208,11 @@ async def mark_ready(uow: OrdersUnitOfWork, actor: Actor, shop_id: str, order_id
         return order
     point = order.pickup_point or {}
     uow.audit.add(
-        AuditEntry.record(
+        AuditEntry.about(
             actor,
             "order.ready_for_pickup",
-            target_type="order",
-            target_id=order.id,
-            shop_id=shop_id,
+            "order",
+            order,
             after={"pickup_point_id": point.get("id")},
         )
     )
@@ -280,12 +270,11 @@ async def verify_code(
         )
     order.collect(now)
     uow.audit.add(
-        AuditEntry.record(
+        AuditEntry.about(
             actor,
             "order.collected",
-            target_type="order",
-            target_id=order.id,
-            shop_id=shop_id,
+            "order",
+            order,
             after={"status": int(order.status)},
         )
     )

@@ -338,17 +338,7 @@ def _audit(
     before: dict[str, Any] | None,
     **after: Any,
 ) -> None:
-    uow.audit.add(
-        AuditEntry.record(
-            actor,
-            action,
-            target_type="order",
-            target_id=order.id,
-            shop_id=order.shop_id,
-            before=before,
-            after=after,
-        )
-    )
+    uow.audit.add(AuditEntry.about(actor, action, "order", order, before=before, after=after))
 
 
 async def set_merchant_note(
