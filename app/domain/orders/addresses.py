@@ -24,15 +24,16 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _SEPARATORS = re.compile(r"[\s-]")
 
 
-def normalize_phone(raw: str) -> str:
-    """`138 0013 8000`, `138-0013-8000` and `+86 13800138000` are `13800138000`."""
+def normalize_phone(raw: str, field: str = "phone") -> str:
+    """`138 0013 8000`, `138-0013-8000` and `+86 13800138000` are `13800138000`; the error
+    points at the request's `field`."""
     phone = _SEPARATORS.sub("", raw)
     if phone.startswith("+86"):
         phone = phone[3:]
     if not _MOBILE.fullmatch(phone):
         raise PhoneInvalid(
             "Use a mainland China mobile number: 11 digits starting with 13-19, e.g. 13800138000.",
-            errors=[{"loc": ["body", "phone"], "msg": "not a mobile number", "type": "phone"}],
+            errors=[{"loc": ["body", field], "msg": "not a mobile number", "type": "phone"}],
         )
     return phone
 

@@ -22,7 +22,6 @@ from app.domain.errors import IntegrityConflict
 from app.domain.orders import services
 from app.domain.orders.addresses import normalize_phone, resolve_region
 from app.domain.orders.errors import (
-    PhoneInvalid,
     PickupCodeInvalid,
     PickupCodeThrottled,
     PickupPointLimitReached,
@@ -68,19 +67,6 @@ async def get_point(uow: OrdersUnitOfWork, shop_id: str, point_id: str) -> Picku
     return point
 
 
-def _contact_phone(raw: str) -> str:
-    """The addresses' rule, the error pointing at this request's field."""
-    try:
-        return normalize_phone(raw)
-    except PhoneInvalid as e:
-        raise PhoneInvalid(
-            e.detail,
-            errors=[
-                {"loc": ["body", "contact_phone"], "msg": "not a mobile number", "type": "phone"}
-            ],
-        ) from e
-
-
 async def create_point(
     uow: OrdersUnitOfWork,
     actor: Actor,
@@ -95,7 +81,7 @@ async def create_point(
     enabled: bool = True,
 ) -> PickupPoint:
     resolve_region(region_code)
-    phone = _contact_phone(contact_phone)
+    phone = normalize_phone(contact_phone, "contact_phone")
     if await uow.pickup_points.count(shop_id) >= MAX_PICKUP_POINTS:
         raise PickupPointLimitReached(
             f"A shop keeps at most {MAX_PICKUP_POINTS} pickup points; delete one first.",
@@ -139,7 +125,7 @@ async def update_point(
         resolve_region(changes.region_code)
         point.region_code = changes.region_code
     if changes.contact_phone is not None:
-        point.contact_phone = _contact_phone(changes.contact_phone)
+        point.contact_phone = normalize_phone(changes.contact_phone, "contact_phone")
     for name in ("name", "detail", "hours", "contact_name", "enabled"):
         value = getattr(changes, name)
         if value is not None:
