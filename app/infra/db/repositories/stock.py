@@ -219,7 +219,10 @@ class SqlStockRepository:
     def _refresh_loaded(self, shop_id: str, sku_id: str, **values: object) -> None:
         """The UPDATE bypassed the ORM: a SKU already loaded in this session (a batch reads
         it again, or changes it twice) must show the stored values, not the old ones."""
-        sku = self.s.identity_map.get(identity_key(Sku, (shop_id, sku_id)))
+        loaded = self.s.identity_map
+        if not loaded:  # placing an order loads nothing through the ORM
+            return
+        sku = loaded.get(identity_key(Sku, (shop_id, sku_id)))
         if sku is not None:
             for name, value in values.items():
                 set_committed_value(sku, name, value)
