@@ -19,8 +19,11 @@ import sqlalchemy as sa
 from app.container import Container
 from app.domain.clock import utcnow
 from app.domain.errors import IntegrityConflict
+from app.infra.db import driver as driver_module
 from app.infra.db import tables
 from app.infra.db.driver import DriverReader
+from tests import factories as f
+from tests.order_support import buyer_order, on_sale
 
 _t = tables.timers
 
@@ -225,23 +228,119 @@ async def test_plan_once_holds_for_its_transaction_alone(
         await uow.rollback()
 
 
-async def test_placing_an_order_plans_its_statements_once(
+async def test_plan_once_begins_a_transaction_with_its_setting_in_one_round_trip(
     container: Container, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The offers read asks for generic plans before it runs, in the order's transaction."""
+    """The offers read asks for generic plans before it runs: the transaction it begins
+    carries the setting from its BEGIN (no statement of its own), and the read runs in it."""
     if not is_postgres:
         pytest.skip("the driver's path exists on PostgreSQL only")
-    sent: list[str] = []
-    original = DriverReader.statement
-
-    async def spy(self: DriverReader, driver: Any, sql: str, *args: Any) -> Any:
-        sent.append(sql)
-        return await original(self, driver, sql, *args)
-
-    monkeypatch.setattr(DriverReader, "statement", spy)
+    sent = _Sent(monkeypatch).sql
     async with container.uow() as uow:
-        assert uow.orders is not None
+        assert uow.orders is not None and uow.driver is not None
         await uow.orders.offers("shop_none", ["sku_none"])
+        assert (await uow.driver.fetchrow(_MODE))[0] == "force_generic_plan"
+        assert uow.session.in_transaction()
         await uow.rollback()
-    assert sent[0] == "SET LOCAL plan_cache_mode = force_generic_plan"
-    assert "FROM shops sh" in sent[1]
+    assert "FROM shops sh" in sent[0]
+    assert not any("SET LOCAL" in x for x in sent)
+
+
+async def test_plan_at_begin_goes_with_the_begin_of_the_next_transaction(
+    container: Container, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked before anything runs (an operation marked `planned_once`): nothing is sent then;
+    the next transaction the driver begins carries it, and `plan_once` in it sends nothing."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    sent = _Sent(monkeypatch).sql
+    async with container.uow() as uow:
+        driver = uow.driver
+        assert driver is not None
+        driver.plan_at_begin()
+        assert "session" not in uow.__dict__  # nothing opened, nothing sent
+        await driver.write("SELECT 1")
+        await driver.plan_once()
+        assert (await driver.fetchrow(_MODE))[0] == "force_generic_plan"
+        await uow.commit()
+    assert not any("SET LOCAL" in x for x in sent)
+    async with container.uow() as uow:  # the next unit of work plans as before
+        assert uow.driver is not None
+        await uow.driver.write("SELECT 1")
+        assert (await uow.driver.fetchrow(_MODE))[0] == "auto"
+        await uow.rollback()
+
+
+async def test_plan_at_begin_holds_when_the_orm_began_the_transaction(
+    container: Container, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ORM began the transaction first: the setting goes as a statement of its own with
+    the driver's first statement, once."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    sent = _Sent(monkeypatch).sql
+    async with container.uow() as uow:
+        driver = uow.driver
+        assert driver is not None
+        driver.plan_at_begin()
+        await uow.session.execute(sa.text("SELECT 1"))
+        await driver.write("SELECT 2")
+        await driver.plan_once()
+        assert (await driver.fetchrow(_MODE))[0] == "force_generic_plan"
+        await uow.rollback()
+    assert [x for x in sent if "SET LOCAL" in x] == [
+        "SET LOCAL plan_cache_mode = force_generic_plan"
+    ]
+
+
+async def test_a_transaction_begun_with_its_setting_commits_and_rolls_back(
+    container: Container, is_postgres: bool
+) -> None:
+    """SQLAlchemy's adapter ends a transaction the driver began with its setting as its own:
+    committed, the write is there; rolled back, it is not."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    kind = f"test.driver_{secrets.token_hex(4)}"  # no worker handles it
+    due = utcnow() + timedelta(days=1)
+    try:
+        for keep in (True, False):
+            async with container.uow() as uow:
+                assert uow.driver is not None
+                await uow.driver.plan_once()
+                await uow.timers.schedule(kind, str(keep), due)
+                await uow.flush()  # sent in the transaction
+                if keep:
+                    await uow.commit()
+                else:
+                    await uow.rollback()
+        assert await _keys(container, kind) == {"True"}
+    finally:
+        async with container.engine.begin() as conn:
+            await conn.execute(sa.delete(_t).where(_t.c.kind == kind))
+
+
+async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_plans(
+    client: Any, container: Container, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`POST /v1/storefront/orders` is marked `planned_once`: its key's claim begins the
+    transaction with generic plans, and no statement of the request sets them again."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    shop = await on_sale(client, container)
+    b = await f.buyer(client)
+    begun: list[str] = []
+    original = driver_module._begin_with
+
+    async def spy_begin(adapted: Any, setting: str) -> None:
+        begun.append(setting)
+        await original(adapted, setting)
+
+    monkeypatch.setattr(driver_module, "_begin_with", spy_begin)
+    sent = _Sent(monkeypatch).sql
+    order = await buyer_order(b, shop, 1, 1)
+    assert order["status"] == 10 and len(order["lines"]) == 2
+    assert begun == ["plan_cache_mode = force_generic_plan"]
+    assert not any("SET LOCAL" in x for x in sent)
+
+
+_MODE = "SELECT current_setting('plan_cache_mode')"

@@ -232,6 +232,8 @@ class IdempotencyMiddleware:
                 return
             scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
             uow = await request_uow(scope)
+            if plans_once(operation) and uow.driver is not None:
+                uow.driver.plan_at_begin()  # the claim's BEGIN carries it
             await self._serve(scope, receive, send, uow, scope_key, operation)
         finally:
             left: SqlUnitOfWork | None = scope.pop(UOW_SCOPE_KEY, None)
@@ -401,6 +403,7 @@ def receives_body_itself(dependant: Dependant) -> bool:
 
 
 _RECEIVES_BODY_ITSELF = "__minishop_receives_body_itself__"
+_PLANS_ONCE = "__minishop_plans_once__"
 
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
 
@@ -410,6 +413,18 @@ def receiving_body_itself(endpoint: _Endpoint) -> _Endpoint:
     `Idempotency-Key` is claimed when it starts reading, not before it runs."""
     setattr(endpoint, _RECEIVES_BODY_ITSELF, True)
     return endpoint
+
+
+def planned_once(endpoint: _Endpoint) -> _Endpoint:
+    """Mark an operation whose use case plans its transaction once (`DriverReader.plan_once`,
+    placing an order): asked before its `Idempotency-Key` is claimed (`plan_at_begin`), the
+    setting goes with the transaction's BEGIN instead of costing a round trip of its own."""
+    setattr(endpoint, _PLANS_ONCE, True)
+    return endpoint
+
+
+def plans_once(dependant: Dependant) -> bool:
+    return bool(getattr(dependant.call, _PLANS_ONCE, False))
 
 
 class _Claimed:

@@ -10,6 +10,7 @@ from fastapi import Header, Path, Query, Response, status
 
 from app.api.deps import ContainerDep, UoW, set_etag
 from app.api.errors import problem_responses
+from app.api.idempotency import planned_once
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
 from app.api.routing import PrefixedRouter, StrictRoute
 from app.api.schemas.order_documents import entity_document
@@ -75,6 +76,7 @@ _BODY = (400, 413, 415, 422)
         QuantityInvalid,
     ),
 )
+@planned_once
 async def place_order(
     body: OrderCreate,
     buyer: BuyerAuth,

@@ -250,6 +250,50 @@ def forget_pending(_dbapi_connection: Any, record: Any) -> None:
     record.info.pop(PENDING_KEY, None)
 
 
+#: What `plan_once` sets for the rest of a transaction.
+_GENERIC_PLANS = "plan_cache_mode = force_generic_plan"
+
+
+class _BegunWith:
+    """A transaction begun together with settings of its own (`_begin_with`), in the place of
+    asyncpg's `Transaction` on SQLAlchemy's adapter, which ends it through `commit` and
+    `rollback` (as asyncpg's own: the statement, nothing else)."""
+
+    __slots__ = ("_driver",)
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+
+    async def commit(self) -> None:
+        await self._driver.execute("COMMIT;")
+
+    async def rollback(self) -> None:
+        await self._driver.execute("ROLLBACK;")
+
+
+def _plain_begin(adapted: Any) -> bool:
+    """Whether SQLAlchemy's adapter would begin with a plain `BEGIN` (no isolation level of its
+    own, not read-only): the only one `_begin_with` stands in for."""
+    return (
+        adapted.isolation_level in (None, "read_committed")
+        and not adapted.readonly
+        and not adapted.deferrable
+    )
+
+
+async def _begin_with(adapted: Any, setting: str) -> None:
+    """BEGIN and `SET LOCAL setting` in one round trip (two statements of one simple query),
+    the transaction then ended by SQLAlchemy's adapter as if it had begun it. The adapter
+    holds it before the round trip: whatever happens to that (an error, a cancellation), the
+    connection's rollback still sends ROLLBACK (harmless if BEGIN never ran)."""
+    driver = adapted.driver_connection
+    adapted._transaction = _BegunWith(driver)
+    try:
+        await driver.execute(f"BEGIN; SET LOCAL {setting};")
+    except Exception as error:
+        adapted._handle_exception(error)  # raises it as SQLAlchemy's adapter would
+
+
 class DriverReader:
     def __init__(
         self,
@@ -276,6 +320,8 @@ class DriverReader:
         self._pending_in: Any = None
         #: The driver transaction whose statements are planned generically (`plan_once`).
         self._generic_in: Any = None
+        #: `plan_once` was asked before the transaction began: it begins with the setting.
+        self._generic_at_begin = False
 
     @property
     def direct(self) -> bool:
@@ -314,14 +360,25 @@ class DriverReader:
         their plan does not depend on the values (each lookup by its key; a subquery fenced
         where a join could otherwise be hashed): placing an order. PostgreSQL keeps custom
         plans for statements that read an array of keys, and planning its reads each time
-        cost more than running them (0.7 ms of the offers read's 0.95). One statement more
-        (`SET LOCAL`, ended with the transaction), once per transaction."""
+        cost more than running them (0.7 ms of the offers read's 0.95).
+
+        A transaction the driver begins now begins with the setting, in the same round trip
+        (`BEGIN; SET LOCAL ...`); one begun already gets it as one statement more, once per
+        transaction (`plan_at_begin` avoids that when the wish is known earlier)."""
+        self._generic_at_begin = True
         driver = await self._begun_driver()
+        self._generic_at_begin = False
         if self._generic_in is self._adapted._transaction:
             return
         await self.send_pending()
-        await self.statement(driver, "SET LOCAL plan_cache_mode = force_generic_plan")
+        await self.statement(driver, f"SET LOCAL {_GENERIC_PLANS}")
         self._generic_in = self._adapted._transaction
+
+    def plan_at_begin(self) -> None:
+        """`plan_once` for the transaction the driver begins next, with nothing sent now: an
+        operation marked `planned_once` asks before its `Idempotency-Key` is claimed, so the
+        claim's BEGIN carries the setting and the use case's `plan_once` finds it done."""
+        self._generic_at_begin = True
 
     async def statement(self, driver: Any, sql: str, *args: Any) -> Sequence[Any]:
         """Every statement the reader sends in the unit of work's transaction goes here."""
@@ -405,12 +462,22 @@ class DriverReader:
             # driver statement may be the first, so it is sent here, the adapter's way (its
             # `_transaction` is what its commit and rollback then end; private, pinned 2.1).
             if adapted._transaction is None:
-                await adapted._start_transaction()
+                if self._generic_at_begin and _plain_begin(adapted):
+                    await _begin_with(adapted, _GENERIC_PLANS)
+                    self._generic_in = adapted._transaction
+                else:
+                    await adapted._start_transaction()
             self._adapted = adapted
             self._driver = adapted.driver_connection
             self._transaction = sync.get_transaction()
             self._current = sync.get_nested_transaction() or self._transaction
             self._begun = True
+            if self._generic_at_begin:
+                # Begun otherwise (by the ORM, or not with a plain BEGIN): set it now.
+                self._generic_at_begin = False
+                if self._generic_in is not adapted._transaction:
+                    await self.statement(self._driver, f"SET LOCAL {_GENERIC_PLANS}")
+                    self._generic_in = adapted._transaction
         return self._driver
 
     async def _transaction_driver(self, session: AsyncSession) -> Any:
