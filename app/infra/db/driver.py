@@ -294,6 +294,13 @@ async def _begin_with(adapted: Any, setting: str) -> None:
         adapted._handle_exception(error)  # raises it as SQLAlchemy's adapter would
 
 
+def _adapter(conn: Any) -> Any:
+    """SQLAlchemy's adapter of the asyncpg connection of a connection the session has just
+    handed out (`await session.connection()`): read from the pooled connection it holds,
+    not through `get_raw_connection()`, which takes a greenlet of its own to do the same."""
+    return conn.sync_connection.connection.dbapi_connection
+
+
 class DriverReader:
     def __init__(
         self,
@@ -457,7 +464,7 @@ class DriverReader:
         if current is None or current is not self._current or not self._begun:
             conn = await session.connection()  # begins the transaction, or the savepoint
             self._info = conn.sync_connection.info  # type: ignore[union-attr]
-            adapted: Any = (await conn.get_raw_connection()).dbapi_connection
+            adapted: Any = _adapter(conn)
             # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs; a
             # driver statement may be the first, so it is sent here, the adapter's way (its
             # `_transaction` is what its commit and rollback then end; private, pinned 2.1).
@@ -487,7 +494,7 @@ class DriverReader:
         if transaction is None or transaction is not self._transaction:
             conn = await session.connection()
             self._info = conn.sync_connection.info  # type: ignore[union-attr]
-            self._adapted = (await conn.get_raw_connection()).dbapi_connection
+            self._adapted = _adapter(conn)
             self._driver = self._adapted.driver_connection
             self._transaction = session.sync_session.get_transaction()
             self._begun = False
