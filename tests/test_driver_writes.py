@@ -11,10 +11,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.container import Container
 from app.domain.clock import utcnow
@@ -22,8 +24,9 @@ from app.domain.errors import IntegrityConflict
 from app.infra.db import driver as driver_module
 from app.infra.db import tables
 from app.infra.db.driver import DriverReader
+from app.infra.db.uow import SqlUnitOfWork
 from tests import factories as f
-from tests.order_support import buyer_order, on_sale
+from tests.order_support import on_sale, place
 
 _t = tables.timers
 
@@ -337,10 +340,81 @@ async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_p
 
     monkeypatch.setattr(driver_module, "_begin_with", spy_begin)
     sent = _Sent(monkeypatch).sql
-    order = await buyer_order(b, shop, 1, 1)
+    if not (await b.client.get("/v1/storefront/addresses", headers=b.h)).json()["data"]:
+        await f.buyer_address(b)
+    sessions: list[SqlUnitOfWork] = []
+    opened = SqlUnitOfWork.__dict__["session"]
+
+    def session(uow: SqlUnitOfWork) -> AsyncSession:
+        sessions.append(uow)
+        return opened.func(uow)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(SqlUnitOfWork, "session", cached_property(session))
+    SqlUnitOfWork.session.__set_name__(SqlUnitOfWork, "session")  # type: ignore[attr-defined]
+    r = await place(b, shop, 1, 1)
+    assert r.status_code == 201, r.text
+    order = r.json()
     assert order["status"] == 10 and len(order["lines"]) == 2
     assert begun == ["plan_cache_mode = force_generic_plan"]
     assert not any("SET LOCAL" in x for x in sent)
+    # The driver served it alone: the ORM's session was never opened.
+    assert sessions == []
 
 
 _MODE = "SELECT current_setting('plan_cache_mode')"
+
+
+# --- the driver's transaction before there is a session ------------------------------------------
+
+
+async def _timer_keys_in(uow: Any, kind: str) -> set[str]:
+    rows = await uow.session.execute(sa.select(_t.c.key).where(_t.c.kind == kind))
+    return set(rows.scalars())
+
+
+async def test_a_use_case_of_driver_writes_alone_opens_no_session(
+    container: Container, deferring: str
+) -> None:
+    """Its transaction runs on a connection the driver checked out itself: committed or
+    rolled back at the unit of work's commit point, the connection back in the pool."""
+    pool = container.engine.sync_engine.pool
+    out_before = pool.checkedout()  # type: ignore[attr-defined]
+    due = utcnow() + timedelta(days=1)
+    for keep in (True, False):
+        async with container.uow() as uow:
+            await uow.timers.schedule(deferring, f"alone-{keep}", due)
+            await uow.flush()
+            assert uow.driver is not None and uow.driver.held is not None
+            if keep:
+                await uow.commit()
+            # else: left without a commit, as a failed request is
+            assert "session" not in uow.__dict__
+    assert await _keys(container, deferring) == {"alone-True"}
+    assert pool.checkedout() == out_before  # type: ignore[attr-defined]
+
+
+async def test_a_session_opened_after_the_driver_began_joins_its_transaction(
+    container: Container, deferring: str
+) -> None:
+    """The ORM sees what the driver wrote before it (one transaction, one connection), a
+    savepoint inside it undoes only its own, and the commit point commits both."""
+    pool = container.engine.sync_engine.pool
+    out_before = pool.checkedout()  # type: ignore[attr-defined]
+    due = utcnow() + timedelta(days=1)
+    for keep in (True, False):
+        async with container.uow() as uow:
+            await uow.timers.schedule(deferring, f"driver-{keep}", due)
+            await uow.flush()
+            assert f"driver-{keep}" in await _timer_keys_in(uow, deferring)
+            assert uow.driver is not None and uow.driver.held is None  # handed over
+            with pytest.raises(RuntimeError):
+                async with uow.savepoint():
+                    await uow.timers.schedule(deferring, "undone", due)
+                    raise RuntimeError("undo this block")
+            await uow.timers.schedule(deferring, f"after-{keep}", due)
+            if keep:
+                await uow.commit()
+            else:
+                await uow.rollback()
+    assert await _keys(container, deferring) == {"driver-True", "after-True"}
+    assert pool.checkedout() == out_before  # type: ignore[attr-defined]

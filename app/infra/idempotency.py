@@ -171,7 +171,6 @@ class IdempotencyStore:
         """Writes the response into the claim, in the transaction about to commit with it.
         A claim its transaction lost (a route that rolled back part way) is written again;
         one that another request took meanwhile means this run must not commit: 409."""
-        session = uow.session
         response = {
             "state": "completed",
             "response_status": status,
@@ -183,7 +182,7 @@ class IdempotencyStore:
 
             async def written(rows: Sequence[Mapping[str, Any]]) -> None:
                 if not rows:
-                    await self._claim_again(session, scope_key, claim, response)
+                    await self._claim_again(uow.session, scope_key, claim, response)
 
             # Deferred: it goes with the request's other writes, in the commit's round trip.
             await driver.defer(
@@ -196,6 +195,7 @@ class IdempotencyStore:
                 then=written,
             )
             return
+        session = uow.session
         done = await session.execute(
             sa.update(t)
             .where(t.c.scope_key == scope_key)

@@ -11,7 +11,7 @@ order's life. The INSERTs carry
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -136,9 +136,17 @@ async def write_in_sequence_direct(driver: DriverReader, event: Event) -> None:
 class SqlOutboxRepository:
     """The unit of work's outbox port, on its session (and its driver, on PostgreSQL)."""
 
-    def __init__(self, session: AsyncSession, driver: DriverReader | None = None) -> None:
-        self.s = session
+    def __init__(
+        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
+    ) -> None:
+        #: The unit of work's session, made when a statement first needs it (a request the
+        #: driver serves alone never opens one).
+        self._session = session
         self._driver = driver if driver is not None and driver.direct else None
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()
 
     async def add(self, event: Event) -> None:
         await write(self.s, event)

@@ -10,7 +10,7 @@ cancelled, or once its lease ran out and another worker claimed it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -42,9 +42,17 @@ WHERE timers.status IN ('pending', 'done')
 
 
 class SqlTimers:
-    def __init__(self, session: AsyncSession, driver: DriverReader | None = None) -> None:
-        self.s = session
+    def __init__(
+        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
+    ) -> None:
+        #: The unit of work's session, made when a statement first needs it (a request the
+        #: driver serves alone never opens one).
+        self._session = session
         self._driver = driver if driver is not None and driver.direct else None
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()
 
     # --- the port ------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 from functools import cached_property
 from types import TracebackType
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.errors import Conflict, IntegrityConflict
@@ -93,8 +94,19 @@ class SqlUnitOfWork:
         #: Set by a write that must stay in the transaction (an Idempotency-Key's claim):
         #: `release` keeps the transaction then.
         self.holds_writes = False
+        engine = session_factory.kw.get("bind")
+        #: The connection the session was opened on, when the driver had begun the
+        #: transaction on it first (`session`): closed with the unit of work.
+        self._bound: AsyncConnection | None = None
         self._reader = DriverReader(
-            read_pool, lambda: self.__dict__.get("session"), lambda: self.session
+            read_pool,
+            lambda: self.__dict__.get("session"),
+            lambda: self.session,
+            checkout=(
+                engine.sync_engine.raw_connection
+                if read_pool is not None and engine is not None
+                else None
+            ),
         )
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -108,17 +120,36 @@ class SqlUnitOfWork:
     ) -> None:
         session: AsyncSession | None = self.__dict__.get("session")
         if session is None:
+            self._reader.discard()
+            await self._reader.end_held(commit=False)  # committed, there is none left
             return
         try:
             if not self._committed:
                 self._reader.discard()
                 await session.rollback()
         finally:
-            await session.close()
+            try:
+                await session.close()
+            finally:
+                if self._bound is not None:
+                    await self._bound.close()
 
     @cached_property
     def session(self) -> AsyncSession:
-        return self._factory()
+        """The ORM's session. When the driver has begun the transaction on a connection of
+        its own (`DriverReader.held`), the session is opened on that connection, in that
+        transaction, which it then commits or rolls back as its own."""
+        held = self._reader.hand_over()
+        if held is None:
+            return self._factory()
+        engine: AsyncEngine = self._factory.kw["bind"]
+        sync = Connection(engine.sync_engine, connection=held)
+        sync.begin()  # the transaction the driver began (BEGIN was sent then)
+        self._bound = AsyncConnection(engine, sync_connection=sync)
+        session = self._factory(bind=self._bound, join_transaction_mode="control_fully")
+        session.sync_session.connection()  # joins it now (no I/O: the connection is there)
+        self._reader.joined(session)
+        return session
 
     @property
     def driver(self) -> DriverReader | None:
@@ -155,7 +186,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def buyer_tokens(self) -> SqlBuyerTokenRepository:
-        return SqlBuyerTokenRepository(self.session, self._reader)
+        return SqlBuyerTokenRepository(lambda: self.session, self._reader)
 
     @cached_property
     def addresses(self) -> SqlAddressRepository:
@@ -167,7 +198,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def outbox(self) -> SqlOutboxRepository:
-        return SqlOutboxRepository(self.session, self._reader)
+        return SqlOutboxRepository(lambda: self.session, self._reader)
 
     @cached_property
     def qualifications(self) -> SqlQualificationRepository:
@@ -179,7 +210,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def stock(self) -> SqlStockRepository:
-        return SqlStockRepository(self.session, self._reader)
+        return SqlStockRepository(lambda: self.session, self._reader)
 
     @cached_property
     def product_reads(self) -> SqlProductReads:
@@ -269,12 +300,13 @@ class SqlUnitOfWork:
 
     @cached_property
     def timers(self) -> SqlTimers:
-        return SqlTimers(self.session, self._reader)
+        return SqlTimers(lambda: self.session, self._reader)
 
     async def flush(self) -> None:
         """Send every change so far: the session's, and the driver's deferred writes."""
         try:
-            await self.session.flush()
+            if "session" in self.__dict__:
+                await self.session.flush()
             await self._reader.send_pending()
         except StaleDataError as e:
             await self._abort()
@@ -289,6 +321,16 @@ class SqlUnitOfWork:
         """Called by the edge only (`app/api/deps.py`), the worker and the CLI; a unit of work
         that never opened a session has nothing to commit."""
         if "session" not in self.__dict__:
+            if self._reader.held is not None:  # the driver's transaction alone
+                try:
+                    await self._reader.send_pending()
+                except IntegrityError as e:
+                    await self._reader.end_held(commit=False)
+                    raise IntegrityConflict() from e
+                try:
+                    await self._reader.end_held(commit=True)
+                except IntegrityError as e:  # a constraint checked at COMMIT
+                    raise IntegrityConflict() from e
             self._committed = True
             return
         try:
@@ -305,7 +347,10 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         self.holds_writes = False
         self._reader.discard()
-        await self.session.rollback()
+        if "session" in self.__dict__:
+            await self.session.rollback()
+        else:
+            await self._reader.end_held(commit=False)
 
     async def release(self) -> None:
         """End the transaction so far (reads only: nothing is written yet) and give its
@@ -347,4 +392,7 @@ class SqlUnitOfWork:
         if not self._savepoints:
             self.holds_writes = False
             self._reader.discard()
-            await self.session.rollback()
+            if "session" in self.__dict__:
+                await self.session.rollback()
+            else:
+                await self._reader.end_held(commit=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,9 +23,17 @@ SELECT account_id FROM buyer_token_families WHERE id = $1 AND revoked_at IS NULL
 
 
 class SqlBuyerTokenRepository:
-    def __init__(self, session: AsyncSession, driver: DriverReader | None = None) -> None:
-        self.s = session
+    def __init__(
+        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
+    ) -> None:
+        #: The unit of work's session, made when a statement first needs it (a request the
+        #: driver serves alone never opens one).
+        self._session = session
         self._driver = driver if driver is not None and driver.direct else None
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()
 
     async def family_owner(self, family_id: str) -> str | None:
         if self._driver is not None:

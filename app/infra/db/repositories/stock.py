@@ -16,7 +16,7 @@ take them all or none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,9 +70,17 @@ ORDER BY w.id
 
 
 class SqlStockRepository:
-    def __init__(self, session: AsyncSession, driver: DriverReader | None = None) -> None:
-        self.s = session
+    def __init__(
+        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
+    ) -> None:
+        #: The unit of work's session, made when a statement first needs it (a request the
+        #: driver serves alone never opens one).
+        self._session = session
         self._driver = driver if driver is not None and driver.direct else None
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()
 
     async def lock(self, shop_id: str, sku_ids: Iterable[str]) -> dict[str, StockRow]:
         """The shop's SKUs among `sku_ids`, locked for this transaction in id order
@@ -219,10 +227,10 @@ class SqlStockRepository:
     def _refresh_loaded(self, shop_id: str, sku_id: str, **values: object) -> None:
         """The UPDATE bypassed the ORM: a SKU already loaded in this session (a batch reads
         it again, or changes it twice) must show the stored values, not the old ones."""
-        loaded = self.s.identity_map
-        if not loaded:  # placing an order loads nothing through the ORM
+        session = self._driver.opened_session if self._driver is not None else self.s
+        if session is None or not session.identity_map:  # placing an order loads nothing
             return
-        sku = loaded.get(identity_key(Sku, (shop_id, sku_id)))
+        sku = session.identity_map.get(identity_key(Sku, (shop_id, sku_id)))
         if sku is not None:
             for name, value in values.items():
                 set_committed_value(sku, name, value)
