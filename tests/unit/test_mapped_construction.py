@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.orders.model import Order, OrderLine, OrderStatus
-from app.domain.orders.pricing import Amounts
 from app.infra.db import tables
 from app.infra.db.mapping import map_domain
+from tests.unit.test_order_rules import make_order
 
 
 @pytest.fixture
@@ -27,32 +27,8 @@ def session() -> Iterator[Session]:
     engine.dispose()
 
 
-def _order(order_id: str) -> Order:
-    lines = [
-        OrderLine(
-            shop_id="shop_1",
-            order_id=order_id,
-            product_id="prod_1",
-            sku_id=f"sku_{i}",
-            quantity=i + 1,
-            unit_price=1_000,
-            snapshot={"title": "茶杯", "i": i},
-        )
-        for i in range(2)
-    ]
-    return Order.place(
-        id=order_id,
-        shop_id="shop_1",
-        buyer_id="acct_1",
-        lines=lines,
-        amounts=Amounts(3_000, 1_000, 0, 4_000),
-        address={"region_code": "440305", "recipient": "王芳"},
-        buyer_note="请尽快",
-    )
-
-
 def test_a_new_order_is_inserted_with_its_lines_and_read_back_whole(session: Session) -> None:
-    order = _order("order_a")
+    order = make_order((1, 2))
     assert [x.sku_id for x in order.lines] == ["sku_0", "sku_1"]
     assert order.status is OrderStatus.PENDING_PAYMENT and order.version == 1
     session.add(order)
@@ -60,19 +36,19 @@ def test_a_new_order_is_inserted_with_its_lines_and_read_back_whole(session: Ses
     session.expunge_all()
 
     loaded = session.scalars(
-        sa.select(Order).where(Order.id == "order_a").options(selectinload(Order.lines))  # type: ignore[arg-type]
+        sa.select(Order).where(Order.id == "order_1").options(selectinload(Order.lines))  # type: ignore[arg-type]
     ).one()
     assert loaded is not order
-    assert (loaded.total, loaded.freight, loaded.buyer_note) == (4_000, 1_000, "请尽快")
-    assert loaded.address == {"region_code": "440305", "recipient": "王芳"}
-    assert [(x.sku_id, x.quantity, x.snapshot["i"]) for x in loaded.lines] == [
-        ("sku_0", 1, 0),
-        ("sku_1", 2, 1),
+    assert (loaded.product_total, loaded.freight, loaded.total) == (3_000, 800, 3_800)
+    assert loaded.address == order.address
+    assert [(x.sku_id, x.quantity, x.snapshot) for x in loaded.lines] == [
+        ("sku_0", 1, {"title": "Dress"}),
+        ("sku_1", 2, {"title": "Dress"}),
     ]
 
 
 def test_once_persistent_its_changes_and_new_lines_are_tracked(session: Session) -> None:
-    order = _order("order_b")
+    order = make_order((1, 2))
     session.add(order)
     session.commit()
 
@@ -80,7 +56,7 @@ def test_once_persistent_its_changes_and_new_lines_are_tracked(session: Session)
     order.lines.append(
         OrderLine(
             shop_id="shop_1",
-            order_id="order_b",
+            order_id="order_1",
             product_id="prod_2",
             sku_id="sku_9",
             quantity=1,
@@ -92,11 +68,11 @@ def test_once_persistent_its_changes_and_new_lines_are_tracked(session: Session)
     assert order.version == 2  # the version column moved: the UPDATE ran
     row = session.execute(
         sa.select(tables.orders.c.merchant_note, tables.orders.c.version).where(
-            tables.orders.c.id == "order_b"
+            tables.orders.c.id == "order_1"
         )
     ).one()
     assert tuple(row) == ("已备货", 2)
     skus = session.scalars(
-        sa.select(tables.order_lines.c.sku_id).where(tables.order_lines.c.order_id == "order_b")
+        sa.select(tables.order_lines.c.sku_id).where(tables.order_lines.c.order_id == "order_1")
     ).all()
     assert sorted(skus) == ["sku_0", "sku_1", "sku_9"]
