@@ -391,13 +391,9 @@ class DriverReader:
         (`BEGIN; SET LOCAL ...`); one begun already gets it as one statement more, once per
         transaction (`plan_at_begin` avoids that when the wish is known earlier)."""
         self._generic_at_begin = True
-        driver = await self._begun_driver()
+        await self._begun_driver()  # a transaction begun now carries them
         self._generic_at_begin = False
-        if self._generic_in is self._adapted._transaction:
-            return
-        await self.send_pending()
-        await self.statement(driver, f"SET LOCAL {_GENERIC_PLANS}")
-        self._generic_in = self._adapted._transaction
+        await self._plan_generically()
 
     def plan_at_begin(self) -> None:
         """`plan_once` for the transaction the driver begins next, with nothing sent now: an
@@ -490,24 +486,35 @@ class DriverReader:
             # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs; a
             # driver statement may be the first, so it is sent here, the adapter's way (its
             # `_transaction` is what its commit and rollback then end; private, pinned 2.1).
-            if adapted._transaction is None:
-                if self._generic_at_begin and _plain_begin(adapted):
-                    await _begin_with(adapted, _GENERIC_PLANS)
-                    self._generic_in = adapted._transaction
-                else:
-                    await adapted._start_transaction()
             self._adapted = adapted
             self._driver = adapted.driver_connection
             self._transaction = sync.get_transaction()
             self._current = sync.get_nested_transaction() or self._transaction
             self._begun = True
-            if self._generic_at_begin:
-                # Begun otherwise (by the ORM, or not with a plain BEGIN): set it now.
-                self._generic_at_begin = False
-                if self._generic_in is not adapted._transaction:
-                    await self.statement(self._driver, f"SET LOCAL {_GENERIC_PLANS}")
-                    self._generic_in = adapted._transaction
+            await self._begin()
         return self._driver
+
+    async def _begin(self) -> None:
+        """BEGIN on the adapter unless it has begun (the ORM may have), with the generic
+        plans asked for before it (`plan_at_begin`, `plan_once`): in the same round trip
+        when it is a plain BEGIN, else as a statement of their own."""
+        adapted = self._adapted
+        wanted, self._generic_at_begin = self._generic_at_begin, False
+        if adapted._transaction is None:
+            if wanted and _plain_begin(adapted):
+                await _begin_with(adapted, _GENERIC_PLANS)
+                self._generic_in = adapted._transaction
+                return
+            await adapted._start_transaction()
+        if wanted:
+            await self._plan_generically()
+
+    async def _plan_generically(self) -> None:
+        if self._generic_in is self._adapted._transaction:
+            return
+        await self.send_pending()
+        await self.statement(self._driver, f"SET LOCAL {_GENERIC_PLANS}")
+        self._generic_in = self._adapted._transaction
 
     # -- a transaction before there is a session ----------------------------------------------
     #
@@ -536,11 +543,7 @@ class DriverReader:
             self._driver = self._adapted.driver_connection
             self._info = self._held.info
         if self._adapted._transaction is None:
-            if self._generic_at_begin and _plain_begin(self._adapted):
-                await _begin_with(self._adapted, _GENERIC_PLANS)
-                self._generic_in = self._adapted._transaction
-            else:
-                await self._adapted._start_transaction()
+            await self._begin()
             self._begun = True
             self._transaction = self._current = None
         return self._driver
@@ -601,3 +604,19 @@ class DriverReader:
             self._transaction = session.sync_session.get_transaction()
             self._begun = False
         return self._driver
+
+
+class OnSessionAndDriver:
+    """A repository on the unit of work's session, made when a statement first needs it (a
+    request the driver serves alone never opens one), and on its driver where there is one
+    (PostgreSQL; `_driver` is None on SQLite)."""
+
+    def __init__(
+        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
+    ) -> None:
+        self._session = session
+        self._driver = driver if driver is not None and driver.direct else None
+
+    @property
+    def s(self) -> AsyncSession:
+        return self._session()

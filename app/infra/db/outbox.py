@@ -11,7 +11,7 @@ order's life. The INSERTs carry
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.domain.events.model import Event
 from app.infra.db import tables
-from app.infra.db.driver import DriverReader, json_text
+from app.infra.db.driver import DriverReader, OnSessionAndDriver, json_text
 from app.infra.db.rows import insert_rows
 
 #: Marks this module's statements in the SQL itself (and so in the database's logs).
@@ -133,20 +133,8 @@ async def write_in_sequence_direct(driver: DriverReader, event: Event) -> None:
     )
 
 
-class SqlOutboxRepository:
+class SqlOutboxRepository(OnSessionAndDriver):
     """The unit of work's outbox port, on its session (and its driver, on PostgreSQL)."""
-
-    def __init__(
-        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
-    ) -> None:
-        #: The unit of work's session, made when a statement first needs it (a request the
-        #: driver serves alone never opens one).
-        self._session = session
-        self._driver = driver if driver is not None and driver.direct else None
-
-    @property
-    def s(self) -> AsyncSession:
-        return self._session()
 
     async def add(self, event: Event) -> None:
         await write(self.s, event)

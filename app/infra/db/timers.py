@@ -10,21 +10,20 @@ cancelled, or once its lease ran out and another worker claimed it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.clock import utcnow
 from app.domain.ids import new_id
 from app.domain.timers.model import Timer, TimerStatus
 from app.infra.db import tables
 from app.infra.db.claim import claim_with_lease
-from app.infra.db.driver import DriverReader, json_text
+from app.infra.db.driver import OnSessionAndDriver, json_text
 
 _t = tables.timers
 
@@ -41,19 +40,7 @@ WHERE timers.status IN ('pending', 'done')
 """
 
 
-class SqlTimers:
-    def __init__(
-        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
-    ) -> None:
-        #: The unit of work's session, made when a statement first needs it (a request the
-        #: driver serves alone never opens one).
-        self._session = session
-        self._driver = driver if driver is not None and driver.direct else None
-
-    @property
-    def s(self) -> AsyncSession:
-        return self._session()
-
+class SqlTimers(OnSessionAndDriver):
     # --- the port ------------------------------------------------------------------------
 
     async def schedule(

@@ -324,12 +324,9 @@ class SqlUnitOfWork:
             if self._reader.held is not None:  # the driver's transaction alone
                 try:
                     await self._reader.send_pending()
-                except IntegrityError as e:
-                    await self._reader.end_held(commit=False)
-                    raise IntegrityConflict() from e
-                try:
                     await self._reader.end_held(commit=True)
-                except IntegrityError as e:  # a constraint checked at COMMIT
+                except IntegrityError as e:  # a deferred write's, or one checked at COMMIT
+                    await self._reader.end_held(commit=False)  # if COMMIT was not reached
                     raise IntegrityConflict() from e
             self._committed = True
             return
@@ -345,6 +342,7 @@ class SqlUnitOfWork:
         self._committed = True
 
     async def rollback(self) -> None:
+        """Undo the transaction so far: the session's, or the driver's alone."""
         self.holds_writes = False
         self._reader.discard()
         if "session" in self.__dict__:
@@ -390,9 +388,4 @@ class SqlUnitOfWork:
         """After a failed flush: inside a savepoint, `savepoint()` rolls back just that one
         when the error leaves its block; otherwise the whole transaction goes."""
         if not self._savepoints:
-            self.holds_writes = False
-            self._reader.discard()
-            if "session" in self.__dict__:
-                await self.session.rollback()
-            else:
-                await self._reader.end_held(commit=False)
+            await self.rollback()

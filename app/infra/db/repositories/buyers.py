@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,7 +12,7 @@ from app.domain.clock import utcnow
 from app.domain.orders.addresses import Address
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.driver import DriverReader
+from app.infra.db.driver import OnSessionAndDriver
 from app.infra.db.paging import fetch_page
 from app.infra.db.results import rowcount
 
@@ -22,19 +21,7 @@ SELECT account_id FROM buyer_token_families WHERE id = $1 AND revoked_at IS NULL
 """
 
 
-class SqlBuyerTokenRepository:
-    def __init__(
-        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
-    ) -> None:
-        #: The unit of work's session, made when a statement first needs it (a request the
-        #: driver serves alone never opens one).
-        self._session = session
-        self._driver = driver if driver is not None and driver.direct else None
-
-    @property
-    def s(self) -> AsyncSession:
-        return self._session()
-
+class SqlBuyerTokenRepository(OnSessionAndDriver):
     async def family_owner(self, family_id: str) -> str | None:
         if self._driver is not None:
             row = await self._driver.fetchrow(_FAMILY_OWNER_SQL, family_id)

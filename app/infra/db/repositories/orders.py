@@ -7,7 +7,7 @@ lines (`add`) through the driver, one statement each: the storefront's hottest w
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ from app.domain.orders.model import (
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.model import ShopStatus
 from app.infra.db import tables
-from app.infra.db.driver import DriverReader, json_text
+from app.infra.db.driver import OnSessionAndDriver, json_text
 from app.infra.db.locks import locked
 from app.infra.db.paging import cut, keyset
 from app.infra.db.repositories.freight import TEMPLATE_COLUMNS, template_of
@@ -196,19 +196,9 @@ def _offers(
     return Offers(terms, offers, address)
 
 
-class SqlOrderRepository:
-    """`session`: the unit of work's, made when a statement first needs it, so that a
-    request served by the driver alone (a freight quote, placing an order) never opens one."""
-
-    def __init__(
-        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
-    ) -> None:
-        self._session = session
-        self._driver = driver if driver is not None and driver.direct else None
-
-    @property
-    def s(self) -> AsyncSession:
-        return self._session()
+class SqlOrderRepository(OnSessionAndDriver):
+    """Orders on the driver where there is one: a freight quote and placing an order never
+    open the session."""
 
     async def add(self, order: Order) -> None:
         if self._driver is None:

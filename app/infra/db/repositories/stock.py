@@ -16,17 +16,16 @@ take them all or none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from app.domain.catalog.products import Shortage, Sku, StockChange, StockRow
 from app.domain.clock import utcnow
 from app.infra.db import tables
-from app.infra.db.driver import DriverReader
+from app.infra.db.driver import OnSessionAndDriver
 from app.infra.db.tenancy import select, update
 
 _s = tables.skus
@@ -69,19 +68,7 @@ ORDER BY w.id
 """  # noqa: S608 — only the constant tag is formatted in
 
 
-class SqlStockRepository:
-    def __init__(
-        self, session: Callable[[], AsyncSession], driver: DriverReader | None = None
-    ) -> None:
-        #: The unit of work's session, made when a statement first needs it (a request the
-        #: driver serves alone never opens one).
-        self._session = session
-        self._driver = driver if driver is not None and driver.direct else None
-
-    @property
-    def s(self) -> AsyncSession:
-        return self._session()
-
+class SqlStockRepository(OnSessionAndDriver):
     async def lock(self, shop_id: str, sku_ids: Iterable[str]) -> dict[str, StockRow]:
         """The shop's SKUs among `sku_ids`, locked for this transaction in id order
         (`SELECT ... ORDER BY id FOR UPDATE` on PostgreSQL; SQLite's writer holds the
