@@ -35,7 +35,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.api.deps import current_account, operator_account
 from app.api.provider import provider_access
-from app.api.storefront.auth import buyer_access
+from app.api.storefront.auth import buyer_bearer
 from app.container import Container
 from tests import factories as f
 from tests.oauth_support import make_app
@@ -91,7 +91,7 @@ def routes(app: FastAPI) -> list[Route]:
             auth = "operator"
         elif current_account in calls:
             auth = "session"
-        elif buyer_access in calls:
+        elif buyer_bearer in calls:
             auth = "buyer"
         else:
             auth = "public"

@@ -25,6 +25,7 @@ from app.infra.db import driver as driver_module
 from app.infra.db import tables
 from app.infra.db.driver import DriverReader
 from app.infra.db.uow import SqlUnitOfWork
+from app.infra.idempotency import _literal_claim
 from tests import factories as f
 from tests.order_support import on_sale, place
 
@@ -326,7 +327,8 @@ async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_p
     client: Any, container: Container, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`POST /v1/storefront/orders` is marked `planned_once`: its key's claim begins the
-    transaction with generic plans, and no statement of the request sets them again."""
+    transaction with generic plans, in the round trip of its BEGIN, and no statement of the
+    request sets them again."""
     if not is_postgres:
         pytest.skip("the driver's path exists on PostgreSQL only")
     shop = await on_sale(client, container)
@@ -334,9 +336,9 @@ async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_p
     begun: list[str] = []
     original = driver_module._begin_with
 
-    async def spy_begin(adapted: Any, setting: str) -> None:
-        begun.append(setting)
-        await original(adapted, setting)
+    async def spy_begin(adapted: Any, rest: str) -> str:
+        begun.append(rest)
+        return await original(adapted, rest)
 
     monkeypatch.setattr(driver_module, "_begin_with", spy_begin)
     sent = _Sent(monkeypatch).sql
@@ -355,10 +357,48 @@ async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_p
     assert r.status_code == 201, r.text
     order = r.json()
     assert order["status"] == 10 and len(order["lines"]) == 2
-    assert begun == ["plan_cache_mode = force_generic_plan"]
-    assert not any("SET LOCAL" in x for x in sent)
+    [rest] = begun
+    assert " ".join(rest.split()).startswith(
+        "SET LOCAL plan_cache_mode = force_generic_plan; INSERT INTO idempotency_keys"
+    )
+    assert not any("SET LOCAL" in x or "idempotency_keys (" in x for x in sent)
     # The driver served it alone: the ORM's session was never opened.
     assert sessions == []
+
+
+async def test_a_claim_written_as_literals_keeps_what_the_client_sent(
+    container: Container, is_postgres: bool
+) -> None:
+    """The claim that goes with BEGIN carries its values as literals: a path with quotes,
+    a backslash, a statement of its own and characters beyond ASCII is stored as it came,
+    and nothing else runs; a value that could not be one of ours is refused."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    hostile = "/v1/x/a'b\\c'); DELETE FROM idempotency_keys; --/é\u2028$1"
+    key, digest = secrets.token_hex(32), secrets.token_hex(32)
+    now = utcnow()
+    sql = _literal_claim(
+        key, digest, "POST", hostile, now, now + timedelta(seconds=60), now + timedelta(days=1)
+    )
+    async with container.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        before = await driver.fetchval("SELECT count(*) FROM idempotency_keys")
+        try:
+            assert await driver.execute(f"BEGIN; {sql}") == "INSERT 0 1"
+            row = await driver.fetchrow(
+                "SELECT path, request_hash, method, created_at FROM idempotency_keys"
+                " WHERE scope_key = $1",
+                key,
+            )
+            assert (row["path"], row["request_hash"], row["method"]) == (hostile, digest, "POST")
+            assert row["created_at"] == now
+            assert await driver.execute(sql) == "INSERT 0 0"  # held, not expired: not taken
+            assert await driver.fetchval("SELECT count(*) FROM idempotency_keys") == before + 1
+        finally:
+            await driver.execute("ROLLBACK")
+    for bad in (("k" * 64, digest, "POST"), (key, digest, "POST'"), (key, digest[:-1], "PUT")):
+        with pytest.raises(ValueError):
+            _literal_claim(*bad, "/", now, now, now)
 
 
 _MODE = "SELECT current_setting('plan_cache_mode')"

@@ -7,9 +7,10 @@ table must not hold it readable for the key's lifetime.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
@@ -39,6 +40,46 @@ WHERE idempotency_keys.expires_at < $5
    OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < $5)
 RETURNING scope_key
 """
+_HEX_64 = re.compile(r"[0-9a-f]{64}")
+_METHOD = re.compile(r"[A-Z]{1,16}")
+
+
+def _literal_claim(
+    scope_key: str,
+    request_hash: str,
+    method: str,
+    path: str,
+    now: datetime,
+    locked_until: datetime,
+    expires_at: datetime,
+) -> str:
+    """`_CLAIM_SQL` with its values written in, for the round trip that begins the
+    transaction (`DriverReader.begin_with`, a simple query: no parameters). Each value is
+    one that cannot break out of its literal: the two digests are checked to be hex, the
+    method capital letters, the times are ours; the path, the one value a client chose,
+    goes in hex-encoded and is decoded by PostgreSQL."""
+    if not (_HEX_64.fullmatch(scope_key) and _HEX_64.fullmatch(request_hash)):
+        raise ValueError("an idempotency key's scope and request hash are SHA-256 hex digests")
+    if not _METHOD.fullmatch(method):
+        raise ValueError(f"not an HTTP method: {method!r}")
+    stamps = [
+        f"'{t.astimezone(UTC).isoformat()}'::timestamptz" for t in (now, locked_until, expires_at)
+    ]
+    hex_path = path.encode("utf-8", "replace").hex()
+    at, until, expires = stamps
+    return (
+        _CLAIM_SQL.replace("RETURNING scope_key", "")
+        .strip()
+        .replace("$1", f"'{scope_key}'")
+        .replace("$2", f"'{request_hash}'")
+        .replace("$3", f"'{method}'")
+        .replace("$4", f"convert_from(decode('{hex_path}', 'hex'), 'UTF8')")
+        .replace("$5", at)
+        .replace("$6", until)
+        .replace("$7", expires)
+    )
+
+
 _ROW_SQL = """
 SELECT request_hash, state, response_status, response_headers, response_body
 FROM idempotency_keys WHERE scope_key = $1
@@ -112,6 +153,18 @@ class IdempotencyStore:
         now = values["created_at"]
         driver = uow.driver
         if driver is not None:
+            status = await driver.begin_with(
+                _literal_claim(
+                    scope_key, request_hash, method, values["path"], now,
+                    values["locked_until"], values["expires_at"],
+                )
+            )  # fmt: skip
+            if status is not None:  # claimed (or not) with the transaction's BEGIN
+                uow.holds_writes = True
+                if status == "INSERT 0 1":
+                    return Claim("new")
+                row = await driver.fetchrow(_ROW_SQL, scope_key)
+                return Claim("in_progress") if row is None else self._outcome(row, request_hash)
             claimed = await driver.write(
                 _CLAIM_SQL,
                 scope_key,

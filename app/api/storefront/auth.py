@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.types import Scope as AsgiScope
 
 from app.api.deps import checked_once, request_uow
@@ -25,14 +25,6 @@ from app.domain.errors import DomainError
 
 BUYER_SCHEME = "buyerBearer"
 REALM = "minishop-storefront"
-
-bearer = HTTPBearer(
-    bearerFormat="JWT",
-    scheme_name=BUYER_SCHEME,
-    description="A buyer's access token from `POST /v1/storefront/token` (the password grant; "
-    "renewed with the refresh token). Short-lived; not a provider's token.",
-    auto_error=False,
-)
 
 #: What every buyer operation may answer before its own code runs.
 BUYER_ERRORS = (InvalidToken,)
@@ -47,7 +39,7 @@ class BuyerAccess:
 
 
 # One authentication per request: a keyed request's token is checked by the idempotency
-# middleware first (`verified_buyer`), and `buyer_access` then takes that outcome.
+# middleware first (`verified_buyer`), and `BuyerBearer` then takes that outcome.
 VERIFIED_BUYER_KEY = "minishop.verified_buyer"
 
 
@@ -76,22 +68,32 @@ def challenge(description: str) -> str:
     return f'Bearer realm="{REALM}", error="invalid_token", error_description="{description}"'
 
 
-async def buyer_access(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> BuyerAccess:
-    try:
-        if credentials is None or not credentials.credentials.strip():
-            raise InvalidToken(
-                "Send a buyer access token: `Authorization: Bearer <token>` from "
-                "POST /v1/storefront/token."
-            )
-        claims = await _claims_of(request.scope, credentials.credentials.strip())
-    except InvalidToken as e:
-        e.headers["WWW-Authenticate"] = challenge(e.detail)
-        raise
-    return BuyerAccess(account_id=claims.account_id, family_id=claims.family_id)
+class BuyerBearer(HTTPBearer):
+    """The buyer's bearer token, checked: one dependency (the security scheme itself), so a
+    buyer operation pays for one resolution, not one for the scheme and one for the check."""
 
+    async def __call__(self, request: Request) -> BuyerAccess:  # type: ignore[override]
+        try:
+            credentials = await super().__call__(request)
+            if credentials is None or not credentials.credentials.strip():
+                raise InvalidToken(
+                    "Send a buyer access token: `Authorization: Bearer <token>` from "
+                    "POST /v1/storefront/token."
+                )
+            claims = await _claims_of(request.scope, credentials.credentials.strip())
+        except InvalidToken as e:
+            e.headers["WWW-Authenticate"] = challenge(e.detail)
+            raise
+        return BuyerAccess(account_id=claims.account_id, family_id=claims.family_id)
+
+
+buyer_bearer = BuyerBearer(
+    bearerFormat="JWT",
+    scheme_name=BUYER_SCHEME,
+    description="A buyer's access token from `POST /v1/storefront/token` (the password grant; "
+    "renewed with the refresh token). Short-lived; not a provider's token.",
+    auto_error=False,
+)
 
 #: A logged-in buyer.
-BuyerAuth = Annotated[BuyerAccess, Depends(buyer_access)]
+BuyerAuth = Annotated[BuyerAccess, Depends(buyer_bearer)]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Response, status
+from fastapi import Path, Query, Request, Response, status
 
-from app.api.deps import ContainerDep, UoW, set_etag
+from app.api.deps import UoW, set_etag
 from app.api.errors import problem_responses
 from app.api.idempotency import planned_once
 from app.api.pagination import PAGE_ERRORS, ListResponse, PageParams, encode_cursor
@@ -78,16 +78,11 @@ _BODY = (400, 413, 415, 422)
 )
 @planned_once
 async def place_order(
-    body: OrderCreate,
-    buyer: BuyerAuth,
-    uow: UoW,
-    response: Response,
-    container: ContainerDep,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", include_in_schema=False)
-    ] = None,
+    body: OrderCreate, buyer: BuyerAuth, uow: UoW, request: Request, response: Response
 ) -> Response:
-    if not idempotency_key:
+    # The key (claimed by the idempotency middleware) and the settings are read off the
+    # request: a `Header` parameter and `ContainerDep` would each cost a resolution more.
+    if not request.headers.get("idempotency-key"):
         raise IdempotencyKeyRequired(
             "Send an Idempotency-Key header (a unique string per order, e.g. a UUID)."
         )
@@ -122,7 +117,7 @@ async def place_order(
         items=items,
         address=delivery,
         buyer_note=body.buyer_note,
-        payment_timeout=timedelta(seconds=container.settings.order_payment_timeout_seconds),
+        payment_timeout=timedelta(seconds=request.app.state.settings.order_payment_timeout_seconds),
     )
     set_etag(response, order.version)
     return json_response(entity_document(order, [], buyer=True), response, status.HTTP_201_CREATED)

@@ -285,17 +285,20 @@ def _plain_begin(adapted: Any) -> bool:
     )
 
 
-async def _begin_with(adapted: Any, setting: str) -> None:
-    """BEGIN and `SET LOCAL setting` in one round trip (two statements of one simple query),
-    the transaction then ended by SQLAlchemy's adapter as if it had begun it. The adapter
-    holds it before the round trip: whatever happens to that (an error, a cancellation), the
-    connection's rollback still sends ROLLBACK (harmless if BEGIN never ran)."""
+async def _begin_with(adapted: Any, rest: str) -> str:
+    """BEGIN and `rest` (settings, `SET LOCAL ...;`, and perhaps a statement of literals) in
+    one round trip (one simple query), the transaction then ended by SQLAlchemy's adapter as
+    if it had begun it. The adapter holds it before the round trip: whatever happens to that
+    (an error, a cancellation), the connection's rollback still sends ROLLBACK (harmless if
+    BEGIN never ran). The command status of the last statement."""
     driver = adapted.driver_connection
     adapted._transaction = _BegunWith(driver)
     try:
-        await driver.execute(f"BEGIN; SET LOCAL {setting};")
+        status: str = await driver.execute(f"BEGIN; {rest}")
     except Exception as error:
         adapted._handle_exception(error)  # raises it as SQLAlchemy's adapter would
+        raise  # not reached
+    return status
 
 
 def _adapter(conn: Any) -> Any:
@@ -502,7 +505,7 @@ class DriverReader:
         wanted, self._generic_at_begin = self._generic_at_begin, False
         if adapted._transaction is None:
             if wanted and _plain_begin(adapted):
-                await _begin_with(adapted, _GENERIC_PLANS)
+                await _begin_with(adapted, f"SET LOCAL {_GENERIC_PLANS};")
                 self._generic_in = adapted._transaction
                 return
             await adapted._start_transaction()
@@ -535,13 +538,38 @@ class DriverReader:
     def in_held_transaction(self) -> bool:
         return self._held is not None and self._adapted._transaction is not None
 
-    async def _held_driver(self) -> Any:
+    async def begin_with(self, statement: str) -> str | None:
+        """Begin the unit of work's transaction with `statement` in the same round trip
+        (`BEGIN; [SET LOCAL ...;] statement`, one simple query), on a connection the reader
+        holds: its command status (`INSERT 0 1`), or None when the transaction has begun
+        already or would not begin with a plain BEGIN (nothing was sent: run the statement
+        with parameters instead). `statement` is complete SQL: every value in it a literal
+        the caller has made safe (the simple protocol takes no parameters)."""
+        if self._pool is None or self._session_of() is not None or self._checkout is None:
+            return None
+        await self._check_out()
+        adapted = self._adapted
+        if adapted._transaction is not None or not _plain_begin(adapted):
+            return None
+        wanted, self._generic_at_begin = self._generic_at_begin, False
+        setting = f"SET LOCAL {_GENERIC_PLANS}; " if wanted else ""
+        status = await _begin_with(adapted, f"{setting}{statement}")
+        if wanted:
+            self._generic_in = adapted._transaction
+        self._begun = True
+        self._transaction = self._current = None
+        return status
+
+    async def _check_out(self) -> None:
         if self._held is None:
             assert self._checkout is not None
             self._held = await greenlet_spawn(self._checkout)
             self._adapted = self._held.dbapi_connection
             self._driver = self._adapted.driver_connection
             self._info = self._held.info
+
+    async def _held_driver(self) -> Any:
+        await self._check_out()
         if self._adapted._transaction is None:
             await self._begin()
             self._begun = True
