@@ -67,17 +67,29 @@ def _literal_claim(
     ]
     hex_path = path.encode("utf-8", "replace").hex()
     at, until, expires = stamps
-    return (
-        _CLAIM_SQL.replace("RETURNING scope_key", "")
-        .strip()
-        .replace("$1", f"'{scope_key}'")
-        .replace("$2", f"'{request_hash}'")
-        .replace("$3", f"'{method}'")
-        .replace("$4", f"convert_from(decode('{hex_path}', 'hex'), 'UTF8')")
-        .replace("$5", at)
-        .replace("$6", until)
-        .replace("$7", expires)
+    return _LITERAL_CLAIM.format(
+        scope_key=scope_key,
+        request_hash=request_hash,
+        method=method,
+        hex_path=hex_path,
+        at=at,
+        until=until,
+        expires=expires,
     )
+
+
+#: `_CLAIM_SQL` with named places for `_literal_claim`'s literals (made once).
+_LITERAL_CLAIM = (
+    _CLAIM_SQL.replace("RETURNING scope_key", "")
+    .strip()
+    .replace("$1", "'{scope_key}'")
+    .replace("$2", "'{request_hash}'")
+    .replace("$3", "'{method}'")
+    .replace("$4", "convert_from(decode('{hex_path}', 'hex'), 'UTF8')")
+    .replace("$5", "{at}")
+    .replace("$6", "{until}")
+    .replace("$7", "{expires}")
+)
 
 
 _ROW_SQL = """
