@@ -30,7 +30,8 @@ from sqlalchemy import event
 from app.container import Container
 from app.domain.catalog import stock
 from app.infra.db import tables
-from app.infra.db.repositories.stock import _RESERVE_SQL, STOCK_PATH_TAG
+from app.infra.db.driver import Pending, compose
+from app.infra.db.repositories.stock import _RESERVE_PARTS, STOCK_PATH_TAG
 from tests.bulk_support import NDJSON, imported, line, to_jsonl
 from tests.product_support import provider, sku
 from tests.stock_guard import INSERT_SKUS, UPDATE_SKUS, stock_writes
@@ -107,10 +108,16 @@ def test_the_parser_tells_the_stock_path_from_other_writes() -> None:
     assert stock_writes("SELECT skus.stock FROM skus WHERE skus.stock >= 1") == []
     assert stock_writes("INSERT INTO skus (id, stock) VALUES (?, ?)") == []
     # An alias does not hide the table; the stock path's own reservation (PostgreSQL's one
-    # statement, the UPDATE in a CTE) is tagged.
+    # statement, the UPDATE in a CTE, as sent alone or with other writes) is tagged.
     assert stock_writes("UPDATE skus s SET stock = s.stock - 1 WHERE s.id = $1") == ["untagged"]
     assert stock_writes("UPDATE skus AS s SET stock = 1") == ["untagged"]
-    assert stock_writes(_RESERVE_SQL) == ["tagged"]
+    reservation = Pending(_RESERVE_PARTS, ("shop", [], [], None))
+    alone, _ = compose([reservation])
+    assert stock_writes(alone) == ["tagged"]
+    with_an_order, _ = compose(
+        [reservation, Pending(("INSERT INTO orders (id) VALUES ($1)",), ("o",))]
+    )
+    assert stock_writes(with_an_order) == ["tagged"]
 
 
 async def test_no_statement_outside_the_stock_path_writes_stock(

@@ -118,6 +118,47 @@ async def test_every_refusal_names_its_reason_and_changes_nothing(
     assert (r.status_code, r.json()["code"]) == (409, "product_not_listed")
 
 
+async def test_a_shortage_found_at_the_commit_is_the_keys_answer_and_nothing_is_kept(
+    client: httpx.AsyncClient, container: Container, new_client: f.NewClient
+) -> None:
+    """On PostgreSQL the stock is taken in the commit's round trip, with the order's rows:
+    a line short then refuses the commit. The answer is the same 409 as anywhere else, a
+    retry with the key gets it again, and neither the order, its event, its timer nor the
+    other line's units are kept; once stock is back, a new key places the order."""
+    shop = await on_sale(client, container, stock=2)
+    b = await f.buyer(new_client())
+    await f.buyer_address(b)
+    body = {
+        "shop_id": shop.shop_id,
+        "items": [{"sku_id": shop.sku(0), "quantity": 1}, {"sku_id": shop.sku(1), "quantity": 3}],
+    }
+    headers = {**b.h, **key()}
+    before = await f.fingerprint(container, shop.shop_id)
+    r = await b.client.post("/v1/storefront/orders", json=body, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (409, "out_of_stock"), r.text
+    assert (r.json()["sku_id"], r.json()["available"]) == (shop.sku(1), 2)
+    again = await b.client.post("/v1/storefront/orders", json=body, headers=headers)
+    assert again.status_code == 409 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["detail"] == r.json()["detail"]
+    after = await f.fingerprint(container, shop.shop_id)
+    after.pop("idempotency_keys"), before.pop("idempotency_keys")
+    assert after == before
+    assert await _stock(container, shop) == [2, 2]
+    sku_path = f"/v1/products/{shop.product['id']}/skus/{shop.sku(1)}"
+    r = await shop.p.client.patch(sku_path, json={"low_stock_threshold": 1}, headers=shop.p.h)
+    assert r.status_code == 200, r.text
+    body["items"][1]["quantity"] = 2
+    r = await b.client.post("/v1/storefront/orders", json=body, headers={**b.h, **key()})
+    assert r.status_code == 201, r.text
+    assert await _stock(container, shop) == [1, 0]
+    assert [t for t, _ in await _events(container, r.json()["id"])] == ["order.created"]
+    # The reservation's outcome, known in the commit's round trip, still alerts: sent after.
+    low = await _events(container, shop.product["id"])
+    assert [(t, d["sku_id"], d["stock"]) for t, d in low if t == "product.stock_low"] == [
+        ("product.stock_low", shop.sku(1), 0)
+    ]
+
+
 async def test_a_buyer_cancels_before_paying_and_confirms_receipt_after_shipping(
     client: httpx.AsyncClient, container: Container, new_client: f.NewClient
 ) -> None:

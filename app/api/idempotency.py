@@ -390,8 +390,8 @@ class IdempotencyMiddleware:
         await self.app(scope, receive, capture_send)
         if claimed is None and later is not None:
             claimed = later.get("claimed")
-        if claimed is None or claimed.recorded:
-            return
+        if claimed is None or (claimed.recorded and status < 400):
+            return  # stored with the change it answers (a refused commit stored nothing)
         if 400 <= status < 500 and status not in _NOT_STORED:
             await self.store.save(scope_key, claimed.request, status, kept, b"".join(out))
 

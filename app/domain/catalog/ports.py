@@ -3,7 +3,7 @@ provider's hot product reads."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,6 +21,9 @@ from app.domain.catalog.qualifications import IndustryQualification, Qualificati
 from app.domain.events.ports import OutboxRepository
 from app.domain.pagination import Page, PageRequest
 from app.domain.shops.ports import ShopsUnitOfWork
+
+#: What a reservation's outcome is handed to: what it took, or why it took nothing.
+Settle = Callable[[list[StockChange] | Shortage], Awaitable[None]]
 
 
 class QualificationRepository(Protocol):
@@ -77,8 +80,13 @@ class StockRepository(Protocol):
     async def set_many(self, shop_id: str, values: Mapping[str, int]) -> list[StockChange]:
         """The SKUs that are the shop's, set, in id order."""
 
-    async def reserve(self, shop_id: str, lines: Mapping[str, int]) -> list[StockChange] | Shortage:
-        """Take every line's units, or none and say which SKU (the first by id) fell short."""
+    async def reserve(
+        self, shop_id: str, lines: Mapping[str, int], settle: Settle, *, at_once: bool = True
+    ) -> None:
+        """Take every line's units, or none; `settle` gets what was taken (in id order) or
+        the first SKU (by id) that fell short: at once, or (`at_once=False`, where the
+        reservation can go with the unit of work's next writes: PostgreSQL) once it is
+        sent with them, at the latest at the commit, which `settle` refuses by raising."""
 
     async def release(self, shop_id: str, lines: Mapping[str, int]) -> list[StockChange]:
         """Give every line's units back (SKUs no longer there are left out)."""

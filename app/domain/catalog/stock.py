@@ -15,14 +15,14 @@ change itself, so concurrent changes that cross together still raise one event.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog.errors import OutOfStock, SkuNotFound
 from app.domain.catalog.ports import CatalogUnitOfWork
 from app.domain.catalog.product_services import get_for_shop, get_sku, product_ref
-from app.domain.catalog.products import Product, Sku, StockChange
-from app.domain.errors import ValidationFailed
+from app.domain.catalog.products import Product, Shortage, Sku, StockChange
+from app.domain.errors import DomainError, ValidationFailed
 from app.domain.events.catalog import StockLowData
 from app.domain.events.model import Event
 
@@ -140,10 +140,48 @@ async def reserve(
     be met nothing changes and `OutOfStock` (409 `insufficient_stock`) names the first such
     SKU by id, with the units available; a SKU the shop lacks is `SkuNotFound`.
     """
+    taken: list[StockChange] = []
+
+    async def settle(done: list[StockChange] | Shortage) -> None:
+        taken.extend(await _settled(uow, shop_id, lines, done))
+
     _check_quantities(lines)
-    if not lines:
-        return []
-    done = await uow.stock.reserve(shop_id, lines)
+    if lines:
+        await uow.stock.reserve(shop_id, lines, settle)
+    return taken
+
+
+async def reserve_with_writes(
+    uow: CatalogUnitOfWork,
+    shop_id: str,
+    lines: Mapping[str, int],
+    refused: Callable[[DomainError], DomainError] | None = None,
+) -> None:
+    """`reserve`, sent with the unit of work's next writes where it can be (PostgreSQL: one
+    round trip for the stock and the writes that follow it, the SKUs locked for the commit's
+    round trip only), else at once. A shortage is then raised when it is sent, at the latest
+    by the commit, which does not happen: `refused` turns it into the caller's own error.
+    For a use case whose other writes are void without the stock (placing an order)."""
+
+    async def settle(done: list[StockChange] | Shortage) -> None:
+        try:
+            await _settled(uow, shop_id, lines, done)
+        except (OutOfStock, SkuNotFound) as e:
+            raise (refused(e) if refused else e) from None
+
+    _check_quantities(lines)
+    if lines:
+        await uow.stock.reserve(shop_id, lines, settle, at_once=False)
+
+
+async def _settled(
+    uow: CatalogUnitOfWork,
+    shop_id: str,
+    lines: Mapping[str, int],
+    done: list[StockChange] | Shortage,
+) -> list[StockChange]:
+    """A reservation's outcome: what it took (its low-stock alerts written), or the error
+    that says why it took nothing."""
     if isinstance(done, list):
         await _alert(uow, shop_id, done)
         return done

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,9 +11,8 @@ from typing import Any
 from app.domain.audit.model import Actor, AuditEntry
 from app.domain.catalog import stock
 from app.domain.catalog.errors import OutOfStock as CatalogOutOfStock
-from app.domain.catalog.errors import SkuNotFound
 from app.domain.clock import utcnow
-from app.domain.errors import ValidationFailed
+from app.domain.errors import DomainError, ValidationFailed
 from app.domain.events.catalog import OrderEventData, ShipmentTrackingData
 from app.domain.events.model import Event
 from app.domain.funds.ledger import premium_paid
@@ -91,6 +90,22 @@ async def order_event(uow: OrdersUnitOfWork, type_: str, order: Order, **extra: 
         **extra,
     )
     await uow.outbox.add_in_sequence(Event(type_, data, resource_id=order.id))
+
+
+def _refusal(wanted: Mapping[str, int]) -> Callable[[DomainError], DomainError]:
+    """The order's own errors for a reservation that took nothing."""
+
+    def refused(e: DomainError) -> DomainError:
+        if isinstance(e, CatalogOutOfStock):
+            sku_id = e.extra["sku_id"]
+            return OutOfStock(
+                f"SKU {sku_id} has {e.extra['available']} unit(s) left, fewer than "
+                f"{wanted[sku_id]}.",
+                extra=e.extra,
+            )
+        return OrderSkuNotFound(e.detail, extra=e.extra)  # deleted since it was read
+
+    return refused
 
 
 def _merged(items: Sequence[Item]) -> dict[str, int]:
@@ -243,16 +258,9 @@ async def place(
             f"({province}).",
             extra={"product_id": offer.product_id, "province": province},
         )
-    try:
-        await stock.reserve(uow, shop_id, wanted)
-    except CatalogOutOfStock as e:
-        sku_id = e.extra["sku_id"]
-        raise OutOfStock(
-            f"SKU {sku_id} has {e.extra['available']} unit(s) left, fewer than {wanted[sku_id]}.",
-            extra=e.extra,
-        ) from None
-    except SkuNotFound as e:  # deleted since it was read: as if never there
-        raise OrderSkuNotFound(e.detail, extra=e.extra) from None
+    # Sent with the order's own writes, in the commit's round trip: a shortage (or a SKU
+    # deleted since it was read) refuses the commit, and none of them is kept.
+    await stock.reserve_with_writes(uow, shop_id, wanted, _refusal(wanted))
     order_id = new_id("order")
     lines = [
         OrderLine(

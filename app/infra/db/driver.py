@@ -448,13 +448,16 @@ class DriverReader:
         if len(pending) == 1 and len(pending[0].parts) == 1:
             if pending[0].then is not None:
                 await pending[0].then(rows)
-            return
-        by_part: dict[int, list[Mapping[str, Any]]] = {}
-        for row in rows:
-            by_part.setdefault(row["part"], []).append(row["row"])
-        for i, p in enumerate(pending):
-            if p.then is not None:
-                await p.then(by_part.get(i, []))
+        else:
+            by_part: dict[int, list[Mapping[str, Any]]] = {}
+            for row in rows:
+                by_part.setdefault(row["part"], []).append(row["row"])
+            for i, p in enumerate(pending):
+                if p.then is not None:
+                    await p.then(by_part.get(i, []))
+        # What the callbacks deferred in turn (a reservation's low-stock alerts) goes now:
+        # whoever called this is about to run a statement that must come after it, or commit.
+        await self.send_pending()
 
     def discard(self) -> None:
         """The transaction is being rolled back: what it deferred goes with it."""

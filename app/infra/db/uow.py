@@ -324,12 +324,16 @@ class SqlUnitOfWork:
             if self._reader.held is not None:  # the driver's transaction alone
                 try:
                     await self._reader.send_pending()
-                    await self._reader.end_held(commit=True)
+                    # What the deferred writes' callbacks did may have needed the session,
+                    # opened on the held connection: then the session commits, below.
+                    if "session" not in self.__dict__:
+                        await self._reader.end_held(commit=True)
                 except IntegrityError as e:  # a deferred write's, or one checked at COMMIT
                     await self._reader.end_held(commit=False)  # if COMMIT was not reached
                     raise IntegrityConflict() from e
-            self._committed = True
-            return
+            if "session" not in self.__dict__:
+                self._committed = True
+                return
         try:
             await self._reader.send_pending()
             await self.session.commit()

@@ -16,12 +16,15 @@ take them all or none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from app.domain.catalog.ports import Settle
 from app.domain.catalog.products import Shortage, Sku, StockChange, StockRow
 from app.domain.clock import utcnow
 from app.infra.db import tables
@@ -43,29 +46,28 @@ def _update(shop_id: str) -> sa.Update:
 #: locks are taken, all of them, before anything is written), the first line missing or
 #: short found, and only if there is none every line taken by the conditional UPDATE. A row
 #: per line, in id order: the SKU's product, its stock before and after (NULL: not taken).
-_RESERVE_SQL = f"""
-WITH want AS (
-    SELECT w.id, w.q FROM unnest($2::text[], $3::int[]) AS w(id, q)
-), locked AS MATERIALIZED (
-    SELECT s.id, s.product_id, s.stock, s.low_stock_threshold
+#: The reservation on PostgreSQL, as the parts of one statement (`DriverReader.defer`, which
+#: writes `{n}` as the name of part n): the wanted lines; the shop's SKUs among them, locked
+#: in id order; the lines missing or short; the stock taken from each only if none is (the
+#: conditional UPDATE: never below zero); each line with what it had and has.
+_RESERVE_PARTS = (
+    "SELECT w.id, w.q FROM unnest($2::text[], $3::int[]) AS w(id, q)",
+    """SELECT s.id, s.product_id, s.stock, s.low_stock_threshold
     FROM skus s WHERE s.shop_id = $1 AND s.id = ANY($2::text[])
-    ORDER BY s.id FOR UPDATE
-), short AS MATERIALIZED (
-    SELECT w.id FROM want w LEFT JOIN locked l ON l.id = w.id
-    WHERE l.id IS NULL OR l.stock < w.q
-), taken AS (
-    UPDATE {STOCK_PATH_TAG} skus
+    ORDER BY s.id FOR UPDATE""",
+    """SELECT w.id FROM {0} w LEFT JOIN {1} l ON l.id = w.id
+    WHERE l.id IS NULL OR l.stock < w.q""",
+    f"""UPDATE {STOCK_PATH_TAG} skus
     SET stock = skus.stock - want.q, version = skus.version + 1, updated_at = $4
-    FROM want
+    FROM {{0}} want
     WHERE skus.shop_id = $1 AND skus.id = ANY($2::text[]) AND skus.id = want.id
       AND skus.stock - want.q >= 0  -- the keys again: probed by the key even when generic
-      AND NOT EXISTS (SELECT 1 FROM short)
-    RETURNING skus.id, skus.stock, skus.version
+      AND NOT EXISTS (SELECT 1 FROM {{2}})
+    RETURNING skus.id, skus.stock, skus.version""",  # noqa: S608 — only the constant tag
+    """SELECT w.id AS sku_id, l.product_id, l.stock AS before, t.stock AS after,
+           l.low_stock_threshold AS threshold, t.version
+    FROM {0} w LEFT JOIN {1} l ON l.id = w.id LEFT JOIN {3} t ON t.id = w.id""",
 )
-SELECT w.id, l.product_id, l.stock, t.stock, l.low_stock_threshold, t.version
-FROM want w LEFT JOIN locked l ON l.id = w.id LEFT JOIN taken t ON t.id = w.id
-ORDER BY w.id
-"""  # noqa: S608 — only the constant tag is formatted in
 
 
 class SqlStockRepository(OnSessionAndDriver):
@@ -143,38 +145,70 @@ class SqlStockRepository(OnSessionAndDriver):
             )
         return out
 
-    async def reserve(self, shop_id: str, lines: Mapping[str, int]) -> list[StockChange] | Shortage:
+    async def reserve(
+        self, shop_id: str, lines: Mapping[str, int], settle: Settle, *, at_once: bool = True
+    ) -> None:
         """Take each line's units, all or none: the SKUs are locked in id order, and the
-        first one (by id) missing or short is returned instead, with nothing changed."""
+        first one (by id) missing or short is what `settle` gets instead, nothing changed.
+        On PostgreSQL the reservation is one statement, deferred with the unit of work's
+        writes (and sent at once unless `at_once` is False)."""
         if self._driver is not None:
-            return await self._reserve_direct(shop_id, lines)
+            await self._reserve_direct(shop_id, lines, settle, at_once)
+            return
         locked = await self._lock(shop_id, lines)
         for sku_id in sorted(lines):
             if sku_id not in locked:
-                return Shortage(sku_id, None)
+                await settle(Shortage(sku_id, None))
+                return
             if locked[sku_id][0].stock < lines[sku_id]:
-                return Shortage(sku_id, locked[sku_id][0].stock)
-        return await self._add_locked(shop_id, locked, {i: -q for i, q in lines.items()})
+                await settle(Shortage(sku_id, locked[sku_id][0].stock))
+                return
+        await settle(await self._add_locked(shop_id, locked, {i: -q for i, q in lines.items()}))
 
     async def _reserve_direct(
-        self, shop_id: str, lines: Mapping[str, int]
-    ) -> list[StockChange] | Shortage:
+        self, shop_id: str, lines: Mapping[str, int], settle: Settle, at_once: bool
+    ) -> None:
         ids = sorted(lines)
         now = utcnow()
-        rows = await self._driver.write(  # type: ignore[union-attr]
-            _RESERVE_SQL, shop_id, ids, [lines[i] for i in ids], now
+
+        async def taken(rows: Sequence[Mapping[str, Any]]) -> None:
+            await settle(self._reserved(shop_id, lines, rows, now))
+
+        assert self._driver is not None
+        await self._driver.defer(
+            _RESERVE_PARTS,
+            shop_id,
+            ids,
+            [lines[i] for i in ids],
+            now,
+            key=("stock.reserve", shop_id),  # one statement may not change a row twice
+            then=taken,
         )
-        if any(r[3] is None for r in rows):  # nothing taken: the first line short says why
-            for sku_id, product_id, before, *_ in rows:
-                if product_id is None:
-                    return Shortage(sku_id, None)
-                if before < lines[sku_id]:
-                    return Shortage(sku_id, int(before))
+        if at_once:
+            await self._driver.send_pending()
+
+    def _reserved(
+        self,
+        shop_id: str,
+        lines: Mapping[str, int],
+        rows: Sequence[Mapping[str, Any]],
+        now: datetime,
+    ) -> list[StockChange] | Shortage:
+        rows = sorted(rows, key=lambda r: str(r["sku_id"]))
+        if any(r["after"] is None for r in rows):  # nothing taken: the first short says why
+            for r in rows:
+                if r["product_id"] is None:
+                    return Shortage(r["sku_id"], None)
+                if r["before"] < lines[r["sku_id"]]:
+                    return Shortage(r["sku_id"], int(r["before"]))
             raise AssertionError("a reservation took nothing and found no shortage")
         out = []
-        for sku_id, product_id, before, after, threshold, version in rows:
-            self._refresh_loaded(shop_id, sku_id, stock=after, version=version, updated_at=now)
-            out.append(StockChange(sku_id, product_id, int(before), int(after), threshold))
+        for r in rows:
+            sku_id, after = r["sku_id"], int(r["after"])
+            self._refresh_loaded(shop_id, sku_id, stock=after, version=r["version"], updated_at=now)
+            out.append(
+                StockChange(sku_id, r["product_id"], int(r["before"]), after, r["threshold"])
+            )
         return out
 
     async def release(self, shop_id: str, lines: Mapping[str, int]) -> list[StockChange]:
