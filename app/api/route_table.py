@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from operator import attrgetter
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIRouter, RouteContext, iter_route_contexts
@@ -18,6 +19,8 @@ from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Scope
 
 Contexts = list[tuple[RouteContext, re.Pattern[str] | None]]
+#: How many times a router's routes have changed (FastAPI counts them per router).
+_ROUTES_VERSION = attrgetter("_routes_version")
 
 #: How many (method, path) answers a flattened table remembers; past that it starts over (the
 #: paths that carry ids are as many as the ids, the hot ones come straight back).
@@ -46,7 +49,7 @@ class _Flattened:
         self.answers: dict[tuple[str, str], Dependant | None] = {}
 
     def current_version(self) -> int:
-        return len(self.routes) + sum(r._routes_version for r in self.routers)
+        return len(self.routes) + sum(map(_ROUTES_VERSION, self.routers))
 
 
 def _routers(routes: Sequence[BaseRoute]) -> list[APIRouter]:
