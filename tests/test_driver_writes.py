@@ -23,7 +23,7 @@ from app.domain.clock import utcnow
 from app.domain.errors import IntegrityConflict
 from app.infra.db import driver as driver_module
 from app.infra.db import tables
-from app.infra.db.driver import DriverReader
+from app.infra.db.driver import PREPARED_KEY, DriverReader, Prepared
 from app.infra.db.uow import SqlUnitOfWork
 from app.infra.idempotency import _literal_claim
 from tests import factories as f
@@ -358,9 +358,8 @@ async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_p
     order = r.json()
     assert order["status"] == 10 and len(order["lines"]) == 2
     [rest] = begun
-    assert " ".join(rest.split()).startswith(
-        "SET LOCAL plan_cache_mode = force_generic_plan; INSERT INTO idempotency_keys"
-    )
+    assert rest.startswith("SET LOCAL plan_cache_mode = force_generic_plan; ")
+    assert "minishop_idempotency_claim(" in rest  # the claim, prepared on the connection
     assert not any("SET LOCAL" in x or "idempotency_keys (" in x for x in sent)
     # The driver served it alone: the ORM's session was never opened.
     assert sessions == []
@@ -399,6 +398,54 @@ async def test_a_claim_written_as_literals_keeps_what_the_client_sent(
     for bad in (("k" * 64, digest, "POST"), (key, digest, "POST'"), (key, digest[:-1], "PUT")):
         with pytest.raises(ValueError):
             _literal_claim(*bad, "/", now, now, now)
+
+
+async def test_a_statement_begun_with_is_prepared_once_per_connection(
+    container: Container, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`begin_with(..., prepared)`: the first round trip on a connection prepares the
+    statement and runs it; later ones only name it; a connection where such a round trip
+    failed sends the statement in full from then on (a failure leaves unknown whether the
+    PREPARE ran, and a rollback does not undo one)."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    sent: list[str] = []
+    original = driver_module._begin_with
+
+    async def spy(adapted: Any, rest: str) -> str:
+        sent.append(rest)
+        return await original(adapted, rest)
+
+    monkeypatch.setattr(driver_module, "_begin_with", spy)
+    statement = Prepared(f"minishop_test_{secrets.token_hex(4)}", "(int) AS SELECT $1 + 1")
+
+    async def run(arguments: str) -> dict[str, bool]:
+        async with container.uow() as uow:
+            assert uow.driver is not None
+            status = await uow.driver.begin_with("SELECT 7 + 1", statement, arguments)
+            assert status == "SELECT 1"
+            kept: dict[str, bool] = uow.driver._info[PREPARED_KEY]  # type: ignore[index]
+            return kept
+
+    first = await run("7")
+    name = statement.name
+    assert sent[-1] == f"PREPARE {name} (int) AS SELECT $1 + 1; EXECUTE {name}(7)"
+    assert first[statement.name] is True
+    for _ in range(30):  # the pool hands its connections out in turn: back to the first
+        if await run("7") is first:
+            break
+    assert sent[-1] == f"EXECUTE {statement.name}(7)"
+    async with container.uow() as uow:
+        assert uow.driver is not None
+        with pytest.raises(Exception, match="division by zero"):
+            await uow.driver.begin_with("SELECT 7 + 1", statement, "1/0")
+        failed: dict[str, bool] = uow.driver._info[PREPARED_KEY]  # type: ignore[index]
+    assert failed[statement.name] is False
+    for _ in range(30):
+        if await run("7") is failed:
+            break
+    assert sent[-1] == "SELECT 7 + 1"  # that connection sends the statement in full
+    assert failed[statement.name] is False
 
 
 _MODE = "SELECT current_setting('plan_cache_mode')"

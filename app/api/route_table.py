@@ -49,7 +49,7 @@ class _Flattened:
         self.answers: dict[tuple[str, str], Dependant | None] = {}
 
     def current_version(self) -> int:
-        return len(self.routes) + sum(map(_ROUTES_VERSION, self.routers))
+        return len(self.routes) + int(sum(map(_ROUTES_VERSION, self.routers)))
 
 
 def _routers(routes: Sequence[BaseRoute]) -> list[APIRouter]:

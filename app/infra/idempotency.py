@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.domain.clock import utcnow
 from app.domain.errors import Conflict
-from app.infra.db.driver import json_text
+from app.infra.db.driver import Prepared, json_text
 from app.infra.db.results import rowcount
 from app.infra.db.tables import idempotency_keys as t
 from app.infra.db.uow import SqlUnitOfWork
@@ -44,7 +44,7 @@ _HEX_64 = re.compile(r"[0-9a-f]{64}")
 _METHOD = re.compile(r"[A-Z]{1,16}")
 
 
-def _literal_claim(
+def _claim_literals(
     scope_key: str,
     request_hash: str,
     method: str,
@@ -52,12 +52,12 @@ def _literal_claim(
     now: datetime,
     locked_until: datetime,
     expires_at: datetime,
-) -> str:
-    """`_CLAIM_SQL` with its values written in, for the round trip that begins the
-    transaction (`DriverReader.begin_with`, a simple query: no parameters). Each value is
-    one that cannot break out of its literal: the two digests are checked to be hex, the
-    method capital letters, the times are ours; the path, the one value a client chose,
-    goes in hex-encoded and is decoded by PostgreSQL."""
+) -> tuple[str, ...]:
+    """The claim's values as SQL literals, for the round trip that begins the transaction
+    (`DriverReader.begin_with`, a simple query: no parameters). Each value is one that
+    cannot break out of its literal: the two digests are checked to be hex, the method
+    capital letters, the times are ours; the path, the one value a client chose, goes in
+    hex-encoded and is decoded by PostgreSQL."""
     if not (_HEX_64.fullmatch(scope_key) and _HEX_64.fullmatch(request_hash)):
         raise ValueError("an idempotency key's scope and request hash are SHA-256 hex digests")
     if not _METHOD.fullmatch(method):
@@ -66,29 +66,31 @@ def _literal_claim(
         f"'{t.astimezone(UTC).isoformat()}'::timestamptz" for t in (now, locked_until, expires_at)
     ]
     hex_path = path.encode("utf-8", "replace").hex()
-    at, until, expires = stamps
-    return _LITERAL_CLAIM.format(
-        scope_key=scope_key,
-        request_hash=request_hash,
-        method=method,
-        hex_path=hex_path,
-        at=at,
-        until=until,
-        expires=expires,
+    return (
+        f"'{scope_key}'",
+        f"'{request_hash}'",
+        f"'{method}'",
+        f"convert_from(decode('{hex_path}', 'hex'), 'UTF8')",
+        *stamps,
     )
 
 
-#: `_CLAIM_SQL` with named places for `_literal_claim`'s literals (made once).
-_LITERAL_CLAIM = (
-    _CLAIM_SQL.replace("RETURNING scope_key", "")
-    .strip()
-    .replace("$1", "'{scope_key}'")
-    .replace("$2", "'{request_hash}'")
-    .replace("$3", "'{method}'")
-    .replace("$4", "convert_from(decode('{hex_path}', 'hex'), 'UTF8')")
-    .replace("$5", "{at}")
-    .replace("$6", "{until}")
-    .replace("$7", "{expires}")
+def _literal_claim(*values: Any) -> str:
+    """`_CLAIM_SQL` with its values written in (`_claim_literals`)."""
+    return _LITERAL_CLAIM.format(*_claim_literals(*values))
+
+
+#: `_CLAIM_SQL` with places for `_claim_literals` (made once).
+_LITERAL_CLAIM = re.sub(
+    r"\$(\d)", lambda m: "{" + str(int(m[1]) - 1) + "}",
+    _CLAIM_SQL.replace("RETURNING scope_key", "").strip(),
+)  # fmt: skip
+#: The claim kept prepared on each connection: the round trip that begins a transaction
+#: with it names it and its values, and PostgreSQL plans it once per connection.
+_PREPARED_CLAIM = Prepared(
+    "minishop_idempotency_claim",
+    "(text, text, text, text, timestamptz, timestamptz, timestamptz) AS "
+    + _CLAIM_SQL.replace("RETURNING scope_key", "").strip(),
 )
 
 
@@ -165,12 +167,13 @@ class IdempotencyStore:
         now = values["created_at"]
         driver = uow.driver
         if driver is not None:
-            status = await driver.begin_with(
-                _literal_claim(
-                    scope_key, request_hash, method, values["path"], now,
-                    values["locked_until"], values["expires_at"],
-                )
+            literals = _claim_literals(
+                scope_key, request_hash, method, values["path"], now,
+                values["locked_until"], values["expires_at"],
             )  # fmt: skip
+            status = await driver.begin_with(
+                _LITERAL_CLAIM.format(*literals), _PREPARED_CLAIM, ", ".join(literals)
+            )
             if status is not None:  # claimed (or not) with the transaction's BEGIN
                 uow.holds_writes = True
                 if status == "INSERT 0 1":

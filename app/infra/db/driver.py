@@ -177,6 +177,26 @@ def _translated(sql: str, args: Any, e: Exception) -> DBAPIError:
 
 #: Where a connection's pending writes are found by `send_pending_before` (its `info`).
 PENDING_KEY = "minishop.pending_writes"
+#: In a pooled connection's `info`: the `Prepared` statements made on it (True), or whose
+#: making failed (False: not used on that connection).
+PREPARED_KEY = "minishop.prepared"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement kept prepared by name on the connections that run it (`begin_with`)."""
+
+    name: str
+    #: `(types) AS statement`, as `PREPARE name` takes it.
+    definition: str
+
+    @property
+    def declaration(self) -> str:
+        return f"PREPARE {self.name} {self.definition}"
+
+    def execute(self, arguments: str) -> str:
+        return f"EXECUTE {self.name}({arguments})"
+
 
 _PARAM = re.compile(r"\$(\d+)")
 _PART_REF = re.compile(r"\{(\d+)\}")
@@ -541,13 +561,21 @@ class DriverReader:
     def in_held_transaction(self) -> bool:
         return self._held is not None and self._adapted._transaction is not None
 
-    async def begin_with(self, statement: str) -> str | None:
+    async def begin_with(
+        self, statement: str, prepared: Prepared | None = None, arguments: str = ""
+    ) -> str | None:
         """Begin the unit of work's transaction with `statement` in the same round trip
         (`BEGIN; [SET LOCAL ...;] statement`, one simple query), on a connection the reader
         holds: its command status (`INSERT 0 1`), or None when the transaction has begun
         already or would not begin with a plain BEGIN (nothing was sent: run the statement
         with parameters instead). `statement` is complete SQL: every value in it a literal
-        the caller has made safe (the simple protocol takes no parameters)."""
+        the caller has made safe (the simple protocol takes no parameters).
+
+        With `prepared` (the same statement, kept prepared on the connection) the round trip
+        runs `EXECUTE name(arguments)` instead: PostgreSQL plans it once per connection, not
+        at every run. It is prepared (`PREPARE`, not undone by a rollback) in the first such
+        round trip on the connection; a connection where that round trip failed (whether or
+        not the PREPARE ran is not known then) sends the statement in full from then on."""
         if self._pool is None or self._session_of() is not None or self._checkout is None:
             return None
         await self._check_out()
@@ -556,7 +584,19 @@ class DriverReader:
             return None
         wanted, self._generic_at_begin = self._generic_at_begin, False
         setting = f"SET LOCAL {_GENERIC_PLANS}; " if wanted else ""
+        kept: dict[str, bool] = {}
+        if prepared is not None:
+            assert self._info is not None
+            kept = self._info.setdefault(PREPARED_KEY, {})
+            usable = kept.get(prepared.name)
+            if usable is None:
+                statement = f"{prepared.declaration}; {prepared.execute(arguments)}"
+            elif usable:
+                statement = prepared.execute(arguments)
+            kept[prepared.name] = False  # until this round trip has succeeded
         status = await _begin_with(adapted, f"{setting}{statement}")
+        if prepared is not None and statement.startswith(("PREPARE", "EXECUTE")):
+            kept[prepared.name] = True
         if wanted:
             self._generic_in = adapted._transaction
         self._begun = True
