@@ -81,6 +81,21 @@ class _Sent:
         monkeypatch.setattr(DriverReader, "statement", spy)
 
 
+class _Begun:
+    """What the driver sends after BEGIN in the round trip that begins a transaction
+    (`_begin_with`), while installed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.rest: list[str] = []
+        original = driver_module._begin_with
+
+        async def spy(adapted: Any, rest: str) -> str:
+            self.rest.append(rest)
+            return await original(adapted, rest)
+
+        monkeypatch.setattr(driver_module, "_begin_with", spy)
+
+
 _cleanups: list[tuple[Container, str]] = []
 
 
@@ -333,14 +348,7 @@ async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_p
         pytest.skip("the driver's path exists on PostgreSQL only")
     shop = await on_sale(client, container)
     b = await f.buyer(client)
-    begun: list[str] = []
-    original = driver_module._begin_with
-
-    async def spy_begin(adapted: Any, rest: str) -> str:
-        begun.append(rest)
-        return await original(adapted, rest)
-
-    monkeypatch.setattr(driver_module, "_begin_with", spy_begin)
+    begun = _Begun(monkeypatch).rest
     sent = _Sent(monkeypatch).sql
     if not (await b.client.get("/v1/storefront/addresses", headers=b.h)).json()["data"]:
         await f.buyer_address(b)
@@ -409,14 +417,7 @@ async def test_a_statement_begun_with_is_prepared_once_per_connection(
     PREPARE ran, and a rollback does not undo one)."""
     if not is_postgres:
         pytest.skip("the driver's path exists on PostgreSQL only")
-    sent: list[str] = []
-    original = driver_module._begin_with
-
-    async def spy(adapted: Any, rest: str) -> str:
-        sent.append(rest)
-        return await original(adapted, rest)
-
-    monkeypatch.setattr(driver_module, "_begin_with", spy)
+    sent = _Begun(monkeypatch).rest
     statement = Prepared(f"minishop_test_{secrets.token_hex(4)}", "(int) AS SELECT $1 + 1")
 
     async def run(arguments: str) -> dict[str, bool]:
