@@ -32,15 +32,10 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-from typing import Any
 
-from bench.order_instructions import _drive, _setup
-from bench.run import DEFAULT_ADMIN_URL, _admin, _dsn
+from bench.order_instructions import _drive, child_command, order_database, parser
 
 _TICK = os.sysconf("SC_CLK_TCK")
 #: Orders of the shorter of the two runs whose difference is measured.
@@ -78,10 +73,7 @@ def _run(
     """One child placing `orders` after the warm-up: its CPU and PostgreSQL's, in seconds."""
     out = var.parent / f"{kind}-{orders}.json"
     before = _reaped_seconds(postmaster)
-    cmd = [
-        sys.executable, "-m", "bench.order_cpu", "--child", kind, "--orders", str(orders),
-        "--dsn", dsn, "--var", str(var), "--setup", str(setup), "--out", str(out),
-    ]  # fmt: skip
+    cmd = [*child_command("bench.order_cpu", kind, orders, dsn, var, setup), "--out", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise SystemExit(f"{kind}: the driver failed:\n{res.stderr[-3000:]}")
@@ -119,31 +111,17 @@ def _child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_ADMIN_URL))
-    parser.add_argument("--only", choices=("project", "floor"))
-    parser.add_argument("--orders", type=int, default=3000)
-    parser.add_argument("--child", choices=("project", "floor"), help=argparse.SUPPRESS)
-    parser.add_argument("--dsn", help=argparse.SUPPRESS)
-    parser.add_argument("--var", help=argparse.SUPPRESS)
-    parser.add_argument("--setup", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    cli = parser(__doc__, 3000, "orders between the two runs (after 200)")
+    cli.add_argument("--out", help=argparse.SUPPRESS)
+    args = cli.parse_args()
     if args.child:
         _child(args)
         return
-    db = f"minishop_cpu_{uuid.uuid4().hex[:8]}"
-    dsn = _dsn(args.admin_url, db)
-    asyncio.run(_admin(args.admin_url, f'CREATE DATABASE "{db}"'))
-    tmp = Path(tempfile.mkdtemp(prefix="minishop-cpu-"))
-    try:
-        setup = tmp / "setup.json"
-        setup.write_text(json.dumps(asyncio.run(_setup(dsn, tmp / "var"))))
+    with order_database(args.admin_url, "cpu") as (dsn, var, setup):
         postmaster = _postmaster(dsn)
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, dict[str, int]] = {}
         for kind in (args.only,) if args.only else ("project", "floor"):
-            found[kind] = _measure(kind, args.orders, dsn, tmp / "var", setup, postmaster)
-            r = found[kind]
+            found[kind] = r = _measure(kind, args.orders, dsn, var, setup, postmaster)
             print(
                 f"{kind}: server {r['server_us']} µs an order (user {r['user_us']}, system "
                 f"{r['sys_us']}), PostgreSQL {r['postgres_us']} µs, together {r['total_us']} µs"
@@ -156,11 +134,6 @@ def main() -> None:
                 f"floor ÷ project: the servers {server:.2f}, with PostgreSQL {together:.2f} "
                 f"(load {os.getloadavg()[0]:.2f})"
             )
-    finally:
-        asyncio.run(_admin(args.admin_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,11 +153,51 @@ def _child(args: argparse.Namespace) -> None:
         runner.run(_drive(args.child, args.orders, args.dsn, Path(args.var), setup))
 
 
+def child_command(
+    module: str, kind: str, orders: int, dsn: str, var: Path, setup: Path
+) -> list[str]:
+    """How `module` runs its driver child (`--child`) on the database `order_database` made."""
+    return [
+        sys.executable, "-m", module, "--child", kind, "--orders", str(orders),
+        "--dsn", dsn, "--var", str(var), "--setup", str(setup),
+    ]  # fmt: skip
+
+
+def parser(doc: str, orders: int, orders_help: str) -> argparse.ArgumentParser:
+    """The arguments of an order measurement (`bench.order_instructions`, `bench.order_cpu`),
+    its child's among them."""
+    found = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    found.add_argument("--admin-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_ADMIN_URL))
+    found.add_argument("--only", choices=("project", "floor"))
+    found.add_argument("--orders", type=int, default=orders, help=orders_help)
+    found.add_argument("--child", choices=("project", "floor"), help=argparse.SUPPRESS)
+    found.add_argument("--dsn", help=argparse.SUPPRESS)
+    found.add_argument("--var", help=argparse.SUPPRESS)
+    found.add_argument("--setup", help=argparse.SUPPRESS)
+    return found
+
+
+@contextmanager
+def order_database(admin_url: str, name: str) -> Iterator[tuple[str, Path, Path]]:
+    """A database of its own with the selling shop (`_setup`), dropped after: its DSN, the
+    var dir (signing keys) and the setup file the children read."""
+    db = f"minishop_{name}_{uuid.uuid4().hex[:8]}"
+    dsn = _dsn(admin_url, db)
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{db}"'))
+    tmp = Path(tempfile.mkdtemp(prefix=f"minishop-{name}-"))
+    try:
+        setup = tmp / "setup.json"
+        setup.write_text(json.dumps(asyncio.run(_setup(dsn, tmp / "var"))))
+        yield dsn, tmp / "var", setup
+    finally:
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _instructions(kind: str, orders: int, dsn: str, var: Path, setup: Path) -> int:
     cmd = [
         "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, "-m", "bench.order_instructions", "--child", kind,
-        "--orders", str(orders), "--dsn", dsn, "--var", str(var), "--setup", str(setup),
+        *child_command("bench.order_instructions", kind, orders, dsn, var, setup),
     ]  # fmt: skip
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     found = re.search(r"I\s+refs:\s+([\d,]+)", res.stderr)
@@ -165,34 +207,17 @@ def _instructions(kind: str, orders: int, dsn: str, var: Path, setup: Path) -> i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_ADMIN_URL))
-    parser.add_argument("--only", choices=("project", "floor"))
-    parser.add_argument("--orders", type=int, default=200, help="orders between the two runs")
-    parser.add_argument("--child", choices=("project", "floor"), help=argparse.SUPPRESS)
-    parser.add_argument("--dsn", help=argparse.SUPPRESS)
-    parser.add_argument("--var", help=argparse.SUPPRESS)
-    parser.add_argument("--setup", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser(__doc__, 200, "orders between the two runs").parse_args()
     if args.child:
         _child(args)
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed: apt-get install -y valgrind")
-    db = f"minishop_instr_{uuid.uuid4().hex[:8]}"
-    dsn = _dsn(args.admin_url, db)
-    asyncio.run(_admin(args.admin_url, f'CREATE DATABASE "{db}"'))
-    tmp = Path(tempfile.mkdtemp(prefix="minishop-instr-"))
-    try:
-        setup = tmp / "setup.json"
-        setup.write_text(json.dumps(asyncio.run(_setup(dsn, tmp / "var"))))
+    with order_database(args.admin_url, "instr") as (dsn, var, setup):
         for kind in (args.only,) if args.only else ("project", "floor"):
-            short = _instructions(kind, 10, dsn, tmp / "var", setup)
-            long = _instructions(kind, 10 + args.orders, dsn, tmp / "var", setup)
+            short = _instructions(kind, 10, dsn, var, setup)
+            long = _instructions(kind, 10 + args.orders, dsn, var, setup)
             print(f"{kind}: {(long - short) / args.orders / 1e6:.2f} M instructions per order")
-    finally:
-        asyncio.run(_admin(args.admin_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

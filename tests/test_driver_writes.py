@@ -25,7 +25,7 @@ from app.infra.db import driver as driver_module
 from app.infra.db import tables
 from app.infra.db.driver import PREPARED_KEY, DriverReader, Prepared
 from app.infra.db.uow import SqlUnitOfWork
-from app.infra.idempotency import _literal_claim
+from app.infra.idempotency import _PREPARED_CLAIM, _claim_literals
 from tests import factories as f
 from tests.order_support import on_sale, place
 
@@ -384,8 +384,10 @@ async def test_a_claim_written_as_literals_keeps_what_the_client_sent(
     hostile = "/v1/x/a'b\\c'); DELETE FROM idempotency_keys; --/é\u2028$1"
     key, digest = secrets.token_hex(32), secrets.token_hex(32)
     now = utcnow()
-    sql = _literal_claim(
-        key, digest, "POST", hostile, now, now + timedelta(seconds=60), now + timedelta(days=1)
+    sql = _PREPARED_CLAIM.inline(
+        _claim_literals(
+            key, digest, "POST", hostile, now, now + timedelta(seconds=60), now + timedelta(days=1)
+        )
     )
     async with container.engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
@@ -405,25 +407,25 @@ async def test_a_claim_written_as_literals_keeps_what_the_client_sent(
             await driver.execute("ROLLBACK")
     for bad in (("k" * 64, digest, "POST"), (key, digest, "POST'"), (key, digest[:-1], "PUT")):
         with pytest.raises(ValueError):
-            _literal_claim(*bad, "/", now, now, now)
+            _claim_literals(*bad, "/", now, now, now)
 
 
 async def test_a_statement_begun_with_is_prepared_once_per_connection(
     container: Container, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`begin_with(..., prepared)`: the first round trip on a connection prepares the
+    """`begin_with(prepared, literals)`: the first round trip on a connection prepares the
     statement and runs it; later ones only name it; a connection where such a round trip
     failed sends the statement in full from then on (a failure leaves unknown whether the
     PREPARE ran, and a rollback does not undo one)."""
     if not is_postgres:
         pytest.skip("the driver's path exists on PostgreSQL only")
     sent = _Begun(monkeypatch).rest
-    statement = Prepared(f"minishop_test_{secrets.token_hex(4)}", "(int) AS SELECT $1 + 1")
+    statement = Prepared(f"minishop_test_{secrets.token_hex(4)}", "int", "SELECT $1 + 1")
 
-    async def run(arguments: str) -> dict[str, bool]:
+    async def run(argument: str) -> dict[str, bool]:
         async with container.uow() as uow:
             assert uow.driver is not None
-            status = await uow.driver.begin_with("SELECT 7 + 1", statement, arguments)
+            status = await uow.driver.begin_with(statement, [argument])
             assert status == "SELECT 1"
             kept: dict[str, bool] = uow.driver._info[PREPARED_KEY]  # type: ignore[index]
             return kept
@@ -439,7 +441,7 @@ async def test_a_statement_begun_with_is_prepared_once_per_connection(
     async with container.uow() as uow:
         assert uow.driver is not None
         with pytest.raises(Exception, match="division by zero"):
-            await uow.driver.begin_with("SELECT 7 + 1", statement, "1/0")
+            await uow.driver.begin_with(statement, ["1/0"])
         failed: dict[str, bool] = uow.driver._info[PREPARED_KEY]  # type: ignore[index]
     assert failed[statement.name] is False
     for _ in range(30):

@@ -354,7 +354,7 @@ class IdempotencyMiddleware:
             await self.store.complete(
                 uow, scope_key, claimed.request, response.status_code, kept, bytes(response.body)
             )
-            claimed.recorded = True
+            claimed.recorded_in = uow
 
         scope[BEFORE_COMMIT_KEY] = record
         return claimed
@@ -390,8 +390,8 @@ class IdempotencyMiddleware:
         await self.app(scope, receive, capture_send)
         if claimed is None and later is not None:
             claimed = later.get("claimed")
-        if claimed is None or (claimed.recorded and status < 400):
-            return  # stored with the change it answers (a refused commit stored nothing)
+        if claimed is None or claimed.stored:
+            return
         if 400 <= status < 500 and status not in _NOT_STORED:
             await self.store.save(scope_key, claimed.request, status, kept, b"".join(out))
 
@@ -435,11 +435,18 @@ class _Claimed:
         self, request: tuple[str, str, str], body: IO[bytes], size: int, receive: Receive
     ) -> None:
         self.request = request
-        self.recorded = False
+        #: The unit of work the response was written in, at its commit point.
+        self.recorded_in: SqlUnitOfWork | None = None
         self.body = body
         self.size = size
         self.receive_more = receive
         self.sent = False
+
+    @property
+    def stored(self) -> bool:
+        """The response went with the change it answers: recorded, and committed (a commit
+        refused after the record was written stored nothing)."""
+        return self.recorded_in is not None and self.recorded_in.committed
 
     async def receive(self) -> Message:
         if not self.sent:

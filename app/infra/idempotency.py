@@ -75,22 +75,12 @@ def _claim_literals(
     )
 
 
-def _literal_claim(*values: Any) -> str:
-    """`_CLAIM_SQL` with its values written in (`_claim_literals`)."""
-    return _LITERAL_CLAIM.format(*_claim_literals(*values))
-
-
-#: `_CLAIM_SQL` with places for `_claim_literals` (made once).
-_LITERAL_CLAIM = re.sub(
-    r"\$(\d)", lambda m: "{" + str(int(m[1]) - 1) + "}",
-    _CLAIM_SQL.replace("RETURNING scope_key", "").strip(),
-)  # fmt: skip
 #: The claim kept prepared on each connection: the round trip that begins a transaction
 #: with it names it and its values, and PostgreSQL plans it once per connection.
 _PREPARED_CLAIM = Prepared(
     "minishop_idempotency_claim",
-    "(text, text, text, text, timestamptz, timestamptz, timestamptz) AS "
-    + _CLAIM_SQL.replace("RETURNING scope_key", "").strip(),
+    "text, text, text, text, timestamptz, timestamptz, timestamptz",
+    _CLAIM_SQL.strip(),
 )
 
 
@@ -167,29 +157,16 @@ class IdempotencyStore:
         now = values["created_at"]
         driver = uow.driver
         if driver is not None:
-            literals = _claim_literals(
+            claim = (
                 scope_key, request_hash, method, values["path"], now,
                 values["locked_until"], values["expires_at"],
             )  # fmt: skip
-            status = await driver.begin_with(
-                _LITERAL_CLAIM.format(*literals), _PREPARED_CLAIM, ", ".join(literals)
-            )
-            if status is not None:  # claimed (or not) with the transaction's BEGIN
-                uow.holds_writes = True
-                if status == "INSERT 0 1":
-                    return Claim("new")
-                row = await driver.fetchrow(_ROW_SQL, scope_key)
-                return Claim("in_progress") if row is None else self._outcome(row, request_hash)
-            claimed = await driver.write(
-                _CLAIM_SQL,
-                scope_key,
-                request_hash,
-                method,
-                values["path"],
-                now,
-                values["locked_until"],
-                values["expires_at"],
-            )
+            # With the transaction's BEGIN if it begins now, else a statement of its own.
+            status = await driver.begin_with(_PREPARED_CLAIM, _claim_literals(*claim))
+            if status is not None:
+                claimed = status == "INSERT 0 1"
+            else:
+                claimed = bool(await driver.write(_CLAIM_SQL, *claim))
             uow.holds_writes = True  # the transaction has begun: keep it for the route
             if claimed:
                 return Claim("new")

@@ -140,15 +140,7 @@ async def reserve(
     be met nothing changes and `OutOfStock` (409 `insufficient_stock`) names the first such
     SKU by id, with the units available; a SKU the shop lacks is `SkuNotFound`.
     """
-    taken: list[StockChange] = []
-
-    async def settle(done: list[StockChange] | Shortage) -> None:
-        taken.extend(await _settled(uow, shop_id, lines, done))
-
-    _check_quantities(lines)
-    if lines:
-        await uow.stock.reserve(shop_id, lines, settle)
-    return taken
+    return await _reserve(uow, shop_id, lines, at_once=True)
 
 
 async def reserve_with_writes(
@@ -162,32 +154,38 @@ async def reserve_with_writes(
     round trip only), else at once. A shortage is then raised when it is sent, at the latest
     by the commit, which does not happen: `refused` turns it into the caller's own error.
     For a use case whose other writes are void without the stock (placing an order)."""
-
-    async def settle(done: list[StockChange] | Shortage) -> None:
-        try:
-            await _settled(uow, shop_id, lines, done)
-        except (OutOfStock, SkuNotFound) as e:
-            raise (refused(e) if refused else e) from None
-
-    _check_quantities(lines)
-    if lines:
-        await uow.stock.reserve(shop_id, lines, settle, at_once=False)
+    await _reserve(uow, shop_id, lines, at_once=False, refused=refused)
 
 
-async def _settled(
+async def _reserve(
     uow: CatalogUnitOfWork,
     shop_id: str,
     lines: Mapping[str, int],
-    done: list[StockChange] | Shortage,
+    *,
+    at_once: bool,
+    refused: Callable[[DomainError], DomainError] | None = None,
 ) -> list[StockChange]:
-    """A reservation's outcome: what it took (its low-stock alerts written), or the error
-    that says why it took nothing."""
-    if isinstance(done, list):
+    """What the reservation took once it is settled (nothing yet, unless `at_once`)."""
+    taken: list[StockChange] = []
+
+    async def settle(done: list[StockChange] | Shortage) -> None:
+        if isinstance(done, Shortage):
+            error = _shortage(lines, done)
+            raise refused(error) if refused is not None else error
         await _alert(uow, shop_id, done)
-        return done
+        taken.extend(done)
+
+    _check_quantities(lines)
+    if lines:
+        await uow.stock.reserve(shop_id, lines, settle, at_once=at_once)
+    return taken
+
+
+def _shortage(lines: Mapping[str, int], done: Shortage) -> DomainError:
+    """Why a reservation took nothing: the SKU the shop lacks, or the first one short."""
     if done.available is None:
-        raise SkuNotFound(f"No SKU {done.sku_id} in this shop.", extra={"sku_id": done.sku_id})
-    raise OutOfStock(
+        return SkuNotFound(f"No SKU {done.sku_id} in this shop.", extra={"sku_id": done.sku_id})
+    return OutOfStock(
         f"SKU {done.sku_id} has {done.available} in stock, fewer than "
         f"{lines[done.sku_id]} asked for.",
         extra={"sku_id": done.sku_id, "available": done.available},

@@ -184,18 +184,25 @@ PREPARED_KEY = "minishop.prepared"
 
 @dataclass(frozen=True)
 class Prepared:
-    """A statement kept prepared by name on the connections that run it (`begin_with`)."""
+    """A statement kept prepared by name on the connections that run it (`begin_with`),
+    run with its values written in as literals (the simple protocol takes no parameters)."""
 
     name: str
-    #: `(types) AS statement`, as `PREPARE name` takes it.
-    definition: str
+    #: Its parameters' types, as `PREPARE name (types)` takes them.
+    types: str
+    #: The statement, with its parameters as `$1`, `$2`...
+    sql: str
 
     @property
     def declaration(self) -> str:
-        return f"PREPARE {self.name} {self.definition}"
+        return f"PREPARE {self.name} ({self.types}) AS {self.sql}"
 
-    def execute(self, arguments: str) -> str:
-        return f"EXECUTE {self.name}({arguments})"
+    def execute(self, literals: Sequence[str]) -> str:
+        return f"EXECUTE {self.name}({', '.join(literals)})"
+
+    def inline(self, literals: Sequence[str]) -> str:
+        """The statement itself with `literals` in the place of its parameters."""
+        return _PARAM.sub(lambda m: literals[int(m[1]) - 1], self.sql)
 
 
 _PARAM = re.compile(r"\$(\d+)")
@@ -520,20 +527,24 @@ class DriverReader:
             await self._begin()
         return self._driver
 
-    async def _begin(self) -> None:
+    async def _begin(self, then: str = "") -> str | None:
         """BEGIN on the adapter unless it has begun (the ORM may have), with the generic
-        plans asked for before it (`plan_at_begin`, `plan_once`): in the same round trip
-        when it is a plain BEGIN, else as a statement of their own."""
+        plans asked for before it (`plan_at_begin`, `plan_once`) and `then` (complete SQL,
+        `begin_with`): in the same round trip when it is a plain BEGIN, else the plans as a
+        statement of their own. The command status of `then`'s round trip."""
         adapted = self._adapted
         wanted, self._generic_at_begin = self._generic_at_begin, False
         if adapted._transaction is None:
-            if wanted and _plain_begin(adapted):
-                await _begin_with(adapted, f"SET LOCAL {_GENERIC_PLANS};")
-                self._generic_in = adapted._transaction
-                return
+            if (wanted or then) and _plain_begin(adapted):
+                setting = f"SET LOCAL {_GENERIC_PLANS}; " if wanted else ""
+                status = await _begin_with(adapted, f"{setting}{then}")
+                if wanted:
+                    self._generic_in = adapted._transaction
+                return status
             await adapted._start_transaction()
         if wanted:
             await self._plan_generically()
+        return None
 
     async def _plan_generically(self) -> None:
         if self._generic_in is self._adapted._transaction:
@@ -561,46 +572,32 @@ class DriverReader:
     def in_held_transaction(self) -> bool:
         return self._held is not None and self._adapted._transaction is not None
 
-    async def begin_with(
-        self, statement: str, prepared: Prepared | None = None, arguments: str = ""
-    ) -> str | None:
-        """Begin the unit of work's transaction with `statement` in the same round trip
-        (`BEGIN; [SET LOCAL ...;] statement`, one simple query), on a connection the reader
-        holds: its command status (`INSERT 0 1`), or None when the transaction has begun
-        already or would not begin with a plain BEGIN (nothing was sent: run the statement
-        with parameters instead). `statement` is complete SQL: every value in it a literal
-        the caller has made safe (the simple protocol takes no parameters).
+    async def begin_with(self, prepared: Prepared, literals: Sequence[str]) -> str | None:
+        """Begin the unit of work's transaction with `prepared` run on `literals` in the same
+        round trip (`BEGIN; [SET LOCAL ...;] EXECUTE name(...)`, one simple query), on a
+        connection the reader holds: the statement's command status (`INSERT 0 1`), or None
+        when the transaction has begun already or would not begin with a plain BEGIN
+        (nothing was sent: run the statement with parameters instead). Each literal is one
+        the caller has made safe.
 
-        With `prepared` (the same statement, kept prepared on the connection) the round trip
-        runs `EXECUTE name(arguments)` instead: PostgreSQL plans it once per connection, not
-        at every run. It is prepared (`PREPARE`, not undone by a rollback) in the first such
-        round trip on the connection; a connection where that round trip failed (whether or
-        not the PREPARE ran is not known then) sends the statement in full from then on."""
+        The statement is prepared (`PREPARE`, which a rollback does not undo) in the first
+        such round trip on a connection; PostgreSQL then plans it once per connection. A
+        connection where that round trip failed (whether the PREPARE ran is not known then)
+        sends the statement in full from then on."""
         if self._pool is None or self._session_of() is not None or self._checkout is None:
             return None
         await self._check_out()
-        adapted = self._adapted
-        if adapted._transaction is not None or not _plain_begin(adapted):
+        if self._adapted._transaction is not None or not _plain_begin(self._adapted):
             return None
-        wanted, self._generic_at_begin = self._generic_at_begin, False
-        setting = f"SET LOCAL {_GENERIC_PLANS}; " if wanted else ""
-        kept: dict[str, bool] = {}
-        if prepared is not None:
-            assert self._info is not None
-            kept = self._info.setdefault(PREPARED_KEY, {})
-            usable = kept.get(prepared.name)
-            if usable is None:
-                statement = f"{prepared.declaration}; {prepared.execute(arguments)}"
-            elif usable:
-                statement = prepared.execute(arguments)
-            kept[prepared.name] = False  # until this round trip has succeeded
-        status = await _begin_with(adapted, f"{setting}{statement}")
-        if prepared is not None and statement.startswith(("PREPARE", "EXECUTE")):
-            kept[prepared.name] = True
-        if wanted:
-            self._generic_in = adapted._transaction
-        self._begun = True
-        self._transaction = self._current = None
+        assert self._info is not None
+        kept: dict[str, bool] = self._info.setdefault(PREPARED_KEY, {})
+        usable = kept.get(prepared.name)
+        if usable is False:
+            return await self._begin_held(prepared.inline(literals))
+        run = prepared.execute(literals)
+        kept[prepared.name] = False  # until this round trip has succeeded
+        status = await self._begin_held(run if usable else f"{prepared.declaration}; {run}")
+        kept[prepared.name] = True
         return status
 
     async def _check_out(self) -> None:
@@ -614,10 +611,15 @@ class DriverReader:
     async def _held_driver(self) -> Any:
         await self._check_out()
         if self._adapted._transaction is None:
-            await self._begin()
-            self._begun = True
-            self._transaction = self._current = None
+            await self._begin_held()
         return self._driver
+
+    async def _begin_held(self, then: str = "") -> str | None:
+        """`_begin` on the held connection: a transaction of the driver's own."""
+        status = await self._begin(then)
+        self._begun = True
+        self._transaction = self._current = None
+        return status
 
     def hand_over(self) -> Any:
         """The held connection, for the session the unit of work opens on it now (None: the

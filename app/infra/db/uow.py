@@ -152,6 +152,11 @@ class SqlUnitOfWork:
         return session
 
     @property
+    def committed(self) -> bool:
+        """Whether `commit` has succeeded."""
+        return self._committed
+
+    @property
     def driver(self) -> DriverReader | None:
         """The driver's path into this unit of work (PostgreSQL), else None."""
         return self._reader if self._reader.direct else None
@@ -320,20 +325,19 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         """Called by the edge only (`app/api/deps.py`), the worker and the CLI; a unit of work
         that never opened a session has nothing to commit."""
-        if "session" not in self.__dict__:
-            if self._reader.held is not None:  # the driver's transaction alone
-                try:
-                    await self._reader.send_pending()
-                    # What the deferred writes' callbacks did may have needed the session,
-                    # opened on the held connection: then the session commits, below.
-                    if "session" not in self.__dict__:
-                        await self._reader.end_held(commit=True)
-                except IntegrityError as e:  # a deferred write's, or one checked at COMMIT
-                    await self._reader.end_held(commit=False)  # if COMMIT was not reached
-                    raise IntegrityConflict() from e
-            if "session" not in self.__dict__:
-                self._committed = True
-                return
+        if "session" not in self.__dict__ and self._reader.held is not None:
+            try:  # the driver's transaction alone
+                await self._reader.send_pending()
+                # What the deferred writes' callbacks did may have needed the session, opened
+                # on the held connection: then the session commits it, below.
+                if "session" not in self.__dict__:
+                    await self._reader.end_held(commit=True)
+            except IntegrityError as e:  # a deferred write's, or one checked at COMMIT
+                await self._reader.end_held(commit=False)  # if COMMIT was not reached
+                raise IntegrityConflict() from e
+        if "session" not in self.__dict__:  # committed above, or nothing was begun
+            self._committed = True
+            return
         try:
             await self._reader.send_pending()
             await self.session.commit()

@@ -42,14 +42,12 @@ def _update(shop_id: str) -> sa.Update:
     return update(_s, shop_id).prefix_with(STOCK_PATH_TAG)
 
 
-#: `reserve` on PostgreSQL, one round trip: the SKUs locked in id order (MATERIALIZED: the
-#: locks are taken, all of them, before anything is written), the first line missing or
-#: short found, and only if there is none every line taken by the conditional UPDATE. A row
-#: per line, in id order: the SKU's product, its stock before and after (NULL: not taken).
-#: The reservation on PostgreSQL, as the parts of one statement (`DriverReader.defer`, which
-#: writes `{n}` as the name of part n): the wanted lines; the shop's SKUs among them, locked
-#: in id order; the lines missing or short; the stock taken from each only if none is (the
-#: conditional UPDATE: never below zero); each line with what it had and has.
+#: `reserve` on PostgreSQL, as the parts of one statement (`DriverReader.defer`, which writes
+#: `{n}` as the name of part n): the wanted lines; the shop's SKUs among them, locked in id
+#: order (read twice, so PostgreSQL materializes it: the locks are taken, all of them, before
+#: anything is written); the lines missing or short; the stock taken from each only if none
+#: is (the conditional UPDATE: never below zero); a row per line: the SKU's product, its
+#: stock before and after (NULL: not taken).
 _RESERVE_PARTS = (
     "SELECT w.id, w.q FROM unnest($2::text[], $3::int[]) AS w(id, q)",
     """SELECT s.id, s.product_id, s.stock, s.low_stock_threshold
@@ -194,8 +192,8 @@ class SqlStockRepository(OnSessionAndDriver):
         rows: Sequence[Mapping[str, Any]],
         now: datetime,
     ) -> list[StockChange] | Shortage:
-        rows = sorted(rows, key=lambda r: str(r["sku_id"]))
-        if any(r["after"] is None for r in rows):  # nothing taken: the first short says why
+        rows = sorted(rows, key=lambda r: r["sku_id"])  # id order: the first short says why
+        if any(r["after"] is None for r in rows):  # nothing taken
             for r in rows:
                 if r["product_id"] is None:
                     return Shortage(r["sku_id"], None)
