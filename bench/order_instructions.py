@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from bench.orders import ADDRESS, PASSWORD, create_setup, sku_pairs
+from bench.orders import ADDRESS, PASSWORD, PRODUCTS, create_setup, sku_pairs
 from bench.run import DEFAULT_ADMIN_URL, _admin, _dsn, _sqlalchemy_url, load_catalog
 
 WARM = 30
@@ -50,7 +50,7 @@ async def _setup(dsn: str, var: Path) -> dict[str, Any]:
         public_base_url="http://127.0.0.1:9",
     )
     s = await create_setup(settings)
-    await load_catalog(dsn, s.selling_shop, 200, stock=10_000_000)
+    await load_catalog(dsn, s.selling_shop, PRODUCTS, stock=10_000_000)  # as many as bench.orders
     await _admin(dsn, "ANALYZE")
     return {
         "shop": s.selling_shop,

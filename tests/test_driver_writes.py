@@ -9,6 +9,7 @@ transaction."""
 from __future__ import annotations
 
 import secrets
+import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import cached_property
@@ -23,9 +24,11 @@ from app.domain.clock import utcnow
 from app.domain.errors import IntegrityConflict
 from app.infra.db import driver as driver_module
 from app.infra.db import tables
-from app.infra.db.driver import PREPARED_KEY, DriverReader, Prepared
+from app.infra.db.driver import PREPARED_KEY, DriverReader, PoolCheckout, Prepared
+from app.infra.db.engine import make_engine
 from app.infra.db.uow import SqlUnitOfWork
 from app.infra.idempotency import _PREPARED_CLAIM, _claim_literals
+from app.settings import Settings
 from tests import factories as f
 from tests.order_support import on_sale, place
 
@@ -508,3 +511,51 @@ async def test_a_session_opened_after_the_driver_began_joins_its_transaction(
                 await uow.rollback()
     assert await _keys(container, deferring) == {"driver-True", "after-True"}
     assert pool.checkedout() == out_before  # type: ignore[attr-defined]
+
+
+async def test_pooled_connections_come_and_go_without_a_greenlet_unless_the_pool_connects(
+    settings: Settings, is_postgres: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle connection is taken, and one whose transaction ended given back, on the event
+    loop; connecting (none idle, or the idle one's connection is gone) runs in SQLAlchemy's
+    greenlet, after SQLAlchemy refused it outside one and put back what it had taken."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    spawned: list[str] = []
+    spawn = driver_module.greenlet_spawn
+
+    async def counted(fn: Any, *args: Any) -> Any:
+        spawned.append(getattr(fn, "__name__", "?"))
+        return await spawn(fn, *args)
+
+    monkeypatch.setattr(driver_module, "greenlet_spawn", counted)
+    engine = make_engine(settings.database_url, pool_size=1)
+    pool: Any = engine.sync_engine.pool
+    checkout = PoolCheckout(pool)
+
+    async def works(held: Any) -> None:
+        assert await held.dbapi_connection.driver_connection.fetchval("SELECT 1") == 1
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # but what the driver expects, and only that
+            warnings.filterwarnings("ignore", **driver_module.REFUSED_CONNECT_WARNING)
+            first = await checkout.take()  # nothing idle yet: the pool connects
+            await works(first)
+            assert spawned == ["connect"]
+            connection = first.dbapi_connection
+            await checkout.give_back(first, ended=True)
+            again = await checkout.take()
+            assert again.dbapi_connection is connection and spawned == ["connect"]
+            await works(again)
+            await spawn(again.invalidate)  # it broke: given back without its connection
+            await checkout.give_back(again, ended=False)
+            assert spawned == ["connect", "close"] and pool.checkedin() == 1
+            third = await checkout.take()  # idle, but it must connect: in the greenlet
+            await works(third)
+            assert spawned == ["connect", "close", "connect"]
+            await checkout.give_back(third, ended=True)
+            assert pool.checkedout() == 0 and pool.checkedin() == 1
+            assert [str(w.message) for w in caught] == []
+    finally:
+        await engine.dispose()

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,9 +47,10 @@ from typing import Any
 import asyncpg
 import orjson
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.pool import Pool
 from sqlalchemy.util import await_only, greenlet_spawn
 
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError)
@@ -335,16 +337,59 @@ def _adapter(conn: Any) -> Any:
     return conn.sync_connection.connection.dbapi_connection
 
 
+#: What SQLAlchemy refused to connect outside its greenlet (`PoolCheckout.take`) it closes
+#: unawaited, and Python warns of a coroutine never awaited: expected there, and only there.
+REFUSED_CONNECT_WARNING: dict[str, Any] = {
+    "message": "coroutine 'connect' was never awaited",
+    "category": RuntimeWarning,
+    "module": r"sqlalchemy\.util\.concurrency",
+}
+warnings.filterwarnings("ignore", **REFUSED_CONNECT_WARNING)
+
+
+class PoolCheckout:
+    """The engine's pooled connections for the driver's own transactions (`held`), taken and
+    given back on the event loop, without the greenlet SQLAlchemy's async engine runs its
+    pool in, when neither needs any I/O: an idle connection is taken as it is (no pre-ping,
+    no reset), and one whose transaction has ended is given back with nothing to roll back.
+    When the pool must connect (none idle, or the one taken is due for recycling) it runs in
+    the greenlet as SQLAlchemy would: SQLAlchemy refuses the I/O outside one before it
+    starts it (`MissingGreenlet`), having put back what it had taken."""
+
+    __slots__ = ("_idle", "_pool")
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        #: How many idle connections the pool holds (a queue pool says; another, never).
+        self._idle: Callable[[], int] = getattr(pool, "checkedin", lambda: 0)
+
+    async def take(self) -> Any:
+        if self._idle():
+            try:
+                return self._pool.connect()
+            except MissingGreenlet:
+                pass
+        return await greenlet_spawn(self._pool.connect)
+
+    async def give_back(self, held: Any, *, ended: bool) -> None:
+        """`held` back to the pool; `ended`: its transaction ended cleanly (nothing for the
+        pool's reset to send), else the pool's own way, in the greenlet."""
+        if ended and held.dbapi_connection is not None:
+            held.close()
+        else:
+            await greenlet_spawn(held.close)
+
+
 class DriverReader:
     def __init__(
         self,
         pool: ReadPool | None,
         session_of: Callable[[], AsyncSession | None],
         make_session: Callable[[], AsyncSession] | None = None,
-        checkout: Callable[[], Any] | None = None,
+        checkout: PoolCheckout | None = None,
     ) -> None:
         self._pool = pool
-        #: Checks a connection out of the engine's pool (sync: call it in a greenlet).
+        #: Takes connections out of the engine's pool and gives them back.
         self._checkout = checkout
         #: The pooled connection this reader checked out itself, for a transaction begun
         #: before the unit of work opened a session (`held`).
@@ -603,7 +648,7 @@ class DriverReader:
     async def _check_out(self) -> None:
         if self._held is None:
             assert self._checkout is not None
-            self._held = await greenlet_spawn(self._checkout)
+            self._held = await self._checkout.take()
             self._adapted = self._held.dbapi_connection
             self._driver = self._adapted.driver_connection
             self._info = self._held.info
@@ -653,9 +698,12 @@ class DriverReader:
         self._held = None
         self._begun = False
         transaction, self._adapted._transaction = self._adapted._transaction, None
+        assert self._checkout is not None
+        ended = False
         try:
             if transaction is not None:
                 await (transaction.commit() if commit else transaction.rollback())
+            ended = True
         except BaseException as e:
             if not isinstance(e, asyncpg.PostgresError) or self._driver.is_closed():
                 await greenlet_spawn(held.invalidate)
@@ -663,7 +711,7 @@ class DriverReader:
                 raise _translated("COMMIT" if commit else "ROLLBACK", (), e) from e
             raise
         finally:
-            await greenlet_spawn(held.close)
+            await self._checkout.give_back(held, ended=ended)
 
     async def _transaction_driver(self, session: AsyncSession) -> Any:
         # A transaction keeps its connection until it ends, so the driver connection is

@@ -18,7 +18,7 @@ from app.domain.funds.ledger import SettlementTerms
 from app.domain.logistics.waybills import TrackingTerms
 from app.domain.orders.insurance import InsuranceTerms
 from app.domain.ports import Cipher
-from app.infra.db.driver import DriverReader, ReadPool
+from app.infra.db.driver import DriverReader, PoolCheckout, ReadPool
 from app.infra.db.ledger import SqlLedger
 from app.infra.db.outbox import SqlOutboxRepository
 from app.infra.db.reads.authz import SqlTokenReads
@@ -103,7 +103,7 @@ class SqlUnitOfWork:
             lambda: self.__dict__.get("session"),
             lambda: self.session,
             checkout=(
-                engine.sync_engine.raw_connection
+                PoolCheckout(engine.sync_engine.pool)
                 if read_pool is not None and engine is not None
                 else None
             ),
