@@ -16,9 +16,10 @@ from app.domain.buyers.services import BuyerTokenConfig
 from app.domain.logistics.waybills import EWaybill, TrackingTerms
 from app.infra import metrics
 from app.infra.context import request_id_var
-from app.infra.db.driver import ReadPool
+from app.infra.db.driver import Exists, ReadPool
 from app.infra.db.engine import make_engine, make_session_factory
 from app.infra.db.errors import DatabaseError, is_bad_data
+from app.infra.db.repositories.buyers import live_buyer_family
 from app.infra.db.uow import ConcurrentUpdate, SqlUnitOfWork
 from app.infra.idempotency import IdempotencyStore
 from app.infra.logistics.sandbox_carrier import SandboxCarrierFaults
@@ -35,11 +36,13 @@ __all__ = [
     "ConcurrentUpdate",
     "Container",
     "DatabaseError",
+    "Exists",
     "IdempotencyStore",
     "SandboxSigner",
     "SqlUnitOfWork",
     "build_container",
     "is_bad_data",
+    "live_buyer_family",
     "metrics",
     "request_id_var",
 ]

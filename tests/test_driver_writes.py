@@ -24,7 +24,7 @@ from app.domain.clock import utcnow
 from app.domain.errors import IntegrityConflict
 from app.infra.db import driver as driver_module
 from app.infra.db import tables
-from app.infra.db.driver import PREPARED_KEY, DriverReader, PoolCheckout, Prepared
+from app.infra.db.driver import PREPARED_KEY, DriverReader, PoolCheckout, Prepared, ReadPool
 from app.infra.db.engine import make_engine
 from app.infra.db.uow import SqlUnitOfWork
 from app.infra.idempotency import _PREPARED_CLAIM, _claim_literals
@@ -346,7 +346,8 @@ async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_p
 ) -> None:
     """`POST /v1/storefront/orders` is marked `planned_once`: its key's claim begins the
     transaction with generic plans, in the round trip of its BEGIN, and no statement of the
-    request sets them again."""
+    request sets them again. The claim holds only under the buyer's login being live, which
+    no statement of the request reads again."""
     if not is_postgres:
         pytest.skip("the driver's path exists on PostgreSQL only")
     shop = await on_sale(client, container)
@@ -364,14 +365,24 @@ async def test_placing_an_order_claims_its_key_in_a_transaction_begun_with_its_p
 
     monkeypatch.setattr(SqlUnitOfWork, "session", cached_property(session))
     SqlUnitOfWork.session.__set_name__(SqlUnitOfWork, "session")  # type: ignore[attr-defined]
+    pooled: list[str] = []
+    pool_fetch = ReadPool.fetch
+
+    async def spied(pool: ReadPool, sql: str, *args: Any) -> Any:
+        pooled.append(sql)
+        return await pool_fetch(pool, sql, *args)
+
+    monkeypatch.setattr(ReadPool, "fetch", spied)
     r = await place(b, shop, 1, 1)
     assert r.status_code == 201, r.text
     order = r.json()
     assert order["status"] == 10 and len(order["lines"]) == 2
     [rest] = begun
     assert rest.startswith("SET LOCAL plan_cache_mode = force_generic_plan; ")
-    assert "minishop_idempotency_claim(" in rest  # the claim, prepared on the connection
+    # The claim, prepared on the connection, under the buyer's login being live.
+    assert "minishop_idempotency_claim_buyer_family(" in rest
     assert not any("SET LOCAL" in x or "idempotency_keys (" in x for x in sent)
+    assert not any("buyer_token_families" in x for x in sent + pooled)
     # The driver served it alone: the ORM's session was never opened.
     assert sessions == []
 

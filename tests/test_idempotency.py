@@ -775,9 +775,10 @@ async def test_caller_resolver_branches() -> None:
         grants = {"t1": "grant_1", "t1-refreshed": "grant_1", "t2": "grant_2"}
         return (grants[token], frozenset({"shop:read"})) if token in grants else None
 
-    async def buyer_account(scope: Any, token: str) -> str | None:
+    async def buyer_account(scope: Any, token: str) -> tuple[str, Any] | None:
         assert scope is request_scope
-        return {"b1": "acct_9", "b1-renewed": "acct_9"}.get(token)
+        account = {"b1": "acct_9", "b1-renewed": "acct_9"}.get(token)
+        return (account, None) if account else None
 
     request_scope: dict[str, Any] = {"type": "http"}
     resolver = caller_resolver(
@@ -790,7 +791,8 @@ async def test_caller_resolver_branches() -> None:
     )
 
     async def resolve(credentials: Credentials, requirements: Any) -> str | None:
-        return await resolver(request_scope, credentials, requirements)
+        caller = await resolver(request_scope, credentials, requirements)
+        return None if caller is None else caller.name
 
     none: frozenset[str] = frozenset()
     public: dict[str, frozenset[str]] = {}

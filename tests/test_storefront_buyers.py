@@ -6,6 +6,7 @@ rule, phone and region validation, another buyer's ids)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import time
 from datetime import timedelta
@@ -485,6 +486,38 @@ async def test_creating_an_address_honours_idempotency_keys(client: httpx.AsyncC
     other = await f.buyer(client)
     r = await client.post(ADDRESSES, json=f.address(), headers={**other.h, **key})
     assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+
+
+async def test_a_revoked_login_claims_no_key_and_gets_no_replay(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """The login's live state is checked before a key is looked at (on PostgreSQL by the
+    claim's own statement): a revoked login's keyed request is a 401, whether its key is new
+    (nothing claimed, nothing written) or holds a response (not given back); the buyer's other
+    login gets that response."""
+    b = await f.buyer(client)
+    other = await f.buyer_token(client, username=b.username)
+    stored = {"Idempotency-Key": f"addr-{secrets.token_hex(4)}"}
+    first = await client.post(ADDRESSES, json=f.address(), headers={**b.h, **stored})
+    assert first.status_code == 201
+    r = await client.post(REVOKE, json={"token": b.refresh_token})
+    assert r.status_code == 204
+    replayed = await client.post(ADDRESSES, json=f.address(), headers={**b.h, **stored})
+    invalid_token(replayed)
+    assert "idempotent-replayed" not in replayed.headers
+    fresh = f"addr-{secrets.token_hex(4)}"
+    invalid_token(
+        await client.post(ADDRESSES, json=f.address(), headers={**b.h, "Idempotency-Key": fresh})
+    )
+    t = tables.idempotency_keys
+    scope_key = hashlib.sha256(f"buyer:{b.id}".encode() + b"\x00" + fresh.encode()).hexdigest()
+    async with container.engine.connect() as conn:
+        claimed = await conn.scalar(sa.select(sa.func.count()).where(t.c.scope_key == scope_key))
+    assert claimed == 0
+    live = bearer(other["access_token"])
+    again = await client.post(ADDRESSES, json=f.address(), headers={**live, **stored})
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert len((await client.get(ADDRESSES, headers=live)).json()["data"]) == 1
 
 
 async def test_concurrent_first_addresses_make_exactly_one_default(

@@ -39,7 +39,7 @@ from app.api.deps import BEFORE_COMMIT_KEY, UOW_SCOPE_KEY, request_uow
 from app.api.errors import problem_response
 from app.api.route_table import operation_dependant, security_requirements
 from app.api.uploads import SPOOL_BYTES
-from app.container import IdempotencyStore, SqlUnitOfWork
+from app.container import Exists, IdempotencyStore, SqlUnitOfWork
 
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 _KEEP_HEADERS = {"content-type", "location", "etag", "deprecation", "sunset"}
@@ -91,13 +91,33 @@ def credentials_of(scope: Scope, *, session_cookie: str, csrf_header: str) -> Cr
 Requirements = Mapping[str, frozenset[str]]
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A credential's last check left to the key's claim (`IdempotencyStore.claim`), which
+    holds only under `condition`: `confirmed` is called once it did, for the route to take
+    the credential as checked. When the condition does not hold, the request gets no
+    idempotency handling: the route checks the credential itself and refuses it."""
+
+    condition: Exists
+    confirmed: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whom a key belongs to (`account:<id>`, ...), and what of the credential's check is
+    left to the claim."""
+
+    name: str
+    deferred: Deferred | None = None
+
+
 class CallerResolver(Protocol):
     async def __call__(
         self, scope: Scope, credentials: Credentials, requirements: Requirements
-    ) -> str | None:
-        """The caller a key is scoped to (`account:<id>`, ...), judged by the credential that
-        the operation takes, or None: the request gets no idempotency handling and goes
-        straight to the route."""
+    ) -> Caller | None:
+        """The caller a key is scoped to, judged by the credential that the operation
+        takes, or None: the request gets no idempotency handling and goes straight to the
+        route."""
         ...
 
 
@@ -117,8 +137,9 @@ def anonymous_caller(client_ip: str | None) -> str:
     return "anon:" + (client_ip or "-")
 
 
-#: Resolves a buyer's access token to the buyer's account id, or None when it is not good.
-BuyerAccount = Callable[[Scope, str], Awaitable[str | None]]
+#: Resolves a buyer's access token to the buyer's account id, or None when it is not good;
+#: with what of the token's check is left to the claim, if any.
+BuyerAccount = Callable[[Scope, str], Awaitable[tuple[str, Deferred | None] | None]]
 
 
 def _bearer_token(authorization: str) -> str | None:
@@ -148,12 +169,12 @@ def caller_resolver(
 
     async def resolve(
         scope: Scope, credentials: Credentials, requirements: Requirements
-    ) -> str | None:
+    ) -> Caller | None:
         public = not requirements
         if buyer_scheme in requirements:
             token = _bearer_token(credentials.authorization or "")
             buyer = await buyer_account(scope, token) if token else None
-            return f"buyer:{buyer}" if buyer else None
+            return Caller(f"buyer:{buyer[0]}", buyer[1]) if buyer else None
         if credentials.authorization is not None and (public or bearer_scheme in requirements):
             scheme, _, token = credentials.authorization.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
@@ -162,13 +183,15 @@ def caller_resolver(
             if grant is None:
                 return None
             grant_id, scopes = grant
-            return f"grant:{grant_id}" if requirements.get(bearer_scheme, set()) <= scopes else None
+            if not requirements.get(bearer_scheme, set()) <= scopes:
+                return None
+            return Caller(f"grant:{grant_id}")
         if credentials.session_token is not None and (public or session_scheme in requirements):
             account_id = await session_account(
                 scope, credentials.session_token, credentials.csrf_token
             )
-            return f"account:{account_id}" if account_id else None
-        return anonymous_caller(credentials.client_ip) if public else None
+            return Caller(f"account:{account_id}") if account_id else None
+        return Caller(anonymous_caller(credentials.client_ip)) if public else None
 
     return resolve
 
@@ -230,11 +253,11 @@ class IdempotencyMiddleware:
                     detail="Use 1 to 255 visible ASCII characters, such as a UUID.",
                 )(scope, receive, send)
                 return
-            scope_key = hashlib.sha256(caller.encode() + b"\x00" + raw_key).hexdigest()
+            scope_key = hashlib.sha256(caller.name.encode() + b"\x00" + raw_key).hexdigest()
             uow = await request_uow(scope)
             if plans_once(operation) and uow.driver is not None:
                 uow.driver.plan_at_begin()  # the claim's BEGIN carries it
-            await self._serve(scope, receive, send, uow, scope_key, operation)
+            await self._serve(scope, receive, send, uow, scope_key, operation, caller.deferred)
         finally:
             left: SqlUnitOfWork | None = scope.pop(UOW_SCOPE_KEY, None)
             if left is not None:
@@ -248,13 +271,17 @@ class IdempotencyMiddleware:
         uow: SqlUnitOfWork,
         scope_key: str,
         operation: Dependant,
+        deferred: Deferred | None,
     ) -> None:
         if not receives_body_itself(operation):
             # FastAPI reads a JSON or form body before the operation's dependencies run, so
             # nothing is lost by receiving it here, before the key is claimed.
-            claimed = await self._claim(scope, receive, uow, scope_key)
+            claimed = await self._claim(scope, receive, uow, scope_key, deferred)
             if isinstance(claimed, _Answer):
                 await claimed.respond(scope, receive, send)
+                return
+            if isinstance(claimed, _Refused):  # the credential is not good: the route says so
+                await self.app(scope, claimed.body.receive, send)
                 return
             await self._run(scope, claimed.receive, send, scope_key, claimed)
             return
@@ -268,9 +295,11 @@ class IdempotencyMiddleware:
 
         async def claim_on_first_read() -> Message:
             if "claimed" not in state:
-                claimed = await self._claim(scope, receive, uow, scope_key)
+                # The credential is checked in full here: the operation ran before the claim.
+                claimed = await self._claim(scope, receive, uow, scope_key, None)
                 if isinstance(claimed, _Answer):
                     raise claimed
+                assert isinstance(claimed, _Claimed)
                 state["claimed"] = claimed
             return await state["claimed"].receive()
 
@@ -280,13 +309,20 @@ class IdempotencyMiddleware:
             await answer.respond(scope, receive, send)
 
     async def _claim(
-        self, scope: Scope, receive: Receive, uow: SqlUnitOfWork, scope_key: str
-    ) -> _Claimed | _Answer:
+        self,
+        scope: Scope,
+        receive: Receive,
+        uow: SqlUnitOfWork,
+        scope_key: str,
+        deferred: Deferred | None,
+    ) -> _Claimed | _Answer | _Refused:
         """Receive the whole body (the body-size limit applies before us) into a temporary
         file (memory up to 1 MiB, so a 64 MiB upload is not held in memory), then claim the
         key with the request's hash in the request's unit of work: the body to hand
         downstream, or the answer to give instead (a stored response, a conflict, a key
-        reused with another request)."""
+        reused with another request), or, when the check `deferred` to the claim failed,
+        the body to hand to the route as if there were no key (its transaction rolled
+        back: nothing was claimed)."""
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         size = 0
         while True:
@@ -314,7 +350,13 @@ class IdempotencyMiddleware:
         request_hash = digest.hexdigest()
 
         method, path = scope["method"], scope["path"]
-        claim = await self.store.claim(uow, scope_key, request_hash, method, path)
+        condition = deferred.condition if deferred is not None else None
+        claim = await self.store.claim(uow, scope_key, request_hash, method, path, condition)
+        if claim.outcome == "refused":
+            await uow.rollback()
+            return _Refused(_Claimed((request_hash, method, path), body, size, receive))
+        if deferred is not None:
+            deferred.confirmed()
         if claim.outcome == "mismatch":
             return _Answer(
                 problem_response(
@@ -454,6 +496,13 @@ class _Claimed:
             self.sent = self.body.tell() >= self.size
             return {"type": "http.request", "body": chunk, "more_body": not self.sent}
         return await self.receive_more()
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """The caller's check left to the claim failed: the received body, for the route."""
+
+    body: _Claimed
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.domain.clock import utcnow
 from app.domain.errors import Conflict
-from app.infra.db.driver import Prepared, json_text
+from app.infra.db.driver import Exists, Prepared, json_text, text_literal
 from app.infra.db.results import rowcount
 from app.infra.db.tables import idempotency_keys as t
 from app.infra.db.uow import SqlUnitOfWork
@@ -27,10 +27,13 @@ from app.infra.db.uow import SqlUnitOfWork
 #: `claim` on PostgreSQL, through the driver, one statement: a new key is inserted; an
 #: expired one, or an in-progress one whose lock ran out, taken over; a key another
 #: transaction holds uncommitted waits for it. No row back: the key is someone's, as it is.
-_CLAIM_SQL = """
+#: `{condition}`: what the claim holds only under (`Exists`), or `TRUE`.
+_CLAIM_TEMPLATE = """
 INSERT INTO idempotency_keys (scope_key, request_hash, method, path, state, created_at,
                               locked_until, expires_at)
-VALUES ($1, $2, $3, $4, 'in_progress', $5, $6, $7)
+SELECT $1::text, $2::text, $3::text, $4::text, 'in_progress', $5::timestamptz,
+       $6::timestamptz, $7::timestamptz
+WHERE {condition}
 ON CONFLICT (scope_key) DO UPDATE
 SET request_hash = excluded.request_hash, method = excluded.method, path = excluded.path,
     state = 'in_progress', response_status = NULL, response_headers = NULL,
@@ -40,6 +43,9 @@ WHERE idempotency_keys.expires_at < $5
    OR (idempotency_keys.state = 'in_progress' AND idempotency_keys.locked_until < $5)
 RETURNING scope_key
 """
+_CLAIM_SQL = _CLAIM_TEMPLATE.format(condition="TRUE")
+_CLAIM_TYPES = "text, text, text, text, timestamptz, timestamptz, timestamptz"
+_CLAIM_PARAMS = 7
 _HEX_64 = re.compile(r"[0-9a-f]{64}")
 _METHOD = re.compile(r"[A-Z]{1,16}")
 
@@ -65,23 +71,31 @@ def _claim_literals(
     stamps = [
         f"'{t.astimezone(UTC).isoformat()}'::timestamptz" for t in (now, locked_until, expires_at)
     ]
-    hex_path = path.encode("utf-8", "replace").hex()
-    return (
-        f"'{scope_key}'",
-        f"'{request_hash}'",
-        f"'{method}'",
-        f"convert_from(decode('{hex_path}', 'hex'), 'UTF8')",
-        *stamps,
-    )
+    return (f"'{scope_key}'", f"'{request_hash}'", f"'{method}'", text_literal(path), *stamps)
 
 
 #: The claim kept prepared on each connection: the round trip that begins a transaction
 #: with it names it and its values, and PostgreSQL plans it once per connection.
-_PREPARED_CLAIM = Prepared(
-    "minishop_idempotency_claim",
-    "text, text, text, text, timestamptz, timestamptz, timestamptz",
-    _CLAIM_SQL.strip(),
-)
+_PREPARED_CLAIM = Prepared("minishop_idempotency_claim", _CLAIM_TYPES, _CLAIM_SQL.strip())
+#: The claim under each condition it has been made with, by the condition's name.
+_conditional: dict[str, tuple[str, Prepared]] = {}
+
+
+def _claim_under(condition: Exists | None) -> tuple[str, Prepared]:
+    """The claim's statement, with `condition`'s parameters after its own, and the same
+    kept prepared."""
+    if condition is None:
+        return _CLAIM_SQL, _PREPARED_CLAIM
+    found = _conditional.get(condition.name)
+    if found is None:
+        sql = _CLAIM_TEMPLATE.format(condition=f"EXISTS ({condition.after(_CLAIM_PARAMS)})")
+        prepared = Prepared(
+            f"minishop_idempotency_claim_{condition.name}",
+            f"{_CLAIM_TYPES}, {condition.types}",
+            sql.strip(),
+        )
+        found = _conditional[condition.name] = (sql, prepared)
+    return found
 
 
 _ROW_SQL = """
@@ -109,8 +123,9 @@ class BodyCipher(Protocol):
 
 @dataclass
 class Claim:
-    #: `unreadable`: completed, but no key of the ring opens the stored response any more.
-    outcome: Literal["new", "replay", "mismatch", "in_progress", "unreadable"]
+    #: `unreadable`: completed, but no key of the ring opens the stored response any more;
+    #: `refused`: the claim's condition does not hold (nothing was claimed or looked at).
+    outcome: Literal["new", "replay", "mismatch", "in_progress", "unreadable", "refused"]
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
@@ -149,10 +164,20 @@ class IdempotencyStore:
         }
 
     async def claim(
-        self, uow: SqlUnitOfWork, scope_key: str, request_hash: str, method: str, path: str
+        self,
+        uow: SqlUnitOfWork,
+        scope_key: str,
+        request_hash: str,
+        method: str,
+        path: str,
+        condition: Exists | None = None,
     ) -> Claim:
         """`new`: the key is claimed in `uow`'s transaction (kept by `uow.release()`), for
-        `complete` to fill in before it commits."""
+        `complete` to fill in before it commits.
+
+        `condition` (PostgreSQL only): the claim holds only under it, checked by the claim's
+        statement itself (a caller's credential still good), else `refused`, before the key's
+        row is looked at: what a key holds is never answered to a caller it does not hold."""
         values = self._claim_values(request_hash, method, path)
         now = values["created_at"]
         driver = uow.driver
@@ -161,17 +186,29 @@ class IdempotencyStore:
                 scope_key, request_hash, method, values["path"], now,
                 values["locked_until"], values["expires_at"],
             )  # fmt: skip
+            sql, prepared = _claim_under(condition)
+            literals = _claim_literals(*claim)
             # With the transaction's BEGIN if it begins now, else a statement of its own.
-            status = await driver.begin_with(_PREPARED_CLAIM, _claim_literals(*claim))
+            if condition is None:
+                status = await driver.begin_with(prepared, literals)
+            else:
+                status = await driver.begin_with(prepared, (*literals, *condition.literals))
             if status is not None:
                 claimed = status == "INSERT 0 1"
             else:
-                claimed = bool(await driver.write(_CLAIM_SQL, *claim))
+                args = claim if condition is None else (*claim, *condition.args)
+                claimed = bool(await driver.write(sql, *args))
             uow.holds_writes = True  # the transaction has begun: keep it for the route
             if claimed:
                 return Claim("new")
+            if condition is not None:
+                held = await driver.fetchrow(f"SELECT EXISTS ({condition.sql})", *condition.args)
+                if not held[0]:
+                    return Claim("refused")
             row = await driver.fetchrow(_ROW_SQL, scope_key)
             return Claim("in_progress") if row is None else self._outcome(row, request_hash)
+        if condition is not None:
+            raise ValueError("a claim's condition is checked by the driver's statement only")
         session = uow.session
         # Take over an expired key, or an in-progress one whose lock ran out (written by a
         # version that committed claims on their own, before its request died).

@@ -180,9 +180,16 @@ def claims_of(payload: dict[str, Any]) -> BuyerClaims:
         raise InvalidToken("The access token is malformed.") from e
 
 
+def signed_claims(codec: AccessTokenCodec, token: str) -> BuyerClaims:
+    """What a buyer access token says, once its signature, expiry, issuer and the storefront
+    audience hold: `authenticate` without the family's live state (which the caller then
+    checks otherwise, `live_buyer_family`)."""
+    return claims_of(codec.decode(token))
+
+
 async def authenticate(uow: BuyersUnitOfWork, codec: AccessTokenCodec, token: str) -> BuyerClaims:
     """Signature, expiry, issuer and the storefront audience, then the family's live state."""
-    claims = claims_of(codec.decode(token))
+    claims = signed_claims(codec, token)
     if await uow.buyer_tokens.family_owner(claims.family_id) != claims.account_id:
         raise InvalidToken("The access token has been revoked; log in again.")
     return claims

@@ -208,6 +208,32 @@ class Prepared:
 
 
 _PARAM = re.compile(r"\$(\d+)")
+
+
+def text_literal(value: str) -> str:
+    """Any text as an SQL literal that cannot break out of itself, for a statement of literals
+    (`begin_with`): hex-encoded, decoded by PostgreSQL."""
+    return f"convert_from(decode('{value.encode('utf-8', 'replace').hex()}', 'hex'), 'UTF8')"
+
+
+@dataclass(frozen=True)
+class Exists:
+    """A condition a write holds only under (`WHERE EXISTS (sql)`), checked by that write's
+    own statement: no round trip of its own. `sql` numbers its parameters from `$1`, `types`
+    declares them (for `Prepared`), `args` are their values and `literals` the same values
+    made safe (`text_literal`); `name` tells the statements written with it apart."""
+
+    name: str
+    types: str
+    sql: str
+    args: tuple[Any, ...]
+    literals: tuple[str, ...]
+
+    def after(self, count: int) -> str:
+        """`sql` with its parameters numbered after `count` of the statement it goes in."""
+        return _PARAM.sub(lambda m: f"${int(m[1]) + count}", self.sql)
+
+
 _PART_REF = re.compile(r"\{(\d+)\}")
 
 #: Called with the rows a deferred write returned, once it has been sent.

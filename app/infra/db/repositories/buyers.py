@@ -12,13 +12,28 @@ from app.domain.clock import utcnow
 from app.domain.orders.addresses import Address
 from app.domain.pagination import Page, PageRequest
 from app.infra.db import tables
-from app.infra.db.driver import OnSessionAndDriver
+from app.infra.db.driver import Exists, OnSessionAndDriver, text_literal
 from app.infra.db.paging import fetch_page
 from app.infra.db.results import rowcount
 
 _FAMILY_OWNER_SQL = """
 SELECT account_id FROM buyer_token_families WHERE id = $1 AND revoked_at IS NULL
 """
+_LIVE_FAMILY_SQL = """
+SELECT 1 FROM buyer_token_families WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL
+"""
+
+
+def live_buyer_family(family_id: str, account_id: str) -> Exists:
+    """A buyer's login (token family) is the account's and not revoked: what `family_owner`
+    checks, as a condition another statement holds under (`IdempotencyStore.claim`)."""
+    return Exists(
+        "buyer_family",
+        "text, text",
+        _LIVE_FAMILY_SQL.strip(),
+        (family_id, account_id),
+        (text_literal(family_id), text_literal(account_id)),
+    )
 
 
 class SqlBuyerTokenRepository(OnSessionAndDriver):
