@@ -24,6 +24,7 @@ fetch a stored response and a missing one never meets the keys of another caller
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -316,24 +317,36 @@ class IdempotencyMiddleware:
         scope_key: str,
         deferred: Deferred | None,
     ) -> _Claimed | _Answer | _Refused:
-        """Receive the whole body (the body-size limit applies before us) into a temporary
-        file (memory up to 1 MiB, so a 64 MiB upload is not held in memory), then claim the
+        """Receive the whole body (the body-size limit applies before us), past 1 MiB into a
+        temporary file (so a 64 MiB upload is not held in memory), then claim the
         key with the request's hash in the request's unit of work: the body to hand
         downstream, or the answer to give instead (a stored response, a conflict, a key
         reused with another request), or, when the check `deferred` to the claim failed,
         the body to hand to the route as if there were no key (its transaction rolled
         back: nothing was claimed)."""
-        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        # In memory while it is small (most are one message), spooled once it grows.
+        chunks: list[bytes] = []
+        spooled: IO[bytes] | None = None
         size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
+                if spooled is not None:
+                    spooled.close()
                 return _Answer(None)
             chunk = message.get("body", b"")
-            body.write(chunk)
             size += len(chunk)
+            if spooled is None and size > SPOOL_BYTES:
+                spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+                spooled.writelines(chunks)
+                chunks = []
+            if spooled is not None:
+                spooled.write(chunk)
+            else:
+                chunks.append(chunk)
             if not message.get("more_body", False):
                 break
+        body = spooled if spooled is not None else io.BytesIO(b"".join(chunks))
 
         digest = hashlib.sha256()
         for part in (
