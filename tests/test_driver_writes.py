@@ -24,8 +24,16 @@ from app.domain.clock import utcnow
 from app.domain.errors import IntegrityConflict
 from app.infra.db import driver as driver_module
 from app.infra.db import tables
-from app.infra.db.driver import PREPARED_KEY, DriverReader, PoolCheckout, Prepared, ReadPool
+from app.infra.db.driver import (
+    PREPARED_KEY,
+    DriverReader,
+    Exists,
+    PoolCheckout,
+    Prepared,
+    ReadPool,
+)
 from app.infra.db.engine import make_engine
+from app.infra.db.repositories.buyers import live_buyer_family
 from app.infra.db.uow import SqlUnitOfWork
 from app.infra.idempotency import _PREPARED_CLAIM, _claim_literals
 from app.settings import Settings
@@ -570,3 +578,50 @@ async def test_pooled_connections_come_and_go_without_a_greenlet_unless_the_pool
             assert [str(w.message) for w in caught] == []
     finally:
         await engine.dispose()
+
+
+async def test_a_claim_under_a_condition_holds_only_under_it(
+    container: Container, is_postgres: bool
+) -> None:
+    """In the round trip that begins the transaction (literals) or as a statement of its own
+    once it has begun (parameters): claimed when the condition holds, else `refused` and
+    nothing written — for a key that exists too, whose row is then not read. The buyer's
+    condition takes any text as a literal safely."""
+    if not is_postgres:
+        pytest.skip("the driver's path exists on PostgreSQL only")
+    store = container.idempotency
+    keys = tables.idempotency_keys
+
+    def condition(holds: bool) -> Exists:
+        literal = "TRUE" if holds else "FALSE"
+        return Exists("test_holds", "boolean", "SELECT 1 WHERE $1", (holds,), (literal,))
+
+    async def stored(scope_key: str) -> int:
+        async with container.engine.connect() as conn:
+            count = sa.select(sa.func.count()).where(keys.c.scope_key == scope_key)
+            return int(await conn.scalar(count) or 0)
+
+    async def claim(scope_key: str, under: Exists, begun_first: bool) -> str:
+        async with container.uow() as uow:
+            assert uow.driver is not None
+            if begun_first:
+                await uow.driver.write("SELECT 1")  # the claim is then a statement of its own
+            claimed = await store.claim(uow, scope_key, "ab" * 32, "POST", "/x", under)
+            if claimed.outcome == "new":
+                await store.complete(uow, scope_key, ("ab" * 32, "POST", "/x"), 201, {}, b"{}")
+                await uow.commit()
+            return claimed.outcome
+
+    for begun_first in (False, True):
+        kept, never = secrets.token_hex(32), secrets.token_hex(32)
+        assert await claim(kept, condition(True), begun_first) == "new"
+        assert await claim(kept, condition(True), begun_first) == "replay"
+        assert await claim(kept, condition(False), begun_first) == "refused"
+        assert await claim(never, condition(False), begun_first) == "refused"
+        assert (await stored(kept), await stored(never)) == (1, 0)
+    hostile = "fam'); DELETE FROM idempotency_keys; --\\é"
+    before = await stored(kept)
+    assert await claim(secrets.token_hex(32), live_buyer_family(hostile, hostile), False) == (
+        "refused"
+    )
+    assert await stored(kept) == before
