@@ -252,11 +252,17 @@ async def checked_once(
         found = await check()
     except DomainError as e:
         if credential is not None:
-            scope[key] = (credential, e)
+            keep_checked(scope, key, credential, e)
         raise
     if credential is not None:
-        scope[key] = (credential, found)
+        keep_checked(scope, key, credential, found)
     return found
+
+
+def keep_checked(scope: Scope, key: str, credential: str, outcome: object) -> None:
+    """What a check of `credential` found (or the domain error it raised), for `checked_once`
+    to give again this request; for a check made otherwise (the key's claim)."""
+    scope[key] = (credential, outcome)
 
 
 async def _session_of(scope: Scope, token: str | None) -> tuple[Account, Session]:

@@ -187,16 +187,13 @@ class IdempotencyStore:
                 values["locked_until"], values["expires_at"],
             )  # fmt: skip
             sql, prepared = _claim_under(condition)
-            literals = _claim_literals(*claim)
+            literals = _claim_literals(*claim) + (condition.literals if condition else ())
             # With the transaction's BEGIN if it begins now, else a statement of its own.
-            if condition is None:
-                status = await driver.begin_with(prepared, literals)
-            else:
-                status = await driver.begin_with(prepared, (*literals, *condition.literals))
+            status = await driver.begin_with(prepared, literals)
             if status is not None:
                 claimed = status == "INSERT 0 1"
             else:
-                args = claim if condition is None else (*claim, *condition.args)
+                args = claim + (condition.args if condition else ())
                 claimed = bool(await driver.write(sql, *args))
             uow.holds_writes = True  # the transaction has begun: keep it for the route
             if claimed:

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 from starlette.types import Scope as AsgiScope
 
-from app.api.deps import checked_once, request_uow
+from app.api.deps import checked_once, keep_checked, request_uow
 from app.api.idempotency import Deferred
 from app.container import Container, live_buyer_family
 from app.domain.authz.errors import InvalidToken
@@ -67,11 +67,12 @@ async def verified_buyer(scope: AsgiScope, token: str) -> tuple[str, Deferred | 
             return (await _claims_of(scope, token)).account_id, None
         container: Container = scope["app"].state.container
         claims = buyers.signed_claims(container.buyer_tokens, token)
-    except DomainError:
+    except DomainError as e:
+        keep_checked(scope, VERIFIED_BUYER_KEY, token, e)  # the route refuses it, unchecked
         return None
 
     def confirmed() -> None:
-        scope[VERIFIED_BUYER_KEY] = (token, claims)  # as `checked_once` keeps an outcome
+        keep_checked(scope, VERIFIED_BUYER_KEY, token, claims)
 
     live = live_buyer_family(claims.family_id, claims.account_id)
     return claims.account_id, Deferred(live, confirmed)

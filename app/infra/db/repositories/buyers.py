@@ -19,9 +19,8 @@ from app.infra.db.results import rowcount
 _FAMILY_OWNER_SQL = """
 SELECT account_id FROM buyer_token_families WHERE id = $1 AND revoked_at IS NULL
 """
-_LIVE_FAMILY_SQL = """
-SELECT 1 FROM buyer_token_families WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL
-"""
+#: The family is the account's and live: `_FAMILY_OWNER_SQL`'s answer, compared.
+_LIVE_FAMILY_SQL = f"SELECT 1 FROM ({_FAMILY_OWNER_SQL.strip()}) f WHERE f.account_id = $2"  # noqa: S608
 
 
 def live_buyer_family(family_id: str, account_id: str) -> Exists:
@@ -30,7 +29,7 @@ def live_buyer_family(family_id: str, account_id: str) -> Exists:
     return Exists(
         "buyer_family",
         "text, text",
-        _LIVE_FAMILY_SQL.strip(),
+        _LIVE_FAMILY_SQL,
         (family_id, account_id),
         (text_literal(family_id), text_literal(account_id)),
     )
